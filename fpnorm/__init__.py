@@ -1,0 +1,16 @@
+"""fpnorm: minimum FP-norm interpolation on the torus and the frequency-principle generalization bound.
+
+The public API is listed in ``__all__``; see README.md for a quickstart and DESIGN notes for the maths.
+"""
+
+from .exceptions import AccuracyWarning, MemoryEstimateError, SolveError
+from .interpolant import FPInterpolator
+from .weights import LFP, PowerLaw, Sobolev, Weight, weight_from_spec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Weight", "PowerLaw", "LFP", "Sobolev", "weight_from_spec",
+    "FPInterpolator",
+    "SolveError", "MemoryEstimateError", "AccuracyWarning",
+]

@@ -1,0 +1,169 @@
+"""Validation at the public edge: every check names the argument, what was expected and what was seen."""
+
+import numbers
+
+import numpy as np
+
+__all__ = ["check_int", "check_period", "as_points", "as_values", "merge_duplicates", "as_query",
+           "check_weight", "check_real", "check_choice", "evaluate_function"]
+
+
+def check_int(value, name, *, minimum=None, allow_none=False):
+    """An integer (not bool), optionally >= minimum."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, float) and value.is_integer():
+            raise TypeError(f"Expected `{name}` to be an integer, got float {value!r}; pass {int(value)}.")
+        raise TypeError(f"Expected `{name}` to be an integer{' or None' if allow_none else ''}, "
+                        f"got {type(value).__name__} {value!r}.")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"Expected `{name}` >= {minimum}, got {value}.")
+    return value
+
+
+def check_real(value, name, *, minimum=None, maximum=None, strict_min=False, strict_max=False):
+    """A finite real number within optional bounds."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"Expected `{name}` to be a real number, got {type(value).__name__} {value!r}.")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"Expected `{name}` to be finite, got {value}.")
+    if minimum is not None and (value < minimum or (strict_min and value == minimum)):
+        raise ValueError(f"Expected `{name}` {'>' if strict_min else '>='} {minimum}, got {value}.")
+    if maximum is not None and (value > maximum or (strict_max and value == maximum)):
+        raise ValueError(f"Expected `{name}` {'<' if strict_max else '<='} {maximum}, got {value}.")
+    return value
+
+
+def check_choice(value, name, choices):
+    """One of an enumerated set (kept in one module constant)."""
+    if value not in choices:
+        raise ValueError(f"Expected `{name}` to be one of {tuple(choices)}, got {value!r}.")
+    return value
+
+
+def check_period(period):
+    return check_real(period, "period", minimum=0.0, strict_min=True)
+
+
+def check_weight(weight):
+    from .weights import Weight
+
+    if not isinstance(weight, Weight):
+        raise TypeError(f"Expected `weight` to be a fpnorm Weight (PowerLaw, LFP, Sobolev, Weight.from_callable), "
+                        f"got {type(weight).__name__}.")
+    return weight
+
+
+def _as_float_array(x, name):
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"Expected `{name}` to be an array of numbers: {exc}") from None
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise TypeError(f"Expected `{name}` to be a real numeric array, got dtype {arr.dtype}.")
+    return arr.astype(float)
+
+
+def as_points(points, dim, period, name="points"):
+    """Points as a new float array of shape (N, dim), wrapped into [0, period)^dim.
+
+    ``(N,)`` is accepted when ``dim == 1``. NaN/inf and wrong shapes raise ``ValueError``.
+    """
+    arr = _as_float_array(points, name)
+    if arr.ndim == 1 and dim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        expect = f"(N, {dim})" + (" or (N,)" if dim == 1 else "")
+        raise ValueError(f"Expected `{name}` to have shape {expect} to match the weight's dim={dim}, "
+                         f"got shape {arr.shape}.")
+    if arr.shape[0] == 0:
+        raise ValueError(f"Expected `{name}` to hold at least one point, got 0.")
+    bad = ~np.isfinite(arr).all(axis=1)
+    if bad.any():
+        raise ValueError(f"Expected `{name}` to be finite; got NaN or inf at row(s) {np.flatnonzero(bad)[:10].tolist()}.")
+    wrapped = np.mod(arr, period)
+    wrapped[wrapped >= period] = 0.0  # mod can round up to period itself
+    return wrapped
+
+
+def as_query(query, dim, period):
+    """Query points for evaluation: like :func:`as_points` but empty sets are allowed."""
+    arr = _as_float_array(query, "query")
+    if arr.ndim == 1 and dim == 1:
+        arr = arr[:, None]
+    if arr.ndim == 0 or (arr.ndim == 1 and dim != 1):
+        arr = arr.reshape(1, -1)
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        expect = f"(Q, {dim})" + (" or (Q,)" if dim == 1 else "")
+        raise ValueError(f"Expected `query` to have shape {expect}, got shape {arr.shape}.")
+    if not np.isfinite(arr).all():
+        raise ValueError("Expected `query` to be finite; got NaN or inf.")
+    return np.mod(arr, period)
+
+
+def as_values(values, N, name="values"):
+    """Values as a new array of shape (N,) or (N, m), float or complex, finite."""
+    try:
+        arr = np.asarray(values)
+    except Exception as exc:
+        raise ValueError(f"Expected `{name}` to be an array of numbers: {exc}") from None
+    if arr.dtype == object or arr.dtype.kind not in "biufc":
+        raise TypeError(f"Expected `{name}` to be a numeric array, got dtype {arr.dtype}.")
+    arr = arr.astype(complex if arr.dtype.kind == "c" else float)
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"Expected `{name}` to have shape ({N},) or ({N}, m), got shape {arr.shape}.")
+    if arr.shape[0] != N:
+        raise ValueError(f"Expected `{name}` to have {N} rows (one per point), got {arr.shape[0]}.")
+    if arr.ndim == 2 and arr.shape[1] == 0:
+        raise ValueError(f"Expected `{name}` to have at least one column, got shape {arr.shape}.")
+    bad = ~np.isfinite(arr.reshape(N, -1)).all(axis=1)
+    if bad.any():
+        raise ValueError(f"Expected `{name}` to be finite; got NaN or inf at row(s) {np.flatnonzero(bad)[:10].tolist()}.")
+    return arr
+
+
+def merge_duplicates(points, values):
+    """Merge repeated points (after wrapping). Equal values merge; different values raise naming the indices.
+
+    Returns
+    -------
+    points, values, keep : the merged arrays and the indices (into the input) that were kept.
+    """
+    _, first, inverse = np.unique(points, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if len(first) == len(points):
+        return points, values, np.arange(len(points))
+    flat = values.reshape(len(points), -1)
+    for group in np.flatnonzero(np.bincount(inverse) > 1):
+        idx = np.flatnonzero(inverse == group)
+        ref = flat[idx[0]]
+        scale = max(np.max(np.abs(ref)), 1.0)
+        if np.any(np.abs(flat[idx] - ref) > 1e-12 * scale):
+            raise ValueError(f"Expected one value per point: points at indices {idx.tolist()} coincide (on the "
+                             f"torus) but their `values` differ.")
+    keep = np.sort(first)
+    return points[keep], values[keep], keep
+
+
+def evaluate_function(fn, x, name, expected_len, dim):
+    """Call a torus function (``(Q, d)`` -> ``(Q,)``, or ``(Q,)`` -> ``(Q,)`` in 1-d) and check its output."""
+    arg = x[:, 0] if dim == 1 else x
+    try:
+        out = fn(arg)
+    except Exception as exc:
+        raise ValueError(f"Calling `{name}` on points of shape {arg.shape} failed: {type(exc).__name__}: {exc}") from exc
+    out = np.asarray(out)
+    if out.dtype == object or out.dtype.kind not in "biufc":
+        raise TypeError(f"Expected `{name}` to return numbers, got dtype {out.dtype}.")
+    if out.shape != (expected_len,):
+        if out.shape == (expected_len, 1):
+            out = out[:, 0]
+        else:
+            raise ValueError(f"Expected `{name}` to return shape ({expected_len},) for {expected_len} points, "
+                             f"got {out.shape}.")
+    if not np.isfinite(out).all():
+        raise ValueError(f"Expected `{name}` to return finite values; got NaN or inf.")
+    return out

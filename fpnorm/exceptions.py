@@ -1,0 +1,52 @@
+"""Exceptions and warnings raised by fpnorm.
+
+Bad input raises the builtin ``ValueError`` / ``TypeError`` naming the argument. Numerical failure with no usable
+answer raises :class:`SolveError`, which carries the measured numbers so a caller can decide what to do next.
+"""
+
+import numpy as np
+
+__all__ = ["SolveError", "MemoryEstimateError", "AccuracyWarning"]
+
+
+class SolveError(np.linalg.LinAlgError):
+    """A solve produced no usable answer.
+
+    Parameters
+    ----------
+    message : str
+        What failed and what to try.
+    residual : float, optional
+        Relative residual ``max_i |h(x_i) - y_i| / max_i |y_i|`` of the best attempt (nan when none exists).
+    condition : float, optional
+        Condition-number estimate of the (projected) kernel matrix.
+    method : str, optional
+        The solve method that failed last.
+    """
+
+    def __init__(self, message, *, residual=float("nan"), condition=float("nan"), method=None):
+        super().__init__(message)
+        self.residual = float(residual)
+        self.condition = float(condition)
+        self.method = method
+
+
+class MemoryEstimateError(MemoryError):
+    """A problem would need more memory than the machine has; raised before anything large is allocated.
+
+    Attributes
+    ----------
+    required : int
+        Estimated bytes needed.
+    available : int
+        Bytes available when the estimate was made.
+    """
+
+    def __init__(self, message, *, required, available):
+        super().__init__(message)
+        self.required = int(required)
+        self.available = int(available)
+
+
+class AccuracyWarning(UserWarning):
+    """A result is usable but less accurate than requested (the message carries the measured numbers)."""

@@ -1,0 +1,108 @@
+"""The truncated index box ``|k|_inf <= K`` and its real (cos/sin) packing.
+
+Coefficient arrays have shape ``(2K+1,)*d``; index ``j`` along an axis means ``k = j - K``. Flattened in C order,
+the point ``-k`` sits at flat index ``M - 1 - f`` when ``k`` sits at ``f`` (``M = (2K+1)^d``), and ``k = 0`` at the
+centre ``(M - 1) / 2``. The *half box* is the set of flat indices above the centre: one of each pair ``{k, -k}``.
+
+Real functions are written in the real basis ``1, cos(2 pi k.x/P), sin(2 pi k.x/P)`` for ``k`` in the half box:
+``h = a_0 + sum_k a_k cos + b_k sin`` with ``h^(k) = (a_k - i b_k)/2`` and ``h^(-k) = (a_k + i b_k)/2``. Real
+coefficient vectors are stored as ``[a_0, a_1..a_H, b_1..b_H]`` (length ``M``, ``H = (M-1)/2``).
+"""
+
+import numpy as np
+
+__all__ = ["box_shape", "box_size", "box_points", "half_points", "real_to_complex", "complex_to_real",
+           "real_design"]
+
+
+def box_shape(K, dim):
+    """Shape ``(2K+1,)*dim`` of a coefficient array."""
+    return (2 * K + 1,) * dim
+
+
+def box_size(K, dim):
+    """Number of modes ``(2K+1)^dim``."""
+    return (2 * K + 1) ** dim
+
+
+def box_points(K, dim):
+    """All lattice points of the box in flat C order, int array of shape ``((2K+1)^dim, dim)``."""
+    axes = np.meshgrid(*([np.arange(-K, K + 1)] * dim), indexing="ij")
+    return np.stack([a.ravel() for a in axes], axis=-1).astype(np.int64)
+
+
+def half_points(K, dim):
+    """Lattice points of the half box (flat indices above the centre), shape ``(H, dim)``."""
+    return box_points(K, dim)[(box_size(K, dim) + 1) // 2:]
+
+
+def real_to_complex(u, K, dim):
+    """Complex box coefficients from real ``[a_0, a, b]`` vectors.
+
+    Parameters
+    ----------
+    u : ndarray, shape (M,) or (M, m)
+    Returns
+    -------
+    ndarray of complex, shape ``(2K+1,)*dim`` (+ ``(m,)``)
+    """
+    M = box_size(K, dim)
+    H = (M - 1) // 2
+    u = np.asarray(u)
+    tail = u.shape[1:]
+    c = np.empty((M,) + tail, dtype=complex)
+    a0, a, b = u[0], u[1:H + 1], u[H + 1:]
+    c[H] = a0
+    c[H + 1:] = 0.5 * (a - 1j * b)
+    c[:H] = (0.5 * (a + 1j * b))[::-1]
+    return c.reshape(box_shape(K, dim) + tail)
+
+
+def complex_to_real(c, K, dim):
+    """Inverse of :func:`real_to_complex` for Hermitian coefficients (real functions).
+
+    The anti-Hermitian part (the imaginary part of the function) is discarded; use it on ``c.real``-function
+    coefficients only, or split a complex function into real and imaginary parts first.
+    """
+    M = box_size(K, dim)
+    H = (M - 1) // 2
+    c = np.asarray(c)
+    tail = c.shape[dim:]
+    flat = c.reshape((M,) + tail)
+    pos, neg = flat[H + 1:], flat[:H][::-1]
+    u = np.empty((M,) + tail, dtype=float)
+    u[0] = flat[H].real
+    u[1:H + 1] = (pos + neg).real
+    u[H + 1:] = (1j * (pos - neg)).real
+    return u
+
+
+def real_design(t, K, dim, cols=None):
+    """Real basis functions at points: the matrix ``[1, cos(k.t), sin(k.t)]``.
+
+    Parameters
+    ----------
+    t : ndarray, shape (N, dim)
+        Angles ``2 pi x / P``.
+    K : int
+    cols : ndarray of int, optional
+        Columns to keep (indices into the length-``M`` real basis). All by default.
+
+    Returns
+    -------
+    ndarray, shape (N, M) or (N, len(cols))
+    """
+    N = t.shape[0]
+    n = 2 * K + 1
+    e = np.exp(1j * t[:, :, None] * np.arange(-K, K + 1)[None, None, :])  # (N, dim, n)
+    full = e[:, 0, :]
+    for j in range(1, dim):
+        full = (full[:, :, None] * e[:, j, None, :]).reshape(N, -1)
+    M = n**dim
+    H = (M - 1) // 2
+    half = full[:, H + 1:]
+    design = np.empty((N, M), dtype=float)
+    design[:, 0] = 1.0
+    design[:, 1:H + 1] = half.real
+    design[:, H + 1:] = half.imag
+    return design if cols is None else design[:, cols]

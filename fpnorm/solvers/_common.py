@@ -1,0 +1,218 @@
+"""What every solve path shares: the validated problem, the result record, the free-mode projection, the residual.
+
+The problem (all arrays already validated by :class:`fpnorm.FPInterpolator`)::
+
+    minimise  sum_k |c_k|^2 / g_k      subject to   sum_k c_k e^{i k.t_n} = r_n,   n = 1..N,
+
+over the box ``|k|_inf <= K``, with ``g_k = gamma(k)^2`` and ``g_k = inf`` for free modes. ``r`` is real with
+``m`` columns, so the solution is Hermitian and is computed in the real cos/sin basis of :mod:`fpnorm.lattice`.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg as sla
+
+from .. import transforms
+from ..lattice import real_to_complex
+
+__all__ = ["Problem", "SolveInfo", "Solution", "FreeModes", "relative_residual"]
+
+
+@dataclass
+class Problem:
+    """A validated minimum-norm interpolation problem.
+
+    Attributes
+    ----------
+    t : ndarray, shape (N, d)
+        Angles ``2 pi x / P`` in ``[0, 2 pi)``, distinct.
+    rhs : ndarray, shape (N, m)
+        Real right-hand sides (``y - h_ini(x)``).
+    K : int
+    g : ndarray, shape ``(2K+1,)*d``
+        ``gamma(k)^2``; ``inf`` marks free modes.
+    eps : float
+        finufft tolerance for kernels and forward maps.
+    """
+
+    t: np.ndarray
+    rhs: np.ndarray
+    K: int
+    g: np.ndarray
+    eps: float = transforms.DEFAULT_EPS
+
+    @property
+    def N(self):
+        return self.t.shape[0]
+
+    @property
+    def dim(self):
+        return self.t.shape[1]
+
+    @property
+    def M(self):
+        return self.g.size
+
+    @property
+    def free(self):
+        """Boolean mask over the flat box of the unpenalised modes."""
+        return np.isinf(self.g.reshape(-1))
+
+    @property
+    def g_penalised(self):
+        """``g`` with free modes set to zero (the kernel of the penalised part), shape ``(2K+1,)*d``."""
+        return np.where(np.isinf(self.g), 0.0, self.g)
+
+
+@dataclass
+class SolveInfo:
+    """How a solve went.
+
+    Attributes
+    ----------
+    method : str
+        The method that produced the answer (one of :data:`fpnorm.solvers.METHODS`).
+    residual : float
+        ``max_n |h(x_n) - y_n| / max_n |y_n|`` measured with the exact forward map (0 data give the absolute value).
+    condition : float
+        Estimate of the 1-norm condition number of the (projected) kernel matrix ``G``; nan when not estimated.
+    iterations : int
+        Refinement steps (direct methods) or Krylov iterations (iterative method).
+    attempts : list of str
+        Each method tried, with the reason it was left, in order.
+    seconds : float
+        Wall-clock time of the solve.
+    """
+
+    method: str
+    residual: float
+    condition: float = float("nan")
+    iterations: int = 0
+    attempts: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self):
+        return {"method": self.method, "residual": self.residual, "condition": self.condition,
+                "iterations": self.iterations, "attempts": list(self.attempts), "seconds": self.seconds}
+
+
+@dataclass
+class Solution:
+    """Complex box coefficients of ``h - h_ini`` (shape ``(2K+1,)*d + (m,)``) and how they were found."""
+
+    coef: np.ndarray
+    info: SolveInfo
+
+
+class FreeModes:
+    """The free (unpenalised) real basis functions at the points, and the orthogonal projection that removes them.
+
+    With ``F`` the ``N x n_f`` matrix of free basis functions and ``F = Q R`` its full QR factorisation, the
+    constraint rows split into ``Q_1^T`` (they fix the free coefficients) and ``Q_2^T`` (they constrain the penalised
+    part alone). Q is kept as Householder reflectors (LAPACK geqrf/ormqr), so applying it costs ``O(n_f N)`` a column.
+    """
+
+    def __init__(self, problem):
+        N, K, dim = problem.N, problem.K, problem.dim
+        M = problem.M
+        H = (M - 1) // 2
+        free_flat = np.flatnonzero(problem.free)
+        # real-basis columns of the free modes: k = 0 -> column 0; k in the half box -> a (cos) and b (sin) columns
+        cols = []
+        for f in free_flat:
+            if f == H:
+                cols.append(0)
+            elif f > H:
+                cols += [f - H, f - H + H]
+        self.cols = np.array(sorted(cols), dtype=int)
+        self.n = len(self.cols)
+        self.N = N
+        self.K, self.dim = K, dim
+        if self.n == 0:
+            return
+        if self.n >= N:
+            raise ValueError(f"Expected fewer unpenalised modes than distinct points: {self.n} free real basis "
+                             f"functions, {N} points. Add points or give the free modes a finite weight.")
+        F = real_columns(problem.t, K, dim, self.cols)
+        qr, tau, _, info = sla.lapack.dgeqrf(F)
+        self._qr, self._tau = qr, tau
+        diag = np.abs(np.diag(qr[: self.n, : self.n]))
+        if diag.min() <= 1e-10 * max(diag.max(), 1.0) * np.sqrt(N):
+            raise ValueError(f"The {self.n} unpenalised basis functions are linearly dependent at the given points "
+                             f"(rank < {self.n}); their coefficients are not determined by the data. Add points or "
+                             f"give the free modes a finite weight (e.g. `zero=` for k = 0).")
+        self.R = np.triu(qr[: self.n, : self.n])
+
+    def _apply(self, X, side, trans):
+        X = np.asfortranarray(X, dtype=float)
+        lwork = max(1, 64 * max(X.shape))
+        out, _, info = sla.lapack.dormqr(side, trans, self._qr, self._tau, X, lwork)
+        if info != 0:  # pragma: no cover - LAPACK argument error
+            raise np.linalg.LinAlgError(f"LAPACK dormqr failed with info = {info}.")
+        return out
+
+    def qt(self, X):
+        """``Q^T X`` for X of shape (N, ...) (identity when there are no free modes)."""
+        return X if self.n == 0 else self._apply(X, "L", "T")
+
+    def q(self, X):
+        """``Q X``."""
+        return X if self.n == 0 else self._apply(X, "L", "N")
+
+    def project_matrix(self, G):
+        """``(Q^T G Q)[n_f:, n_f:]`` for a symmetric N x N matrix G."""
+        if self.n == 0:
+            return G
+        left = self._apply(G, "L", "T")
+        both = self._apply(left, "R", "N")
+        return np.ascontiguousarray(both[self.n:, self.n:])
+
+    def lift(self, beta):
+        """``Q [0; beta]``: a vector in the orthogonal complement of the free functions, from its coordinates."""
+        if self.n == 0:
+            return beta
+        full = np.zeros((self.N,) + beta.shape[1:])
+        full[self.n:] = beta
+        return self._apply(full, "L", "N")
+
+    def free_coefficients(self, remainder):
+        """Free real coefficients ``c_F`` with ``F c_F`` matching ``remainder`` on the ``Q_1`` rows."""
+        top = self.qt(remainder)[: self.n]
+        return sla.solve_triangular(self.R, top, lower=False)
+
+
+def real_columns(t, K, dim, cols):
+    """Selected columns of the real basis ``[1, cos(k.t), sin(k.t)]`` (see :mod:`fpnorm.lattice`), shape (N, len(cols))."""
+    from ..lattice import half_points
+
+    cols = np.asarray(cols, dtype=int)
+    M = (2 * K + 1) ** dim
+    H = (M - 1) // 2
+    half = half_points(K, dim)
+    out = np.empty((t.shape[0], len(cols)))
+    for j, c in enumerate(cols):
+        if c == 0:
+            out[:, j] = 1.0
+        else:
+            k = half[(c - 1) % H]
+            phase = t @ k.astype(float)
+            out[:, j] = np.cos(phase) if c <= H else np.sin(phase)
+    return out
+
+
+def complex_coef(u_real, K, dim):
+    """Complex box coefficients (shape ``(2K+1,)*d + (m,)``) from real-basis coefficients (shape (M, m))."""
+    return real_to_complex(u_real, K, dim)
+
+
+def forward(coef, problem):
+    """Exact forward map: the values ``h(x_n)`` of box coefficients at the problem's points, real, shape (N, m)."""
+    return transforms.evaluate(coef, problem.t, eps=problem.eps).real
+
+
+def relative_residual(values, rhs):
+    """``max |values - rhs| / max |rhs|`` per solve, reduced over columns (absolute when ``rhs`` is zero)."""
+    scale = np.max(np.abs(rhs)) if rhs.size else 0.0
+    err = np.max(np.abs(values - rhs)) if rhs.size else 0.0
+    return float(err / scale) if scale > 0 else float(err)
