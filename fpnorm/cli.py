@@ -1,50 +1,46 @@
-"""The `fpnorm` command line: thin over the public API. Errors print one line and exit non-zero."""
+"""The `fpnorm` command line: thin over the public API.
+
+Each subcommand lives in :mod:`fpnorm.commands` as a module with ``add_parser(subparsers)`` (which sets
+``func``) and is listed in :data:`COMMANDS`. Errors print one line (``fpnorm CMD: error: ...``) and exit 2.
+"""
 
 import argparse
-import json
+import importlib
 import sys
-from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main"]
+from .exceptions import SolveError
 
+__all__ = ["main", "build_parser", "COMMANDS"]
 
-def _demo(args):
-    from . import FPInterpolator, PowerLaw
-
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    x = np.array([-0.8, -0.6, -0.3, -0.06, 0.1])
-    y = np.array([0.2, -0.1, 0.4, 0.0, 0.3])
-    period = 4.0
-    summary = {}
-    for p in (2, 4):
-        s = FPInterpolator(x, y, weight=PowerLaw(p=p, dim=1), K=256, period=period)
-        summary[f"power_p{p}"] = {"norm": s.norm, **s.info.to_dict()}
-    path = out / "summary.json"
-    path.write_text(json.dumps(summary, indent=2))
-    print(f"fpnorm demo: wrote {path}")
-    return 0
+# Subcommand modules under fpnorm.commands, in the order `fpnorm --help` lists them.
+COMMANDS = ("demo",)
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="fpnorm", description="Minimum FP-norm interpolation and bounds.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the demo on the embedded example data and write figures + JSON")
-    demo.add_argument("--out", default="fpnorm-demo", help="output folder (default ./fpnorm-demo)")
-    demo.set_defaults(func=_demo)
+    parser = argparse.ArgumentParser(prog="fpnorm",
+                                     description="Minimum FP-norm interpolation on the torus and the "
+                                                 "frequency-principle generalization bound.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"fpnorm.commands.{name}").add_parser(sub)
     return parser
 
 
 def main(argv=None):
+    """Entry point of the console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
-    except (ValueError, TypeError, OSError, np.linalg.LinAlgError, MemoryError) as exc:
-        print(f"fpnorm {args.command}: error: {exc}", file=sys.stderr)
+        return args.func(args) or 0
+    except (ValueError, TypeError, OSError, SolveError, MemoryError, np.linalg.LinAlgError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"fpnorm {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"fpnorm {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

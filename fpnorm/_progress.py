@@ -1,0 +1,55 @@
+"""A minimal progress bar for long work: shown on a terminal (stderr), silent otherwise."""
+
+import sys
+import time
+
+__all__ = ["progress"]
+
+
+def progress(iterable, *, total=None, desc="", enabled=None, stream=None):
+    """Yield from `iterable`, drawing ``desc [#####     ] i/total  elapsed`` on `stream` when it is a terminal.
+
+    Parameters
+    ----------
+    iterable : iterable
+    total : int, optional
+        Number of items (``len(iterable)`` when available).
+    desc : str
+        Label.
+    enabled : bool, optional
+        Force on or off; by default on exactly when `stream` is a TTY.
+    stream : file, optional
+        Default ``sys.stderr``.
+    """
+    stream = sys.stderr if stream is None else stream
+    if enabled is None:
+        enabled = hasattr(stream, "isatty") and stream.isatty()
+    if total is None:
+        total = len(iterable) if hasattr(iterable, "__len__") else None
+    if not enabled:
+        yield from iterable
+        return
+    start = last = time.monotonic()
+    width = 30
+    count = 0
+
+    def draw():
+        elapsed = time.monotonic() - start
+        if total:
+            filled = int(width * count / total)
+            bar = "#" * filled + " " * (width - filled)
+            stream.write(f"\r{desc} [{bar}] {count}/{total} {elapsed:6.1f}s")
+        else:
+            stream.write(f"\r{desc} {count} {elapsed:6.1f}s")
+        stream.flush()
+
+    draw()
+    for item in iterable:
+        yield item
+        count += 1
+        now = time.monotonic()
+        if now - last > 0.1 or count == total:
+            draw()
+            last = now
+    stream.write("\n")
+    stream.flush()

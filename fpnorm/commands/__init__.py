@@ -1,0 +1,1 @@
+"""Subcommands of the `fpnorm` command line, one module each (see :mod:`fpnorm.cli`)."""
