@@ -125,14 +125,21 @@ def as_values(values, N, name="values"):
     return arr
 
 
-def merge_duplicates(points, values):
-    """Merge repeated points (after wrapping). Equal values merge; different values raise naming the indices.
+# Points closer than period * 2**-_MERGE_BITS in every coordinate are the same point on the torus.
+_MERGE_BITS = 40
+
+
+def merge_duplicates(points, values, period):
+    """Merge repeated points on the torus (equal to ``period * 2**-40``, wrapping included). Equal values merge;
+    different values raise naming the indices.
 
     Returns
     -------
     points, values, keep : the merged arrays and the indices (into the input) that were kept.
     """
-    _, first, inverse = np.unique(points, axis=0, return_index=True, return_inverse=True)
+    scale = float(2**_MERGE_BITS)
+    keys = np.mod(np.round(points / period * scale), scale).astype(np.int64)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)
     if len(first) == len(points):
         return points, values, np.arange(len(points))

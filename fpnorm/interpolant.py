@@ -82,7 +82,7 @@ class FPInterpolator:
         self.rtol = check_real(rtol, "rtol", minimum=0.0, strict_min=True)
         x = as_points(points, d, self.period)
         y = as_values(values, x.shape[0])
-        x, y, self.kept = merge_duplicates(x, y)
+        x, y, self.kept = merge_duplicates(x, y, self.period)
         self.points, self.values = x, y
         N, M = x.shape[0], box_size(self.K, d)
         if N > M:
