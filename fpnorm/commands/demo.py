@@ -1,32 +1,166 @@
-"""`fpnorm demo`: the embedded example, figures and a JSON summary."""
+"""`fpnorm demo`: the embedded example data, PNG figures and a JSON summary of what they show.
+
+Sections (each writes one figure and one entry of ``summary.json``):
+
+- ``lfp_1d``: the 1-d picture of the LFP paper. The LFP weight ``gamma(k)^2 = a |k|^-2 + b |k|^-4`` with
+  ``b >> a`` (the ``xi^-4`` term dominates: the periodic cubic spline) and ``a >> b`` (``xi^-2`` dominates: the
+  periodic piecewise-linear interpolant), next to scipy's ``CubicSpline(bc_type="periodic")`` and ``numpy.interp``
+  with ``period``, on a period (4) wide enough to stand in for the real line around the data.
+- ``xor_2d``: the 2-d LFP interpolant of four XOR points, as an image.
+"""
 
 import json
+import math
+import time
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "load_demo_data", "lfp_1d", "xor_2d", "spline_energy", "linear_energy",
+           "LFP_REGIMES", "DEMO_K_1D", "DEMO_K_2D"]
+
+# The two LFP regimes of the 1-d picture: (a, b) of LFP(a, b). The crossover |k| = sqrt(b / a) is 1e4 for the
+# spline-like weight (above the truncation, so xi^-4 dominates every mode kept) and 1e-4 for the linear-like one.
+LFP_REGIMES = {"xi^-4 dominant (b >> a)": (1e-8, 1.0), "xi^-2 dominant (a >> b)": (1.0, 1e-8)}
+# Truncations used by the demo (K = infinity is approximated by these boxes; the summary records them).
+DEMO_K_1D = 1024
+DEMO_K_2D = 32
 
 
 def add_parser(sub):
-    p = sub.add_parser("demo", help="run the demo on the embedded example data; write figures and a JSON summary",
-                       description="Run the demo on the embedded example data and write figures and a JSON summary.")
-    p.add_argument("--out", default="fpnorm-demo", help="output folder (default: ./fpnorm-demo)")
+    p = sub.add_parser(
+        "demo", help="run the demo on the embedded example data; write figures and a JSON summary",
+        description="Run the demo on the example data shipped with fpnorm: the LFP paper's 1-d picture (the two "
+                    "LFP regimes next to the cubic spline and the piecewise-linear interpolant) and a 2-d XOR "
+                    "interpolant. Writes PNG figures and summary.json into --out and prints their paths.")
+    p.add_argument("--out", default="fpnorm-demo", metavar="DIR", help="output folder (default: ./fpnorm-demo)")
+    p.add_argument("--dpi", type=int, default=120, help="resolution of the PNG figures (default: 120)")
     p.set_defaults(func=run)
 
 
-def run(args):
-    from .. import FPInterpolator, PowerLaw
+def load_demo_data():
+    """The embedded example data (``fpnorm/data/demo.json``) as a dict of numpy arrays and numbers."""
+    text = resources.files("fpnorm").joinpath("data/demo.json").read_text()
+    raw = json.loads(text)
+    out = {}
+    for name in ("lfp_1d", "xor_2d"):
+        entry = dict(raw[name])
+        entry["points"] = np.asarray(entry["points"], dtype=float)
+        entry["values"] = np.asarray(entry["values"], dtype=float)
+        out[name] = entry
+    return out
 
+
+def _periodic_nodes(x, y, period):
+    """Sorted nodes in one period starting at min(x), closed by the first node shifted by one period."""
+    order = np.argsort(x)
+    xs, ys = x[order], y[order]
+    return np.r_[xs, xs[0] + period], np.r_[ys, ys[0]]
+
+
+def spline_energy(x, y, period):
+    """``int_0^P |s''|^2`` of the periodic cubic spline through ``(x, y)``: exact (``s''`` is piecewise linear).
+
+    On the torus ``sum_k (2 pi k / P)^4 |s^(k)|^2 = (1/P) int |s''|^2`` (Parseval), which the tests use to check
+    the FP-norm of the ``xi^-4`` interpolant.
+    """
+    from scipy.interpolate import CubicSpline
+
+    xs, ys = _periodic_nodes(x, y, period)
+    s = CubicSpline(xs, ys, bc_type="periodic")
+    m = s(xs, 2)
+    h = np.diff(xs)
+    return float(np.sum(h * (m[:-1] ** 2 + m[:-1] * m[1:] + m[1:] ** 2) / 3.0))
+
+
+def linear_energy(x, y, period):
+    """``int_0^P |l'|^2`` of the periodic piecewise-linear interpolant: ``sum (dy)^2 / dx`` over the segments."""
+    xs, ys = _periodic_nodes(x, y, period)
+    return float(np.sum(np.diff(ys) ** 2 / np.diff(xs)))
+
+
+def lfp_1d(data, ax_pair, *, K=DEMO_K_1D):
+    """Solve the two LFP regimes on the 1-d data, draw them next to their classical limits; return the summary."""
+    from scipy.interpolate import CubicSpline
+
+    from .. import LFP, FPInterpolator
+    from ..plotting import plot_curves_1d
+
+    x, y, P = data["points"], data["values"], float(data["period"])
+    lo, hi = data["window"]
+    xs, ys = _periodic_nodes(x, y, P)
+    spline = CubicSpline(xs, ys, bc_type="periodic")
+    references = {"periodic cubic spline": lambda q: spline(np.mod(q - xs[0], P) + xs[0]),
+                  "piecewise linear": lambda q: np.interp(q, x, y, period=P)}
+    energies = {"periodic cubic spline": spline_energy(x, y, P), "piecewise linear": linear_energy(x, y, P)}
+    window = np.linspace(lo, hi, 1301)
+    full = np.linspace(0.0, P, 4001, endpoint=False)
+    summary = {"points": x.tolist(), "values": y.tolist(), "period": P, "K": K, "window": [lo, hi], "regimes": {}}
+    for ax, (regime, (a, b)), (ref_name, ref) in zip(ax_pair, LFP_REGIMES.items(), references.items()):
+        w = LFP(a=a, b=b, dim=1)
+        s = FPInterpolator(x, y, weight=w, K=K, period=P)
+        # Parseval: with gamma^-2 ~ k^4 / b (or k^2 / a), ||h||_gamma^2 = P^3 int|h''|^2 / (b (2 pi)^4)
+        # (or P int|h'|^2 / (a (2 pi)^2)) for the limiting interpolant.
+        if ref_name == "periodic cubic spline":
+            limit_norm = math.sqrt(P**3 * energies[ref_name] / (b * (2 * math.pi) ** 4))
+        else:
+            limit_norm = math.sqrt(P * energies[ref_name] / (a * (2 * math.pi) ** 2))
+        summary["regimes"][regime] = {
+            "weight": w.spec(), "a": a, "b": b, "reference": ref_name,
+            "fp_norm": float(s.norm), "fp_norm_of_reference_limit": limit_norm,
+            "max_abs_diff_window": float(np.max(np.abs(s(window) - ref(window)))),
+            "max_abs_diff_period": float(np.max(np.abs(s(full) - ref(full)))),
+            "residual": s.info.residual, "method": s.info.method,
+        }
+        tex = regime.replace("xi^-4", r"$\xi^{-4}$").replace("xi^-2", r"$\xi^{-2}$")
+        plot_curves_1d({f"LFP a = {a:g}, b = {b:g}": s, ref_name: ref}, window, points=x, values=y, ax=ax,
+                       title=f"LFP weight, {tex}", ylabel="h(x)")
+    return summary
+
+
+def xor_2d(data, ax, *, K=DEMO_K_2D):
+    """The 2-d LFP interpolant of the XOR data as an image; return the summary."""
+    from .. import LFP, FPInterpolator
+    from ..plotting import plot_interpolant_2d
+
+    x, y, P = data["points"], data["values"], float(data["period"])
+    w = LFP(a=1.0, b=1.0, dim=2)
+    s = FPInterpolator(x, y, weight=w, K=K, period=P)
+    plot_interpolant_2d(s, period=P, points=x, values=y, ax=ax, resolution=200,
+                        title=f"XOR, LFP weight a = b = 1, K = {K}")
+    probes = np.array([[0.5, 0.5], [0.0, 0.0], [0.5, 0.25], [0.25, 0.25], [0.1, 0.2], [0.4, 0.05]]) * P
+    return {"points": x.tolist(), "values": y.tolist(), "period": P, "K": K, "weight": w.spec(),
+            "fp_norm": float(s.norm), "residual": s.info.residual, "method": s.info.method,
+            "probes": probes.tolist(), "h_at_probes": s(probes).tolist()}
+
+
+def run(args):
+    from ..plotting import new_figure, save_figure
+
+    if args.dpi < 10 or args.dpi > 1200:
+        raise ValueError(f"Expected `--dpi` between 10 and 1200, got {args.dpi}.")
+    start = time.perf_counter()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    x = np.array([-0.8, -0.6, -0.3, -0.06, 0.1])
-    y = np.array([0.2, -0.1, 0.4, 0.0, 0.3])
-    summary = {}
-    for p in (2, 4):
-        s = FPInterpolator(x, y, weight=PowerLaw(p=p, dim=1), K=256, period=4.0)
-        summary[f"power_p{p}"] = {"norm": s.norm, **s.info.to_dict()}
+    data = load_demo_data()
+    summary, figures = {}, {}
+
+    fig, axes = new_figure(1, 2, figsize=(11.0, 4.2))
+    summary["lfp_1d"] = lfp_1d(data["lfp_1d"], axes)
+    fig.suptitle("Minimum FP-norm interpolants of the LFP weight and their classical limits "
+                 f"(period {data['lfp_1d']['period']:g}, K = {summary['lfp_1d']['K']})")
+    figures["lfp_1d"] = save_figure(fig, out / "lfp_1d.png", dpi=args.dpi)
+
+    fig, ax = new_figure(figsize=(5.6, 4.6))
+    summary["xor_2d"] = xor_2d(data["xor_2d"], ax)
+    figures["xor_2d"] = save_figure(fig, out / "xor_2d.png", dpi=args.dpi)
+
+    summary["figures"] = figures
+    summary["seconds"] = time.perf_counter() - start
     path = out / "summary.json"
     path.write_text(json.dumps(summary, indent=2))
+    for name, fig_path in figures.items():
+        print(f"fpnorm demo: wrote {fig_path}")
     print(f"fpnorm demo: wrote {path}")
     return 0

@@ -1,0 +1,113 @@
+"""`fpnorm demo`: runs on the embedded data, writes the figures and a summary whose numbers match exact maths."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+from scipy.interpolate import CubicSpline
+
+from fpnorm.cli import main
+from fpnorm.commands.demo import linear_energy, load_demo_data, spline_energy
+from fpnorm.weights import weight_from_spec
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    import io
+    from contextlib import redirect_stdout
+
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        status = main(["demo", "--out", str(out), "--dpi", "40"])
+    return status, out, buf.getvalue(), json.loads((out / "summary.json").read_text())
+
+
+def test_demo_writes_figures_and_prints_where(demo):
+    status, out, printed, summary = demo
+    assert status == 0
+    for name in ("lfp_1d", "xor_2d"):
+        path = out / f"{name}.png"
+        assert path.read_bytes()[:8] == PNG
+        assert summary["figures"][name] == str(path)
+        assert f"wrote {path}" in printed
+    assert f"wrote {out / 'summary.json'}" in printed
+
+
+def test_embedded_data_is_the_papers_nodes():
+    data = load_demo_data()
+    assert data["lfp_1d"]["points"].tolist() == [-0.8, -0.6, -0.3, -0.06, 0.1]
+    assert data["lfp_1d"]["period"] >= 4 * np.ptp(data["lfp_1d"]["points"])  # wide enough for the real line
+
+
+def test_energies_are_exact():
+    x, y, P = np.array([0.3, -0.5, 0.0]), np.array([1.0, 0.0, -2.0]), 3.0
+    xs = np.r_[-0.5, 0.0, 0.3, 2.5]
+    s = CubicSpline(xs, np.r_[0.0, -2.0, 1.0, 0.0], bc_type="periodic")
+    by_quad = sum(quad(lambda t: s(t, 2) ** 2, a, b)[0] for a, b in zip(xs[:-1], xs[1:]))
+    assert spline_energy(x, y, P) == pytest.approx(by_quad, rel=1e-10)
+    assert linear_energy(x, y, P) == pytest.approx(2.0**2 / 0.5 + 3.0**2 / 0.3 + 1.0**2 / 2.2, rel=1e-14)
+
+
+def test_xi4_regime_is_the_periodic_cubic_spline(demo):
+    r = demo[3]["lfp_1d"]["regimes"]["xi^-4 dominant (b >> a)"]
+    d = demo[3]["lfp_1d"]
+    x, y, P = np.array(d["points"]), np.array(d["values"]), d["period"]
+    assert r["b"] / r["a"] >= 1e6
+    assert r["max_abs_diff_period"] < 1e-5  # truncation K = 1024: coefficients decay like k^-4
+    # Parseval: ||s||_gamma^2 -> P^3 int|s''|^2 / (b (2 pi)^4) as a / b -> 0, K -> inf.
+    xs = np.sort(x)
+    s = CubicSpline(np.r_[xs, xs[0] + P], np.r_[y[np.argsort(x)], y[np.argsort(x)][0]], bc_type="periodic")
+    knots = np.r_[xs, xs[0] + P]
+    energy = sum(quad(lambda t: s(t, 2) ** 2, a, b)[0] for a, b in zip(knots[:-1], knots[1:]))
+    limit = math.sqrt(P**3 * energy / (r["b"] * (2 * math.pi) ** 4))
+    assert r["fp_norm"] == pytest.approx(limit, rel=1e-5)
+
+
+def test_xi2_regime_is_the_piecewise_linear_interpolant(demo):
+    r = demo[3]["lfp_1d"]["regimes"]["xi^-2 dominant (a >> b)"]
+    d = demo[3]["lfp_1d"]
+    x, y, P = np.array(d["points"]), np.array(d["values"]), d["period"]
+    assert r["a"] / r["b"] >= 1e6
+    assert r["max_abs_diff_period"] < 2e-3  # coefficients decay like k^-2: error ~ 1/K
+    order = np.argsort(x)
+    xs, ys = np.r_[x[order], x[order][0] + P], np.r_[y[order], y[order][0]]
+    limit = math.sqrt(P * np.sum(np.diff(ys) ** 2 / np.diff(xs)) / (r["a"] * (2 * math.pi) ** 2))
+    # Truncation only removes admissible functions: the truncated minimum norm is above the limit, by O(1/K).
+    assert limit * (1 - 1e-6) <= r["fp_norm"] <= limit * (1 + 5e-3)
+
+
+def test_xor_probes_follow_the_symmetries(demo):
+    r = demo[3]["xor_2d"]
+    probes, h = np.array(r["probes"]), np.array(r["h_at_probes"])
+    assert r["residual"] < 1e-12
+    # Reflection x1 -> P - x1 swaps the signs of the data, so h vanishes on x1 = 0 and x1 = P/2.
+    on_lines = np.isclose(np.mod(probes[:, 0], r["period"] / 2), 0.0)
+    assert on_lines.sum() == 3
+    assert np.max(np.abs(h[on_lines])) < 1e-12
+    assert h[3] == pytest.approx(1.0, abs=1e-12)  # (0.25, 0.25) is a data point
+    # The XOR data is a character of the 4-point group: h = kappa*y / (kappa*y)(x_1), brute-force kernel sum.
+    w, K, pts, y = weight_from_spec(r["weight"]), r["K"], np.array(r["points"]), np.array(r["values"])
+    k = np.stack(np.meshgrid(np.arange(-K, K + 1), np.arange(-K, K + 1), indexing="ij"), -1).reshape(-1, 2)
+    k = k[np.any(k != 0, axis=1)]
+    g2 = w.gamma2(k)
+
+    def ky(q):
+        phase = 2 * np.pi * np.einsum("qnd,kd->qnk", q[:, None, :] - pts[None, :, :], k) / r["period"]
+        return np.einsum("qnk,k,n->q", np.cos(phase), g2, y)
+
+    assert np.allclose(h, ky(probes) / ky(pts[:1]), atol=1e-10)
+
+
+def test_demo_help_and_errors(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--help"])
+    assert exc.value.code == 0
+    assert "--out DIR" in capsys.readouterr().out
+    assert main(["demo", "--dpi", "1", "--out", "unused"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["fpnorm demo: error: Expected `--dpi` between 10 and 1200, got 1."]
