@@ -15,13 +15,20 @@ from .exceptions import SolveError
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 # Subcommand modules under fpnorm.commands, in the order `fpnorm --help` lists them.
-COMMANDS = ("demo",)
+COMMANDS = ("demo", "solve")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (no usage dump), exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="fpnorm",
-                                     description="Minimum FP-norm interpolation on the torus and the "
-                                                 "frequency-principle generalization bound.")
+    parser = _Parser(prog="fpnorm",
+                     description="Minimum FP-norm interpolation on the torus and the "
+                                 "frequency-principle generalization bound.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"fpnorm.commands.{name}").add_parser(sub)

@@ -1,0 +1,159 @@
+"""`fpnorm solve`: the minimum FP-norm interpolant of data read from files, written as .npz plus a JSON summary.
+
+Input files: ``.csv`` / ``.txt`` (comma- or whitespace-separated numbers, ``#`` comments, an optional header line),
+``.npy`` and ``.npz`` (one array, or an array named like the argument: ``points``, ``values``, ``query``). Pickled
+objects are never loaded. All reading goes through :func:`read_array`.
+
+The ``.npz`` written holds only plain numeric and string arrays (``numpy.load(..., allow_pickle=False)`` reads it):
+``coef`` (complex, shape ``(2K+1,)*d`` or ``(2K+1,)*d + (m,)``), ``points``, ``values`` (as interpolated: wrapped
+onto the torus, duplicates merged), ``weight`` (spec string), ``K``, ``period``, ``dim``, ``norm``, ``residual``,
+``condition``, ``method``, and with ``--query`` also ``query`` and ``evaluations``.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["add_parser", "run", "read_array", "READ_SUFFIXES"]
+
+# File types read by :func:`read_array`.
+READ_SUFFIXES = (".csv", ".txt", ".npy", ".npz")
+
+
+def add_parser(sub):
+    from ..solvers import METHODS
+    from ..weights import WEIGHT_KINDS
+
+    kinds = "; ".join(f"{k}:{','.join(f'{p}=..' for p in params)}" for k, params in WEIGHT_KINDS.items())
+    p = sub.add_parser(
+        "solve", help="minimum FP-norm interpolant of data files; write .npz and a JSON summary",
+        description="Solve  min ||h - h_ini||_gamma  subject to  h(x_i) = y_i  on the torus [0, P)^d, truncated to "
+                    "the Fourier box |k|_inf <= K. The dimension d is the number of columns of POINTS.",
+        epilog="examples:\n"
+               "  fpnorm solve x.csv y.csv --weight power:p=4 --K 128 --out spline.npz\n"
+               "  fpnorm solve xy.npy z.npy --weight lfp:a=1,b=0.5 --K 32 --query grid.npy --out h.npz\n"
+               f"weight specs: {kinds}  (zero=<float> penalises the mean; default: mean free)",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("points", metavar="POINTS", help=f"points, shape (N, d) or (N,); one of {', '.join(READ_SUFFIXES)}")
+    p.add_argument("values", metavar="VALUES", help="values, shape (N,) or (N, m) for m right-hand sides")
+    p.add_argument("--weight", required=True, metavar="SPEC",
+                   help="frequency weight, e.g. power:p=4, lfp:a=1,b=0.5,zero=1, sobolev:s=2")
+    p.add_argument("--K", type=int, required=True, help="truncation: Fourier modes |k|_inf <= K")
+    p.add_argument("--period", type=float, default=1.0, help="period P of the torus (default: 1)")
+    p.add_argument("--method", default="auto", choices=METHODS, help="solve method (default: auto)")
+    p.add_argument("--query", metavar="Q", help="points at which to evaluate the interpolant, shape (Q, d) or (Q,)")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="output .npz; the JSON summary goes next to it with suffix .json")
+    p.set_defaults(func=run)
+
+
+def read_array(path, name):
+    """Read a numeric array from a ``.csv``/``.txt``, ``.npy`` or ``.npz`` file, never unpickling.
+
+    Parameters
+    ----------
+    path : str or Path
+    name : str
+        The argument the file is for (``points``, ``values``, ``query``): used in messages, and as the key
+        chosen in an ``.npz`` holding several arrays.
+
+    Returns
+    -------
+    ndarray
+        As stored; a one-column text file gives shape (N,).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in READ_SUFFIXES:
+        raise ValueError(f"Expected the `{name}` file to end in one of {READ_SUFFIXES}, got {str(path)!r}.")
+    if not path.is_file():
+        raise ValueError(f"Expected the `{name}` file {str(path)!r} to exist, but it does not.")
+    try:
+        if suffix == ".npy":
+            return np.load(path, allow_pickle=False)
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                keys = list(z.keys())
+                if len(keys) == 1:
+                    return z[keys[0]]
+                if name in keys:
+                    return z[name]
+                raise ValueError(f"Expected the `{name}` file {str(path)!r} to hold one array or one named "
+                                 f"{name!r}, got arrays {keys}.")
+        return _read_text(path)
+    except ValueError as exc:
+        if str(exc).startswith("Expected"):
+            raise
+        raise ValueError(f"Could not read the `{name}` file {str(path)!r}: {exc}") from None
+    except Exception as exc:  # corrupt archives (BadZipFile), truncated .npy headers, ...
+        raise ValueError(f"Could not read the `{name}` file {str(path)!r}: {type(exc).__name__}: {exc}") from None
+
+
+def _read_text(path):
+    with open(path, encoding="utf-8") as fh:
+        lines = [ln for ln in (raw.split("#", 1)[0].strip() for raw in fh) if ln]
+    if not lines:
+        raise ValueError("the file holds no numbers")
+    delimiter = "," if "," in lines[0] else None
+    rows = [ln.split(delimiter) for ln in lines]
+    try:
+        [float(v) for v in rows[0]]
+    except ValueError:
+        rows = rows[1:]  # a header line
+    table = []
+    for i, row in enumerate(rows):
+        try:
+            table.append([float(v) for v in row])
+        except ValueError:
+            raise ValueError(f"line {i + 1} of the data, {','.join(row)!r}, is not all numbers") from None
+    widths = {len(r) for r in table}
+    if len(widths) != 1:
+        raise ValueError(f"rows have different numbers of columns {sorted(widths)}")
+    arr = np.array(table, dtype=float)
+    return arr[:, 0] if arr.shape[1] == 1 else arr
+
+
+def run(args):
+    from .. import FPInterpolator
+    from ..weights import weight_from_spec
+
+    start = time.perf_counter()
+    out = Path(args.out)
+    if out.suffix.lower() != ".npz":
+        raise ValueError(f"Expected `--out` to end in .npz, got {args.out!r}.")
+    points = read_array(args.points, "points")
+    values = read_array(args.values, "values")
+    if points.ndim not in (1, 2):
+        raise ValueError(f"Expected `points` to have shape (N, d) or (N,), got shape {points.shape}.")
+    dim = 1 if points.ndim == 1 else points.shape[1]
+    try:
+        weight = weight_from_spec(args.weight, dim=dim)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"Bad `--weight` {args.weight!r}: {exc}") from None
+    s = FPInterpolator(points, values, weight=weight, K=args.K, period=args.period, method=args.method)
+    arrays = {"coef": s.coef, "points": s.points[:, 0] if dim == 1 else s.points, "values": s.values,
+              "weight": np.str_(weight.spec()), "K": np.int64(s.K), "period": np.float64(s.period),
+              "dim": np.int64(dim), "norm": np.asarray(s.norm, dtype=float), "residual": s.info.residual,
+              "condition": s.info.condition, "method": np.str_(s.info.method)}
+    if args.query is not None:
+        query = read_array(args.query, "query")
+        arrays["query"] = query
+        arrays["evaluations"] = s(query)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(out, **arrays)
+    summary = {"weight": weight.spec(), "K": s.K, "period": s.period, "dim": dim, "N": int(s.points.shape[0]),
+               "m": 1 if s.values.ndim == 1 else int(s.values.shape[1]),
+               "norm": np.asarray(s.norm, dtype=float).tolist(), "solve": s.info.to_dict(),
+               "query_points": 0 if args.query is None else int(arrays["query"].shape[0]),
+               "inputs": {"points": str(args.points), "values": str(args.values), "query": args.query},
+               "npz": str(out), "seconds": time.perf_counter() - start}
+    json_path = out.with_suffix(".json")
+    json_path.write_text(json.dumps(summary, indent=2))
+    print(f"fpnorm solve: N = {summary['N']} points in d = {dim}, K = {s.K}, method {s.info.method}, "
+          f"relative residual {s.info.residual:.1e}, ||h - h_ini||_gamma = {np.round(s.norm, 6)}")
+    print(f"fpnorm solve: wrote {out}")
+    print(f"fpnorm solve: wrote {json_path}")
+    return 0

@@ -1,0 +1,152 @@
+"""`fpnorm solve`: files in, .npz + JSON out; results checked against the periodic cubic spline and a direct sum."""
+
+import json
+
+import numpy as np
+import pytest
+from scipy.interpolate import CubicSpline
+
+from fpnorm.cli import main
+from fpnorm.commands.solve import read_array
+
+
+def _run(capsys, *argv):
+    status = main(["solve", *map(str, argv)])
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def _direct_sum(coef, query, period):
+    """h(x) = sum_k c_k e^{2 pi i k.x / P} by brute force over the box (coef shape (2K+1,)*d)."""
+    d = coef.ndim
+    K = (coef.shape[0] - 1) // 2
+    k = np.stack(np.meshgrid(*([np.arange(-K, K + 1)] * d), indexing="ij"), -1).reshape(-1, d)
+    q = np.asarray(query, dtype=float).reshape(len(query), d)
+    return np.exp(2j * np.pi * q @ k.T / period) @ coef.reshape(-1)
+
+
+@pytest.fixture
+def data_1d(tmp_path):
+    x = np.array([0.3, 1.1, 1.7, 2.4])
+    y = np.array([1.0, -0.5, 0.25, 2.0])
+    (tmp_path / "x.csv").write_text("# nodes\nx\n" + "\n".join(f"{v}" for v in x) + "\n")
+    (tmp_path / "y.csv").write_text("\n".join(f"{v}" for v in y) + "\n")
+    np.save(tmp_path / "q.npy", np.linspace(0.0, 3.0, 61))
+    return tmp_path, x, y
+
+
+def test_solve_csv_p4_is_the_periodic_cubic_spline(data_1d, capsys):
+    d, x, y = data_1d
+    status, out, err = _run(capsys, d / "x.csv", d / "y.csv", "--weight", "power:p=4", "--K", 256, "--period", 3,
+                            "--query", d / "q.npy", "--out", d / "res" / "h.npz")
+    assert status == 0, err
+    assert f"wrote {d / 'res' / 'h.npz'}" in out and f"wrote {d / 'res' / 'h.json'}" in out
+    with np.load(d / "res" / "h.npz", allow_pickle=False) as z:
+        r = {k: z[k] for k in z.files}
+    spline = CubicSpline(np.r_[x, x[0] + 3.0], np.r_[y, y[0]], bc_type="periodic")
+    q = np.linspace(0.0, 3.0, 61)
+    assert np.array_equal(r["query"], q)
+    assert np.max(np.abs(r["evaluations"] - spline(np.mod(q - x[0], 3.0) + x[0]))) < 1e-6
+    assert r["coef"].shape == (513,) and str(r["weight"]) == "power:p=4.0,dim=1"
+    assert (int(r["K"]), float(r["period"]), int(r["dim"]), str(r["method"])) == (256, 3.0, 1, "qr")
+    assert np.allclose(_direct_sum(r["coef"], x, 3.0), y, atol=1e-12)
+    assert np.array_equal(r["points"], x) and np.array_equal(r["values"], y)
+    summary = json.loads((d / "res" / "h.json").read_text())
+    assert (summary["N"], summary["m"], summary["dim"], summary["query_points"]) == (4, 1, 1, 61)
+    assert summary["norm"] == pytest.approx(float(r["norm"]), rel=1e-15)
+    assert summary["solve"]["residual"] < 1e-12
+
+
+def test_solve_2d_npz_with_named_arrays_and_two_right_hand_sides(tmp_path, capsys):
+    rng = np.random.default_rng(7)
+    pts = rng.random((6, 2))
+    vals = np.column_stack([np.sin(2 * np.pi * pts[:, 0]), np.cos(2 * np.pi * pts[:, 1])])
+    np.savez(tmp_path / "data.npz", points=pts, values=vals, note=np.arange(3))
+    status, out, err = _run(capsys, tmp_path / "data.npz", tmp_path / "data.npz", "--weight", "lfp:a=1,b=0.5,zero=1",
+                            "--K", 6, "--query", tmp_path / "data.npz", "--out", tmp_path / "h.npz")
+    # --query on a file without a `query` array and several arrays is ambiguous
+    assert status == 2 and "Expected the `query` file" in err and "one named 'query'" in err
+    status, out, err = _run(capsys, tmp_path / "data.npz", tmp_path / "data.npz", "--weight", "lfp:a=1,b=0.5,zero=1",
+                            "--K", 6, "--out", tmp_path / "h.npz")
+    assert status == 0, err
+    with np.load(tmp_path / "h.npz", allow_pickle=False) as z:
+        coef, norm = z["coef"], z["norm"]
+    assert coef.shape == (13, 13, 2) and norm.shape == (2,)
+    for j in range(2):
+        assert np.allclose(_direct_sum(coef[..., j], pts, 1.0), vals[:, j], atol=1e-10)
+    # the mean is penalised (zero=1): the norm counts every mode, gamma^-2 = 1 / (a|k|^-3 + b|k|^-5) off zero
+    k = np.stack(np.meshgrid(np.arange(-6, 7), np.arange(-6, 7), indexing="ij"), -1).reshape(-1, 2)
+    r = np.linalg.norm(k, axis=1)
+    with np.errstate(divide="ignore"):
+        g2 = np.where(r > 0, 1.0 * r**-3.0 + 0.5 * r**-5.0, 1.0)
+    assert np.allclose(np.sqrt(np.sum(np.abs(coef.reshape(-1, 2)) ** 2 / g2[:, None], axis=0)), norm, rtol=1e-12)
+
+
+def test_read_array_text_formats(tmp_path):
+    (tmp_path / "a.txt").write_text("1 2\n3 4  # comment\n\n")
+    assert read_array(tmp_path / "a.txt", "points").tolist() == [[1, 2], [3, 4]]
+    (tmp_path / "b.csv").write_text("u,v\n1,2\n3,4\n")
+    assert read_array(tmp_path / "b.csv", "points").tolist() == [[1, 2], [3, 4]]
+    np.savez(tmp_path / "one.npz", anything=np.arange(3.0))
+    assert read_array(tmp_path / "one.npz", "values").tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("name, content, match", [
+    ("a.json", "[1]", r"Expected the `points` file to end in one of \('.csv', '.txt', '.npy', '.npz'\)"),
+    ("c.csv", "1,2\n3\n", r"Could not read the `points` file .*rows have different numbers of columns \[1, 2\]"),
+    ("d.csv", "1\nx\n", r"Could not read the `points` file .*line 2 of the data, 'x', is not all numbers"),
+    ("e.csv", "# only a comment\n", r"Could not read the `points` file .*the file holds no numbers"),
+    ("f.npy", b"not a npy file", r"Could not read the `points` file .*f.npy"),
+    ("g.npz", b"PK\x03\x04 broken zip", r"Could not read the `points` file .*BadZipFile"),
+])
+def test_read_array_errors(tmp_path, name, content, match):
+    path = tmp_path / name
+    (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
+    with pytest.raises(ValueError, match=match):
+        read_array(path, "points")
+
+
+def test_read_array_never_unpickles(tmp_path):
+    np.save(tmp_path / "o.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match=r"Could not read the `values` file .*allow_pickle=False"):
+        read_array(tmp_path / "o.npy", "values")
+
+
+def test_read_array_missing_file(tmp_path):
+    with pytest.raises(ValueError, match=r"Expected the `values` file '.*nope.csv' to exist, but it does not"):
+        read_array(tmp_path / "nope.csv", "values")
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["--weight", "pow:p=4", "--K", "8", "--out", "h.npz"],
+     r"fpnorm solve: error: Bad `--weight` 'pow:p=4': Expected the weight kind"),
+    (["--weight", "power:p=4", "--K", "8", "--out", "h.txt"],
+     r"fpnorm solve: error: Expected `--out` to end in .npz, got 'h.txt'."),
+    (["--weight", "power:p=4", "--K", "1", "--out", "h.npz"],
+     r"fpnorm solve: error: Expected at most \(2K\+1\)\^d = 3 distinct points for K = 1"),
+    (["--weight", "power:p=4", "--K", "x", "--out", "h.npz"],
+     r"fpnorm solve: error: argument --K: invalid int value: 'x'"),
+    (["--weight", "power:p=4,dim=2", "--K", "8", "--out", "h.npz"],
+     r"fpnorm solve: error: Bad `--weight` 'power:p=4,dim=2': Expected the weight spec's dim=2 to match"),
+])
+def test_solve_errors_are_one_line(data_1d, capsys, monkeypatch, extra, match):
+    d, _, _ = data_1d
+    monkeypatch.chdir(d)
+    try:
+        status, out, err = _run(capsys, "x.csv", "y.csv", *extra)
+    except SystemExit as exc:  # argparse's own usage errors
+        status, err = exc.code, capsys.readouterr().err
+    assert status == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err
+    assert __import__("re").match(match, lines[0])
+
+
+def test_solve_help_lists_weight_specs(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["solve", "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    for needle in ("POINTS", "VALUES", "--weight SPEC", "--query Q", "--out FILE", "power:p=..", "lfp:a=..,b=..",
+                   "sobolev:s=.."):
+        assert needle in text
