@@ -9,16 +9,27 @@ period only rescales ``x``. Every kernel here is real, even and 1-periodic in ``
 - :func:`closed_form_kernel`: the kernel of a weight (PowerLaw even p, LFP, Sobolev s in {1, 2}; all 1-d).
 """
 
+import functools
 import math
+from fractions import Fraction
 
 import numpy as np
-from scipy.special import bernoulli, comb
 
 __all__ = ["bernoulli_polynomial", "bernoulli_kernel", "sobolev_kernel", "closed_form_kernel",
            "has_closed_form", "SOBOLEV_CLOSED_FORM"]
 
 # Sobolev orders ``s`` whose 1-d kernel is implemented in closed form.
 SOBOLEV_CLOSED_FORM = (1, 2)
+
+
+@functools.lru_cache(maxsize=None)
+def _bernoulli_coefficients(p):
+    """Exact coefficients of ``B_p(x)``, highest power first (Bernoulli numbers by the exact recurrence
+    ``sum_{j<=n} C(n+1, j) B_j = 0``; scipy.special.bernoulli is off by 6e-14 in B_4)."""
+    B = [Fraction(1)]
+    for n in range(1, p + 1):
+        B.append(-sum(math.comb(n + 1, j) * B[j] for j in range(n)) / (n + 1))
+    return tuple(float(math.comb(p, j) * B[j]) for j in range(p + 1))
 
 
 def bernoulli_polynomial(p, x):
@@ -39,8 +50,7 @@ def bernoulli_polynomial(p, x):
     >>> float(bernoulli_polynomial(2, 0.5))  # x^2 - x + 1/6
     -0.08333333333333331
     """
-    B = bernoulli(p)
-    coeffs = [comb(p, j, exact=True) * B[j] for j in range(p + 1)]  # coefficient of x^(p-j)
+    coeffs = _bernoulli_coefficients(int(p))  # coefficient of x^(p-j)
     x = np.asarray(x, dtype=float)
     out = np.zeros_like(x)
     for c in coeffs:  # highest power first
