@@ -71,8 +71,8 @@ def kernel_tail_bound(weight, K):
     Examples
     --------
     >>> from fpnorm import PowerLaw
-    >>> t = kernel_tail_bound(PowerLaw(p=2), 10)   # 2 sum_{k > 10} (2 pi k)^-2 = 0.00483...
-    >>> 0.00483 < t < 0.00484
+    >>> t = kernel_tail_bound(PowerLaw(p=2), 10)   # 2 sum_{k > 10} (2 pi k)^-2 = 0.0048209...
+    >>> 0.004820 < t < 0.004822
     True
     """
     check_weight(weight)

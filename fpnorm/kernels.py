@@ -48,7 +48,7 @@ def bernoulli_polynomial(p, x):
     Examples
     --------
     >>> float(bernoulli_polynomial(2, 0.5))  # x^2 - x + 1/6
-    -0.08333333333333331
+    -0.08333333333333334
     """
     coeffs = _bernoulli_coefficients(int(p))  # coefficient of x^(p-j)
     x = np.asarray(x, dtype=float)
@@ -114,7 +114,7 @@ def sobolev_kernel(z, s):
     Examples
     --------
     >>> round(float(sobolev_kernel(0.5, 1)), 12)  # 1 / (2 sinh(1/2))
-    0.959517769374
+    0.959517375667
     """
     if s not in SOBOLEV_CLOSED_FORM:
         raise ValueError(f"Expected `s` in {SOBOLEV_CLOSED_FORM} for a closed-form Sobolev kernel, got {s!r}.")
