@@ -18,8 +18,9 @@ from .qr import qr_memory, solve_qr
 
 __all__ = ["METHODS", "Problem", "Solution", "SolveInfo", "solve", "choose_method"]
 
-# Methods a user may ask for; "auto" chooses (see choose_method).
-METHODS = ("auto", "qr", "cholesky")
+# Methods a user may ask for; "auto" chooses (see choose_method). "periodic1d" and "exact_kernel" solve the
+# K = infinity problem (K=None) in 1-d, see :mod:`fpnorm.solvers.periodic1d`; the others need an integer K.
+METHODS = ("auto", "qr", "cholesky", "periodic1d", "exact_kernel")
 
 # A result whose relative residual exceeds this is no interpolant at all: raise instead of warning.
 UNUSABLE_RESIDUAL = 1e-4
