@@ -57,6 +57,20 @@ def test_solve_csv_p4_is_the_periodic_cubic_spline(data_1d, capsys):
     assert summary["solve"]["residual"] < 1e-12
 
 
+def test_solve_K_none_is_exactly_the_periodic_cubic_spline(data_1d, capsys):
+    d, x, y = data_1d
+    status, out, err = _run(capsys, d / "x.csv", d / "y.csv", "--weight", "power:p=4", "--K", "none", "--period", 3,
+                            "--query", d / "q.npy", "--out", d / "h.npz")
+    assert status == 0, err
+    assert "K = infinity" in out
+    with np.load(d / "h.npz", allow_pickle=False) as z:
+        assert "coef" not in z.files and int(z["K"]) == -1
+        ev, q = z["evaluations"], z["query"]
+    spline = CubicSpline(np.r_[x, x[0] + 3.0], np.r_[y, y[0]], bc_type="periodic")
+    assert np.max(np.abs(ev - spline(np.mod(q - x[0], 3.0) + x[0]))) < 1e-11
+    assert json.loads((d / "h.json").read_text())["K"] is None
+
+
 def test_solve_2d_npz_with_named_arrays_and_two_right_hand_sides(tmp_path, capsys):
     rng = np.random.default_rng(7)
     pts = rng.random((6, 2))
@@ -125,7 +139,7 @@ def test_read_array_missing_file(tmp_path):
     (["--weight", "power:p=4", "--K", "1", "--out", "h.npz"],
      r"fpnorm solve: error: Expected at most \(2K\+1\)\^d = 3 distinct points for K = 1"),
     (["--weight", "power:p=4", "--K", "x", "--out", "h.npz"],
-     r"fpnorm solve: error: argument --K: invalid int value: 'x'"),
+     r"fpnorm solve: error: argument --K: expected an integer or 'none', got 'x'"),
     (["--weight", "power:p=4,dim=2", "--K", "8", "--out", "h.npz"],
      r"fpnorm solve: error: Bad `--weight` 'power:p=4,dim=2': Expected the weight spec's dim=2 to match"),
 ])

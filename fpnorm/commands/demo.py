@@ -20,11 +20,12 @@ import numpy as np
 __all__ = ["add_parser", "run", "load_demo_data", "lfp_1d", "xor_2d", "spline_energy", "linear_energy",
            "LFP_REGIMES", "DEMO_K_1D", "DEMO_K_2D"]
 
-# The two LFP regimes of the 1-d picture: (a, b) of LFP(a, b). The crossover |k| = sqrt(b / a) is 1e4 for the
-# spline-like weight (above the truncation, so xi^-4 dominates every mode kept) and 1e-4 for the linear-like one.
-LFP_REGIMES = {"xi^-4 dominant (b >> a)": (1e-8, 1.0), "xi^-2 dominant (a >> b)": (1.0, 1e-8)}
-# Truncations used by the demo (K = infinity is approximated by these boxes; the summary records them).
-DEMO_K_1D = 1024
+# The two LFP regimes of the 1-d picture: (a, b) of LFP(a, b). The crossover |k| = sqrt(b / a) is 1e5 for the
+# spline-like weight (xi^-4 dominates every frequency the data resolve) and 1e-5 for the linear-like one.
+LFP_REGIMES = {"xi^-4 dominant (b >> a)": (1e-10, 1.0), "xi^-2 dominant (a >> b)": (1.0, 1e-10)}
+# Truncations used by the demo: the 1-d picture uses the exact K = infinity kernel (a Bernoulli polynomial), the
+# 2-d image a box |k|_inf <= 32 (the summary records both).
+DEMO_K_1D = None
 DEMO_K_2D = 32
 
 
@@ -149,7 +150,8 @@ def run(args):
     fig, axes = new_figure(1, 2, figsize=(11.0, 4.2))
     summary["lfp_1d"] = lfp_1d(data["lfp_1d"], axes)
     fig.suptitle("Minimum FP-norm interpolants of the LFP weight and their classical limits "
-                 f"(period {data['lfp_1d']['period']:g}, K = {summary['lfp_1d']['K']})")
+                 f"(period {data['lfp_1d']['period']:g}, "
+                 + ("exact K = infinity kernel)" if summary["lfp_1d"]["K"] is None else f"K = {summary['lfp_1d']['K']})"))
     figures["lfp_1d"] = save_figure(fig, out / "lfp_1d.png", dpi=args.dpi)
 
     fig, ax = new_figure(figsize=(5.6, 4.6))

@@ -5,8 +5,8 @@ Input files: ``.csv`` / ``.txt`` (comma- or whitespace-separated numbers, ``#`` 
 objects are never loaded. All reading goes through :func:`read_array`.
 
 The ``.npz`` written holds only plain numeric and string arrays (``numpy.load(..., allow_pickle=False)`` reads it):
-``coef`` (complex, shape ``(2K+1,)*d`` or ``(2K+1,)*d + (m,)``), ``points``, ``values`` (as interpolated: wrapped
-onto the torus, duplicates merged), ``weight`` (spec string), ``K``, ``period``, ``dim``, ``norm``, ``residual``,
+``coef`` (complex, shape ``(2K+1,)*d`` or ``(2K+1,)*d + (m,)``; absent for K = infinity), ``points``, ``values`` (as interpolated: wrapped
+onto the torus, duplicates merged), ``weight`` (spec string), ``K`` (-1 for K = infinity), ``period``, ``dim``, ``norm``, ``residual``,
 ``condition``, ``method``, and with ``--query`` also ``query`` and ``evaluations``.
 """
 
@@ -41,13 +41,25 @@ def add_parser(sub):
     p.add_argument("values", metavar="VALUES", help="values, shape (N,) or (N, m) for m right-hand sides")
     p.add_argument("--weight", required=True, metavar="SPEC",
                    help="frequency weight, e.g. power:p=4, lfp:a=1,b=0.5,zero=1, sobolev:s=2")
-    p.add_argument("--K", type=int, required=True, help="truncation: Fourier modes |k|_inf <= K")
+    p.add_argument("--K", type=_parse_K, required=True,
+                   help="truncation: Fourier modes |k|_inf <= K; 'none' for the exact K = infinity kernel "
+                        "(1-d PowerLaw with even p, LFP, Sobolev s = 1, 2)")
     p.add_argument("--period", type=float, default=1.0, help="period P of the torus (default: 1)")
     p.add_argument("--method", default="auto", choices=METHODS, help="solve method (default: auto)")
     p.add_argument("--query", metavar="Q", help="points at which to evaluate the interpolant, shape (Q, d) or (Q,)")
     p.add_argument("--out", required=True, metavar="FILE",
                    help="output .npz; the JSON summary goes next to it with suffix .json")
     p.set_defaults(func=run)
+
+
+def _parse_K(text):
+    """``--K``: a nonnegative integer, or ``none``/``inf`` for K = infinity."""
+    if text.strip().lower() in ("none", "inf", "infinity"):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or 'none', got {text!r}") from None
 
 
 def read_array(path, name):
@@ -134,10 +146,12 @@ def run(args):
     except (TypeError, ValueError) as exc:
         raise ValueError(f"Bad `--weight` {args.weight!r}: {exc}") from None
     s = FPInterpolator(points, values, weight=weight, K=args.K, period=args.period, method=args.method)
-    arrays = {"coef": s.coef, "points": s.points[:, 0] if dim == 1 else s.points, "values": s.values,
-              "weight": np.str_(weight.spec()), "K": np.int64(s.K), "period": np.float64(s.period),
+    arrays = {"points": s.points[:, 0] if dim == 1 else s.points, "values": s.values,
+              "weight": np.str_(weight.spec()), "K": np.int64(-1 if s.K is None else s.K), "period": np.float64(s.period),
               "dim": np.int64(dim), "norm": np.asarray(s.norm, dtype=float), "residual": s.info.residual,
               "condition": s.info.condition, "method": np.str_(s.info.method)}
+    if s.K is not None:
+        arrays["coef"] = s.coef
     if args.query is not None:
         query = read_array(args.query, "query")
         arrays["query"] = query
@@ -152,7 +166,7 @@ def run(args):
                "npz": str(out), "seconds": time.perf_counter() - start}
     json_path = out.with_suffix(".json")
     json_path.write_text(json.dumps(summary, indent=2))
-    print(f"fpnorm solve: N = {summary['N']} points in d = {dim}, K = {s.K}, method {s.info.method}, "
+    print(f"fpnorm solve: N = {summary['N']} points in d = {dim}, K = {'infinity' if s.K is None else s.K}, method {s.info.method}, "
           f"relative residual {s.info.residual:.1e}, ||h - h_ini||_gamma = {np.round(s.norm, 6)}")
     print(f"fpnorm solve: wrote {out}")
     print(f"fpnorm solve: wrote {json_path}")
