@@ -3,6 +3,7 @@
 The public API is listed in ``__all__``; see README.md for a quickstart and DESIGN notes for the maths.
 """
 
+from .dynamics import LFPFlow, ShellErrors, convergence_times, shell_index
 from .exceptions import AccuracyWarning, MemoryEstimateError, SolveError
 from .interpolant import FPInterpolator
 from .weights import LFP, PowerLaw, Sobolev, Weight, weight_from_spec
@@ -12,5 +13,6 @@ __version__ = "0.1.0"
 __all__ = [
     "Weight", "PowerLaw", "LFP", "Sobolev", "weight_from_spec",
     "FPInterpolator",
+    "LFPFlow", "ShellErrors", "convergence_times", "shell_index",
     "SolveError", "MemoryEstimateError", "AccuracyWarning",
 ]
