@@ -30,6 +30,8 @@ __all__ = ["LFPFlow", "ShellErrors", "FLOW_METHODS", "shell_index", "convergence
 FLOW_METHODS = ("auto", "svd", "eigh")
 # svd is always chosen below this many flops.
 _SVD_ALWAYS_FLOPS = 5e8
+# Shells whose initial error is below this fraction of the largest shell's hold only rounding: their ratio is NaN.
+_SHELL_FLOOR = 1e-12
 # Query points per chunk of an evaluation (bounds memory at ``_EVAL_CHUNK * T * m`` complex numbers).
 _EVAL_CHUNK = 1 << 16
 
@@ -296,7 +298,7 @@ class LFPFlow:
         Shell ``s`` holds the box modes with ``round(|k|_2) = s``, ``s = 0..K`` (complete shells only). The error in
         shell ``s`` is ``||h^(t) - f^||_s / ||h_ini^ - f^||_s`` with ``||c||_s^2 = sum_{k in s} |c_k|^2``: 1 at
         ``t = 0``, and at ``t = inf`` the interpolant's error there (which need not be small near ``K``). Shells where
-        ``f`` and ``h_ini`` agree give NaN. Needs a flow with a single column of `values`.
+        ``f`` and ``h_ini`` agree (initial error below ``1e-12`` of the largest shell's, i.e. rounding) give NaN. Needs a flow with a single column of `values`.
         """
         if self.values.ndim != 1:
             raise ValueError(f"Expected a flow with one column of `values` for shell errors against one target "
@@ -316,8 +318,8 @@ class LFPFlow:
         diff = np.abs(coef.reshape(ts.size, -1)[:, inside] - err0.reshape(-1)[inside]) ** 2
         now = np.stack([np.sqrt(np.bincount(shells[inside], row, minlength=S)) for row in diff]) if ts.size \
             else np.zeros((0, S))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rel = np.where(init > 0, now / np.where(init > 0, init, 1.0), np.nan)
+        present = init > _SHELL_FLOOR * (init.max() if init.size else 0.0)
+        rel = np.where(present, now / np.where(present, init, 1.0), np.nan)
         return ShellErrors(times=ts, shells=np.arange(S), errors=rel, initial=init)
 
     def _grid_size(self, grid):
