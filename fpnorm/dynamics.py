@@ -379,8 +379,8 @@ def shell_index(K, dim):
     return np.floor(r + 0.5).astype(np.int64).reshape((2 * K + 1,) * dim)
 
 
-def convergence_times(errors, times, level):
-    """The time each shell needs to reach a relative error ``<= level`` for good.
+def convergence_times(errors, times, level, *, stay=True):
+    """The time each shell needs to reach a relative error ``<= level`` (for good, by default).
 
     Parameters
     ----------
@@ -390,12 +390,16 @@ def convergence_times(errors, times, level):
         The non-decreasing times of the rows of `errors`.
     level : float
         Target relative error, ``0 < level``.
+    stay : bool
+        True (default): the earliest grid time from which the error stays ``<= level`` up to the last time (on
+        scattered points a shell's error can dip and rise again while other shells are fitted). False: the first
+        grid time at which the error is ``<= level``.
 
     Returns
     -------
     ndarray, shape (S,)
-        The earliest grid time from which the error stays ``<= level`` up to the last time; ``inf`` when the error
-        at the last time is above `level`, NaN for shells with NaN errors. The resolution is that of `times`.
+        The times; ``inf`` when the level is not reached (``stay``: not at the last time), NaN for shells with
+        NaN errors. The resolution is that of `times`.
 
     Examples
     --------
@@ -417,6 +421,11 @@ def convergence_times(errors, times, level):
     if ts.size == 0:
         return out
     above = ~(err <= level)                                        # NaN counts as above
+    if not stay:
+        hit = ~above.all(axis=0)
+        out[hit] = ts[np.argmax(~above[:, hit], axis=0)]
+        out[np.isnan(err).any(axis=0)] = np.nan
+        return out
     # index of the last time above the level; the shell has converged from the next time on
     last_above = np.where(above.any(axis=0), err.shape[0] - 1 - np.argmax(above[::-1], axis=0), -1)
     ok = last_above < err.shape[0] - 1
@@ -445,6 +454,7 @@ class ShellErrors:
     errors: np.ndarray
     initial: np.ndarray
 
-    def convergence_times(self, level):
-        """Per shell, the time from which the relative error stays ``<= level``; see :func:`convergence_times`."""
-        return convergence_times(self.errors, self.times, level)
+    def convergence_times(self, level, *, stay=True):
+        """Per shell, the time from which the relative error stays ``<= level`` (``stay=False``: first reaches it);
+        see :func:`convergence_times`."""
+        return convergence_times(self.errors, self.times, level, stay=stay)

@@ -237,6 +237,9 @@ def test_convergence_times_requires_staying_below():
     t = np.array([0.0, 1.0, 2.0, 3.0])
     err = np.array([[1.0, 1.0, 1.0], [0.05, 0.5, 1.0], [0.2, 0.05, 1.0], [0.05, 0.01, 0.5]])
     np.testing.assert_array_equal(convergence_times(err, t, 0.1), [3.0, 2.0, np.inf])
+    np.testing.assert_array_equal(convergence_times(err, t, 0.1, stay=False), [1.0, 2.0, np.inf])
+    err[2, 0] = np.nan
+    np.testing.assert_array_equal(convergence_times(err, t, 0.1, stay=False)[0], np.nan)
 
 
 # -- bad input ------------------------------------------------------------------------------------------------------
