@@ -26,7 +26,8 @@ from .solvers._common import FreeModes
 __all__ = ["LFPFlow", "ShellErrors", "FLOW_METHODS", "shell_index", "convergence_times"]
 
 # How the flow is diagonalised: "svd" of the scaled design (stable, O(N^2 M)), "eigh" of the NUFFT kernel matrix
-# (O(N^3), squares the condition number), or "auto" (svd unless it is much dearer than eigh or does not fit).
+# (O(N^3), squares the condition number), or "auto" (svd when cheap or no dearer than eigh, and it fits; the same
+# rule as the solvers' QR-vs-Cholesky choice).
 FLOW_METHODS = ("auto", "svd", "eigh")
 # svd is always chosen below this many flops.
 _SVD_ALWAYS_FLOPS = 5e8
@@ -39,7 +40,7 @@ _EVAL_CHUNK = 1 << 16
 def _choose_method(N, M):
     flops = 2.0 * min(N, M) ** 2 * max(N, M)
     fits = svd_memory(N, M) < 0.5 * available_memory()
-    if fits and (flops <= _SVD_ALWAYS_FLOPS or flops <= 10.0 * N**3 or eigh_memory(N) >= 0.5 * available_memory()):
+    if fits and (flops <= max(_SVD_ALWAYS_FLOPS, 2.0 * N**3) or eigh_memory(N) >= 0.5 * available_memory()):
         return "svd"
     return "eigh"
 
