@@ -23,7 +23,6 @@ import scipy.linalg as sla
 from . import transforms
 from ._memory import check_memory
 from .lattice import complex_to_real, real_design
-from .solvers._common import FreeModes
 from .solvers.qr import _scales
 
 __all__ = ["FlowSpectrum", "spectrum_svd", "spectrum_eigh", "svd_memory", "eigh_memory"]
@@ -78,7 +77,7 @@ def spectrum_svd(problem, free):
     Parameters
     ----------
     problem : fpnorm.solvers.Problem
-    free : FreeModes
+    free : fpnorm.solvers._common.FreeModes
 
     Returns
     -------
@@ -110,7 +109,7 @@ def spectrum_eigh(problem, free):
     Parameters
     ----------
     problem : fpnorm.solvers.Problem
-    free : FreeModes
+    free : fpnorm.solvers._common.FreeModes
 
     Returns
     -------
