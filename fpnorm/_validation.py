@@ -101,7 +101,9 @@ def as_query(query, dim, period):
         raise ValueError(f"Expected `query` to have shape {expect}, got shape {arr.shape}.")
     if not np.isfinite(arr).all():
         raise ValueError("Expected `query` to be finite; got NaN or inf.")
-    return np.mod(arr, period)
+    wrapped = np.mod(arr, period)
+    wrapped[wrapped >= period] = 0.0  # mod can round up to period itself
+    return wrapped
 
 
 def as_values(values, N, name="values"):
