@@ -5,8 +5,8 @@ import numpy as np
 
 from . import transforms
 from ._memory import check_memory
-from ._validation import (as_points, as_query, as_values, check_choice, check_int, check_period, check_real,
-                          check_weight, evaluate_function, merge_duplicates)
+from ._validation import (as_points, as_query, as_values, check_choice, check_h_ini, check_int, check_period,
+                          check_real, check_weight, evaluate_h_ini, merge_duplicates)
 from .lattice import box_size
 from .kernels import closed_form_kernel, has_closed_form
 from .solvers import METHODS, Problem, solve
@@ -144,29 +144,11 @@ class FPInterpolator:
         return self._coef
     # -- h_ini ----------------------------------------------------------------------------------------------------
     def _check_h_ini(self, h_ini):
-        if h_ini is None or callable(h_ini):
-            return h_ini
-        arr = np.asarray(h_ini)
-        if arr.dtype == object or arr.dtype.kind not in "biufc":
-            raise TypeError(f"Expected `h_ini` to be None, a callable or a coefficient array, got dtype {arr.dtype}.")
-        n = arr.shape[0] if arr.ndim else 0
-        if arr.ndim != self.dim or n % 2 == 0 or any(s != n for s in arr.shape):
-            raise ValueError(f"Expected `h_ini` coefficients of shape (2K'+1,)*{self.dim} (odd, equal sides), "
-                             f"got shape {arr.shape}.")
-        if not np.isfinite(arr).all():
-            raise ValueError("Expected `h_ini` coefficients to be finite; got NaN or inf.")
-        arr = arr.astype(complex)
-        mirror = np.conj(arr[(slice(None, None, -1),) * self.dim])
-        self._h_ini_real = bool(np.allclose(arr, mirror, rtol=0.0, atol=1e-14 * max(np.abs(arr).max(), 1e-300)))
+        arr, self._h_ini_real = check_h_ini(h_ini, self.dim)
         return arr
 
     def _eval_h_ini(self, x):
-        if self._h_ini is None:
-            return None
-        if callable(self._h_ini):
-            return evaluate_function(self._h_ini, x, "h_ini", x.shape[0], self.dim)
-        vals = transforms.evaluate(self._h_ini, (2 * np.pi / self.period) * x)
-        return vals.real if self._h_ini_real else vals
+        return evaluate_h_ini(self._h_ini, self._h_ini_real, x, self.period)
 
     # -- results --------------------------------------------------------------------------------------------------
     @property

@@ -1,10 +1,11 @@
-"""Matplotlib figures shared by the CLI, the notebooks and users.
+"""matplotlib figures of fpnorm results.
 
-Every function draws on an ``ax`` it is given (or on a new one) and returns that ``ax``, so figures compose:
-the CLI builds headless :class:`matplotlib.figure.Figure` objects (no pyplot state, no display needed) and
-notebooks pass nothing and get a pyplot figure.
+Figures are built on :class:`matplotlib.figure.Figure` directly -- no ``pyplot``, no global state, nothing shown --
+so they work under any backend, headless (Agg) included; save them with ``fig.savefig(path)``. Every function takes
+an optional ``ax`` to draw into an existing figure and returns the :class:`~matplotlib.figure.Figure`.
 
-Sections: helpers, interpolants (1-d curves with their data, 2-d images with their data).
+The module is organised by section, one per kind of result: helpers, interpolants (1-d curves with their data,
+2-d images with their data), F-principle dynamics.
 """
 
 from collections.abc import Mapping
@@ -13,10 +14,29 @@ import numpy as np
 
 from ._validation import as_points, as_values, check_int, check_period, evaluate_function
 
-__all__ = ["new_figure", "save_figure", "plot_curves_1d", "plot_interpolant_2d", "LINE_STYLES"]
+__all__ = ["new_figure", "save_figure", "plot_curves_1d", "plot_interpolant_2d", "plot_flow_heatmap",
+           "LINE_STYLES"]
 
 # Line styles cycled through by :func:`plot_curves_1d`, so curves stay apart in grey-scale print too.
 LINE_STYLES = ("-", "--", ":", "-.")
+
+
+def _new_axes(ax, figsize):
+    """The axes to draw in and its figure: `ax` itself, or a fresh Agg-safe figure with one axes."""
+    if ax is not None:
+        return ax.figure, ax
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _log_edges(t):
+    """Cell edges around positive, increasing centres ``t`` on a log axis (geometric midpoints), shape (T+1,)."""
+    lt = np.log(t)
+    mid = 0.5 * (lt[1:] + lt[:-1])
+    first, last = lt[0] - (mid[0] - lt[0]), lt[-1] + (lt[-1] - mid[-1])
+    return np.exp(np.concatenate([[first], mid, [last]]))
 
 
 # -- helpers --------------------------------------------------------------------------------------------------------
@@ -48,15 +68,6 @@ def save_figure(fig, path, *, dpi=120):
     """Write `fig` to `path` (format from the suffix, e.g. ``.png``) and return the path as a string."""
     fig.savefig(path, dpi=dpi)
     return str(path)
-
-
-def _axes(ax, figsize=(6.0, 4.0)):
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    _, ax = plt.subplots(figsize=figsize, layout="constrained")
-    return ax
 
 
 def _as_curves(curves):
@@ -98,30 +109,30 @@ def plot_curves_1d(curves, x, *, points=None, values=None, ax=None, title=None, 
         Where to evaluate (any real numbers: torus functions wrap them themselves).
     points, values : array_like, shape (N,), optional
         Data drawn as black dots on top of the curves.
-    ax : matplotlib Axes, optional
-        Drawn on a new pyplot figure when omitted.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this axes; a new figure by default.
     title, xlabel, ylabel : str
         Labels.
 
     Returns
     -------
-    matplotlib.axes.Axes
+    matplotlib.figure.Figure
+        The figure of `ax`; ``fig.axes[0].lines`` hold the curves, then the data.
 
     Examples
     --------
     >>> import numpy as np
     >>> from fpnorm import FPInterpolator, PowerLaw
-    >>> from fpnorm.plotting import new_figure, plot_curves_1d
+    >>> from fpnorm.plotting import plot_curves_1d
     >>> x, y = np.array([0.1, 0.4, 0.7]), np.array([0.0, 1.0, -0.5])
     >>> s = FPInterpolator(x, y, weight=PowerLaw(p=4), K=64)
-    >>> fig, ax = new_figure()
-    >>> ax = plot_curves_1d({"p = 4": s}, np.linspace(0, 1, 201), points=x, values=y, ax=ax)
-    >>> len(ax.lines)
+    >>> fig = plot_curves_1d({"p = 4": s}, np.linspace(0, 1, 201), points=x, values=y)
+    >>> len(fig.axes[0].lines)
     2
     """
     curves = _as_curves(curves)
     grid = _as_real_1d(x, "x", 2)
-    ax = _axes(ax)
+    fig, ax = _new_axes(ax, (6.0, 4.0))
     for i, (label, fn) in enumerate(curves.items()):
         y = evaluate_function(fn, grid[:, None], f"curves[{label!r}]", grid.size, 1)
         ax.plot(grid, np.real(y), LINE_STYLES[i % len(LINE_STYLES)], lw=1.8, label=str(label))
@@ -139,7 +150,7 @@ def plot_curves_1d(curves, x, *, points=None, values=None, ax=None, title=None, 
         ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
-    return ax
+    return fig
 
 
 def plot_interpolant_2d(h, *, period=1.0, points=None, values=None, resolution=200, ax=None, title=None,
@@ -157,26 +168,27 @@ def plot_interpolant_2d(h, *, period=1.0, points=None, values=None, resolution=2
         Data, coloured on the same scale as the image.
     resolution : int
         Grid points per axis (``resolution^2`` evaluations).
-    ax : matplotlib Axes, optional
+    ax : matplotlib.axes.Axes, optional
+        Draw into this axes; a new figure by default.
     title, cmap, label : str
         Title, colour map, colour-bar label.
 
     Returns
     -------
-    matplotlib.axes.Axes
-        ``ax.images[0]`` holds the image; its array is ``h`` on the grid (rows are ``x_2``, columns ``x_1``).
+    matplotlib.figure.Figure
+        ``fig.axes[0].images[0]`` holds the image; its array is ``h`` on the cell centres (rows are ``x_2``,
+        columns ``x_1``).
 
     Examples
     --------
     >>> import numpy as np
     >>> from fpnorm import FPInterpolator, PowerLaw
-    >>> from fpnorm.plotting import new_figure, plot_interpolant_2d
+    >>> from fpnorm.plotting import plot_interpolant_2d
     >>> x = np.array([[0.25, 0.25], [0.75, 0.75], [0.25, 0.75], [0.75, 0.25]])
     >>> y = np.array([1.0, 1.0, -1.0, -1.0])
     >>> s = FPInterpolator(x, y, weight=PowerLaw(p=4, dim=2), K=16)
-    >>> fig, ax = new_figure()
-    >>> ax = plot_interpolant_2d(s, points=x, values=y, resolution=64, ax=ax)
-    >>> ax.images[0].get_array().shape
+    >>> fig = plot_interpolant_2d(s, points=x, values=y, resolution=64)
+    >>> fig.axes[0].images[0].get_array().shape
     (64, 64)
     """
     if not callable(h):
@@ -197,17 +209,102 @@ def plot_interpolant_2d(h, *, period=1.0, points=None, values=None, resolution=2
         if data.ndim != 1:
             raise ValueError(f"Expected `values` to have shape ({x.shape[0]},), got shape {data.shape}.")
         vmax = max(vmax, float(np.max(np.abs(data))))
-    ax = _axes(ax, figsize=(5.0, 4.2))
+    fig, ax = _new_axes(ax, (5.0, 4.2))
     im = ax.imshow(z, origin="lower", extent=(0.0, period, 0.0, period), cmap=cmap, vmin=-vmax, vmax=vmax,
                    interpolation="bilinear")
     if data is not None:
         ax.scatter(x[:, 0], x[:, 1], c=data, cmap=cmap, vmin=-vmax, vmax=vmax, s=60, edgecolors="black",
                    linewidths=1.2, zorder=5, label="data")
         ax.legend(loc="upper right", fontsize="small")
-    ax.figure.colorbar(im, ax=ax, label=label)
+    fig.colorbar(im, ax=ax, label=label)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.set_aspect("equal")
     if title:
         ax.set_title(title)
-    return ax
+    return fig
+
+
+# -- F-principle dynamics (fpnorm.dynamics) -----------------------------------------------------------------------
+def plot_flow_heatmap(shell_errors, *, level=None, floor=1e-8, ax=None, cmap="viridis"):
+    """The F-principle picture: relative error per frequency shell (vertical) over log time (horizontal).
+
+    Parameters
+    ----------
+    shell_errors : ShellErrors
+        From :meth:`fpnorm.LFPFlow.shell_errors`. Times ``0`` and ``inf`` have no place on a log axis and are left
+        out; at least two positive finite times must remain.
+    level : float, optional
+        If given, mark per shell the time from which its error stays ``<= level``
+        (:meth:`~fpnorm.ShellErrors.convergence_times`).
+    floor : float
+        Errors below `floor` are drawn as `floor` (the colour scale spans at most ``log10(floor)`` to the largest error).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this axes; a new figure by default.
+    cmap : str
+        Colour map name.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    Colour is ``log10`` of ``||h^(t) - f^||_s / ||h_ini^ - f^||_s`` in shell ``s = round(|k|)``; shells where the
+    target has no content (NaN) are left blank. For the LFP weights ``gamma(k)^2`` decreases with ``|k|``, so the
+    dark (converged) region reaches low shells first: the frequency principle.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fpnorm import LFP, LFPFlow
+    >>> from fpnorm.plotting import plot_flow_heatmap
+    >>> x = np.random.default_rng(0).random(40)
+    >>> f = lambda q: np.sin(2 * np.pi * q) + 0.5 * np.sin(10 * np.pi * q)
+    >>> flow = LFPFlow(x, f(x), weight=LFP(a=1.0, b=1.0, dim=1), K=20)
+    >>> fig = plot_flow_heatmap(flow.shell_errors(f, np.logspace(-2, 4, 60)), level=0.1)
+    >>> fig.axes[0].get_xlabel()
+    'time t'
+    """
+    from .dynamics import ShellErrors
+    from ._validation import check_real
+
+    if not isinstance(shell_errors, ShellErrors):
+        raise TypeError(f"Expected `shell_errors` to be a ShellErrors (from LFPFlow.shell_errors), "
+                        f"got {type(shell_errors).__name__}.")
+    floor = check_real(floor, "floor", minimum=0.0, strict_min=True)
+    if level is not None:
+        level = check_real(level, "level", minimum=0.0, strict_min=True)
+    times = np.asarray(shell_errors.times, dtype=float)
+    use = (times > 0) & np.isfinite(times)
+    if use.sum() < 2:
+        raise ValueError(f"Expected `shell_errors` to hold at least 2 positive finite times for a log-time axis, "
+                         f"got {int(use.sum())}.")
+    t = times[use]
+    if np.any(np.diff(t) <= 0):
+        raise ValueError("Expected the positive times of `shell_errors` to be strictly increasing.")
+    err = np.asarray(shell_errors.errors, dtype=float)[use]
+    shells = np.asarray(shell_errors.shells)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logerr = np.log10(np.maximum(err, floor))
+    logerr = np.ma.masked_invalid(logerr)
+    fig, ax = _new_axes(ax, (7.0, 4.5))
+    s_edges = np.concatenate([shells - 0.5, [shells[-1] + 0.5]]).astype(float)
+    vmin = max(np.log10(floor), float(logerr.min()) if logerr.count() else np.log10(floor))
+    vmax = max(float(logerr.max()) if logerr.count() else 0.0, vmin + 1.0)
+    mesh = ax.pcolormesh(_log_edges(t), s_edges, logerr.T, cmap=cmap, vmin=vmin, vmax=vmax, shading="flat")
+    present = np.flatnonzero(~np.ma.getmaskarray(logerr).all(axis=0))
+    if present.size:  # no empty band above the highest shell the target occupies
+        ax.set_ylim(shells[0] - 0.5, shells[present[-1]] + 0.5)
+    ax.set_xscale("log")
+    ax.set_xlabel("time t")
+    ax.set_ylabel("frequency shell |k|")
+    ax.set_title("LFP flow: relative error per frequency shell")
+    fig.colorbar(mesh, ax=ax, label="log10 relative error")
+    if level is not None:
+        tc = shell_errors.convergence_times(level)
+        ok = np.isfinite(tc) & (tc > 0)
+        ax.plot(tc[ok], shells[ok], "o-", color="white", markeredgecolor="black", markersize=4,
+                label=f"error <= {level:g} from here on")
+        ax.legend(loc="upper left", fontsize="small")
+    return fig

@@ -33,8 +33,8 @@ on the torus $[0, P)^d$ and the Fourier box $|k|_\\infty \\le K$. The weight $\\
 frequency is penalised; heavier penalties on high frequencies give smoother interpolants.
 """),
     code("""
+%matplotlib inline
 import numpy as np
-import matplotlib.pyplot as plt
 from fpnorm import FPInterpolator, PowerLaw, LFP, Sobolev
 from fpnorm.plotting import plot_curves_1d, plot_interpolant_2d
 """),
@@ -51,7 +51,8 @@ fits = {f"p = {p}": FPInterpolator(x, y, weight=PowerLaw(p=p), K=256) for p in (
 fits["Sobolev s = 2"] = FPInterpolator(x, y, weight=Sobolev(s=2), K=256)
 for name, s in fits.items():
     print(f"{name:14s} ||h||_gamma = {s.norm:10.4f}   method {s.info.method}, residual {s.info.residual:.1e}")
-ax = plot_curves_1d(fits, np.linspace(0, 1, 801), points=x, values=y, title="Minimum FP-norm interpolants")
+fig = plot_curves_1d(fits, np.linspace(0, 1, 801), points=x, values=y, title="Minimum FP-norm interpolants")
+fig
 """),
     md("""
 The interpolant is an ordinary function of the query points (any real numbers; they are wrapped onto the torus),
@@ -72,7 +73,8 @@ Four XOR points on the unit torus with the LFP weight $\\gamma(k)^2 = a|k|^{-3} 
 pts = np.array([[0.25, 0.25], [0.75, 0.75], [0.25, 0.75], [0.75, 0.25]])
 vals = np.array([1.0, 1.0, -1.0, -1.0])
 xor = FPInterpolator(pts, vals, weight=LFP(a=1.0, b=1.0, dim=2), K=32)
-ax = plot_interpolant_2d(xor, points=pts, values=vals, title="XOR, LFP weight")
+fig = plot_interpolant_2d(xor, points=pts, values=vals, title="XOR, LFP weight")
+fig
 """),
     md("""
 ## What this shows
@@ -103,11 +105,11 @@ The LFP weight $\\gamma(k)^2 = a|k|^{-2} + b|k|^{-4}$ interpolates between them:
 below the crossover $|k| = \\sqrt{b/a}$, the $|k|^{-2}$ term above it.
 """),
     code("""
+%matplotlib inline
 import numpy as np
-import matplotlib.pyplot as plt
 from scipy.interpolate import CubicSpline
 from fpnorm import FPInterpolator, PowerLaw, LFP, convergence_study
-from fpnorm.plotting import plot_curves_1d
+from fpnorm.plotting import new_figure, plot_curves_1d
 
 rng = np.random.default_rng(1)
 x = (np.arange(8) + 0.6 * rng.random(8)) / 8        # jittered, well separated
@@ -132,11 +134,12 @@ for K in Ks:
         s = FPInterpolator(x, y, weight=PowerLaw(p=p), K=int(K))
         err[p].append(np.max(np.abs(s(grid) - ref(grid))))
 slopes = {p: np.polyfit(np.log(Ks), np.log(err[p]), 1)[0] for p in err}
-fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+fig, ax = new_figure(figsize=(6, 4))
 for p, ref_name in ((2, "piecewise linear"), (4, "cubic spline")):
     ax.loglog(Ks, err[p], "o-", label=f"p = {p} vs {ref_name}: slope {slopes[p]:.2f}")
 ax.set_xlabel("truncation K"); ax.set_ylabel("max |h_K - limit|"); ax.grid(alpha=0.3, which="both"); ax.legend()
 print(slopes)
+fig
 """),
     md("""
 ## K = infinity
@@ -167,8 +170,8 @@ dist = {name: (np.max(np.abs(s(grid) - cubic(grid))), np.max(np.abs(s(grid) - li
         for name, s in fits.items()}
 for name, (dc, dl) in dist.items():
     print(f"{name:16s} max distance to the spline {dc:.1e}, to the linear interpolant {dl:.1e}")
-ax = plot_curves_1d({**fits, "cubic spline": cubic, "piecewise linear": linear}, grid, points=x, values=y,
-                    title=f"LFP regimes, K = {K}")
+plot_curves_1d({**fits, "cubic spline": cubic, "piecewise linear": linear}, grid, points=x, values=y,
+               title=f"LFP regimes, K = {K}")
 """),
     md("""
 ## Parseval check of the norm

@@ -16,7 +16,7 @@ def test_curves_1d_draws_the_function_values_and_labels():
     x = np.linspace(-1.0, 2.0, 301)
     out = plot_curves_1d({"sin": np.sin, "cos": np.cos}, x, points=[0.0, 1.0], values=[0.0, 1.0], ax=ax,
                          title="T", xlabel="x [m]", ylabel="u")
-    assert out is ax
+    assert out is fig
     assert np.array_equal(ax.lines[0].get_ydata(), np.sin(x))
     assert np.array_equal(ax.lines[1].get_ydata(), np.cos(x))
     assert ax.lines[1].get_linestyle() == LINE_STYLES[1]
@@ -83,12 +83,14 @@ def test_save_figure_writes_a_png(tmp_path):
     assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
 
-def test_default_axes_come_from_pyplot():
+def test_default_figure_is_headless():
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    ax = plot_curves_1d(np.sin, np.linspace(0, 1, 5))
-    assert ax.figure in [plt.figure(n) for n in plt.get_fignums()]
-    plt.close("all")
+    before = plt.get_fignums()
+    fig = plot_curves_1d(np.sin, np.linspace(0, 1, 5))
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    assert plt.get_fignums() == before  # no pyplot state
 
 
 @pytest.mark.parametrize("curves, match", [
