@@ -30,8 +30,8 @@ def demo(tmp_path_factory):
 def test_demo_writes_figures_and_prints_where(demo):
     status, out, printed, summary = demo
     assert status == 0
-    for name in ("lfp_1d", "xor_2d"):
-        path = out / f"{name}.png"
+    for name, file in (("lfp_1d", "lfp_1d"), ("xor_2d", "xor_2d"), ("flow", "flow_heatmap")):
+        path = out / f"{file}.png"
         assert path.read_bytes()[:8] == PNG
         assert summary["figures"][name] == str(path)
         assert f"wrote {path}" in printed
@@ -102,6 +102,20 @@ def test_xor_probes_follow_the_symmetries(demo):
         return np.einsum("qnk,k,n->q", np.cos(phase), g2, y)
 
     assert np.allclose(h, ky(probes) / ky(pts[:1]), atol=1e-10)
+
+
+def test_flow_convergence_times_are_exp_minus_t_gamma2(demo):
+    r = demo[3]["flow"]
+    K, level, a, b = r["setup"]["K"], r["setup"]["level"], r["setup"]["a"], r["setup"]["b"]
+    k = np.arange(1, K + 1)
+    assert r["shells"] == k.tolist()
+    # On a uniform grid with N >= 2K + 1 each mode decays as e^{-t gamma(k)^2}, gamma(k)^2 = a/k^2 + b/k^4:
+    # the first grid time with e^{-t gamma^2} <= level lies in [t_exact, ratio * t_exact).
+    exact = np.log(1 / level) / (a / k**2 + b / k**4)
+    measured = np.array(r["convergence_times"])
+    assert np.all(measured >= exact * (1 - 1e-12)) and np.all(measured < exact * r["time_grid_ratio"])
+    assert np.all(np.diff(measured) >= 0)  # the frequency principle: higher shells later
+    assert max(r["final_errors"]) < 1e-10  # t_max = 1e5: every shell fitted
 
 
 def test_demo_help_and_errors(capsys):
