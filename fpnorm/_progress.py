@@ -44,12 +44,15 @@ def progress(iterable, *, total=None, desc="", enabled=None, stream=None):
         stream.flush()
 
     draw()
+    drawn = 0
     for item in iterable:
         yield item
         count += 1
         now = time.monotonic()
         if now - last > 0.1 or count == total:
             draw()
-            last = now
+            last, drawn = now, count
+    if drawn != count:  # the final state (unknown total, or a fast finish)
+        draw()
     stream.write("\n")
     stream.flush()

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["add_parser", "run", "load_demo_data", "lfp_1d", "xor_2d", "flow", "flow_target", "spline_energy",
-           "linear_energy", "LFP_REGIMES", "DEMO_K_1D", "DEMO_K_2D", "FLOW_SETUP"]
+           "linear_energy", "LFP_REGIMES", "DEMO_K_1D", "DEMO_K_2D", "FLOW_SETUP", "SECTIONS"]
 
 # The two LFP regimes of the 1-d picture: (a, b) of LFP(a, b). The crossover |k| = sqrt(b / a) is 1e5 for the
 # spline-like weight (xi^-4 dominates every frequency the data resolve) and 1e-5 for the linear-like one.
@@ -171,8 +171,39 @@ def flow(ax):
             "final_errors": errs.errors[-1, 1:].tolist()}
 
 
-def run(args):
+def _section_lfp_1d(data, out, dpi):
     from ..plotting import new_figure, save_figure
+
+    fig, axes = new_figure(1, 2, figsize=(11.0, 4.2))
+    summary = lfp_1d(data["lfp_1d"], axes)
+    kernel = "exact K = infinity kernel" if summary["K"] is None else f"K = {summary['K']}"
+    fig.suptitle("Minimum FP-norm interpolants of the LFP weight and their classical limits "
+                 f"(period {summary['period']:g}, {kernel})")
+    return summary, save_figure(fig, out / "lfp_1d.png", dpi=dpi)
+
+
+def _section_xor_2d(data, out, dpi):
+    from ..plotting import new_figure, save_figure
+
+    fig, ax = new_figure(figsize=(5.6, 4.6))
+    summary = xor_2d(data["xor_2d"], ax)
+    return summary, save_figure(fig, out / "xor_2d.png", dpi=dpi)
+
+
+def _section_flow(data, out, dpi):
+    from ..plotting import new_figure, save_figure
+
+    fig, ax = new_figure(figsize=(7.5, 4.6))
+    summary = flow(ax)
+    return summary, save_figure(fig, out / "flow_heatmap.png", dpi=dpi)
+
+
+# The demo's sections in order: name -> function(data, out, dpi) returning (summary entry, figure path).
+SECTIONS = {"lfp_1d": _section_lfp_1d, "xor_2d": _section_xor_2d, "flow": _section_flow}
+
+
+def run(args):
+    from .._progress import progress
 
     if args.dpi < 10 or args.dpi > 1200:
         raise ValueError(f"Expected `--dpi` between 10 and 1200, got {args.dpi}.")
@@ -181,27 +212,13 @@ def run(args):
     out.mkdir(parents=True, exist_ok=True)
     data = load_demo_data()
     summary, figures = {}, {}
-
-    fig, axes = new_figure(1, 2, figsize=(11.0, 4.2))
-    summary["lfp_1d"] = lfp_1d(data["lfp_1d"], axes)
-    fig.suptitle("Minimum FP-norm interpolants of the LFP weight and their classical limits "
-                 f"(period {data['lfp_1d']['period']:g}, "
-                 + ("exact K = infinity kernel)" if summary["lfp_1d"]["K"] is None else f"K = {summary['lfp_1d']['K']})"))
-    figures["lfp_1d"] = save_figure(fig, out / "lfp_1d.png", dpi=args.dpi)
-
-    fig, ax = new_figure(figsize=(5.6, 4.6))
-    summary["xor_2d"] = xor_2d(data["xor_2d"], ax)
-    figures["xor_2d"] = save_figure(fig, out / "xor_2d.png", dpi=args.dpi)
-
-    fig, ax = new_figure(figsize=(7.5, 4.6))
-    summary["flow"] = flow(ax)
-    figures["flow"] = save_figure(fig, out / "flow_heatmap.png", dpi=args.dpi)
-
+    for name in progress(list(SECTIONS), desc="fpnorm demo"):
+        summary[name], figures[name] = SECTIONS[name](data, out, args.dpi)
     summary["figures"] = figures
     summary["seconds"] = time.perf_counter() - start
     path = out / "summary.json"
     path.write_text(json.dumps(summary, indent=2))
-    for name, fig_path in figures.items():
+    for fig_path in figures.values():
         print(f"fpnorm demo: wrote {fig_path}")
     print(f"fpnorm demo: wrote {path}")
     return 0

@@ -1,0 +1,39 @@
+"""fpnorm._progress: a bar on a terminal, silent otherwise, never changing what is iterated."""
+
+import io
+
+from fpnorm._progress import progress
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_silent_when_the_stream_is_not_a_terminal():
+    stream = io.StringIO()
+    assert list(progress(range(5), desc="mc", stream=stream)) == [0, 1, 2, 3, 4]
+    assert stream.getvalue() == ""
+
+
+def test_draws_on_a_terminal_and_ends_the_line():
+    stream = FakeTTY()
+    assert list(progress(range(4), desc="mc", stream=stream)) == [0, 1, 2, 3]
+    text = stream.getvalue()
+    assert text.startswith("\rmc [") and "4/4" in text and text.endswith("\n")
+    assert "#" * 30 in text  # full bar at the end
+
+
+def test_forced_on_and_off():
+    stream = io.StringIO()
+    list(progress(iter([1, 2]), total=2, desc="k", enabled=True, stream=stream))
+    assert "2/2" in stream.getvalue()
+    tty = FakeTTY()
+    list(progress(range(3), enabled=False, stream=tty))
+    assert tty.getvalue() == ""
+
+
+def test_unknown_length_counts_items():
+    stream = FakeTTY()
+    assert list(progress((i for i in range(3)), desc="gen", stream=stream)) == [0, 1, 2]
+    assert "\rgen 3" in stream.getvalue()
