@@ -6,7 +6,7 @@ import numpy as np
 from . import transforms
 from ._memory import check_memory
 from ._validation import (as_points, as_query, as_values, check_choice, check_int, check_period, check_real,
-                          check_weight, evaluate_function, merge_duplicates)
+                          check_weight, duplicate_tolerance, evaluate_function, merge_duplicates)
 from .lattice import box_size
 from .solvers import METHODS, Problem, solve
 
@@ -80,15 +80,18 @@ class FPInterpolator:
         self.K = check_int(K, "K", minimum=0)
         check_choice(method, "method", METHODS)
         self.rtol = check_real(rtol, "rtol", minimum=0.0, strict_min=True)
-        x = as_points(points, d, self.period)
+        x, scale = as_points(points, d, self.period, return_scale=True)
         y = as_values(values, x.shape[0])
-        x, y, self.kept = merge_duplicates(x, y)
+        x, y, self.kept = merge_duplicates(x, y, period=self.period, tol=duplicate_tolerance(scale, self.period))
         self.points, self.values = x, y
         N, M = x.shape[0], box_size(self.K, d)
         if N > M:
             need = int(np.ceil((N ** (1.0 / d) - 1) / 2))
             raise ValueError(f"Expected at most (2K+1)^d = {M} distinct points for K = {self.K} in d = {d}, got {N}: "
                              f"with more points than modes no exact interpolant exists. Use K >= {need}.")
+        m = 1 if y.ndim == 1 else y.shape[1]
+        check_memory(M * (8 * d + 40 + 32 * m), f"the coefficient box |k|_inf <= {self.K} in d = {d} ({M} modes)",
+                     "Use a smaller `K`.")
         g = self.weight.box(self.K)
         self._h_ini = self._check_h_ini(h_ini)
         t = (2 * np.pi / self.period) * x
@@ -161,6 +164,7 @@ class FPInterpolator:
         q = as_query(query, self.dim, self.period)
         Q = q.shape[0]
         extra = self.coef.shape[self.dim:]
+        check_memory(16 * Q * int(np.prod(extra)) * 2, f"evaluating at {Q} query points", "Evaluate in smaller batches.")
         out = np.empty((Q,) + extra, dtype=complex)
         for start in range(0, Q, _EVAL_CHUNK):
             sl = slice(start, min(Q, start + _EVAL_CHUNK))

@@ -39,6 +39,12 @@ def choose_method(N, M):
 _RUNNERS = {"qr": solve_qr, "cholesky": solve_cholesky}
 
 
+def _badness(sol):
+    """The residual of a solution, with NaN (and a non-finite coefficient) counted as infinitely bad."""
+    res = sol.info.residual
+    return np.inf if np.isnan(res) or not np.isfinite(sol.coef).all() else res
+
+
 def solve(problem, *, method="auto", rtol=1e-10):
     """Solve `problem` with `method`, escalating and checking the residual.
 
@@ -82,7 +88,7 @@ def solve(problem, *, method="auto", rtol=1e-10):
             attempts.append(f"{name}: factorisation failed ({exc}); the kernel matrix is numerically singular")
             continue
         attempts.extend(sol.info.attempts)
-        if best is None or sol.info.residual < best.info.residual:
+        if best is None or _badness(sol) < _badness(best):  # a NaN residual loses to any number
             best = sol
         if sol.info.residual <= rtol:
             break

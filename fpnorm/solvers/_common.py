@@ -131,9 +131,10 @@ class FreeModes:
         self.K, self.dim = K, dim
         if self.n == 0:
             return
-        if self.n >= N:
-            raise ValueError(f"Expected fewer unpenalised modes than distinct points: {self.n} free real basis "
-                             f"functions, {N} points. Add points or give the free modes a finite weight.")
+        if self.n > N:
+            raise ValueError(f"Expected at most as many unpenalised modes as distinct points: {self.n} free real "
+                             f"basis functions, {N} points, so the free part is not determined by the data. Add points "
+                             f"or give the free modes a finite weight (e.g. `zero=` for k = 0).")
         F = real_columns(problem.t, K, dim, self.cols)
         qr, tau, _, info = sla.lapack.dgeqrf(F)
         self._qr, self._tau = qr, tau
