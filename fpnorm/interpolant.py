@@ -174,6 +174,34 @@ class FPInterpolator:
                 out[sl] += h0.reshape((-1,) + (1,) * len(extra))
         return out if self._complex else out.real
 
+    # -- persistence (see fpnorm.io and fpnorm._interp_state) ------------------------------------------------------
+    def save(self, path):
+        """Save to an ``.npz`` file (plain arrays + JSON, no pickle); :meth:`load` gives back an identical object.
+
+        Raises ``ValueError`` when the weight or ``h_ini`` is a Python callable (code is never stored).
+        """
+        from .io import save
+
+        save(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Load an interpolant written by :meth:`save` (``allow_pickle=False``; untrusted files are safe)."""
+        from .io import load
+
+        return load(path, expect="FPInterpolator")
+
+    def _to_state(self):
+        from ._interp_state import to_state
+
+        return to_state(self)
+
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        from ._interp_state import from_state
+
+        return from_state(cls, arrays, meta)
+
     def __repr__(self):
         m = "" if self.coef.ndim == self.dim else f", m={self.coef.shape[-1]}"
         return (f"FPInterpolator(N={self.points.shape[0]}{m}, weight={self.weight!r}, K={self.K}, "
