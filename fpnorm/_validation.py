@@ -153,6 +153,11 @@ def as_values(values, N, name="values"):
     bad = ~np.isfinite(arr.reshape(N, -1)).all(axis=1)
     if bad.any():
         raise ValueError(f"Expected `{name}` to be finite; got NaN or inf at row(s) {np.flatnonzero(bad)[:10].tolist()}.")
+    big = float(np.max(np.abs(arr))) if arr.size else 0.0
+    if 0.0 < big < np.finfo(float).tiny:
+        raise ValueError(f"Expected `{name}` of normal floating-point size, got max |{name}| = {big:.3g} (subnormal, "
+                         f"below {np.finfo(float).tiny:.3g}): no interpolant keeps relative accuracy there. Scale the "
+                         f"data up (the interpolant is linear in it).")
     return arr
 
 

@@ -141,12 +141,14 @@ class FPInterpolator:
     def norm(self):
         """``||h - h_ini||_gamma``: a float, or an array of shape (m,) for several right-hand sides."""
         g = self._g
-        w = np.where(np.isinf(g), 0.0, 1.0 / np.where(np.isinf(g), 1.0, g))
-        c2 = np.abs(self.coef) ** 2
-        axes = tuple(range(self.dim))
-        w = w.reshape(w.shape + (1,) * (c2.ndim - self.dim))
-        val = np.sqrt(np.sum(w * c2, axis=axes))
-        return float(val) if np.ndim(val) == 0 else val
+        # |c_k| / gamma(k), scaled by its maximum so that neither squares underflow nor overflow
+        root = np.where(np.isinf(g), np.inf, np.sqrt(g))
+        t = np.abs(self.coef) / root.reshape(root.shape + (1,) * (self.coef.ndim - self.dim))
+        t = t.reshape((g.size, -1))
+        top = np.max(t, axis=0)
+        safe = np.where(top > 0, top, 1.0)
+        val = top * np.sqrt(np.sum((t / safe) ** 2, axis=0))
+        return float(val[0]) if self.coef.ndim == self.dim else val
 
     def __call__(self, query):
         """Evaluate ``h`` at query points.

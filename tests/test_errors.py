@@ -113,6 +113,11 @@ class TestData:
         with pytest.raises(ValueError, match=r"Expected `values` to be finite; got NaN or inf at row\(s\) \[2\]\."):
             fit(values=[0.0, 1.0, np.inf, 2.0])
 
+    def test_subnormal_values(self):
+        with pytest.raises(ValueError, match=r"Expected `values` of normal floating-point size, got max \|values\| = "
+                                             r"4e-310 \(subnormal, below 2.23e-308\)"):
+            fit(values=[1e-310, 4e-310, 0.0, 0.0])
+
     def test_length_mismatch(self):
         with pytest.raises(ValueError, match=r"Expected `values` to have 4 rows \(one per point\), got 3\."):
             fit(values=Y4[:3])
