@@ -515,6 +515,12 @@ class TestEscalation:
             fit(points=x, values=y, K=64)
         assert err.value.residual > 1e-4 and err.value.condition > 1e20 and err.value.method == "qr"
 
+    def test_coefficients_overflow(self):
+        with pytest.raises(SolveError, match=r"The interpolant's coefficients overflow the float range \(data of size "
+                                             r"~2\^1024\); scale `values` down\.") as err:
+            fit(points=[0.1, 0.15, 0.6], values=[1.7e308, -1.7e308, 1e308])
+        assert err.value.residual < 1e-12  # the normalised solve itself was fine
+
     def test_no_method_answers(self, monkeypatch):
         def broken(problem):
             raise np.linalg.LinAlgError("singular")

@@ -117,7 +117,8 @@ def solve(problem, *, method="auto", rtol=1e-10):
     info = best.info
     if exponent:  # undo the power-of-two scaling exactly (in two steps: 2**1024 itself overflows)
         half = exponent // 2
-        best.coef = best.coef * np.ldexp(1.0, half) * np.ldexp(1.0, exponent - half)
+        with np.errstate(over="ignore", invalid="ignore"):
+            best.coef = best.coef * np.ldexp(1.0, half) * np.ldexp(1.0, exponent - half)
         if not np.isfinite(best.coef).all():
             raise SolveError(f"The interpolant's coefficients overflow the float range (data of size ~2^{exponent}); "
                              f"scale `values` down.", residual=info.residual, condition=info.condition,
