@@ -93,6 +93,8 @@ class Weight(abc.ABC):
     """
 
     kind = "weight"
+    # Whether gamma(k)^2 = inf (a free mode) may occur at k != 0; the closed-form families are finite there.
+    _inf_allowed = False
 
     def __init__(self, dim, zero=None):
         self.dim = _check_dim(dim)
@@ -117,7 +119,11 @@ class Weight(abc.ABC):
         r2 = np.sum(k.astype(float) ** 2, axis=-1)
         nz = r2 > 0
         if np.any(nz):
-            vals = np.asarray(self._gamma2_nonzero(k[nz], np.sqrt(r2[nz])), dtype=float)
+            with np.errstate(over="ignore", under="ignore"):  # overflow is reported below, underflow by box()
+                vals = np.asarray(self._gamma2_nonzero(k[nz], np.sqrt(r2[nz])), dtype=float)
+            if not self._inf_allowed and np.isinf(vals).any():
+                raise ValueError(f"Expected the weight {self!r} to be finite at k != 0, but gamma(k)^2 overflows to "
+                                 f"inf at k = {k[nz][np.isinf(vals)][0].tolist()}; use smaller parameters.")
             out[nz] = vals
         out[~nz] = math.inf if self.zero is None else self.zero
         return out
@@ -309,6 +315,7 @@ class CallableWeight(Weight):
     """A weight given by a user function; see :meth:`Weight.from_callable`."""
 
     kind = "callable"
+    _inf_allowed = True
 
     def __init__(self, fn, dim, zero=None):
         if not callable(fn):

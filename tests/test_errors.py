@@ -263,6 +263,12 @@ class TestWeights:
                                              r"\(0,\) \(it underflows: the weight decays too fast for this K\)\."):
             PowerLaw(p=400).box(64)
 
+    def test_overflowing_weight(self):
+        with pytest.raises(ValueError, match=r"Expected the weight LFP\(a=1e\+308, b=1e\+308, zero=None, dim=1\) to be "
+                                             r"finite at k != 0, but gamma\(k\)\^2 overflows to inf at k = \[-1\]; use "
+                                             r"smaller parameters\."):
+            fit(weight=LFP(a=1e308, b=1e308))
+
     def test_callable_negative(self):
         w = Weight.from_callable(lambda k: -np.ones(len(k)), dim=1)
         with pytest.raises(ValueError, match=r"to give gamma\(k\)\^2 > 0 \(or inf\) at every k, got -1.0 at array "
