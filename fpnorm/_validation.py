@@ -209,7 +209,7 @@ def merge_duplicates(points, values, *, period=None, tol=0.0):
 
 def evaluate_function(fn, x, name, expected_len, dim):
     """Call a torus function (``(Q, d)`` -> ``(Q,)``, or ``(Q,)`` -> ``(Q,)`` in 1-d) and check its output."""
-    arg = x[:, 0] if dim == 1 else x
+    arg = (x[:, 0] if dim == 1 else x).copy()  # a user function may write into its argument: never into our points
     try:
         out = fn(arg)
     except Exception as exc:

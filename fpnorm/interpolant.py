@@ -26,7 +26,9 @@ class FPInterpolator:
     Parameters
     ----------
     points : array_like, shape (N, d), or (N,) when d = 1
-        Interpolation nodes; wrapped into ``[0, period)^d``. Coincident points with equal values are merged.
+        Interpolation nodes; wrapped into ``[0, period)^d``. Points that coincide on the torus (up to a few units of
+        rounding of the wrapping, e.g. ``0.1`` and ``1.1`` for period 1) are merged when their values are equal and
+        raise ``ValueError`` naming their indices when not. Never modified.
     values : array_like, shape (N,) or (N, m)
         Data ``y_i``; ``m`` right-hand sides share one factorisation. Real or complex.
     weight : Weight
