@@ -387,7 +387,8 @@ def weight_from_spec(spec, dim=None):
         try:
             values[name] = None if text.lower() == "none" else (int(text) if name == "dim" else float(text))
         except ValueError:
-            raise ValueError(f"Expected a number for `{name}` in weight spec {spec!r}, got {text!r}.") from None
+            what = "an integer" if name == "dim" else "a number"
+            raise ValueError(f"Expected {what} for `{name}` in weight spec {spec!r}, got {text!r}.") from None
     spec_dim = values.pop("dim", None)
     if spec_dim is not None and dim is not None and spec_dim != dim:
         raise ValueError(f"Expected the weight spec's dim={spec_dim} to match `dim`={dim}.")

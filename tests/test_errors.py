@@ -337,6 +337,10 @@ class TestSpecs:
         with pytest.raises(ValueError, match=r"Expected a number for `p` in weight spec 'power:p=abc', got 'abc'\."):
             weight_from_spec("power:p=abc")
 
+    def test_dim_not_integer(self):
+        with pytest.raises(ValueError, match=r"Expected an integer for `dim` in weight spec 'power:p=2,dim=1.5', got '1.5'\."):
+            weight_from_spec("power:p=2,dim=1.5")
+
     def test_dim_conflict(self):
         with pytest.raises(ValueError, match=r"Expected the weight spec's dim=2 to match `dim`=3\."):
             weight_from_spec("power:p=2,dim=2", dim=3)
