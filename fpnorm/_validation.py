@@ -5,7 +5,13 @@ import numbers
 import numpy as np
 
 __all__ = ["check_int", "check_period", "as_points", "as_values", "merge_duplicates", "as_query",
-           "check_weight", "check_real", "check_choice", "evaluate_function", "check_h_ini", "evaluate_h_ini"]
+           "check_weight", "check_real", "check_choice", "evaluate_function", "duplicate_tolerance",
+           "check_h_ini", "evaluate_h_ini"]
+
+# Wrapping ``x`` onto the torus keeps no digit at all once ``|x| / period`` reaches this (float spacing ~ period).
+_MAX_WRAP_RATIO = 2.0**52
+# Points closer than this many units in the last place of ``max(period, max|x|)`` coincide (after wrapping).
+_DUPLICATE_ULPS = 4.0
 
 
 def check_int(value, name, *, minimum=None, allow_none=False):
@@ -57,20 +63,47 @@ def check_weight(weight):
     return weight
 
 
-def _as_float_array(x, name):
+def _as_array(x, name):
+    """``np.asarray`` with ragged and mixed sequences turned into a clear ``ValueError``."""
     try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged lists and the like
-        raise ValueError(f"Expected `{name}` to be an array of numbers: {exc}") from None
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        return np.asarray(x)
+    except (ValueError, TypeError) as exc:  # ragged lists and the like
+        raise ValueError(f"Expected `{name}` to be a rectangular array of numbers (rows of equal length), "
+                         f"got a ragged or mixed sequence ({type(exc).__name__}: {exc}).") from None
+
+
+def _as_float_array(x, name):
+    arr = _as_array(x, name)
+    if arr.dtype.kind == "b":
+        raise TypeError(f"Expected `{name}` to hold real coordinates, got booleans (dtype bool).")
+    if arr.dtype == object or arr.dtype.kind not in "iuf":
         raise TypeError(f"Expected `{name}` to be a real numeric array, got dtype {arr.dtype}.")
     return arr.astype(float)
 
 
-def as_points(points, dim, period, name="points"):
+def _check_wrappable(arr, period, name):
+    big = np.abs(arr).max() if arr.size else 0.0
+    if big >= _MAX_WRAP_RATIO * period:
+        raise ValueError(f"Expected `{name}` within about 2^52 periods of the origin (|x| < {_MAX_WRAP_RATIO * period:.3g} "
+                         f"for period {period}), got |x| = {big:.3g}: wrapping it onto the torus keeps no digits.")
+    return float(big)
+
+
+def duplicate_tolerance(max_abs, period):
+    """Distance (max-norm, after wrapping) below which two points are the same point of the torus.
+
+    Wrapping ``x`` onto ``[0, period)`` is exact up to rounding of order ``eps * max(period, |x|)``; points that
+    differ by a few such units (e.g. ``0.1`` and ``1.1`` for period 1) are one point.
+    """
+    return _DUPLICATE_ULPS * np.finfo(float).eps * max(float(period), float(max_abs))
+
+
+def as_points(points, dim, period, name="points", *, return_scale=False):
     """Points as a new float array of shape (N, dim), wrapped into [0, period)^dim.
 
-    ``(N,)`` is accepted when ``dim == 1``. NaN/inf and wrong shapes raise ``ValueError``.
+    ``(N,)`` is accepted when ``dim == 1``. NaN/inf and wrong shapes raise ``ValueError``; booleans, strings,
+    complex and object arrays raise ``TypeError``. With ``return_scale`` also returns ``max |x|`` of the input
+    (for :func:`duplicate_tolerance`).
     """
     arr = _as_float_array(points, name)
     if arr.ndim == 1 and dim == 1:
@@ -84,9 +117,10 @@ def as_points(points, dim, period, name="points"):
     bad = ~np.isfinite(arr).all(axis=1)
     if bad.any():
         raise ValueError(f"Expected `{name}` to be finite; got NaN or inf at row(s) {np.flatnonzero(bad)[:10].tolist()}.")
+    big = _check_wrappable(arr, period, name)
     wrapped = np.mod(arr, period)
     wrapped[wrapped >= period] = 0.0  # mod can round up to period itself
-    return wrapped
+    return (wrapped, big) if return_scale else wrapped
 
 
 def as_query(query, dim, period):
@@ -101,17 +135,15 @@ def as_query(query, dim, period):
         raise ValueError(f"Expected `query` to have shape {expect}, got shape {arr.shape}.")
     if not np.isfinite(arr).all():
         raise ValueError("Expected `query` to be finite; got NaN or inf.")
+    _check_wrappable(arr, period, "query")
     wrapped = np.mod(arr, period)
     wrapped[wrapped >= period] = 0.0  # mod can round up to period itself
     return wrapped
 
 
 def as_values(values, N, name="values"):
-    """Values as a new array of shape (N,) or (N, m), float or complex, finite."""
-    try:
-        arr = np.asarray(values)
-    except Exception as exc:
-        raise ValueError(f"Expected `{name}` to be an array of numbers: {exc}") from None
+    """Values as a new array of shape (N,) or (N, m), float or complex, finite (booleans count as 0/1)."""
+    arr = _as_array(values, name)
     if arr.dtype == object or arr.dtype.kind not in "biufc":
         raise TypeError(f"Expected `{name}` to be a numeric array, got dtype {arr.dtype}.")
     arr = arr.astype(complex if arr.dtype.kind == "c" else float)
@@ -124,28 +156,49 @@ def as_values(values, N, name="values"):
     bad = ~np.isfinite(arr.reshape(N, -1)).all(axis=1)
     if bad.any():
         raise ValueError(f"Expected `{name}` to be finite; got NaN or inf at row(s) {np.flatnonzero(bad)[:10].tolist()}.")
+    big = float(np.max(np.abs(arr))) if arr.size else 0.0
+    if 0.0 < big < np.finfo(float).tiny:
+        raise ValueError(f"Expected `{name}` of normal floating-point size, got max |{name}| = {big:.3g} (subnormal, "
+                         f"below {np.finfo(float).tiny:.3g}): no interpolant keeps relative accuracy there. Scale the "
+                         f"data up (the interpolant is linear in it).")
     return arr
 
 
-# Points closer than period * 2**-_MERGE_BITS in every coordinate are the same point on the torus.
-_MERGE_BITS = 40
+def merge_duplicates(points, values, *, period=None, tol=0.0):
+    """Merge repeated points (after wrapping). Equal values merge; different values raise naming the indices.
 
-
-def merge_duplicates(points, values, period):
-    """Merge repeated points on the torus (equal to ``period * 2**-40``, wrapping included). Equal values merge;
-    different values raise naming the indices.
+    Parameters
+    ----------
+    points : ndarray, shape (N, d)
+        Wrapped points in ``[0, period)^d``.
+    values : ndarray, shape (N,) or (N, m)
+    period : float, optional
+        With ``tol > 0``: the torus period, so that points near ``0`` and near ``period`` can coincide.
+    tol : float
+        Max-norm distance on the torus at or below which points coincide (0: exact equality only).
 
     Returns
     -------
-    points, values, keep : the merged arrays and the indices (into the input) that were kept.
+    points, values, keep : the merged arrays and the indices (into the input) that were kept (the first of each
+    group of coincident points).
     """
-    scale = float(2**_MERGE_BITS)
-    keys = np.mod(np.round(points / period * scale), scale).astype(np.int64)
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    if len(first) == len(points):
-        return points, values, np.arange(len(points))
-    flat = values.reshape(len(points), -1)
+    N = len(points)
+    if tol > 0 and N > 1:
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+        from scipy.spatial import cKDTree
+
+        tree = cKDTree(points, boxsize=period)
+        pairs = tree.query_pairs(tol, p=np.inf, output_type="ndarray")
+        graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(N, N))
+        _, inverse = connected_components(graph, directed=False)
+        _, first = np.unique(inverse, return_index=True)  # labels are 0..groups-1
+    else:
+        _, first, inverse = np.unique(points, axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+    if len(first) == N:
+        return points, values, np.arange(N)
+    flat = values.reshape(N, -1)
     for group in np.flatnonzero(np.bincount(inverse) > 1):
         idx = np.flatnonzero(inverse == group)
         ref = flat[idx[0]]
@@ -159,7 +212,7 @@ def merge_duplicates(points, values, period):
 
 def evaluate_function(fn, x, name, expected_len, dim):
     """Call a torus function (``(Q, d)`` -> ``(Q,)``, or ``(Q,)`` -> ``(Q,)`` in 1-d) and check its output."""
-    arg = x[:, 0] if dim == 1 else x
+    arg = (x[:, 0] if dim == 1 else x).copy()  # a user function may write into its argument: never into our points
     try:
         out = fn(arg)
     except Exception as exc:

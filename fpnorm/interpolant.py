@@ -6,7 +6,7 @@ import numpy as np
 from . import transforms
 from ._memory import check_memory
 from ._validation import (as_points, as_query, as_values, check_choice, check_h_ini, check_int, check_period,
-                          check_real, check_weight, evaluate_h_ini, merge_duplicates)
+                          check_real, check_weight, duplicate_tolerance, evaluate_h_ini, merge_duplicates)
 from .lattice import box_size
 from .kernels import closed_form_kernel, has_closed_form
 from .solvers import METHODS, Problem, solve
@@ -30,7 +30,9 @@ class FPInterpolator:
     Parameters
     ----------
     points : array_like, shape (N, d), or (N,) when d = 1
-        Interpolation nodes; wrapped into ``[0, period)^d``. Coincident points with equal values are merged.
+        Interpolation nodes; wrapped into ``[0, period)^d``. Points that coincide on the torus (up to a few units of
+        rounding of the wrapping, e.g. ``0.1`` and ``1.1`` for period 1) are merged when their values are equal and
+        raise ``ValueError`` naming their indices when not. Never modified.
     values : array_like, shape (N,) or (N, m)
         Data ``y_i``; ``m`` right-hand sides share one factorisation. Real or complex.
     weight : Weight
@@ -91,9 +93,9 @@ class FPInterpolator:
         if self.K is None and not has_closed_form(weight):
             closed_form_kernel(weight)  # raises the ValueError that names what K=None supports
         self.rtol = check_real(rtol, "rtol", minimum=0.0, strict_min=True)
-        x = as_points(points, d, self.period)
+        x, scale = as_points(points, d, self.period, return_scale=True)
         y = as_values(values, x.shape[0])
-        x, y, self.kept = merge_duplicates(x, y, self.period)
+        x, y, self.kept = merge_duplicates(x, y, period=self.period, tol=duplicate_tolerance(scale, self.period))
         self.points, self.values = x, y
         if self.K is None:
             self._init_limit(x, y, h_ini, method)
@@ -103,6 +105,9 @@ class FPInterpolator:
             need = int(np.ceil((N ** (1.0 / d) - 1) / 2))
             raise ValueError(f"Expected at most (2K+1)^d = {M} distinct points for K = {self.K} in d = {d}, got {N}: "
                              f"with more points than modes no exact interpolant exists. Use K >= {need}.")
+        m = 1 if y.ndim == 1 else y.shape[1]
+        check_memory(M * (8 * d + 40 + 32 * m), f"the coefficient box |k|_inf <= {self.K} in d = {d} ({M} modes)",
+                     "Use a smaller `K`.")
         g = self.weight.box(self.K)
         self._h_ini = self._check_h_ini(h_ini)
         t = (2 * np.pi / self.period) * x
@@ -161,12 +166,14 @@ class FPInterpolator:
             val = np.sqrt(n2)
             return val if self._multi else float(val[0])
         g = self._g
-        w = np.where(np.isinf(g), 0.0, 1.0 / np.where(np.isinf(g), 1.0, g))
-        c2 = np.abs(self.coef) ** 2
-        axes = tuple(range(self.dim))
-        w = w.reshape(w.shape + (1,) * (c2.ndim - self.dim))
-        val = np.sqrt(np.sum(w * c2, axis=axes))
-        return float(val) if np.ndim(val) == 0 else val
+        # |c_k| / gamma(k), scaled by its maximum so that neither squares underflow nor overflow
+        root = np.where(np.isinf(g), np.inf, np.sqrt(g))
+        t = np.abs(self.coef) / root.reshape(root.shape + (1,) * (self.coef.ndim - self.dim))
+        t = t.reshape((g.size, -1))
+        top = np.max(t, axis=0)
+        safe = np.where(top > 0, top, 1.0)
+        val = top * np.sqrt(np.sum((t / safe) ** 2, axis=0))
+        return float(val[0]) if self.coef.ndim == self.dim else val
 
     def __call__(self, query):
         """Evaluate ``h`` at query points.
@@ -186,6 +193,7 @@ class FPInterpolator:
             return self._call_limit(q)
         Q = q.shape[0]
         extra = self.coef.shape[self.dim:]
+        check_memory(16 * Q * int(np.prod(extra)) * 2, f"evaluating at {Q} query points", "Evaluate in smaller batches.")
         out = np.empty((Q,) + extra, dtype=complex)
         for start in range(0, Q, _EVAL_CHUNK):
             sl = slice(start, min(Q, start + _EVAL_CHUNK))
@@ -206,6 +214,34 @@ class FPInterpolator:
         if h0 is not None:
             out = out + h0[:, None]
         return out if self._multi else out[:, 0]
+
+    # -- persistence (see fpnorm.io and fpnorm._interp_state) ------------------------------------------------------
+    def save(self, path):
+        """Save to an ``.npz`` file (plain arrays + JSON, no pickle); :meth:`load` gives back an identical object.
+
+        Raises ``ValueError`` when the weight or ``h_ini`` is a Python callable (code is never stored).
+        """
+        from .io import save
+
+        save(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Load an interpolant written by :meth:`save` (``allow_pickle=False``; untrusted files are safe)."""
+        from .io import load
+
+        return load(path, expect="FPInterpolator")
+
+    def _to_state(self):
+        from ._interp_state import to_state
+
+        return to_state(self)
+
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        from ._interp_state import from_state
+
+        return from_state(cls, arrays, meta)
 
     def __repr__(self):
         if self._limit is not None:

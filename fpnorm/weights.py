@@ -58,9 +58,13 @@ def _check_zero(zero):
 
 def _as_lattice(k, dim):
     """Validate integer lattice points; returns an int64 array of shape (..., dim)."""
-    arr = np.asarray(k)
+    try:
+        arr = np.asarray(k)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"Expected `k` to be a rectangular integer array of lattice points: {exc}") from None
     if arr.dtype.kind not in "iu":
-        if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+        if (arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))
+                and np.max(np.abs(arr)) < 2.0**53):
             arr = arr.astype(np.int64)
         elif arr.size == 0 and arr.dtype.kind == "f":
             arr = arr.astype(np.int64)
@@ -89,6 +93,8 @@ class Weight(abc.ABC):
     """
 
     kind = "weight"
+    # Whether gamma(k)^2 = inf (a free mode) may occur at k != 0; the closed-form families are finite there.
+    _inf_allowed = False
 
     def __init__(self, dim, zero=None):
         self.dim = _check_dim(dim)
@@ -113,7 +119,11 @@ class Weight(abc.ABC):
         r2 = np.sum(k.astype(float) ** 2, axis=-1)
         nz = r2 > 0
         if np.any(nz):
-            vals = np.asarray(self._gamma2_nonzero(k[nz], np.sqrt(r2[nz])), dtype=float)
+            with np.errstate(over="ignore", under="ignore"):  # overflow is reported below, underflow by box()
+                vals = np.asarray(self._gamma2_nonzero(k[nz], np.sqrt(r2[nz])), dtype=float)
+            if not self._inf_allowed and np.isinf(vals).any():
+                raise ValueError(f"Expected the weight {self!r} to be finite at k != 0, but gamma(k)^2 overflows to "
+                                 f"inf at k = {k[nz][np.isinf(vals)][0].tolist()}; use smaller parameters.")
             out[nz] = vals
         out[~nz] = math.inf if self.zero is None else self.zero
         return out
@@ -127,8 +137,13 @@ class Weight(abc.ABC):
 
         Raises ``ValueError`` if a value is NaN, negative or zero, or if the weight is not even on the box.
         """
-        from .lattice import box_points
+        from ._memory import check_memory
+        from ._validation import check_int
+        from .lattice import box_points, box_size
 
+        K = check_int(K, "K", minimum=0)
+        check_memory(box_size(K, self.dim) * (8 * self.dim + 40), f"the weight on the box |k|_inf <= {K} in d = "
+                     f"{self.dim} ({box_size(K, self.dim)} modes)", "Use a smaller `K`.")
         g2 = self.gamma2(box_points(K, self.dim)).reshape((2 * K + 1,) * self.dim)
         _check_values(g2, self)
         return g2
@@ -185,7 +200,8 @@ def _check_values(g2, weight):
     if np.any(bad):
         idx = np.argwhere(bad)[0]
         raise ValueError(f"Expected the weight {weight!r} to give gamma(k)^2 > 0 (or inf) at every k, "
-                         f"got {g2[tuple(idx)]} at array index {tuple(int(i) for i in idx)}.")
+                         f"got {g2[tuple(idx)]} at array index {tuple(int(i) for i in idx)}"
+                         + (" (it underflows: the weight decays too fast for this K)." if g2[tuple(idx)] == 0 else "."))
     flipped = g2[(slice(None, None, -1),) * g2.ndim]
     same = (g2 == flipped) | np.isclose(g2, flipped, rtol=1e-12, atol=0.0)
     if not np.all(same):
@@ -299,6 +315,7 @@ class CallableWeight(Weight):
     """A weight given by a user function; see :meth:`Weight.from_callable`."""
 
     kind = "callable"
+    _inf_allowed = True
 
     def __init__(self, fn, dim, zero=None):
         if not callable(fn):
@@ -308,9 +325,13 @@ class CallableWeight(Weight):
 
     def _gamma2_nonzero(self, k, r):
         try:
-            vals = np.asarray(self.fn(k), dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"The weight function {self.fn!r} failed on lattice points of shape {k.shape}: {exc}") from exc
+            vals = np.asarray(self.fn(k))
+        except Exception as exc:  # a user function may raise anything: report it as a bad weight
+            raise ValueError(f"The weight function {self.fn!r} failed on lattice points of shape {k.shape}: "
+                             f"{type(exc).__name__}: {exc}") from exc
+        if vals.dtype == object or vals.dtype.kind not in "biuf":
+            raise TypeError(f"Expected the weight function to return real numbers gamma(k)^2, got dtype {vals.dtype}.")
+        vals = vals.astype(float)
         if vals.shape != (k.shape[0],):
             vals = np.broadcast_to(vals, (k.shape[0],)) if vals.ndim == 0 else vals
             if vals.shape != (k.shape[0],):
@@ -361,10 +382,13 @@ def weight_from_spec(spec, dim=None):
             raise ValueError(f"Expected `spec` parameters NAME=VALUE with NAME in "
                              f"{list(WEIGHT_KINDS[kind]) + ['dim']} for kind {kind!r}, got {item!r}.")
         text = text.strip()
+        if name in values:
+            raise ValueError(f"Expected each parameter once in weight spec {spec!r}, got `{name}` twice.")
         try:
             values[name] = None if text.lower() == "none" else (int(text) if name == "dim" else float(text))
         except ValueError:
-            raise ValueError(f"Expected a number for `{name}` in weight spec {spec!r}, got {text!r}.") from None
+            what = "an integer" if name == "dim" else "a number"
+            raise ValueError(f"Expected {what} for `{name}` in weight spec {spec!r}, got {text!r}.") from None
     spec_dim = values.pop("dim", None)
     if spec_dim is not None and dim is not None and spec_dim != dim:
         raise ValueError(f"Expected the weight spec's dim={spec_dim} to match `dim`={dim}.")

@@ -1,13 +1,13 @@
 """`fpnorm solve`: files in, .npz + JSON out; results checked against the periodic cubic spline and a direct sum."""
 
 import json
+import re
 
 import numpy as np
 import pytest
 from scipy.interpolate import CubicSpline
 
 from fpnorm.cli import main
-from fpnorm.commands.solve import read_array
 
 
 def _run(capsys, *argv):
@@ -79,7 +79,7 @@ def test_solve_2d_npz_with_named_arrays_and_two_right_hand_sides(tmp_path, capsy
     status, out, err = _run(capsys, tmp_path / "data.npz", tmp_path / "data.npz", "--weight", "lfp:a=1,b=0.5,zero=1",
                             "--K", 6, "--query", tmp_path / "data.npz", "--out", tmp_path / "h.npz")
     # --query on a file without a `query` array and several arrays is ambiguous
-    assert status == 2 and "Expected the `query` file" in err and "one named 'query'" in err
+    assert status == 2 and "to have a member 'query' (or exactly one member)" in err
     status, out, err = _run(capsys, tmp_path / "data.npz", tmp_path / "data.npz", "--weight", "lfp:a=1,b=0.5,zero=1",
                             "--K", 6, "--out", tmp_path / "h.npz")
     assert status == 0, err
@@ -96,39 +96,39 @@ def test_solve_2d_npz_with_named_arrays_and_two_right_hand_sides(tmp_path, capsy
     assert np.allclose(np.sqrt(np.sum(np.abs(coef.reshape(-1, 2)) ** 2 / g2[:, None], axis=0)), norm, rtol=1e-12)
 
 
-def test_read_array_text_formats(tmp_path):
-    (tmp_path / "a.txt").write_text("1 2\n3 4  # comment\n\n")
-    assert read_array(tmp_path / "a.txt", "points").tolist() == [[1, 2], [3, 4]]
-    (tmp_path / "b.csv").write_text("u,v\n1,2\n3,4\n")
-    assert read_array(tmp_path / "b.csv", "points").tolist() == [[1, 2], [3, 4]]
-    np.savez(tmp_path / "one.npz", anything=np.arange(3.0))
-    assert read_array(tmp_path / "one.npz", "values").tolist() == [0, 1, 2]
-
-
 @pytest.mark.parametrize("name, content, match", [
-    ("a.json", "[1]", r"Expected the `points` file to end in one of \('.csv', '.txt', '.npy', '.npz'\)"),
-    ("c.csv", "1,2\n3\n", r"Could not read the `points` file .*rows have different numbers of columns \[1, 2\]"),
-    ("d.csv", "1\nx\n", r"Could not read the `points` file .*line 2 of the data, 'x', is not all numbers"),
-    ("e.csv", "# only a comment\n", r"Could not read the `points` file .*the file holds no numbers"),
-    ("f.npy", b"not a npy file", r"Could not read the `points` file .*f.npy"),
-    ("g.npz", b"PK\x03\x04 broken zip", r"Could not read the `points` file .*BadZipFile"),
+    ("p.json", "[1]", r"fpnorm solve: error: .*'p.json'"),
+    ("p.csv", "1,2\n3\n", r"fpnorm solve: error: .*'p.csv'.*line 2"),
+    ("p.csv", "1\nx\n", r"fpnorm solve: error: .*'p.csv'.*line 2"),
+    ("p.npy", b"not a npy file", r"fpnorm solve: error: .*'p.npy'.*never loads"),
+    ("p.npz", b"PK\x03\x04 broken zip", r"fpnorm solve: error: .*'p.npz'.*BadZipFile"),
+    ("missing.csv", None, r"fpnorm solve: error: .*missing.csv"),
 ])
-def test_read_array_errors(tmp_path, name, content, match):
-    path = tmp_path / name
-    (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
-    with pytest.raises(ValueError, match=match):
-        read_array(path, "points")
+def test_bad_input_files_are_one_line_errors(tmp_path, capsys, monkeypatch, name, content, match):
+    monkeypatch.chdir(tmp_path)
+    if content is not None:
+        path = tmp_path / name
+        (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
+    (tmp_path / "y.csv").write_text("1\n2\n")
+    status, out, err = _run(capsys, name, "y.csv", "--weight", "power:p=4", "--K", 8, "--out", "h.npz")
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert re.match(match, err.strip())
 
 
-def test_read_array_never_unpickles(tmp_path):
+def test_values_rows_must_match_points(data_1d, capsys):
+    d, _, _ = data_1d
+    (d / "y3.csv").write_text("1\n2\n3\n")
+    status, out, err = _run(capsys, d / "x.csv", d / "y3.csv", "--weight", "power:p=4", "--K", 8, "--out", d / "h.npz")
+    assert status == 2
+    assert "Expected 4 rows (one per point) in values file" in err
+
+
+def test_pickled_object_arrays_are_never_loaded(tmp_path, capsys):
     np.save(tmp_path / "o.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    with pytest.raises(ValueError, match=r"Could not read the `values` file .*allow_pickle=False"):
-        read_array(tmp_path / "o.npy", "values")
-
-
-def test_read_array_missing_file(tmp_path):
-    with pytest.raises(ValueError, match=r"Expected the `values` file '.*nope.csv' to exist, but it does not"):
-        read_array(tmp_path / "nope.csv", "values")
+    np.save(tmp_path / "x.npy", np.array([0.1]))
+    status, out, err = _run(capsys, tmp_path / "x.npy", tmp_path / "o.npy", "--weight", "power:p=4", "--K", 8,
+                            "--out", tmp_path / "h.npz")
+    assert status == 2 and "never loads" in err and not (tmp_path / "h.npz").exists()
 
 
 @pytest.mark.parametrize("extra, match", [
@@ -153,7 +153,7 @@ def test_solve_errors_are_one_line(data_1d, capsys, monkeypatch, extra, match):
     assert status == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err
-    assert __import__("re").match(match, lines[0])
+    assert re.match(match, lines[0])
 
 
 def test_solve_help_lists_weight_specs(capsys):

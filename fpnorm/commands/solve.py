@@ -1,8 +1,8 @@
 """`fpnorm solve`: the minimum FP-norm interpolant of data read from files, written as .npz plus a JSON summary.
 
-Input files: ``.csv`` / ``.txt`` (comma- or whitespace-separated numbers, ``#`` comments, an optional header line),
-``.npy`` and ``.npz`` (one array, or an array named like the argument: ``points``, ``values``, ``query``). Pickled
-objects are never loaded. All reading goes through :func:`read_array`.
+Input files are read by :mod:`fpnorm.dataio` (never unpickling): ``.csv`` / ``.txt`` / ``.dat`` / ``.tsv`` (one row
+per point, ``#`` comments, an optional header line), ``.npy``, and ``.npz`` (the member named like the argument:
+``points``, ``values``, ``query``, or the only member).
 
 The ``.npz`` written holds only plain numeric and string arrays (``numpy.load(..., allow_pickle=False)`` reads it):
 ``coef`` (complex, shape ``(2K+1,)*d`` or ``(2K+1,)*d + (m,)``; absent for K = infinity), ``points``, ``values`` (as interpolated: wrapped
@@ -17,13 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["add_parser", "run", "read_array", "READ_SUFFIXES"]
-
-# File types read by :func:`read_array`.
-READ_SUFFIXES = (".csv", ".txt", ".npy", ".npz")
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(sub):
+    from ..dataio import DATA_FORMATS
     from ..solvers import METHODS
     from ..weights import WEIGHT_KINDS
 
@@ -37,7 +35,7 @@ def add_parser(sub):
                "  fpnorm solve xy.npy z.npy --weight lfp:a=1,b=0.5 --K 32 --query grid.npy --out h.npz\n"
                f"weight specs: {kinds}  (zero=<float> penalises the mean; default: mean free)",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("points", metavar="POINTS", help=f"points, shape (N, d) or (N,); one of {', '.join(READ_SUFFIXES)}")
+    p.add_argument("points", metavar="POINTS", help=f"points, one row each: shape (N, d); a file ending in one of {', '.join(DATA_FORMATS)}")
     p.add_argument("values", metavar="VALUES", help="values, shape (N,) or (N, m) for m right-hand sides")
     p.add_argument("--weight", required=True, metavar="SPEC",
                    help="frequency weight, e.g. power:p=4, lfp:a=1,b=0.5,zero=1, sobolev:s=2")
@@ -62,99 +60,32 @@ def _parse_K(text):
         raise argparse.ArgumentTypeError(f"expected an integer or 'none', got {text!r}") from None
 
 
-def read_array(path, name):
-    """Read a numeric array from a ``.csv``/``.txt``, ``.npy`` or ``.npz`` file, never unpickling.
-
-    Parameters
-    ----------
-    path : str or Path
-    name : str
-        The argument the file is for (``points``, ``values``, ``query``): used in messages, and as the key
-        chosen in an ``.npz`` holding several arrays.
-
-    Returns
-    -------
-    ndarray
-        As stored; a one-column text file gives shape (N,).
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in READ_SUFFIXES:
-        raise ValueError(f"Expected the `{name}` file to end in one of {READ_SUFFIXES}, got {str(path)!r}.")
-    if not path.is_file():
-        raise ValueError(f"Expected the `{name}` file {str(path)!r} to exist, but it does not.")
-    try:
-        if suffix == ".npy":
-            return np.load(path, allow_pickle=False)
-        if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                keys = list(z.keys())
-                if len(keys) == 1:
-                    return z[keys[0]]
-                if name in keys:
-                    return z[name]
-                raise ValueError(f"Expected the `{name}` file {str(path)!r} to hold one array or one named "
-                                 f"{name!r}, got arrays {keys}.")
-        return _read_text(path)
-    except ValueError as exc:
-        if str(exc).startswith("Expected"):
-            raise
-        raise ValueError(f"Could not read the `{name}` file {str(path)!r}: {exc}") from None
-    except Exception as exc:  # corrupt archives (BadZipFile), truncated .npy headers, ...
-        raise ValueError(f"Could not read the `{name}` file {str(path)!r}: {type(exc).__name__}: {exc}") from None
-
-
-def _read_text(path):
-    with open(path, encoding="utf-8") as fh:
-        lines = [ln for ln in (raw.split("#", 1)[0].strip() for raw in fh) if ln]
-    if not lines:
-        raise ValueError("the file holds no numbers")
-    delimiter = "," if "," in lines[0] else None
-    rows = [ln.split(delimiter) for ln in lines]
-    try:
-        [float(v) for v in rows[0]]
-    except ValueError:
-        rows = rows[1:]  # a header line
-    table = []
-    for i, row in enumerate(rows):
-        try:
-            table.append([float(v) for v in row])
-        except ValueError:
-            raise ValueError(f"line {i + 1} of the data, {','.join(row)!r}, is not all numbers") from None
-    widths = {len(r) for r in table}
-    if len(widths) != 1:
-        raise ValueError(f"rows have different numbers of columns {sorted(widths)}")
-    arr = np.array(table, dtype=float)
-    return arr[:, 0] if arr.shape[1] == 1 else arr
-
-
 def run(args):
     from .. import FPInterpolator
+    from ..dataio import read_points, read_values
     from ..weights import weight_from_spec
 
     start = time.perf_counter()
     out = Path(args.out)
     if out.suffix.lower() != ".npz":
         raise ValueError(f"Expected `--out` to end in .npz, got {args.out!r}.")
-    points = read_array(args.points, "points")
-    values = read_array(args.values, "values")
-    if points.ndim not in (1, 2):
-        raise ValueError(f"Expected `points` to have shape (N, d) or (N,), got shape {points.shape}.")
-    dim = 1 if points.ndim == 1 else points.shape[1]
+    points = read_points(args.points)
+    values = read_values(args.values, n=points.shape[0])
+    dim = points.shape[1]
     try:
         weight = weight_from_spec(args.weight, dim=dim)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"Bad `--weight` {args.weight!r}: {exc}") from None
     s = FPInterpolator(points, values, weight=weight, K=args.K, period=args.period, method=args.method)
     arrays = {"points": s.points[:, 0] if dim == 1 else s.points, "values": s.values,
-              "weight": np.str_(weight.spec()), "K": np.int64(-1 if s.K is None else s.K), "period": np.float64(s.period),
-              "dim": np.int64(dim), "norm": np.asarray(s.norm, dtype=float), "residual": s.info.residual,
+              "weight": np.str_(weight.spec()), "K": np.int64(-1 if s.K is None else s.K),
+              "period": np.float64(s.period), "dim": np.int64(dim), "norm": np.asarray(s.norm, dtype=float), "residual": s.info.residual,
               "condition": s.info.condition, "method": np.str_(s.info.method)}
     if s.K is not None:
         arrays["coef"] = s.coef
     if args.query is not None:
-        query = read_array(args.query, "query")
-        arrays["query"] = query
+        query = read_points(args.query, dim=dim, key="query")
+        arrays["query"] = query[:, 0] if dim == 1 else query
         arrays["evaluations"] = s(query)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(out, **arrays)

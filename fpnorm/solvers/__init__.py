@@ -5,6 +5,7 @@ Every path takes a validated :class:`Problem` and returns a :class:`Solution` (c
 map, escalates to the stabler QR path when accuracy is lost, and warns or raises with the measured numbers.
 """
 
+import dataclasses
 import time
 import warnings
 
@@ -40,6 +41,26 @@ def choose_method(N, M):
 _RUNNERS = {"qr": solve_qr, "svd": solve_svd, "cholesky": solve_cholesky}
 
 
+def _normalise(problem):
+    """The problem with its right-hand sides scaled by a power of two to max |r| in [1/2, 1), and the exponent.
+
+    The scaling is exact, so the relative residual is unchanged, and no solver sees data near under- or overflow.
+    """
+    scale = float(np.max(np.abs(problem.rhs))) if problem.rhs.size else 0.0
+    if not 0.0 < scale < np.inf:
+        return problem, 0
+    exponent = int(np.frexp(scale)[1])
+    if exponent == 0:
+        return problem, 0
+    return dataclasses.replace(problem, rhs=np.ldexp(problem.rhs, -exponent)), exponent
+
+
+def _badness(sol):
+    """The residual of a solution, with NaN (and a non-finite coefficient) counted as infinitely bad."""
+    res = sol.info.residual
+    return np.inf if np.isnan(res) or not np.isfinite(sol.coef).all() else res
+
+
 def solve(problem, *, method="auto", rtol=1e-10):
     """Solve `problem` with `method`, escalating and checking the residual.
 
@@ -70,6 +91,7 @@ def solve(problem, *, method="auto", rtol=1e-10):
         raise ValueError(f"Expected `method` to be one of {('auto',) + tuple(_RUNNERS)} for a truncated (integer K) "
                          f"solve, got {method!r}.")
     start = time.perf_counter()
+    problem, exponent = _normalise(problem)
     order = [choose_method(problem.N, problem.M)] if method == "auto" else [method]
     if method in ("auto", "cholesky") and order[0] == "cholesky":
         order.append("qr")  # the stable fallback
@@ -86,7 +108,7 @@ def solve(problem, *, method="auto", rtol=1e-10):
             attempts.append(f"{name}: factorisation failed ({exc}); the kernel matrix is numerically singular")
             continue
         attempts.extend(sol.info.attempts)
-        if best is None or sol.info.residual < best.info.residual:
+        if best is None or _badness(sol) < _badness(best):  # a NaN residual loses to any number
             best = sol
         if sol.info.residual <= rtol:
             break
@@ -97,6 +119,14 @@ def solve(problem, *, method="auto", rtol=1e-10):
     best.info.attempts = attempts
     best.info.seconds = time.perf_counter() - start
     info = best.info
+    if exponent:  # undo the power-of-two scaling exactly (in two steps: 2**1024 itself overflows)
+        half = exponent // 2
+        with np.errstate(over="ignore", invalid="ignore"):
+            best.coef = best.coef * np.ldexp(1.0, half) * np.ldexp(1.0, exponent - half)
+        if not np.isfinite(best.coef).all():
+            raise SolveError(f"The interpolant's coefficients overflow the float range (data of size ~2^{exponent}); "
+                             f"scale `values` down.", residual=info.residual, condition=info.condition,
+                             method=info.method)
     if not info.residual <= UNUSABLE_RESIDUAL:
         raise SolveError(f"The best solve ({info.method}) misses the data by a relative {info.residual:.2e} "
                          f"(condition ~ {info.condition:.1e}); no usable interpolant. Points may be too close for "

@@ -96,6 +96,25 @@ class SolveInfo:
         return {"method": self.method, "residual": self.residual, "condition": self.condition,
                 "iterations": self.iterations, "attempts": list(self.attempts), "seconds": self.seconds}
 
+    # persistence (fpnorm.io): no arrays, the fields as JSON
+    def _to_state(self):
+        return {}, self.to_dict()
+
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        types = {"method": str, "residual": (int, float), "condition": (int, float), "iterations": int,
+                 "attempts": list, "seconds": (int, float)}
+        if set(meta) != set(types) or arrays:
+            raise ValueError(f"SolveInfo state should have exactly the fields {sorted(types)} and no arrays, got "
+                             f"{sorted(meta)} and arrays {sorted(arrays)}")
+        for key, kind in types.items():
+            if isinstance(meta[key], bool) or not isinstance(meta[key], kind):
+                raise TypeError(f"SolveInfo field {key!r} should be {kind}, got {type(meta[key]).__name__}")
+        if not all(isinstance(a, str) for a in meta["attempts"]):
+            raise TypeError("SolveInfo field 'attempts' should be a list of strings")
+        return cls(meta["method"], float(meta["residual"]), float(meta["condition"]), meta["iterations"],
+                   list(meta["attempts"]), float(meta["seconds"]))
+
 
 @dataclass
 class Solution:
@@ -131,9 +150,10 @@ class FreeModes:
         self.K, self.dim = K, dim
         if self.n == 0:
             return
-        if self.n >= N:
-            raise ValueError(f"Expected fewer unpenalised modes than distinct points: {self.n} free real basis "
-                             f"functions, {N} points. Add points or give the free modes a finite weight.")
+        if self.n > N:
+            raise ValueError(f"Expected at most as many unpenalised modes as distinct points: {self.n} free real "
+                             f"basis functions, {N} points, so the free part is not determined by the data. Add points "
+                             f"or give the free modes a finite weight (e.g. `zero=` for k = 0).")
         F = real_columns(problem.t, K, dim, self.cols)
         qr, tau, _, info = sla.lapack.dgeqrf(F)
         self._qr, self._tau = qr, tau

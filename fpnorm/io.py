@@ -1,0 +1,237 @@
+"""Saving and loading fpnorm objects: one ``.npz`` file of plain numeric arrays plus JSON metadata, never pickle.
+
+A savable class provides::
+
+    obj._to_state() -> (arrays, meta)       # dict of str -> numeric ndarray, JSON-able dict
+    Cls._from_state(arrays, meta) -> obj    # classmethod; validates what it reads
+
+and is listed by name in :data:`STATE_CLASSES` (or added with :func:`register`). :func:`load` only ever
+constructs classes from that table: a file names a class, it never names code to import. Arrays are read with
+``allow_pickle=False`` and object arrays are refused, so loading an untrusted file cannot execute code.
+
+File layout (format version 1): a standard ``.npz`` whose members are the object's arrays plus one member
+``__fpnorm__``, a 0-d unicode array holding the JSON text
+``{"format": "fpnorm", "version": 1, "class": NAME, "fpnorm_version": ..., "meta": {...}}``.
+Floats in the JSON are written with ``repr`` (shortest exact round trip); NaN and inf use JSON's common extension.
+"""
+
+import importlib
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+__all__ = ["save", "load", "register", "STATE_CLASSES", "FORMAT_VERSION"]
+
+FORMAT = "fpnorm"
+FORMAT_VERSION = 1
+_META_KEY = "__fpnorm__"
+# Array dtypes a state may hold: booleans, integers, floats, complex and fixed-width text.
+_ARRAY_KINDS = "biufcU"
+
+# Savable classes by name -> "module:attribute" inside fpnorm. Modules are imported lazily, only from this table.
+STATE_CLASSES = {
+    "FPInterpolator": "fpnorm.interpolant:FPInterpolator",
+    "SolveInfo": "fpnorm.solvers._common:SolveInfo",
+}
+_REGISTERED = {}
+
+
+def register(cls, name=None):
+    """Make `cls` savable and loadable under `name` (default ``cls.__name__``); usable as a class decorator.
+
+    Parameters
+    ----------
+    cls : type
+        Provides ``_to_state()`` and the classmethod ``_from_state(arrays, meta)``.
+    name : str, optional
+        The name written to files. Must not clash with a different class already registered.
+
+    Returns
+    -------
+    type
+        `cls`, unchanged.
+    """
+    if not isinstance(cls, type) or not callable(getattr(cls, "_to_state", None)) \
+            or not callable(getattr(cls, "_from_state", None)):
+        raise TypeError(f"Expected `cls` to be a class with `_to_state` and `_from_state`, got {cls!r}.")
+    name = cls.__name__ if name is None else name
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"Expected `name` to be an identifier, got {name!r}.")
+    known = _REGISTERED.get(name) or (_resolve(name) if name in STATE_CLASSES else None)
+    if known is not None and known is not cls:
+        raise ValueError(f"Expected a new name for {cls.__qualname__}: {name!r} is already registered.")
+    _REGISTERED[name] = cls
+    return cls
+
+
+def _resolve(name):
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    module, _, attr = STATE_CLASSES[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _name_of(obj):
+    cls = type(obj)
+    for name in list(_REGISTERED) + list(STATE_CLASSES):
+        if _resolve(name) is cls:
+            return name
+    raise TypeError(f"Expected `obj` to be a savable fpnorm object (one of {sorted(set(STATE_CLASSES) | set(_REGISTERED))}), "
+                    f"got {cls.__name__}.")
+
+
+def _check_array(key, arr, source):
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in _ARRAY_KINDS or arr.dtype.hasobject:
+        what = f"dtype {arr.dtype}" if isinstance(arr, np.ndarray) else type(arr).__name__
+        raise TypeError(f"Expected array {key!r} {source} to be a numeric or text array, got {what}.")
+
+
+def save(obj, path):
+    """Save `obj` to `path` as an ``.npz`` file of plain arrays and JSON metadata (no pickle).
+
+    Parameters
+    ----------
+    obj : FPInterpolator or another savable object (see :data:`STATE_CLASSES`)
+    path : str or os.PathLike
+        The file to write, used exactly as given (no suffix is added; ``.npz`` is conventional). It is written to a
+        temporary file in the same folder first and renamed into place, so a crash never leaves half a file.
+
+    Raises
+    ------
+    TypeError
+        If `obj` is not savable.
+    ValueError
+        If the object holds something that cannot be stored faithfully (e.g. a weight or ``h_ini`` given as a
+        Python callable).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from fpnorm import FPInterpolator, PowerLaw
+    >>> from fpnorm.io import save, load
+    >>> s = FPInterpolator([0.1, 0.4, 0.8], [1.0, -1.0, 0.5], weight=PowerLaw(p=4), K=16)
+    >>> path = os.path.join(tempfile.mkdtemp(), "s.npz")
+    >>> save(s, path)
+    >>> bool(np.array_equal(load(path)([0.25, 0.6]), s([0.25, 0.6])))
+    True
+    """
+    name = _name_of(obj)
+    arrays, meta = obj._to_state()
+    source = f"of {name}._to_state()"
+    for key, arr in arrays.items():
+        if not isinstance(key, str) or not key.isidentifier() or key.startswith("__"):
+            raise ValueError(f"Expected array names {source} to be identifiers not starting with '__', got {key!r}.")
+        _check_array(key, arr, source)
+    header = {"format": FORMAT, "version": FORMAT_VERSION, "class": name, "fpnorm_version": _version(),
+              "meta": meta}
+    try:
+        text = json.dumps(header, allow_nan=True)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"Expected the metadata {source} to be JSON-serialisable: {exc}") from None
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".fpnorm-", suffix=".npz.tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays, **{_META_KEY: np.array(text)})
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load(path, *, expect=None):
+    """Load an object written by :func:`save`; never unpickles and never imports a name taken from the file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    expect : str or type, optional
+        Require this class (by registered name or the class itself), e.g. ``expect="FPInterpolator"``.
+
+    Returns
+    -------
+    object
+        A new object equal, bit for bit, to the one saved.
+
+    Raises
+    ------
+    ValueError
+        If the file is not an fpnorm file, holds object arrays, names an unknown class or is inconsistent.
+    OSError
+        If the file cannot be read.
+    """
+    path = os.fspath(path)
+    arrays, header = _read(path)
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ValueError(f"Expected {path!r} to be an fpnorm file, but its metadata has no 'format': 'fpnorm'.")
+    version = header.get("version")
+    if version != FORMAT_VERSION:
+        raise ValueError(f"Expected {path!r} to have fpnorm file format version {FORMAT_VERSION}, got {version!r}.")
+    name = header.get("class")
+    known = sorted(set(STATE_CLASSES) | set(_REGISTERED))
+    if not isinstance(name, str) or name not in known:
+        raise ValueError(f"Expected {path!r} to hold one of the fpnorm classes {known}, got class {name!r}.")
+    if expect is not None:
+        want = expect if isinstance(expect, str) else _name_of_class(expect)
+        if name != want:
+            raise ValueError(f"Expected {path!r} to hold a {want}, got a {name}.")
+    meta = header.get("meta")
+    if not isinstance(meta, dict):
+        raise ValueError(f"Expected the metadata in {path!r} to be a JSON object, got {type(meta).__name__}.")
+    cls = _resolve(name)
+    try:
+        return cls._from_state(arrays, meta)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"The {name} stored in {path!r} is inconsistent: {type(exc).__name__}: {exc}") from None
+
+
+def _name_of_class(cls):
+    for name in list(_REGISTERED) + list(STATE_CLASSES):
+        if _resolve(name) is cls:
+            return name
+    raise TypeError(f"Expected `expect` to be a savable fpnorm class or its name, got {cls!r}.")
+
+
+def _read(path):
+    """All arrays of an ``.npz`` (``allow_pickle=False``) and the parsed JSON header."""
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise ValueError(f"Expected {path!r} to be an fpnorm .npz file; numpy cannot read it "
+                         f"({type(exc).__name__}: {exc}).") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"Expected {path!r} to be an fpnorm .npz file, got a single .npy array.")
+    arrays = {}
+    with archive:
+        for key in archive.files:
+            try:
+                arr = archive[key]
+            except ValueError as exc:  # object arrays refuse to load without pickle
+                raise ValueError(f"Expected {path!r} to hold only numeric arrays, but member {key!r} cannot be read "
+                                 f"without pickle (object array), which fpnorm never loads: {exc}") from None
+            except (zipfile.BadZipFile, EOFError, OSError) as exc:
+                raise ValueError(f"Expected {path!r} to be a readable .npz file; member {key!r} is corrupt "
+                                 f"({type(exc).__name__}: {exc}).") from None
+            _check_array(key, arr, f"in {path!r}")
+            arrays[key] = arr
+    text = arrays.pop(_META_KEY, None)
+    if text is None or text.dtype.kind != "U" or text.ndim != 0:
+        raise ValueError(f"Expected {path!r} to be an fpnorm file with a {_META_KEY!r} text member; it has none "
+                         f"(members: {sorted(arrays)[:10]}).")
+    try:
+        header = json.loads(str(text))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"Expected the metadata in {path!r} to be valid JSON: {exc}") from None
+    return arrays, header
+
+
+def _version():
+    from . import __version__
+
+    return __version__

@@ -1,0 +1,282 @@
+"""Persistence: exact round trips, refusal of what cannot be stored, and safe loading of hostile files."""
+
+import json
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+from fpnorm import LFP, FPInterpolator, PowerLaw, Sobolev, Weight
+from fpnorm.io import STATE_CLASSES, load, register, save
+from fpnorm.solvers import SolveInfo
+
+RNG = np.random.default_rng(7)
+
+
+def _cases():
+    x1 = np.array([0.05, 0.3, 0.55, 0.8, 2.9])                     # wrapped on load of the constructor
+    yield "1d-power", dict(points=x1, values=np.cos(x1), weight=PowerLaw(p=4), K=16)
+    yield "1d-lfp-zero-m2", dict(points=x1, values=RNG.standard_normal((5, 2)),
+                                 weight=LFP(a=0.3, b=1 / 3, zero=2.5), K=9, period=3.7)
+    yield "1d-complex-hini", dict(points=x1, values=np.exp(1j * x1),
+                                  weight=Sobolev(s=1.5), K=7, h_ini=np.array([0.1, 0.2 + 0.3j, -0.4]))
+    x2 = RNG.random((7, 2))
+    yield "2d-lfp", dict(points=x2, values=x2[:, 0] - x2[:, 1] ** 2, weight=LFP(a=1.0, b=0.5, dim=2), K=4)
+    x3 = RNG.random((6, 3)) * 2.0
+    yield "3d-sobolev", dict(points=x3, values=np.sin(x3.sum(axis=1)), weight=Sobolev(s=2, dim=3), K=2, period=2.0)
+
+
+CASES = dict(_cases())
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_round_trip_is_exact(name, tmp_path):
+    kw = dict(CASES[name])
+    s = FPInterpolator(kw.pop("points"), kw.pop("values"), **kw)
+    path = tmp_path / "s.npz"
+    s.save(path)
+    t = FPInterpolator.load(path)
+    for attr in ("coef", "points", "values", "kept"):
+        a, b = getattr(s, attr), getattr(t, attr)
+        assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b), attr
+    assert t.weight == s.weight and t.K == s.K and t.period == s.period and t.rtol == s.rtol
+    assert t.info == s.info
+    np.testing.assert_array_equal(t.norm, s.norm)
+    q = RNG.random((50, s.dim)) * 3 - 1
+    q = q[:, 0] if s.dim == 1 else q
+    a, b = s(q), t(q)
+    assert a.dtype == b.dtype and np.array_equal(a, b)
+    # and the loaded copy still interpolates the data it says it holds
+    assert np.max(np.abs(t(t.points if s.dim > 1 else t.points[:, 0]) - t.values)) <= 1e-9 * np.max(np.abs(t.values))
+
+
+def test_save_twice_gives_identical_state(tmp_path):
+    s = FPInterpolator([0.1, 0.6], [1.0, -1.0], weight=PowerLaw(p=2), K=5)
+    s.save(tmp_path / "a.npz")
+    FPInterpolator.load(tmp_path / "a.npz").save(tmp_path / "b.npz")
+    with np.load(tmp_path / "a.npz") as a, np.load(tmp_path / "b.npz") as b:
+        assert a.files == b.files
+        for key in a.files:
+            assert np.array_equal(a[key], b[key])
+
+
+def test_solve_info_round_trip_with_nan_and_inf(tmp_path):
+    info = SolveInfo("qr", float("nan"), float("inf"), 2, ["cholesky: failed"], 0.25)
+    save(info, tmp_path / "i.npz")
+    back = load(tmp_path / "i.npz", expect=SolveInfo)
+    assert back.method == "qr" and np.isnan(back.residual) and back.condition == np.inf
+    assert (back.iterations, back.attempts, back.seconds) == (2, ["cholesky: failed"], 0.25)
+
+
+def test_path_used_as_given_and_no_temporary_left(tmp_path):
+    s = FPInterpolator([0.1, 0.6], [1.0, -1.0], weight=PowerLaw(p=2), K=5)
+    path = tmp_path / "model.fp"
+    s.save(path)
+    s.save(path)  # overwriting is fine
+    assert sorted(os.listdir(tmp_path)) == ["model.fp"]
+
+
+# -- what cannot be stored ---------------------------------------------------------------------------------------
+def test_callable_weight_refused(tmp_path):
+    w = Weight.from_callable(lambda k: np.sum(np.abs(k), axis=-1) ** -4.0, dim=1)
+    s = FPInterpolator([0.1, 0.6], [1.0, -1.0], weight=w, K=5)
+    with pytest.raises(ValueError, match=r"Cannot save an FPInterpolator whose weight was made from a callable"):
+        s.save(tmp_path / "s.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_callable_h_ini_refused(tmp_path):
+    s = FPInterpolator([0.1, 0.6], [1.0, -1.0], weight=PowerLaw(p=2), K=5, h_ini=np.cos)
+    with pytest.raises(ValueError, match=r"Cannot save an FPInterpolator with a callable `h_ini`: code is never "
+                                         r"stored\. Pass `h_ini` as a coefficient array"):
+        s.save(tmp_path / "s.npz")
+
+
+def test_unsavable_object(tmp_path):
+    with pytest.raises(TypeError, match=r"Expected `obj` to be a savable fpnorm object \(one of .*\), got dict\."):
+        save({"a": 1}, tmp_path / "x.npz")
+
+
+# -- the generic mechanism ---------------------------------------------------------------------------------------
+class Tally:
+    """A toy result object: arrays and metadata."""
+
+    def __init__(self, counts, label):
+        self.counts, self.label = counts, label
+
+    def _to_state(self):
+        return {"counts": self.counts}, {"label": self.label}
+
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        return cls(arrays["counts"], meta["label"])
+
+
+def test_registered_class_round_trip(tmp_path):
+    register(Tally, "TestTally")
+    save(Tally(np.arange(5, dtype=np.int32), "x"), tmp_path / "t.npz")
+    back = load(tmp_path / "t.npz")
+    assert isinstance(back, Tally) and back.label == "x" and back.counts.dtype == np.int32
+    assert np.array_equal(back.counts, np.arange(5))
+
+
+def test_register_name_clash():
+    with pytest.raises(ValueError, match=r"Expected a new name for Tally: 'FPInterpolator' is already registered\."):
+        register(Tally, "FPInterpolator")
+
+
+def test_register_needs_state_methods():
+    with pytest.raises(TypeError, match=r"Expected `cls` to be a class with `_to_state` and `_from_state`"):
+        register(dict)
+
+
+def test_state_with_object_array_refused(tmp_path):
+    class Bad(Tally):
+        def _to_state(self):
+            return {"counts": np.array([1, None], dtype=object)}, {"label": "b"}
+
+    register(Bad, "TestBad")
+    with pytest.raises(TypeError, match=r"Expected array 'counts' of TestBad\._to_state\(\) to be a numeric or text "
+                                        r"array, got dtype object\."):
+        save(Bad(None, "b"), tmp_path / "b.npz")
+
+
+# -- hostile and broken files ------------------------------------------------------------------------------------
+def _valid_file(tmp_path):
+    s = FPInterpolator([0.1, 0.4, 0.8], [1.0, -1.0, 0.5], weight=PowerLaw(p=4), K=8)
+    path = tmp_path / "good.npz"
+    s.save(path)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    header = json.loads(str(arrays.pop("__fpnorm__")))
+    return arrays, header
+
+
+def _write(path, arrays, header):
+    np.savez(path, **arrays, __fpnorm__=np.array(json.dumps(header)))
+    return path
+
+
+class Boom:
+    """Unpickling this would create a file: loading must never get that far."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickle_payload_never_runs(tmp_path):
+    marker = tmp_path / "pwned"
+    arrays, header = _valid_file(tmp_path)
+    arrays["coef"] = np.array([Boom(str(marker))], dtype=object)
+    path = tmp_path / "evil.npz"
+    np.savez(path, **arrays, __fpnorm__=np.array(json.dumps(header)))
+    assert b"pwned" in zipfile.ZipFile(path).read("coef.npy")  # the payload really is in the file
+    with pytest.raises(ValueError, match=r"member 'coef' cannot be read without pickle \(object array\), which "
+                                         r"fpnorm never loads"):
+        FPInterpolator.load(path)
+    assert not marker.exists()
+
+
+def test_bare_pickle_file(tmp_path):
+    path = tmp_path / "evil.npz"
+    path.write_bytes(pickle.dumps(Boom(str(tmp_path / "pwned"))))
+    with pytest.raises(ValueError, match=r"to be an fpnorm \.npz file; numpy cannot read it"):
+        load(path)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_garbage_bytes(tmp_path):
+    path = tmp_path / "x.npz"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(ValueError, match=r"to be an fpnorm \.npz file; numpy cannot read it"):
+        load(path)
+
+
+def test_single_npy(tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, np.arange(3))
+    with pytest.raises(ValueError, match=r"to be an fpnorm \.npz file, got a single \.npy array\."):
+        load(path)
+
+
+def test_plain_npz_without_metadata(tmp_path):
+    path = tmp_path / "x.npz"
+    np.savez(path, a=np.arange(3))
+    with pytest.raises(ValueError, match=r"to be an fpnorm file with a '__fpnorm__' text member; it has none "
+                                         r"\(members: \['a'\]\)\."):
+        load(path)
+
+
+def test_bad_json(tmp_path):
+    arrays, _ = _valid_file(tmp_path)
+    path = tmp_path / "x.npz"
+    np.savez(path, **arrays, __fpnorm__=np.array("{not json"))
+    with pytest.raises(ValueError, match=r"Expected the metadata in .* to be valid JSON"):
+        load(path)
+
+
+def test_wrong_format_tag(tmp_path):
+    arrays, header = _valid_file(tmp_path)
+    header["format"] = "other"
+    with pytest.raises(ValueError, match=r"but its metadata has no 'format': 'fpnorm'\."):
+        load(_write(tmp_path / "x.npz", arrays, header))
+
+
+def test_future_version(tmp_path):
+    arrays, header = _valid_file(tmp_path)
+    header["version"] = 99
+    with pytest.raises(ValueError, match=r"to have fpnorm file format version 1, got 99\."):
+        load(_write(tmp_path / "x.npz", arrays, header))
+
+
+def test_unknown_class_never_imported(tmp_path):
+    arrays, header = _valid_file(tmp_path)
+    header["class"] = "os:system"
+    with pytest.raises(ValueError, match=r"to hold one of the fpnorm classes \[.*\], got class 'os:system'\."):
+        load(_write(tmp_path / "x.npz", arrays, header))
+    assert "os:system" not in STATE_CLASSES
+
+
+def test_expect_other_class(tmp_path):
+    save(SolveInfo("qr", 0.0), tmp_path / "i.npz")
+    with pytest.raises(ValueError, match=r"to hold a FPInterpolator, got a SolveInfo\."):
+        FPInterpolator.load(tmp_path / "i.npz")
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a, h: a.update(coef=a["coef"][:-1]), r"array 'coef' should have shape \(17,\), got \(16,\)"),
+    (lambda a, h: a.update(coef=a["coef"] * np.nan), r"array 'coef' holds NaN or inf"),
+    (lambda a, h: a.update(points=a["points"].astype(np.int64)), r"array 'points' should have dtype kind in 'f'"),
+    (lambda a, h: a.update(points=a["points"] + 5.0), r"array 'points' should hold at least one point in \[0, 1.0\)"),
+    (lambda a, h: a.pop("values"), r"KeyError: \"missing array 'values'\""),
+    (lambda a, h: a.update(extra=np.zeros(2)), r"unexpected arrays \['extra'\]"),
+    (lambda a, h: h["meta"].update(K="8"), r"metadata 'K' should be int, got str"),
+    (lambda a, h: h["meta"].update(K=-1), r"Expected `K` >= 0, got -1\."),
+    (lambda a, h: h["meta"].update(weight="power:p=nan"), r"Expected `p` to be finite, got nan\."),
+    (lambda a, h: h["meta"].update(weight="__import__('os')"), r"Expected the weight kind in `spec` to be one of"),
+    (lambda a, h: h["meta"]["info"].update(method=3), r"SolveInfo field 'method' should be"),
+    (lambda a, h: h.update(meta=[1, 2]), r"Expected the metadata in .* to be a JSON object, got list\."),
+])
+def test_tampered_file(tmp_path, change, message):
+    arrays, header = _valid_file(tmp_path)
+    change(arrays, header)
+    with pytest.raises(ValueError, match=message):
+        FPInterpolator.load(_write(tmp_path / "x.npz", arrays, header))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(OSError):
+        load(tmp_path / "nope.npz")
+
+
+def test_k_none_interpolant_cannot_be_saved_yet(tmp_path):
+    from fpnorm import FPInterpolator, PowerLaw
+
+    s = FPInterpolator([0.1, 0.5, 0.7], [1.0, 0.0, 2.0], weight=PowerLaw(p=4, dim=1), K=None)
+    with pytest.raises(ValueError, match="Cannot save an FPInterpolator with K=None"):
+        s.save(tmp_path / "limit.npz")
