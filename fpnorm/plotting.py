@@ -54,6 +54,13 @@ def new_figure(nrows=1, ncols=1, *, figsize=None):
     -------
     fig : matplotlib.figure.Figure
     axes : Axes, or ndarray of Axes of shape (nrows, ncols) squeezed as in ``pyplot.subplots``.
+
+    Examples
+    --------
+    >>> from fpnorm.plotting import new_figure
+    >>> fig, axes = new_figure(1, 2)
+    >>> axes.shape
+    (2,)
     """
     from matplotlib.figure import Figure
 
@@ -65,7 +72,17 @@ def new_figure(nrows=1, ncols=1, *, figsize=None):
 
 
 def save_figure(fig, path, *, dpi=120):
-    """Write `fig` to `path` (format from the suffix, e.g. ``.png``) and return the path as a string."""
+    """Write `fig` to `path` (format from the suffix, e.g. ``.png``) and return the path as a string.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from fpnorm.plotting import new_figure, save_figure
+    >>> fig, ax = new_figure()
+    >>> path = save_figure(fig, os.path.join(tempfile.mkdtemp(), "empty.png"), dpi=20)
+    >>> open(path, "rb").read(4) == b"\x89PNG"
+    True
+    """
     fig.savefig(path, dpi=dpi)
     return str(path)
 
