@@ -80,8 +80,8 @@ def save_figure(fig, path, *, dpi=120):
     >>> from fpnorm.plotting import new_figure, save_figure
     >>> fig, ax = new_figure()
     >>> path = save_figure(fig, os.path.join(tempfile.mkdtemp(), "empty.png"), dpi=20)
-    >>> open(path, "rb").read(4) == b"\x89PNG"
-    True
+    >>> open(path, "rb").read(4)[1:]
+    b'PNG'
     """
     fig.savefig(path, dpi=dpi)
     return str(path)
