@@ -5,7 +5,7 @@ so they work under any backend, headless (Agg) included; save them with ``fig.sa
 an optional ``ax`` to draw into an existing figure and returns the :class:`~matplotlib.figure.Figure`.
 
 The module is organised by section, one per kind of result: helpers, interpolants (1-d curves with their data,
-2-d images with their data), F-principle dynamics.
+2-d images with their data), the generalization bound (bound against M with Monte-Carlo risks), F-principle dynamics.
 """
 
 from collections.abc import Mapping
@@ -14,8 +14,8 @@ import numpy as np
 
 from ._validation import as_points, as_values, check_int, check_period, evaluate_function
 
-__all__ = ["new_figure", "save_figure", "plot_curves_1d", "plot_interpolant_2d", "plot_flow_heatmap",
-           "LINE_STYLES"]
+__all__ = ["new_figure", "save_figure", "plot_curves_1d", "plot_interpolant_2d", "plot_bound_curve",
+           "plot_flow_heatmap", "LINE_STYLES"]
 
 # Line styles cycled through by :func:`plot_curves_1d`, so curves stay apart in grey-scale print too.
 LINE_STYLES = ("-", "--", ":", "-.")
@@ -237,6 +237,96 @@ def plot_interpolant_2d(h, *, period=1.0, points=None, values=None, resolution=2
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.set_aspect("equal")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+# -- generalization bound ---------------------------------------------------------------------------------------
+def _positive_1d(values, name, *, allow_zero=False):
+    arr = np.asarray(values)
+    if arr.dtype == object or arr.dtype.kind not in "iuf":
+        raise TypeError(f"Expected `{name}` to be a real numeric array, got dtype {arr.dtype}.")
+    arr = arr.astype(float)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"Expected `{name}` to have shape (n,) with n >= 1, got shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"Expected `{name}` to be finite, got {arr[~np.isfinite(arr)][0]} (an infinite bound is "
+                         f"vacuous: ||gamma||_l2 or the FP-norm diverges, nothing to draw).")
+    if np.any(arr < 0) or (not allow_zero and np.any(arr == 0)):
+        raise ValueError(f"Expected `{name}` to be {'>= 0' if allow_zero else '> 0'} on a log axis, "
+                         f"got {arr.min()}.")
+    return arr
+
+
+def plot_bound_curve(M, bound, *, risk_M=None, risk=None, risk_err=None, ax=None, title=None,
+                     label="a-priori bound"):
+    """The generalization bound against the sample size ``M``, log-log, with Monte-Carlo risk estimates.
+
+    Parameters
+    ----------
+    M : array_like, shape (n,)
+        Sample sizes (positive).
+    bound : array_like, shape (n,)
+        The bound at each ``M`` (e.g. from :func:`fpnorm.generalization_bound`); finite and positive.
+    risk_M : array_like, shape (r,), optional
+        Sample sizes of the Monte-Carlo estimates.
+    risk : array_like, shape (r,), optional
+        Estimated population risk ``L(h_M) = E_x |h_M(x) - f(x)|`` at each ``risk_M``.
+    risk_err : array_like, shape (r,), optional
+        Half-widths of error bars (e.g. two standard errors over repetitions).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this axes; a new figure by default.
+    title, label : str
+        Title and the bound's legend label.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    The bound of Zhang, Xu, Luo, Ma (2019) is
+    ``||f - h_ini||_gamma ||gamma||_l2 (2/sqrt(M) + 4 sqrt(2 ln(4/delta)/M))``, a straight line of slope -1/2 on
+    these axes; a valid bound lies above every risk estimate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fpnorm.plotting import plot_bound_curve
+    >>> M = np.array([10, 100, 1000])
+    >>> fig = plot_bound_curve(M, 3.0 / np.sqrt(M), risk_M=M, risk=0.2 / M, risk_err=0.02 / M)
+    >>> fig.axes[0].get_xscale(), fig.axes[0].get_yscale()
+    ('log', 'log')
+    """
+    M = _positive_1d(M, "M")
+    bound = _positive_1d(bound, "bound")
+    if bound.shape != M.shape:
+        raise ValueError(f"Expected `bound` to have the shape of `M` {M.shape}, got {bound.shape}.")
+    fig, ax = _new_axes(ax, (6.0, 4.2))
+    ax.loglog(M, bound, "-", lw=2.0, color="C0", label=label)
+    given = [v is not None for v in (risk_M, risk)]
+    if any(given) and not all(given):
+        raise ValueError("Expected `risk_M` and `risk` together, got only one of them.")
+    if all(given):
+        rM = _positive_1d(risk_M, "risk_M")
+        r = _positive_1d(risk, "risk")
+        if r.shape != rM.shape:
+            raise ValueError(f"Expected `risk` to have the shape of `risk_M` {rM.shape}, got {r.shape}.")
+        err = None
+        if risk_err is not None:
+            err = _positive_1d(risk_err, "risk_err", allow_zero=True)
+            if err.shape != rM.shape:
+                raise ValueError(f"Expected `risk_err` to have the shape of `risk_M` {rM.shape}, got {err.shape}.")
+            err = np.vstack([np.minimum(err, 0.999 * r), err])  # keep the lower bar above zero on a log axis
+        ax.errorbar(rM, r, yerr=err, fmt="o", color="C3", capsize=3, ms=5,
+                    label="Monte-Carlo risk  E|h_M - f|")
+    elif risk_err is not None:
+        raise ValueError("Expected `risk_err` only together with `risk_M` and `risk`.")
+    ax.set_xlabel("number of samples M")
+    ax.set_ylabel("population risk  L(h_M) = E|h_M - f|")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="best", fontsize="small")
     if title:
         ax.set_title(title)
     return fig
