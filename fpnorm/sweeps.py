@@ -1,10 +1,11 @@
 """Bound-validation sweeps: Monte-Carlo trials over weights, K, M and seeds, on dask.distributed, resumable.
 
-A sweep is read from a TOML config (:func:`load_config`), expanded into tasks (one per weight, K, M and seed) and
-run by :func:`run_sweep`: on a ``LocalCluster`` (one single-threaded worker process per core) by default, on an
-existing dask scheduler given its address, or serially in this process (``workers=0``). Every path runs the same
-task function :func:`run_trial`, and every task draws its random numbers from a ``numpy.random.SeedSequence`` built
-from its own parameters, so the numbers never depend on scheduling.
+A sweep is read from a TOML config (:func:`load_config`, schema and validation in :mod:`fpnorm._sweep_config`),
+expanded into tasks (one per weight, K, M and seed) and run by :func:`run_sweep`: on a ``LocalCluster`` (one
+single-threaded worker process per core) by default, on an existing dask scheduler given its address, or serially
+in this process (``workers=0``). Every path runs the same task function :func:`run_trial`, and every task draws its
+random numbers from a ``numpy.random.SeedSequence`` built from its own parameters, so the numbers never depend on
+scheduling.
 
 Results go to ``OUT/results.csv`` (one row per task, appended as tasks finish, crash-safe: see
 :mod:`fpnorm._sweep_store`), next to ``OUT/sweep.json`` (the config and its fingerprint) and, at the end, the
@@ -12,264 +13,31 @@ summary figure ``OUT/summary.png`` and fitted decay rates ``OUT/summary.json``. 
 resumes it; a different config aimed at the same folder is refused.
 """
 
+import csv
 import dataclasses
-import importlib
 import json
 import math
 import os
 import time
-import tomllib
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ._progress import progress
+from ._sweep_config import (CONFIG_KEYS, EXAMPLE_CONFIG, RISK_KEYS, SweepConfig, as_config, load_config,
+                            parse_config, resolve_function, resolve_h_ini)
 from ._sweep_store import RESULTS_FILE, ResultStore
-from ._validation import check_int, check_real, evaluate_function
-from .lattice import box_size
+from ._validation import check_int, evaluate_function
 from .weights import weight_from_spec
 
 __all__ = ["EXAMPLE_CONFIG", "CONFIG_KEYS", "RISK_KEYS", "COLUMNS", "KEY_COLUMNS", "SweepConfig", "SweepReport",
            "load_config", "parse_config", "run_sweep", "run_trial", "read_results", "fit_decay", "summarize"]
 
-# Top-level keys of a sweep config; the optional table [risk] takes RISK_KEYS.
-CONFIG_KEYS = ("weights", "K", "M", "seeds", "target", "h_ini", "delta", "dim", "period", "risk")
-RISK_KEYS = ("n",)
-# Defaults of the optional keys.
-_DEFAULTS = {"h_ini": "zero", "dim": 1, "period": 1.0, "risk": {"n": 20000}}
-# h_ini values that mean "no initial function" (h_ini = 0).
-_ZERO_H_INI = ("zero", "none", "0")
-
 # The columns of results.csv, in order; a task is identified by KEY_COLUMNS.
 KEY_COLUMNS = ("weight", "K", "M", "seed")
 COLUMNS = ("weight", "K", "M", "seed", "dim", "period", "target", "h_ini", "delta", "risk_n",
            "risk", "risk_stderr", "bound", "f_norm", "gamma_l2", "norm", "status", "seconds")
-
-EXAMPLE_CONFIG = """\
-# fpnorm sweep config: one trial per (weight, K, M, seed) = 2 x 1 x 5 x 4 = 40 rows.
-# Run it with:  fpnorm sweep CONFIG.toml --out DIR   (about a minute on 2 cores)
-
-# Weight spec strings, as on the command line. Both have a finite ||gamma||_l2, hence a finite bound
-# (a free k = 0 mode, the default of power and lfp, makes the bound vacuous: inf).
-weights = ["power:p=4,zero=1", "sobolev:s=2"]
-K = [64]                       # truncation |k|_inf <= K
-M = [8, 16, 32, 64, 128]       # sample sizes: M uniform random points on the torus
-seeds = [0, 1, 2, 3]           # or an integer n, meaning seeds 0 .. n-1
-target = "sine"                # a name from fpnorm.targets, or "package.module:function"
-h_ini = "zero"                 # initial function: "zero", a target name, or "package.module:function"
-delta = 0.05                   # the bound holds with probability >= 1 - delta
-dim = 1
-period = 1.0
-
-[risk]
-n = 20000                      # Monte-Carlo points for E|h - f| (the standard error is reported too)
-"""
-
-
-# -- functions named in configs ------------------------------------------------------------------------------------
-def _resolve_function(name, key):
-    """A torus function from a registry name (:mod:`fpnorm.targets`) or a ``package.module:function`` path."""
-    if not isinstance(name, str) or not name.strip():
-        raise TypeError(f"Expected `{key}` to be a target name or 'package.module:function', got {name!r}.")
-    name = name.strip()
-    if ":" in name:
-        module_name, _, attr = name.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise ValueError(f"Expected `{key}` = {name!r} to name an importable module: {exc}.") from None
-        fn = getattr(module, attr, None)
-        if not callable(fn):
-            raise ValueError(f"Expected `{key}` = {name!r} to name a callable in module {module_name!r}, "
-                             f"got {type(fn).__name__}.")
-        return fn
-    from . import targets
-
-    try:
-        return targets.get_target(name)
-    except (KeyError, ValueError):
-        raise ValueError(f"Expected `{key}` to be one of the targets {sorted(targets.TARGETS)} or "
-                         f"'package.module:function', got {name!r}.") from None
-
-
-def _resolve_h_ini(name):
-    if name.lower() in _ZERO_H_INI:
-        return None
-    return _resolve_function(name, "h_ini")
-
-
-# -- config --------------------------------------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class SweepConfig:
-    """A validated, normalised sweep config (build it with :func:`load_config` or :func:`parse_config`).
-
-    Attributes
-    ----------
-    weights : tuple of str
-        Canonical weight spec strings (:meth:`Weight.spec`), so equal weights compare equal.
-    K, M, seeds : tuple of int
-    target, h_ini : str
-        Function names (registry names or ``module:function``); ``h_ini = "zero"`` means no initial function.
-    delta : float
-        Confidence parameter of the bound, in (0, 1).
-    dim : int
-    period : float
-    risk_n : int
-        Monte-Carlo points for the risk ``E|h - f|``.
-    """
-
-    weights: tuple
-    K: tuple
-    M: tuple
-    seeds: tuple
-    target: str
-    h_ini: str
-    delta: float
-    dim: int
-    period: float
-    risk_n: int
-
-    def to_dict(self):
-        """The normalised config as plain JSON types (what the fingerprint is computed from)."""
-        d = dataclasses.asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
-
-    def tasks(self):
-        """The tasks, one dict per (weight, K, M, seed), in a fixed order."""
-        shared = {"dim": self.dim, "period": self.period, "target": self.target, "h_ini": self.h_ini,
-                  "delta": self.delta, "risk_n": self.risk_n}
-        return [{"weight": w, "K": K, "M": M, "seed": s, **shared}
-                for w in self.weights for K in self.K for M in self.M for s in self.seeds]
-
-
-def _int_list(raw, key, minimum, *, allow_count=False):
-    if allow_count and isinstance(raw, int) and not isinstance(raw, bool):
-        n = check_int(raw, key, minimum=1)
-        return tuple(range(n))
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        raw = [raw]
-    if not isinstance(raw, list) or not raw:
-        what = "a non-empty list of integers" + (" or a count" if allow_count else "")
-        raise TypeError(f"Expected `{key}` to be {what}, got {raw!r}.")
-    out = [check_int(v, f"{key}[{i}]", minimum=minimum) for i, v in enumerate(raw)]
-    if len(set(out)) != len(out):
-        raise ValueError(f"Expected the values of `{key}` to be distinct, got {out}.")
-    return tuple(out)
-
-
-def parse_config(raw):
-    """Validate a config dict (as parsed from TOML) and normalise it.
-
-    Parameters
-    ----------
-    raw : dict
-        Keys :data:`CONFIG_KEYS`; ``weights``, ``K``, ``M``, ``seeds``, ``target`` and ``delta`` are required,
-        ``h_ini``, ``dim``, ``period`` and the table ``risk`` (keys :data:`RISK_KEYS`) are optional.
-
-    Returns
-    -------
-    SweepConfig
-
-    Raises
-    ------
-    ValueError, TypeError
-        Naming the offending key (unknown keys included: a typo is never silently ignored).
-    """
-    if not isinstance(raw, dict):
-        raise TypeError(f"Expected `config` to be a dict of sweep settings, got {type(raw).__name__}.")
-    unknown = sorted(set(raw) - set(CONFIG_KEYS))
-    if unknown:
-        raise ValueError(f"Expected config keys among {list(CONFIG_KEYS)}, got unknown key(s) {unknown}.")
-    missing = [k for k in ("weights", "K", "M", "seeds", "target", "delta") if k not in raw]
-    if missing:
-        raise ValueError(f"Expected the config to give {', '.join(f'`{k}`' for k in missing)}.")
-    cfg = {**_DEFAULTS, **raw}
-    risk = cfg["risk"]
-    if not isinstance(risk, dict):
-        raise TypeError(f"Expected `risk` to be a table with keys {list(RISK_KEYS)}, got {risk!r}.")
-    unknown = sorted(set(risk) - set(RISK_KEYS))
-    if unknown:
-        raise ValueError(f"Expected `risk` keys among {list(RISK_KEYS)}, got unknown key(s) {unknown}.")
-    risk = {**_DEFAULTS["risk"], **risk}
-    dim = check_int(cfg["dim"], "dim", minimum=1)
-    period = check_real(cfg["period"], "period", minimum=0.0, strict_min=True)
-    weights = cfg["weights"]
-    if isinstance(weights, str):
-        weights = [weights]
-    if not isinstance(weights, list) or not weights:
-        raise TypeError(f"Expected `weights` to be a non-empty list of weight spec strings, got {weights!r}.")
-    specs = []
-    for i, spec in enumerate(weights):
-        if not isinstance(spec, str):
-            raise TypeError(f"Expected `weights[{i}]` to be a weight spec string like 'power:p=4,zero=1', "
-                            f"got {spec!r}.")
-        try:
-            specs.append(weight_from_spec(spec, dim=dim).spec())
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"Expected `weights[{i}]` = {spec!r} to be a valid weight spec: {exc}") from None
-    if len(set(specs)) != len(specs):
-        raise ValueError(f"Expected the values of `weights` to be distinct weights, got {weights}.")
-    Ks = _int_list(cfg["K"], "K", 0)
-    Ms = _int_list(cfg["M"], "M", 1)
-    seeds = _int_list(cfg["seeds"], "seeds", 0, allow_count=True)
-    for K in Ks:
-        if max(Ms) > box_size(K, dim):
-            raise ValueError(f"Expected every `M` <= (2K+1)^d = {box_size(K, dim)} (the modes of K = {K} in "
-                             f"d = {dim}) so that an interpolant exists, got M = {max(Ms)}.")
-    delta = check_real(cfg["delta"], "delta", minimum=0.0, maximum=1.0, strict_min=True, strict_max=True)
-    target = cfg["target"]
-    _resolve_function(target, "target")
-    h_ini = cfg["h_ini"]
-    if not isinstance(h_ini, str):
-        raise TypeError(f"Expected `h_ini` to be 'zero', a target name or 'package.module:function', got {h_ini!r}.")
-    h_ini = "zero" if h_ini.strip().lower() in _ZERO_H_INI else h_ini.strip()
-    _resolve_h_ini(h_ini)
-    risk_n = check_int(risk["n"], "risk.n", minimum=2)
-    return SweepConfig(weights=tuple(specs), K=Ks, M=Ms, seeds=seeds, target=target.strip(), h_ini=h_ini,
-                       delta=delta, dim=dim, period=period, risk_n=risk_n)
-
-
-def load_config(path):
-    """Read and validate a TOML sweep config file (see :data:`EXAMPLE_CONFIG`).
-
-    Parameters
-    ----------
-    path : str or path-like
-
-    Returns
-    -------
-    SweepConfig
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from fpnorm.sweeps import EXAMPLE_CONFIG, load_config
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "sweep.toml"
-    >>> _ = p.write_text(EXAMPLE_CONFIG)
-    >>> len(load_config(p).tasks())
-    40
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValueError(f"Expected `config` to be a readable TOML file, got {str(path)!r}: {exc.strerror}.") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"Expected `config` {str(path)!r} to be valid TOML: {exc}.") from None
-    return parse_config(raw)
-
-
-def _as_config(config):
-    if isinstance(config, SweepConfig):
-        return config
-    if isinstance(config, dict):
-        return parse_config(config)
-    if isinstance(config, (str, os.PathLike)):
-        return load_config(config)
-    raise TypeError(f"Expected `config` to be a SweepConfig, a dict or a TOML path, got {type(config).__name__}.")
 
 
 # -- one trial -----------------------------------------------------------------------------------------------------
@@ -289,7 +57,7 @@ def _bound_constants(weight_spec, dim, period, target, h_ini):
         from .bounds import generalization_bound
 
         r = generalization_bound(1, 0.5, weight=weight_from_spec(weight_spec, dim=dim),
-                                 f=_resolve_function(target, "target"), h_ini=_resolve_h_ini(h_ini))
+                                 f=resolve_function(target, "target"), h_ini=resolve_h_ini(h_ini))
         _CONSTANTS[key] = (float(r.f_norm), float(r.gamma_l2))
     return _CONSTANTS[key]
 
@@ -324,8 +92,8 @@ def run_trial(task):
     start = time.perf_counter()
     d, period, M = int(task["dim"]), float(task["period"]), int(task["M"])
     weight = weight_from_spec(task["weight"], dim=d)
-    f = _resolve_function(task["target"], "target")
-    h_ini = _resolve_h_ini(task["h_ini"])
+    f = resolve_function(task["target"], "target")
+    h_ini = resolve_h_ini(task["h_ini"])
     x = np.random.default_rng(_seed_sequence(task, 0)).uniform(0.0, period, size=(M, d))
     y = evaluate_function(f, x, "target", M, d)
     status = "ok"
@@ -455,7 +223,7 @@ def run_sweep(config, out, *, scheduler=None, workers=None, limit=None, show_pro
     >>> rep.n_run, rep.complete
     (4, True)
     """
-    cfg = _as_config(config)
+    cfg = as_config(config)
     if scheduler is not None and not isinstance(scheduler, str):
         raise TypeError(f"Expected `scheduler` to be an address string like 'tcp://host:8786', "
                         f"got {type(scheduler).__name__}.")
@@ -498,8 +266,6 @@ def read_results(out):
     path = Path(out) / RESULTS_FILE
     if not path.exists():
         raise ValueError(f"Expected `out` to hold {RESULTS_FILE}, but {str(path)!r} does not exist.")
-    import csv
-
     text = path.read_text(encoding="utf-8")
     lines = text.split("\n")[:-1]  # the part after the last newline is empty or torn
     reader = csv.DictReader(lines)
