@@ -31,7 +31,7 @@ EXAMPLE_CONFIG = """\
 # Weight spec strings, as on the command line. Both have a finite ||gamma||_l2, hence a finite bound
 # (a free k = 0 mode, the default of power and lfp, makes the bound vacuous: inf).
 weights = ["power:p=4,zero=1", "sobolev:s=2"]
-K = [64]                       # truncation |k|_inf <= K
+K = [256]                      # truncation |k|_inf <= K (keep 2K+1 well above max M)
 M = [8, 16, 32, 64, 128]       # sample sizes: M uniform random points on the torus
 seeds = [0, 1, 2, 3]           # or an integer n, meaning seeds 0 .. n-1
 target = "sine"                # a name from fpnorm.targets, or "package.module:function"
