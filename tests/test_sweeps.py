@@ -166,6 +166,17 @@ def test_serial_sweep_writes_every_row_once_and_a_summary(serial_run):
         assert s["bound_rate"] == pytest.approx(0.5, abs=1e-12)  # the bound is exactly C / sqrt(M)
 
 
+def test_task_numbers_do_not_depend_on_order(serial_run):
+    out, _ = serial_run
+    by_key = {tuple(r[c] for c in KEY_COLUMNS): r for r in read_results(out)}
+    tasks = parse_config(TINY).tasks()
+    for task in (tasks[23], tasks[0], tasks[11]):  # another order, in a process that ran other tasks before
+        row = run_trial(task)
+        ref = by_key[tuple(row[c] for c in KEY_COLUMNS)]
+        assert {k: row[k] for k in ("risk", "risk_stderr", "bound", "norm")} == \
+            {k: ref[k] for k in ("risk", "risk_stderr", "bound", "norm")}
+
+
 def test_rerun_resumes_without_duplicates(serial_run, tmp_path):
     out, _ = serial_run
     before = (out / RESULTS_FILE).read_text()
