@@ -3,8 +3,11 @@
 The public API is listed in ``__all__``; see README.md for a quickstart and DESIGN notes for the maths.
 """
 
+from .convergence import ConvergenceResult, convergence_study, kernel_tail_bound, limit_distance
+from .dynamics import LFPFlow, ShellErrors, convergence_times, shell_index
 from .exceptions import AccuracyWarning, MemoryEstimateError, SolveError
 from .interpolant import FPInterpolator
+from .kernels import bernoulli_kernel, closed_form_kernel, has_closed_form, sobolev_kernel
 from .weights import LFP, PowerLaw, Sobolev, Weight, weight_from_spec
 
 __version__ = "0.1.0"
@@ -12,5 +15,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Weight", "PowerLaw", "LFP", "Sobolev", "weight_from_spec",
     "FPInterpolator",
+    "LFPFlow", "ShellErrors", "convergence_times", "shell_index",
     "SolveError", "MemoryEstimateError", "AccuracyWarning",
+    "closed_form_kernel", "has_closed_form", "bernoulli_kernel", "sobolev_kernel",
+    "convergence_study", "kernel_tail_bound", "limit_distance", "ConvergenceResult",
 ]

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 
 __all__ = ["check_int", "check_period", "as_points", "as_values", "merge_duplicates", "as_query",
-           "check_weight", "check_real", "check_choice", "evaluate_function"]
+           "check_weight", "check_real", "check_choice", "evaluate_function", "check_h_ini", "evaluate_h_ini"]
 
 
 def check_int(value, name, *, minimum=None, allow_none=False):
@@ -101,7 +101,9 @@ def as_query(query, dim, period):
         raise ValueError(f"Expected `query` to have shape {expect}, got shape {arr.shape}.")
     if not np.isfinite(arr).all():
         raise ValueError("Expected `query` to be finite; got NaN or inf.")
-    return np.mod(arr, period)
+    wrapped = np.mod(arr, period)
+    wrapped[wrapped >= period] = 0.0  # mod can round up to period itself
+    return wrapped
 
 
 def as_values(values, N, name="values"):
@@ -174,3 +176,43 @@ def evaluate_function(fn, x, name, expected_len, dim):
     if not np.isfinite(out).all():
         raise ValueError(f"Expected `{name}` to return finite values; got NaN or inf.")
     return out
+
+
+def check_h_ini(h_ini, dim):
+    """Validate an initial function: None, a callable on the torus, or a coefficient array ``(2K'+1,)*dim``.
+
+    Returns
+    -------
+    h_ini : None, callable or complex ndarray
+    is_real : bool
+        True when a coefficient array is Hermitian (a real function); True for None and callables.
+    """
+    if h_ini is None or callable(h_ini):
+        return h_ini, True
+    arr = np.asarray(h_ini)
+    if arr.dtype == object or arr.dtype.kind not in "biufc":
+        raise TypeError(f"Expected `h_ini` to be None, a callable or a coefficient array, got dtype {arr.dtype}.")
+    n = arr.shape[0] if arr.ndim else 0
+    if arr.ndim != dim or n % 2 == 0 or any(s != n for s in arr.shape):
+        raise ValueError(f"Expected `h_ini` coefficients of shape (2K'+1,)*{dim} (odd, equal sides), "
+                         f"got shape {arr.shape}.")
+    if not np.isfinite(arr).all():
+        raise ValueError("Expected `h_ini` coefficients to be finite; got NaN or inf.")
+    arr = arr.astype(complex)
+    mirror = np.conj(arr[(slice(None, None, -1),) * dim])
+    is_real = bool(np.allclose(arr, mirror, rtol=0.0, atol=1e-14 * max(np.abs(arr).max(), 1e-300)))
+    return arr, is_real
+
+
+def evaluate_h_ini(h_ini, is_real, x, period):
+    """Values of a checked initial function (see :func:`check_h_ini`) at wrapped points ``x`` of shape (Q, d);
+    None when there is no initial function."""
+    if h_ini is None:
+        return None
+    dim = x.shape[1]
+    if callable(h_ini):
+        return evaluate_function(h_ini, x, "h_ini", x.shape[0], dim)
+    from . import transforms
+
+    vals = transforms.evaluate(h_ini, (2 * np.pi / period) * x)
+    return vals.real if is_real else vals

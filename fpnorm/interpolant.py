@@ -5,15 +5,19 @@ import numpy as np
 
 from . import transforms
 from ._memory import check_memory
-from ._validation import (as_points, as_query, as_values, check_choice, check_int, check_period, check_real,
-                          check_weight, evaluate_function, merge_duplicates)
+from ._validation import (as_points, as_query, as_values, check_choice, check_h_ini, check_int, check_period,
+                          check_real, check_weight, evaluate_h_ini, merge_duplicates)
 from .lattice import box_size
+from .kernels import closed_form_kernel, has_closed_form
 from .solvers import METHODS, Problem, solve
+from .solvers.periodic1d import LIMIT_METHODS, solve_limit
 
 __all__ = ["FPInterpolator"]
 
 # Query points evaluated per chunk: bounds memory of evaluation at ``_EVAL_CHUNK * m`` complex numbers.
 _EVAL_CHUNK = 1 << 18
+# Methods that need an integer K.
+_TRUNCATED = tuple(m for m in METHODS if m not in LIMIT_METHODS[1:])
 
 
 class FPInterpolator:
@@ -31,8 +35,10 @@ class FPInterpolator:
         Data ``y_i``; ``m`` right-hand sides share one factorisation. Real or complex.
     weight : Weight
         The frequency weight ``gamma(k)^2``; its ``dim`` fixes ``d``.
-    K : int
-        Truncation ``|k|_inf <= K``. Needs ``(2K+1)^d`` modes at least as many as distinct points.
+    K : int or None
+        Truncation ``|k|_inf <= K``. Needs ``(2K+1)^d`` modes at least as many as distinct points. None means
+        K = infinity, solved exactly with the closed-form kernel (1-d PowerLaw with even p, LFP, Sobolev s in
+        {1, 2}; see :mod:`fpnorm.kernels`): O(N) and accurate to rounding for PowerLaw p in {2, 4} and LFP.
     h_ini : callable or array_like, optional
         Initial function: a callable on the torus (``(Q, d)`` -> ``(Q,)``) or a complex coefficient array of shape
         ``(2K'+1,)*d`` (any ``K'``). The result is ``h_ini`` plus the minimum-norm correction.
@@ -48,7 +54,7 @@ class FPInterpolator:
     Attributes
     ----------
     coef : ndarray of complex, shape ``(2K+1,)*d`` or ``(2K+1,)*d + (m,)``
-        Fourier coefficients of ``h - h_ini``.
+        Fourier coefficients of ``h - h_ini`` (not available for ``K=None``: raises ``AttributeError``).
     norm : float or ndarray of shape (m,)
         ``||h - h_ini||_gamma`` (free modes cost nothing).
     info : SolveInfo
@@ -77,13 +83,21 @@ class FPInterpolator:
         self.weight = check_weight(weight)
         self.dim = d = weight.dim
         self.period = check_period(period)
-        self.K = check_int(K, "K", minimum=0)
+        self.K = check_int(K, "K", minimum=0, allow_none=True)
         check_choice(method, "method", METHODS)
+        if (self.K is None) != (method in LIMIT_METHODS[1:]) and method != "auto":
+            raise ValueError(f"Expected `method` in {LIMIT_METHODS} for K=None and in {_TRUNCATED} for an integer "
+                             f"K, got method={method!r} with K={self.K!r}.")
+        if self.K is None and not has_closed_form(weight):
+            closed_form_kernel(weight)  # raises the ValueError that names what K=None supports
         self.rtol = check_real(rtol, "rtol", minimum=0.0, strict_min=True)
         x = as_points(points, d, self.period)
         y = as_values(values, x.shape[0])
         x, y, self.kept = merge_duplicates(x, y, self.period)
         self.points, self.values = x, y
+        if self.K is None:
+            self._init_limit(x, y, h_ini, method)
+            return
         N, M = x.shape[0], box_size(self.K, d)
         if N > M:
             need = int(np.ceil((N ** (1.0 / d) - 1) / 2))
@@ -103,40 +117,49 @@ class FPInterpolator:
         if self._complex:
             m = coef.shape[-1] // 2
             coef = coef[..., :m] + 1j * coef[..., m:]
-        self.coef = coef if y.ndim == 2 else coef[..., 0]
+        self._coef = coef if y.ndim == 2 else coef[..., 0]
         self.info = sol.info
         self._g = g
+        self._limit = None
 
+    def _init_limit(self, x, y, h_ini, method):
+        """K = infinity: the exact closed-form solve of :func:`fpnorm.solvers.periodic1d.solve_limit`."""
+        self._h_ini = self._check_h_ini(h_ini)
+        hx = self._eval_h_ini(x)
+        rhs = (y if y.ndim == 2 else y[:, None]) - (hx[:, None] if hx is not None else 0.0)
+        self._complex = np.iscomplexobj(rhs)
+        if self._complex:
+            rhs = np.concatenate([rhs.real, rhs.imag], axis=1)
+        self._limit = solve_limit(self.weight, x[:, 0] / self.period, np.ascontiguousarray(rhs, dtype=float),
+                                  method=method)
+        self.info = self._limit.info
+        self._multi = y.ndim == 2
+
+    @property
+    def coef(self):
+        """Complex Fourier coefficients of ``h - h_ini`` on the box (not available for ``K=None``)."""
+        if self._limit is not None:
+            raise AttributeError("`coef` is not available for K=None (K = infinity has infinitely many "
+                                 "coefficients); evaluate the interpolant instead, or solve with an integer K.")
+        return self._coef
     # -- h_ini ----------------------------------------------------------------------------------------------------
     def _check_h_ini(self, h_ini):
-        if h_ini is None or callable(h_ini):
-            return h_ini
-        arr = np.asarray(h_ini)
-        if arr.dtype == object or arr.dtype.kind not in "biufc":
-            raise TypeError(f"Expected `h_ini` to be None, a callable or a coefficient array, got dtype {arr.dtype}.")
-        n = arr.shape[0] if arr.ndim else 0
-        if arr.ndim != self.dim or n % 2 == 0 or any(s != n for s in arr.shape):
-            raise ValueError(f"Expected `h_ini` coefficients of shape (2K'+1,)*{self.dim} (odd, equal sides), "
-                             f"got shape {arr.shape}.")
-        if not np.isfinite(arr).all():
-            raise ValueError("Expected `h_ini` coefficients to be finite; got NaN or inf.")
-        arr = arr.astype(complex)
-        mirror = np.conj(arr[(slice(None, None, -1),) * self.dim])
-        self._h_ini_real = bool(np.allclose(arr, mirror, rtol=0.0, atol=1e-14 * max(np.abs(arr).max(), 1e-300)))
+        arr, self._h_ini_real = check_h_ini(h_ini, self.dim)
         return arr
 
     def _eval_h_ini(self, x):
-        if self._h_ini is None:
-            return None
-        if callable(self._h_ini):
-            return evaluate_function(self._h_ini, x, "h_ini", x.shape[0], self.dim)
-        vals = transforms.evaluate(self._h_ini, (2 * np.pi / self.period) * x)
-        return vals.real if self._h_ini_real else vals
+        return evaluate_h_ini(self._h_ini, self._h_ini_real, x, self.period)
 
     # -- results --------------------------------------------------------------------------------------------------
     @property
     def norm(self):
         """``||h - h_ini||_gamma``: a float, or an array of shape (m,) for several right-hand sides."""
+        if self._limit is not None:
+            n2 = self._limit.norm2
+            if self._complex:
+                n2 = n2[: n2.size // 2] + n2[n2.size // 2:]
+            val = np.sqrt(n2)
+            return val if self._multi else float(val[0])
         g = self._g
         w = np.where(np.isinf(g), 0.0, 1.0 / np.where(np.isinf(g), 1.0, g))
         c2 = np.abs(self.coef) ** 2
@@ -159,6 +182,8 @@ class FPInterpolator:
             Real unless the data or ``h_ini`` are complex.
         """
         q = as_query(query, self.dim, self.period)
+        if self._limit is not None:
+            return self._call_limit(q)
         Q = q.shape[0]
         extra = self.coef.shape[self.dim:]
         out = np.empty((Q,) + extra, dtype=complex)
@@ -170,7 +195,22 @@ class FPInterpolator:
                 out[sl] += h0.reshape((-1,) + (1,) * len(extra))
         return out if self._complex else out.real
 
+    def _call_limit(self, q):
+        out = np.empty((q.shape[0], self._limit.norm2.size))
+        for start in range(0, q.shape[0], _EVAL_CHUNK):
+            sl = slice(start, min(q.shape[0], start + _EVAL_CHUNK))
+            out[sl] = self._limit.evaluate(q[sl, 0] / self.period)
+        if self._complex:
+            out = out[:, : out.shape[1] // 2] + 1j * out[:, out.shape[1] // 2:]
+        h0 = self._eval_h_ini(q) if q.shape[0] else None
+        if h0 is not None:
+            out = out + h0[:, None]
+        return out if self._multi else out[:, 0]
+
     def __repr__(self):
+        if self._limit is not None:
+            return (f"FPInterpolator(N={self.points.shape[0]}, weight={self.weight!r}, K=None, "
+                    f"period={self.period}, method={self.info.method!r}, residual={self.info.residual:.1e})")
         m = "" if self.coef.ndim == self.dim else f", m={self.coef.shape[-1]}"
         return (f"FPInterpolator(N={self.points.shape[0]}{m}, weight={self.weight!r}, K={self.K}, "
                 f"period={self.period}, method={self.info.method!r}, residual={self.info.residual:.1e})")

@@ -17,7 +17,7 @@ CASES = [  # (weight, K, N, period)
     (LFP(a=0.5, b=1.0, dim=3, zero=2.0), 2, 25, 1.0),
     (PowerLaw(p=4, dim=3), 2, 40, 1.0),
 ]
-METHODS = ["qr", "cholesky"]
+METHODS = ["qr", "svd", "cholesky"]
 
 
 def _data(rng, N, d, period):
@@ -200,3 +200,23 @@ def test_ill_conditioned_smooth_weight_stays_accurate():
     s = FPInterpolator(x, y, weight=Sobolev(s=2, dim=1), K=512)
     assert np.max(np.abs(s(x) - y)) <= 1e-10
     assert s.info.residual <= 1e-10
+
+
+def test_nearly_coincident_points_give_minimal_not_inflated_norm():
+    """Two of 500 points 3.5e-6 apart make the projected design numerically rank-deficient. sin(2 pi x) itself is
+    an admissible interpolant of norm exactly 1/2 for LFP(1, 1) (gamma(1)^2 = 2), so the minimum is <= 1/2."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(size=500)
+    x[1] = x[0] + 3.5e-6
+    y = np.sin(2 * np.pi * x)
+    s = FPInterpolator(x, y, weight=LFP(a=1.0, b=1.0, dim=1), K=256)
+    assert s.norm <= 0.5 * (1 + 1e-9)
+    assert np.max(np.abs(s(x) - y)) <= 1e-10
+    assert s.info.method == "svd" and "rank" in s.info.attempts[0]
+
+
+def test_query_just_below_period_wraps_into_torus():
+    x = np.array([0.1, 0.4, 0.7])
+    s = FPInterpolator(x, [1.0, 2.0, 3.0], weight=Sobolev(s=1, dim=1), K=8)
+    q = np.array([-1e-18, 1.0 - 1e-17])
+    np.testing.assert_allclose(s(q), s(np.zeros(2)), atol=1e-12)

@@ -14,12 +14,13 @@ from .._memory import available_memory
 from ..exceptions import AccuracyWarning, MemoryEstimateError, SolveError
 from ._common import Problem, Solution, SolveInfo
 from .dense import cholesky_memory, solve_cholesky
-from .qr import qr_memory, solve_qr
+from .qr import qr_memory, solve_qr, solve_svd
 
 __all__ = ["METHODS", "Problem", "Solution", "SolveInfo", "solve", "choose_method"]
 
-# Methods a user may ask for; "auto" chooses (see choose_method).
-METHODS = ("auto", "qr", "cholesky")
+# Methods a user may ask for; "auto" chooses (see choose_method). "periodic1d" and "exact_kernel" solve the
+# K = infinity problem (K=None) in 1-d, see :mod:`fpnorm.solvers.periodic1d`; the others need an integer K.
+METHODS = ("auto", "qr", "svd", "cholesky", "periodic1d", "exact_kernel")
 
 # A result whose relative residual exceeds this is no interpolant at all: raise instead of warning.
 UNUSABLE_RESIDUAL = 1e-4
@@ -36,7 +37,7 @@ def choose_method(N, M):
     return "cholesky"
 
 
-_RUNNERS = {"qr": solve_qr, "cholesky": solve_cholesky}
+_RUNNERS = {"qr": solve_qr, "svd": solve_svd, "cholesky": solve_cholesky}
 
 
 def solve(problem, *, method="auto", rtol=1e-10):
@@ -65,6 +66,9 @@ def solve(problem, *, method="auto", rtol=1e-10):
     SolveError
         When no method reaches a residual of ``UNUSABLE_RESIDUAL``.
     """
+    if method != "auto" and method not in _RUNNERS:
+        raise ValueError(f"Expected `method` to be one of {('auto',) + tuple(_RUNNERS)} for a truncated (integer K) "
+                         f"solve, got {method!r}.")
     start = time.perf_counter()
     order = [choose_method(problem.N, problem.M)] if method == "auto" else [method]
     if method in ("auto", "cholesky") and order[0] == "cholesky":

@@ -13,7 +13,7 @@ from .._memory import check_memory
 from ..lattice import real_design
 from ._common import FreeModes, Solution, SolveInfo, complex_coef, forward, relative_residual
 
-__all__ = ["solve_qr", "qr_memory"]
+__all__ = ["solve_qr", "solve_svd", "qr_memory"]
 
 
 def qr_memory(N, M):
@@ -31,7 +31,39 @@ def _scales(problem):
     return np.sqrt(s2)
 
 
-def solve_qr(problem, *, refine=2):
+def _least_norm_operator(B, use_svd):
+    """A function ``rhs -> u``: the least-norm solution of ``B u = rhs`` (B of shape (n, M), n <= M).
+
+    QR of ``B^T`` when B has full numerical rank; otherwise (or when `use_svd`) the truncated SVD, which gives the
+    minimum-norm least-squares solution with singular values below ``max(n, M) eps s_max`` dropped.
+    Returns (operator, method, rank, condition estimate of ``G = B B^T``).
+    """
+    n = B.shape[0]
+    tol_factor = max(B.shape) * np.finfo(float).eps
+    if not use_svd and n:
+        Qb, Rb = sla.qr(B.T, mode="economic", check_finite=False)
+        diag = np.abs(np.diag(Rb))
+        if np.all(diag > diag.max() * tol_factor):
+            rcond = sla.lapack.dtrcon(Rb, norm="1", uplo="U", diag="N")[0]
+            cond_g = (1.0 / rcond) ** 2 if rcond > 0 else np.inf
+
+            def apply_qr(rhs):
+                return Qb @ sla.solve_triangular(Rb, rhs, trans="T", lower=False, check_finite=False)
+            return apply_qr, "qr", n, cond_g
+    if n == 0:
+        return (lambda rhs: np.zeros((B.shape[1],) + rhs.shape[1:])), "qr", 0, 1.0
+    U, sv, Vt = sla.svd(B, full_matrices=False, check_finite=False, lapack_driver="gesdd")
+    keep = sv > sv[0] * tol_factor
+    rank = int(np.sum(keep))
+    U, sv, Vt = U[:, keep], sv[keep], Vt[keep]
+    cond_g = (sv[0] / sv[-1]) ** 2 if rank == n else np.inf
+
+    def apply_svd(rhs):
+        return Vt.T @ ((U.T @ rhs) / sv.reshape((-1,) + (1,) * (rhs.ndim - 1)))
+    return apply_svd, "svd", rank, cond_g
+
+
+def solve_qr(problem, *, refine=2, use_svd=False):
     """Least-norm solve in coefficient space; see the module docstring.
 
     Parameters
@@ -39,6 +71,9 @@ def solve_qr(problem, *, refine=2):
     problem : Problem
     refine : int
         Refinement steps against the exact forward map (each reuses the factorisation).
+    use_svd : bool
+        Use the truncated SVD from the start (it is used anyway when the projected design is numerically
+        rank-deficient, e.g. for nearly coincident points; the result is then the minimum-norm least-squares fit).
 
     Returns
     -------
@@ -53,15 +88,10 @@ def solve_qr(problem, *, refine=2):
     A = real_design(problem.t, K, dim)
     A = A[:, pen] * scales[pen]
     B = free.qt(A)[free.n:]                      # (N - n_f, M_p)
-    Qb, Rb = sla.qr(B.T, mode="economic", check_finite=False)
-    diag = np.abs(np.diag(Rb))
-    rank = int(np.sum(diag > diag.max() * max(B.shape) * np.finfo(float).eps)) if diag.size else 0
-    rcond = sla.lapack.dtrcon(Rb, norm="1", uplo="U", diag="N")[0] if diag.size else 1.0
-    cond_g = (1.0 / rcond) ** 2 if rcond > 0 else np.inf
+    least_norm, method, rank, cond_g = _least_norm_operator(B, use_svd)
 
     def correction(r):
-        rhs2 = free.qt(r)[free.n:]
-        u = Qb @ sla.solve_triangular(Rb, rhs2, trans="T", lower=False, check_finite=False)
+        u = least_norm(free.qt(r)[free.n:])
         real = np.zeros((M,) + r.shape[1:])
         real[pen] = scales[pen, None] * u
         if free.n:
@@ -83,6 +113,12 @@ def solve_qr(problem, *, refine=2):
             break
         real, coef, res = trial, trial_coef, trial_res
         steps += 1
-    attempts = [] if rank == B.shape[0] else [f"qr: numerical rank {rank}/{B.shape[0]} of the projected design"]
-    return Solution(coef, SolveInfo("qr", res, cond_g, steps, attempts))
+    attempts = [] if rank == B.shape[0] else [f"qr: numerical rank {rank}/{B.shape[0]} of the projected design; "
+                                              f"truncated SVD used"]
+    return Solution(coef, SolveInfo(method, res, cond_g, steps, attempts))
 
+
+
+def solve_svd(problem):
+    """:func:`solve_qr` with the truncated SVD from the start (slower, most robust to rank deficiency)."""
+    return solve_qr(problem, use_svd=True)

@@ -1,0 +1,140 @@
+"""Spectral kernels of the linear F-principle flow: pure functions on an already validated problem.
+
+With the free modes projected out (:class:`~fpnorm.solvers._common.FreeModes`, ``Q = [Q_1, Q_2]``), the penalised
+part of the flow lives in the coordinates ``beta`` of ``alpha = Q_2 beta``, ``c_P = Gamma Phi_P^H alpha``, and obeys
+``d beta/dt = -(1/N) (G_2 beta - r_2)`` with ``G_2 = Q_2^T G Q_2``, ``r_2 = Q_2^T r``. Both kernels below return the
+eigendecomposition ``G_2 = U diag(lam) U^T`` together with the linear maps the flow needs, in one common form:
+
+- ``z`` are coordinates in the eigenbasis (``beta = U z``);
+- ``coef_map @ z`` gives the *real-basis* coefficients (see :mod:`fpnorm.lattice`) of the penalised part;
+- ``pts @ z`` gives the values of that penalised part at the data points, ``G Q_2 U z``.
+
+``svd`` never forms ``G``: with the scaled real design ``A = Phi_P diag(sqrt(g))`` and ``B = Q_2^T A = U S V^T``,
+``lam = S^2`` and ``coef_map = diag(sqrt(g)) V S``. Its accuracy is governed by ``cond(A)``, like the QR solve.
+``eigh`` forms ``G`` by NUFFT and diagonalises ``G_2`` (``O(N^3)``, independent of the number of modes); it squares
+the condition number. Directions whose eigenvalue is at rounding level are *dropped* (treated as exactly zero).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+
+from . import transforms
+from ._memory import check_memory
+from .lattice import complex_to_real, real_design
+from .solvers.qr import _scales
+
+__all__ = ["FlowSpectrum", "spectrum_svd", "spectrum_eigh", "svd_memory", "eigh_memory"]
+
+
+@dataclass
+class FlowSpectrum:
+    """The flow in the eigenbasis of the projected kernel matrix.
+
+    Attributes
+    ----------
+    lam : ndarray, shape (n,)
+        Eigenvalues of ``G_2`` (descending); entries with ``kept == False`` are at rounding level and dropped.
+    kept : ndarray of bool, shape (n,)
+    U : ndarray, shape (N - n_f, n)
+        Orthonormal eigenvectors of ``G_2``.
+    coef_map : ndarray, shape (M, n) or None
+        Real-basis penalised coefficients per unit ``z`` (svd); None when :func:`coef_of` goes through a NUFFT.
+    pts : ndarray, shape (N, n)
+        Values of the penalised part at the data points per unit ``z``.
+    method : str
+    """
+
+    lam: np.ndarray
+    kept: np.ndarray
+    U: np.ndarray
+    coef_map: np.ndarray
+    pts: np.ndarray
+    method: str
+    _alpha_map: object = None
+
+    def coef_of(self, z):
+        """Real-basis penalised coefficients, shape (M, p), for eigen-coordinates ``z`` of shape (n, p)."""
+        if self.coef_map is not None:
+            return self.coef_map @ z
+        return self._alpha_map(z)
+
+
+def svd_memory(N, M):
+    """Peak bytes of :func:`spectrum_svd`: the design, its projection, the SVD factors and the maps."""
+    return 8 * N * M * 5
+
+
+def eigh_memory(N):
+    """Peak bytes of :func:`spectrum_eigh`: G, its projection, the eigenvectors and the maps."""
+    return 8 * N * N * 6
+
+
+def spectrum_svd(problem, free):
+    """Eigendecomposition of ``G_2`` through the SVD of the scaled, projected design (``G`` is never formed).
+
+    Parameters
+    ----------
+    problem : fpnorm.solvers.Problem
+    free : fpnorm.solvers._common.FreeModes
+
+    Returns
+    -------
+    FlowSpectrum
+    """
+    N, M, K, dim = problem.N, problem.M, problem.K, problem.dim
+    check_memory(svd_memory(N, M), f"the flow's SVD ({N} points x {M} modes)",
+                 "Use method='eigh', a smaller K or fewer points.")
+    scales = _scales(problem)
+    pen = np.setdiff1d(np.arange(M), free.cols)
+    A = real_design(problem.t, K, dim)[:, pen] * scales[pen]       # (N, M_p)
+    B = free.qt(A)[free.n:]                                          # (N', M_p)
+    if B.size == 0:
+        n = 0
+        U, S, Vt = np.zeros((B.shape[0], 0)), np.zeros(0), np.zeros((0, B.shape[1]))
+    else:
+        U, S, Vt = sla.svd(B, full_matrices=False, check_finite=False, lapack_driver="gesdd")
+        n = S.size
+    kept = S > (S.max() if n else 0.0) * max(B.shape) * np.finfo(float).eps
+    coef_map = np.zeros((M, n))
+    coef_map[pen] = scales[pen, None] * (Vt.T * S)
+    pts = A @ (Vt.T * S)
+    return FlowSpectrum(S**2, kept, U, coef_map, pts, "svd")
+
+
+def spectrum_eigh(problem, free):
+    """Eigendecomposition of ``G_2 = Q_2^T G Q_2`` with ``G`` built by NUFFT (:func:`fpnorm.transforms.kernel_matrix`).
+
+    Parameters
+    ----------
+    problem : fpnorm.solvers.Problem
+    free : fpnorm.solvers._common.FreeModes
+
+    Returns
+    -------
+    FlowSpectrum
+    """
+    N, K, dim = problem.N, problem.K, problem.dim
+    check_memory(eigh_memory(N), f"the flow's eigendecomposition ({N} points)",
+                 "Use method='svd' or fewer points.")
+    gp = problem.g_penalised
+    G = transforms.kernel_matrix(problem.t, gp, eps=problem.eps)
+    G2 = free.project_matrix(G)
+    if G2.size:
+        lam, U = sla.eigh(G2, check_finite=False)
+        lam, U = lam[::-1], np.ascontiguousarray(U[:, ::-1])
+    else:
+        lam, U = np.zeros(0), np.zeros((G2.shape[0], 0))
+    top = lam[0] if lam.size else 0.0
+    kept = lam > max(top, 0.0) * max(N, 1) * np.finfo(float).eps
+    lift_U = free.lift(U) if U.size else np.zeros((N, U.shape[1]))
+    pts = G @ lift_U
+
+    def alpha_map(z):
+        alpha = lift_U @ z
+        c = gp[..., None] * transforms.adjoint(problem.t, alpha, K, eps=problem.eps)
+        return complex_to_real(c, K, dim)
+
+    return FlowSpectrum(lam, kept, U, None, pts, "eigh", alpha_map)
+

@@ -1,0 +1,246 @@
+"""How far a truncated solve (finite K) is from its K = infinity limit.
+
+- :func:`kernel_tail_bound`: a rigorous bound on ``sum_{|k|_inf > K} gamma(k)^2``, in any dimension; it bounds the
+  kernel error ``sup_z |kappa(z) - kappa_K(z)|``.
+- :func:`convergence_study`: solves over a sequence of K and reports successive differences, the distance to the
+  exact K = None interpolant where a closed form exists, and the fitted algebraic rate.
+- :func:`limit_distance`: the same question for one existing :class:`~fpnorm.FPInterpolator`.
+
+Observed rates (max over the circle of ``|h_K - h_inf|``, random points, smooth data; see tests/test_convergence.py):
+PowerLaw p = 4 about ``K^-3``; PowerLaw p = 2 and LFP (the ``|k|^-2`` term dominates the tail) about ``K^-1``.
+These match the kernel tails ``sum_{|k| > K} gamma(k)^2 ~ K^(1-p)``.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._progress import progress
+from ._validation import check_int, check_period, check_weight
+from .kernels import has_closed_form
+
+__all__ = ["kernel_tail_bound", "convergence_study", "limit_distance", "ConvergenceResult", "fit_rate"]
+
+# Explicitly summed shells beyond K before the integral bound takes over.
+_EXPLICIT_SHELLS = 2000
+
+
+def _power_terms(weight):
+    """``[(c, q), ...]`` with ``gamma(k)^2 <= sum_i c_i |k|^-q_i`` for ``k != 0``, and the exact radial profile."""
+    from .weights import LFP, PowerLaw, Sobolev
+
+    d = weight.dim
+    if isinstance(weight, PowerLaw):
+        c = (2 * math.pi) ** (-weight.p)
+        return [(c, weight.p)], lambda r: c * r ** (-weight.p)
+    if isinstance(weight, LFP):
+        a, b = weight.a, weight.b
+        return [(a, d + 1.0), (b, d + 3.0)], lambda r: a * r ** (-(d + 1.0)) + b * r ** (-(d + 3.0))
+    if isinstance(weight, Sobolev):
+        s = weight.s
+        return [((2 * math.pi) ** (-2 * s), 2 * s)], lambda r: (1.0 + (2 * math.pi * r) ** 2) ** (-s)
+    raise ValueError(f"Expected `weight` to be a PowerLaw, LFP or Sobolev weight (radially decreasing, with a known "
+                     f"power-law majorant) for a tail bound, got {weight!r}.")
+
+
+def kernel_tail_bound(weight, K):
+    """Rigorous upper bound on ``T(K) = sum_{|k|_inf > K} gamma(k)^2``; ``math.inf`` when the sum diverges.
+
+    Parameters
+    ----------
+    weight : PowerLaw, LFP or Sobolev
+        Any dimension ``d``.
+    K : int
+        Truncation, ``K >= 0``.
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    ``T(K)`` bounds the kernel error of truncation uniformly: ``|kappa(z) - kappa_K(z)| <= T(K)`` for every ``z``.
+    The weights here are ``gamma(k)^2 = g(|k|_2)`` with ``g`` nonincreasing and ``g(r) <= sum_i c_i r^-q_i``. On the
+    shell ``|k|_inf = n`` there are ``S(n) = (2n+1)^d - (2n-1)^d`` points, each with ``|k|_2 >= n``, so
+    ``T(K) <= sum_{n > K} S(n) g(n)`` (an equality in d = 1). Shells ``K < n <= L = K + 2000`` are summed exactly;
+    for ``n > L``, ``S(n) <= 2d (2n+1)^(d-1) <= 2d (2n)^(d-1) (1 + 1/(2L))^(d-1)`` and each ``n^(d-1-q_i)`` is
+    decreasing, so ``sum_{n > L} n^(d-1-q) <= int_L^inf t^(d-1-q) dt = L^(d-q) / (q - d)``. The sum converges iff
+    every ``q_i > d`` with ``c_i > 0``.
+
+    Examples
+    --------
+    >>> from fpnorm import PowerLaw
+    >>> t = kernel_tail_bound(PowerLaw(p=2), 10)   # 2 sum_{k > 10} (2 pi k)^-2 = 0.0048209...
+    >>> 0.004820 < t < 0.004822
+    True
+    """
+    check_weight(weight)
+    K = check_int(K, "K", minimum=0)
+    terms, g = _power_terms(weight)
+    d = weight.dim
+    if any(c > 0 and q <= d for c, q in terms):
+        return math.inf
+    L = K + _EXPLICIT_SHELLS
+    n = np.arange(K + 1, L + 1, dtype=float)
+    shells = (2 * n + 1) ** d - (2 * n - 1) ** d
+    explicit = float(np.sum(shells * g(n)))
+    factor = 2 * d * 2.0 ** (d - 1) * (1 + 1 / (2 * L)) ** (d - 1)
+    remainder = factor * sum(c * L ** (d - q) / (q - d) for c, q in terms if c > 0)
+    return explicit + remainder
+
+
+def fit_rate(Ks, errors):
+    """Least-squares slope ``r`` of ``log(error) = log(C) - r log(K)`` over the positive, finite errors.
+
+    Returns ``nan`` when fewer than two usable points remain.
+    """
+    Ks, errors = np.asarray(Ks, dtype=float), np.asarray(errors, dtype=float)
+    ok = np.isfinite(errors) & (errors > 0) & (Ks > 0)
+    if np.count_nonzero(ok) < 2:
+        return float("nan")
+    slope = np.polyfit(np.log(Ks[ok]), np.log(errors[ok]), 1)[0]
+    return float(-slope)
+
+
+@dataclass
+class ConvergenceResult:
+    """The outcome of :func:`convergence_study`.
+
+    Attributes
+    ----------
+    Ks : ndarray of int, shape (n,)
+    successive : ndarray, shape (n - 1,)
+        ``max_grid |h_{K_{i+1}} - h_{K_i}|``.
+    to_limit : ndarray, shape (n,)
+        ``max_grid |h_{K_i} - h_inf|`` against the exact K = None solve; all nan without a closed form.
+    norms : ndarray, shape (n,)
+        ``||h_K - h_ini||_gamma``.
+    limit_norm : float
+        ``||h_inf - h_ini||_gamma`` (nan without a closed form).
+    tail_bounds : ndarray, shape (n,)
+        :func:`kernel_tail_bound` at each K (nan for weights it does not cover).
+    rate : float
+        Fitted algebraic rate ``r`` in ``error ~ C K^-r``, from ``to_limit`` when available, else from
+        ``successive`` (placed at the larger K of each pair).
+    """
+
+    Ks: np.ndarray
+    successive: np.ndarray
+    to_limit: np.ndarray
+    norms: np.ndarray
+    limit_norm: float
+    tail_bounds: np.ndarray
+    rate: float
+    info: dict = field(default_factory=dict)
+
+
+def _grid(dim, period, n_grid):
+    if dim == 1:
+        return (np.arange(n_grid) + 0.5) * (period / n_grid)
+    side = max(2, int(round(n_grid ** (1.0 / dim))))
+    axes = np.meshgrid(*([(np.arange(side) + 0.5) * (period / side)] * dim), indexing="ij")
+    return np.stack([a.ravel() for a in axes], axis=-1)
+
+
+def _safe_tail(weight, K):
+    try:
+        return kernel_tail_bound(weight, K)
+    except ValueError:
+        return float("nan")
+
+
+def convergence_study(points, values, *, weight, Ks, period=1.0, h_ini=None, n_grid=4096, method="auto",
+                      show_progress=None):
+    """Solve for each K in `Ks` and measure how the truncated interpolants converge.
+
+    Parameters
+    ----------
+    points : array_like, shape (N, d), or (N,) when d = 1
+    values : array_like, shape (N,)
+    weight : Weight
+    Ks : sequence of int
+        Increasing truncations (at least two).
+    period : float
+    h_ini : callable or array_like, optional
+    n_grid : int
+        Evaluation points: a midpoint grid of `n_grid` points in 1-d, about `n_grid` in a tensor grid otherwise.
+    method : str
+        Solve method for the truncated solves (see :data:`fpnorm.solvers.METHODS`).
+    show_progress : bool, optional
+        Progress bar on stderr (default: when it is a terminal).
+
+    Returns
+    -------
+    ConvergenceResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fpnorm import PowerLaw
+    >>> x = np.array([0.05, 0.3, 0.42, 0.7, 0.9])
+    >>> r = convergence_study(x, np.sin(2 * np.pi * x), weight=PowerLaw(p=4), Ks=[8, 16, 32, 64])
+    >>> bool(2.5 < r.rate < 3.5)
+    True
+    """
+    from .interpolant import FPInterpolator
+
+    check_weight(weight)
+    period = check_period(period)
+    n_grid = check_int(n_grid, "n_grid", minimum=2)
+    Ks = [check_int(K, "Ks", minimum=0) for K in Ks]
+    if len(Ks) < 2 or any(b <= a for a, b in zip(Ks, Ks[1:])):
+        raise ValueError(f"Expected `Ks` to be at least two strictly increasing integers, got {Ks}.")
+    grid = _grid(weight.dim, period, n_grid)
+    limit, limit_vals, limit_norm = None, None, float("nan")
+    if has_closed_form(weight):
+        limit = FPInterpolator(points, values, weight=weight, K=None, h_ini=h_ini, period=period)
+        limit_vals, limit_norm = limit(grid), limit.norm
+    vals, norms = [], []
+    for K in progress(Ks, desc="K", enabled=show_progress):
+        s = FPInterpolator(points, values, weight=weight, K=K, h_ini=h_ini, period=period, method=method)
+        vals.append(s(grid))
+        norms.append(s.norm)
+    successive = np.array([np.max(np.abs(b - a)) for a, b in zip(vals, vals[1:])])
+    if limit is not None:
+        to_limit = np.array([np.max(np.abs(v - limit_vals)) for v in vals])
+        rate = fit_rate(Ks, to_limit)
+    else:
+        to_limit = np.full(len(Ks), np.nan)
+        rate = fit_rate(Ks[1:], successive)
+    tails = np.array([_safe_tail(weight, K) for K in Ks])
+    return ConvergenceResult(np.array(Ks), successive, to_limit, np.array(norms, dtype=float), float(limit_norm),
+                             tails, rate, {"n_grid": int(grid.shape[0])})
+
+
+def limit_distance(interpolant, *, n_grid=4096):
+    """How far a truncated :class:`~fpnorm.FPInterpolator` is from its K = infinity limit.
+
+    Parameters
+    ----------
+    interpolant : FPInterpolator
+        Solved with an integer K.
+    n_grid : int
+        Evaluation grid size (as in :func:`convergence_study`).
+
+    Returns
+    -------
+    dict
+        ``"max_error"``: ``max_grid |h_K - h_inf|`` (nan without a closed form); ``"norm_K"``, ``"norm_inf"``:
+        the two FP-norms; ``"tail_bound"``: :func:`kernel_tail_bound` at K (nan where not covered).
+    """
+    from .interpolant import FPInterpolator
+
+    if not isinstance(interpolant, FPInterpolator):
+        raise TypeError(f"Expected `interpolant` to be an FPInterpolator, got {type(interpolant).__name__}.")
+    if interpolant.K is None:
+        raise ValueError("Expected `interpolant` solved with an integer K, got K=None (it is the limit itself).")
+    n_grid = check_int(n_grid, "n_grid", minimum=2)
+    s, w = interpolant, interpolant.weight
+    out = {"max_error": float("nan"), "norm_K": s.norm, "norm_inf": float("nan"), "tail_bound": _safe_tail(w, s.K)}
+    if has_closed_form(w):
+        lim = FPInterpolator(s.points, s.values, weight=w, K=None, h_ini=s._h_ini, period=s.period)
+        grid = _grid(w.dim, s.period, n_grid)
+        out["max_error"] = float(np.max(np.abs(s(grid) - lim(grid))))
+        out["norm_inf"] = lim.norm
+    return out

@@ -1,0 +1,461 @@
+"""The linear frequency-principle (LFP) flow, solved exactly, and its frequency-resolved diagnostics.
+
+The LFP model of a wide two-layer network trained on samples ``(x_i, y_i)`` evolves the network function ``h`` as::
+
+    d/dt h^(k, t) = -gamma(k)^2 ( h_p^(k, t) - f_p^(k) ),     h(0) = h_ini,
+
+where ``(.)_p^`` is the Fourier transform after multiplying by the empirical measure ``p = (1/N) sum_i delta_{x_i}``:
+``u_p^(k) = (1/N) sum_i u(x_i) e^{-2 pi i k.x_i/P}``. :class:`LFPFlow` solves it exactly on the box ``|k|_inf <= K``
+(no time stepping) and :meth:`LFPFlow.shell_errors` measures, for a known target ``f``, how much of the initial error
+is left in each frequency shell ``|k|`` over time -- the F-principle picture (low frequencies converge first).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import transforms
+from ._flow_spectrum import eigh_memory, spectrum_eigh, spectrum_svd, svd_memory
+from ._memory import available_memory, check_memory
+from ._validation import (as_points, as_query, as_values, check_choice, check_h_ini, check_int, check_period,
+                          check_real, check_weight, evaluate_function, evaluate_h_ini)
+from .lattice import box_points, box_size, real_to_complex
+from .solvers import Problem
+from .solvers._common import FreeModes
+
+__all__ = ["LFPFlow", "ShellErrors", "FLOW_METHODS", "shell_index", "convergence_times"]
+
+# How the flow is diagonalised: "svd" of the scaled design (stable, O(N^2 M)), "eigh" of the NUFFT kernel matrix
+# (O(N^3), squares the condition number), or "auto" (svd when cheap or no dearer than eigh, and it fits; the same
+# rule as the solvers' QR-vs-Cholesky choice).
+FLOW_METHODS = ("auto", "svd", "eigh")
+# svd is always chosen below this many flops.
+_SVD_ALWAYS_FLOPS = 5e8
+# Shells whose initial error is below this fraction of the largest shell's hold only rounding: their ratio is NaN.
+_SHELL_FLOOR = 1e-12
+# Query points per chunk of an evaluation (bounds memory at ``_EVAL_CHUNK * T * m`` complex numbers).
+_EVAL_CHUNK = 1 << 16
+
+
+def _choose_method(N, M):
+    flops = 2.0 * min(N, M) ** 2 * max(N, M)
+    fits = svd_memory(N, M) < 0.5 * available_memory()
+    if fits and (flops <= max(_SVD_ALWAYS_FLOPS, 2.0 * N**3) or eigh_memory(N) >= 0.5 * available_memory()):
+        return "svd"
+    return "eigh"
+
+
+def _as_times(t):
+    """Validated times: a float array of shape (T,) and whether `t` was a scalar."""
+    if isinstance(t, bool):
+        raise TypeError(f"Expected `t` to be a real number or an array of them, got bool {t!r}.")
+    arr = np.asarray(t)
+    if arr.dtype == object or arr.dtype.kind not in "iuf":
+        raise TypeError(f"Expected `t` to be a real number or an array of them, got dtype {arr.dtype}.")
+    if arr.ndim > 1:
+        raise ValueError(f"Expected `t` to be a scalar or a 1-d array of times, got shape {arr.shape}.")
+    arr = arr.astype(float)
+    if np.isnan(arr).any():
+        raise ValueError("Expected `t` to be times >= 0 (numpy.inf allowed), got NaN.")
+    if (arr < 0).any():
+        raise ValueError(f"Expected `t` >= 0 (numpy.inf allowed), got {float(arr[arr < 0].flat[0])}.")
+    return arr.reshape(-1), arr.ndim == 0
+
+
+class LFPFlow:
+    """Exact solution of the linear frequency-principle flow on the torus ``[0, P)^d``, truncated to ``|k|_inf <= K``.
+
+    Parameters
+    ----------
+    points : array_like, shape (N, d), or (N,) when d = 1
+        Sample points ``x_i``; wrapped into ``[0, period)^d``. Repeated points are kept: each sample carries mass
+        ``1/N`` in the empirical measure, so a point given twice counts twice.
+    values : array_like, shape (N,) or (N, m)
+        Targets ``y_i = f(x_i)``; ``m`` right-hand sides share one decomposition. Real or complex.
+    weight : Weight
+        ``gamma(k)^2``; its ``dim`` fixes ``d``.
+    K : int
+        Truncation ``|k|_inf <= K``. Any ``K >= 0``: with fewer modes than points the flow converges to the
+        least-squares fit instead of an interpolant.
+    h_ini : callable or array_like, optional
+        Initial function, as in :class:`~fpnorm.FPInterpolator` (callable on the torus or a coefficient array).
+    period : float
+        Period ``P`` (default 1).
+    method : str
+        One of :data:`FLOW_METHODS`.
+
+    Attributes
+    ----------
+    rates : ndarray, shape (r,)
+        Decay rates ``lam_j / N`` of the residual's eigen-components (descending), ``lam_j`` the nonzero eigenvalues
+        of the projected kernel matrix; ``r`` is the numerical rank.
+    method : str
+        The diagonalisation used ("svd" or "eigh").
+    points, values : ndarray
+        The wrapped data.
+
+    Notes
+    -----
+    With ``u = h - h_ini`` on the box, ``r = y - h_ini(x)``, ``Phi_ik = e^{2 pi i k.x_i/P}`` and
+    ``Gamma = diag(gamma(k)^2)`` the flow reads ``du/dt = -Gamma (1/N) Phi^H (Phi u - r)``, ``u(0) = 0``.
+    Writing ``u = Gamma Phi^H a`` gives ``da/dt = -(1/N)(G a - r)`` with ``G = Phi Gamma Phi^H``, so
+    ``a(t) = G^+ (I - e^{-t G/N}) r``: with ``G = V diag(lam) V^T`` the residual ``h(t, x) - y`` has components
+    ``-e^{-t lam_j/N} (V^T r)_j`` and ``t = inf`` gives ``u = Gamma Phi^H G^+ r``, the minimum-FP-norm least-squares
+    fit: exactly the :class:`~fpnorm.FPInterpolator` solution when ``G`` is invertible (``N <= (2K+1)^d`` distinct,
+    unisolvent points); directions with ``lam_j = 0`` (more points than modes, repeated points) never move.
+
+    Unpenalised modes (``gamma = inf``, e.g. ``k = 0`` of the LFP weights) are infinitely fast. They are defined as
+    the limit ``gamma^2 = s -> inf`` of the flow at each fixed ``t``: for every ``t > 0`` the free coefficients are
+    the least-squares fit, at the points, of ``r`` minus the penalised part, while the penalised part follows the flow
+    with the free directions projected out (``G_2 = Q_2^T G Q_2``, see :class:`~fpnorm.solvers._common.FreeModes`).
+    At ``t = 0`` exactly ``h = h_ini``; the free part jumps at ``t = 0+``. To give a free mode a finite rate, give
+    the weight a finite value there (``zero=`` for ``k = 0``). The time is that of the equation above: no factor
+    ``N`` is hidden (a mode of a uniform grid decays as ``e^{-t gamma(k)^2}``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fpnorm import LFP, LFPFlow
+    >>> x = np.arange(16) / 16
+    >>> flow = LFPFlow(x, np.cos(2 * np.pi * x), weight=LFP(a=1.0, b=1.0, dim=1), K=7)
+    >>> c = flow.coef(1.0)            # mode k = 1 of cos: 0.5 (1 - e^{-t gamma(1)^2}), gamma(1)^2 = 2
+    >>> bool(np.isclose(c[7 + 1].real, 0.5 * (1 - np.exp(-2.0))))
+    True
+    """
+
+    def __init__(self, points, values, *, weight, K, h_ini=None, period=1.0, method="auto"):
+        self.weight = check_weight(weight)
+        self.dim = d = weight.dim
+        self.period = check_period(period)
+        self.K = check_int(K, "K", minimum=0)
+        check_choice(method, "method", FLOW_METHODS)
+        x = as_points(points, d, self.period)
+        y = as_values(values, x.shape[0])
+        self.points, self.values = x, y
+        N, M = x.shape[0], box_size(self.K, d)
+        self._g = g = self.weight.box(self.K)
+        self._h_ini, self._h_ini_real = check_h_ini(h_ini, d)
+        hx = evaluate_h_ini(self._h_ini, self._h_ini_real, x, self.period)
+        rhs = (y if y.ndim == 2 else y[:, None]) - (hx[:, None] if hx is not None else 0.0)
+        self._complex = np.iscomplexobj(rhs)
+        self._m = rhs.shape[1]
+        if self._complex:
+            rhs = np.concatenate([rhs.real, rhs.imag], axis=1)
+        rhs = np.ascontiguousarray(rhs, dtype=float)
+        self._t = (2 * np.pi / self.period) * x
+        problem = Problem(self._t, rhs, self.K, g)
+        self._free = free = FreeModes(problem)
+        self.method = _choose_method(N - free.n, M - free.n) if method == "auto" else method
+        spec = (spectrum_svd if self.method == "svd" else spectrum_eigh)(problem, free)
+        self._spec = spec
+        r2 = free.qt(rhs)[free.n:]
+        self._w = spec.U.T @ r2                                            # (n, 2m or m)
+        if free.n:
+            self._free_r = free.free_coefficients(rhs)                     # (n_f, .)
+            self._free_z = free.free_coefficients(spec.pts)                # (n_f, n)
+
+    # -- the solution -------------------------------------------------------------------------------------------
+    @property
+    def rates(self):
+        """Decay rates ``lam_j / N`` of the kept eigen-directions, descending, shape (r,)."""
+        return self._spec.lam[self._spec.kept] / self.points.shape[0]
+
+    def _phi(self, ts):
+        """``(1 - e^{-t lam/N}) / lam`` for kept eigenvalues (``1/lam`` at ``t = inf``), 0 for dropped; (T, n)."""
+        lam, kept = self._spec.lam, self._spec.kept
+        out = np.zeros((ts.size, lam.size))
+        rate = lam[kept] / self.points.shape[0]
+        with np.errstate(invalid="ignore", over="ignore"):
+            out[:, kept] = -np.expm1(-ts[:, None] * rate[None, :]) / lam[kept][None, :]
+        return out
+
+    def _coef_columns(self, ts):
+        """Complex box coefficients of ``h(t) - h_ini`` for each time, shape ``(2K+1,)*d + (T * m,)``."""
+        T, mm = ts.size, self._w.shape[1]
+        M = box_size(self.K, self.dim)
+        check_memory(16 * 3 * M * T * mm, f"the coefficients at {T} times")
+        z = (self._phi(ts)[:, :, None] * self._w[None]).transpose(1, 0, 2).reshape(self._w.shape[0], T * mm)
+        real = self._spec.coef_of(z)
+        free = self._free
+        if free.n:
+            real[free.cols] = np.tile(self._free_r, (1, T)) - self._free_z @ z
+        real = real.reshape(M, T, mm)
+        real[:, ts == 0, :] = 0.0
+        coef = real_to_complex(real.reshape(M, T * mm), self.K, self.dim).reshape(M, T, mm)
+        if self._complex:
+            coef = coef[..., : self._m] + 1j * coef[..., self._m:]
+        return coef.reshape((2 * self.K + 1,) * self.dim + (T * self._m,))
+
+    def _finish(self, arr, scalar):
+        """Split the trailing ``T * m`` axis into ``(T, m)``, move ``T`` first, drop axes the input did not have."""
+        T = arr.shape[-1] // self._m
+        arr = np.moveaxis(arr.reshape(arr.shape[:-1] + (T, self._m)), -2, 0)
+        if self.values.ndim == 1:
+            arr = arr[..., 0]
+        return arr[0] if scalar else arr
+
+    def coef(self, t):
+        """Fourier coefficients of ``h(t) - h_ini`` on the box.
+
+        Parameters
+        ----------
+        t : float or array_like of shape (T,)
+            Times ``>= 0``; ``numpy.inf`` gives the limit (the minimum-norm interpolant when it exists).
+
+        Returns
+        -------
+        ndarray of complex, shape ``(2K+1,)*d`` (+ ``(m,)``), with a leading ``(T,)`` axis for array `t`
+            Same layout as :attr:`fpnorm.FPInterpolator.coef`.
+        """
+        ts, scalar = _as_times(t)
+        return self._finish(self._coef_columns(ts), scalar)
+
+    def __call__(self, t, query):
+        """Values of ``h(t)`` at query points.
+
+        Parameters
+        ----------
+        t : float or array_like of shape (T,)
+            Times ``>= 0`` (``numpy.inf`` allowed).
+        query : array_like, shape (Q, d), or (Q,) when d = 1
+
+        Returns
+        -------
+        ndarray, shape (Q,) or (Q, m), with a leading ``(T,)`` axis for array `t`
+            Real unless the data or ``h_ini`` are complex.
+        """
+        ts, scalar = _as_times(t)
+        q = as_query(query, self.dim, self.period)
+        coef = self._coef_columns(ts)
+        Q = q.shape[0]
+        out = np.empty((Q, coef.shape[-1]), dtype=complex)
+        for start in range(0, Q, _EVAL_CHUNK):
+            sl = slice(start, min(Q, start + _EVAL_CHUNK))
+            out[sl] = transforms.evaluate(coef, (2 * np.pi / self.period) * q[sl])
+            h0 = evaluate_h_ini(self._h_ini, self._h_ini_real, q[sl], self.period)
+            if h0 is not None:
+                out[sl] += h0[:, None]
+        if not self._complex:
+            out = out.real
+        return self._finish(out, scalar)
+
+    def residual(self, t):
+        """``h(t, x_i) - y_i`` at the data points, evaluated with the exact forward map.
+
+        Returns
+        -------
+        ndarray, shape (N,) or (N, m), with a leading ``(T,)`` axis for array `t`
+        """
+        return self(t, self.points) - self.values
+
+    def loss(self, t):
+        """The empirical loss ``(1/2N) sum_i |h(t, x_i) - y_i|^2`` that the flow descends.
+
+        Returns
+        -------
+        float or ndarray, shape (T,) (+ ``(m,)``)
+        """
+        res = np.abs(self.residual(t)) ** 2
+        _, scalar = _as_times(t)
+        val = 0.5 * np.mean(res, axis=0 if scalar else 1)
+        return float(val) if np.ndim(val) == 0 else val
+
+    def norm(self, t):
+        """``||h(t) - h_ini||_gamma`` (free modes cost nothing); non-decreasing in ``t``.
+
+        Returns
+        -------
+        float or ndarray, shape (T,) (+ ``(m,)``)
+        """
+        ts, scalar = _as_times(t)
+        coef = self._finish(self._coef_columns(ts), False)
+        g = self._g
+        w = np.where(np.isinf(g), 0.0, 1.0 / np.where(np.isinf(g), 1.0, g))
+        w = w.reshape((1,) + w.shape + (1,) * (coef.ndim - 1 - self.dim))
+        val = np.sqrt(np.sum(w * np.abs(coef) ** 2, axis=tuple(range(1, self.dim + 1))))
+        val = val[0] if scalar else val
+        return float(val) if np.ndim(val) == 0 else val
+
+    # -- frequency-resolved diagnostics ---------------------------------------------------------------------------
+    def shell_errors(self, f, times, *, grid=None):
+        """Relative error of ``h(t)`` against a known target ``f`` in each frequency shell, over time.
+
+        Parameters
+        ----------
+        f : callable or array_like
+            The target: a callable on the torus (``(Q, d)`` -> ``(Q,)``) or complex coefficients ``(2K'+1,)*d``.
+        times : array_like, shape (T,)
+            Times ``>= 0``, non-decreasing (``numpy.inf`` allowed).
+        grid : int, optional
+            Points per axis of the uniform grid on which callables (``f``, ``h_ini``) are sampled for their
+            Fourier coefficients (default ``4 (K + 1)``, at least ``2K + 1``).
+
+        Returns
+        -------
+        ShellErrors
+
+        Notes
+        -----
+        Shell ``s`` holds the box modes with ``round(|k|_2) = s``, ``s = 0..K`` (complete shells only). The error in
+        shell ``s`` is ``||h^(t) - f^||_s / ||h_ini^ - f^||_s`` with ``||c||_s^2 = sum_{k in s} |c_k|^2``: 1 at
+        ``t = 0``, and at ``t = inf`` the interpolant's error there (which need not be small near ``K``). Shells where
+        ``f`` and ``h_ini`` agree (initial error below ``1e-12`` of the largest shell's, i.e. rounding) give NaN. Needs a flow with a single column of `values`.
+        """
+        if self.values.ndim != 1:
+            raise ValueError(f"Expected a flow with one column of `values` for shell errors against one target "
+                             f"`f`, got {self.values.shape[1]} columns.")
+        ts, _ = _as_times(times)
+        if ts.size and np.any(np.diff(ts) < 0):
+            raise ValueError("Expected `times` to be non-decreasing.")
+        n = self._grid_size(grid)
+        err0 = _box_coef(f, "f", self.K, self.dim, self.period, n)
+        if self._h_ini is not None:
+            err0 = err0 - _box_coef(self._h_ini, "h_ini", self.K, self.dim, self.period, n)
+        coef = self._finish(self._coef_columns(ts), False)       # (T,) + box
+        shells = shell_index(self.K, self.dim).reshape(-1)
+        inside = shells <= self.K
+        S = self.K + 1
+        init = np.sqrt(np.bincount(shells[inside], np.abs(err0.reshape(-1)[inside]) ** 2, minlength=S))
+        diff = np.abs(coef.reshape(ts.size, -1)[:, inside] - err0.reshape(-1)[inside]) ** 2
+        now = np.stack([np.sqrt(np.bincount(shells[inside], row, minlength=S)) for row in diff]) if ts.size \
+            else np.zeros((0, S))
+        present = init > _SHELL_FLOOR * (init.max() if init.size else 0.0)
+        rel = np.where(present, now / np.where(present, init, 1.0), np.nan)
+        return ShellErrors(times=ts, shells=np.arange(S), errors=rel, initial=init)
+
+    def _grid_size(self, grid):
+        if grid is None:
+            return 4 * (self.K + 1)
+        n = check_int(grid, "grid", minimum=1)
+        if n < 2 * self.K + 1:
+            raise ValueError(f"Expected `grid` >= 2K+1 = {2 * self.K + 1} points per axis, got {n}.")
+        return n
+
+    def __repr__(self):
+        return (f"LFPFlow(N={self.points.shape[0]}, weight={self.weight!r}, K={self.K}, period={self.period}, "
+                f"method={self.method!r}, rank={self.rates.size})")
+
+
+def _box_coef(fn, name, K, dim, period, n):
+    """Fourier coefficients on the box of a callable (by FFT on an ``n^d`` grid) or of a coefficient array."""
+    shape = (2 * K + 1,) * dim
+    if callable(fn):
+        check_memory(16 * 3 * n**dim, f"sampling `{name}` on a {n}^{dim} grid", "Pass a smaller `grid`.")
+        axes = np.meshgrid(*([np.arange(n) * (period / n)] * dim), indexing="ij")
+        x = np.stack([a.reshape(-1) for a in axes], axis=-1)
+        vals = evaluate_function(fn, x, name, x.shape[0], dim).reshape((n,) * dim)
+        spec = np.fft.fftn(vals) / n**dim
+        idx = np.arange(-K, K + 1) % n
+        return spec[np.ix_(*([idx] * dim))]
+    arr = np.asarray(fn)
+    if arr.dtype == object or arr.dtype.kind not in "biufc":
+        raise TypeError(f"Expected `{name}` to be a callable or a coefficient array, got dtype {arr.dtype}.")
+    n_in = arr.shape[0] if arr.ndim else 0
+    if arr.ndim != dim or n_in % 2 == 0 or any(s != n_in for s in arr.shape):
+        raise ValueError(f"Expected `{name}` coefficients of shape (2K'+1,)*{dim} (odd, equal sides), "
+                         f"got shape {arr.shape}.")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"Expected `{name}` coefficients to be finite; got NaN or inf.")
+    K_in = (n_in - 1) // 2
+    out = np.zeros(shape, dtype=complex)
+    common = min(K, K_in)
+    src = tuple(slice(K_in - common, K_in + common + 1) for _ in range(dim))
+    dst = tuple(slice(K - common, K + common + 1) for _ in range(dim))
+    out[dst] = arr[src]
+    return out
+
+
+def shell_index(K, dim):
+    """Frequency shell ``round(|k|_2)`` of every box mode, int array of shape ``(2K+1,)*dim``.
+
+    Examples
+    --------
+    >>> from fpnorm import shell_index
+    >>> shell_index(2, 1).tolist()
+    [2, 1, 0, 1, 2]
+    """
+    K = check_int(K, "K", minimum=0)
+    dim = check_int(dim, "dim", minimum=1)
+    r = np.sqrt(np.sum(box_points(K, dim).astype(float) ** 2, axis=-1))
+    return np.floor(r + 0.5).astype(np.int64).reshape((2 * K + 1,) * dim)
+
+
+def convergence_times(errors, times, level, *, stay=True):
+    """The time each shell needs to reach a relative error ``<= level`` (for good, by default).
+
+    Parameters
+    ----------
+    errors : array_like, shape (T, S)
+        Relative errors per shell (e.g. :attr:`ShellErrors.errors`).
+    times : array_like, shape (T,)
+        The non-decreasing times of the rows of `errors`.
+    level : float
+        Target relative error, ``0 < level``.
+    stay : bool
+        True (default): the earliest grid time from which the error stays ``<= level`` up to the last time (on
+        scattered points a shell's error can dip and rise again while other shells are fitted). False: the first
+        grid time at which the error is ``<= level``.
+
+    Returns
+    -------
+    ndarray, shape (S,)
+        The times; ``inf`` when the level is not reached (``stay``: not at the last time), NaN for shells with
+        NaN errors. The resolution is that of `times`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fpnorm import convergence_times
+    >>> t = np.array([0.0, 1.0, 2.0, 3.0])
+    >>> convergence_times(np.exp(-np.outer(t, [2.0, 1.0])), t, 0.2).tolist()
+    [1.0, 2.0]
+    """
+    err = np.asarray(errors, dtype=float)
+    ts = np.asarray(times, dtype=float)
+    level = check_real(level, "level", minimum=0.0, strict_min=True)
+    if err.ndim != 2 or ts.ndim != 1 or err.shape[0] != ts.shape[0]:
+        raise ValueError(f"Expected `errors` of shape (T, S) and `times` of shape (T,), got {err.shape} and "
+                         f"{ts.shape}.")
+    if ts.size and np.any(np.diff(ts) < 0):
+        raise ValueError("Expected `times` to be non-decreasing.")
+    out = np.full(err.shape[1], np.inf)
+    if ts.size == 0:
+        return out
+    above = ~(err <= level)                                        # NaN counts as above
+    if not stay:
+        hit = ~above.all(axis=0)
+        out[hit] = ts[np.argmax(~above[:, hit], axis=0)]
+        out[np.isnan(err).any(axis=0)] = np.nan
+        return out
+    # index of the last time above the level; the shell has converged from the next time on
+    last_above = np.where(above.any(axis=0), err.shape[0] - 1 - np.argmax(above[::-1], axis=0), -1)
+    ok = last_above < err.shape[0] - 1
+    out[ok] = ts[last_above[ok] + 1]
+    out[np.isnan(err).any(axis=0)] = np.nan
+    return out
+
+
+@dataclass
+class ShellErrors:
+    """Relative error of the flow per frequency shell over time (see :meth:`LFPFlow.shell_errors`).
+
+    Attributes
+    ----------
+    times : ndarray, shape (T,)
+    shells : ndarray of int, shape (S,)
+        Shell radii ``0..K``.
+    errors : ndarray, shape (T, S)
+        ``||h^(t) - f^||_s / ||h_ini^ - f^||_s``; NaN where the denominator is 0.
+    initial : ndarray, shape (S,)
+        ``||h_ini^ - f^||_s``.
+    """
+
+    times: np.ndarray
+    shells: np.ndarray
+    errors: np.ndarray
+    initial: np.ndarray
+
+    def convergence_times(self, level, *, stay=True):
+        """Per shell, the time from which the relative error stays ``<= level`` (``stay=False``: first reaches it);
+        see :func:`convergence_times`."""
+        return convergence_times(self.errors, self.times, level, stay=stay)

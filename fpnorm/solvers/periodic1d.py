@@ -1,0 +1,346 @@
+"""Exact K = infinity solves on the circle: a cyclic tridiagonal system (O(N)) and a dense closed-form kernel solve.
+
+The banded route covers every weight with ``gamma(k)^2 = a2 (2 pi k)^-2 + a4 (2 pi k)^-4`` for ``k != 0`` (PowerLaw
+p = 2: ``(1, 0)``; p = 4: ``(0, 1)``; LFP: ``(a (2 pi)^2, b (2 pi)^4)``), with ``k = 0`` free or ``gamma(0)^2 = zero``.
+Other closed-form kernels (PowerLaw even p >= 6, Sobolev) go through :func:`solve_exact_kernel`, a dense bordered
+solve with iterative refinement whose residual is reported honestly.
+
+Everything here works in ``z = x / P`` in ``[0, 1)`` (the weight is a function of the integer ``k``).
+"""
+
+import time
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from .._memory import check_memory
+from ..kernels import bernoulli_polynomial
+from ._common import SolveInfo, relative_residual
+
+__all__ = ["PiecewiseCubic", "LimitSolution", "solve_periodic1d", "KernelExpansion", "solve_exact_kernel",
+           "solve_limit", "LIMIT_METHODS"]
+
+# Methods that solve the K = infinity problem (FPInterpolator with K=None); "auto" picks the banded one when it can.
+LIMIT_METHODS = ("auto", "periodic1d", "exact_kernel")
+
+# Query points evaluated per chunk by the dense kernel expansion (bounds memory at chunk * N floats).
+_CHUNK = 1 << 12
+
+
+class PiecewiseCubic:
+    """A periodic function, cubic between sorted nodes ``z_0 < ... < z_{N-1}`` in ``[0, 1)``, continuous, with
+    continuous second derivative, given by its node values and node second derivatives (jumps of ``h'`` and
+    ``h'''`` are allowed), plus ``lead * q(z)`` with ``q`` the C^2 quartic ``B_4({z - z_0}) / 24``.
+
+    Parameters
+    ----------
+    z : ndarray, shape (N,)
+    values, second : ndarray, shape (N, m)
+        ``h(z_j)`` and ``h''(z_j)`` of the cubic part.
+    lead : ndarray, shape (m,), optional
+        Coefficient of ``q`` (default 0).
+    """
+
+    def __init__(self, z, values, second, lead=None):
+        self.z, self.values, self.second = z, values, second
+        self.d = np.diff(np.append(z, z[0] + 1.0))
+        self.lead = np.zeros(values.shape[1]) if lead is None else lead
+
+    def __call__(self, q):
+        """Values at points ``q`` (shape (Q,), any reals), shape (Q, m)."""
+        z, d = self.z, self.d
+        N = z.size
+        q = np.asarray(q, dtype=float)
+        qf = q - np.floor(q)
+        j = np.searchsorted(z, qf, side="right") - 1
+        t = qf - z[j % N] + np.where(j < 0, 1.0, 0.0)
+        j = j % N
+        jn = (j + 1) % N
+        dj = d[j][:, None]
+        t = t[:, None]
+        s = dj - t
+        r0, r1 = self.values[j], self.values[jn]
+        m0, m1 = self.second[j], self.second[jn]
+        out = (m0 * s**3 + m1 * t**3) / (6 * dj) + (r0 - m0 * dj**2 / 6) * (s / dj) + (r1 - m1 * dj**2 / 6) * (t / dj)
+        if np.any(self.lead):
+            out = out + self.lead * (bernoulli_polynomial(4, qf - z[0] - np.floor(qf - z[0])) / 24.0)[:, None]
+        return out
+
+    def mean(self):
+        """``int_0^1 h``, shape (m,) (``q`` has zero mean)."""
+        d = self.d[:, None]
+        r1, m1 = np.roll(self.values, -1, axis=0), np.roll(self.second, -1, axis=0)
+        return np.sum(d * (self.values + r1) / 2 - d**3 * (self.second + m1) / 24, axis=0)
+
+
+class LimitSolution:
+    """The K = infinity interpolant ``h - h_ini`` held in piecewise form.
+
+    Attributes
+    ----------
+    evaluate : callable
+        ``evaluate(z)`` for ``z`` of shape (Q,) in periods, returns shape (Q, m).
+    norm2 : ndarray, shape (m,)
+        ``||h - h_ini||_gamma^2`` per real column.
+    info : SolveInfo
+    """
+
+    def __init__(self, evaluate, norm2, info):
+        self.evaluate, self.norm2, self.info = evaluate, norm2, info
+
+
+def _cyclic_matrix(d, a2, a4):
+    """The symmetric cyclic tridiagonal matrix of the jump relations (see :func:`solve_periodic1d`), CSC."""
+    N = d.size
+    dm = np.roll(d, 1)  # d_{j-1}
+    diag = a4 * (dm + d) / 3.0 + a2 * (1.0 / d + 1.0 / dm)
+    off = a4 * d / 6.0 - a2 / d  # couples j and j+1
+    j = np.arange(N)
+    rows = np.concatenate([j, j, (j + 1) % N])
+    cols = np.concatenate([j, (j + 1) % N, j])
+    vals = np.concatenate([diag, off, off])
+    return sp.csc_matrix((vals, (rows, cols)), shape=(N, N))  # duplicates (N <= 2) are summed
+
+
+def _slopes(z, r):
+    d = np.diff(np.append(z, z[0] + 1.0))[:, None]
+    return (np.roll(r, -1, axis=0) - r) / d
+
+
+def solve_periodic1d(z, rhs, *, a2, a4, zero=None):
+    """Exact K = infinity interpolant for ``gamma(k)^2 = a2 (2 pi k)^-2 + a4 (2 pi k)^-4`` (k != 0), in O(N).
+
+    Parameters
+    ----------
+    z : ndarray, shape (N,)
+        Distinct nodes in ``[0, 1)`` (any order).
+    rhs : ndarray, shape (N, m)
+        Real data ``y - h_ini`` at the nodes.
+    a2, a4 : float
+        Nonnegative, not both zero.
+    zero : float or None
+        ``gamma(0)^2``; None leaves the constant free.
+
+    Returns
+    -------
+    LimitSolution
+
+    Notes
+    -----
+    With ``K_p(z) = sum_{k != 0} e^{2 pi i k z} / (2 pi k)^p`` we have ``K_2'' = 1 - delta`` and
+    ``K_4'''' = delta - 1``. The free-constant solution ``h = sum_j alpha_j kappa(z - z_j) + c`` with
+    ``sum_j alpha_j = 0`` is therefore, between nodes, a cubic (``h'''' = 0``); it is continuous with continuous
+    ``h''``, and at node ``j`` its first and third derivatives jump by ``[h']_j = -a2 alpha_j``,
+    ``[h''']_j = a4 alpha_j``, i.e. ``a4 [h']_j + a2 [h''']_j = 0``. Writing each cubic through its end values
+    ``r_j`` and end second derivatives ``M_j`` (gaps ``d_j``, slopes ``D_j = (r_{j+1} - r_j) / d_j``) gives, for
+    every node, the symmetric, diagonally dominant cyclic tridiagonal system::
+
+        a4 (d_{j-1} M_{j-1} + 2 (d_{j-1} + d_j) M_j + d_j M_{j+1}) / 6
+          - a2 ((M_{j+1} - M_j) / d_j - (M_j - M_{j-1}) / d_{j-1})  =  a4 (D_j - D_{j-1}),
+
+    solved by a sparse LU (O(N) fill). ``a4 = 0`` (PowerLaw p = 2) is the periodic piecewise-linear interpolant and
+    ``a2 = 0`` (p = 4) the periodic cubic spline. The norm comes from the piecewise form exactly: with
+    ``v = sum alpha_j K_4(z - z_j)`` one has ``h'' = a4 v''`` and ``h''' = a4 v'''`` between nodes and
+    ``||h||^2 = sum_k |alpha^(k)|^2 (a2 / (2 pi k)^2 + a4 / (2 pi k)^4) = a2 int v'''^2 + a4 int v''^2``, so
+    ``||h||^2 = (a2 / a4^2) int h'''^2 + (1 / a4) int h''^2`` (``int h'^2 / a2`` when ``a4 = 0``): sums of
+    nonnegative terms, no cancellation.
+
+    A finite ``zero = g0`` is a rank-one correction: ``h_g0 = h_free + t u``, where ``u`` is the minimum-seminorm
+    function with ``u(z_j) = 0`` and mean 1 (a cubic part plus ``c4 B_4({z - z_0}) / 24``, or
+    ``c2 B_2({z - z_0}) / 2`` when ``a4 = 0``), ``A = ||u||^2``, ``mu* = mean(h_free)`` and
+    ``t = -mu* / (1 + A g0)``; ``||h_g0||^2 = ||h_free||^2 + t^2 A + (mu* + t)^2 / g0``.
+    """
+    if not (a2 >= 0 and a4 >= 0 and (a2 > 0 or a4 > 0)):
+        raise ValueError(f"Expected `a2`, `a4` >= 0 and not both zero, got a2 = {a2}, a4 = {a4}.")
+    order = np.argsort(z, kind="stable")
+    zs, r = z[order], rhs[order]
+    N, m = r.shape
+    d = np.diff(np.append(zs, zs[0] + 1.0))
+    free_part, norm2 = _free_solve(zs, d, r, a2, a4)
+    evaluate = free_part
+    if zero is not None:
+        mu_star = free_part.mean()
+        u, A = _unit_mean_bump(zs, d, a2, a4)
+        t = -mu_star / (1.0 + A * zero)
+        mu = mu_star + t
+        norm2 = norm2 + t**2 * A + mu**2 / zero
+
+        def evaluate(q, _f=free_part, _u=u, _t=t):
+            return _f(q) + _u(q)[:, :1] * _t
+    res = relative_residual(evaluate(zs), r)
+    info = SolveInfo("periodic1d", res, float("nan"), 0)
+    return LimitSolution(evaluate, norm2, info)
+
+
+class _Linear:
+    """Periodic piecewise-linear function through ``(z_j, r_j)`` (plus ``lead * B_2({z - z_0}) / 2``)."""
+
+    def __init__(self, z, r, lead=None):
+        self.z, self.r = z, r
+        self.d = np.diff(np.append(z, z[0] + 1.0))
+        self.lead = np.zeros(r.shape[1]) if lead is None else lead
+
+    def __call__(self, q):
+        z, N = self.z, self.z.size
+        qf = np.asarray(q, dtype=float)
+        qf = qf - np.floor(qf)
+        j = np.searchsorted(z, qf, side="right") - 1
+        t = (qf - z[j % N] + np.where(j < 0, 1.0, 0.0))[:, None]
+        j = j % N
+        out = self.r[j] + (self.r[(j + 1) % N] - self.r[j]) * (t / self.d[j][:, None])
+        if np.any(self.lead):
+            w = qf - z[0]
+            out = out + self.lead * (bernoulli_polynomial(2, w - np.floor(w)) / 2.0)[:, None]
+        return out
+
+    def mean(self):
+        return np.sum(self.d[:, None] * (self.r + np.roll(self.r, -1, axis=0)) / 2, axis=0)
+
+
+def _free_solve(zs, d, r, a2, a4, extra=None):
+    """Free-constant solution on sorted nodes; returns (function, norm^2 per column)."""
+    if a4 == 0:
+        f = _Linear(zs, r)
+        D = _slopes(zs, r)
+        return f, np.sum(d[:, None] * D**2, axis=0) / a2
+    D = _slopes(zs, r)
+    b = a4 * (D - np.roll(D, 1, axis=0))
+    if extra is not None:
+        b = b + extra
+    A = _cyclic_matrix(d, a2, a4)
+    M = spla.splu(A).solve(np.ascontiguousarray(b)) if zs.size > 1 else b / A.toarray()[0, 0]
+    M = M.reshape(r.shape)
+    f = PiecewiseCubic(zs, r, M)
+    M1 = np.roll(M, -1, axis=0)
+    s = (M1 - M) / d[:, None]
+    int_h2 = np.sum(d[:, None] * (M * M + M * M1 + M1 * M1) / 3.0, axis=0)
+    int_h3 = np.sum(d[:, None] * s * s, axis=0)
+    return f, (a2 / a4**2) * int_h3 + int_h2 / a4
+
+
+def _unit_mean_bump(zs, d, a2, a4):
+    """The minimum-seminorm ``u`` with ``u(z_j) = 0`` and mean 1, and ``A = ||u||^2`` (see solve_periodic1d)."""
+    N = zs.size
+    w = zs - zs[0]
+    if a4 == 0:
+        qv = (bernoulli_polynomial(2, w) / 2.0)[:, None]
+        lin = _Linear(zs, -qv)
+        c2 = 1.0 / lin.mean()[0]  # q has zero mean
+        u = _Linear(zs, -c2 * qv, lead=np.array([c2]))
+        return u, -c2 / a2
+    qv = (bernoulli_polynomial(4, w) / 24.0)[:, None]
+    extra = np.zeros((N, 1))
+    extra[0, 0] = -a2  # a2 [q''']_0, with q''' = B_1({z - z_0}) jumping by -1 at z_0
+    f, _ = _free_solve(zs, d, -qv, a2, a4, extra=extra)
+    c4 = 1.0 / f.mean()[0]
+    u = PiecewiseCubic(zs, c4 * f.values, c4 * f.second, lead=np.array([c4]))
+    return u, c4 / a4
+
+
+class KernelExpansion:
+    """``h(z) = sum_j alpha_j kappa(z - z_j) + c``: evaluation of a dense kernel solution in chunks."""
+
+    def __init__(self, z, alpha, c, kappa):
+        self.z, self.alpha, self.c, self.kappa = z, alpha, c, kappa
+
+    def __call__(self, q):
+        q = np.asarray(q, dtype=float)
+        out = np.empty((q.size, self.alpha.shape[1]))
+        for start in range(0, q.size, _CHUNK):
+            sl = slice(start, min(q.size, start + _CHUNK))
+            out[sl] = self.kappa(q[sl, None] - self.z[None, :]) @ self.alpha + self.c
+        return out
+
+
+def solve_exact_kernel(z, rhs, *, kappa, free_constant, refine=4):
+    """Dense solve with a closed-form kernel: ``G alpha (+ c 1) = r`` (``1^T alpha = 0`` when the constant is free).
+
+    Parameters
+    ----------
+    z : ndarray, shape (N,)
+    rhs : ndarray, shape (N, m)
+    kappa : callable
+        The kernel ``kappa(z)``, including the ``k = 0`` term when it is penalised.
+    free_constant : bool
+        Whether ``k = 0`` is unpenalised (bordered system).
+    refine : int
+        Steps of iterative refinement against the same matrix.
+
+    Returns
+    -------
+    LimitSolution
+        ``info.residual`` is measured by re-evaluating the expansion at the nodes; ``info.condition`` is the
+        1-norm condition estimate of the (bordered) matrix. This path is O(N^3) and loses accuracy with the
+        conditioning of ``G``; use it only where no banded route exists.
+    """
+    N, m = rhs.shape
+    check_memory(8 * (N + 1) ** 2 * 3, f"the {N} x {N} closed-form kernel matrix")
+    G = kappa(z[:, None] - z[None, :])
+    n = N + 1 if free_constant else N
+    B = np.zeros((n, n))
+    B[:N, :N] = G
+    if free_constant:
+        B[:N, N] = 1.0
+        B[N, :N] = 1.0
+    b = np.zeros((n, m))
+    b[:N] = rhs
+    lu = sla.lu_factor(B, check_finite=False)
+    anorm = np.max(np.sum(np.abs(B), axis=0))
+    rcond = sla.lapack.dgecon(lu[0], anorm, norm="1")[0]
+    x = sla.lu_solve(lu, b)
+    steps = 0
+    for _ in range(refine):
+        x_new = x + sla.lu_solve(lu, b - B @ x)
+        if not np.max(np.abs(b - B @ x_new)) < np.max(np.abs(b - B @ x)):
+            break
+        x, steps = x_new, steps + 1
+    alpha = x[:N]
+    c = x[N] if free_constant else np.zeros(m)
+    f = KernelExpansion(z, alpha, c, kappa)
+    res = relative_residual(f(z), rhs)
+    norm2 = np.maximum(np.einsum("im,im->m", alpha, G @ alpha), 0.0)
+    info = SolveInfo("exact_kernel", res, 1.0 / rcond if rcond > 0 else np.inf, steps)
+    return LimitSolution(f, norm2, info)
+
+
+def solve_limit(weight, z, rhs, *, method="auto"):
+    """Solve the K = infinity problem for a 1-d weight with a closed-form kernel.
+
+    Parameters
+    ----------
+    weight : Weight
+        See :func:`fpnorm.kernels.has_closed_form`.
+    z : ndarray, shape (N,)
+        Distinct nodes in periods, in ``[0, 1)``.
+    rhs : ndarray, shape (N, m)
+        Real right-hand sides ``y - h_ini``.
+    method : str
+        One of :data:`LIMIT_METHODS`: "periodic1d" (O(N), PowerLaw p in {2, 4} and LFP), "exact_kernel" (dense
+        closed-form kernel, O(N^3), every closed form), "auto" (the first that applies).
+
+    Returns
+    -------
+    LimitSolution
+    """
+    start = time.perf_counter()
+    sol = _dispatch(weight, z, rhs, method)
+    sol.info.seconds = time.perf_counter() - start
+    return sol
+
+
+def _dispatch(weight, z, rhs, method):
+    from ..kernels import _lfp_parts, closed_form_kernel
+
+    parts = _lfp_parts(weight)
+    if method == "auto":
+        method = "periodic1d" if parts is not None else "exact_kernel"
+    if method == "periodic1d":
+        if parts is None:
+            raise ValueError(f"Expected a weight with gamma(k)^-2 a combination of (2 pi k)^2 and (2 pi k)^4 "
+                             f"(PowerLaw p = 2 or 4, LFP) for `method`='periodic1d', got {weight!r}; use "
+                             f"method='exact_kernel'.")
+        return solve_periodic1d(z, rhs, a2=parts[0], a4=parts[1], zero=weight.zero)
+    free = weight.zero is None
+    return solve_exact_kernel(z, rhs, kappa=closed_form_kernel(weight), free_constant=free)
