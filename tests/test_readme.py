@@ -54,7 +54,11 @@ def test_cli_examples_run(monkeypatch, tmp_path, capsys):
     lines = [ln.split("#", 1)[0].strip() for ln in cli.splitlines() if ln.startswith("fpnorm ")]
     assert {shlex.split(ln)[1] for ln in lines} == set(COMMANDS)  # every subcommand is shown
     for line in lines:
-        assert main(shlex.split(line)[1:]) == 0, (line, capsys.readouterr().err)
+        argv, _, redirect = line.partition(">")
+        assert main(shlex.split(argv)[1:]) == 0, (line, capsys.readouterr().err)
+        if redirect.strip():
+            Path(redirect.strip()).write_text(capsys.readouterr().out)
+            assert Path(redirect.strip()).stat().st_size > 0
     with np.load("h.npz", allow_pickle=False) as z:
         assert z["evaluations"].shape == (5,)
 

@@ -1,0 +1,107 @@
+"""The sweep's on-disk state: fingerprint, crash-safe append-only CSV, torn-line repair."""
+
+import json
+import math
+
+import pytest
+
+from fpnorm._sweep_store import CONFIG_FILE, RESULTS_FILE, ResultStore, config_fingerprint, format_value
+
+COLS = ("name", "seed", "value")
+KEYS = ("name", "seed")
+
+
+def store(out, config=None):
+    return ResultStore(out, config or {"a": 1, "b": [1, 2]}, columns=COLS, key_columns=KEYS)
+
+
+def test_fingerprint_is_canonical():
+    assert config_fingerprint({"a": 1, "b": [1, 2]}) == config_fingerprint({"b": [1, 2], "a": 1})
+    assert config_fingerprint({"a": 1}) != config_fingerprint({"a": 2})
+
+
+def test_format_value_round_trips_floats():
+    x = 0.1 + 0.2
+    assert float(format_value(x)) == x
+    assert format_value(math.inf) == "inf" and format_value(-math.inf) == "-inf"
+    assert format_value(math.nan) == "nan" and format_value(None) == "" and format_value(3) == "3"
+
+
+def test_append_then_resume_skips_done_rows(tmp_path):
+    with store(tmp_path) as s:
+        assert s.append({"name": "w", "seed": 0, "value": 1.5})
+        assert not s.append({"name": "w", "seed": 0, "value": 9.0})  # same key: never written twice
+        assert s.append({"name": "w", "seed": 1, "value": 2.5})
+    with store(tmp_path) as s:
+        assert s.n_done == 2
+        assert s.is_done({"name": "w", "seed": 1}) and not s.is_done({"name": "w", "seed": 2})
+        assert not s.append({"name": "w", "seed": 1, "value": 7.0})
+    lines = (tmp_path / RESULTS_FILE).read_text().splitlines()
+    assert lines == ["name,seed,value", "w,0,1.5", "w,1,2.5"]
+    assert json.loads((tmp_path / CONFIG_FILE).read_text())["config"] == {"a": 1, "b": [1, 2]}
+
+
+def test_torn_last_line_is_dropped_on_open(tmp_path):
+    with store(tmp_path) as s:
+        s.append({"name": "w", "seed": 0, "value": 1.5})
+    with open(tmp_path / RESULTS_FILE, "a") as fh:
+        fh.write("w,1,2.")  # a crash in the middle of a write
+    with store(tmp_path) as s:
+        assert s.dropped_torn_line and s.n_done == 1
+        s.append({"name": "w", "seed": 1, "value": 2.5})
+    assert (tmp_path / RESULTS_FILE).read_text() == "name,seed,value\nw,0,1.5\nw,1,2.5\n"
+
+
+def test_short_last_complete_line_is_dropped(tmp_path):
+    (tmp_path / "x").mkdir()
+    out = tmp_path / "x"
+    with store(out) as s:
+        s.append({"name": "w", "seed": 0, "value": 1.5})
+    with open(out / RESULTS_FILE, "a") as fh:
+        fh.write("w,1\n")
+    with store(out) as s:
+        assert s.n_done == 1 and s.dropped_torn_line
+
+
+def test_malformed_middle_line_is_refused(tmp_path):
+    with store(tmp_path) as s:
+        s.append({"name": "w", "seed": 0, "value": 1.5})
+    text = (tmp_path / RESULTS_FILE).read_text()
+    (tmp_path / RESULTS_FILE).write_text(text + "w,1\nw,2,3.0\n")
+    with pytest.raises(ValueError, match=r"line 3 has 2"):
+        store(tmp_path).open()
+
+
+def test_changed_config_is_refused_naming_the_keys(tmp_path):
+    with store(tmp_path) as s:
+        s.append({"name": "w", "seed": 0, "value": 1.5})
+    before = (tmp_path / RESULTS_FILE).read_text()
+    with pytest.raises(ValueError, match=r"holds another sweep \(config keys that differ: b\)"):
+        store(tmp_path, {"a": 1, "b": [1, 3]}).open()
+    assert (tmp_path / RESULTS_FILE).read_text() == before
+
+
+def test_results_without_record_are_refused(tmp_path):
+    (tmp_path / RESULTS_FILE).write_text("name,seed,value\n")
+    with pytest.raises(ValueError, match=r"has results.csv without sweep.json"):
+        store(tmp_path).open()
+
+
+def test_unreadable_record_is_refused(tmp_path):
+    (tmp_path / CONFIG_FILE).write_text("{not json")
+    with pytest.raises(ValueError, match=r"cannot be read"):
+        store(tmp_path).open()
+
+
+def test_header_mismatch_is_refused(tmp_path):
+    with store(tmp_path):
+        pass
+    with pytest.raises(ValueError, match=r"to have the columns"):
+        ResultStore(tmp_path, {"a": 1, "b": [1, 2]}, columns=("name", "seed", "other"), key_columns=KEYS).open()
+
+
+def test_out_must_be_a_folder(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(ValueError, match=r"Expected `out` to be a folder"):
+        store(f).open()
