@@ -28,8 +28,10 @@ def add_parser(sub):
     kinds = "; ".join(f"{k}:{','.join(f'{p}=..' for p in params)}" for k, params in WEIGHT_KINDS.items())
     p = sub.add_parser(
         "solve", help="minimum FP-norm interpolant of data files; write .npz and a JSON summary",
-        description="Solve  min ||h - h_ini||_gamma  subject to  h(x_i) = y_i  on the torus [0, P)^d, truncated to "
-                    "the Fourier box |k|_inf <= K. The dimension d is the number of columns of POINTS.",
+        description="Solve  min ||h - h_ini||_gamma  subject to  h(x_i) = y_i  on the torus [0, P)^d,\n"
+                    "truncated to the Fourier box |k|_inf <= K (or exact, K = none). The dimension d is the number\n"
+                    "of columns of POINTS. Writes FILE (.npz of plain arrays: coef, points, values, weight, K,\n"
+                    "period, norm, residual, method, query, evaluations) and FILE with suffix .json (a summary).",
         epilog="examples:\n"
                "  fpnorm solve x.csv y.csv --weight power:p=4 --K 128 --out spline.npz\n"
                "  fpnorm solve xy.npy z.npy --weight lfp:a=1,b=0.5 --K 32 --query grid.npy --out h.npz\n"
@@ -44,7 +46,7 @@ def add_parser(sub):
                         "(1-d PowerLaw with even p, LFP, Sobolev s = 1, 2)")
     p.add_argument("--period", type=float, default=1.0, help="period P of the torus (default: 1)")
     p.add_argument("--method", default="auto", choices=METHODS, help="solve method (default: auto)")
-    p.add_argument("--query", metavar="Q", help="points at which to evaluate the interpolant, shape (Q, d) or (Q,)")
+    p.add_argument("--query", metavar="Q", help="points at which to evaluate the interpolant, one row each: shape (Q, d)")
     p.add_argument("--out", required=True, metavar="FILE",
                    help="output .npz; the JSON summary goes next to it with suffix .json")
     p.set_defaults(func=run)
