@@ -5,7 +5,6 @@ import shlex
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from fpnorm.cli import COMMANDS, main
 

@@ -5,9 +5,10 @@ per point, ``#`` comments, an optional header line), ``.npy``, and ``.npz`` (the
 ``points``, ``values``, ``query``, or the only member).
 
 The ``.npz`` written holds only plain numeric and string arrays (``numpy.load(..., allow_pickle=False)`` reads it):
-``coef`` (complex, shape ``(2K+1,)*d`` or ``(2K+1,)*d + (m,)``; absent for K = infinity), ``points``, ``values`` (as interpolated: wrapped
-onto the torus, duplicates merged), ``weight`` (spec string), ``K`` (-1 for K = infinity), ``period``, ``dim``, ``norm``, ``residual``,
-``condition``, ``method``, and with ``--query`` also ``query`` and ``evaluations``.
+``coef`` (complex, shape ``(2K+1,)*d`` or ``(2K+1,)*d + (m,)``; absent for K = infinity), ``points``, ``values``
+(as interpolated: wrapped onto the torus, duplicates merged), ``weight`` (spec string), ``K`` (-1 for K = infinity),
+``period``, ``dim``, ``norm``, ``residual``, ``condition``, ``method``, and with ``--query`` also ``query`` and
+``evaluations``.
 """
 
 import argparse
@@ -37,7 +38,8 @@ def add_parser(sub):
                "  fpnorm solve xy.npy z.npy --weight lfp:a=1,b=0.5 --K 32 --query grid.npy --out h.npz\n"
                f"weight specs: {kinds}  (zero=<float> penalises the mean; default: mean free)",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("points", metavar="POINTS", help=f"points, one row each: shape (N, d); a file ending in one of {', '.join(DATA_FORMATS)}")
+    p.add_argument("points", metavar="POINTS",
+                   help=f"points, one row each: shape (N, d); a file ending in one of {', '.join(DATA_FORMATS)}")
     p.add_argument("values", metavar="VALUES", help="values, shape (N,) or (N, m) for m right-hand sides")
     p.add_argument("--weight", required=True, metavar="SPEC",
                    help="frequency weight, e.g. power:p=4, lfp:a=1,b=0.5,zero=1, sobolev:s=2")
@@ -46,7 +48,8 @@ def add_parser(sub):
                         "(1-d PowerLaw with even p, LFP, Sobolev s = 1, 2)")
     p.add_argument("--period", type=float, default=1.0, help="period P of the torus (default: 1)")
     p.add_argument("--method", default="auto", choices=METHODS, help="solve method (default: auto)")
-    p.add_argument("--query", metavar="Q", help="points at which to evaluate the interpolant, one row each: shape (Q, d)")
+    p.add_argument("--query", metavar="Q",
+                   help="points at which to evaluate the interpolant, one row each: shape (Q, d)")
     p.add_argument("--out", required=True, metavar="FILE",
                    help="output .npz; the JSON summary goes next to it with suffix .json")
     p.set_defaults(func=run)
@@ -81,7 +84,8 @@ def run(args):
     s = FPInterpolator(points, values, weight=weight, K=args.K, period=args.period, method=args.method)
     arrays = {"points": s.points[:, 0] if dim == 1 else s.points, "values": s.values,
               "weight": np.str_(weight.spec()), "K": np.int64(-1 if s.K is None else s.K),
-              "period": np.float64(s.period), "dim": np.int64(dim), "norm": np.asarray(s.norm, dtype=float), "residual": s.info.residual,
+              "period": np.float64(s.period), "dim": np.int64(dim), "norm": np.asarray(s.norm, dtype=float),
+              "residual": s.info.residual,
               "condition": s.info.condition, "method": np.str_(s.info.method)}
     if s.K is not None:
         arrays["coef"] = s.coef
@@ -99,7 +103,8 @@ def run(args):
                "npz": str(out), "seconds": time.perf_counter() - start}
     json_path = out.with_suffix(".json")
     json_path.write_text(json.dumps(summary, indent=2))
-    print(f"fpnorm solve: N = {summary['N']} points in d = {dim}, K = {'infinity' if s.K is None else s.K}, method {s.info.method}, "
+    K_text = "infinity" if s.K is None else s.K
+    print(f"fpnorm solve: N = {summary['N']} points in d = {dim}, K = {K_text}, method {s.info.method}, "
           f"relative residual {s.info.residual:.1e}, ||h - h_ini||_gamma = {np.round(s.norm, 6)}")
     print(f"fpnorm solve: wrote {out}")
     print(f"fpnorm solve: wrote {json_path}")
