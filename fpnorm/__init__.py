@@ -5,6 +5,7 @@ The public API is listed in ``__all__``; see README.md for a quickstart and DESI
 
 from .exceptions import AccuracyWarning, MemoryEstimateError, SolveError
 from .interpolant import FPInterpolator
+from .lattice_sums import GammaL2, gamma_l2_info, gamma_l2_norm
 from .weights import LFP, PowerLaw, Sobolev, Weight, weight_from_spec
 
 __version__ = "0.1.0"
@@ -12,5 +13,6 @@ __version__ = "0.1.0"
 __all__ = [
     "Weight", "PowerLaw", "LFP", "Sobolev", "weight_from_spec",
     "FPInterpolator",
+    "gamma_l2_norm", "gamma_l2_info", "GammaL2",
     "SolveError", "MemoryEstimateError", "AccuracyWarning",
 ]
