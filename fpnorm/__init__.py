@@ -4,6 +4,7 @@ The public API is listed in ``__all__``; see README.md for a quickstart and DESI
 """
 
 from .exceptions import AccuracyWarning, MemoryEstimateError, SolveError
+from .bounds import BoundResult, FPNorm, bound_curve, fp_norm, generalization_bound, sample_complexity
 from .interpolant import FPInterpolator
 from .lattice_sums import GammaL2, gamma_l2_info, gamma_l2_norm
 from .weights import LFP, PowerLaw, Sobolev, Weight, weight_from_spec
@@ -14,5 +15,6 @@ __all__ = [
     "Weight", "PowerLaw", "LFP", "Sobolev", "weight_from_spec",
     "FPInterpolator",
     "gamma_l2_norm", "gamma_l2_info", "GammaL2",
+    "fp_norm", "FPNorm", "generalization_bound", "BoundResult", "bound_curve", "sample_complexity",
     "SolveError", "MemoryEstimateError", "AccuracyWarning",
 ]
