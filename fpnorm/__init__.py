@@ -7,6 +7,8 @@ from .exceptions import AccuracyWarning, MemoryEstimateError, SolveError
 from .bounds import BoundResult, FPNorm, bound_curve, fp_norm, generalization_bound, sample_complexity
 from .interpolant import FPInterpolator
 from .lattice_sums import GammaL2, gamma_l2_info, gamma_l2_norm
+from .targets import TARGETS, get_target
+from .validation import BoundValidation, population_risk, validate_bound
 from .weights import LFP, PowerLaw, Sobolev, Weight, weight_from_spec
 
 __version__ = "0.1.0"
@@ -16,5 +18,6 @@ __all__ = [
     "FPInterpolator",
     "gamma_l2_norm", "gamma_l2_info", "GammaL2",
     "fp_norm", "FPNorm", "generalization_bound", "BoundResult", "bound_curve", "sample_complexity",
+    "population_risk", "validate_bound", "BoundValidation", "get_target", "TARGETS",
     "SolveError", "MemoryEstimateError", "AccuracyWarning",
 ]
