@@ -332,7 +332,7 @@ def generalization_bound(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f
     vacuous = math.isinf(f_norm) or math.isinf(gamma_l2)
     if vacuous:
         comp = conf = value = math.inf
-        reason = reason + ": the bound is vacuous"
+        reason = reason if "vacuous" in reason else reason + ": the bound is vacuous"
     else:
         C = f_norm * gamma_l2
         comp = C * 2.0 / math.sqrt(M)
