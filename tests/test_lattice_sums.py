@@ -253,3 +253,13 @@ def test_rejects_non_weight():
 def test_rejects_non_callable_envelope():
     with pytest.raises(TypeError, match=r"Expected `envelope` to be a callable"):
         gamma_l2_info(_power_callable(1), envelope=3.0)
+
+
+@pytest.mark.parametrize("d, eps", [(1, 1e-4), (2, 1e-4), (2, 0.05), (3, 1e-3)])
+def test_near_the_pole_s_to_d(d, eps):
+    # Z_d(s) ~ omega_d / (s - d): large, still to full relative accuracy
+    s = d + eps
+    value, err, _ = epstein_zeta(s, d, full=True)
+    ref = float(_mp_epstein(s, d))
+    assert value == pytest.approx(ref, rel=1e-12)
+    assert abs(value - ref) <= err + 1e-15 * ref
