@@ -83,7 +83,11 @@ def _weighted_norm(c, weight):
     K = (c.shape[0] - 1) // 2
     g = weight.box(K)
     inv = np.where(np.isinf(g), 0.0, 1.0 / np.where(np.isinf(g), 1.0, g))
-    return float(np.sqrt(np.sum(inv * np.abs(c) ** 2)))
+    a = np.abs(c)
+    scale = float(np.max(a, initial=0.0))  # scaled so tiny or huge coefficients neither underflow nor overflow
+    if scale == 0.0:
+        return 0.0
+    return scale * float(np.sqrt(np.sum(inv * (a / scale) ** 2)))
 
 
 def _grid(K, dim, period):

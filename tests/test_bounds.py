@@ -193,3 +193,18 @@ def test_curve_and_complexity_validation():
         bound_curve(["a"], 0.1, f_norm=1.0, gamma_l2=1.0)
     with pytest.raises(ValueError, match=r"Expected `epsilon` > 0.0, got 0.0"):
         sample_complexity(0.0, 0.1, f_norm=1.0, gamma_l2=1.0)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(shift=st.floats(-3, 3, allow_nan=False), scale=st.floats(-5, 5, allow_nan=False),
+       p=st.floats(0.5, 6.0, allow_nan=False))
+def test_norm_is_translation_invariant_and_homogeneous(shift, scale, p):
+    # translation on the torus multiplies coefficients by phases; the norm is |scale| times the norm of f
+    w = PowerLaw(p=p, dim=2, zero=0.5)
+    f = get_target("bandlimited", 2)
+    g = lambda x: scale * f(x - np.array([shift, 0.5 * shift]))
+    base = fp_norm(f.coefficients(3), w)
+    assert fp_norm(g, w) == pytest.approx(abs(scale) * base, rel=1e-11, abs=1e-300)
