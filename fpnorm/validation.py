@@ -7,6 +7,7 @@ their population risk by quadrature, and compare with the a-priori bound.
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 from scipy.stats import qmc
@@ -189,8 +190,9 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
         The target on the torus (``(Q, d)`` or ``(Q,)`` in 1-d -> ``(Q,)``), e.g. from :mod:`fpnorm.targets`.
     weight : Weight
     K : int
-        Truncation of the interpolants; needs ``(2K+1)^d >= max(Ms)``. The theorem is about ``K = inf``; choose
-        ``K`` at least the band of a band-limited ``f`` (or large for a smooth one).
+        Truncation of the interpolants; needs ``(2K+1)^d >= max(Ms)`` and warns above half of it. The theorem is
+        about ``K = inf``; choose ``K`` at least the band of a band-limited ``f`` (or large for a smooth one):
+        near-square systems (``M`` close to ``(2K+1)^d``) give interpolants whose risk can grow with ``M``.
     Ms : sequence of int
         Sample sizes, each ``>= 1``.
     trials : int
@@ -226,7 +228,7 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
     >>> from fpnorm import PowerLaw
     >>> from fpnorm.targets import get_target
     >>> from fpnorm.validation import validate_bound
-    >>> res = validate_bound(get_target("poisson"), weight=PowerLaw(p=4, dim=1, zero=1.0), K=32, Ms=[8, 16, 32],
+    >>> res = validate_bound(get_target("poisson"), weight=PowerLaw(p=4, dim=1, zero=1.0), K=64, Ms=[8, 16, 32],
     ...                      trials=2, n_quad=512)
     >>> res.held_fraction, bool(res.decay_rate > 1.0)
     (1.0, True)
@@ -249,6 +251,10 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
     if Ms_arr.max() > box_size(K, d):
         raise ValueError(f"Expected every `Ms` <= (2K+1)^d = {box_size(K, d)} for K = {K} in d = {d}, got "
                          f"{int(Ms_arr.max())}.")
+    if 2 * Ms_arr.max() > box_size(K, d):
+        warnings.warn(f"max(`Ms`) = {int(Ms_arr.max())} is more than half the (2K+1)^d = {box_size(K, d)} modes: the "
+                      f"truncated interpolant is then far from the K = inf minimiser the theorem is about (its risk "
+                      f"can grow with M). Use a larger `K`.", UserWarning, stacklevel=2)
     rng = _rng(seed)
     info = gamma_l2_info(weight)
     f_norm = fp_norm(f, weight, h_ini, period=period)

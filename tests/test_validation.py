@@ -62,7 +62,7 @@ def test_population_risk_rejects_bad_input():
 @pytest.fixture(scope="module")
 def smooth_run():
     w = PowerLaw(p=4, dim=1, zero=1.0)
-    return validate_bound(get_target("poisson"), weight=w, K=32, Ms=[6, 12, 24, 48], trials=3, n_quad=1024, seed=2)
+    return validate_bound(get_target("poisson"), weight=w, K=64, Ms=[6, 12, 24, 48], trials=3, n_quad=1024, seed=2)
 
 
 def test_validate_bound_holds_and_matches_bound(smooth_run):
@@ -112,3 +112,8 @@ def test_validate_bound_rejects_bad_input():
         validate_bound(f, weight=w, K=4, Ms=[0, 3])
     with pytest.raises(TypeError, match=r"Expected `f` to be a callable on the torus"):
         validate_bound(np.zeros(3), weight=w, K=4, Ms=[3])
+
+
+def test_near_square_truncation_warns():
+    with pytest.warns(UserWarning, match=r"max\(`Ms`\) = 8 is more than half the \(2K\+1\)\^d = 9 modes"):
+        validate_bound(get_target("sin"), weight=PowerLaw(p=4, dim=1, zero=1.0), K=4, Ms=[8], trials=1, n_quad=64)
