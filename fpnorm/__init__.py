@@ -6,8 +6,12 @@ The public API is listed in ``__all__``; see README.md for a quickstart and DESI
 from .convergence import ConvergenceResult, convergence_study, kernel_tail_bound, limit_distance
 from .dynamics import LFPFlow, ShellErrors, convergence_times, shell_index
 from .exceptions import AccuracyWarning, MemoryEstimateError, SolveError
+from .bounds import BoundResult, FPNorm, bound_curve, fp_norm, generalization_bound, sample_complexity
 from .interpolant import FPInterpolator
 from .kernels import bernoulli_kernel, closed_form_kernel, has_closed_form, sobolev_kernel
+from .lattice_sums import GammaL2, gamma_l2_info, gamma_l2_norm
+from .targets import TARGETS, get_target
+from .validation import BoundValidation, population_risk, validate_bound
 from .weights import LFP, PowerLaw, Sobolev, Weight, weight_from_spec
 
 __version__ = "0.1.0"
@@ -16,6 +20,9 @@ __all__ = [
     "Weight", "PowerLaw", "LFP", "Sobolev", "weight_from_spec",
     "FPInterpolator",
     "LFPFlow", "ShellErrors", "convergence_times", "shell_index",
+    "gamma_l2_norm", "gamma_l2_info", "GammaL2",
+    "fp_norm", "FPNorm", "generalization_bound", "BoundResult", "bound_curve", "sample_complexity",
+    "population_risk", "validate_bound", "BoundValidation", "get_target", "TARGETS",
     "SolveError", "MemoryEstimateError", "AccuracyWarning",
     "closed_form_kernel", "has_closed_form", "bernoulli_kernel", "sobolev_kernel",
     "convergence_study", "kernel_tail_bound", "limit_distance", "ConvergenceResult",

@@ -15,7 +15,7 @@ from .exceptions import SolveError
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 # Subcommand modules under fpnorm.commands, in the order `fpnorm --help` lists them.
-COMMANDS = ("demo", "solve", "sweep")
+COMMANDS = ("demo", "solve", "bound", "sweep")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._memory import check_memory
 
-__all__ = ["evaluate", "adjoint", "kernel_matrix", "BACKENDS", "DEFAULT_EPS"]
+__all__ = ["evaluate", "adjoint", "kernel_matrix", "grid_coefficients", "BACKENDS", "DEFAULT_EPS"]
 
 BACKENDS = ("auto", "finufft", "direct")
 DEFAULT_EPS = 1e-14
@@ -155,3 +155,24 @@ def kernel_matrix(t, g, *, eps=DEFAULT_EPS, backend="auto"):
     G[ju, iu] = vals
     G[np.arange(N), np.arange(N)] = float(np.sum(g))
     return G
+
+
+def grid_coefficients(values):
+    """Fourier coefficients from samples on a uniform grid of odd size ``n = 2K+1`` per axis (numpy.fft).
+
+    Parameters
+    ----------
+    values : ndarray, shape ``(n,)*d``, n odd
+        Samples at ``x_j = P j / n``.
+
+    Returns
+    -------
+    complex ndarray, shape ``(n,)*d``
+        ``c_k = n^-d sum_j f(x_j) e^{-2 pi i k.j/n}`` for ``|k|_inf <= K`` (index ``j`` means ``k = j - K``):
+        exact for trigonometric polynomials of band ``<= K``, otherwise aliased (``c_k = sum_m f^(k + n m)``).
+    """
+    values = np.asarray(values)
+    n = values.shape[0]
+    if n % 2 == 0 or any(s != n for s in values.shape):
+        raise ValueError(f"Expected `values` on an odd grid of equal sides (n,)*d, got shape {values.shape}.")
+    return np.fft.fftshift(np.fft.fftn(values)) / values.size

@@ -1,0 +1,82 @@
+"""`fpnorm bound`: the a-priori generalization bound and its parts, as text or JSON."""
+
+import json
+import math
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub):
+    from ..targets import TARGETS
+
+    p = sub.add_parser(
+        "bound", help="the a-priori generalization bound L(h_M) <= ||f - h_ini||_gamma ||gamma||_l2 (...)",
+        description="Compute the a-priori bound on the population risk E|h_M - f| of the minimum FP-norm "
+                    "interpolant of M uniform samples on the torus (Zhang, Xu, Luo, Ma 2019): "
+                    "||f - h_ini||_gamma * ||gamma||_l2 * (2/sqrt(M) + 4 sqrt(2 ln(4/delta)/M)), holding with "
+                    "probability >= 1 - delta. Assumes absolute loss, uniform samples, noiseless labels.")
+    p.add_argument("--M", type=int, nargs="+", required=True, metavar="M", help="number of samples (one or more)")
+    p.add_argument("--delta", type=float, default=0.05, help="failure probability, 0 < delta < 1 (default 0.05)")
+    p.add_argument("--weight", help="weight spec, e.g. 'power:p=4,zero=1', 'lfp:a=1,b=1,zero=1', 'sobolev:s=2'")
+    p.add_argument("--dim", type=int, default=None, help="dimension d (default: from the spec, else 1)")
+    p.add_argument("--f-norm", type=float, default=None, help="||f - h_ini||_gamma, if known")
+    p.add_argument("--gamma-l2", type=float, default=None, help="||gamma||_l2, if known (else from --weight)")
+    p.add_argument("--target", choices=TARGETS, default=None, help="built-in target f whose norm is computed")
+    p.add_argument("--period", type=float, default=1.0, help="period P of the torus (default 1)")
+    p.add_argument("--epsilon", type=float, default=None, help="also report the smallest M with bound <= epsilon")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.set_defaults(func=run)
+
+
+def _fmt(x):
+    return "inf" if x is None or (isinstance(x, float) and math.isinf(x)) else f"{x:.6g}"
+
+
+def run(args):
+    from ..bounds import generalization_bound, sample_complexity
+    from ..lattice_sums import gamma_l2_info
+    from ..targets import get_target
+    from ..weights import weight_from_spec
+
+    weight = weight_from_spec(args.weight, dim=args.dim) if args.weight else None
+    dim = weight.dim if weight is not None else (args.dim or 1)
+    f = get_target(args.target, dim, period=args.period) if args.target else None
+    gamma_l2, g_info = args.gamma_l2, None
+    if gamma_l2 is None and weight is not None:
+        g_info = gamma_l2_info(weight)
+        gamma_l2 = g_info.value
+    f_norm = args.f_norm
+    results = []
+    for M in args.M:
+        r = generalization_bound(M, args.delta, f_norm=f_norm, gamma_l2=args.gamma_l2, weight=weight, f=f,
+                                 period=args.period)
+        f_norm, f = r.f_norm, None  # the norm is computed once
+        results.append(r)
+    out = {"delta": args.delta, "weight": weight.spec() if weight is not None else None, "target": args.target,
+           "f_norm": results[0].to_dict()["f_norm"], "gamma_l2": results[0].to_dict()["gamma_l2"],
+           "gamma_l2_method": g_info.method if g_info else None,
+           "gamma_l2_error_bound": g_info.error_bound if g_info else None,
+           "vacuous": results[0].vacuous, "reason": results[0].reason,
+           "results": [{k: v for k, v in r.to_dict().items() if k in ("M", "value", "complexity_term",
+                                                                      "confidence_term")} for r in results]}
+    if args.epsilon is not None:
+        m = sample_complexity(args.epsilon, args.delta, f_norm=f_norm, gamma_l2=gamma_l2)
+        out["epsilon"] = args.epsilon
+        out["sample_complexity"] = None if m == math.inf else m
+    if args.json:
+        print(json.dumps(out, indent=2, allow_nan=False))
+        return 0
+    print(f"a-priori bound on E|h_M - f| (absolute loss, uniform samples on the torus), "
+          f"probability >= {1 - args.delta:g}")
+    print(f"  ||f - h_ini||_gamma = {_fmt(results[0].f_norm)}")
+    extra = f"  ({g_info.method}, error <= {g_info.error_bound:.1e})" if g_info and g_info.finite else ""
+    print(f"  ||gamma||_l2        = {_fmt(results[0].gamma_l2)}{extra}")
+    for r in results:
+        print(f"  M = {r.M:<10d} bound = {_fmt(r.value)}  = complexity {_fmt(r.complexity_term)} "
+              f"+ confidence {_fmt(r.confidence_term)}")
+    if results[0].vacuous:
+        print(f"  VACUOUS: {out['reason']}")
+    if args.epsilon is not None:
+        m = out["sample_complexity"]
+        print(f"  smallest M with bound <= {args.epsilon:g}: {'none (vacuous)' if m is None else m}")
+    return 0

@@ -1,0 +1,68 @@
+"""`fpnorm bound` on the command line."""
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from fpnorm import PowerLaw, generalization_bound, sample_complexity
+from fpnorm.cli import main
+from fpnorm.targets import get_target
+
+
+def _json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_matches_api(capsys):
+    out = _json(capsys, ["bound", "--M", "100", "1000", "--delta", "0.1", "--weight", "power:p=4,zero=1",
+                         "--target", "sin", "--json"])
+    w = PowerLaw(p=4, dim=1, zero=1.0)
+    for row, M in zip(out["results"], (100, 1000)):
+        ref = generalization_bound(M, 0.1, weight=w, f=get_target("sin", 1))
+        assert row["M"] == M
+        assert row["value"] == pytest.approx(ref.value, rel=1e-14)
+        assert row["complexity_term"] + row["confidence_term"] == pytest.approx(ref.value, rel=1e-14)
+    assert out["f_norm"] == pytest.approx(math.sqrt(0.5) * (2 * math.pi) ** 2, rel=1e-13)
+    assert out["gamma_l2"] == pytest.approx(math.sqrt(1 + 1 / 720), rel=1e-15)
+    assert out["gamma_l2_method"] == "zeta" and out["vacuous"] is False and out["reason"] is None
+
+
+def test_direct_norms_and_epsilon(capsys):
+    out = _json(capsys, ["bound", "--M", "50", "--f-norm", "2", "--gamma-l2", "1.5", "--epsilon", "0.25", "--json"])
+    assert out["results"][0]["value"] == pytest.approx(generalization_bound(50, 0.05, f_norm=2.0, gamma_l2=1.5).value)
+    assert out["sample_complexity"] == sample_complexity(0.25, 0.05, f_norm=2.0, gamma_l2=1.5)
+
+
+def test_text_output(capsys):
+    assert main(["bound", "--M", "64", "--weight", "sobolev:s=2,dim=2", "--target", "bandlimited"]) == 0
+    text = capsys.readouterr().out
+    assert "||gamma||_l2" in text and "M = 64" in text and "complexity" in text and "confidence" in text
+
+
+def test_vacuous_is_said_plainly(capsys):
+    out = _json(capsys, ["bound", "--M", "100", "--weight", "lfp:a=1,b=1", "--dim", "2", "--target", "gauss",
+                         "--json"])
+    assert out["vacuous"] is True and out["results"][0]["value"] is None
+    assert "unpenalised" in out["reason"] and out["reason"].count("vacuous") == 1
+    assert main(["bound", "--M", "100", "--weight", "power:p=1,zero=1", "--f-norm", "1"]) == 0
+    assert "VACUOUS: p = 1.0 <= d = 1" in capsys.readouterr().out
+
+
+def test_errors_exit_2_with_one_line(capsys):
+    assert main(["bound", "--M", "0", "--f-norm", "1", "--gamma-l2", "1"]) == 2
+    assert "fpnorm bound: error: Expected `M` >= 1, got 0." in capsys.readouterr().err
+    assert main(["bound", "--M", "10", "--target", "sin"]) == 2
+    assert "Expected `gamma_l2` or `weight` to be given" in capsys.readouterr().err
+    assert main(["bound", "--M", "10", "--delta", "1.5", "--f-norm", "1", "--gamma-l2", "1"]) == 2
+    assert "Expected `delta` < 1.0, got 1.5" in capsys.readouterr().err
+
+
+def test_module_entry_point():
+    proc = subprocess.run([sys.executable, "-m", "fpnorm", "bound", "--M", "10", "--f-norm", "1", "--gamma-l2", "1",
+                           "--json"], capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout)["results"][0]["value"] == pytest.approx(
+        generalization_bound(10, 0.05, f_norm=1.0, gamma_l2=1.0).value)
