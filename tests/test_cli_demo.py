@@ -30,7 +30,7 @@ def demo(tmp_path_factory):
 def test_demo_writes_figures_and_prints_where(demo):
     status, out, printed, summary = demo
     assert status == 0
-    for name, file in (("lfp_1d", "lfp_1d"), ("xor_2d", "xor_2d"), ("flow", "flow_heatmap")):
+    for name, file in (("lfp_1d", "lfp_1d"), ("xor_2d", "xor_2d"), ("bound", "bound_vs_M"), ("flow", "flow_heatmap")):
         path = out / f"{file}.png"
         assert path.read_bytes()[:8] == PNG
         assert summary["figures"][name] == str(path)
@@ -116,6 +116,29 @@ def test_flow_convergence_times_are_exp_minus_t_gamma2(demo):
     assert np.all(measured >= exact * (1 - 1e-12)) and np.all(measured < exact * r["time_grid_ratio"])
     assert np.all(np.diff(measured) >= 0)  # the frequency principle: higher shells later
     assert max(r["final_errors"]) < 1e-10  # t_max = 1e5: every shell fitted
+
+
+def test_bound_numbers_are_the_closed_forms(demo):
+    r = demo[3]["bound"]
+    assert (r["setup"]["target"], r["setup"]["weight"]) == ("bandlimited", "power:p=4,zero=1")
+    # ||gamma||_l2^2 = sum_k gamma(k)^2 = gamma(0)^2 + 2 sum_{k>0} (2 pi k)^-4 = 1 + 2 zeta(4) / (2 pi)^4,
+    # zeta(4) = pi^4 / 90
+    assert r["gamma_l2"] == pytest.approx(math.sqrt(1 + 2 / (90 * 2**4)), rel=1e-13)
+    # f = 0.2 + cos(2 pi x) + 0.5 sin(6 pi x + 0.3): |f^(0)| = 0.2, |f^(+-1)| = 1/2, |f^(+-3)| = 1/4, and
+    # ||f||_gamma^2 = gamma(0)^-2 0.2^2 + 2 (2 pi)^4 / 4 + 2 (6 pi)^4 / 16
+    f_norm = math.sqrt(0.04 + (2 * math.pi) ** 4 / 2 + (6 * math.pi) ** 4 / 8)
+    assert r["f_norm"] == pytest.approx(f_norm, rel=1e-12)
+    delta = r["setup"]["delta"]
+
+    def bound(M):
+        return f_norm * r["gamma_l2"] * (2 / np.sqrt(M) + 4 * np.sqrt(2 * np.log(4 / delta) / M))
+
+    assert np.allclose(r["bound"], bound(np.array(r["Ms"])), rtol=1e-12)
+    assert np.allclose(r["curve_bound"], bound(np.array(r["curve_M"])), rtol=1e-12)
+    assert r["bound_at_M_1000"] == pytest.approx(bound(1000), rel=1e-12)
+    # the theorem's promise, and the interpolants' much faster decay on a band-limited target
+    assert r["held_fraction"] == 1.0 and np.all(np.array(r["mean_risk"]) <= np.array(r["bound"]))
+    assert r["risk_decay_rate"] > 0.5
 
 
 def test_demo_help_and_errors(capsys):

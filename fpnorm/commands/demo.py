@@ -7,6 +7,9 @@ Sections (each writes one figure and one entry of ``summary.json``):
   periodic piecewise-linear interpolant), next to scipy's ``CubicSpline(bc_type="periodic")`` and ``numpy.interp``
   with ``period``, on a period (4) wide enough to stand in for the real line around the data.
 - ``xor_2d``: the 2-d LFP interpolant of four XOR points, as an image.
+- ``bound``: the a-priori generalization bound against ``M`` (log-log) for a band-limited target and the weight
+  ``PowerLaw(p=4, zero=1)`` (finite ``||gamma||_l2``), with Monte-Carlo estimates of the population risk
+  ``E|h_M - f|`` of the interpolants of ``M`` uniform samples (:func:`fpnorm.validation.validate_bound`).
 - ``flow``: the frequency-resolved LFP flow (:class:`fpnorm.LFPFlow`) towards a target with content in every
   frequency shell, sampled on a uniform grid, where each mode decays exactly as ``exp(-t gamma(k)^2)``: the heatmap
   of relative error per shell over time, and the time each shell needs to reach 10 %.
@@ -21,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["add_parser", "run", "load_demo_data", "lfp_1d", "xor_2d", "flow", "flow_target", "spline_energy",
-           "linear_energy", "LFP_REGIMES", "DEMO_K_1D", "DEMO_K_2D", "FLOW_SETUP", "SECTIONS"]
+           "linear_energy", "bound", "LFP_REGIMES", "DEMO_K_1D", "DEMO_K_2D", "FLOW_SETUP", "BOUND_SETUP", "SECTIONS"]
 
 # The two LFP regimes of the 1-d picture: (a, b) of LFP(a, b). The crossover |k| = sqrt(b / a) is 1e5 for the
 # spline-like weight (xi^-4 dominates every frequency the data resolve) and 1e-5 for the linear-like one.
@@ -40,7 +43,8 @@ def add_parser(sub):
         "demo", help="run the demo on the embedded example data; write figures and a JSON summary",
         description="Run the demo on the example data shipped with fpnorm: the LFP paper's 1-d picture (the two "
                     "LFP regimes next to the cubic spline and the piecewise-linear interpolant), a 2-d XOR "
-                    "interpolant and the frequency-resolved LFP flow heatmap. Writes PNG figures and summary.json "
+                    "interpolant, the a-priori generalization bound against M with Monte-Carlo risk estimates, and "
+                    "the frequency-resolved LFP flow heatmap. Writes PNG figures and summary.json "
                     "into --out and prints their paths. Takes a few seconds.")
     p.add_argument("--out", default="fpnorm-demo", metavar="DIR", help="output folder (default: ./fpnorm-demo)")
     p.add_argument("--dpi", type=int, default=120, help="resolution of the PNG figures (default: 120)")
@@ -143,6 +147,38 @@ def xor_2d(data, ax, *, K=DEMO_K_2D):
             "probes": probes.tolist(), "h_at_probes": s(probes).tolist()}
 
 
+# The bound section: target (fpnorm.targets), weight spec, truncation of the interpolants, sample sizes of the
+# Monte-Carlo trials, trials per M, quadrature points per risk estimate, confidence parameter, seed.
+BOUND_SETUP = {"target": "bandlimited", "weight": "power:p=4,zero=1", "K": 64, "Ms": [4, 8, 16, 32, 64],
+               "trials": 6, "n_quad": 1024, "delta": 0.05, "seed": 0}
+
+
+def bound(ax):
+    """The bound against M with Monte-Carlo risk estimates; return the summary."""
+    from .. import weight_from_spec
+    from ..bounds import bound_curve, generalization_bound
+    from ..plotting import plot_bound_curve
+    from ..targets import get_target
+    from ..validation import validate_bound
+
+    c = BOUND_SETUP
+    f, w = get_target(c["target"]), weight_from_spec(c["weight"])
+    v = validate_bound(f, weight=w, K=c["K"], Ms=c["Ms"], trials=c["trials"], delta=c["delta"], n_quad=c["n_quad"],
+                       seed=c["seed"])
+    M_grid = np.unique(np.round(np.logspace(0, 4, 41)).astype(int))
+    curve = bound_curve(M_grid, c["delta"], weight=w, f=f)
+    risk_std = v.risks.std(axis=1, ddof=1)
+    plot_bound_curve(M_grid, curve, risk_M=v.Ms, risk=v.mean_risk, risk_err=risk_std, ax=ax,
+                     title=f"A-priori bound vs Monte-Carlo risk\ntarget '{c['target']}', weight {c['weight']}, "
+                           f"K = {c['K']}, {c['trials']} trials per M", label=f"bound, delta = {c['delta']:g}")
+    r1000 = generalization_bound(1000, c["delta"], weight=w, f=f)
+    return {"setup": dict(c), "weight": w.spec(), "f_norm": v.f_norm, "gamma_l2": v.gamma_l2,
+            "Ms": v.Ms.tolist(), "bound": v.bounds.tolist(), "mean_risk": v.mean_risk.tolist(),
+            "std_risk": risk_std.tolist(), "held_fraction": v.held_fraction, "risk_decay_rate": v.decay_rate,
+            "bound_at_M_1000": r1000.value, "curve_M": M_grid.tolist(), "curve_bound": curve.tolist(),
+            "error_bars": "standard deviation of the risk over the trials at each M"}
+
+
 def flow_target(q):
     """The flow demo's target ``f(x) = sum_{k=1}^{24} cos(2 pi k x + k) / k``: content in every shell 1..24."""
     q = np.asarray(q, dtype=float)
@@ -190,6 +226,14 @@ def _section_xor_2d(data, out, dpi):
     return summary, save_figure(fig, out / "xor_2d.png", dpi=dpi)
 
 
+def _section_bound(data, out, dpi):
+    from ..plotting import new_figure, save_figure
+
+    fig, ax = new_figure(figsize=(7.0, 4.6))
+    summary = bound(ax)
+    return summary, save_figure(fig, out / "bound_vs_M.png", dpi=dpi)
+
+
 def _section_flow(data, out, dpi):
     from ..plotting import new_figure, save_figure
 
@@ -199,7 +243,7 @@ def _section_flow(data, out, dpi):
 
 
 # The demo's sections in order: name -> function(data, out, dpi) returning (summary entry, figure path).
-SECTIONS = {"lfp_1d": _section_lfp_1d, "xor_2d": _section_xor_2d, "flow": _section_flow}
+SECTIONS = {"lfp_1d": _section_lfp_1d, "xor_2d": _section_xor_2d, "bound": _section_bound, "flow": _section_flow}
 
 
 def run(args):
