@@ -9,7 +9,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from ._validation import check_int, check_real
+from ._validation import check_choice, check_int, check_real
 from .lattice import box_size
 from .weights import weight_from_spec
 
@@ -17,9 +17,9 @@ __all__ = ["EXAMPLE_CONFIG", "CONFIG_KEYS", "RISK_KEYS", "SweepConfig", "load_co
            "resolve_function", "resolve_h_ini", "as_config"]
 
 CONFIG_KEYS = ("weights", "K", "M", "seeds", "target", "h_ini", "delta", "dim", "period", "risk")
-RISK_KEYS = ("n",)
+RISK_KEYS = ("n", "method", "replicates")
 # Defaults of the optional keys.
-_DEFAULTS = {"h_ini": "zero", "dim": 1, "period": 1.0, "risk": {"n": 20000}}
+_DEFAULTS = {"h_ini": "zero", "dim": 1, "period": 1.0, "risk": {"n": 20000, "method": "sobol", "replicates": 16}}
 # h_ini values that mean "no initial function" (h_ini = 0).
 _ZERO_H_INI = ("zero", "none", "0")
 
@@ -34,19 +34,21 @@ weights = ["power:p=4,zero=1", "sobolev:s=2"]
 K = [256]                      # truncation |k|_inf <= K (keep 2K+1 well above max M)
 M = [8, 16, 32, 64, 128]       # sample sizes: M uniform random points on the torus
 seeds = [0, 1, 2, 3]           # or an integer n, meaning seeds 0 .. n-1
-target = "sine"                # a name from fpnorm.targets, or "package.module:function"
+target = "sin"                 # a name from fpnorm.targets, or "package.module:function"
 h_ini = "zero"                 # initial function: "zero", a target name, or "package.module:function"
 delta = 0.05                   # the bound holds with probability >= 1 - delta
 dim = 1
 period = 1.0
 
 [risk]
-n = 20000                      # Monte-Carlo points for E|h - f| (the standard error is reported too)
+n = 20000                      # quadrature points for E|h - f| (the standard error is reported too)
+method = "sobol"               # "sobol" (scrambled Sobol, randomised QMC) or "mc" (plain Monte Carlo)
+replicates = 16                # independent randomisations; their spread gives the standard error
 """
 
 
 # -- functions named in configs ------------------------------------------------------------------------------------
-def resolve_function(name, key):
+def resolve_function(name, key, dim=1, period=1.0):
     """A torus function from a registry name (:mod:`fpnorm.targets`) or a ``package.module:function`` path."""
     if not isinstance(name, str) or not name.strip():
         raise TypeError(f"Expected `{key}` to be a target name or 'package.module:function', got {name!r}.")
@@ -65,16 +67,16 @@ def resolve_function(name, key):
     from . import targets
 
     try:
-        return targets.get_target(name)
+        return targets.get_target(name, dim, period=period)
     except (KeyError, ValueError):
         raise ValueError(f"Expected `{key}` to be one of the targets {sorted(targets.TARGETS)} or "
                          f"'package.module:function', got {name!r}.") from None
 
 
-def resolve_h_ini(name):
+def resolve_h_ini(name, dim=1, period=1.0):
     if name.lower() in _ZERO_H_INI:
         return None
-    return resolve_function(name, "h_ini")
+    return resolve_function(name, "h_ini", dim, period)
 
 
 # -- config --------------------------------------------------------------------------------------------------------
@@ -94,7 +96,11 @@ class SweepConfig:
     dim : int
     period : float
     risk_n : int
-        Monte-Carlo points for the risk ``E|h - f|``.
+        Quadrature points for the risk ``E|h - f|``.
+    risk_method : str
+        Quadrature of the risk, one of :data:`fpnorm.validation.QUADRATURES`.
+    risk_replicates : int
+        Independent randomisations of the quadrature (the error bar is their standard error).
     """
 
     weights: tuple
@@ -107,6 +113,8 @@ class SweepConfig:
     dim: int
     period: float
     risk_n: int
+    risk_method: str = "sobol"
+    risk_replicates: int = 16
 
     def to_dict(self):
         """The normalised config as plain JSON types (what the fingerprint is computed from)."""
@@ -116,7 +124,8 @@ class SweepConfig:
     def tasks(self):
         """The tasks, one dict per (weight, K, M, seed), in a fixed order."""
         shared = {"dim": self.dim, "period": self.period, "target": self.target, "h_ini": self.h_ini,
-                  "delta": self.delta, "risk_n": self.risk_n}
+                  "delta": self.delta, "risk_n": self.risk_n, "risk_method": self.risk_method,
+                  "risk_replicates": self.risk_replicates}
         return [{"weight": w, "K": K, "M": M, "seed": s, **shared}
                 for w in self.weights for K in self.K for M in self.M for s in self.seeds]
 
@@ -197,15 +206,20 @@ def parse_config(raw):
                              f"d = {dim}) so that an interpolant exists, got M = {max(Ms)}.")
     delta = check_real(cfg["delta"], "delta", minimum=0.0, maximum=1.0, strict_min=True, strict_max=True)
     target = cfg["target"]
-    resolve_function(target, "target")
+    resolve_function(target, "target", dim, period)
     h_ini = cfg["h_ini"]
     if not isinstance(h_ini, str):
         raise TypeError(f"Expected `h_ini` to be 'zero', a target name or 'package.module:function', got {h_ini!r}.")
     h_ini = "zero" if h_ini.strip().lower() in _ZERO_H_INI else h_ini.strip()
-    resolve_h_ini(h_ini)
+    resolve_h_ini(h_ini, dim, period)
     risk_n = check_int(risk["n"], "risk.n", minimum=2)
+    from .validation import QUADRATURES
+
+    risk_method = check_choice(risk["method"], "risk.method", QUADRATURES)
+    risk_replicates = check_int(risk["replicates"], "risk.replicates", minimum=2)
     return SweepConfig(weights=tuple(specs), K=Ks, M=Ms, seeds=seeds, target=target.strip(), h_ini=h_ini,
-                       delta=delta, dim=dim, period=period, risk_n=risk_n)
+                       delta=delta, dim=dim, period=period, risk_n=risk_n, risk_method=risk_method,
+                       risk_replicates=risk_replicates)
 
 
 def load_config(path):

@@ -57,7 +57,8 @@ def _bound_constants(weight_spec, dim, period, target, h_ini):
         from .bounds import generalization_bound
 
         r = generalization_bound(1, 0.5, weight=weight_from_spec(weight_spec, dim=dim),
-                                 f=resolve_function(target, "target"), h_ini=resolve_h_ini(h_ini))
+                                 f=resolve_function(target, "target", dim, period),
+                                 h_ini=resolve_h_ini(h_ini, dim, period), period=period)
         _CONSTANTS[key] = (float(r.f_norm), float(r.gamma_l2))
     return _CONSTANTS[key]
 
@@ -92,8 +93,8 @@ def run_trial(task):
     start = time.perf_counter()
     d, period, M = int(task["dim"]), float(task["period"]), int(task["M"])
     weight = weight_from_spec(task["weight"], dim=d)
-    f = resolve_function(task["target"], "target")
-    h_ini = resolve_h_ini(task["h_ini"])
+    f = resolve_function(task["target"], "target", d, period)
+    h_ini = resolve_h_ini(task["h_ini"], d, period)
     x = np.random.default_rng(_seed_sequence(task, 0)).uniform(0.0, period, size=(M, d))
     y = evaluate_function(f, x, "target", M, d)
     status = "ok"
@@ -104,7 +105,9 @@ def run_trial(task):
             s = FPInterpolator(x, y, weight=weight, K=int(task["K"]), h_ini=h_ini, period=period)
             norm = float(s.norm)
             risk, stderr = population_risk(s, f, dim=d, period=period, n=int(task["risk_n"]),
-                                           seed=_seed_sequence(task, 1))
+                                           method=task.get("risk_method", "sobol"),
+                                           replicates=int(task.get("risk_replicates", 16)),
+                                           seed=np.random.default_rng(_seed_sequence(task, 1)))
             risk, stderr = float(risk), float(stderr)
         except np.linalg.LinAlgError as exc:  # SolveError included
             status = "error: " + " ".join(f"{type(exc).__name__}: {exc}".split())
@@ -217,7 +220,7 @@ def run_sweep(config, out, *, scheduler=None, workers=None, limit=None, show_pro
     --------
     >>> import tempfile
     >>> from fpnorm.sweeps import run_sweep
-    >>> cfg = {"weights": ["sobolev:s=2"], "K": [16], "M": [4, 8], "seeds": 2, "target": "sine", "delta": 0.1,
+    >>> cfg = {"weights": ["sobolev:s=2"], "K": [16], "M": [4, 8], "seeds": 2, "target": "sin", "delta": 0.1,
     ...        "risk": {"n": 1000}}
     >>> rep = run_sweep(cfg, tempfile.mkdtemp(), workers=0, figure=False)
     >>> rep.n_run, rep.complete
