@@ -83,6 +83,9 @@ class SolveInfo:
         Each method tried, with the reason it was left, in order.
     seconds : float
         Wall-clock time of the solve.
+    status : str
+        Solver status: "optimal" for the exact and closed-form solves; for cvxpy solves the solver's status
+        ("optimal", "optimal_inaccurate", ...).
     """
 
     method: str
@@ -91,10 +94,12 @@ class SolveInfo:
     iterations: int = 0
     attempts: list = field(default_factory=list)
     seconds: float = 0.0
+    status: str = "optimal"
 
     def to_dict(self):
         return {"method": self.method, "residual": self.residual, "condition": self.condition,
-                "iterations": self.iterations, "attempts": list(self.attempts), "seconds": self.seconds}
+                "iterations": self.iterations, "attempts": list(self.attempts), "seconds": self.seconds,
+                "status": self.status}
 
 
 @dataclass

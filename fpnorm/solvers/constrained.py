@@ -1,0 +1,419 @@
+"""Constrained minimum-norm fits: tolerances on the data and lower/upper bounds on h, on cvxpy or an exact dual.
+
+The problem, per right-hand side, with ``r = y - h_ini(x)`` and ``v = h - h_ini`` on the box ``|k|_inf <= K``::
+
+    minimise  ||v||_gamma^2
+    subject to  |v(x_n) - r_n| <= eps_n                   (tolerances; eps = 0 is an equality)
+                lo(z) <= v(z) <= hi(z)  for z on a grid    (bounds, lo = lower - h_ini, hi = upper - h_ini)
+
+Coordinates. ``v = B u + F w`` in the real cos/sin basis of :mod:`fpnorm.lattice`: ``u`` are the penalised
+coefficients scaled by ``sqrt(gamma^2)`` (``||v||_gamma = ||u||_2``, so the objective is ``sum_squares(u)`` and well
+scaled), ``w`` the free (``gamma = inf``) coefficients, unscaled and unpenalised.
+
+Tolerances only: the exact dual route. Stationarity gives ``u = B^T lambda``, ``F^T lambda = 0``, and the optimality
+conditions ``lambda_n > 0 => v(x_n) = r_n - eps_n``, ``lambda_n < 0 => v(x_n) = r_n + eps_n``,
+``lambda_n = 0 => |v(x_n) - r_n| <= eps_n``: the solution is the exact minimum-norm interpolant through the active
+points with shifted data. A primal-dual active-set iteration in the N dual variables (each step one exact
+interpolation on the active set, by the stable projected QR of :mod:`fpnorm.solvers.qr`) finds the active set; the
+answer is accepted only when every optimality condition holds, else cvxpy solves the primal. cvxpy remains the check.
+
+Uniqueness: ``u`` (hence the penalised part of ``h``) is unique. With free modes and few active points the free part
+``w`` can be non-unique (e.g. a constant within every tolerance band); any minimiser is then returned.
+"""
+
+from dataclasses import dataclass
+import warnings
+
+import numpy as np
+import scipy.linalg as sla
+
+from .._memory import check_memory
+from ..exceptions import AccuracyWarning, SolveError
+from ..lattice import box_points, real_design, real_to_complex
+from ._common import FreeModes, Solution, SolveInfo, complex_coef, forward
+from .qr import _scales
+
+__all__ = ["SOLVERS", "GridBounds", "solve_constrained", "derivative_bounds", "grid_points_per_axis",
+           "MAX_GRID_POINTS", "BOUND_RTOL", "as_tolerances", "as_bound"]
+
+# cvxpy solvers a user may name with ``solver=`` (CLARABEL is the default and the one tested).
+SOLVERS = ("CLARABEL", "SCS", "OSQP", "ECOS")
+# Most grid points on which bounds are enforced (rows of the cvxpy problem).
+MAX_GRID_POINTS = 20000
+# Bounds hold between grid points to BOUND_RTOL * max|y - h_ini| (1 if the data are zero).
+BOUND_RTOL = 1e-3
+# cvxpy statuses that come with a usable answer.
+_USABLE = ("optimal", "optimal_inaccurate")
+_ACTIVE_SET_MAX_ITER = 100
+
+
+@dataclass
+class GridBounds:
+    """Bounds on ``v = h - h_ini``, enforced on a grid.
+
+    Attributes
+    ----------
+    offsets : callable
+        ``offsets(x)`` for grid points ``x`` of shape (Q, d) returns ``(lo, hi)``, each of shape (Q,), with
+        ``-inf`` / ``+inf`` where there is no bound (``lo = lower - h_ini``, ``hi = upper - h_ini``).
+    period : float
+    atol : float
+        Tolerance to which the bound must hold between grid points (absolute, in units of ``h``).
+    """
+
+    offsets: object
+    period: float
+    atol: float
+
+
+def derivative_bounds(coef, period, dim):
+    """Bounds on the first and second derivatives of ``v(x) = sum_k c_k e^{2 pi i k.x/P}``.
+
+    Parameters
+    ----------
+    coef : complex ndarray, shape ``(2K+1,)*dim`` (+ ``(m,)``)
+    period : float
+    dim : int
+
+    Returns
+    -------
+    L1 : float
+        ``(2 pi/P) sum_k |k|_2 |c_k| >= max |grad v|``.
+    L2 : float
+        ``(2 pi/P)^2 sum_k |k|_2^2 |c_k| >= max sum_j |d^2 v / dx_j^2|``.
+    Both are the largest over the columns.
+    """
+    K = (coef.shape[0] - 1) // 2
+    kn = np.linalg.norm(box_points(K, dim), axis=1)
+    flat = np.abs(coef).reshape(kn.size, -1)
+    w = 2 * np.pi / period
+    return float(w * np.max(kn @ flat)), float(w * w * np.max((kn * kn) @ flat))
+
+
+def grid_points_per_axis(L1, L2, dim, atol, K, period):
+    """Points per axis ``n`` of the bound grid (spacing ``delta = P/n``) for a bound to hold to `atol` in between.
+
+    Two certificates for ``v`` that meets a constant bound at every grid point; the grid takes the cheaper one:
+
+    - first order: every point lies within ``delta sqrt(d)/2`` of a grid point, so the bound is missed by at most
+      ``L1 delta sqrt(d)/2``;
+    - second order: the multilinear interpolant of the grid values meets the bound (a convex combination), and
+      ``v`` differs from it by at most ``L2 delta^2 / 8``.
+
+    At least ``2K + 2`` points per axis; at most ``MAX_GRID_POINTS ** (1/d)``.
+
+    Returns
+    -------
+    n : int
+    capped : bool
+        True when the cap stopped ``n`` short of the spacing the tolerance needs.
+    """
+    if atol > 0:
+        first = period * L1 * np.sqrt(dim) / (2 * atol)
+        second = period * np.sqrt(L2 / (8 * atol))
+        need = int(min(np.ceil(min(first, second)), np.iinfo(np.int32).max))
+    else:
+        need = np.iinfo(np.int32).max
+    cap = int(np.floor(MAX_GRID_POINTS ** (1.0 / dim) + 1e-9))
+    n = max(2 * K + 2, need)
+    return (min(n, cap), n > cap)
+
+
+def _grid(n, dim, period, offset=0.0):
+    axes = np.meshgrid(*([(np.arange(n) + offset) * (period / n)] * dim), indexing="ij")
+    return np.stack([a.ravel() for a in axes], axis=-1)
+
+
+def _split(problem):
+    """Free-mode projection, scales, penalised column indices and the matrices B (scaled) and F at the points."""
+    free = FreeModes(problem)
+    scales = _scales(problem)
+    pen = np.setdiff1d(np.arange(problem.M), free.cols)
+    return free, scales, pen
+
+
+def _assemble(u, w, scales, pen, free_cols, M):
+    real = np.zeros(M)
+    real[pen] = scales[pen] * u
+    real[free_cols] = w
+    return real
+
+
+def as_tolerances(tol, N):
+    """`tol` as an array of shape (N,) of finite numbers >= 0 (a scalar is broadcast)."""
+    if callable(tol) or isinstance(tol, (str, bytes, bool)):
+        raise TypeError(f"Expected `tol` to be a real number or an array of shape ({N},), got {type(tol).__name__}.")
+    arr = np.asarray(tol)
+    if arr.dtype == object or arr.dtype.kind not in "iuf":
+        raise TypeError(f"Expected `tol` to be a real number or an array of shape ({N},), got dtype {arr.dtype}.")
+    if arr.ndim == 0:
+        arr = np.full(N, float(arr))
+    if arr.shape != (N,):
+        raise ValueError(f"Expected `tol` to be a scalar or have shape ({N},) (one per point), got shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError("Expected `tol` to be finite and >= 0 everywhere, got "
+                         f"min {np.min(arr) if arr.size else 0.0}.")
+    return arr.astype(float)
+
+
+def as_bound(bound, name):
+    """A bound: None, a finite real number, or a callable on the torus."""
+    if bound is None or callable(bound):
+        return bound
+    if isinstance(bound, bool) or not isinstance(bound, (int, float, np.integer, np.floating)):
+        raise TypeError(f"Expected `{name}` to be None, a real number or a callable on the torus, "
+                        f"got {type(bound).__name__}.")
+    if not np.isfinite(bound):
+        raise ValueError(f"Expected `{name}` to be finite, got {bound}.")
+    return float(bound)
+
+
+# -- exact dual route for tolerances only ---------------------------------------------------------------------------
+def _interpolate_subset(B, F, z):
+    """Minimum ``||u||`` with ``B u + F w = z``: returns ``(u, w, lam)`` with ``u = B^T lam``, or None if singular."""
+    n_a, n_f = B.shape[0], F.shape[1]
+    if n_a < n_f or n_a > B.shape[1] + n_f:
+        return None
+    if n_f:
+        Qf, Rf = sla.qr(F, mode="full")
+        d = np.abs(np.diag(Rf[:n_f]))
+        if d.min() <= 1e-10 * max(d.max(), 1.0):
+            return None
+        Q1, Q2 = Qf[:, :n_f], Qf[:, n_f:]
+    else:
+        Q1, Q2 = np.zeros((n_a, 0)), np.eye(n_a)
+    B2 = Q2.T @ B
+    if B2.shape[0]:
+        Qb, Rb = sla.qr(B2.T, mode="economic")
+        d = np.abs(np.diag(Rb))
+        if d.min() <= d.max() * max(B2.shape) * np.finfo(float).eps:
+            return None
+        y = sla.solve_triangular(Rb, Q2.T @ z, trans="T")
+        u = Qb @ y
+        lam = Q2 @ sla.solve_triangular(Rb, y)
+    else:
+        u, lam = np.zeros(B.shape[1]), np.zeros(n_a)
+    w = sla.solve_triangular(Rf[:n_f], Q1.T @ (z - B @ u)) if n_f else np.zeros(0)
+    return u, w, lam
+
+
+def _active_set(B, F, r, eps, scale):
+    """Active-set solve of the tolerance problem; ``(u, w, lam, iterations)``, or None when it cycles or stalls.
+
+    Start from the points outside their band at ``v = 0``. Each step solves the exact interpolation on the active
+    set with data ``r - s eps``; then active points whose multiplier has the wrong sign are dropped (all at once),
+    or, when there are none, every point outside its band is added with the sign that pulls it back.
+    """
+    N = r.shape[0]
+    slack = 1e-9 * scale
+    sign = np.where(r > eps, 1, np.where(r < -eps, -1, 0))
+    seen = set()
+    for it in range(1, _ACTIVE_SET_MAX_ITER + 1):
+        key = sign.tobytes()
+        if key in seen:
+            return None  # cycling
+        seen.add(key)
+        act = np.flatnonzero(sign)
+        sol = _interpolate_subset(B[act], F[act], r[act] - sign[act] * eps[act])
+        if sol is None:
+            return None
+        u, w, lam_a = sol
+        lam = np.zeros(N)
+        lam[act] = lam_a
+        h = B @ u + F @ w
+        tiny = 1e-12 * max(float(np.max(np.abs(lam))), np.finfo(float).tiny)
+        wrong = act[lam_a * sign[act] < -tiny]
+        above, below = h - r > eps + slack, r - h > eps + slack
+        if wrong.size:
+            sign = sign.copy()
+            sign[wrong] = 0
+        elif above.any() or below.any():
+            sign = sign.copy()
+            sign[above] = -1
+            sign[below] = 1
+        else:
+            return u, w, lam, it
+    return None
+
+
+# -- cvxpy primal ---------------------------------------------------------------------------------------------------
+def _cvxpy_solve(B, F, r, eps, grid, solver):
+    """One right-hand side on cvxpy; grid is ``(D, lo, hi)`` (scaled design on the grid) or None."""
+    import cvxpy as cp
+
+    u = cp.Variable(B.shape[1])
+    w = cp.Variable(F.shape[1]) if F.shape[1] else None
+    fit = B @ u + (F @ w if w is not None else 0)
+    cons = []
+    if eps is None or not np.any(eps > 0):
+        cons.append(fit == r)
+    else:
+        cons.append(cp.abs(fit - r) <= eps)
+    if grid is not None:
+        D, Dfree, lo, hi = grid
+        vals = D @ u + (Dfree @ w if w is not None else 0)
+        if np.any(np.isfinite(lo)):
+            sel = np.isfinite(lo)
+            cons.append(vals[np.flatnonzero(sel)] >= lo[sel])
+        if np.any(np.isfinite(hi)):
+            sel = np.isfinite(hi)
+            cons.append(vals[np.flatnonzero(sel)] <= hi[sel])
+    prob = cp.Problem(cp.Minimize(cp.sum_squares(u)), cons)
+    try:
+        with warnings.catch_warnings():  # cvxpy's own "may be inaccurate": the status says it, and we warn
+            warnings.filterwarnings("ignore", message="Solution may be inaccurate", category=UserWarning)
+            prob.solve(solver=solver)
+    except cp.error.SolverError as exc:
+        raise SolveError(f"The cvxpy solver {solver} failed: {exc}", method="cvxpy") from exc
+    if prob.status not in _USABLE:
+        what = (" the tolerances and bounds admit no h on this box (lower > upper somewhere, or bounds that the "
+                "data violate by more than `tol`)" if "infeasible" in prob.status else "")
+        raise SolveError(f"The cvxpy solver {solver} returned status {prob.status!r}{';' if what else '.'}{what}",
+                         method="cvxpy")
+    return np.asarray(u.value, float), (np.asarray(w.value, float) if w is not None else np.zeros(0)), prob.status
+
+
+def _violation(v_pts, r, eps, v_grid, lo, hi):
+    """Largest constraint violation (absolute): data band and grid bounds."""
+    viol = 0.0
+    if v_pts is not None:
+        viol = max(viol, float(np.max(np.abs(v_pts - r) - (eps if eps is not None else 0.0))))
+    if v_grid is not None:
+        if np.any(np.isfinite(lo)):
+            viol = max(viol, float(np.max(lo - v_grid)))
+        if np.any(np.isfinite(hi)):
+            viol = max(viol, float(np.max(v_grid - hi)))
+    return max(viol, 0.0)
+
+
+# -- the one entry point ----------------------------------------------------------------------------------------------
+def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
+    """Minimum-norm fit under tolerances and/or grid bounds; see the module docstring.
+
+    Parameters
+    ----------
+    problem : Problem
+        ``problem.rhs`` (N, m) holds ``y - h_ini(x)``; every column is solved on its own.
+    tol : ndarray of shape (N,), optional
+        ``eps_n >= 0``; None means equality at every point.
+    bounds : GridBounds, optional
+    solver : str
+        One of :data:`SOLVERS`, for the cvxpy solves.
+
+    Returns
+    -------
+    Solution
+        ``info.method`` is "active-set" (exact dual route) or "cvxpy"; ``info.residual`` is the largest constraint
+        violation (data bands and bound grid) relative to ``max |r|``; ``info.status`` the worst solver status.
+
+    Warns
+    -----
+    UserWarning
+        When a bound, checked on a grid four times finer, is violated by more than ``bounds.atol``.
+    AccuracyWarning
+        When cvxpy reports "optimal_inaccurate".
+
+    Raises
+    ------
+    SolveError
+        When cvxpy fails or the constraints are infeasible; the message carries the solver's status or message.
+    """
+    N, M, K, dim = problem.N, problem.M, problem.K, problem.dim
+    check_memory(8 * N * M * 3, f"the constrained solve ({N} points x {M} modes)", "Use a smaller K.")
+    free, scales, pen = _split(problem)
+    A = real_design(problem.t, K, dim)
+    B, F = A[:, pen] * scales[pen], A[:, free.cols]
+    del A
+    r = problem.rhs
+    m = r.shape[1]
+    scale = float(np.max(np.abs(r))) if r.size and np.max(np.abs(r)) > 0 else 1.0
+    attempts, statuses, methods, iters = [], [], set(), 0
+    grid = None
+    if bounds is None:
+        reals = []
+        for j in range(m):
+            got = _active_set(B, F, r[:, j], tol if tol is not None else np.zeros(N), scale)
+            if got is None:
+                attempts.append(f"active-set: column {j}: no verified active set; solved on cvxpy ({solver})")
+                u, w, st = _cvxpy_solve(B, F, r[:, j], tol, None, solver)
+                methods.add("cvxpy")
+            else:
+                u, w, _, it = got
+                st = "optimal"
+                iters += it
+                methods.add("active-set")
+            statuses.append(st)
+            reals.append(_assemble(u, w, scales, pen, free.cols, M))
+        coef = complex_coef(np.stack(reals, axis=1), K, dim)
+    else:
+        P = bounds.period
+        _check_data_within_bounds(bounds, problem, r, tol)
+        n, capped = 2 * K + 2, False
+        for _ in range(3):
+            xg = _grid(n, dim, P)
+            check_memory(8 * xg.shape[0] * M * 3, f"the bound grid ({xg.shape[0]} points x {M} modes)",
+                         "Use a smaller K.")
+            lo, hi = bounds.offsets(xg)
+            Ag = real_design((2 * np.pi / P) * xg, K, dim)
+            grid = (Ag[:, pen] * scales[pen], Ag[:, free.cols], lo, hi)
+            del Ag
+            reals, statuses = [], []
+            for j in range(m):
+                u, w, st = _cvxpy_solve(B, F, r[:, j], tol, grid, solver)
+                statuses.append(st)
+                reals.append(_assemble(u, w, scales, pen, free.cols, M))
+            coef = complex_coef(np.stack(reals, axis=1), K, dim)
+            iters += 1
+            n_new, capped = grid_points_per_axis(*derivative_bounds(coef, P, dim), dim, bounds.atol, K, P)
+            if n_new <= n:
+                break
+            attempts.append(f"cvxpy: bound grid {n}^{dim} too coarse for the solution's gradient; refined to "
+                            f"{n_new}^{dim}")
+            n = n_new
+        methods.add("cvxpy")
+        if capped:
+            attempts.append(f"cvxpy: bound grid capped at {n}^{dim} points (MAX_GRID_POINTS = {MAX_GRID_POINTS})")
+        _check_bounds_fine(coef, bounds, n, dim, stacklevel=4)
+    v = forward(coef, problem)
+    viol = _violation(v, r, tol[:, None] if tol is not None else None, None, None, None)
+    if grid is not None:
+        vg = grid[0] @ np.stack([x[pen] / scales[pen] for x in reals], 1) + grid[1] @ np.stack(
+            [x[free.cols] for x in reals], 1)
+        viol = max(viol, _violation(None, None, None, vg, grid[2][:, None], grid[3][:, None]))
+    status = "optimal_inaccurate" if "optimal_inaccurate" in statuses else "optimal"
+    if status != "optimal":
+        warnings.warn(f"cvxpy ({solver}) reports status {status!r}; largest constraint violation "
+                      f"{viol / scale:.2e} (relative).", AccuracyWarning, stacklevel=3)
+    method = "cvxpy" if "cvxpy" in methods else "active-set"
+    return Solution(coef, SolveInfo(method, viol / scale, float("nan"), iters, attempts, 0.0, status))
+
+
+def _check_data_within_bounds(bounds, problem, r, tol):
+    """Bounds that the data break by more than their tolerance make the problem infeasible: say so up front."""
+    x = problem.t * (bounds.period / (2 * np.pi))
+    lo, hi = bounds.offsets(x)
+    eps = (tol if tol is not None else np.zeros(problem.N))[:, None]
+    slack = 1e-12 * max(float(np.max(np.abs(r))), 1.0)
+    for name, gap in (("lower", lo[:, None] - (r + eps)), ("upper", (r - eps) - hi[:, None])):
+        bad = np.flatnonzero(np.any(gap > slack, axis=1))
+        if bad.size:
+            raise ValueError(f"Expected `{name}` to admit the data within `tol`: at point(s) {bad[:10].tolist()} the "
+                             f"value misses the bound by up to {float(np.max(gap)):.3e}; the problem is infeasible.")
+
+
+def _check_bounds_fine(coef, bounds, n, dim, *, stacklevel):
+    """Evaluate on a grid four times finer than the enforcement grid and warn with the measured violation."""
+    from .. import transforms
+
+    P = bounds.period
+    nf = min(4 * n, int(np.floor(4e6 ** (1.0 / dim) + 1e-9)))
+    xf = _grid(nf, dim, P, offset=0.5)
+    lo, hi = bounds.offsets(xf)
+    vals = transforms.evaluate(coef, (2 * np.pi / P) * xf).real
+    viol = _violation(None, None, None, vals, lo[:, None], hi[:, None])
+    if viol > bounds.atol:
+        warnings.warn(f"A bound on h is violated between grid points by up to {viol:.3e} (checked on a {nf}^{dim} "
+                      f"grid; stated tolerance {bounds.atol:.1e}). The enforcement grid of {n}^{dim} points is too "
+                      f"coarse for this solution; use a smaller K or a smoother weight.", UserWarning,
+                      stacklevel=stacklevel)
+    return viol
