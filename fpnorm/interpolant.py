@@ -95,6 +95,18 @@ class FPInterpolator:
     >>> s = FPInterpolator(x, np.sin(2 * np.pi * x), weight=PowerLaw(p=4, dim=1), K=64)
     >>> bool(np.allclose(s(x), np.sin(2 * np.pi * x)))
     True
+
+    Tolerances, bounds and smoothing:
+
+    >>> t = FPInterpolator(x, np.sin(2 * np.pi * x), weight=PowerLaw(p=4, dim=1), K=16, tol=0.1)
+    >>> bool(np.all(np.abs(t(x) - np.sin(2 * np.pi * x)) <= 0.1 + 1e-9)), t.norm < s.norm
+    (True, True)
+    >>> b = FPInterpolator(x, np.sin(2 * np.pi * x), weight=PowerLaw(p=4, dim=1), K=16, lower=-1.0, upper=1.0)
+    >>> b.info.status, bool(np.abs(b(np.linspace(0, 1, 1001))).max() <= 1.0 + 1e-3)
+    ('optimal', True)
+    >>> m = FPInterpolator(x, np.sin(2 * np.pi * x), weight=PowerLaw(p=4, dim=1), K=16, smoothing=1e6)
+    >>> bool(np.allclose(m(x), np.mean(np.sin(2 * np.pi * x)), atol=1e-3))
+    True
     """
 
     def __init__(self, points, values, *, weight, K, h_ini=None, period=1.0, method="auto", rtol=1e-10, tol=0.0,

@@ -72,7 +72,8 @@ class SolveInfo:
     Attributes
     ----------
     method : str
-        The method that produced the answer (one of :data:`fpnorm.solvers.METHODS`).
+        The method that produced the answer (one of :data:`fpnorm.solvers.METHODS`; "smoothing", "active-set" or
+        "cvxpy" for the variants of :mod:`fpnorm.solvers.smoothing` and :mod:`fpnorm.solvers.constrained`).
     residual : float
         ``max_n |h(x_n) - y_n| / max_n |y_n|`` measured with the exact forward map (0 data give the absolute value).
     condition : float

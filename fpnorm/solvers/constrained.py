@@ -21,8 +21,9 @@ Uniqueness: ``u`` (hence the penalised part of ``h``) is unique. With free modes
 ``w`` can be non-unique (e.g. a constant within every tolerance band); any minimiser is then returned.
 """
 
-from dataclasses import dataclass
+import time
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
@@ -355,7 +356,19 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
     ------
     SolveError
         When cvxpy fails or the constraints are infeasible; the message carries the solver's status or message.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fpnorm import Sobolev
+    >>> from fpnorm.solvers import Problem
+    >>> t = 2 * np.pi * np.array([[0.1], [0.4], [0.7]])
+    >>> sol = solve_constrained(Problem(t, np.array([[1.0], [0.2], [-1.0]]), 4, Sobolev(s=1).box(4)),
+    ...                         tol=np.full(3, 0.5))
+    >>> sol.info.method, sol.info.status, bool(sol.info.residual < 1e-12)
+    ('active-set', 'optimal', True)
     """
+    t0 = time.perf_counter()
     N, M, K, dim = problem.N, problem.M, problem.K, problem.dim
     check_memory(8 * N * M * 3, f"the constrained solve ({N} points x {M} modes)", "Use a smaller K.")
     free, scales, pen = _split(problem)
@@ -429,7 +442,8 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
         warnings.warn(f"cvxpy ({solver}) reports status {status!r}; largest constraint violation "
                       f"{viol / scale:.2e} (relative).", AccuracyWarning, stacklevel=3)
     method = "cvxpy" if "cvxpy" in methods else "active-set"
-    return Solution(coef, SolveInfo(method, viol / scale, float("nan"), iters, attempts, 0.0, status))
+    return Solution(coef, SolveInfo(method, viol / scale, float("nan"), iters, attempts,
+                                    time.perf_counter() - t0, status))
 
 
 def _check_data_within_bounds(bounds, problem, r, tol):

@@ -21,6 +21,8 @@ eigendecomposition (negative round-off eigenvalues clipped to 0), so every ``mu 
 coefficients are ``c_k = gamma(k)^2 sum_n lambda_n e^{-i k.t_n}`` plus the free part.
 """
 
+import time
+
 import numpy as np
 import scipy.linalg as sla
 
@@ -52,7 +54,18 @@ def solve_smoothing(problem, smoothing):
         ``info.method`` is "smoothing"; ``info.residual`` is the relative residual of the optimality condition
         ``h(x_n) = r_n - mu lambda_n`` measured with the exact forward map (not the misfit to the data, which is
         nonzero by design); ``info.condition`` is ``cond(G_2 + mu I)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fpnorm import Sobolev
+    >>> from fpnorm.solvers import Problem
+    >>> t = 2 * np.pi * np.array([[0.1], [0.4], [0.7]])
+    >>> sol = solve_smoothing(Problem(t, np.ones((3, 1)), 4, Sobolev(s=1).box(4)), 1e3)
+    >>> sol.info.method, bool(abs(sol.coef[4, 0]) < 1e-2)     # large smoothing: h close to h_ini = 0
+    ('smoothing', True)
     """
+    t0 = time.perf_counter()
     N, K, dim = problem.N, problem.K, problem.dim
     mu = float(smoothing)
     check_memory(smoothing_memory(N), f"the smoothing solve ({N} points)", "Use fewer points.")
@@ -76,4 +89,4 @@ def solve_smoothing(problem, smoothing):
     err = forward(coef, problem) - (r - mu * lam)
     scale = float(np.max(np.abs(r))) if r.size else 0.0
     res = float(np.max(np.abs(err))) / (scale if scale > 0 else 1.0)
-    return Solution(coef, SolveInfo("smoothing", res, cond, 0, []))
+    return Solution(coef, SolveInfo("smoothing", res, cond, 0, [], time.perf_counter() - t0))
