@@ -202,39 +202,52 @@ def _active_set(B, F, r, eps, scale):
     """Active-set solve of the tolerance problem; ``(u, w, lam, iterations)``, or None when it cycles or stalls.
 
     Start from the points outside their band at ``v = 0``. Each step solves the exact interpolation on the active
-    set with data ``r - s eps``; then active points whose multiplier has the wrong sign are dropped (all at once),
-    or, when there are none, every point outside its band is added with the sign that pulls it back.
+    set with data ``r - s eps``; then active points whose multiplier has the wrong sign are dropped, or, when there
+    are none, points outside their band are added with the sign that pulls them back. Bulk changes first; if that
+    cycles, one change a step (the most negative multiplier, else the worst violation) from where it stood.
     """
+    sign = np.where(r > eps, 1, np.where(r < -eps, -1, 0))
+    total = 0
+    for single in (False, True):
+        got, sign, its = _active_set_pass(B, F, r, eps, scale, sign, single)
+        total += its
+        if got is not None:
+            return got + (total,)
+        if sign is None:
+            return None
+    return None
+
+
+def _active_set_pass(B, F, r, eps, scale, sign, single):
     N = r.shape[0]
     slack = 1e-9 * scale
-    sign = np.where(r > eps, 1, np.where(r < -eps, -1, 0))
     seen = set()
     for it in range(1, _ACTIVE_SET_MAX_ITER + 1):
         key = sign.tobytes()
         if key in seen:
-            return None  # cycling
+            return None, sign, it  # cycling
         seen.add(key)
         act = np.flatnonzero(sign)
         sol = _interpolate_subset(B[act], F[act], r[act] - sign[act] * eps[act])
         if sol is None:
-            return None
+            return None, None, it
         u, w, lam_a = sol
         lam = np.zeros(N)
         lam[act] = lam_a
         h = B @ u + F @ w
         tiny = 1e-12 * max(float(np.max(np.abs(lam))), np.finfo(float).tiny)
-        wrong = act[lam_a * sign[act] < -tiny]
-        above, below = h - r > eps + slack, r - h > eps + slack
-        if wrong.size:
-            sign = sign.copy()
-            sign[wrong] = 0
-        elif above.any() or below.any():
-            sign = sign.copy()
-            sign[above] = -1
-            sign[below] = 1
+        wrongness = -lam_a * sign[act]
+        gap = np.abs(h - r) - eps
+        sign = sign.copy()
+        if np.any(wrongness > tiny):
+            drop = act[np.argmax(wrongness)] if single else act[wrongness > tiny]
+            sign[drop] = 0
+        elif np.any(gap > slack):
+            add = np.argmax(gap) if single else np.flatnonzero(gap > slack)
+            sign[add] = np.where(h[add] > r[add], -1, 1)
         else:
-            return u, w, lam, it
-    return None
+            return (u, w, lam), sign, it
+    return None, sign, _ACTIVE_SET_MAX_ITER
 
 
 # -- cvxpy primal ---------------------------------------------------------------------------------------------------
