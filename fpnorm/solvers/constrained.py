@@ -291,6 +291,15 @@ def _cvxpy_solve(B, F, r, eps, grid, solver):
     return s0 * np.asarray(x.value, float), (np.asarray(w.value, float) if w is not None else np.zeros(0)), prob.status
 
 
+def _unbounded_start(B, F, r, eps, scale):
+    """The solution without bounds (exact route), to seed the cutting planes with the rows it violates; or None."""
+    if eps is None:
+        got = _interpolate_subset(B, F, r)
+        return None if got is None else got[:2]
+    got = _active_set(B, F, r, eps, scale)
+    return None if got is None else got[:2]
+
+
 def _solve_exchange(B, F, r, eps, grid, solver, start, scale, *, max_rounds=30):
     """Cutting planes: cvxpy on a growing subset of the grid rows until the answer meets every row.
 
@@ -309,8 +318,8 @@ def _solve_exchange(B, F, r, eps, grid, solver, start, scale, *, max_rounds=30):
         vg = D @ u + Dfree @ w
         return np.maximum(lo - vg, vg - hi)
 
-    if start is not None:  # rows near active or violated for the previous (coarser-grid) answer
-        use = violation(*start) > -0.05 * scale
+    if start is not None:  # rows near active or violated for the unbounded or the previous (coarser-grid) answer
+        use = violation(*start) > -1e-3 * scale
     else:
         use = np.zeros(n_rows, bool)
         use[:: max(1, n_rows // 4096)] = True
@@ -413,7 +422,7 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
         P = bounds.period
         _check_data_within_bounds(bounds, problem, r, tol)
         n, capped = 2 * K + 2, False
-        starts = [None] * m
+        starts = [_unbounded_start(B, F, r[:, j], tol, scale) for j in range(m)]
         for _ in range(4):
             n_used = n
             xg = _grid(n, dim, P)
