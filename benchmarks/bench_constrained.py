@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from fpnorm import FPInterpolator, PowerLaw
-from fpnorm.lattice import complex_to_real, real_design
+from fpnorm.lattice import real_design
 from fpnorm.solvers import constrained
 
 

@@ -9,7 +9,8 @@ from ._validation import (as_points, as_query, as_values, check_choice, check_in
                           check_weight, evaluate_function, merge_duplicates)
 from .lattice import box_size
 from .solvers import METHODS, Problem, solve
-from .solvers.constrained import BOUND_RTOL, SOLVERS, GridBounds, as_bound, as_tolerances, solve_constrained
+from .solvers.bound_grid import BOUND_RTOL, GridBounds, as_bound
+from .solvers.constrained import SOLVERS, as_tolerances, solve_constrained
 from .solvers.smoothing import solve_smoothing
 
 __all__ = ["FPInterpolator"]
@@ -82,7 +83,7 @@ class FPInterpolator:
     with ``min(L1 P sqrt(d) / (2n), L2 P^2 / (8 n^2)) <= BOUND_RTOL * max|y - h_ini|`` for the solution's
     derivative bounds ``L1 = (2 pi/P) sum_k |k| |c_k|``, ``L2 = (2 pi/P)^2 sum_k |k|^2 |c_k|`` (re-solved on a finer
     grid until it holds, at most ``MAX_GRID_POINTS`` points): then a constant bound holds between grid points to
-    that tolerance. The result is checked on a grid four times finer (this also covers callable bounds and
+    that tolerance. The result is checked on a grid two or four times finer (this also covers callable bounds and
     ``h_ini``) and a ``UserWarning`` gives the measured violation. For these variants
     ``info.residual`` is the largest relative constraint violation (smoothing: of its optimality condition) and
     ``info.status`` the solver status.

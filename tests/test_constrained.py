@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from fpnorm import FPInterpolator, PowerLaw, SolveError, Sobolev
-from fpnorm.lattice import box_points, complex_to_real, real_design
-from fpnorm.solvers import METHODS, Problem
-from fpnorm.solvers import constrained
+from fpnorm.lattice import complex_to_real, real_design
+from fpnorm.solvers import METHODS
+from fpnorm.solvers import bound_grid, constrained
 
 
 def _split(s):
@@ -144,7 +144,7 @@ def test_bounds_feasible_active_and_kkt(d, K, margin):
         warnings.simplefilter("error")            # no violation warning expected
         s = FPInterpolator(x, y, weight=w, K=K, lower=lo)
     assert s.info.method == "cvxpy" and s.info.status == "optimal"
-    atol = constrained.BOUND_RTOL * np.max(np.abs(y))
+    atol = bound_grid.BOUND_RTOL * np.max(np.abs(y))
     assert s(z).min() >= lo - atol                                   # feasibility between grid points
     np.testing.assert_allclose(s(s.points), y, atol=1e-6)            # tol = 0: equality at the data
     assert s.norm > free_fit.norm
@@ -183,20 +183,20 @@ def test_callable_bounds_with_tolerance_feasible():
     y = np.minimum(y, up(x))
     s = FPInterpolator(x, y, weight=PowerLaw(p=4, dim=1), K=12, tol=0.05, upper=up)
     z = _fine(1, 500)
-    atol = constrained.BOUND_RTOL * np.max(np.abs(y))
+    atol = bound_grid.BOUND_RTOL * np.max(np.abs(y))
     assert np.max(s(z) - up(z)) <= atol
     assert np.all(np.abs(s(s.points) - y) <= 0.05 + 1e-6)
 
 
 def test_grid_rule_certificates():
     # first order: L1 * P * sqrt(d) / (2 n) <= atol; second order: L2 P^2 / (8 n^2) <= atol; cheaper one wins
-    n, capped = constrained.grid_points_per_axis(100.0, 1e9, 1, 0.01, 2, 1.0)
+    n, capped = bound_grid.grid_points_per_axis(100.0, 1e9, 1, 0.01, 2, 1.0)
     assert (n, capped) == (5000, False)
-    n, capped = constrained.grid_points_per_axis(1e9, 800.0, 1, 0.01, 2, 1.0)
+    n, capped = bound_grid.grid_points_per_axis(1e9, 800.0, 1, 0.01, 2, 1.0)
     assert (n, capped) == (100, False)
-    n, capped = constrained.grid_points_per_axis(1e9, 1e12, 2, 0.01, 2, 1.0)
-    assert capped and n ** 2 <= constrained.MAX_GRID_POINTS
-    L1, L2 = constrained.derivative_bounds(np.array([0.5, 0.0, 0.0, 0.0, 0.5], complex), 2.0, 1)
+    n, capped = bound_grid.grid_points_per_axis(1e9, 1e12, 2, 0.01, 2, 1.0)
+    assert capped and n ** 2 <= bound_grid.MAX_GRID_POINTS
+    L1, L2 = bound_grid.derivative_bounds(np.array([0.5, 0.0, 0.0, 0.0, 0.5], complex), 2.0, 1)
     assert (L1, L2) == pytest.approx((2 * np.pi / 2.0 * 2, (2 * np.pi / 2.0) ** 2 * 4))  # cos(2 pi 2 x / P)
 
 
@@ -205,13 +205,13 @@ def test_violation_between_grid_points_warns():
     K = 6
     coef = np.zeros(2 * K + 1, complex)
     coef[K], coef[0], coef[-1] = 1.0, 0.5, 0.5
-    bounds = constrained.GridBounds(lambda x: (np.full(len(x), 0.5), np.full(len(x), np.inf)), 1.0, 1e-3)
+    bounds = bound_grid.GridBounds(lambda x: (np.full(len(x), 0.5), np.full(len(x), np.inf)), 1.0, 1e-3)
     with pytest.warns(UserWarning, match=r"violated between grid points by up to 5\.000e-01"):
-        viol = constrained._check_bounds_fine(coef[:, None], bounds, K, 1, stacklevel=2)
+        viol = bound_grid.check_bounds_fine(coef[:, None], bounds, K, 1, stacklevel=2)
     assert viol == pytest.approx(0.5, abs=1e-12)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert constrained._check_bounds_fine(coef[:, None] * 0 + 1.0 * (np.arange(2 * K + 1) == K)[:, None],
+        assert bound_grid.check_bounds_fine(coef[:, None] * 0 + 1.0 * (np.arange(2 * K + 1) == K)[:, None],
                                               bounds, K, 1, stacklevel=2) == 0.0
 
 

@@ -7,15 +7,22 @@ The problem, per right-hand side, with ``r = y - h_ini(x)`` and ``v = h - h_ini`
                 lo(z) <= v(z) <= hi(z)  for z on a grid    (bounds, lo = lower - h_ini, hi = upper - h_ini)
 
 Coordinates. ``v = B u + F w`` in the real cos/sin basis of :mod:`fpnorm.lattice`: ``u`` are the penalised
-coefficients scaled by ``sqrt(gamma^2)`` (``||v||_gamma = ||u||_2``, so the objective is ``sum_squares(u)`` and well
-scaled), ``w`` the free (``gamma = inf``) coefficients, unscaled and unpenalised.
+coefficients scaled by ``sqrt(gamma^2)`` (as in :mod:`fpnorm.solvers.qr`, so ``||v||_gamma = ||u||_2``), ``w`` the
+free (``gamma = inf``) coefficients, unscaled and unpenalised. cvxpy minimises ``||u / s0||_2`` (same minimiser as
+the squared norm, better scaled) with ``s0 = max|r| / max_n ||B_n||`` so that variables and rows are O(1).
 
 Tolerances only: the exact dual route. Stationarity gives ``u = B^T lambda``, ``F^T lambda = 0``, and the optimality
 conditions ``lambda_n > 0 => v(x_n) = r_n - eps_n``, ``lambda_n < 0 => v(x_n) = r_n + eps_n``,
 ``lambda_n = 0 => |v(x_n) - r_n| <= eps_n``: the solution is the exact minimum-norm interpolant through the active
-points with shifted data. A primal-dual active-set iteration in the N dual variables (each step one exact
-interpolation on the active set, by the stable projected QR of :mod:`fpnorm.solvers.qr`) finds the active set; the
-answer is accepted only when every optimality condition holds, else cvxpy solves the primal. cvxpy remains the check.
+points with shifted data. An active-set iteration on the N dual variables (each step one exact interpolation on the
+active set by a projected QR, as in :mod:`fpnorm.solvers.qr`) finds the active set; the answer is accepted only when
+every optimality condition holds, else cvxpy solves the primal. cvxpy remains the check (tests compare both).
+
+Bounds: cvxpy, on the grid of :mod:`fpnorm.solvers.bound_grid`, by cutting planes: solve with the grid points the
+unbounded solution violates (or nearly so), add every grid point the answer violates, repeat. A minimiser under a
+subset of convex constraints that meets all of them is the minimiser under all of them, so the answer is that of
+the full grid while only a few rows enter cvxpy. If the solution's derivative bounds ask for a finer grid, the grid
+is refined and the loop repeats.
 
 Uniqueness: ``u`` (hence the penalised part of ``h``) is unique. With free modes and few active points the free part
 ``w`` can be non-unique (e.g. a constant within every tolerance band); any minimiser is then returned.
@@ -23,106 +30,25 @@ Uniqueness: ``u`` (hence the penalised part of ``h``) is unique. With free modes
 
 import time
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
 
 from .._memory import check_memory
 from ..exceptions import AccuracyWarning, SolveError
-from ..lattice import box_points, real_design, real_to_complex
+from ..lattice import real_design
 from ._common import FreeModes, Solution, SolveInfo, complex_coef, forward
+from .bound_grid import (MAX_GRID_POINTS, BoundGrid, assemble_real, check_bounds_fine, check_data_within_bounds,
+                         derivative_bounds, grid_points_per_axis, max_violation)
 from .qr import _scales
 
-__all__ = ["SOLVERS", "GridBounds", "solve_constrained", "derivative_bounds", "grid_points_per_axis",
-           "MAX_GRID_POINTS", "BOUND_RTOL", "as_tolerances", "as_bound"]
+__all__ = ["SOLVERS", "solve_constrained", "as_tolerances"]
 
 # cvxpy solvers a user may name with ``solver=`` (CLARABEL is the default and the one tested).
 SOLVERS = ("CLARABEL", "SCS", "OSQP", "ECOS")
-# Most grid points on which bounds are enforced (rows of the cvxpy problem).
-MAX_GRID_POINTS = 65536
-# Bounds hold between grid points to BOUND_RTOL * max|y - h_ini| (1 if the data are zero).
-BOUND_RTOL = 1e-3
 # cvxpy statuses that come with a usable answer.
 _USABLE = ("optimal", "optimal_inaccurate")
 _ACTIVE_SET_MAX_ITER = 100
-
-
-@dataclass
-class GridBounds:
-    """Bounds on ``v = h - h_ini``, enforced on a grid.
-
-    Attributes
-    ----------
-    offsets : callable
-        ``offsets(x)`` for grid points ``x`` of shape (Q, d) returns ``(lo, hi)``, each of shape (Q,), with
-        ``-inf`` / ``+inf`` where there is no bound (``lo = lower - h_ini``, ``hi = upper - h_ini``).
-    period : float
-    atol : float
-        Tolerance to which the bound must hold between grid points (absolute, in units of ``h``).
-    """
-
-    offsets: object
-    period: float
-    atol: float
-
-
-def derivative_bounds(coef, period, dim):
-    """Bounds on the first and second derivatives of ``v(x) = sum_k c_k e^{2 pi i k.x/P}``.
-
-    Parameters
-    ----------
-    coef : complex ndarray, shape ``(2K+1,)*dim`` (+ ``(m,)``)
-    period : float
-    dim : int
-
-    Returns
-    -------
-    L1 : float
-        ``(2 pi/P) sum_k |k|_2 |c_k| >= max |grad v|``.
-    L2 : float
-        ``(2 pi/P)^2 sum_k |k|_2^2 |c_k| >= max sum_j |d^2 v / dx_j^2|``.
-    Both are the largest over the columns.
-    """
-    K = (coef.shape[0] - 1) // 2
-    kn = np.linalg.norm(box_points(K, dim), axis=1)
-    flat = np.abs(coef).reshape(kn.size, -1)
-    w = 2 * np.pi / period
-    return float(w * np.max(kn @ flat)), float(w * w * np.max((kn * kn) @ flat))
-
-
-def grid_points_per_axis(L1, L2, dim, atol, K, period):
-    """Points per axis ``n`` of the bound grid (spacing ``delta = P/n``) for a bound to hold to `atol` in between.
-
-    Two certificates for ``v`` that meets a constant bound at every grid point; the grid takes the cheaper one:
-
-    - first order: every point lies within ``delta sqrt(d)/2`` of a grid point, so the bound is missed by at most
-      ``L1 delta sqrt(d)/2``;
-    - second order: the multilinear interpolant of the grid values meets the bound (a convex combination), and
-      ``v`` differs from it by at most ``L2 delta^2 / 8``.
-
-    At least ``2K + 2`` points per axis; at most ``MAX_GRID_POINTS ** (1/d)``.
-
-    Returns
-    -------
-    n : int
-    capped : bool
-        True when the cap stopped ``n`` short of the spacing the tolerance needs.
-    """
-    if atol > 0:
-        first = period * L1 * np.sqrt(dim) / (2 * atol)
-        second = period * np.sqrt(L2 / (8 * atol))
-        need = int(min(np.ceil(min(first, second)), np.iinfo(np.int32).max))
-    else:
-        need = np.iinfo(np.int32).max
-    cap = int(np.floor(MAX_GRID_POINTS ** (1.0 / dim) + 1e-9))
-    n = max(2 * K + 2, need)
-    return (min(n, cap), n > cap)
-
-
-def _grid(n, dim, period, offset=0.0):
-    axes = np.meshgrid(*([(np.arange(n) + offset) * (period / n)] * dim), indexing="ij")
-    return np.stack([a.ravel() for a in axes], axis=-1)
 
 
 def _split(problem):
@@ -131,13 +57,6 @@ def _split(problem):
     scales = _scales(problem)
     pen = np.setdiff1d(np.arange(problem.M), free.cols)
     return free, scales, pen
-
-
-def _assemble(u, w, scales, pen, free_cols, M):
-    real = np.zeros(M)
-    real[pen] = scales[pen] * u
-    real[free_cols] = w
-    return real
 
 
 def as_tolerances(tol, N):
@@ -155,18 +74,6 @@ def as_tolerances(tol, N):
         raise ValueError("Expected `tol` to be finite and >= 0 everywhere, got "
                          f"min {np.min(arr) if arr.size else 0.0}.")
     return arr.astype(float)
-
-
-def as_bound(bound, name):
-    """A bound: None, a finite real number, or a callable on the torus."""
-    if bound is None or callable(bound):
-        return bound
-    if isinstance(bound, bool) or not isinstance(bound, (int, float, np.integer, np.floating)):
-        raise TypeError(f"Expected `{name}` to be None, a real number or a callable on the torus, "
-                        f"got {type(bound).__name__}.")
-    if not np.isfinite(bound):
-        raise ValueError(f"Expected `{name}` to be finite, got {bound}.")
-    return float(bound)
 
 
 # -- exact dual route for tolerances only ---------------------------------------------------------------------------
@@ -310,41 +217,20 @@ def _solve_exchange(B, F, r, eps, grid, solver, start, scale, *, max_rounds=30):
     -------
     u, w, status, rounds, rows_used
     """
-    D, Dfree, lo, hi = grid
-    n_rows = D.shape[0]
     tiny = 1e-9 * scale
-
-    def violation(u, w):
-        vg = D @ u + Dfree @ w
-        return np.maximum(lo - vg, vg - hi)
-
     if start is not None:  # rows near active or violated for the unbounded or the previous (coarser-grid) answer
-        use = violation(*start) > -1e-3 * scale
+        use = grid.violation(*start) > -1e-3 * scale
     else:
-        use = np.zeros(n_rows, bool)
-        use[:: max(1, n_rows // 4096)] = True
+        use = np.zeros(grid.lo.size, bool)
+        use[:: max(1, grid.lo.size // 4096)] = True
     for rounds in range(1, max_rounds + 1):
         rows = np.flatnonzero(use)
-        sub = (D[rows], Dfree[rows], lo[rows], hi[rows]) if rows.size else None
-        u, w, status = _cvxpy_solve(B, F, r, eps, sub, solver)
-        new = (violation(u, w) > tiny) & ~use
+        u, w, status = _cvxpy_solve(B, F, r, eps, grid.rows(rows) if rows.size else None, solver)
+        new = (grid.violation(u, w) > tiny) & ~use
         if not new.any():
             break
         use |= new
     return u, w, status, rounds, int(use.sum())
-
-
-def _violation(v_pts, r, eps, v_grid, lo, hi):
-    """Largest constraint violation (absolute): data band and grid bounds."""
-    viol = 0.0
-    if v_pts is not None:
-        viol = max(viol, float(np.max(np.abs(v_pts - r) - (eps if eps is not None else 0.0))))
-    if v_grid is not None:
-        if np.any(np.isfinite(lo)):
-            viol = max(viol, float(np.max(lo - v_grid)))
-        if np.any(np.isfinite(hi)):
-            viol = max(viol, float(np.max(v_grid - hi)))
-    return max(viol, 0.0)
 
 
 # -- the one entry point ----------------------------------------------------------------------------------------------
@@ -370,7 +256,8 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
     Warns
     -----
     UserWarning
-        When a bound, checked on a grid four times finer, is violated by more than ``bounds.atol``.
+        When a bound, checked on a grid four (or, in large cases, two) times finer, is violated by more than
+        ``bounds.atol``.
     AccuracyWarning
         When cvxpy reports "optimal_inaccurate".
 
@@ -416,29 +303,24 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
                 iters += it
                 methods.add("active-set")
             statuses.append(st)
-            reals.append(_assemble(u, w, scales, pen, free.cols, M))
+            reals.append(assemble_real(u, w, scales, pen, free.cols, M))
         coef = complex_coef(np.stack(reals, axis=1), K, dim)
     else:
         P = bounds.period
-        _check_data_within_bounds(bounds, problem, r, tol)
+        check_data_within_bounds(bounds, problem, r, tol)
         n, capped = 2 * K + 2, False
         starts = [_unbounded_start(B, F, r[:, j], tol, scale) for j in range(m)]
         for _ in range(4):
             n_used = n
-            xg = _grid(n, dim, P)
-            check_memory(8 * xg.shape[0] * M * 3, f"the bound grid ({xg.shape[0]} points x {M} modes)",
-                         "Use a smaller K.")
-            lo, hi = bounds.offsets(xg)
-            Ag = real_design((2 * np.pi / P) * xg, K, dim)
-            grid = (Ag[:, pen] * scales[pen], Ag[:, free.cols], lo, hi)
-            del Ag
+            check_memory(8 * n**dim * (dim + 6), f"the bound grid ({n}^{dim} points)", "Use a smaller K.")
+            grid = BoundGrid(n, bounds, K, dim, scales, pen, free.cols)
             reals, statuses = [], []
             for j in range(m):
                 u, w, st, rounds, used = _solve_exchange(B, F, r[:, j], tol, grid, solver, starts[j], scale)
                 starts[j] = (u, w)
                 statuses.append(st)
                 iters += rounds
-                reals.append(_assemble(u, w, scales, pen, free.cols, M))
+                reals.append(assemble_real(u, w, scales, pen, free.cols, M))
             coef = complex_coef(np.stack(reals, axis=1), K, dim)
             n_new, capped = grid_points_per_axis(*derivative_bounds(coef, P, dim), dim, bounds.atol, K, P)
             if n_new <= n:
@@ -452,13 +334,11 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
         if capped:
             attempts.append(f"cvxpy: bound grid capped at {n_used}^{dim} points (MAX_GRID_POINTS = "
                             f"{MAX_GRID_POINTS})")
-        _check_bounds_fine(coef, bounds, n_used, dim, stacklevel=4)
+        check_bounds_fine(coef, bounds, n_used, dim, stacklevel=4)
     v = forward(coef, problem)
-    viol = _violation(v, r, tol[:, None] if tol is not None else None, None, None, None)
+    viol = max_violation(v, r, tol[:, None] if tol is not None else None, None, None, None)
     if grid is not None:
-        vg = grid[0] @ np.stack([x[pen] / scales[pen] for x in reals], 1) + grid[1] @ np.stack(
-            [x[free.cols] for x in reals], 1)
-        viol = max(viol, _violation(None, None, None, vg, grid[2][:, None], grid[3][:, None]))
+        viol = max(viol, max(float(np.max(grid.violation(x[pen] / scales[pen], x[free.cols]))) for x in reals))
     status = "optimal_inaccurate" if "optimal_inaccurate" in statuses else "optimal"
     if status != "optimal":
         warnings.warn(f"cvxpy ({solver}) reports status {status!r}; largest constraint violation "
@@ -466,34 +346,3 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
     method = "cvxpy" if "cvxpy" in methods else "active-set"
     return Solution(coef, SolveInfo(method, viol / scale, float("nan"), iters, attempts,
                                     time.perf_counter() - t0, status))
-
-
-def _check_data_within_bounds(bounds, problem, r, tol):
-    """Bounds that the data break by more than their tolerance make the problem infeasible: say so up front."""
-    x = problem.t * (bounds.period / (2 * np.pi))
-    lo, hi = bounds.offsets(x)
-    eps = (tol if tol is not None else np.zeros(problem.N))[:, None]
-    slack = 1e-12 * max(float(np.max(np.abs(r))), 1.0)
-    for name, gap in (("lower", lo[:, None] - (r + eps)), ("upper", (r - eps) - hi[:, None])):
-        bad = np.flatnonzero(np.any(gap > slack, axis=1))
-        if bad.size:
-            raise ValueError(f"Expected `{name}` to admit the data within `tol`: at point(s) {bad[:10].tolist()} the "
-                             f"value misses the bound by up to {float(np.max(gap)):.3e}; the problem is infeasible.")
-
-
-def _check_bounds_fine(coef, bounds, n, dim, *, stacklevel):
-    """Evaluate on a grid four times finer than the enforcement grid and warn with the measured violation."""
-    from .. import transforms
-
-    P = bounds.period
-    nf = min(4 * n, int(np.floor(4e6 ** (1.0 / dim) + 1e-9)))
-    xf = _grid(nf, dim, P)  # contains the midpoints of the enforcement grid (nf = 4n unless capped)
-    lo, hi = bounds.offsets(xf)
-    vals = transforms.evaluate(coef, (2 * np.pi / P) * xf).real
-    viol = _violation(None, None, None, vals, lo[:, None], hi[:, None])
-    if viol > bounds.atol:
-        warnings.warn(f"A bound on h is violated between grid points by up to {viol:.3e} (checked on a {nf}^{dim} "
-                      f"grid; stated tolerance {bounds.atol:.1e}). The enforcement grid of {n}^{dim} points is too "
-                      f"coarse for this solution; use a smaller K or a smoother weight.", UserWarning,
-                      stacklevel=stacklevel)
-    return viol
