@@ -78,7 +78,8 @@ class FPInterpolator:
     ``G_ij = sum_k gamma(k)^2 e^{2 pi i k.(x_i - x_j)/P}`` (see ``DESIGN.md``).
 
     Variants (:mod:`fpnorm.solvers.constrained`, :mod:`fpnorm.solvers.smoothing`): with tolerances only, an exact
-    active-set method on the dual in N variables (cvxpy when it cannot verify its answer); with bounds, cvxpy
+    active-set method on the dual in N variables (cvxpy when it cannot verify its answer, or for more than
+    ``ACTIVE_SET_MAX_POINTS`` points); with bounds, cvxpy
     (Clarabel by default) in scaled real coordinates. Bounds are enforced on a grid of ``n^d`` points, ``n >= 2K + 2``,
     with ``min(L1 P sqrt(d) / (2n), L2 P^2 / (8 n^2)) <= BOUND_RTOL * max|y - h_ini|`` for the solution's
     derivative bounds ``L1 = (2 pi/P) sum_k |k| |c_k|``, ``L2 = (2 pi/P)^2 sum_k |k|^2 |c_k|`` (re-solved on a finer

@@ -16,7 +16,8 @@ conditions ``lambda_n > 0 => v(x_n) = r_n - eps_n``, ``lambda_n < 0 => v(x_n) = 
 ``lambda_n = 0 => |v(x_n) - r_n| <= eps_n``: the solution is the exact minimum-norm interpolant through the active
 points with shifted data. An active-set iteration on the N dual variables (each step one exact interpolation on the
 active set by a projected QR, as in :mod:`fpnorm.solvers.qr`) finds the active set; the answer is accepted only when
-every optimality condition holds, else cvxpy solves the primal. cvxpy remains the check (tests compare both).
+every optimality condition holds, else cvxpy solves the primal (also for more than ``ACTIVE_SET_MAX_POINTS``
+points, where Clarabel is faster). cvxpy remains the check (tests compare both).
 
 Bounds: cvxpy, on the grid of :mod:`fpnorm.solvers.bound_grid`, by cutting planes: solve with the grid points the
 unbounded solution violates (or nearly so), add every grid point the answer violates, repeat. A minimiser under a
@@ -42,13 +43,17 @@ from .bound_grid import (MAX_GRID_POINTS, BoundGrid, assemble_real, check_bounds
                          derivative_bounds, grid_points_per_axis, max_violation)
 from .qr import _scales
 
-__all__ = ["SOLVERS", "solve_constrained", "as_tolerances"]
+__all__ = ["SOLVERS", "ACTIVE_SET_MAX_POINTS", "solve_constrained", "as_tolerances"]
 
 # cvxpy solvers a user may name with ``solver=`` (CLARABEL is the default and the one tested).
 SOLVERS = ("CLARABEL", "SCS", "OSQP", "ECOS")
 # cvxpy statuses that come with a usable answer.
 _USABLE = ("optimal", "optimal_inaccurate")
-_ACTIVE_SET_MAX_ITER = 100
+# The active-set route takes about 2N steps of O(N |A|^2) each: cheaper than Clarabel on the primal up to about
+# this many points (benchmarks/bench_constrained.py); above it cvxpy solves the tolerance problem directly.
+ACTIVE_SET_MAX_POINTS = 128
+# A bulk active-set step changes the points whose violation is at least this share of the worst one.
+_BULK_SHARE = 0.5
 
 
 def _split(problem):
@@ -113,13 +118,20 @@ def _active_set(B, F, r, eps, scale):
     are none, points outside their band are added with the sign that pulls them back. Bulk changes first; if that
     cycles, one change a step (the most negative multiplier, else the worst violation) from where it stood.
     """
+    Q = None
+    if B.shape[1] > B.shape[0]:
+        # u lies in range(B^T) = range(Q) for B^T = Q R: work with y = Q^T u and the N x N rows R^T instead of the
+        # N x M_p rows B (same norms, same constraints), so each step costs O(N |A|^2) rather than O(M_p |A|^2)
+        Q, R = sla.qr(B.T, mode="economic", check_finite=False)
+        B = R.T
     sign = np.where(r > eps, 1, np.where(r < -eps, -1, 0))
     total = 0
     for single in (False, True):
         got, sign, its = _active_set_pass(B, F, r, eps, scale, sign, single)
         total += its
         if got is not None:
-            return got + (total,)
+            u, w, lam = got
+            return (u if Q is None else Q @ u), w, lam, total
         if sign is None:
             return None
     return None
@@ -129,7 +141,8 @@ def _active_set_pass(B, F, r, eps, scale, sign, single):
     N = r.shape[0]
     slack = 1e-9 * scale
     seen = set()
-    for it in range(1, _ACTIVE_SET_MAX_ITER + 1):
+    max_iter = max(100, 2 * N)
+    for it in range(1, max_iter + 1):
         key = sign.tobytes()
         if key in seen:
             return None, sign, it  # cycling
@@ -147,14 +160,16 @@ def _active_set_pass(B, F, r, eps, scale, sign, single):
         gap = np.abs(h - r) - eps
         sign = sign.copy()
         if np.any(wrongness > tiny):
-            drop = act[np.argmax(wrongness)] if single else act[wrongness > tiny]
+            worst = np.max(wrongness)
+            drop = act[np.argmax(wrongness)] if single else act[wrongness > max(tiny, _BULK_SHARE * worst)]
             sign[drop] = 0
         elif np.any(gap > slack):
-            add = np.argmax(gap) if single else np.flatnonzero(gap > slack)
+            worst = np.max(gap)
+            add = np.argmax(gap) if single else np.flatnonzero(gap > max(slack, _BULK_SHARE * worst))
             sign[add] = np.where(h[add] > r[add], -1, 1)
         else:
             return (u, w, lam), sign, it
-    return None, sign, _ACTIVE_SET_MAX_ITER
+    return None, sign, max_iter
 
 
 # -- cvxpy primal ---------------------------------------------------------------------------------------------------
@@ -291,10 +306,15 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
     grid = None
     if bounds is None:
         reals = []
+        if N > ACTIVE_SET_MAX_POINTS:
+            attempts.append(f"active-set: skipped for N = {N} > ACTIVE_SET_MAX_POINTS = {ACTIVE_SET_MAX_POINTS}; "
+                            f"solved on cvxpy ({solver})")
         for j in range(m):
-            got = _active_set(B, F, r[:, j], tol if tol is not None else np.zeros(N), scale)
-            if got is None:
+            eps = tol if tol is not None else np.zeros(N)
+            got = _active_set(B, F, r[:, j], eps, scale) if N <= ACTIVE_SET_MAX_POINTS else None
+            if got is None and N <= ACTIVE_SET_MAX_POINTS:
                 attempts.append(f"active-set: column {j}: no verified active set; solved on cvxpy ({solver})")
+            if got is None:
                 u, w, st = _cvxpy_solve(B, F, r[:, j], tol, None, solver)
                 methods.add("cvxpy")
             else:
