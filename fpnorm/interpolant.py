@@ -131,8 +131,6 @@ class FPInterpolator:
         if self.smoothing > 0 and (eps is not None or bounded):
             raise ValueError("Expected `smoothing` = 0 when `tol`, `lower` or `upper` is given, got "
                              f"smoothing = {self.smoothing}: the variants do not combine.")
-        if (eps is not None or bounded) and np.iscomplexobj(y):
-            raise ValueError("Expected real `values` with `tol`, `lower` or `upper`, got complex values.")
         self.points, self.values = x, y
         N, M = x.shape[0], box_size(self.K, d)
         if N > M and self.smoothing == 0 and eps is None:
@@ -145,6 +143,9 @@ class FPInterpolator:
         hx = self._eval_h_ini(x)
         rhs = (y if y.ndim == 2 else y[:, None]) - (hx[:, None] if hx is not None else 0.0)
         self._complex = np.iscomplexobj(rhs)
+        if self._complex and (eps is not None or bounded):
+            raise ValueError("Expected real `values` and a real `h_ini` with `tol`, `lower` or `upper`, got "
+                             f"complex {'values' if np.iscomplexobj(y) else 'h_ini'}.")
         if self._complex:
             rhs = np.concatenate([rhs.real, rhs.imag], axis=1)
         check_memory(8 * N * rhs.shape[1] * 4 + 16 * M * rhs.shape[1], "the right-hand sides and coefficients")

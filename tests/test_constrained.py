@@ -257,8 +257,12 @@ def test_bad_combinations_and_solver():
     x, y, kw = _args()
     with pytest.raises(ValueError, match=r"Expected `smoothing` = 0 when `tol`, `lower` or `upper` is given"):
         FPInterpolator(x, y, tol=0.1, smoothing=1.0, **kw)
-    with pytest.raises(ValueError, match=r"Expected real `values` with `tol`, `lower` or `upper`"):
+    with pytest.raises(ValueError, match=r"Expected real `values` and a real `h_ini` .* got complex values"):
         FPInterpolator(x, y + 1j, tol=0.1, **kw)
+    c = np.zeros(5, complex)
+    c[3] = 0.1j                                   # not Hermitian: a complex h_ini
+    with pytest.raises(ValueError, match=r"Expected real `values` and a real `h_ini` .* got complex h_ini"):
+        FPInterpolator(x, y, lower=-5.0, h_ini=c, **kw)
     with pytest.raises(ValueError, match=r"Expected `solver` to be one of"):
         FPInterpolator(x, y, tol=0.1, solver="MOSEK", **kw)
 
