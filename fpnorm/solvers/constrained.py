@@ -47,6 +47,8 @@ __all__ = ["SOLVERS", "ACTIVE_SET_MAX_POINTS", "solve_constrained", "as_toleranc
 
 # cvxpy solvers a user may name with ``solver=`` (CLARABEL is the default and the one tested).
 SOLVERS = ("CLARABEL", "SCS", "OSQP", "ECOS")
+# A relative constraint violation above this warns (AccuracyWarning) even when the solver reports "optimal".
+_VIOLATION_WARN = 1e-6
 # cvxpy statuses that come with a usable answer.
 _USABLE = ("optimal", "optimal_inaccurate")
 # The active-set route takes about 2N steps of O(N |A|^2) each: cheaper than Clarabel on the primal up to about
@@ -274,7 +276,7 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
         When a bound, checked on a grid four (or, in large cases, two) times finer, is violated by more than
         ``bounds.atol``.
     AccuracyWarning
-        When cvxpy reports "optimal_inaccurate".
+        When cvxpy reports "optimal_inaccurate", or the relative violation exceeds ``1e-6``.
 
     Raises
     ------
@@ -360,7 +362,7 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
     if grid is not None:
         viol = max(viol, max(float(np.max(grid.violation(x[pen] / scales[pen], x[free.cols]))) for x in reals))
     status = "optimal_inaccurate" if "optimal_inaccurate" in statuses else "optimal"
-    if status != "optimal":
+    if status != "optimal" or viol / scale > _VIOLATION_WARN:
         warnings.warn(f"cvxpy ({solver}) reports status {status!r}; largest constraint violation "
                       f"{viol / scale:.2e} (relative).", AccuracyWarning, stacklevel=3)
     method = "cvxpy" if "cvxpy" in methods else "active-set"
