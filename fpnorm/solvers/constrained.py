@@ -53,7 +53,7 @@ _VIOLATION_WARN = 1e-6
 _USABLE = ("optimal", "optimal_inaccurate")
 # The active-set route takes about 2N steps of O(N |A|^2) each: cheaper than Clarabel on the primal up to about
 # this many points (benchmarks/bench_constrained.py); above it cvxpy solves the tolerance problem directly.
-ACTIVE_SET_MAX_POINTS = 128
+ACTIVE_SET_MAX_POINTS = 64
 # A bulk active-set step changes the points whose violation is at least this share of the worst one.
 _BULK_SHARE = 0.5
 
@@ -176,8 +176,21 @@ def _active_set_pass(B, F, r, eps, scale, sign, single):
 
 # -- cvxpy primal ---------------------------------------------------------------------------------------------------
 def _cvxpy_solve(B, F, r, eps, grid, solver):
-    """One right-hand side on cvxpy; grid is ``(D, lo, hi)`` (scaled design on the grid) or None."""
+    """One right-hand side on cvxpy; grid is ``(D, D_free, lo, hi)`` (design rows on grid points) or None.
+
+    The minimiser ``u`` lies in the row space of the constraint rows ``C = [B; D]`` (a component orthogonal to it
+    changes no constraint and only adds norm), so with ``C^T = Q R`` (economic QR) cvxpy works with ``y = Q^T u``
+    and the rows ``R^T``: as many variables as constraint rows rather than modes.
+    """
     import cvxpy as cp
+
+    Q = None
+    C = B if grid is None else np.vstack([B, grid[0]])
+    if C.shape[0] < C.shape[1]:
+        Q, R = sla.qr(C.T, mode="economic", check_finite=False)
+        B = R.T[: B.shape[0]]
+        if grid is not None:
+            grid = (R.T[B.shape[0]:],) + tuple(grid[1:])
 
     # u = s0 * x with s0 = max|r| / max row norm of B, so that x, the objective and the rows are all O(1);
     # the objective is ||x||_2 (a second-order cone), better scaled than its square and with the same minimiser.
@@ -212,12 +225,15 @@ def _cvxpy_solve(B, F, r, eps, grid, solver):
                 "data violate by more than `tol`)" if "infeasible" in prob.status else "")
         raise SolveError(f"The cvxpy solver {solver} returned status {prob.status!r}{';' if what else '.'}{what}",
                          method="cvxpy")
-    return s0 * np.asarray(x.value, float), (np.asarray(w.value, float) if w is not None else np.zeros(0)), prob.status
+    u = s0 * np.asarray(x.value, float)
+    return (u if Q is None else Q @ u), (np.asarray(w.value, float) if w is not None else np.zeros(0)), prob.status
 
 
 def _unbounded_start(B, F, r, eps, scale):
-    """The solution without bounds (exact route), to seed the cutting planes with the rows it violates; or None."""
-    if eps is None:
+    """The solution without bounds (exact route), to seed the cutting planes with the rows it violates; or None.
+
+    Above ``ACTIVE_SET_MAX_POINTS`` points the exact interpolant (``eps = 0``, one QR) stands in for it."""
+    if eps is None or B.shape[0] > ACTIVE_SET_MAX_POINTS:
         got = _interpolate_subset(B, F, r)
         return None if got is None else got[:2]
     got = _active_set(B, F, r, eps, scale)
