@@ -17,7 +17,8 @@ conditions ``lambda_n > 0 => v(x_n) = r_n - eps_n``, ``lambda_n < 0 => v(x_n) = 
 points with shifted data. An active-set iteration on the N dual variables (each step one exact interpolation on the
 active set by a projected QR, as in :mod:`fpnorm.solvers.qr`) finds the active set; the answer is accepted only when
 every optimality condition holds, else cvxpy solves the primal (also for more than ``ACTIVE_SET_MAX_POINTS``
-points, where Clarabel is faster). cvxpy remains the check (tests compare both).
+points, where Clarabel is faster; its answers are accurate to about 1e-8). cvxpy remains the check (tests compare
+both).
 
 Bounds: cvxpy, on the grid of :mod:`fpnorm.solvers.bound_grid`, by cutting planes: solve with the grid points the
 unbounded solution violates (or nearly so), add every grid point the answer violates, repeat. A minimiser under a
@@ -51,8 +52,8 @@ SOLVERS = ("CLARABEL", "SCS", "OSQP", "ECOS")
 _VIOLATION_WARN = 1e-6
 # cvxpy statuses that come with a usable answer.
 _USABLE = ("optimal", "optimal_inaccurate")
-# The active-set route takes about 2N steps of O(N |A|^2) each: cheaper than Clarabel on the primal up to about
-# this many points (benchmarks/bench_constrained.py); above it cvxpy solves the tolerance problem directly.
+# The active-set route is exact to rounding and takes about 2N steps of O(N |A|^2) each: as fast as Clarabel up to
+# about this many points, slower above (benchmarks/bench_constrained.py), where cvxpy solves the problem directly.
 ACTIVE_SET_MAX_POINTS = 64
 # A bulk active-set step changes the points whose violation is at least this share of the worst one.
 _BULK_SHARE = 0.5
