@@ -193,10 +193,26 @@ def test_loose_bounds_reproduce_exact_interpolant():
     exact = FPInterpolator(x, y, weight=w, K=12)
     s = FPInterpolator(x, y, weight=w, K=12, lower=-50.0, upper=50.0)
     z = np.linspace(0, 1, 50)
-    assert np.max(np.abs(s(z) - exact(z))) < 1e-5 * np.max(np.abs(y))
-    assert s.norm == pytest.approx(exact.norm, rel=1e-6)
+    assert s.info.method == "qr"                   # the exact interpolant meets the bounds: no cvxpy solve
+    assert np.max(np.abs(s(z) - exact(z))) < 1e-10 * np.max(np.abs(y))
+    assert s.norm == pytest.approx(exact.norm, rel=1e-10)
     t = FPInterpolator(x, y, weight=w, K=12, tol=0.05, upper=50.0)
-    np.testing.assert_allclose(t.coef, FPInterpolator(x, y, weight=w, K=12, tol=0.05).coef, atol=1e-5)
+    assert t.info.method == "active-set"
+    np.testing.assert_allclose(t.coef, FPInterpolator(x, y, weight=w, K=12, tol=0.05).coef, atol=1e-12)
+
+
+def test_loose_bounds_on_cvxpy_reproduce_exact_interpolant(monkeypatch):
+    # above ACTIVE_SET_MAX_POINTS a tolerance problem with bounds runs on cvxpy even when the bounds are inactive
+    monkeypatch.setattr(constrained, "ACTIVE_SET_MAX_POINTS", 3)
+    x, y = _data(8, 1, 8)
+    w = PowerLaw(p=4, dim=1)
+    t = FPInterpolator(x, y, weight=w, K=12, tol=0.05, lower=-50.0)
+    assert t.info.method == "cvxpy"
+    monkeypatch.setattr(constrained, "ACTIVE_SET_MAX_POINTS", 64)
+    ref = FPInterpolator(x, y, weight=w, K=12, tol=0.05)
+    assert ref.info.method == "active-set"
+    np.testing.assert_allclose(t(np.linspace(0, 1, 50)), ref(np.linspace(0, 1, 50)), atol=1e-4)  # Clarabel
+    assert t.norm == pytest.approx(ref.norm, rel=1e-6)
 
 
 def test_bounds_with_several_right_hand_sides():
@@ -267,10 +283,12 @@ def test_bad_combinations_and_solver():
         FPInterpolator(x, y, tol=0.1, solver="MOSEK", **kw)
 
 
-def test_solver_failure_and_infeasibility_raise_with_solver_message():
+def test_solver_failure_and_infeasibility_raise_with_solver_message(monkeypatch):
     x, y, kw = _args()
-    with pytest.raises(SolveError, match=r"The cvxpy solver ECOS failed: .*ECOS"):
-        FPInterpolator(x, y, lower=-10.0, solver="ECOS", **kw)
+    with monkeypatch.context() as mp:
+        mp.setattr(constrained, "ACTIVE_SET_MAX_POINTS", 0)          # route the tolerance problem to cvxpy
+        with pytest.raises(SolveError, match=r"The cvxpy solver ECOS failed: .*ECOS"):
+            FPInterpolator(x, y, tol=0.1, solver="ECOS", **kw)
     # h = the Nyquist alternation of the 2K + 2 point grid: orthogonal to the box there, hence infeasible
     K = kw["K"]
     nyq = lambda t: np.cos(np.pi * (2 * K + 2) * t)
