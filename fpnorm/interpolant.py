@@ -9,7 +9,7 @@ from ._validation import (as_points, as_query, as_values, check_choice, check_in
                           check_weight, evaluate_function, merge_duplicates)
 from .lattice import box_size
 from .solvers import METHODS, Problem, solve
-from .solvers.bound_grid import BOUND_RTOL, GridBounds, as_bound
+from .solvers.bound_grid import BOUND_RTOL, GridBounds, as_bound, bound_offsets
 from .solvers.constrained import SOLVERS, as_tolerances, solve_constrained
 from .solvers.smoothing import solve_smoothing
 
@@ -154,7 +154,8 @@ class FPInterpolator:
             sol = solve_smoothing(problem, self.smoothing)
         elif eps is not None or bounded:
             scale = float(np.max(np.abs(rhs))) or 1.0
-            grid = GridBounds(self._bound_offsets(lower, upper), self.period, BOUND_RTOL * scale) if bounded else None
+            grid = (GridBounds(bound_offsets(lower, upper, self._eval_h_ini, d), self.period, BOUND_RTOL * scale)
+                    if bounded else None)
             sol = solve_constrained(problem, tol=eps, bounds=grid, solver=solver)
         else:
             sol = solve(problem, method=method, rtol=self.rtol)
@@ -165,24 +166,6 @@ class FPInterpolator:
         self.coef = coef if y.ndim == 2 else coef[..., 0]
         self.info = sol.info
         self._g = g
-
-    def _bound_offsets(self, lower, upper):
-        """``x -> (lower - h_ini, upper - h_ini)`` on grid points, with -inf / +inf where there is no bound."""
-        def offsets(x):
-            n = x.shape[0]
-            h0 = self._eval_h_ini(x)
-            h0 = np.zeros(n) if h0 is None else h0
-            out = []
-            for b, name, inf in ((lower, "lower", -np.inf), (upper, "upper", np.inf)):
-                if b is None:
-                    out.append(np.full(n, inf))
-                else:
-                    v = evaluate_function(b, x, name, n, self.dim) if callable(b) else np.full(n, b)
-                    if np.iscomplexobj(v):
-                        raise TypeError(f"Expected `{name}` to return real values, got complex.")
-                    out.append(v - h0)
-            return out[0], out[1]
-        return offsets
 
     # -- h_ini ----------------------------------------------------------------------------------------------------
     def _check_h_ini(self, h_ini):

@@ -267,6 +267,10 @@ def test_bad_bounds():
         FPInterpolator(x, y, upper=np.inf, **kw)
     with pytest.raises(ValueError, match=r"Expected `lower` to admit the data within `tol`"):
         FPInterpolator(x, y, lower=float(np.max(y)), **kw)
+    with pytest.raises(TypeError, match=r"Expected `upper` to return real values, got complex"):
+        FPInterpolator(x, y, upper=lambda t: 5.0 + 0j * t, **kw)
+    with pytest.raises(ValueError, match=r"Calling `lower` on points of shape \(6,\) failed"):
+        FPInterpolator(x, y, lower=lambda t: t["no"], **kw)
 
 
 def test_bad_combinations_and_solver():

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import transforms
+from .._validation import evaluate_function
 from ..lattice import box_points, real_design
 from ._common import complex_coef
 
-__all__ = ["GridBounds", "BoundGrid", "derivative_bounds", "grid_points_per_axis", "as_bound", "assemble_real",
+__all__ = ["GridBounds", "BoundGrid", "bound_offsets", "derivative_bounds", "grid_points_per_axis", "as_bound", "assemble_real",
            "check_bounds_fine", "check_data_within_bounds", "max_violation", "MAX_GRID_POINTS", "BOUND_RTOL"]
 
 # Most points of the grid on which bounds are enforced (only the rows needed enter cvxpy; the grid itself costs
@@ -129,6 +130,34 @@ class BoundGrid:
         """``(D, D_free, lo, hi)`` restricted to grid points ``idx``."""
         A = real_design((2 * np.pi / self.period) * self.x[idx], self.K, self.dim)
         return A[:, self.pen] * self.scales[self.pen], A[:, self.free_cols], self.lo[idx], self.hi[idx]
+
+
+def bound_offsets(lower, upper, eval_h_ini, dim):
+    """The ``offsets`` callable of :class:`GridBounds`: ``x -> (lower - h_ini, upper - h_ini)``.
+
+    Parameters
+    ----------
+    lower, upper : None, float or callable on the torus
+        Validated by :func:`as_bound`; None means no bound (``-inf`` / ``+inf``).
+    eval_h_ini : callable
+        ``x (Q, d) -> h_ini(x)`` of shape (Q,), or None when there is no ``h_ini``.
+    dim : int
+    """
+    def offsets(x):
+        n = x.shape[0]
+        h0 = eval_h_ini(x)
+        h0 = np.zeros(n) if h0 is None else h0
+        out = []
+        for b, name, inf in ((lower, "lower", -np.inf), (upper, "upper", np.inf)):
+            if b is None:
+                out.append(np.full(n, inf))
+                continue
+            v = evaluate_function(b, x, name, n, dim) if callable(b) else np.full(n, b)
+            if np.iscomplexobj(v):
+                raise TypeError(f"Expected `{name}` to return real values, got complex.")
+            out.append(v - h0)
+        return out[0], out[1]
+    return offsets
 
 
 def assemble_real(u, w, scales, pen, free_cols, M):
