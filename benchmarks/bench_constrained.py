@@ -1,4 +1,6 @@
-"""Timings of the tolerance, bound and smoothing variants against cvxpy (run by hand: python3 benchmarks/bench_constrained.py).
+"""Timings of the tolerance, bound and smoothing variants against cvxpy.
+
+Run by hand from the repository root: ``python3 benchmarks/bench_constrained.py``.
 
 Prints, for random data on the circle with the cubic-spline weight, the wall-clock time of
 - the exact active-set dual route for tolerances vs the cvxpy primal on the same problem (and their norm agreement),

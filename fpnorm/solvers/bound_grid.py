@@ -18,8 +18,9 @@ from .._validation import evaluate_function
 from ..lattice import box_points, real_design
 from ._common import complex_coef
 
-__all__ = ["GridBounds", "BoundGrid", "bound_offsets", "derivative_bounds", "grid_points_per_axis", "as_bound", "assemble_real",
-           "check_bounds_fine", "check_data_within_bounds", "max_violation", "MAX_GRID_POINTS", "BOUND_RTOL"]
+__all__ = ["GridBounds", "BoundGrid", "bound_offsets", "derivative_bounds", "grid_points_per_axis", "as_bound",
+           "assemble_real", "check_bounds_fine", "check_data_within_bounds", "max_violation", "MAX_GRID_POINTS",
+           "BOUND_RTOL"]
 
 # Most points of the grid on which bounds are enforced (only the rows needed enter cvxpy; the grid itself costs
 # O(n^d) memory and one FFT per check).
@@ -206,7 +207,24 @@ def check_data_within_bounds(bounds, problem, r, tol):
 
 
 def check_bounds_fine(coef, bounds, n, dim, *, stacklevel):
-    """Evaluate on a grid four (or two) times finer than the enforcement grid and warn with the measured violation."""
+    """Evaluate on a grid four (or two) times finer than the enforcement grid and warn with the measured violation.
+
+    Parameters
+    ----------
+    coef : complex ndarray, shape ``(2K+1,)*dim + (m,)``
+        Coefficients of ``v = h - h_ini``.
+    bounds : GridBounds
+    n : int
+        Points per axis of the enforcement grid.
+    dim : int
+    stacklevel : int
+        Passed to :func:`warnings.warn` so that the warning points at the user's call.
+
+    Returns
+    -------
+    float
+        The largest violation found (0 when none).
+    """
     P = bounds.period
     K = (coef.shape[0] - 1) // 2
     nf = max(4 * n if (4 * n) ** dim <= _FINE_CHECK_POINTS else 2 * n, 2 * K + 1)

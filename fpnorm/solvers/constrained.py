@@ -17,8 +17,8 @@ conditions ``lambda_n > 0 => v(x_n) = r_n - eps_n``, ``lambda_n < 0 => v(x_n) = 
 points with shifted data. An active-set iteration on the N dual variables (each step one exact interpolation on the
 active set by a projected QR, as in :mod:`fpnorm.solvers.qr`) finds the active set; the answer is accepted only when
 every optimality condition holds, else cvxpy solves the primal (also for more than ``ACTIVE_SET_MAX_POINTS``
-points, where Clarabel is faster; its norms agree to about 1e-7, values to about 1e-5). cvxpy remains the check (tests compare
-both).
+points, where Clarabel is faster; its norms agree to about 1e-7, values to about 1e-5). cvxpy remains the check
+(tests compare both).
 
 Bounds: cvxpy, on the grid of :mod:`fpnorm.solvers.bound_grid`, by cutting planes: solve with the grid points the
 unbounded solution violates (or nearly so), add every grid point the answer violates, repeat. A minimiser under a
