@@ -15,7 +15,7 @@ import numpy as np
 
 from ._memory import check_memory
 
-__all__ = ["evaluate", "adjoint", "kernel_matrix", "grid_coefficients", "BACKENDS", "DEFAULT_EPS"]
+__all__ = ["evaluate", "evaluate_grid", "adjoint", "kernel_matrix", "grid_coefficients", "BACKENDS", "DEFAULT_EPS"]
 
 BACKENDS = ("auto", "finufft", "direct")
 DEFAULT_EPS = 1e-14
@@ -91,6 +91,30 @@ def evaluate(coef, t, *, eps=DEFAULT_EPS, backend="auto"):
             f = np.ascontiguousarray(flat[:, col].reshape((2 * K + 1,) * dim))
             out[:, col] = fn(*coords, f, eps=_nufft_eps(eps), isign=1)
     return out.reshape((N,) + extra)
+
+
+def evaluate_grid(coef, n, dim):
+    """``f_j = sum_k c_k e^{2 pi i k.j/n}`` on the regular grid ``j in {0..n-1}^dim`` by one inverse FFT (exact).
+
+    Parameters
+    ----------
+    coef : complex ndarray, shape ``(2K+1,)*dim`` or ``(2K+1,)*dim + (m,)``, with ``2K + 1 <= n``
+    n : int
+        Points per axis; grid point ``j`` is ``x = j P / n`` (C order over the axes, like ``meshgrid(indexing="ij")``).
+    dim : int
+
+    Returns
+    -------
+    complex ndarray, shape ``(n,)*dim`` or ``(n,)*dim + (m,)``
+    """
+    K = (coef.shape[0] - 1) // 2
+    if 2 * K + 1 > n:
+        raise ValueError(f"Expected `n` >= 2K + 1 = {2 * K + 1} grid points per axis, got {n}.")
+    coef = np.asarray(coef, dtype=complex)
+    full = np.zeros((n,) * dim + coef.shape[dim:], dtype=complex)
+    idx = np.arange(-K, K + 1) % n
+    full[np.ix_(*([idx] * dim))] = coef
+    return np.fft.ifftn(full, axes=tuple(range(dim))) * float(n) ** dim
 
 
 def adjoint(t, w, K, *, eps=DEFAULT_EPS, backend="auto"):
