@@ -98,7 +98,8 @@ class FPInterpolator:
         if self._complex:
             rhs = np.concatenate([rhs.real, rhs.imag], axis=1)
         check_memory(8 * N * rhs.shape[1] * 4 + 16 * M * rhs.shape[1], "the right-hand sides and coefficients")
-        sol = solve(Problem(t, np.ascontiguousarray(rhs, dtype=float), self.K, g), method=method, rtol=self.rtol)
+        problem = Problem(t, np.ascontiguousarray(rhs, dtype=float), self.K, g, eps=transforms.eps_for_rtol(self.rtol))
+        sol = solve(problem, method=method, rtol=self.rtol)
         coef = sol.coef
         if self._complex:
             m = coef.shape[-1] // 2
