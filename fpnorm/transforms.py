@@ -29,6 +29,8 @@ _DIRECT_WORK = 2e5
 _CHUNK_BYTES = 64 * 2**20
 # Point differences per finufft call when assembling a kernel matrix (bounds the difference arrays' memory).
 _PAIR_CHUNK = 1 << 22
+# finufft runs single-threaded below this many nonuniform points.
+_THREADED_POINTS = 1 << 20
 # finufft's accuracy stops improving below this tolerance in double precision.
 _EPS_FLOOR = 1e-15
 
@@ -39,8 +41,11 @@ def _finufft():
     return finufft
 
 
-def _threads():
-    """Threads for finufft: all cores this process may use."""
+def _threads(points):
+    """Threads for a finufft call on `points` nonuniform points: one below :data:`_THREADED_POINTS` (thread start-up
+    and contention cost more than they save there, measured), else all cores this process may use."""
+    if points < _THREADED_POINTS:
+        return 1
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
@@ -130,7 +135,7 @@ class NufftPlan:
             self._e = _exp_rows(t, self.K)
             return
         fin = _finufft()
-        opts = dict(eps=_nufft_eps(eps), n_trans=self.n_trans, nthreads=_threads())
+        opts = dict(eps=_nufft_eps(eps), n_trans=self.n_trans, nthreads=_threads(self.N))
         self._p2 = fin.Plan(2, self.shape, isign=1, **opts)
         self._p1 = fin.Plan(1, self.shape, isign=-1, **opts)
         coords = _coords(t)
@@ -244,7 +249,7 @@ def kernel_matrix(t, g, *, eps=DEFAULT_EPS, backend="auto"):
         G = ((e * g.reshape(-1)) @ e.conj().T).real
         return 0.5 * (G + G.T)
     fin = _finufft()
-    plan = fin.Plan(2, g.shape, isign=1, eps=_nufft_eps(eps), nthreads=_threads())
+    plan = fin.Plan(2, g.shape, isign=1, eps=_nufft_eps(eps), nthreads=_threads(n_pairs))
     coef = np.ascontiguousarray(g, dtype=complex)
     G = np.empty((N, N))
     start = 0

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from .. import transforms
+from .._memory import check_memory
 from ._common import FreeModes, Solution, SolveInfo, complex_coef, relative_residual
 
 __all__ = ["solve_iterative", "iterative_memory", "vecchia_factor", "coarse_to_fine", "NEIGHBOURS"]
@@ -207,6 +208,8 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS)
     rhs = problem.rhs
     m = rhs.shape[1]
     maxiter = max(500, min(N, 5000)) if maxiter is None else int(maxiter)
+    check_memory(iterative_memory(N, problem.M, m, dim, neighbours), f"the iterative solve ({N} points x "
+                 f"{problem.M} modes)", "Use a smaller K or fewer points.")
     free = FreeModes(problem)
     gp = problem.g_penalised
     plan = transforms.NufftPlan(problem.t, K, n_trans=m, eps=problem.eps)
