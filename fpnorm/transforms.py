@@ -23,8 +23,8 @@ __all__ = ["evaluate", "adjoint", "kernel_matrix", "kernel_values", "NufftPlan",
 
 BACKENDS = ("auto", "finufft", "direct")
 DEFAULT_EPS = 1e-14
-# Direct sums cost N * M complex exponentials; below this they beat finufft's set-up.
-_DIRECT_WORK = 2e5
+# Direct sums cost N * M complex exponentials; below this they beat finufft's set-up (single-threaded, measured).
+_DIRECT_WORK = 4e3
 # Rows per chunk of a direct sum, sized so a chunk's exponentials stay near 64 MiB.
 _CHUNK_BYTES = 64 * 2**20
 # Point differences per finufft call when assembling a kernel matrix (bounds the difference arrays' memory).
@@ -134,13 +134,17 @@ class NufftPlan:
                          "Use backend='finufft'.")
             self._e = _exp_rows(t, self.K)
             return
-        fin = _finufft()
-        opts = dict(eps=_nufft_eps(eps), n_trans=self.n_trans, nthreads=_threads(self.N))
-        self._p2 = fin.Plan(2, self.shape, isign=1, **opts)
-        self._p1 = fin.Plan(1, self.shape, isign=-1, **opts)
-        coords = _coords(t)
-        self._p2.setpts(*coords)
-        self._p1.setpts(*coords)
+        self._eps = _nufft_eps(eps)
+        self._plans = {}
+
+    def _plan(self, kind):
+        """The finufft plan of type `kind` (1 or 2), made and given the points on first use."""
+        if kind not in self._plans:
+            plan = _finufft().Plan(kind, self.shape, isign=1 if kind == 2 else -1, eps=self._eps,
+                                   n_trans=self.n_trans, nthreads=_threads(self.N))
+            plan.setpts(*_coords(self.t))
+            self._plans[kind] = plan
+        return self._plans[kind]
 
     def evaluate(self, coef):
         """``f_i = sum_k c_k e^{i k.t_i}``; coef of shape ``(2K+1,)*d`` (+ ``(n_trans,)``), result (N,) (+ (n_trans,))."""
@@ -149,7 +153,7 @@ class NufftPlan:
         if self.backend == "direct":
             return (self._e @ flat).reshape((self.N,) + extra)
         data = np.ascontiguousarray(flat.T).reshape((flat.shape[1],) + self.shape)
-        out = self._p2.execute(data if self.n_trans > 1 else data[0])
+        out = self._plan(2).execute(data if self.n_trans > 1 else data[0])
         return np.reshape(out, (-1, self.N)).T.reshape((self.N,) + extra)
 
     def adjoint(self, w):
@@ -160,7 +164,7 @@ class NufftPlan:
         if self.backend == "direct":
             return (self._e.conj().T @ w2).reshape(self.shape + extra)
         data = np.ascontiguousarray(w2.T, dtype=complex)
-        out = self._p1.execute(data if self.n_trans > 1 else data[0])
+        out = self._plan(1).execute(data if self.n_trans > 1 else data[0])
         return np.reshape(out, (-1, self.M)).T.reshape(self.shape + extra)
 
 
