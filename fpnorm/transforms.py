@@ -239,8 +239,9 @@ def kernel_matrix(t, g, *, eps=DEFAULT_EPS, backend="auto"):
 
     Notes
     -----
-    One type-2 NUFFT at the ``N(N-1)/2`` differences ``t_i - t_j, i < j``, fed to finufft in blocks of rows of at
-    most ``2^22`` differences so the difference arrays stay small; the diagonal is ``sum_k g_k``.
+    One type-2 NUFFT at the ``N(N-1)/2`` differences ``t_i - t_j, i < j``, fed to finufft in rectangular blocks of
+    rows (at most ``2^22`` differences, at most ``N/16`` rows, so about 3% of the pairs are computed twice) that are
+    written into ``G`` without index arrays; the diagonal is ``sum_k g_k``.
     """
     N, dim = t.shape
     K = (g.shape[0] - 1) // 2
@@ -258,18 +259,17 @@ def kernel_matrix(t, g, *, eps=DEFAULT_EPS, backend="auto"):
     G = np.empty((N, N))
     start = 0
     while start < N - 1:
-        # rows start..stop-1 against columns j > i: about (stop - start) * (N - start) differences
-        rows = max(1, min(N - 1 - start, _PAIR_CHUNK // max(N - start, 1)))
+        # rows start..stop-1 against every column > start: a rectangle, written as one block and its transpose
+        # (exactly symmetric); the few pairs j <= i inside it are computed twice and dropped.
+        width = N - start - 1
+        rows = max(1, min(N - 1 - start, _PAIR_CHUNK // width, max(32, N // 16)))
         stop = start + rows
-        cols = np.arange(start + 1, N)
-        ii, jj = np.nonzero(np.arange(start, stop)[:, None] < cols[None, :])
-        ii += start
-        jj = cols[jj]
-        diffs = t[ii] - t[jj]
-        plan.setpts(*_coords(diffs))
-        vals = plan.execute(coef).real
-        G[ii, jj] = vals
-        G[jj, ii] = vals
+        plan.setpts(*[np.subtract.outer(t[start:stop, j], t[start + 1:, j]).ravel() for j in range(dim)])
+        vals = plan.execute(coef).real.reshape(rows, width)
+        G[start:stop, start + 1:] = vals
+        G[stop:, start:stop] = vals[:, stop - start - 1:].T
+        upper = np.triu(G[start:stop, start:stop], 1)   # the square inside the block: keep its upper half, mirrored
+        G[start:stop, start:stop] = upper + upper.T
         start = stop
     G[np.arange(N), np.arange(N)] = float(np.sum(g))
     return G

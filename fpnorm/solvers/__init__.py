@@ -25,7 +25,7 @@ METHODS = ("auto", "qr", "cholesky", "iterative")
 # A result whose relative residual exceeds this is no interpolant at all: raise instead of warning.
 UNUSABLE_RESIDUAL = 1e-4
 # QR is always chosen below this many flops (it is then fast, and it is the stablest path).
-_QR_ALWAYS_FLOPS = 5e7
+_QR_ALWAYS_FLOPS = 1e6
 
 
 # Cost model on a 2-core machine (measured; only ratios between methods matter): dense LAPACK flop rate, finufft
