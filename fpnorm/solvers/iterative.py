@@ -161,13 +161,17 @@ def vecchia_factor(t, g, *, neighbours=NEIGHBOURS, eps=1e-10):
 
 def _pcg(apply_a, apply_p, b, misfit, tol, maxiter):
     """Preconditioned CG, one independent run per column of ``b`` (shape (n, m)); stops a column when
-    ``max|misfit(r)| <= tol``. Returns the solution and the iterations used."""
+    ``max|misfit(r)| <= tol`` or on breakdown (``p^T A p <= 0`` from rounding). Returns, per column, the iterate with
+    the smallest misfit seen (CG's misfit is not monotone, and drifts on nearly singular systems), and the
+    iterations used."""
     x = np.zeros_like(b)
     r = b.copy()
     z = apply_p(r)
     p = z.copy()
     rz = np.sum(r * z, axis=0)
-    active = np.max(np.abs(misfit(r)), axis=0) > tol
+    best_err = np.max(np.abs(misfit(r)), axis=0)
+    best = x.copy()
+    active = best_err > tol
     it = 0
     while it < maxiter and active.any():
         ap = apply_a(p)
@@ -177,13 +181,17 @@ def _pcg(apply_a, apply_p, b, misfit, tol, maxiter):
         x += alpha * p
         r -= alpha * ap
         it += 1
-        active = ok & (np.max(np.abs(misfit(r)), axis=0) > tol)
+        err = np.max(np.abs(misfit(r)), axis=0)
+        better = ok & (err < best_err)
+        best[:, better] = x[:, better]
+        best_err = np.where(better, err, best_err)
+        active = ok & (err > tol)
         z = apply_p(r)
         rz_new = np.sum(r * z, axis=0)
         beta = np.where(active, rz_new / np.where(rz != 0, rz, 1.0), 0.0)
         p = z + beta * p
         rz = rz_new
-    return x, it
+    return best, it
 
 
 def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS):
