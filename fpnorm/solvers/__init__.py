@@ -34,8 +34,8 @@ _FLOP_RATE = 1e10
 # Householder QR through scipy runs far below the Cholesky rate on these shapes (measured: a 513 x 120 QR in 17 ms).
 _QR_FLOP_RATE = 1e9
 _NUFFT_POINT_SECONDS = {1: 6e-8, 2: 2e-7, 3: 1e-6}
-_FFT_MODE_SECONDS = 2e-8
-_CG_ITERATIONS = {1: 60, 2: 150, 3: 150}
+_FFT_MODE_SECONDS = 2e-9
+_CG_ITERATIONS = {1: 60, 2: 300, 3: 300}
 # "auto" prefers the direct Cholesky path unless the iterative one is estimated this many times faster.
 _ITERATIVE_ADVANTAGE = 2.0
 # QR is also chosen when its estimated time is within this factor of the fastest other path (it is the stablest).
@@ -61,7 +61,7 @@ def estimate_costs(N, M, dim=1, m=1):
     chol = 0.5 * N * N * point + fft + N**3 / 3.0 / _FLOP_RATE + 8 * nufft
     nb = NEIGHBOURS + 1
     setup = N * nb * nb * point + N * nb**3 / _FLOP_RATE * 10
-    iterative = setup + _CG_ITERATIONS.get(dim, 150) * 2 * nufft
+    iterative = setup + _CG_ITERATIONS.get(dim, 300) * 2 * nufft
     return {"qr": (qr, qr_memory(N, M)), "cholesky": (chol, cholesky_memory(N)),
             "iterative": (iterative, iterative_memory(N, M, m, dim))}
 
