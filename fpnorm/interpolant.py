@@ -171,7 +171,8 @@ class FPInterpolator:
         if self._complex:
             rhs = np.concatenate([rhs.real, rhs.imag], axis=1)
         check_memory(8 * N * rhs.shape[1] * 4 + 16 * M * rhs.shape[1], "the right-hand sides and coefficients")
-        problem = Problem(t, np.ascontiguousarray(rhs, dtype=float), self.K, g)
+        problem = Problem(t, np.ascontiguousarray(rhs, dtype=float), self.K, g,
+                          eps=transforms.eps_for_rtol(self.rtol))
         if self.smoothing > 0:
             sol = solve_smoothing(problem, self.smoothing)
         elif eps is not None or bounded:
