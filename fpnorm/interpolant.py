@@ -11,6 +11,9 @@ from .lattice import box_size
 from .kernels import closed_form_kernel, has_closed_form
 from .solvers import METHODS, Problem, solve
 from .solvers.periodic1d import LIMIT_METHODS, solve_limit
+from .solvers.bound_grid import BOUND_RTOL, GridBounds, as_bound, bound_offsets
+from .solvers.constrained import SOLVERS, as_tolerances, solve_constrained
+from .solvers.smoothing import solve_smoothing
 
 __all__ = ["FPInterpolator"]
 
@@ -52,6 +55,17 @@ class FPInterpolator:
     rtol : float
         Target relative residual ``max|h(x_i) - y_i| / max|y_i|`` (default 1e-10); a worse result warns
         (:class:`~fpnorm.exceptions.AccuracyWarning`), an unusable one raises :class:`~fpnorm.exceptions.SolveError`.
+    tol : float or array_like of shape (N,)
+        Tolerances ``eps_i >= 0``: minimise the norm subject to ``|h(x_i) - y_i| <= eps_i`` (real data only).
+        ``tol=0`` (default) with no bounds is the exact interpolation problem, solved by the closed form.
+    lower, upper : float or callable, optional
+        Bounds ``lower <= h <= upper`` on the torus (real data only), enforced on a regular grid; see Notes.
+    smoothing : float
+        ``mu >= 0``. When positive, minimise ``mu ||h - h_ini||_gamma^2 + sum_i (h(x_i) - y_i)^2`` instead (closed
+        form, :mod:`fpnorm.solvers.smoothing`); ``mu -> 0`` is interpolation, ``mu -> inf`` is ``h_ini`` plus the
+        least-squares fit of the free modes. Not combinable with `tol`, `lower`, `upper`.
+    solver : str
+        cvxpy solver for tolerance and bound problems, one of :data:`fpnorm.solvers.constrained.SOLVERS`.
 
     Attributes
     ----------
@@ -71,6 +85,18 @@ class FPInterpolator:
     ``c = Gamma Phi^H alpha`` plus a free part, with ``G alpha = y`` for the kernel matrix
     ``G_ij = sum_k gamma(k)^2 e^{2 pi i k.(x_i - x_j)/P}`` (see ``DESIGN.md``).
 
+    Variants (:mod:`fpnorm.solvers.constrained`, :mod:`fpnorm.solvers.smoothing`): with tolerances only, an exact
+    active-set method on the dual in N variables (cvxpy when it cannot verify its answer, or for more than
+    ``ACTIVE_SET_MAX_POINTS`` points); with bounds, cvxpy
+    (Clarabel by default) in scaled real coordinates. Bounds are enforced on a grid of ``n^d`` points, ``n >= 2K + 2``,
+    with ``min(L1 P sqrt(d) / (2n), L2 P^2 / (8 n^2)) <= BOUND_RTOL * max|y - h_ini|`` for the solution's
+    derivative bounds ``L1 = (2 pi/P) sum_k |k| |c_k|``, ``L2 = (2 pi/P)^2 sum_k |k|^2 |c_k|`` (re-solved on a finer
+    grid until it holds, at most ``MAX_GRID_POINTS`` points): then a constant bound holds between grid points to
+    that tolerance. The result is checked on a grid two or four times finer (this also covers callable bounds and
+    ``h_ini``) and a ``UserWarning`` gives the measured violation. For these variants
+    ``info.residual`` is the largest relative constraint violation (smoothing: of its optimality condition) and
+    ``info.status`` the solver status.
+
     Examples
     --------
     >>> import numpy as np
@@ -79,9 +105,22 @@ class FPInterpolator:
     >>> s = FPInterpolator(x, np.sin(2 * np.pi * x), weight=PowerLaw(p=4, dim=1), K=64)
     >>> bool(np.allclose(s(x), np.sin(2 * np.pi * x)))
     True
+
+    Tolerances, bounds and smoothing:
+
+    >>> t = FPInterpolator(x, np.sin(2 * np.pi * x), weight=PowerLaw(p=4, dim=1), K=16, tol=0.1)
+    >>> bool(np.all(np.abs(t(x) - np.sin(2 * np.pi * x)) <= 0.1 + 1e-9)), t.norm < s.norm
+    (True, True)
+    >>> b = FPInterpolator(x, np.sin(2 * np.pi * x), weight=PowerLaw(p=4, dim=1), K=16, lower=-1.0, upper=1.0)
+    >>> b.info.status, bool(np.abs(b(np.linspace(0, 1, 1001))).max() <= 1.0 + 1e-3)
+    ('optimal', True)
+    >>> m = FPInterpolator(x, np.sin(2 * np.pi * x), weight=PowerLaw(p=4, dim=1), K=16, smoothing=1e6)
+    >>> bool(np.allclose(m(x), np.mean(np.sin(2 * np.pi * x)), atol=1e-3))
+    True
     """
 
-    def __init__(self, points, values, *, weight, K, h_ini=None, period=1.0, method="auto", rtol=1e-10):
+    def __init__(self, points, values, *, weight, K, h_ini=None, period=1.0, method="auto", rtol=1e-10, tol=0.0,
+                 lower=None, upper=None, smoothing=0.0, solver="CLARABEL"):
         self.weight = check_weight(weight)
         self.dim = d = weight.dim
         self.period = check_period(period)
@@ -93,15 +132,27 @@ class FPInterpolator:
         if self.K is None and not has_closed_form(weight):
             closed_form_kernel(weight)  # raises the ValueError that names what K=None supports
         self.rtol = check_real(rtol, "rtol", minimum=0.0, strict_min=True)
+        self.smoothing = check_real(smoothing, "smoothing", minimum=0.0)
+        check_choice(solver, "solver", SOLVERS)
+        lower, upper = as_bound(lower, "lower"), as_bound(upper, "upper")
         x, scale = as_points(points, d, self.period, return_scale=True)
         y = as_values(values, x.shape[0])
+        eps = as_tolerances(tol, x.shape[0])
         x, y, self.kept = merge_duplicates(x, y, period=self.period, tol=duplicate_tolerance(scale, self.period))
+        eps = eps[self.kept] if np.any(eps > 0) else None
+        bounded = lower is not None or upper is not None
+        if self.smoothing > 0 and (eps is not None or bounded):
+            raise ValueError("Expected `smoothing` = 0 when `tol`, `lower` or `upper` is given, got "
+                             f"smoothing = {self.smoothing}: the variants do not combine.")
+        if self.K is None and (self.smoothing > 0 or eps is not None or bounded):
+            raise ValueError("Expected an integer `K` with `tol`, `lower`, `upper` or `smoothing`, got K=None: the "
+                             "exact K = infinity solve supports plain interpolation only.")
         self.points, self.values = x, y
         if self.K is None:
             self._init_limit(x, y, h_ini, method)
             return
         N, M = x.shape[0], box_size(self.K, d)
-        if N > M:
+        if N > M and self.smoothing == 0 and eps is None:
             need = int(np.ceil((N ** (1.0 / d) - 1) / 2))
             raise ValueError(f"Expected at most (2K+1)^d = {M} distinct points for K = {self.K} in d = {d}, got {N}: "
                              f"with more points than modes no exact interpolant exists. Use K >= {need}.")
@@ -114,10 +165,23 @@ class FPInterpolator:
         hx = self._eval_h_ini(x)
         rhs = (y if y.ndim == 2 else y[:, None]) - (hx[:, None] if hx is not None else 0.0)
         self._complex = np.iscomplexobj(rhs)
+        if self._complex and (eps is not None or bounded):
+            raise ValueError("Expected real `values` and a real `h_ini` with `tol`, `lower` or `upper`, got "
+                             f"complex {'values' if np.iscomplexobj(y) else 'h_ini'}.")
         if self._complex:
             rhs = np.concatenate([rhs.real, rhs.imag], axis=1)
         check_memory(8 * N * rhs.shape[1] * 4 + 16 * M * rhs.shape[1], "the right-hand sides and coefficients")
-        sol = solve(Problem(t, np.ascontiguousarray(rhs, dtype=float), self.K, g), method=method, rtol=self.rtol)
+        problem = Problem(t, np.ascontiguousarray(rhs, dtype=float), self.K, g,
+                          eps=transforms.eps_for_rtol(self.rtol))
+        if self.smoothing > 0:
+            sol = solve_smoothing(problem, self.smoothing)
+        elif eps is not None or bounded:
+            scale = float(np.max(np.abs(rhs))) or 1.0
+            grid = (GridBounds(bound_offsets(lower, upper, self._eval_h_ini, d), self.period, BOUND_RTOL * scale)
+                    if bounded else None)
+            sol = solve_constrained(problem, tol=eps, bounds=grid, solver=solver)
+        else:
+            sol = solve(problem, method=method, rtol=self.rtol)
         coef = sol.coef
         if self._complex:
             m = coef.shape[-1] // 2

@@ -6,29 +6,60 @@ and coefficient arrays of shape ``(2K+1,)*d`` with ``k = j - K``.
 - :func:`evaluate`  (type 2): ``f_i = sum_k c_k e^{+i k.t_i}``
 - :func:`adjoint`   (type 1): ``c_k = sum_i w_i e^{-i k.t_i}``
 - :func:`kernel_matrix`: ``G_ij = kappa(t_i - t_j)``, ``kappa(z) = sum_k g_k e^{i k.z}`` for an even real ``g``.
+- :class:`NufftPlan`: both sums at fixed points, with finufft plans built once and reused (iterative solves).
 
 Each picks finufft (``d <= 3``) or an exact direct sum (tiny sizes, ``d > 3``, and tests via ``backend="direct"``).
-finufft's tolerance ``eps`` is relative to ``sum |c_k|`` (type 2) or ``sum |w_i|`` (type 1).
+finufft's tolerance ``eps`` is relative to ``sum |c_k|`` (type 2) or ``sum |w_i|`` (type 1); :func:`eps_for_rtol`
+derives it from the accuracy a user asks of a solve.
 """
+
+import os
 
 import numpy as np
 
 from ._memory import check_memory
 
-__all__ = ["evaluate", "adjoint", "kernel_matrix", "grid_coefficients", "BACKENDS", "DEFAULT_EPS"]
+__all__ = ["evaluate", "evaluate_grid", "adjoint", "kernel_matrix", "kernel_values", "grid_coefficients",
+           "NufftPlan", "eps_for_rtol", "BACKENDS", "DEFAULT_EPS"]
 
 BACKENDS = ("auto", "finufft", "direct")
 DEFAULT_EPS = 1e-14
-# Direct sums cost N * M complex exponentials; below this they beat finufft's set-up.
-_DIRECT_WORK = 2e5
+# Direct sums cost N * M complex exponentials; below this they beat finufft's set-up (single-threaded, measured).
+_DIRECT_WORK = 4e3
 # Rows per chunk of a direct sum, sized so a chunk's exponentials stay near 64 MiB.
 _CHUNK_BYTES = 64 * 2**20
+# Point differences per finufft call when assembling a kernel matrix (bounds the difference arrays' memory).
+_PAIR_CHUNK = 1 << 22
+# finufft runs single-threaded below this many nonuniform points.
+_THREADED_POINTS = 1 << 20
+# finufft's accuracy stops improving below this tolerance in double precision.
+_EPS_FLOOR = 1e-15
 
 
 def _finufft():
     import finufft
 
     return finufft
+
+
+def _threads(points):
+    """Threads for a finufft call on `points` nonuniform points: one below :data:`_THREADED_POINTS` (thread start-up
+    and contention cost more than they save there, measured), else all cores this process may use."""
+    if points < _THREADED_POINTS:
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def eps_for_rtol(rtol):
+    """finufft tolerance for a solve asked to reach relative residual `rtol`.
+
+    Three digits below ``rtol`` (the NUFFT error is relative to ``sum |c_k|``, which may exceed ``max |h|``), never
+    below ``1e-15`` nor above ``1e-6``.
+    """
+    return float(min(max(1e-3 * float(rtol), _EPS_FLOOR), 1e-6))
 
 
 def _choose(backend, dim, work):
@@ -58,7 +89,84 @@ def _chunks(N, M):
 
 
 def _nufft_eps(eps):
-    return max(float(eps), 1e-15)
+    return max(float(eps), _EPS_FLOOR)
+
+
+def _coords(t):
+    return [np.ascontiguousarray(t[:, j], dtype=float) for j in range(t.shape[1])]
+
+
+class NufftPlan:
+    """Type-2 (evaluate) and type-1 (adjoint) sums at fixed points, with finufft plans made once.
+
+    Parameters
+    ----------
+    t : float ndarray, shape (N, d)
+        Angles.
+    K : int
+        Box half-width.
+    n_trans : int
+        Number of vectors transformed together (columns of the right-hand sides).
+    eps : float
+        finufft tolerance.
+    backend : str
+        One of :data:`BACKENDS`; "direct" keeps the exponentials in memory (tests, tiny sizes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fpnorm.transforms import NufftPlan
+    >>> plan = NufftPlan(np.array([[0.5], [2.0]]), K=3, eps=1e-12)
+    >>> c = np.zeros(7, complex); c[3] = 1.0          # the constant function 1
+    >>> bool(np.allclose(plan.evaluate(c), 1.0))
+    True
+    """
+
+    def __init__(self, t, K, *, n_trans=1, eps=DEFAULT_EPS, backend="auto"):
+        self.t = t
+        self.N, self.dim = t.shape
+        self.K = int(K)
+        self.shape = (2 * self.K + 1,) * self.dim
+        self.M = int(np.prod(self.shape))
+        self.n_trans = int(n_trans)
+        self.backend = _choose(backend, self.dim, self.N * self.M)
+        if self.backend == "direct":
+            check_memory(16 * self.N * self.M, f"the {self.N} x {self.M} exponentials of a direct sum",
+                         "Use backend='finufft'.")
+            self._e = _exp_rows(t, self.K)
+            return
+        self._eps = _nufft_eps(eps)
+        self._plans = {}
+
+    def _plan(self, kind):
+        """The finufft plan of type `kind` (1 or 2), made and given the points on first use."""
+        if kind not in self._plans:
+            plan = _finufft().Plan(kind, self.shape, isign=1 if kind == 2 else -1, eps=self._eps,
+                                   n_trans=self.n_trans, nthreads=_threads(self.N))
+            plan.setpts(*_coords(self.t))
+            self._plans[kind] = plan
+        return self._plans[kind]
+
+    def evaluate(self, coef):
+        """``f_i = sum_k c_k e^{i k.t_i}``; coef of shape ``(2K+1,)*d`` (+ ``(n_trans,)``), result (N,) (+ (n_trans,))."""
+        extra = coef.shape[self.dim:]
+        flat = np.asarray(coef, dtype=complex).reshape((self.M, -1))
+        if self.backend == "direct":
+            return (self._e @ flat).reshape((self.N,) + extra)
+        data = np.ascontiguousarray(flat.T).reshape((flat.shape[1],) + self.shape)
+        out = self._plan(2).execute(data if self.n_trans > 1 else data[0])
+        return np.reshape(out, (-1, self.N)).T.reshape((self.N,) + extra)
+
+    def adjoint(self, w):
+        """``c_k = sum_i w_i e^{-i k.t_i}``; w of shape (N,) (+ (n_trans,)), result ``(2K+1,)*d`` (+ ``(n_trans,)``)."""
+        w = np.asarray(w)
+        extra = w.shape[1:]
+        w2 = w.reshape((self.N, -1))
+        if self.backend == "direct":
+            return (self._e.conj().T @ w2).reshape(self.shape + extra)
+        data = np.ascontiguousarray(w2.T, dtype=complex)
+        out = self._plan(1).execute(data if self.n_trans > 1 else data[0])
+        return np.reshape(out, (-1, self.M)).T.reshape(self.shape + extra)
 
 
 def evaluate(coef, t, *, eps=DEFAULT_EPS, backend="auto"):
@@ -82,15 +190,33 @@ def evaluate(coef, t, *, eps=DEFAULT_EPS, backend="auto"):
         out = np.empty((N, flat.shape[1]), dtype=complex)
         for sl in _chunks(N, M):
             out[sl] = _exp_rows(t[sl], K) @ flat
-    else:
-        fin = _finufft()
-        fn = (fin.nufft1d2, fin.nufft2d2, fin.nufft3d2)[dim - 1]
-        coords = [np.ascontiguousarray(t[:, j]) for j in range(dim)]
-        out = np.empty((N, flat.shape[1]), dtype=complex)
-        for col in range(flat.shape[1]):
-            f = np.ascontiguousarray(flat[:, col].reshape((2 * K + 1,) * dim))
-            out[:, col] = fn(*coords, f, eps=_nufft_eps(eps), isign=1)
-    return out.reshape((N,) + extra)
+        return out.reshape((N,) + extra)
+    plan = NufftPlan(t, K, n_trans=flat.shape[1], eps=eps, backend="finufft")
+    return plan.evaluate(flat).reshape((N,) + extra)
+
+
+def evaluate_grid(coef, n, dim):
+    """``f_j = sum_k c_k e^{2 pi i k.j/n}`` on the regular grid ``j in {0..n-1}^dim`` by one inverse FFT (exact).
+
+    Parameters
+    ----------
+    coef : complex ndarray, shape ``(2K+1,)*dim`` or ``(2K+1,)*dim + (m,)``, with ``2K + 1 <= n``
+    n : int
+        Points per axis; grid point ``j`` is ``x = j P / n`` (C order over the axes, like ``meshgrid(indexing="ij")``).
+    dim : int
+
+    Returns
+    -------
+    complex ndarray, shape ``(n,)*dim`` or ``(n,)*dim + (m,)``
+    """
+    K = (coef.shape[0] - 1) // 2
+    if 2 * K + 1 > n:
+        raise ValueError(f"Expected `n` >= 2K + 1 = {2 * K + 1} grid points per axis, got {n}.")
+    coef = np.asarray(coef, dtype=complex)
+    full = np.zeros((n,) * dim + coef.shape[dim:], dtype=complex)
+    idx = np.arange(-K, K + 1) % n
+    full[np.ix_(*([idx] * dim))] = coef
+    return np.fft.ifftn(full, axes=tuple(range(dim))) * float(n) ** dim
 
 
 def adjoint(t, w, K, *, eps=DEFAULT_EPS, backend="auto"):
@@ -114,16 +240,14 @@ def adjoint(t, w, K, *, eps=DEFAULT_EPS, backend="auto"):
         out = np.zeros((M, w2.shape[1]), dtype=complex)
         for sl in _chunks(N, M):
             out += _exp_rows(t[sl], K).conj().T @ w2[sl]
-    else:
-        fin = _finufft()
-        fn = (fin.nufft1d1, fin.nufft2d1, fin.nufft3d1)[dim - 1]
-        coords = [np.ascontiguousarray(t[:, j]) for j in range(dim)]
-        out = np.empty((M, w2.shape[1]), dtype=complex)
-        shape = (2 * K + 1,) * dim
-        for col in range(w2.shape[1]):
-            out[:, col] = fn(*coords, np.ascontiguousarray(w2[:, col]), shape, eps=_nufft_eps(eps),
-                             isign=-1).reshape(-1)
-    return out.reshape((2 * K + 1,) * dim + extra)
+        return out.reshape((2 * K + 1,) * dim + extra)
+    plan = NufftPlan(t, K, n_trans=w2.shape[1], eps=eps, backend="finufft")
+    return plan.adjoint(w2).reshape((2 * K + 1,) * dim + extra)
+
+
+def kernel_values(g, z, *, eps=DEFAULT_EPS, backend="auto"):
+    """``kappa(z_p) = sum_k g_k cos(k.z_p)`` at point differences ``z`` of shape (n, d) for an even real ``g``."""
+    return evaluate(np.asarray(g, dtype=complex), z, eps=eps, backend=backend).real
 
 
 def kernel_matrix(t, g, *, eps=DEFAULT_EPS, backend="auto"):
@@ -137,22 +261,41 @@ def kernel_matrix(t, g, *, eps=DEFAULT_EPS, backend="auto"):
     Returns
     -------
     float ndarray, shape (N, N), symmetric
+
+    Notes
+    -----
+    One type-2 NUFFT at the ``N(N-1)/2`` differences ``t_i - t_j, i < j``, fed to finufft in rectangular blocks of
+    rows (at most ``2^22`` differences, at most ``N/16`` rows, so about 3% of the pairs are computed twice) that are
+    written into ``G`` without index arrays; the diagonal is ``sum_k g_k``.
     """
     N, dim = t.shape
     K = (g.shape[0] - 1) // 2
     M = g.size
-    check_memory(8 * N * N * 3, f"the {N} x {N} kernel matrix", "Use method='iterative' or fewer points.")
+    check_memory(8 * N * N + 48 * min(_PAIR_CHUNK, N * N), f"the {N} x {N} kernel matrix",
+                 "Use method='iterative' or fewer points.")
     n_pairs = N * (N - 1) // 2
     if _choose(backend, dim, n_pairs * M) == "direct":
         e = _exp_rows(t, K)
         G = ((e * g.reshape(-1)) @ e.conj().T).real
         return 0.5 * (G + G.T)
-    iu, ju = np.triu_indices(N, k=1)
-    diffs = t[iu] - t[ju]
-    vals = evaluate(np.asarray(g, dtype=complex), diffs, eps=eps, backend="finufft").real
+    fin = _finufft()
+    plan = fin.Plan(2, g.shape, isign=1, eps=_nufft_eps(eps), nthreads=_threads(n_pairs))
+    coef = np.ascontiguousarray(g, dtype=complex)
     G = np.empty((N, N))
-    G[iu, ju] = vals
-    G[ju, iu] = vals
+    start = 0
+    while start < N - 1:
+        # rows start..stop-1 against every column > start: a rectangle, written as one block and its transpose
+        # (exactly symmetric); the few pairs j <= i inside it are computed twice and dropped.
+        width = N - start - 1
+        rows = max(1, min(N - 1 - start, _PAIR_CHUNK // width, max(32, N // 16)))
+        stop = start + rows
+        plan.setpts(*[np.subtract.outer(t[start:stop, j], t[start + 1:, j]).ravel() for j in range(dim)])
+        vals = plan.execute(coef).real.reshape(rows, width)
+        G[start:stop, start + 1:] = vals
+        G[stop:, start:stop] = vals[:, stop - start - 1:].T
+        upper = np.triu(G[start:stop, start:stop], 1)   # the square inside the block: keep its upper half, mirrored
+        G[start:stop, start:stop] = upper + upper.T
+        start = stop
     G[np.arange(N), np.arange(N)] = float(np.sum(g))
     return G
 

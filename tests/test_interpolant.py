@@ -198,8 +198,11 @@ def test_ill_conditioned_smooth_weight_stays_accurate():
     x = rng.uniform(size=200)
     y = np.sin(2 * np.pi * x) + 0.2 * np.cos(10 * np.pi * x)
     s = FPInterpolator(x, y, weight=Sobolev(s=2, dim=1), K=512)
-    assert np.max(np.abs(s(x) - y)) <= 1e-10
+    assert np.max(np.abs(s(x) - y)) <= 1e-10 * np.max(np.abs(y))
     assert s.info.residual <= 1e-10
+    assert s.info.residual == pytest.approx(np.max(np.abs(s(x) - y)) / np.max(np.abs(y)), rel=1e-3)
+    ref = FPInterpolator(x, y, weight=Sobolev(s=2, dim=1), K=512, method="qr")
+    assert s.norm == pytest.approx(ref.norm, rel=1e-8)
 
 
 def test_nearly_coincident_points_give_minimal_not_inflated_norm():
@@ -212,7 +215,7 @@ def test_nearly_coincident_points_give_minimal_not_inflated_norm():
     s = FPInterpolator(x, y, weight=LFP(a=1.0, b=1.0, dim=1), K=256)
     assert s.norm <= 0.5 * (1 + 1e-9)
     assert np.max(np.abs(s(x) - y)) <= 1e-10
-    assert s.info.method == "svd" and "rank" in s.info.attempts[0]
+    assert s.info.method == "svd" and any("numerical rank" in a for a in s.info.attempts)
 
 
 def test_query_just_below_period_wraps_into_torus():

@@ -62,16 +62,30 @@ def test_cli_examples_run(monkeypatch, tmp_path, capsys):
         assert z["evaluations"].shape == (5,)
 
 
-def test_module_map_names_only_existing_files():
+def test_module_map_names_only_existing_files_and_every_module():
     arch = README.split("## Architecture", 1)[1]
-    paths = re.findall(r"`((?:fpnorm|notebooks|tests)/[\w/.]*)`", arch)
+    paths = re.findall(r"`((?:fpnorm|notebooks|tests|benchmarks)/[\w/.]*)`", arch)
     assert len(paths) >= 10
     for p in paths:
         assert (ROOT / p).exists(), p
+    for module in (ROOT / "fpnorm").glob("**/*.py"):  # every module has its line (package files aside)
+        if module.name not in ("__init__.py", "__main__.py"):
+            assert f"{module.name}`" in arch, module.relative_to(ROOT)
     for name in re.findall(r"`(\w+\.py)`", arch):
-        assert list(ROOT.glob(f"fpnorm/**/{name}")) or (ROOT / "notebooks" / name).exists(), name
+        assert any(list(ROOT.glob(f"{top}/**/{name}")) for top in ("fpnorm", "notebooks", "benchmarks")), name
 
 
 def test_notebooks_named_in_the_readme_exist():
     for name in re.findall(r"`(\d\d_\w+)`", README):
         assert (ROOT / "notebooks" / f"{name}.ipynb").exists(), name
+
+
+def test_benchmark_numbers_are_quoted_from_results():
+    results = (ROOT / "benchmarks" / "RESULTS.md").read_text()
+    section = README.split("## Benchmarks", 1)[1].split("\n## ", 1)[0]
+    rows = [ln for ln in section.splitlines() if ln.startswith("| d=")]
+    assert len(rows) >= 3
+    for row in rows:
+        assert row.split("|")[1].strip() in results  # the case name
+        for number in re.findall(r"\d+\.\d+(?:e[-+]\d+)?x?", row):
+            assert number in results, (number, row)

@@ -13,32 +13,97 @@ import numpy as np
 
 from .._memory import available_memory
 from ..exceptions import AccuracyWarning, MemoryEstimateError, SolveError
-from ._common import Problem, Solution, SolveInfo
+from ._common import Problem, Solution, SolveInfo, forward, relative_residual
 from .dense import cholesky_memory, solve_cholesky
+from .iterative import iterative_memory, solve_iterative
 from .qr import qr_memory, solve_qr, solve_svd
 
-__all__ = ["METHODS", "Problem", "Solution", "SolveInfo", "solve", "choose_method"]
+__all__ = ["METHODS", "Problem", "Solution", "SolveInfo", "solve", "choose_method", "estimate_costs"]
 
 # Methods a user may ask for; "auto" chooses (see choose_method). "periodic1d" and "exact_kernel" solve the
 # K = infinity problem (K=None) in 1-d, see :mod:`fpnorm.solvers.periodic1d`; the others need an integer K.
-METHODS = ("auto", "qr", "svd", "cholesky", "periodic1d", "exact_kernel")
+METHODS = ("auto", "qr", "svd", "cholesky", "iterative", "periodic1d", "exact_kernel")
 
 # A result whose relative residual exceeds this is no interpolant at all: raise instead of warning.
 UNUSABLE_RESIDUAL = 1e-4
 # QR is always chosen below this many flops (it is then fast, and it is the stablest path).
-_QR_ALWAYS_FLOPS = 5e8
+_QR_ALWAYS_FLOPS = 1e6
 
 
-def choose_method(N, M):
-    """The method "auto" runs first for N points and M modes: QR when it is cheap or no dearer than a Cholesky of
-    the kernel matrix (it never squares the condition number), Cholesky otherwise."""
-    qr_flops = 2.0 * N * N * M
-    if qr_flops <= max(_QR_ALWAYS_FLOPS, 2.0 * N**3) and qr_memory(N, M) < 0.5 * available_memory():
+# Cost model on a 2-core machine (measured; only ratios between methods matter): dense LAPACK flop rate, finufft
+# seconds per nonuniform point at eps ~ 1e-13 by dimension, FFT seconds per mode, and a prior on CG iterations.
+_FLOP_RATE = 1e10
+# Householder QR through scipy runs far below the Cholesky rate on these shapes (measured: a 513 x 120 QR in 17 ms).
+_QR_FLOP_RATE = 1e9
+_NUFFT_POINT_SECONDS = {1: 6e-8, 2: 2e-7, 3: 1e-6}
+_FFT_MODE_SECONDS = 2e-9
+_CG_ITERATIONS = {1: 60, 2: 300, 3: 300}
+# "auto" prefers the direct Cholesky path unless the iterative one is estimated this many times faster.
+_ITERATIVE_ADVANTAGE = 2.0
+# QR is also chosen when its estimated time is within this factor of the fastest other path (it is the stablest).
+_QR_PREMIUM = 3.0
+# A method is considered to fit when its estimate is below this share of the available memory.
+_MEMORY_SHARE = 0.5
+
+
+def estimate_costs(N, M, dim=1, m=1):
+    """Estimated seconds and peak bytes of each solve method for N points, M modes in d dimensions, m columns.
+
+    Returns
+    -------
+    dict
+        ``{method: (seconds, bytes)}`` for "qr", "cholesky" and "iterative".
+    """
+    from .iterative import NEIGHBOURS
+
+    point = _NUFFT_POINT_SECONDS.get(dim, _NUFFT_POINT_SECONDS[3] * 5.0 ** (dim - 3))
+    fft = _FFT_MODE_SECONDS * M * max(np.log2(max(M, 2)), 1.0) * 2**dim
+    nufft = N * point * m + fft * m
+    qr = (2.0 * N * N * M + 4.0 * N * M * m) / _QR_FLOP_RATE + 3 * nufft
+    chol = 0.5 * N * N * point + fft + N**3 / 3.0 / _FLOP_RATE + 8 * nufft
+    nb = NEIGHBOURS + 1
+    setup = N * nb * nb * point + N * nb**3 / _FLOP_RATE * 10
+    iterative = setup + _CG_ITERATIONS.get(dim, 300) * 2 * nufft
+    return {"qr": (qr, qr_memory(N, M)), "cholesky": (chol, cholesky_memory(N)),
+            "iterative": (iterative, iterative_memory(N, M, m, dim))}
+
+
+def choose_method(N, M, dim=1, m=1):
+    """The method "auto" runs first for N points, M modes, d = `dim`, m right-hand sides.
+
+    QR when it is cheap or at most :data:`_QR_PREMIUM` times dearer than the fastest other path (it never squares
+    the condition number); otherwise the Cholesky path, unless its N x N matrix does not fit in memory or the matrix-free iterative path is
+    estimated :data:`_ITERATIVE_ADVANTAGE` times faster (see :func:`estimate_costs`).
+    """
+    costs = estimate_costs(N, M, dim, m)
+    budget = _MEMORY_SHARE * available_memory()
+    chol_fits = costs["cholesky"][1] < budget
+    iter_fits = costs["iterative"][1] < budget
+    fastest = min(costs["cholesky"][0] if chol_fits else np.inf,
+                  _ITERATIVE_ADVANTAGE * costs["iterative"][0] if iter_fits else np.inf)
+    cheap = 2.0 * N * N * M <= _QR_ALWAYS_FLOPS or costs["qr"][0] <= _QR_PREMIUM * fastest
+    if cheap and costs["qr"][1] < budget:
         return "qr"
-    return "cholesky"
+    if chol_fits and not (iter_fits and _ITERATIVE_ADVANTAGE * costs["iterative"][0] < costs["cholesky"][0]):
+        return "cholesky"
+    if iter_fits or not chol_fits:
+        return "iterative"
+    return "cholesky"  # pragma: no cover - iterative never needs more memory than cholesky
 
 
-_RUNNERS = {"qr": solve_qr, "svd": solve_svd, "cholesky": solve_cholesky}
+def _fallbacks(first, N, M, dim, m):
+    """Stabler methods to try, in order, when `first` misses rtol: those whose memory estimate fits."""
+    costs = estimate_costs(N, M, dim, m)
+    budget = _MEMORY_SHARE * available_memory()
+    later = {"cholesky": ["qr"], "iterative": ["cholesky", "qr"], "qr": [], "svd": []}[first]
+    return [name for name in later if costs[name][1] < budget]
+
+
+_RUNNERS = {"qr": solve_qr, "svd": solve_svd, "cholesky": solve_cholesky, "iterative": solve_iterative}
+# Runners that take the target residual (they stop refining or iterating once they reach it).
+_TAKES_RTOL = ("cholesky", "iterative")
+# finufft tolerance of the final residual check (its floor in double precision).
+_VERIFY_EPS = 1e-15
 
 
 def _normalise(problem):
@@ -53,6 +118,19 @@ def _normalise(problem):
     if exponent == 0:
         return problem, 0
     return dataclasses.replace(problem, rhs=np.ldexp(problem.rhs, -exponent)), exponent
+
+
+def _verified_residual(sol, problem):
+    """The relative residual of a solution re-measured with the exact forward map at finufft's tightest tolerance.
+
+    Runners measure with the tolerance of the solve (``eps_for_rtol``), whose error is relative to ``sum |c_k|`` and
+    can reach the size of ``rtol`` for ill-conditioned data; this one extra type-2 NUFFT makes the reported residual
+    the true one, and the escalation decisions honest.
+    """
+    if not np.isfinite(sol.coef).all():
+        return np.nan
+    precise = dataclasses.replace(problem, eps=_VERIFY_EPS)
+    return relative_residual(forward(sol.coef, precise), problem.rhs)
 
 
 def _badness(sol):
@@ -92,13 +170,14 @@ def solve(problem, *, method="auto", rtol=1e-10):
                          f"solve, got {method!r}.")
     start = time.perf_counter()
     problem, exponent = _normalise(problem)
-    order = [choose_method(problem.N, problem.M)] if method == "auto" else [method]
-    if method in ("auto", "cholesky") and order[0] == "cholesky":
-        order.append("qr")  # the stable fallback
+    shape = (problem.N, problem.M, problem.dim, problem.rhs.shape[1])
+    order = [choose_method(*shape)] if method == "auto" else [method]
+    if method == "auto" or method == "cholesky":
+        order += _fallbacks(order[0], *shape)  # stabler paths when the first misses rtol
     attempts, best = [], None
     for name in order:
         try:
-            sol = _RUNNERS[name](problem)
+            sol = _RUNNERS[name](problem, **({"rtol": rtol} if name in _TAKES_RTOL else {}))
         except MemoryEstimateError as exc:
             if len(order) == 1 or name == order[-1] and best is None:
                 raise
@@ -108,6 +187,7 @@ def solve(problem, *, method="auto", rtol=1e-10):
             attempts.append(f"{name}: factorisation failed ({exc}); the kernel matrix is numerically singular")
             continue
         attempts.extend(sol.info.attempts)
+        sol.info.residual = _verified_residual(sol, problem)
         if best is None or _badness(sol) < _badness(best):  # a NaN residual loses to any number
             best = sol
         if sol.info.residual <= rtol:

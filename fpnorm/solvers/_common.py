@@ -72,7 +72,8 @@ class SolveInfo:
     Attributes
     ----------
     method : str
-        The method that produced the answer (one of :data:`fpnorm.solvers.METHODS`).
+        The method that produced the answer (one of :data:`fpnorm.solvers.METHODS`; "smoothing", "active-set" or
+        "cvxpy" for the variants of :mod:`fpnorm.solvers.smoothing` and :mod:`fpnorm.solvers.constrained`).
     residual : float
         ``max_n |h(x_n) - y_n| / max_n |y_n|`` measured with the exact forward map (0 data give the absolute value).
     condition : float
@@ -83,6 +84,9 @@ class SolveInfo:
         Each method tried, with the reason it was left, in order.
     seconds : float
         Wall-clock time of the solve.
+    status : str
+        Solver status: "optimal" for the exact and closed-form solves; for cvxpy solves the solver's status
+        ("optimal", "optimal_inaccurate", ...).
     """
 
     method: str
@@ -91,10 +95,12 @@ class SolveInfo:
     iterations: int = 0
     attempts: list = field(default_factory=list)
     seconds: float = 0.0
+    status: str = "optimal"
 
     def to_dict(self):
         return {"method": self.method, "residual": self.residual, "condition": self.condition,
-                "iterations": self.iterations, "attempts": list(self.attempts), "seconds": self.seconds}
+                "iterations": self.iterations, "attempts": list(self.attempts), "seconds": self.seconds,
+                "status": self.status}
 
     # persistence (fpnorm.io): no arrays, the fields as JSON
     def _to_state(self):
@@ -103,7 +109,7 @@ class SolveInfo:
     @classmethod
     def _from_state(cls, arrays, meta):
         types = {"method": str, "residual": (int, float), "condition": (int, float), "iterations": int,
-                 "attempts": list, "seconds": (int, float)}
+                 "attempts": list, "seconds": (int, float), "status": str}
         if set(meta) != set(types) or arrays:
             raise ValueError(f"SolveInfo state should have exactly the fields {sorted(types)} and no arrays, got "
                              f"{sorted(meta)} and arrays {sorted(arrays)}")
@@ -113,7 +119,7 @@ class SolveInfo:
         if not all(isinstance(a, str) for a in meta["attempts"]):
             raise TypeError("SolveInfo field 'attempts' should be a list of strings")
         return cls(meta["method"], float(meta["residual"]), float(meta["condition"]), meta["iterations"],
-                   list(meta["attempts"]), float(meta["seconds"]))
+                   list(meta["attempts"]), float(meta["seconds"]), meta["status"])
 
 
 @dataclass

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from .. import transforms
-from ._common import FreeModes, Solution, SolveInfo, complex_coef, forward, relative_residual
+from ._common import FreeModes, Solution, SolveInfo, complex_coef, relative_residual
 
 __all__ = ["solve_cholesky", "cholesky_memory"]
 
@@ -30,6 +30,7 @@ def solve_cholesky(problem, *, refine=3, rtol=1e-10):
     Solution
     """
     K, dim = problem.K, problem.dim
+    plan = transforms.NufftPlan(problem.t, K, n_trans=problem.rhs.shape[1], eps=problem.eps)  # reused below
     free = FreeModes(problem)
     gp = problem.g_penalised
     G = transforms.kernel_matrix(problem.t, gp, eps=problem.eps)
@@ -43,9 +44,9 @@ def solve_cholesky(problem, *, refine=3, rtol=1e-10):
     def correction(r):
         beta = sla.cho_solve(factor, free.qt(r)[free.n:], check_finite=False)
         alpha = free.lift(beta)
-        coef = gp[..., None] * transforms.adjoint(problem.t, alpha, problem.K, eps=problem.eps)
+        coef = gp[..., None] * plan.adjoint(alpha)
         if free.n:
-            real_free = free.free_coefficients(r - forward(coef, problem))
+            real_free = free.free_coefficients(r - plan.evaluate(coef).real)
             real = np.zeros((problem.M,) + r.shape[1:])
             real[free.cols] = real_free
             coef = coef + complex_coef(real, K, dim)
@@ -53,15 +54,17 @@ def solve_cholesky(problem, *, refine=3, rtol=1e-10):
 
     rhs = problem.rhs
     coef = correction(rhs)
-    res = relative_residual(forward(coef, problem), rhs)
+    values = plan.evaluate(coef).real            # the exact forward map at the problem's eps
+    res = relative_residual(values, rhs)
     steps = 0
     for _ in range(refine):
         if res <= rtol * 1e-3 or res == 0.0:
             break
-        trial = coef + correction(rhs - forward(coef, problem))
-        trial_res = relative_residual(forward(trial, problem), rhs)
+        trial = coef + correction(rhs - values)
+        trial_values = plan.evaluate(trial).real
+        trial_res = relative_residual(trial_values, rhs)
         if not trial_res < res:
             break
-        coef, res = trial, trial_res
+        coef, res, values = trial, trial_res, trial_values
         steps += 1
     return Solution(coef, SolveInfo("cholesky", res, cond, steps))

@@ -1,0 +1,119 @@
+"""The matrix-free iterative path: its preconditioner, its stopping rule, its memory check, and the method choice."""
+
+import numpy as np
+import pytest
+
+import fpnorm._memory as memory
+import fpnorm.solvers as solvers
+from fpnorm import AccuracyWarning, FPInterpolator, MemoryEstimateError, Sobolev, PowerLaw
+from fpnorm.solvers import Problem, choose_method
+from fpnorm.solvers.iterative import coarse_to_fine, solve_iterative, vecchia_factor
+from fpnorm.transforms import kernel_matrix
+
+
+def _problem(N, K, weight, seed=0, jittered_grid=False):
+    rng = np.random.default_rng(seed)
+    x = rng.random((N, weight.dim))
+    if jittered_grid:   # well separated points: a well-conditioned kernel matrix
+        x = (np.arange(N)[:, None] + 0.5 * x) / N
+    y = np.sin(2 * np.pi * x[:, 0]) + np.cos(4 * np.pi * x.sum(axis=1))
+    return Problem(2 * np.pi * x, y[:, None], K, weight.box(K), eps=1e-13)
+
+
+def test_vecchia_with_all_earlier_neighbours_is_the_exact_inverse():
+    # conditioning on every earlier point (in 1-d sorted order) makes W^T W = G^-1 exactly (Cholesky of G^-1)
+    N, K = 25, 32
+    p = _problem(N, K, Sobolev(s=1.0, dim=1), jittered_grid=True)
+    W = vecchia_factor(p.t, p.g, neighbours=N - 1, eps=1e-14).toarray()
+    G = kernel_matrix(p.t, p.g, backend="direct")
+    assert np.linalg.norm(W.T @ W @ G - np.eye(N), 2) <= 1e-8
+
+
+def test_vecchia_rows_are_kriging_weights():
+    # row i of W is [1, -b_i] / sqrt(d_i): W G W^T has unit diagonal (d_i is the conditional variance)
+    p = _problem(200, 8, Sobolev(s=1.5, dim=2), seed=3)
+    W = vecchia_factor(p.t, p.g, neighbours=6, eps=1e-14)
+    G = kernel_matrix(p.t, p.g, backend="direct")
+    assert np.allclose(np.diag(W @ G @ W.T.toarray()), 1.0, atol=1e-8)
+    assert W.nnz <= 200 * 7
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_coarse_to_fine_is_a_permutation_with_one_point_per_cell(dim):
+    rng = np.random.default_rng(dim)
+    x = rng.random((300, dim))
+    order, level = coarse_to_fine(x)
+    assert np.array_equal(np.sort(order), np.arange(300))
+    assert np.sum(level == 0) == 1
+    assert np.all(np.diff(level[order]) >= 0)            # coarse levels come first
+    for lev in range(1, 4):
+        sel = level <= lev
+        cells = np.minimum((x[sel] * 2**lev).astype(int), 2**lev - 1)
+        assert len({tuple(c) for c in cells}) == int(sel.sum())
+
+
+def test_preconditioner_cuts_iterations_compared_with_no_neighbours():
+    p = _problem(400, 256, Sobolev(s=1.0, dim=1), seed=1, jittered_grid=True)
+    good = solve_iterative(p, rtol=1e-10)
+    assert good.info.residual <= 1e-10
+    # a diagonal (Jacobi) preconditioner does not get there in three times as many iterations
+    plain = solve_iterative(p, rtol=1e-10, neighbours=0, maxiter=3 * good.info.iterations)
+    assert plain.info.residual > 1e-10
+
+
+def test_free_modes_are_fitted_exactly():
+    # PowerLaw leaves k = 0 free: adding a constant to the data adds it to h, at no cost in the norm
+    p = _problem(150, 128, PowerLaw(p=2, dim=1), seed=2)
+    a = solve_iterative(p, rtol=1e-10)
+    shifted = Problem(p.t, p.rhs + 5.0, p.K, p.g, eps=p.eps)
+    b = solve_iterative(shifted, rtol=1e-10)
+    diff = b.coef - a.coef
+    centre = (diff.shape[0] - 1) // 2
+    assert abs(diff[centre, 0] - 5.0) <= 1e-8
+    diff[centre] = 0
+    assert np.max(np.abs(diff)) <= 1e-8
+
+
+def test_too_few_iterations_are_reported_not_hidden():
+    p = _problem(300, 256, Sobolev(s=2.0, dim=1), seed=4)
+    sol = solve_iterative(p, rtol=1e-12, maxiter=2)
+    assert sol.info.iterations <= 2
+    assert sol.info.residual > 1e-12
+    assert "after 2 CG iterations" in sol.info.attempts[0]
+
+
+def test_forced_iterative_path_warns_when_rtol_is_out_of_reach():
+    x = np.random.default_rng(5).random(100)
+    with pytest.warns(AccuracyWarning, match=r"Interpolation residual .* exceeds rtol = 1e-16 \(method iterative"):
+        s = FPInterpolator(x, np.sin(2 * np.pi * x), weight=Sobolev(s=2.0), K=128, method="iterative", rtol=1e-16)
+    assert s.info.method == "iterative" and 0 < s.info.residual < 1e-8
+
+
+def test_memory_estimate_is_checked_before_allocating(monkeypatch):
+    monkeypatch.setattr(memory, "available_memory", lambda: 10**6)
+    p = _problem(100, 64, Sobolev(s=1.0, dim=1))
+    with pytest.raises(MemoryEstimateError, match="the iterative solve .* needs about"):
+        solve_iterative(p)
+
+
+def test_interpolator_reports_an_unfittable_problem_with_the_estimate(monkeypatch):
+    monkeypatch.setattr(memory, "available_memory", lambda: 2 * 10**6)
+    monkeypatch.setattr(solvers, "available_memory", lambda: 2 * 10**6)
+    x = np.linspace(0, 1, 600, endpoint=False)
+    with pytest.raises(MemoryEstimateError, match="needs about .* but only 1.9 MiB is available"):
+        FPInterpolator(x, np.sin(2 * np.pi * x), weight=Sobolev(s=1.0), K=2000, method="auto")
+
+
+@pytest.mark.parametrize("args,expected", [
+    ((50, 129, 1), "qr"),                 # tiny: the stablest path
+    ((3000, 97**2, 2), "cholesky"),       # the kernel matrix fits and pays
+    ((20000, 65537, 1), "iterative"),     # a 3.2 GB kernel matrix does not pay
+])
+def test_choose_method_with_ample_memory(monkeypatch, args, expected):
+    monkeypatch.setattr(solvers, "available_memory", lambda: 64 * 2**30)
+    assert choose_method(*args) == expected
+
+
+def test_choose_method_goes_iterative_when_the_matrix_does_not_fit(monkeypatch):
+    monkeypatch.setattr(solvers, "available_memory", lambda: 400 * 2**20)
+    assert choose_method(3000, 97**2, 2) == "iterative"
