@@ -82,6 +82,14 @@ def test_xi2_regime_is_the_piecewise_linear_interpolant(demo):
     assert limit * (1 - 1e-6) <= r["fp_norm"] <= limit * (1 + 1e-12)
 
 
+def test_crossover_weight_is_genuinely_in_between(demo):
+    r = demo[3]["lfp_1d"]["crossover"]
+    assert r["crossover_k"] == pytest.approx(math.sqrt(r["b"] / r["a"]))
+    # far from both limits (which the two regimes above meet to 1e-6)
+    assert r["max_abs_diff_window_periodic_cubic_spline"] > 0.05
+    assert r["max_abs_diff_window_piecewise_linear"] > 0.05
+
+
 def test_xor_probes_follow_the_symmetries(demo):
     r = demo[3]["xor_2d"]
     probes, h = np.array(r["probes"]), np.array(r["h_at_probes"])

@@ -24,11 +24,13 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["add_parser", "run", "load_demo_data", "lfp_1d", "xor_2d", "flow", "flow_target", "spline_energy",
-           "linear_energy", "bound", "LFP_REGIMES", "DEMO_K_1D", "DEMO_K_2D", "FLOW_SETUP", "BOUND_SETUP", "SECTIONS"]
+           "linear_energy", "bound", "LFP_REGIMES", "LFP_CROSSOVER", "DEMO_K_1D", "DEMO_K_2D", "FLOW_SETUP", "BOUND_SETUP", "SECTIONS"]
 
 # The two LFP regimes of the 1-d picture: (a, b) of LFP(a, b). The crossover |k| = sqrt(b / a) is 1e5 for the
 # spline-like weight (xi^-4 dominates every frequency the data resolve) and 1e-5 for the linear-like one.
 LFP_REGIMES = {"xi^-4 dominant (b >> a)": (1e-10, 1.0), "xi^-2 dominant (a >> b)": (1.0, 1e-10)}
+# A third LFP weight, crossover |k| = sqrt(b / a) = 10 (spatial frequency 10 / P) where the data live: in between.
+LFP_CROSSOVER = (1.0, 100.0)
 # Truncations used by the demo: the 1-d picture uses the exact K = infinity kernel (a Bernoulli polynomial), the
 # 2-d image a box |k|_inf <= 32 (the summary records both).
 DEMO_K_1D = None
@@ -93,7 +95,8 @@ def linear_energy(x, y, period):
 
 
 def lfp_1d(data, ax_pair, *, K=DEMO_K_1D):
-    """Solve the two LFP regimes on the 1-d data, draw them next to their classical limits; return the summary."""
+    """Solve the two LFP regimes on the 1-d data, draw them next to their classical limits (and, given a third axes,
+    a weight whose crossover lies in between); return the summary."""
     from scipy.interpolate import CubicSpline
 
     from .. import LFP, FPInterpolator
@@ -128,6 +131,15 @@ def lfp_1d(data, ax_pair, *, K=DEMO_K_1D):
         tex = regime.replace("xi^-4", r"$\xi^{-4}$").replace("xi^-2", r"$\xi^{-2}$")
         plot_curves_1d({f"LFP a = {a:g}, b = {b:g}": s, ref_name: ref}, window, points=x, values=y, ax=ax,
                        title=f"LFP weight, {tex}", ylabel="h(x)")
+    # In between: the crossover |k| = sqrt(b/a) inside the band the data resolve.
+    a, b = LFP_CROSSOVER
+    s = FPInterpolator(x, y, weight=LFP(a=a, b=b, dim=1), K=K, period=P)
+    summary["crossover"] = {"weight": s.weight.spec(), "a": a, "b": b, "crossover_k": math.sqrt(b / a),
+                            **{f"max_abs_diff_window_{name.replace(' ', '_')}":
+                               float(np.max(np.abs(s(window) - ref(window)))) for name, ref in references.items()}}
+    if len(ax_pair) > 2:
+        plot_curves_1d({f"LFP a = {a:g}, b = {b:g}": s, **references}, window, points=x, values=y, ax=ax_pair[2],
+                       title=f"in between: crossover |k| = {math.sqrt(b / a):g}", ylabel="h(x)")
     return summary
 
 
@@ -210,7 +222,7 @@ def flow(ax):
 def _section_lfp_1d(data, out, dpi):
     from ..plotting import new_figure, save_figure
 
-    fig, axes = new_figure(1, 2, figsize=(11.0, 4.2))
+    fig, axes = new_figure(1, 3, figsize=(16.0, 4.4))
     summary = lfp_1d(data["lfp_1d"], axes)
     kernel = "exact K = infinity kernel" if summary["K"] is None else f"K = {summary['K']}"
     fig.suptitle("Minimum FP-norm interpolants of the LFP weight and their classical limits "
