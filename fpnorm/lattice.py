@@ -93,16 +93,21 @@ def real_design(t, K, dim, cols=None):
     ndarray, shape (N, M) or (N, len(cols))
     """
     N = t.shape[0]
-    n = 2 * K + 1
-    e = np.exp(1j * t[:, :, None] * np.arange(-K, K + 1)[None, None, :])  # (N, dim, n)
+    M = (2 * K + 1) ** dim
+    H = (M - 1) // 2
+    design = np.empty((N, M), dtype=float)
+    design[:, 0] = 1.0
+    if dim == 1:  # the half box is k = 1..K
+        phase = t[:, :1] * np.arange(1, K + 1)
+        np.cos(phase, out=design[:, 1:H + 1])
+        np.sin(phase, out=design[:, H + 1:])
+        return design if cols is None else design[:, cols]
+    pos = np.exp(1j * t[:, :, None] * np.arange(0, K + 1)[None, None, :])   # k = 0..K, shape (N, dim, K+1)
+    e = np.concatenate([pos[:, :, :0:-1].conj(), pos], axis=2)            # k = -K..K
     full = e[:, 0, :]
     for j in range(1, dim):
         full = (full[:, :, None] * e[:, j, None, :]).reshape(N, -1)
-    M = n**dim
-    H = (M - 1) // 2
     half = full[:, H + 1:]
-    design = np.empty((N, M), dtype=float)
-    design[:, 0] = 1.0
     design[:, 1:H + 1] = half.real
     design[:, H + 1:] = half.imag
     return design if cols is None else design[:, cols]

@@ -27,7 +27,7 @@ METHODS = ("auto", "qr", "svd", "cholesky", "iterative", "periodic1d", "exact_ke
 # A result whose relative residual exceeds this is no interpolant at all: raise instead of warning.
 UNUSABLE_RESIDUAL = 1e-4
 # QR is always chosen below this many flops (it is then fast, and it is the stablest path).
-_QR_ALWAYS_FLOPS = 1e6
+_QR_ALWAYS_FLOPS = 4e7
 
 
 # Cost model on a 2-core machine (measured; only ratios between methods matter): dense LAPACK flop rate, finufft

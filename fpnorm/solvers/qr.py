@@ -41,14 +41,23 @@ def _least_norm_operator(B, use_svd):
     n = B.shape[0]
     tol_factor = max(B.shape) * np.finfo(float).eps
     if not use_svd and n:
-        Qb, Rb = sla.qr(B.T, mode="economic", check_finite=False)
+        # Householder QR kept as reflectors (geqrf/ormqr): Q is applied, never formed
+        reflectors, tau, _, info = sla.lapack.dgeqrf(np.asfortranarray(B.T))
+        Rb = np.triu(reflectors[:n])
         diag = np.abs(np.diag(Rb))
-        if np.all(diag > diag.max() * tol_factor):
+        if info == 0 and np.all(diag > diag.max() * tol_factor):
             rcond = sla.lapack.dtrcon(Rb, norm="1", uplo="U", diag="N")[0]
             cond_g = (1.0 / rcond) ** 2 if rcond > 0 else np.inf
+            lwork = 64 * max(B.shape)
 
             def apply_qr(rhs):
-                return Qb @ sla.solve_triangular(Rb, rhs, trans="T", lower=False, check_finite=False)
+                z = sla.solve_triangular(Rb, rhs, trans="T", lower=False, check_finite=False)
+                padded = np.zeros((B.shape[1],) + z.shape[1:], order="F")
+                padded[:n] = z
+                out, _, err = sla.lapack.dormqr("L", "N", reflectors, tau, padded, lwork)
+                if err != 0:  # pragma: no cover - LAPACK argument error
+                    raise np.linalg.LinAlgError(f"LAPACK dormqr failed with info = {err}.")
+                return out
             return apply_qr, "qr", n, cond_g
     if n == 0:
         return (lambda rhs: np.zeros((B.shape[1],) + rhs.shape[1:])), "qr", 0, 1.0
