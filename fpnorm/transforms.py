@@ -88,8 +88,12 @@ def _chunks(N, M):
         yield slice(start, min(N, start + rows))
 
 
-def _nufft_eps(eps):
-    return max(float(eps), _EPS_FLOOR)
+# finufft's tightest tolerance by dimension (below it, 3-d kernels would need more than their maximal width 16).
+_EPS_FLOOR_BY_DIM = {1: _EPS_FLOOR, 2: _EPS_FLOOR, 3: 2e-15}
+
+
+def _nufft_eps(eps, dim=1):
+    return max(float(eps), _EPS_FLOOR_BY_DIM.get(dim, _EPS_FLOOR))
 
 
 def _coords(t):
@@ -135,7 +139,7 @@ class NufftPlan:
                          "Use backend='finufft'.")
             self._e = _exp_rows(t, self.K)
             return
-        self._eps = _nufft_eps(eps)
+        self._eps = _nufft_eps(eps, self.dim)
         self._plans = {}
 
     def _plan(self, kind):
@@ -279,7 +283,7 @@ def kernel_matrix(t, g, *, eps=DEFAULT_EPS, backend="auto"):
         G = ((e * g.reshape(-1)) @ e.conj().T).real
         return 0.5 * (G + G.T)
     fin = _finufft()
-    plan = fin.Plan(2, g.shape, isign=1, eps=_nufft_eps(eps), nthreads=_threads(n_pairs))
+    plan = fin.Plan(2, g.shape, isign=1, eps=_nufft_eps(eps, dim), nthreads=_threads(n_pairs))
     coef = np.ascontiguousarray(g, dtype=complex)
     G = np.empty((N, N))
     start = 0
