@@ -279,6 +279,8 @@ def _resolve(f_norm, gamma_l2, weight, f, h_ini, period):
     else:
         if f is not None:
             raise ValueError("Expected either `f_norm` or `f`, not both.")
+        if h_ini is not None:
+            raise ValueError("Expected `h_ini` only with `f` (it enters ||f - h_ini||_gamma), got it with `f_norm`.")
         f_norm = _check_norm_value(f_norm, "f_norm")
     if math.isinf(f_norm):
         reason = "; ".join(filter(None, [reason, "||f - h_ini||_gamma = inf"]))

@@ -199,6 +199,10 @@ class FPInterpolator:
         self._complex = np.iscomplexobj(rhs)
         if self._complex:
             rhs = np.concatenate([rhs.real, rhs.imag], axis=1)
+        # scale the data by an exact power of two (as solvers.solve does) so no square in the solve overflows
+        top = float(np.max(np.abs(rhs))) if rhs.size else 0.0
+        self._limit_exponent = int(np.frexp(top)[1]) if 0.0 < top < np.inf else 0
+        rhs = np.ldexp(rhs, -self._limit_exponent)
         self._limit = solve_limit(self.weight, x[:, 0] / self.period, np.ascontiguousarray(rhs, dtype=float),
                                   method=method)
         self.info = self._limit.info
@@ -227,7 +231,7 @@ class FPInterpolator:
             n2 = self._limit.norm2
             if self._complex:
                 n2 = n2[: n2.size // 2] + n2[n2.size // 2:]
-            val = np.sqrt(n2)
+            val = np.ldexp(np.sqrt(n2), self._limit_exponent)
             return val if self._multi else float(val[0])
         g = self._g
         # |c_k| / gamma(k), scaled by its maximum so that neither squares underflow nor overflow
@@ -271,7 +275,7 @@ class FPInterpolator:
         out = np.empty((q.shape[0], self._limit.norm2.size))
         for start in range(0, q.shape[0], _EVAL_CHUNK):
             sl = slice(start, min(q.shape[0], start + _EVAL_CHUNK))
-            out[sl] = self._limit.evaluate(q[sl, 0] / self.period)
+            out[sl] = np.ldexp(self._limit.evaluate(q[sl, 0] / self.period), self._limit_exponent)
         if self._complex:
             out = out[:, : out.shape[1] // 2] + 1j * out[:, out.shape[1] // 2:]
         h0 = self._eval_h_ini(q) if q.shape[0] else None

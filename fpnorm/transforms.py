@@ -196,7 +196,7 @@ def evaluate(coef, t, *, eps=DEFAULT_EPS, backend="auto"):
             out[sl] = _exp_rows(t[sl], K) @ flat
         return out.reshape((N,) + extra)
     plan = NufftPlan(t, K, n_trans=flat.shape[1], eps=eps, backend="finufft")
-    return plan.evaluate(flat).reshape((N,) + extra)
+    return plan.evaluate(flat.reshape((2 * K + 1,) * dim + (flat.shape[1],))).reshape((N,) + extra)
 
 
 def evaluate_grid(coef, n, dim):

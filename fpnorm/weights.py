@@ -217,7 +217,7 @@ class PowerLaw(Weight):
     ----------
     p : float
         Decay exponent, ``p >= 0``. The norm is ``sum (2 pi |k|)^p |h^(k)|^2``: on the circle ``p = 2`` is
-        ``int |h'|^2`` and ``p = 4`` is ``int |h''|^2`` (times the period). ``||gamma||_l2`` is finite iff ``p > d``.
+        ``P int |h'|^2`` and ``p = 4`` is ``P^3 int |h''|^2`` (in general ``P^(p-1) int |h^(p/2)|^2`` over one period ``P``). ``||gamma||_l2`` is finite iff ``p > d``.
     dim : int
         Dimension ``d``.
     zero : float or None

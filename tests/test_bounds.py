@@ -208,3 +208,10 @@ def test_norm_is_translation_invariant_and_homogeneous(shift, scale, p):
     g = lambda x: scale * f(x - np.array([shift, 0.5 * shift]))
     base = fp_norm(f.coefficients(3), w)
     assert fp_norm(g, w) == pytest.approx(abs(scale) * base, rel=1e-11, abs=1e-300)
+
+
+def test_h_ini_with_f_norm_is_refused():
+    from fpnorm import generalization_bound
+
+    with pytest.raises(ValueError, match=r"Expected `h_ini` only with `f`"):
+        generalization_bound(100, 0.05, f_norm=1.0, gamma_l2=1.0, h_ini=lambda x: x)

@@ -232,3 +232,32 @@ def test_3d_solve_prints_nothing(capfd):
     FPInterpolator(x, np.cos(2 * np.pi * x[:, 0]), weight=Sobolev(s=2, dim=3), K=3)
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+@pytest.mark.parametrize("d, K", [(2, 6), (3, 3)])
+def test_several_and_complex_right_hand_sides_in_higher_dimensions(d, K):
+    """Above the direct-sum threshold (finufft path), (N, m) and complex data in d >= 2 match separate real solves."""
+    rng = np.random.default_rng(2)
+    x = rng.uniform(size=(30, d))
+    y1, y2 = rng.normal(size=30), rng.normal(size=30)
+    w = Sobolev(s=2, dim=d)
+    s = FPInterpolator(x, np.stack([y1, y2], axis=1), weight=w, K=K)
+    c = FPInterpolator(x, y1 + 1j * y2, weight=w, K=K)
+    s1, s2 = FPInterpolator(x, y1, weight=w, K=K), FPInterpolator(x, y2, weight=w, K=K)
+    q = rng.uniform(size=(2000, d))
+    np.testing.assert_allclose(s(q), np.stack([s1(q), s2(q)], axis=1), atol=1e-10)
+    np.testing.assert_allclose(c(q), s1(q) + 1j * s2(q), atol=1e-10)
+    np.testing.assert_allclose(s.coef[..., 1], s2.coef, atol=1e-12)
+    np.testing.assert_allclose(s(x), np.stack([y1, y2], axis=1), atol=1e-10)
+
+
+@pytest.mark.parametrize("weight", [PowerLaw(p=4, dim=1), Sobolev(s=2, dim=1)])
+def test_k_none_norm_of_huge_data_is_finite_and_scales(weight):
+    """K = None solves scale the data by a power of two: the norm is homogeneous, no square overflows."""
+    x = np.array([0.1, 0.3, 0.55, 0.8])
+    y = np.sin(2 * np.pi * x)
+    small = FPInterpolator(x, y, weight=weight, K=None)
+    huge = FPInterpolator(x, 1e160 * y, weight=weight, K=None)
+    assert huge.norm == pytest.approx(1e160 * small.norm, rel=1e-12)
+    q = np.linspace(0, 1, 7)
+    np.testing.assert_allclose(huge(q) / 1e160, small(q), rtol=1e-12, atol=1e-12 * np.max(np.abs(small(q))))
