@@ -254,6 +254,9 @@ class LFP(Weight):
     Notes
     -----
     Zhang, Xu, Luo, Ma (2019), eq. for the 1-d LFP dynamics; Luo et al. (arXiv 2010.08153) in d dimensions.
+    The weight is a function of the integer ``k``. On a torus of period ``P`` the physical frequency is
+    ``xi = k / P``, so the papers' ``a |xi|^-(d+1) + b |xi|^-(d+3)`` is ``LFP(a * P**(d+1), b * P**(d+3))``;
+    :meth:`from_moments` gives the ``P = 1`` form.
     """
 
     kind = "lfp"
