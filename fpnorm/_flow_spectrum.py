@@ -22,8 +22,8 @@ import scipy.linalg as sla
 
 from . import transforms
 from ._memory import check_memory
-from .lattice import complex_to_real, real_design
-from .solvers.qr import _scales
+from .lattice import complex_to_real
+from .solvers._common import scaled_design
 
 __all__ = ["FlowSpectrum", "spectrum_svd", "spectrum_eigh", "svd_memory", "eigh_memory"]
 
@@ -83,12 +83,11 @@ def spectrum_svd(problem, free):
     -------
     FlowSpectrum
     """
-    N, M, K, dim = problem.N, problem.M, problem.K, problem.dim
+    N, M = problem.N, problem.M
     check_memory(svd_memory(N, M), f"the flow's SVD ({N} points x {M} modes)",
                  "Use method='eigh', a smaller K or fewer points.")
-    scales = _scales(problem)
-    pen = np.setdiff1d(np.arange(M), free.cols)
-    A = real_design(problem.t, K, dim)[:, pen] * scales[pen]       # (N, M_p)
+    sd = scaled_design(problem, free)
+    scales, pen, A = sd.scales, sd.pen, sd.A                         # A: (N, M_p)
     B = free.qt(A)[free.n:]                                          # (N', M_p)
     if B.size == 0:
         n = 0

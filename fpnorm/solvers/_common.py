@@ -16,7 +16,8 @@ import scipy.linalg as sla
 from .. import transforms
 from ..lattice import real_to_complex
 
-__all__ = ["Problem", "SolveInfo", "Solution", "FreeModes", "relative_residual"]
+__all__ = ["Problem", "SolveInfo", "Solution", "FreeModes", "ScaledDesign", "scaled_design", "real_scales",
+           "relative_residual"]
 
 
 @dataclass
@@ -242,3 +243,45 @@ def relative_residual(values, rhs):
     scale = np.max(np.abs(rhs)) if rhs.size else 0.0
     err = np.max(np.abs(values - rhs)) if rhs.size else 0.0
     return float(err / scale) if scale > 0 else float(err)
+
+
+def real_scales(problem):
+    """``sqrt(g)`` per column of the real basis: ``g_0`` for column 0, ``2 g_k`` for the cos and sin columns of ``k``
+    (so that ``||h||_gamma = ||u||`` for real coefficients ``scales * u``); ``inf`` on free modes."""
+    M = problem.M
+    H = (M - 1) // 2
+    g = problem.g.reshape(-1)
+    half = g[H + 1:]
+    return np.sqrt(np.concatenate([[g[H]], 2 * half, 2 * half]))
+
+
+@dataclass
+class ScaledDesign:
+    """The real basis at the points and its penalised, scaled part.
+
+    Attributes
+    ----------
+    design : ndarray, shape (N, M)
+        ``[1, cos(k.t), sin(k.t)]``: the exact forward map in the real basis.
+    scales : ndarray, shape (M,)
+        :func:`real_scales`.
+    pen : ndarray of int
+        Penalised (finite-weight) real columns.
+    A : ndarray, shape (N, len(pen))
+        ``design[:, pen] * scales[pen]``: in these coordinates the FP-norm is the Euclidean norm.
+    """
+
+    design: np.ndarray
+    scales: np.ndarray
+    pen: np.ndarray
+    A: np.ndarray
+
+
+def scaled_design(problem, free):
+    """:class:`ScaledDesign` of `problem`, with `free` its :class:`FreeModes`."""
+    from ..lattice import real_design
+
+    design = real_design(problem.t, problem.K, problem.dim)
+    scales = real_scales(problem)
+    pen = np.setdiff1d(np.arange(problem.M), free.cols)
+    return ScaledDesign(design, scales, pen, design[:, pen] * scales[pen])

@@ -39,10 +39,9 @@ import scipy.linalg as sla
 from .._memory import check_memory
 from ..exceptions import AccuracyWarning, SolveError
 from ..lattice import real_design
-from ._common import FreeModes, Solution, SolveInfo, complex_coef, forward
+from ._common import FreeModes, Solution, SolveInfo, complex_coef, forward, real_scales
 from .bound_grid import (MAX_GRID_POINTS, BoundGrid, assemble_real, check_bounds_fine, check_data_within_bounds,
                          derivative_bounds, grid_points_per_axis, max_violation)
-from .qr import _scales
 
 __all__ = ["SOLVERS", "ACTIVE_SET_MAX_POINTS", "solve_constrained", "as_tolerances"]
 
@@ -62,7 +61,7 @@ _BULK_SHARE = 0.5
 def _split(problem):
     """Free-mode projection, scales, penalised column indices and the matrices B (scaled) and F at the points."""
     free = FreeModes(problem)
-    scales = _scales(problem)
+    scales = real_scales(problem)
     pen = np.setdiff1d(np.arange(problem.M), free.cols)
     return free, scales, pen
 

@@ -10,8 +10,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from .._memory import check_memory
-from ..lattice import real_design
-from ._common import FreeModes, Solution, SolveInfo, complex_coef, relative_residual
+from ._common import FreeModes, Solution, SolveInfo, complex_coef, relative_residual, scaled_design
 
 __all__ = ["solve_qr", "solve_svd", "qr_memory"]
 
@@ -21,14 +20,6 @@ def qr_memory(N, M):
     return 8 * N * M * 4
 
 
-def _scales(problem):
-    """Real-basis scale factors sqrt(g): g_0 for column 0, 2 g_k for the cos and sin columns."""
-    M = problem.M
-    H = (M - 1) // 2
-    g = problem.g.reshape(-1)
-    half = g[H + 1:]
-    s2 = np.concatenate([[g[H]], 2 * half, 2 * half])
-    return np.sqrt(s2)
 
 
 def _least_norm_operator(B, use_svd):
@@ -92,10 +83,8 @@ def solve_qr(problem, *, refine=2, use_svd=False):
     check_memory(qr_memory(N, M), f"the QR solve ({N} points x {M} modes)",
                  "Use a smaller K, or method='cholesky' / 'iterative'.")
     free = FreeModes(problem)
-    scales = _scales(problem)
-    pen = np.setdiff1d(np.arange(M), free.cols)
-    design = real_design(problem.t, K, dim)     # (N, M): the exact forward map in the real basis
-    A = design[:, pen] * scales[pen]
+    sd = scaled_design(problem, free)
+    design, scales, pen, A = sd.design, sd.scales, sd.pen, sd.A
     B = free.qt(A)[free.n:]                      # (N - n_f, M_p)
     least_norm, method, rank, cond_g = _least_norm_operator(B, use_svd)
 
