@@ -27,7 +27,7 @@ _PIECE_ARRAYS = {"cubic": ("z", "values", "second", "lead"), "linear": ("z", "va
 
 
 def _piece_to_state(piece, tag, arrays):
-    from .solvers.periodic1d import KernelExpansion, PiecewiseCubic, _Linear, _Shifted
+    from .solvers.periodic1d import KernelExpansion, PiecewiseCubic, _Linear
 
     if isinstance(piece, PiecewiseCubic):
         arrays.update({f"{tag}z": piece.z, f"{tag}values": piece.values, f"{tag}second": piece.second,

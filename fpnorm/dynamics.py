@@ -459,3 +459,15 @@ class ShellErrors:
         """Per shell, the time from which the relative error stays ``<= level`` (``stay=False``: first reaches it);
         see :func:`convergence_times`."""
         return convergence_times(self.errors, self.times, level, stay=stay)
+
+    # persistence (fpnorm.io; schema in fpnorm._result_state)
+    def _to_state(self):
+        from ._result_state import to_state
+
+        return to_state(self)
+
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        from ._result_state import from_state
+
+        return from_state(cls, arrays, meta)
