@@ -41,6 +41,7 @@ STATE_CLASSES = {
     "BoundValidation": "fpnorm.validation:BoundValidation",
     "ConvergenceResult": "fpnorm.convergence:ConvergenceResult",
     "ShellErrors": "fpnorm.dynamics:ShellErrors",
+    "LFPFlow": "fpnorm.dynamics:LFPFlow",
 }
 _REGISTERED = {}
 

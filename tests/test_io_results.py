@@ -245,7 +245,70 @@ def test_object_array_never_unpickled(tmp_path, case):
     assert not marker.exists()
 
 
-def test_lfpflow_is_not_savable(tmp_path):
-    flow = LFPFlow(np.arange(4) / 4, np.arange(4.0), weight=PowerLaw(p=2, zero=1.0), K=2)
-    with pytest.raises(TypeError, match=r"Expected `obj` to be a savable fpnorm object \(one of .*\), got LFPFlow\."):
-        save(flow, tmp_path / "f.npz")
+# -- LFPFlow ----------------------------------------------------------------------------------------------------
+X8 = np.arange(8) / 8
+FLOWS = {
+    "svd-free-zero": dict(points=X8, values=_flow_target(X8[:, None]), weight=LFP(a=1.0, b=1.0), K=3, method="svd"),
+    "eigh-free-zero": dict(points=X8, values=_flow_target(X8[:, None]), weight=LFP(a=1.0, b=1.0), K=3, method="eigh"),
+    "eigh-2d-complex-m2": dict(points=RNG.random((9, 2)), values=RNG.standard_normal((9, 2)) + 1j,
+                               weight=PowerLaw(p=3, zero=1.0, dim=2), K=2, method="eigh"),
+    "svd-hini-period": dict(points=X8 * 2, values=np.sin(np.pi * X8), weight=PowerLaw(p=2, zero=1.0), K=4,
+                            h_ini=np.array([0.1, 0.2j, 0.3]), period=2.0, method="svd"),
+}
+
+
+def _flow(name):
+    kw = dict(FLOWS[name])
+    return LFPFlow(kw.pop("points"), kw.pop("values"), **kw)
+
+
+@pytest.mark.parametrize("name", sorted(FLOWS))
+def test_flow_round_trip_is_exact(name, tmp_path):
+    f = _flow(name)
+    save(f, tmp_path / "f.npz")
+    g = load(tmp_path / "f.npz", expect=LFPFlow)
+    assert g.method == f.method == FLOWS[name]["method"] and g.weight == f.weight and g.K == f.K
+    ts = np.array([0.0, 0.3, 5.0, np.inf])
+    q = RNG.random((20, f.dim)) * 3 - 1
+    q = q[:, 0] if f.dim == 1 else q
+    for a, b in [(f.coef(ts), g.coef(ts)), (f(ts, q), g(ts, q)), (f.norm(ts), g.norm(ts)), (f.rates, g.rates),
+                 (f.loss(ts), g.loss(ts)), (f.residual(np.inf), g.residual(np.inf))]:
+        assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+    # exact maths on the loaded copy: h(0) = h_ini (coefficients of h - h_ini vanish) and, with at most as many
+    # points as modes, t = inf interpolates
+    assert not np.any(g.coef(0.0))
+    assert np.max(np.abs(g.residual(np.inf))) <= 1e-9 * np.max(np.abs(g.values))
+
+
+def test_flow_shell_errors_after_loading(tmp_path):
+    f = _flow("svd-free-zero")
+    save(f, tmp_path / "f.npz")
+    assert_same(f.shell_errors(_flow_target, [0.0, 1.0, np.inf]),
+                load(tmp_path / "f.npz").shell_errors(_flow_target, [0.0, 1.0, np.inf]))
+
+
+def test_flow_with_callable_weight_or_h_ini_refused(tmp_path):
+    w = Weight.from_callable(lambda k: 1.0 / (1.0 + np.sum(k * k, axis=-1)) ** 2, dim=1)
+    with pytest.raises(ValueError, match=r"Cannot save an LFPFlow whose weight was made from a callable"):
+        save(LFPFlow(X8, np.cos(X8), weight=w, K=3), tmp_path / "f.npz")
+    with pytest.raises(ValueError, match=r"Cannot save an LFPFlow with a callable `h_ini`: code is never stored"):
+        save(LFPFlow(X8, np.cos(X8), weight=PowerLaw(p=2, zero=1.0), K=3, h_ini=np.sin), tmp_path / "f.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a, h: a.update(w=a["w"][:, :0]), r"array 'w' should have shape \(6, 1\), got \(6, 0\)"),
+    (lambda a, h: a.update(kept=a["kept"].astype(np.int8)), r"array 'kept' should have dtype kind in 'b'"),
+    (lambda a, h: a.update(lam=a["lam"] * np.inf), r"array 'lam' holds NaN or inf"),
+    (lambda a, h: a.update(free_cols=np.array([0, 0])), r"array 'free_cols' should hold at most 8 distinct"),
+    (lambda a, h: a.pop("coef_map"), r"missing array 'coef_map'"),
+    (lambda a, h: a.update(lift_U=a["pts"]), r"unexpected arrays \['lift_U'\]"),
+    (lambda a, h: h["meta"].update(method="pickle"), r"metadata 'method' should be 'svd' or 'eigh', got 'pickle'"),
+    (lambda a, h: h["meta"].update(hook="x"), r"unexpected metadata \['hook'\]"),
+    (lambda a, h: h["meta"].update(complex=True), r"metadata 'complex' \(True\) should match the dtype of 'values'"),
+])
+def test_flow_tampered_file(tmp_path, change, message):
+    arrays, header = _parts(_flow("svd-free-zero"), tmp_path)
+    change(arrays, header)
+    with pytest.raises(ValueError, match=message):
+        load(_write(tmp_path / "x.npz", arrays, header))
