@@ -1,9 +1,11 @@
 """The saved state of an :class:`~fpnorm.FPInterpolator` (see :mod:`fpnorm.io`), and its validation on load.
 
 What is stored: the data actually interpolated (wrapped, merged ``points`` and ``values``, the ``kept`` indices),
-the coefficients ``coef`` of ``h - h_ini``, ``h_ini`` when it is a coefficient array, the weight as its spec string
-(:meth:`Weight.spec`), ``K``, ``period``, ``rtol`` and the :class:`SolveInfo`. The weight's box ``gamma(k)^2`` is
-recomputed on load (a deterministic function of the spec), so evaluation and ``norm`` are identical bit for bit.
+the coefficients ``coef`` of ``h - h_ini`` (for ``K=None`` instead the piecewise K = infinity solution, see
+:mod:`fpnorm._limit_state`), ``h_ini`` when it is a coefficient array, the weight as its spec string
+(:meth:`Weight.spec`), ``K``, ``period``, ``rtol``, ``smoothing`` and the :class:`SolveInfo`. The weight's box
+``gamma(k)^2`` is recomputed on load (a deterministic function of the spec), so evaluation and ``norm`` are identical
+bit for bit.
 
 What cannot be stored faithfully raises ``ValueError`` at save time rather than writing a file that loads into
 something else: a weight made from a Python callable (``Weight.from_callable``) and a callable ``h_ini``. Code is
