@@ -64,9 +64,12 @@ def flow_from_state(cls, arrays, meta):
     K = check_int(_get(meta, "K", int, "metadata"), "K", minimum=0)
     period = check_period(_get(meta, "period", (int, float), "metadata"))
     eps = check_real(_get(meta, "eps", float, "metadata"), "eps", minimum=0.0, strict_min=True)
+    from .dynamics import FLOW_METHODS
+
     method = _get(meta, "method", str, "metadata")
-    if method not in ("svd", "eigh"):
-        raise ValueError(f"metadata 'method' should be 'svd' or 'eigh', got {method!r}")
+    solved = tuple(name for name in FLOW_METHODS if name != "auto")
+    if method not in solved:
+        raise ValueError(f"metadata 'method' should be one of {solved}, got {method!r}")
     is_complex = _get(meta, "complex", bool, "metadata")
     h_ini_real = _get(meta, "h_ini_real", bool, "metadata")
     extra_meta = set(meta) - {"weight", "dim", "K", "period", "eps", "method", "complex", "h_ini_real"}
