@@ -8,6 +8,7 @@ from .dynamics import LFPFlow, ShellErrors, convergence_times, shell_index
 from .exceptions import AccuracyWarning, MemoryEstimateError, SolveError
 from .bounds import BoundResult, FPNorm, bound_curve, fp_norm, generalization_bound, sample_complexity
 from .interpolant import FPInterpolator
+from .io import load, save
 from .kernels import bernoulli_kernel, closed_form_kernel, has_closed_form, sobolev_kernel
 from .lattice_sums import GammaL2, gamma_l2_info, gamma_l2_norm
 from .targets import TARGETS, get_target
@@ -18,7 +19,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Weight", "PowerLaw", "LFP", "Sobolev", "weight_from_spec",
-    "FPInterpolator",
+    "FPInterpolator", "save", "load",
     "LFPFlow", "ShellErrors", "convergence_times", "shell_index",
     "gamma_l2_norm", "gamma_l2_info", "GammaL2",
     "fp_norm", "FPNorm", "generalization_bound", "BoundResult", "bound_curve", "sample_complexity",

@@ -25,7 +25,7 @@ from ._memory import check_memory
 from .lattice import complex_to_real
 from .solvers._common import scaled_design
 
-__all__ = ["FlowSpectrum", "spectrum_svd", "spectrum_eigh", "svd_memory", "eigh_memory"]
+__all__ = ["FlowSpectrum", "spectrum_svd", "spectrum_eigh", "svd_memory", "eigh_memory", "eigh_alpha_map"]
 
 
 @dataclass
@@ -129,11 +129,20 @@ def spectrum_eigh(problem, free):
     kept = lam > max(top, 0.0) * max(N, 1) * np.finfo(float).eps
     lift_U = free.lift(U) if U.size else np.zeros((N, U.shape[1]))
     pts = G @ lift_U
+    return FlowSpectrum(lam, kept, U, None, pts, "eigh", eigh_alpha_map(lift_U, problem.t, gp, K, dim, problem.eps))
 
+
+def eigh_alpha_map(lift_U, t, gp, K, dim, eps):
+    """The eigh spectrum's map from eigen-coordinates ``z`` (n, p) to real-basis penalised coefficients (M, p).
+
+    ``alpha = lift_U z``, ``c = g_P Phi^H alpha`` (a type-1 NUFFT), in the real basis; ``lift_U`` is ``Q [0; U]``
+    of shape (N, n), ``gp`` the weight box with free modes set to 0. Kept as data so a saved flow can rebuild it.
+    """
     def alpha_map(z):
         alpha = lift_U @ z
-        c = gp[..., None] * transforms.adjoint(problem.t, alpha, K, eps=problem.eps)
+        c = gp[..., None] * transforms.adjoint(t, alpha, K, eps=eps)
         return complex_to_real(c, K, dim)
 
-    return FlowSpectrum(lam, kept, U, None, pts, "eigh", alpha_map)
+    alpha_map.lift_U = lift_U
+    return alpha_map
 

@@ -1,9 +1,11 @@
 """The saved state of an :class:`~fpnorm.FPInterpolator` (see :mod:`fpnorm.io`), and its validation on load.
 
 What is stored: the data actually interpolated (wrapped, merged ``points`` and ``values``, the ``kept`` indices),
-the coefficients ``coef`` of ``h - h_ini``, ``h_ini`` when it is a coefficient array, the weight as its spec string
-(:meth:`Weight.spec`), ``K``, ``period``, ``rtol`` and the :class:`SolveInfo`. The weight's box ``gamma(k)^2`` is
-recomputed on load (a deterministic function of the spec), so evaluation and ``norm`` are identical bit for bit.
+the coefficients ``coef`` of ``h - h_ini`` (for ``K=None`` instead the piecewise K = infinity solution, see
+:mod:`fpnorm._limit_state`), ``h_ini`` when it is a coefficient array, the weight as its spec string
+(:meth:`Weight.spec`), ``K``, ``period``, ``rtol``, ``smoothing`` and the :class:`SolveInfo`. The weight's box
+``gamma(k)^2`` is recomputed on load (a deterministic function of the spec), so evaluation and ``norm`` are identical
+bit for bit.
 
 What cannot be stored faithfully raises ``ValueError`` at save time rather than writing a file that loads into
 something else: a weight made from a Python callable (``Weight.from_callable``) and a callable ``h_ini``. Code is
@@ -12,6 +14,7 @@ never stored; pass ``h_ini`` as a coefficient array to make such an interpolant 
 
 import numpy as np
 
+from ._limit_state import limit_from_state, limit_to_state
 from .lattice import box_shape
 
 __all__ = ["to_state", "from_state"]
@@ -24,18 +27,20 @@ def to_state(s):
     if isinstance(s.weight, CallableWeight):
         raise ValueError(f"Cannot save an FPInterpolator whose weight was made from a callable ({s.weight!r}): code is "
                          f"never stored. Use PowerLaw, LFP or Sobolev, whose spec strings are saved.")
-    if s.K is None:
-        raise ValueError("Cannot save an FPInterpolator with K=None (the exact K = infinity solution) yet: save a "
-                         "finite-K solve, or keep the points and values and solve again.")
     if callable(s._h_ini):
         raise ValueError("Cannot save an FPInterpolator with a callable `h_ini`: code is never stored. Pass `h_ini` "
                          "as a coefficient array of shape (2K'+1,)*d to make the interpolant savable.")
-    arrays = {"points": s.points, "values": s.values, "coef": s.coef, "kept": np.asarray(s.kept, dtype=np.int64)}
+    arrays = {"points": s.points, "values": s.values, "kept": np.asarray(s.kept, dtype=np.int64)}
+    meta = {"weight": s.weight.spec(), "dim": s.dim, "K": s.K, "period": s.period, "rtol": s.rtol,
+            "smoothing": s.smoothing, "complex": bool(s._complex), "h_ini_real": bool(getattr(s, "_h_ini_real", False)),
+            "info": s.info._to_state()[1]}
+    if s.K is None:
+        limit_arrays, meta["limit"] = limit_to_state(s._limit)
+        arrays.update(limit_arrays)
+    else:
+        arrays["coef"] = s.coef
     if s._h_ini is not None:
         arrays["h_ini"] = s._h_ini
-    meta = {"weight": s.weight.spec(), "dim": s.dim, "K": s.K, "period": s.period, "rtol": s.rtol,
-            "complex": bool(s._complex), "h_ini_real": bool(getattr(s, "_h_ini_real", False)),
-            "info": s.info._to_state()[1]}
     return arrays, meta
 
 
@@ -44,7 +49,9 @@ def _get(mapping, key, kind, where):
         raise KeyError(f"missing {where} {key!r}")
     value = mapping[key]
     if kind is not None and (isinstance(value, bool) and kind is not bool or not isinstance(value, kind)):
-        raise TypeError(f"{where} {key!r} should be {getattr(kind, '__name__', kind)}, got {type(value).__name__}")
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        names = " or ".join("None" if k is type(None) else k.__name__ for k in kinds)
+        raise TypeError(f"{where} {key!r} should be {names}, got {type(value).__name__}")
     return value
 
 
@@ -68,17 +75,21 @@ def from_state(cls, arrays, meta):
 
     dim = check_int(_get(meta, "dim", int, "metadata"), "dim", minimum=1)
     weight = weight_from_spec(_get(meta, "weight", str, "metadata"), dim=dim)
-    K = check_int(_get(meta, "K", int, "metadata"), "K", minimum=0)
+    K = _get(meta, "K", (int, type(None)), "metadata")
+    K = None if K is None else check_int(K, "K", minimum=0)
     period = check_period(_get(meta, "period", (int, float), "metadata"))
     rtol = check_real(_get(meta, "rtol", (int, float), "metadata"), "rtol", minimum=0.0, strict_min=True)
     is_complex = _get(meta, "complex", bool, "metadata")
+    smoothing = check_real(meta.get("smoothing", 0.0), "smoothing", minimum=0.0)
+    if K is None and dim != 1:
+        raise ValueError(f"metadata 'dim' should be 1 for K=None, got {dim}")
     points = _array(arrays, "points", "f", (None, dim))
     N = points.shape[0]
     if N == 0 or points.min() < 0 or points.max() >= period:
         raise ValueError(f"array 'points' should hold at least one point in [0, {period})^{dim}")
     values = _array(arrays, "values", "fc", (N,) if np.ndim(arrays.get("values")) == 1 else (N, None))
     m = () if values.ndim == 1 else (values.shape[1],)
-    coef = _array(arrays, "coef", "c", box_shape(K, dim) + m)
+    coef = None if K is None else _array(arrays, "coef", "c", box_shape(K, dim) + m)
     kept = _array(arrays, "kept", "iu", (N,))
     h_ini = None
     if "h_ini" in arrays:
@@ -86,14 +97,24 @@ def from_state(cls, arrays, meta):
         h_ini = _array(arrays, "h_ini", "c", (h_ini.shape[0] if h_ini.ndim else 1,) * dim)
         if h_ini.shape[0] % 2 == 0:
             raise ValueError(f"array 'h_ini' should have odd sides, got shape {h_ini.shape}")
-    extra = set(arrays) - {"points", "values", "coef", "kept", "h_ini"}
+    info = SolveInfo._from_state({}, _get(meta, "info", dict, "metadata"))
+    limit = None
+    if K is None:
+        rest = dict(arrays)
+        limit = limit_from_state(rest, _get(meta, "limit", dict, "metadata"), weight, info)
+        width = (1 if values.ndim == 1 else values.shape[1]) * (2 if is_complex else 1)
+        if limit.norm2.shape != (width,):
+            raise ValueError(f"array 'limit_norm2' should have shape ({width},), got {limit.norm2.shape}")
+        arrays = rest
+    extra = set(arrays) - {"points", "values", "kept", "h_ini"} - (set() if K is None else {"coef"})
     if extra:
         raise ValueError(f"unexpected arrays {sorted(extra)}")
     s = cls.__new__(cls)
-    s.weight, s.dim, s.period, s.K, s.rtol = weight, dim, period, K, rtol
+    s.weight, s.dim, s.period, s.K, s.rtol, s.smoothing = weight, dim, period, K, rtol, smoothing
     s.points, s.values, s.kept, s._coef = points, values, kept, coef
-    s._limit, s._multi = None, values.ndim == 2
+    s._limit, s._multi = limit, values.ndim == 2
     s._h_ini, s._h_ini_real, s._complex = h_ini, bool(meta.get("h_ini_real", False)), is_complex
-    s.info = SolveInfo._from_state({}, _get(meta, "info", dict, "metadata"))
-    s._g = weight.box(K)
+    s.info = info
+    if K is not None:
+        s._g = weight.box(K)
     return s

@@ -58,6 +58,18 @@ class FPNorm:
     K: int
     change: float
 
+    # persistence (fpnorm.io; schema in fpnorm._result_state)
+    def _to_state(self):
+        from ._result_state import to_state
+
+        return to_state(self)
+
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        from ._result_state import from_state
+
+        return from_state(cls, arrays, meta)
+
 
 def _as_coefficients(arr, dim, name):
     arr = np.asarray(arr)
@@ -244,6 +256,18 @@ class BoundResult:
         """A JSON-safe dict: infinite values become None (``vacuous`` and ``reason`` say why)."""
         out = dataclasses.asdict(self)
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
+
+    # persistence (fpnorm.io; schema in fpnorm._result_state)
+    def _to_state(self):
+        from ._result_state import to_state
+
+        return to_state(self)
+
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        from ._result_state import from_state
+
+        return from_state(cls, arrays, meta)
 
 
 def _check_norm_value(value, name):

@@ -134,6 +134,18 @@ class ConvergenceResult:
     rate: float
     info: dict = field(default_factory=dict)
 
+    # persistence (fpnorm.io; schema in fpnorm._result_state)
+    def _to_state(self):
+        from ._result_state import to_state
+
+        return to_state(self)
+
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        from ._result_state import from_state
+
+        return from_state(cls, arrays, meta)
+
 
 def _grid(dim, period, n_grid):
     if dim == 1:

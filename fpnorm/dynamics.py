@@ -331,6 +331,18 @@ class LFPFlow:
             raise ValueError(f"Expected `grid` >= 2K+1 = {2 * self.K + 1} points per axis, got {n}.")
         return n
 
+    # -- persistence (fpnorm.io; state in fpnorm._flow_state) -------------------------------------------------------
+    def _to_state(self):
+        from ._flow_state import flow_to_state
+
+        return flow_to_state(self)
+
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        from ._flow_state import flow_from_state
+
+        return flow_from_state(cls, arrays, meta)
+
     def __repr__(self):
         return (f"LFPFlow(N={self.points.shape[0]}, weight={self.weight!r}, K={self.K}, period={self.period}, "
                 f"method={self.method!r}, rank={self.rates.size})")
@@ -459,3 +471,15 @@ class ShellErrors:
         """Per shell, the time from which the relative error stays ``<= level`` (``stay=False``: first reaches it);
         see :func:`convergence_times`."""
         return convergence_times(self.errors, self.times, level, stay=stay)
+
+    # persistence (fpnorm.io; schema in fpnorm._result_state)
+    def _to_state(self):
+        from ._result_state import to_state
+
+        return to_state(self)
+
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        from ._result_state import from_state
+
+        return from_state(cls, arrays, meta)

@@ -35,6 +35,13 @@ _ARRAY_KINDS = "biufcU"
 STATE_CLASSES = {
     "FPInterpolator": "fpnorm.interpolant:FPInterpolator",
     "SolveInfo": "fpnorm.solvers._common:SolveInfo",
+    "BoundResult": "fpnorm.bounds:BoundResult",
+    "FPNorm": "fpnorm.bounds:FPNorm",
+    "GammaL2": "fpnorm.lattice_sums:GammaL2",
+    "BoundValidation": "fpnorm.validation:BoundValidation",
+    "ConvergenceResult": "fpnorm.convergence:ConvergenceResult",
+    "ShellErrors": "fpnorm.dynamics:ShellErrors",
+    "LFPFlow": "fpnorm.dynamics:LFPFlow",
 }
 _REGISTERED = {}
 

@@ -81,6 +81,18 @@ class GammaL2:
                 "error_bound": self.error_bound, "method": self.method, "certified": self.certified,
                 "reason": self.reason}
 
+    # persistence (fpnorm.io; schema in fpnorm._result_state)
+    def _to_state(self):
+        from ._result_state import to_state
+
+        return to_state(self)
+
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        from ._result_state import from_state
+
+        return from_state(cls, arrays, meta)
+
 
 # -- special functions -----------------------------------------------------------------------------------------
 def dirichlet_beta(s):

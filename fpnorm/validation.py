@@ -175,6 +175,18 @@ class BoundValidation:
         ax.legend(fontsize="small")
         return ax
 
+    # persistence (fpnorm.io; schema in fpnorm._result_state)
+    def _to_state(self):
+        from ._result_state import to_state
+
+        return to_state(self)
+
+    @classmethod
+    def _from_state(cls, arrays, meta):
+        from ._result_state import from_state
+
+        return from_state(cls, arrays, meta)
+
 
 def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, period=1.0, seed=0, n_quad=4096,
                    quadrature="sobol", method="auto", show_progress=None):

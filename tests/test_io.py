@@ -255,7 +255,7 @@ def test_expect_other_class(tmp_path):
     (lambda a, h: a.update(points=a["points"] + 5.0), r"array 'points' should hold at least one point in \[0, 1.0\)"),
     (lambda a, h: a.pop("values"), r"KeyError: \"missing array 'values'\""),
     (lambda a, h: a.update(extra=np.zeros(2)), r"unexpected arrays \['extra'\]"),
-    (lambda a, h: h["meta"].update(K="8"), r"metadata 'K' should be int, got str"),
+    (lambda a, h: h["meta"].update(K="8"), r"metadata 'K' should be int or None, got str"),
     (lambda a, h: h["meta"].update(K=-1), r"Expected `K` >= 0, got -1\."),
     (lambda a, h: h["meta"].update(weight="power:p=nan"), r"Expected `p` to be finite, got nan\."),
     (lambda a, h: h["meta"].update(weight="__import__('os')"), r"Expected the weight kind in `spec` to be one of"),
@@ -274,9 +274,75 @@ def test_missing_file(tmp_path):
         load(tmp_path / "nope.npz")
 
 
-def test_k_none_interpolant_cannot_be_saved_yet(tmp_path):
-    from fpnorm import FPInterpolator, PowerLaw
+# -- K = None (the exact K = infinity solve) -------------------------------------------------------------------
+X5 = np.array([0.05, 0.3, 0.55, 0.8, 2.9])
+LIMIT_CASES = {  # name: (constructor keywords, the piece class the solve produces)
+    "cubic": (dict(values=np.cos(X5), weight=PowerLaw(p=4)), "PiecewiseCubic"),
+    "linear-m2": (dict(values=RNG.standard_normal((5, 2)), weight=PowerLaw(p=2)), "_Linear"),
+    "lfp-zero-period": (dict(values=np.sin(X5), weight=LFP(a=0.3, b=1 / 3, zero=2.5), period=3.7), "_Shifted"),
+    "linear-zero-complex": (dict(values=np.exp(1j * X5), weight=PowerLaw(p=2, zero=1.0)), "_Shifted"),
+    "kernel-p6": (dict(values=np.cos(X5), weight=PowerLaw(p=6)), "KernelExpansion"),
+    "kernel-sobolev-hini": (dict(values=np.sin(X5), weight=Sobolev(s=1), h_ini=np.array([0.1, 0.2 + 0.3j, -0.4])),
+                            "KernelExpansion"),
+}
 
-    s = FPInterpolator([0.1, 0.5, 0.7], [1.0, 0.0, 2.0], weight=PowerLaw(p=4, dim=1), K=None)
-    with pytest.raises(ValueError, match="Cannot save an FPInterpolator with K=None"):
-        s.save(tmp_path / "limit.npz")
+
+def _same_info(a, b):
+    da, db = a.to_dict(), b.to_dict()
+    return da.keys() == db.keys() and all(x == y or (x != x and y != y) for x, y in zip(da.values(), db.values()))
+
+
+@pytest.mark.parametrize("name", sorted(LIMIT_CASES))
+def test_k_none_round_trip_is_exact(name, tmp_path):
+    kw, piece = dict(LIMIT_CASES[name][0]), LIMIT_CASES[name][1]
+    s = FPInterpolator(X5, kw.pop("values"), K=None, **kw)
+    assert type(s._limit.evaluate).__name__ == piece  # every kind of K = None solution is covered
+    s.save(tmp_path / "limit.npz")
+    t = FPInterpolator.load(tmp_path / "limit.npz")
+    assert t.K is None and t.weight == s.weight and t.period == s.period and _same_info(t.info, s.info)
+    q = np.concatenate([RNG.random(300) * 9 - 3, X5, [0.0, -0.0, 1.0, 1e-300]])
+    a, b = s(q), t(q)
+    assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+    np.testing.assert_array_equal(t.norm, s.norm)
+    # the loaded copy still interpolates (exact maths, not only self-consistency)
+    assert np.max(np.abs(t(t.points[:, 0]) - t.values)) <= 1e-9 * np.max(np.abs(t.values))
+    with pytest.raises(AttributeError, match=r"`coef` is not available for K=None"):
+        t.coef
+
+
+def test_k_none_loaded_norm_is_int_h2_squared(tmp_path):
+    # PowerLaw p=4, K=inf: the periodic cubic spline with ||h||^2 = int_0^1 h''^2 (zero mode free); the loaded
+    # interpolant's norm equals a fine second-difference quadrature of its own values.
+    x = np.array([0.0, 0.25, 0.5, 0.75])
+    s = FPInterpolator(x, np.array([1.0, 0.0, -1.0, 0.0]), weight=PowerLaw(p=4), K=None)
+    s.save(tmp_path / "s.npz")
+    t = FPInterpolator.load(tmp_path / "s.npz")
+    z = (np.arange(200000) + 0.5) / 200000
+    h = t(z)
+    d2 = (np.roll(h, -1) - 2 * h + np.roll(h, 1)) * 200000**2
+    assert abs(t.norm**2 - np.mean(d2**2)) <= 1e-6 * t.norm**2
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a, h: a.update(limit_f_second=a["limit_f_second"][:-1]),
+     r"array 'limit_f_second' should have shape \(5, 1\), got \(4, 1\)"),
+    (lambda a, h: a.update(limit_f_z=a["limit_f_z"][::-1].copy()), r"array 'limit_f_z' should be strictly increasing"),
+    (lambda a, h: a.update(limit_f_z=a["limit_f_z"] + 1.0), r"array 'limit_f_z' should hold at least one node in"),
+    (lambda a, h: a.update(limit_norm2=-a["limit_norm2"] - 1), r"array 'limit_norm2' should hold nonnegative"),
+    (lambda a, h: a.update(limit_norm2=np.ones(3)), r"arrays of the K = None solution should have 3 columns, got 1"),
+    (lambda a, h: a.update(limit_f_alpha=np.ones((5, 1))), r"unexpected arrays \['limit_f_alpha'\]"),
+    (lambda a, h: a.update(coef=np.ones(3, dtype=complex)), r"unexpected arrays \['coef'\]"),
+    (lambda a, h: a.pop("limit_f_lead"), r"missing array 'limit_f_lead'"),
+    (lambda a, h: h["meta"]["limit"].update(kind="os.system"), r"metadata 'limit' kind should be one of"),
+    (lambda a, h: h["meta"].pop("limit"), r"missing metadata 'limit'"),
+    (lambda a, h: h["meta"].update(dim=2, weight="power:p=4.0,dim=2"), r"metadata 'dim' should be 1 for K=None"),
+])
+def test_k_none_tampered_file(tmp_path, change, message):
+    s = FPInterpolator(X5, np.cos(X5), weight=PowerLaw(p=4), K=None)
+    s.save(tmp_path / "good.npz")
+    with np.load(tmp_path / "good.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    header = json.loads(str(arrays.pop("__fpnorm__")))
+    change(arrays, header)
+    with pytest.raises(ValueError, match=message):
+        FPInterpolator.load(_write(tmp_path / "x.npz", arrays, header))

@@ -166,12 +166,23 @@ def solve_periodic1d(z, rhs, *, a2, a4, zero=None):
         t = -mu_star / (1.0 + A * zero)
         mu = mu_star + t
         norm2 = norm2 + t**2 * A + mu**2 / zero
-
-        def evaluate(q, _f=free_part, _u=u, _t=t):
-            return _f(q) + _u(q)[:, :1] * _t
+        evaluate = _Shifted(free_part, u, t)
     res = relative_residual(evaluate(zs), r)
     info = SolveInfo("periodic1d", res, float("nan"), 0)
     return LimitSolution(evaluate, norm2, info)
+
+
+class _Shifted:
+    """``f + t u``: the free-constant solution ``f`` plus the rank-one correction ``t u`` of a finite ``zero``.
+
+    ``f`` and ``u`` are :class:`PiecewiseCubic` or periodic piecewise-linear parts; ``t`` has shape (m,).
+    """
+
+    def __init__(self, f, u, t):
+        self.f, self.u, self.t = f, u, t
+
+    def __call__(self, q):
+        return self.f(q) + self.u(q)[:, :1] * self.t
 
 
 class _Linear:
