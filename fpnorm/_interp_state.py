@@ -36,6 +36,7 @@ def to_state(s):
             "info": s.info._to_state()[1]}
     if s.K is None:
         limit_arrays, meta["limit"] = limit_to_state(s._limit)
+        meta["limit_exponent"] = int(s._limit_exponent)
         arrays.update(limit_arrays)
     else:
         arrays["coef"] = s.coef
@@ -113,6 +114,9 @@ def from_state(cls, arrays, meta):
     s.weight, s.dim, s.period, s.K, s.rtol, s.smoothing = weight, dim, period, K, rtol, smoothing
     s.points, s.values, s.kept, s._coef = points, values, kept, coef
     s._limit, s._multi = limit, values.ndim == 2
+    if K is None:  # the power-of-two scaling of the data (files written before it existed: 0)
+        exponent = _get(meta, "limit_exponent", int, "metadata") if "limit_exponent" in meta else 0
+        s._limit_exponent = check_int(exponent, "limit_exponent", minimum=-1100)
     s._h_ini, s._h_ini_real, s._complex = h_ini, bool(meta.get("h_ini_real", False)), is_complex
     s.info = info
     if K is not None:

@@ -346,3 +346,15 @@ def test_k_none_tampered_file(tmp_path, change, message):
     change(arrays, header)
     with pytest.raises(ValueError, match=message):
         FPInterpolator.load(_write(tmp_path / "x.npz", arrays, header))
+
+
+def test_k_none_round_trip_keeps_the_data_scaling(tmp_path):
+    from fpnorm import FPInterpolator, PowerLaw
+
+    x = np.array([0.1, 0.3, 0.55, 0.8])
+    s = FPInterpolator(x, 1e200 * np.sin(2 * np.pi * x), weight=PowerLaw(p=4, dim=1), K=None)
+    s.save(tmp_path / "huge.npz")
+    t = FPInterpolator.load(tmp_path / "huge.npz")
+    assert t.norm == s.norm and np.isfinite(t.norm)
+    q = np.linspace(0, 1, 9)
+    np.testing.assert_array_equal(t(q), s(q))
