@@ -117,3 +117,34 @@ def test_choose_method_with_ample_memory(monkeypatch, args, expected):
 def test_choose_method_goes_iterative_when_the_matrix_does_not_fit(monkeypatch):
     monkeypatch.setattr(solvers, "available_memory", lambda: 400 * 2**20)
     assert choose_method(3000, 97**2, 2) == "iterative"
+
+
+def _grid_with_pairs(N, K, seed, every, eps=1e-10):
+    """A jittered grid where every `every`-th point gets a twin 1e-9 .. 1e-6 away (far below 1/K)."""
+    rng = np.random.default_rng(seed)
+    x = (np.arange(N) + 0.5 * rng.random(N)) / N
+    twins = np.arange(1, N, every)
+    x[twins] = x[twins - 1] + 10 ** rng.uniform(-9, -6, twins.size)
+    y = np.sin(2 * np.pi * x) + 0.1 * rng.standard_normal(N)
+    return Problem(2 * np.pi * x[:, None], y[:, None], K, Sobolev(s=1.0, dim=1).box(K), eps=eps)
+
+
+def test_near_coincident_pairs_converge_by_the_exact_forward_map():
+    from fpnorm.transforms import evaluate
+    p = _grid_with_pairs(2000, 2048, 3, 97)
+    sol = solve_iterative(p, rtol=1e-7)
+    h = evaluate(sol.coef, p.t, backend="direct").real       # exact sums, not the solver's NUFFT
+    assert np.max(np.abs(h - p.rhs)) <= 1e-7 * np.max(np.abs(p.rhs))
+    assert sol.info.iterations <= 150
+
+
+def test_near_coincident_pairs_agree_with_the_qr_reference():
+    from fpnorm.solvers.qr import solve_qr
+    p = _grid_with_pairs(300, 256, 4, 61, eps=1e-14)
+    it = solve_iterative(p, rtol=1e-11)
+    ref = solve_qr(p)
+    assert it.info.residual <= 1e-11
+    k = np.arange(-256, 257)
+    norm2 = lambda c: float(np.sum(np.abs(c[:, 0]) ** 2 / p.g))      # noqa: E731
+    assert norm2(it.coef) == pytest.approx(norm2(ref.coef), rel=1e-6)      # norm^2 ~ 5e12 (twins 1e-9 apart)
+    assert np.max(np.abs(it.coef - ref.coef)) <= 1e-8 * np.max(np.abs(ref.coef)) * np.sqrt(k.size)
