@@ -45,14 +45,16 @@ def progress(iterable, *, total=None, desc="", enabled=None, stream=None):
 
     draw()
     drawn = 0
-    for item in iterable:
-        yield item
-        count += 1
-        now = time.monotonic()
-        if now - last > 0.1 or count == total:
+    try:
+        for item in iterable:
+            yield item
+            count += 1
+            now = time.monotonic()
+            if now - last > 0.1 or count == total:
+                draw()
+                last, drawn = now, count
+    finally:  # also when the caller stops early (break closes the generator): end on the final state and a newline
+        if drawn != count:
             draw()
-            last, drawn = now, count
-    if drawn != count:  # the final state (unknown total, or a fast finish)
-        draw()
-    stream.write("\n")
-    stream.flush()
+        stream.write("\n")
+        stream.flush()

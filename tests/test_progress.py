@@ -37,3 +37,22 @@ def test_unknown_length_counts_items():
     stream = FakeTTY()
     assert list(progress((i for i in range(3)), desc="gen", stream=stream)) == [0, 1, 2]
     assert "\rgen 3" in stream.getvalue()
+
+
+def test_stopping_early_still_ends_the_line():
+    import io
+
+    from fpnorm._progress import progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Tty()
+    bar = progress(iter(range(100)), desc="cg", stream=out)
+    for i in bar:
+        if i == 3:
+            break
+    bar.close()
+    text = out.getvalue()
+    assert text.endswith("\n") and "cg 3" in text.splitlines()[-1].replace("\r", "\n").splitlines()[-1]

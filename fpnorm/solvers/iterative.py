@@ -15,12 +15,15 @@ exponential kernel) this is nearly exact; for Matern-like kernels in any ``d`` i
 almost independently of ``N``. Setup costs one NUFFT at ``N (n_b + 1)^2`` differences and ``N`` small solves.
 """
 
+import itertools
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from .. import transforms
 from .._memory import check_memory
+from .._progress import progress
 from ._common import FreeModes, Solution, SolveInfo, complex_coef, relative_residual
 
 __all__ = ["solve_iterative", "iterative_memory", "vecchia_factor", "coarse_to_fine", "NEIGHBOURS"]
@@ -31,6 +34,8 @@ NEIGHBOURS = 12
 _RESTARTS = 3
 # finufft tolerance of the residual check.
 _CHECK_EPS = 1e-14
+# Solves with at least this many points show a CG progress line (on a terminal only).
+_PROGRESS_MIN_POINTS = 5000
 
 
 def iterative_memory(N, M, m=1, dim=1, neighbours=NEIGHBOURS):
@@ -175,7 +180,12 @@ def _pcg(apply_a, apply_p, b, misfit, tol, maxiter):
     best = x.copy()
     active = best_err > tol
     it = 0
-    while it < maxiter and active.any():
+    # a progress line on long solves (shown only when stderr is a terminal)
+    ticks = progress(itertools.count(), desc=f"fpnorm CG ({b.shape[0]} points)",
+                     enabled=None if b.shape[0] >= _PROGRESS_MIN_POINTS else False)
+    for _ in ticks:
+        if not (it < maxiter and active.any()):
+            break
         ap = apply_a(p)
         pap = np.sum(p * ap, axis=0)
         ok = active & (pap > 0)
@@ -193,6 +203,7 @@ def _pcg(apply_a, apply_p, b, misfit, tol, maxiter):
         beta = np.where(active, rz_new / np.where(rz != 0, rz, 1.0), 0.0)
         p = z + beta * p
         rz = rz_new
+    ticks.close()
     return best, it
 
 
