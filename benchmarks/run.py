@@ -178,7 +178,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller cases (about a minute)")
     parser.add_argument("--only", default=None, help="comma-separated subset: cvxpy,floor,large,large_random,lfp,scaling")
+    parser.add_argument("--slow-tests", action="store_true",
+                        help="run only the test cases marked `slow` (too large for the default suite), then exit")
     args = parser.parse_args(argv)
+    if args.slow_tests:
+        import subprocess
+
+        return subprocess.call([sys.executable, "-m", "pytest", "-q", "-m", "slow", os.path.join(HERE, "..", "tests")])
     os.makedirs(RESULTS, exist_ok=True)
     benches = {"cvxpy": bench_cvxpy, "floor": bench_floor, "large": bench_large, "large_random": bench_large_random,
                "lfp": bench_lfp}
