@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from fpnorm import (LFP, FPInterpolator, PowerLaw, Sobolev, bound_curve, fp_norm, gamma_l2_norm,
+from fpnorm import (LFP, FPInterpolator, PowerLaw, Sobolev, bound_curve, fp_norm,
                     generalization_bound, sample_complexity)
 from fpnorm.targets import get_target
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fpnorm import cli
-from fpnorm.dataio import read_array, read_points, read_values
+from fpnorm.dataio import read_points, read_values
 
 
 def write(tmp_path, name, text):
