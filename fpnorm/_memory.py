@@ -1,6 +1,7 @@
 """Memory estimates made before large allocations."""
 
 import os
+import time
 
 from .exceptions import MemoryEstimateError
 
@@ -10,8 +11,23 @@ __all__ = ["available_memory", "check_memory", "format_bytes"]
 _HEADROOM = 0.8
 
 
+# (time of the last reading, bytes): readings are reused for this many seconds (a solve checks memory several times).
+_CACHE = [-1e9, 0]
+_CACHE_SECONDS = 0.5
+
+
 def available_memory():
-    """Bytes of memory currently available (Linux: MemAvailable; elsewhere physical pages, else 8 GiB)."""
+    """Bytes of memory currently available (Linux: MemAvailable; elsewhere physical pages, else 8 GiB).
+
+    A reading is reused for half a second."""
+    now = time.monotonic()
+    if now - _CACHE[0] < _CACHE_SECONDS:
+        return _CACHE[1]
+    _CACHE[0], _CACHE[1] = now, _read_available()
+    return _CACHE[1]
+
+
+def _read_available():
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:

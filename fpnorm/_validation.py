@@ -184,6 +184,10 @@ def merge_duplicates(points, values, *, period=None, tol=0.0):
     """
     N = len(points)
     if tol > 0 and N > 1:
+        # fast exit: if no two first coordinates are within `tol` on the circle, no two points are (max-norm)
+        first_axis = np.sort(points[:, 0])
+        if np.min(np.diff(first_axis), initial=np.inf) > tol and first_axis[0] + period - first_axis[-1] > tol:
+            return points, values, np.arange(N)
         from scipy.sparse import coo_matrix
         from scipy.sparse.csgraph import connected_components
         from scipy.spatial import cKDTree

@@ -261,3 +261,12 @@ def test_k_none_norm_of_huge_data_is_finite_and_scales(weight):
     assert huge.norm == pytest.approx(1e160 * small.norm, rel=1e-12)
     q = np.linspace(0, 1, 7)
     np.testing.assert_allclose(huge(q) / 1e160, small(q), rtol=1e-12, atol=1e-12 * np.max(np.abs(small(q))))
+
+
+def test_duplicates_across_the_wrap_point_are_merged():
+    x = np.array([0.0, 0.5, 1.0 - 2e-16, 0.25])
+    y = np.array([1.0, 2.0, 1.0, 3.0])
+    s = FPInterpolator(x, y, weight=Sobolev(s=1, dim=1), K=8)
+    assert s.points.shape[0] == 3
+    with pytest.raises(ValueError, match=r"points at indices \[0, 2\] coincide"):
+        FPInterpolator(x, [1.0, 2.0, 5.0, 3.0], weight=Sobolev(s=1, dim=1), K=8)
