@@ -206,20 +206,38 @@ def parse_config(raw):
                              f"d = {dim}) so that an interpolant exists, got M = {max(Ms)}.")
     delta = check_real(cfg["delta"], "delta", minimum=0.0, maximum=1.0, strict_min=True, strict_max=True)
     target = cfg["target"]
-    resolve_function(target, "target", dim, period)
+    _try_function(resolve_function(target, "target", dim, period), "target", dim, period)
     h_ini = cfg["h_ini"]
     if not isinstance(h_ini, str):
         raise TypeError(f"Expected `h_ini` to be 'zero', a target name or 'package.module:function', got {h_ini!r}.")
     h_ini = "zero" if h_ini.strip().lower() in _ZERO_H_INI else h_ini.strip()
-    resolve_h_ini(h_ini, dim, period)
+    h_ini_fn = resolve_h_ini(h_ini, dim, period)
+    if h_ini_fn is not None:
+        _try_function(h_ini_fn, "h_ini", dim, period)
     risk_n = check_int(risk["n"], "risk.n", minimum=2)
     from .validation import QUADRATURES
 
     risk_method = check_choice(risk["method"], "risk.method", QUADRATURES)
     risk_replicates = check_int(risk["replicates"], "risk.replicates", minimum=2)
+    if risk_n < risk_replicates:
+        raise ValueError(f"Expected `risk.n` >= `risk.replicates` = {risk_replicates} (points are split over the "
+                         f"replicates), got risk.n = {risk_n}.")
     return SweepConfig(weights=tuple(specs), K=Ks, M=Ms, seeds=seeds, target=target.strip(), h_ini=h_ini,
                        delta=delta, dim=dim, period=period, risk_n=risk_n, risk_method=risk_method,
                        risk_replicates=risk_replicates)
+
+
+def _try_function(fn, key, dim, period):
+    """Call a config's function on a few points now, so a broken one is refused before any output is written."""
+    import numpy as np
+
+    from ._validation import evaluate_function
+
+    x = np.linspace(0.0, period, 5, endpoint=False)[:, None] * np.ones((1, dim))
+    try:
+        evaluate_function(fn, x, key, 5, dim)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"Expected `{key}` to name a function on the torus: {exc}") from None
 
 
 def load_config(path):

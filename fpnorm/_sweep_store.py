@@ -18,6 +18,7 @@ __all__ = ["ResultStore", "config_fingerprint", "format_value", "CONFIG_FILE", "
 
 CONFIG_FILE = "sweep.json"
 RESULTS_FILE = "results.csv"
+LOCK_FILE = ".lock"
 
 
 def config_fingerprint(config):
@@ -87,6 +88,7 @@ class ResultStore:
         self.path = self.out / RESULTS_FILE
         self.dropped_torn_line = False
         self._fh = None
+        self._lock_fh = None
         self._keys = set()
 
     # -- opening ----------------------------------------------------------------------------------------------------
@@ -95,13 +97,18 @@ class ResultStore:
         if self.out.exists() and not self.out.is_dir():
             raise ValueError(f"Expected `out` to be a folder, got the existing file {str(self.out)!r}.")
         self.out.mkdir(parents=True, exist_ok=True)
-        self._check_fingerprint()
-        rows = self._read_repair()
-        self._keys = {self._key(row) for row in rows}
-        new = not self.path.exists()
-        self._fh = open(self.path, "a", encoding="utf-8", newline="")
-        if new:
-            self._write_raw(_line(self.columns))
+        self._lock()
+        try:
+            self._check_fingerprint()
+            rows = self._read_repair()
+            self._keys = {self._key(row) for row in rows}
+            new = not self.path.exists()
+            self._fh = open(self.path, "a", encoding="utf-8", newline="")
+            if new:
+                self._write_raw(_line(self.columns))
+        except BaseException:
+            self.close()  # release the lock of a refused folder
+            raise
         return self
 
     def _check_fingerprint(self):
@@ -114,18 +121,42 @@ class ResultStore:
             except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"Expected {str(path)!r} to be a sweep record written by fpnorm, but it cannot be "
                                  f"read ({type(exc).__name__}: {exc}). Use a new `out` folder.") from None
-            if old_fp != self.fingerprint:
+            if old_fp != self.fingerprint and self._has_rows():
                 diff = ", ".join(_differences(old_config, self.config)) or "(unknown)"
                 raise ValueError(f"Expected `out` = {str(self.out)!r} to hold results of this config, but it holds "
                                  f"another sweep (config keys that differ: {diff}). Results are never mixed: use a "
                                  f"new `out` folder, or delete {str(self.out)!r} to start over.")
-            return
-        if self.path.exists():
+            if old_fp == self.fingerprint:
+                return
+        elif self.path.exists():
             raise ValueError(f"Expected `out` = {str(self.out)!r} to be new or a folder of an earlier run of this "
                              f"sweep, but it has {RESULTS_FILE} without {CONFIG_FILE}. Use a new `out` folder.")
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(record, indent=2, sort_keys=True, allow_nan=True) + "\n", encoding="utf-8")
         os.replace(tmp, path)
+
+    def _lock(self):
+        """Hold an exclusive lock on ``OUT/.lock`` while open: two sweeps writing one folder would duplicate rows."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no lock
+            return
+        self._lock_fh = open(self.out / LOCK_FILE, "w")
+        try:
+            fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock_fh.close()
+            self._lock_fh = None
+            raise ValueError(f"Expected no other sweep to be writing to `out` = {str(self.out)!r}, but one holds its "
+                             f"lock ({LOCK_FILE}). Wait for it to finish (then run again to resume), or use another "
+                             f"`out` folder.") from None
+
+    def _has_rows(self):
+        """Whether results.csv holds at least one data line (a folder without results takes a new config)."""
+        if not self.path.exists():
+            return False
+        with open(self.path, encoding="utf-8") as fh:
+            return sum(1 for line in fh if line.strip()) > 1
 
     def _read_repair(self):
         """Rows (dicts of strings) of the complete lines; a torn or malformed tail is cut off on disk."""
@@ -134,7 +165,7 @@ class ResultStore:
         text = self.path.read_text(encoding="utf-8")
         lines = text.split("\n")
         tail = lines.pop()  # "" when the file ends with a newline; otherwise a torn line
-        good = []
+        good, seen, duplicates = [], set(), False
         header = None
         for i, line in enumerate(lines):
             cells = next(csv.reader([line])) if line else []
@@ -150,8 +181,13 @@ class ResultStore:
                     break
                 raise ValueError(f"Expected every row of {str(self.path)!r} to have {len(self.columns)} cells; "
                                  f"line {i + 1} has {len(cells)}. The file was edited by hand; use a new `out` folder.")
-            good.append(dict(zip(self.columns, cells)))
-        if tail or header is None:
+            row = dict(zip(self.columns, cells))
+            if self._key(row) in seen:  # a duplicate from an older, unlocked concurrent run: keep the first
+                duplicates = True
+                continue
+            seen.add(self._key(row))
+            good.append(row)
+        if tail or header is None or duplicates:
             self.dropped_torn_line = bool(tail)
             keep = [_line(self.columns)] + [_line([row[c] for c in self.columns]) for row in good]
             tmp = self.path.with_suffix(".csv.tmp")
@@ -202,6 +238,9 @@ class ResultStore:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+        if getattr(self, "_lock_fh", None) is not None:
+            self._lock_fh.close()  # closing the file releases the lock
+            self._lock_fh = None
 
     def __enter__(self):
         return self.open()

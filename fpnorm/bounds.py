@@ -418,7 +418,8 @@ def sample_complexity(epsilon, delta, *, f_norm=None, gamma_l2=None, weight=None
     -------
     int or float
         ``ceil((C (2 + 4 sqrt(2 ln(4/delta))) / epsilon)^2)`` with ``C = ||f - h_ini||_gamma ||gamma||_l2``, checked
-        against the bound itself; ``math.inf`` when the bound is vacuous; 1 when ``C = 0``.
+        against the bound itself; ``math.inf`` when the bound is vacuous or the answer exceeds about ``2^62``; 1 when
+        ``C = 0``.
 
     Examples
     --------
@@ -434,7 +435,10 @@ def sample_complexity(epsilon, delta, *, f_norm=None, gamma_l2=None, weight=None
     C = f_norm * gamma_l2
     if C == 0:
         return 1
-    M = max(1, math.ceil((C * float(bound_factor(1, delta)) / epsilon) ** 2))
+    ratio = C * float(bound_factor(1, delta)) / epsilon
+    if not ratio < 2.0**31:  # M ~ ratio^2 beyond 2^62 samples (or overflow): report it as inf
+        return math.inf
+    M = max(1, math.ceil(ratio**2))
     while M > 1 and C * float(bound_factor(M - 1, delta)) <= epsilon:
         M -= 1
     while C * float(bound_factor(M, delta)) > epsilon:

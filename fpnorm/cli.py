@@ -41,7 +41,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.func(args) or 0
-    except (ValueError, TypeError, OSError, SolveError, MemoryError, np.linalg.LinAlgError) as exc:
+    except (ValueError, TypeError, OSError, ArithmeticError, SolveError, MemoryError,
+            np.linalg.LinAlgError) as exc:
         message = " ".join(str(exc).split())
         print(f"fpnorm {args.command}: error: {message}", file=sys.stderr)
         return 2

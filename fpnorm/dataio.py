@@ -14,6 +14,7 @@ expected and what was found.
 """
 
 import os
+import re
 import zipfile
 
 import numpy as np
@@ -40,6 +41,12 @@ def _is_number(field):
         return False
 
 
+def _is_name(field):
+    """A column name of a header line: not a number, and starting like a name (a letter, _ or a quote), so that a
+    mistyped first value (``'0.1x'``) is reported as bad data rather than dropped as a header."""
+    return not _is_number(field) and bool(re.match(r"""^[A-Za-z_"']""", field))
+
+
 def _split(line, delimiter):
     fields = line.split(delimiter) if delimiter else line.split()
     return [f.strip() for f in fields]
@@ -48,7 +55,7 @@ def _split(line, delimiter):
 def _read_text(path, delimiter):
     """Parse a delimited text file into a float array of shape (rows, columns), diagnosing the first bad line."""
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding="utf-8-sig") as fh:  # -sig: a byte-order mark (Excel's "CSV UTF-8") is dropped
             lines = fh.read().splitlines()
     except UnicodeDecodeError as exc:
         raise ValueError(f"Expected {path!r} to be a UTF-8 text file, but it is not ({exc.reason} at byte "
@@ -62,7 +69,7 @@ def _read_text(path, delimiter):
         raise ValueError(f"Expected {path!r} to hold at least one data row, but it is empty (no lines other than "
                          f"blanks and # comments).")
     first_no, first = rows[0]
-    if not any(_is_number(f) for f in first):  # a header of column names
+    if all(_is_name(f) for f in first):  # a header of column names
         rows = rows[1:]
         if not rows:
             raise ValueError(f"Expected {path!r} to hold data rows after its header (line {first_no}), got none.")

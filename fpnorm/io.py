@@ -23,7 +23,7 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["save", "load", "register", "STATE_CLASSES", "FORMAT_VERSION"]
+__all__ = ["save", "load", "register", "json_dumps", "STATE_CLASSES", "FORMAT_VERSION"]
 
 FORMAT = "fpnorm"
 FORMAT_VERSION = 1
@@ -242,3 +242,26 @@ def _version():
     from . import __version__
 
     return __version__
+
+
+def _json_safe(obj):
+    """``obj`` with numpy scalars and arrays made plain, and non-finite floats (which JSON cannot hold) as None."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _json_safe(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def json_dumps(obj, **options):
+    """Strict JSON (RFC 8259) text of a summary: NaN and +-inf become ``null``, numpy values plain numbers.
+
+    Summaries that fpnorm writes (``fpnorm solve``, ``demo``, sweeps) use it, so any JSON parser reads them.
+    """
+    return json.dumps(_json_safe(obj), allow_nan=False, **options)

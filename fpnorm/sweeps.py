@@ -15,7 +15,6 @@ resumes it; a different config aimed at the same folder is refused.
 
 import csv
 import dataclasses
-import json
 import math
 import os
 import time
@@ -29,6 +28,7 @@ from ._sweep_config import (CONFIG_KEYS, EXAMPLE_CONFIG, RISK_KEYS, SweepConfig,
                             parse_config, resolve_function, resolve_h_ini)
 from ._sweep_store import RESULTS_FILE, ResultStore
 from ._validation import check_int, evaluate_function
+from .io import json_dumps
 from .weights import weight_from_spec
 
 __all__ = ["EXAMPLE_CONFIG", "CONFIG_KEYS", "RISK_KEYS", "COLUMNS", "KEY_COLUMNS", "SweepConfig", "SweepReport",
@@ -272,10 +272,14 @@ def read_results(out):
     text = path.read_text(encoding="utf-8")
     lines = text.split("\n")[:-1]  # the part after the last newline is empty or torn
     reader = csv.DictReader(lines)
-    rows = []
+    rows, seen = [], set()
     for raw in reader:
         if None in raw or any(v is None for v in raw.values()):
             continue
+        key = tuple(raw[c] for c in KEY_COLUMNS)
+        if key in seen:  # one row per task (a duplicate can only come from a hand-edited or pre-lock file)
+            continue
+        seen.add(key)
         row = dict(raw)
         for c in _INT_COLUMNS:
             row[c] = int(row[c])
@@ -358,7 +362,7 @@ def _write_summary(rows, out):
     summary = summarize(rows)
     json_path = out / "summary.json"
     tmp = json_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(summary, indent=2, allow_nan=True) + "\n", encoding="utf-8")
+    tmp.write_text(json_dumps(summary, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, json_path)
     fig = plot_sweep(summary)
     fig_path = out / "summary.png"

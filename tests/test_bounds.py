@@ -215,3 +215,10 @@ def test_h_ini_with_f_norm_is_refused():
 
     with pytest.raises(ValueError, match=r"Expected `h_ini` only with `f`"):
         generalization_bound(100, 0.05, f_norm=1.0, gamma_l2=1.0, h_ini=lambda x: x)
+
+
+def test_sample_complexity_beyond_any_sample_size_is_inf():
+    from fpnorm.bounds import sample_complexity
+
+    assert sample_complexity(1e-300, 0.05, f_norm=1.0, gamma_l2=1.0) == float("inf")
+    assert sample_complexity(1.0, 0.05, f_norm=1e200, gamma_l2=1e100) == float("inf")

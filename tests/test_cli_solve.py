@@ -164,3 +164,21 @@ def test_solve_help_lists_weight_specs(capsys):
     for needle in ("POINTS", "VALUES", "--weight SPEC", "--query Q", "--out FILE", "power:p=..", "lfp:a=..,b=..",
                    "sobolev:s=.."):
         assert needle in text
+
+
+def test_uppercase_suffix_and_strict_json(tmp_path):
+    import json
+
+    x, y = tmp_path / "x.npy", tmp_path / "y.npy"
+    np.save(x, np.array([0.1, 0.4, 0.7]))
+    np.save(y, np.array([1.0, 0.0, 2.0]))
+    out = tmp_path / "O.NPZ"
+    from fpnorm.cli import main
+
+    assert main(["solve", str(x), str(y), "--weight", "power:p=4", "--K", "none", "--out", str(out)]) == 0
+    assert out.exists() and not (tmp_path / "O.NPZ.npz").exists()
+
+    def refuse(name):
+        raise ValueError(f"non-standard JSON constant {name}")
+    summary = json.loads(out.with_suffix(".json").read_text(), parse_constant=refuse)
+    assert summary["solve"]["method"] == "periodic1d" and summary["solve"]["condition"] is None  # NaN -> null

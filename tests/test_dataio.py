@@ -251,3 +251,16 @@ def test_cli_good_files_exit_zero(tmp_path, capsys, readcheck):
     status = cli.main(["readcheck", str(write(tmp_path, "p.csv", "0.1,0.2\n")), str(write(tmp_path, "v.csv", "1\n")),
                        "--dim", "2"])
     assert status == 0 and capsys.readouterr().err == ""
+
+
+def test_byte_order_mark_does_not_drop_the_first_row(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf0.1\n0.4\n0.7\n")
+    np.testing.assert_array_equal(read_points(path, dim=1)[:, 0], [0.1, 0.4, 0.7])
+
+
+def test_mistyped_first_value_is_bad_data_not_a_header(tmp_path):
+    path = tmp_path / "typo.csv"
+    path.write_text("0.1x\n0.4\n0.7\n")
+    with pytest.raises(ValueError, match=r"Expected a number in .* at line 1, column 1, got '0.1x'"):
+        read_points(path, dim=1)

@@ -105,3 +105,33 @@ def test_out_must_be_a_folder(tmp_path):
     f.write_text("x")
     with pytest.raises(ValueError, match=r"Expected `out` to be a folder"):
         store(f).open()
+
+
+def test_a_second_writer_on_the_same_folder_is_refused(tmp_path):
+    with store(tmp_path):
+        with pytest.raises(ValueError, match=r"Expected no other sweep to be writing to `out`"):
+            store(tmp_path).open()
+    with store(tmp_path) as s:  # released on close
+        assert s.n_done == 0
+
+
+def test_duplicate_rows_from_an_old_concurrent_run_are_dropped(tmp_path):
+    with store(tmp_path) as s:
+        s.append({"name": "w", "seed": 0, "value": 1.5})
+    with open(tmp_path / RESULTS_FILE, "a") as fh:
+        fh.write("w,0,9.5\nw,1,2.5\n")
+    with store(tmp_path) as s:
+        assert s.n_done == 2
+    assert (tmp_path / RESULTS_FILE).read_text().splitlines() == ["name,seed,value", "w,0,1.5", "w,1,2.5"]
+
+
+def test_a_folder_without_results_takes_a_changed_config(tmp_path):
+    with store(tmp_path, {"a": 1}):
+        pass
+    with store(tmp_path, {"a": 2}) as s:  # no rows were written under {"a": 1}: nothing to mix
+        s.append({"name": "w", "seed": 0, "value": 1.0})
+    assert json.loads((tmp_path / CONFIG_FILE).read_text())["config"] == {"a": 2}
+    with pytest.raises(ValueError, match="holds another sweep"):
+        store(tmp_path, {"a": 1}).open()
+    with store(tmp_path, {"a": 2}) as s:  # the refused open released its lock
+        assert s.n_done == 1

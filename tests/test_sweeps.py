@@ -69,6 +69,8 @@ def test_parse_normalises_and_expands():
     ({"target": 3}, TypeError, r"Expected `target` to be a target name"),
     ({"h_ini": 0}, TypeError, r"Expected `h_ini` to be 'zero'"),
     ({"risk": {"n": 1}}, ValueError, r"Expected `risk.n` >= 2, got 1"),
+    ({"risk": {"n": 10}}, ValueError, r"Expected `risk.n` >= `risk.replicates` = 16 \(points are split"),
+    ({"target": "os:getcwd"}, ValueError, r"Expected `target` to name a function on the torus: Calling `target`"),
 ])
 def test_bad_config_names_the_key(changes, exc, match):
     with pytest.raises(exc, match=match):

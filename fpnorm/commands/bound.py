@@ -78,5 +78,6 @@ def run(args):
         print(f"  VACUOUS: {out['reason']}")
     if args.epsilon is not None:
         m = out["sample_complexity"]
-        print(f"  smallest M with bound <= {args.epsilon:g}: {'none (vacuous)' if m is None else m}")
+        none = "none (vacuous)" if results[0].vacuous else "more than 2^62 (beyond any sample size)"
+        print(f"  smallest M with bound <= {args.epsilon:g}: {none if m is None else m}")
     return 0

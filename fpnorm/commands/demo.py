@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import json_dumps
+
 __all__ = ["add_parser", "run", "load_demo_data", "lfp_1d", "xor_2d", "flow", "flow_target", "spline_energy",
            "linear_energy", "bound", "LFP_REGIMES", "LFP_CROSSOVER", "DEMO_K_1D", "DEMO_K_2D", "FLOW_SETUP", "BOUND_SETUP", "SECTIONS"]
 
@@ -273,7 +275,7 @@ def run(args):
     summary["figures"] = figures
     summary["seconds"] = time.perf_counter() - start
     path = out / "summary.json"
-    path.write_text(json.dumps(summary, indent=2))
+    path.write_text(json_dumps(summary, indent=2))
     for fig_path in figures.values():
         print(f"fpnorm demo: wrote {fig_path}")
     print(f"fpnorm demo: wrote {path}")

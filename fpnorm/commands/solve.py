@@ -12,11 +12,12 @@ The ``.npz`` written holds only plain numeric and string arrays (``numpy.load(..
 """
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
+
+from ..io import json_dumps
 
 __all__ = ["add_parser", "run"]
 
@@ -94,7 +95,8 @@ def run(args):
         arrays["query"] = query[:, 0] if dim == 1 else query
         arrays["evaluations"] = s(query)
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(out, **arrays)
+    with open(out, "wb") as fh:  # an open file: np.savez would append ".npz" to a name ending in ".NPZ"
+        np.savez(fh, **arrays)
     summary = {"weight": weight.spec(), "K": s.K, "period": s.period, "dim": dim, "N": int(s.points.shape[0]),
                "m": 1 if s.values.ndim == 1 else int(s.values.shape[1]),
                "norm": np.asarray(s.norm, dtype=float).tolist(), "solve": s.info.to_dict(),
@@ -102,7 +104,7 @@ def run(args):
                "inputs": {"points": str(args.points), "values": str(args.values), "query": args.query},
                "npz": str(out), "seconds": time.perf_counter() - start}
     json_path = out.with_suffix(".json")
-    json_path.write_text(json.dumps(summary, indent=2))
+    json_path.write_text(json_dumps(summary, indent=2))
     K_text = "infinity" if s.K is None else s.K
     print(f"fpnorm solve: N = {summary['N']} points in d = {dim}, K = {K_text}, method {s.info.method}, "
           f"relative residual {s.info.residual:.1e}, ||h - h_ini||_gamma = {np.round(s.norm, 6)}")
