@@ -28,14 +28,9 @@ class _LoadedFree:
 def flow_to_state(flow):
     """``(arrays, meta)`` of an LFPFlow."""
     from .transforms import DEFAULT_EPS
-    from .weights import CallableWeight
+    from .io import refuse_code
 
-    if isinstance(flow.weight, CallableWeight):
-        raise ValueError(f"Cannot save an LFPFlow whose weight was made from a callable ({flow.weight!r}): code is "
-                         f"never stored. Use PowerLaw, LFP or Sobolev, whose spec strings are saved.")
-    if callable(flow._h_ini):
-        raise ValueError("Cannot save an LFPFlow with a callable `h_ini`: code is never stored. Pass `h_ini` as a "
-                         "coefficient array of shape (2K'+1,)*d to make the flow savable.")
+    refuse_code("LFPFlow", "flow", flow.weight, flow._h_ini)
     spec = flow._spec
     arrays = {"points": flow.points, "values": flow.values, "lam": spec.lam, "kept": spec.kept, "U": spec.U,
               "pts": spec.pts, "w": flow._w, "free_cols": np.asarray(flow._free.cols, dtype=np.int64)}

@@ -22,14 +22,9 @@ __all__ = ["to_state", "from_state"]
 
 def to_state(s):
     """``(arrays, meta)`` of an FPInterpolator."""
-    from .weights import CallableWeight
+    from .io import refuse_code
 
-    if isinstance(s.weight, CallableWeight):
-        raise ValueError(f"Cannot save an FPInterpolator whose weight was made from a callable ({s.weight!r}): code is "
-                         f"never stored. Use PowerLaw, LFP or Sobolev, whose spec strings are saved.")
-    if callable(s._h_ini):
-        raise ValueError("Cannot save an FPInterpolator with a callable `h_ini`: code is never stored. Pass `h_ini` "
-                         "as a coefficient array of shape (2K'+1,)*d to make the interpolant savable.")
+    refuse_code("FPInterpolator", "interpolant", s.weight, s._h_ini)
     arrays = {"points": s.points, "values": s.values, "kept": np.asarray(s.kept, dtype=np.int64)}
     meta = {"weight": s.weight.spec(), "dim": s.dim, "K": s.K, "period": s.period, "rtol": s.rtol,
             "smoothing": s.smoothing, "complex": bool(s._complex), "h_ini_real": bool(getattr(s, "_h_ini_real", False)),

@@ -23,7 +23,7 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["save", "load", "register", "json_dumps", "STATE_CLASSES", "FORMAT_VERSION"]
+__all__ = ["save", "load", "register", "json_dumps", "refuse_code", "STATE_CLASSES", "FORMAT_VERSION"]
 
 FORMAT = "fpnorm"
 FORMAT_VERSION = 1
@@ -265,3 +265,18 @@ def json_dumps(obj, **options):
     Summaries that fpnorm writes (``fpnorm solve``, ``demo``, sweeps) use it, so any JSON parser reads them.
     """
     return json.dumps(_json_safe(obj), allow_nan=False, **options)
+
+
+def refuse_code(kind, noun, weight, h_ini):
+    """Raise ``ValueError`` when an object to save holds code: a callable weight or a callable ``h_ini``.
+
+    `kind` names the class (``"FPInterpolator"``), `noun` the thing in the advice (``"interpolant"``).
+    """
+    from .weights import CallableWeight
+
+    if isinstance(weight, CallableWeight):
+        raise ValueError(f"Cannot save an {kind} whose weight was made from a callable ({weight!r}): code is "
+                         f"never stored. Use PowerLaw, LFP or Sobolev, whose spec strings are saved.")
+    if callable(h_ini):
+        raise ValueError(f"Cannot save an {kind} with a callable `h_ini`: code is never stored. Pass `h_ini` "
+                         f"as a coefficient array of shape (2K'+1,)*d to make the {noun} savable.")
