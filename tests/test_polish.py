@@ -39,3 +39,81 @@ def test_cli_output_loads_with_fpinterpolator_load(tmp_path, capsys, K):
     assert np.max(np.abs(s(q) - spline(np.mod(q - x[0], 3.0) + x[0]))) < 1e-6
     summary = json.loads(out.with_suffix(".json").read_text())
     assert summary["norm"] == pytest.approx(s.norm, rel=1e-15) and summary["evaluations"] == str(evals)
+
+
+# -- 2. loaders refuse implausible headers with a ValueError naming the field, before allocating ---------------------
+def _saved_parts(obj, tmp_path):
+    from fpnorm.io import save
+
+    save(obj, tmp_path / "good.npz")
+    with np.load(tmp_path / "good.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    return arrays, json.loads(str(arrays.pop("__fpnorm__")))
+
+
+def _rewrite(path, arrays, header):
+    np.savez(path, **arrays, __fpnorm__=np.array(json.dumps(header)))
+    return path
+
+
+X8 = np.arange(8) / 8
+
+
+@pytest.mark.parametrize("method", ["svd", "eigh"])
+@pytest.mark.parametrize("K, message", [
+    (10**12, r"metadata 'K' = 1000000000000 is implausible|array 'coef_map' should have shape \(2000000000001, "),
+    (2**62, r"metadata 'K' = 4611686018427387904 is implausible"),
+    (10**400, r"metadata 'K' = 10000000000000000000\.\.\. \(401 digits\) is implausible"),
+], ids=["1e12", "2^62", "1e400"])
+def test_flow_with_huge_K_is_an_invalid_file_not_a_memory_error(tmp_path, method, K, message):
+    from fpnorm import LFP, LFPFlow
+    from fpnorm.io import load
+
+    flow = LFPFlow(X8, np.cos(2 * np.pi * X8), weight=LFP(a=1.0, b=1.0), K=3, method=method)
+    arrays, header = _saved_parts(flow, tmp_path)
+    header["meta"]["K"] = K
+    path = _rewrite(tmp_path / "evil.npz", arrays, header)
+    with pytest.raises(ValueError, match=r"The LFPFlow stored in .* is inconsistent: ValueError: (" + message + ")"):
+        load(path)
+
+
+def test_flow_eigh_K_too_large_for_memory_names_the_field(tmp_path, monkeypatch):
+    # a K whose box still fits int64 but not memory: the eigh state has no array of the box's size to check against
+    from fpnorm import LFP, LFPFlow, _memory
+    from fpnorm.io import load
+
+    flow = LFPFlow(X8, np.cos(2 * np.pi * X8), weight=LFP(a=1.0, b=1.0), K=3, method="eigh")
+    arrays, header = _saved_parts(flow, tmp_path)
+    header["meta"]["K"] = 40
+    path = _rewrite(tmp_path / "big.npz", arrays, header)
+    assert load(path).K == 40  # plausible: loads (a different flow, but a valid file)
+    monkeypatch.setattr(_memory, "available_memory", lambda: 1000)
+    with pytest.raises(ValueError, match=r"metadata 'K' = 40 is implausible: the box \|k\|_inf <= 40 in d = 1 "
+                                         r"\(81 modes\) needs about .* more than the .* available"):
+        load(path)
+
+
+def test_flow_points_dim_must_match_header_before_the_box(tmp_path):
+    from fpnorm import LFP, LFPFlow
+    from fpnorm.io import load
+
+    flow = LFPFlow(X8, np.cos(2 * np.pi * X8), weight=LFP(a=1.0, b=1.0), K=3, method="eigh")
+    arrays, header = _saved_parts(flow, tmp_path)
+    header["meta"]["dim"], header["meta"]["weight"] = 40, "lfp:a=1.0,b=1.0,dim=40"
+    header["meta"]["K"] = 10**6  # (2K+1)^40 modes: refused on the shape of 'points' first
+    with pytest.raises(ValueError, match=r"array 'points' should have shape \('\?', 40\), got \(8, 1\)"):
+        load(_rewrite(tmp_path / "evil.npz", arrays, header))
+
+
+@pytest.mark.parametrize("K, message", [
+    (10**12, r"array 'coef' should have shape \(2000000000001,\), got \(17,\)|metadata 'K' = 1000000000000 is "),
+    (10**400, r"metadata 'K' = 10000000000000000000\.\.\. \(401 digits\) is implausible"),
+], ids=["1e12", "1e400"])
+def test_interpolant_with_huge_K_is_an_invalid_file(tmp_path, K, message):
+    from fpnorm import PowerLaw
+
+    s = FPInterpolator(X8, np.cos(2 * np.pi * X8), weight=PowerLaw(p=4), K=8)
+    arrays, header = _saved_parts(s, tmp_path)
+    header["meta"]["K"] = K
+    with pytest.raises(ValueError, match=r"The FPInterpolator stored in .* is inconsistent: ValueError: " + message):
+        FPInterpolator.load(_rewrite(tmp_path / "evil.npz", arrays, header))
