@@ -117,3 +117,49 @@ def test_interpolant_with_huge_K_is_an_invalid_file(tmp_path, K, message):
     header["meta"]["K"] = K
     with pytest.raises(ValueError, match=r"The FPInterpolator stored in .* is inconsistent: ValueError: " + message):
         FPInterpolator.load(_rewrite(tmp_path / "evil.npz", arrays, header))
+
+
+# -- 3. SolveInfo equality treats NaN fields as equal -----------------------------------------------------------------
+def test_solve_info_with_nan_equals_its_loaded_copy(tmp_path):
+    from fpnorm import PowerLaw
+    from fpnorm.io import load, save
+    from fpnorm.solvers import SolveInfo
+
+    info = SolveInfo("periodic1d", 1e-16, float("nan"), 0, ["a: b"], 0.5)
+    save(info, tmp_path / "i.npz")
+    back = load(tmp_path / "i.npz", expect=SolveInfo)
+    assert back == info and not back != info
+    # the K = infinity solve reports no condition estimate (NaN): its interpolant's record survives a round trip
+    s = FPInterpolator([0.1, 0.4, 0.7], [1.0, 0.0, 2.0], weight=PowerLaw(p=4), K=None)
+    assert np.isnan(s.info.condition)
+    s.save(tmp_path / "s.npz")
+    assert FPInterpolator.load(tmp_path / "s.npz").info == s.info
+
+
+@pytest.mark.parametrize("field, value", [("method", "qr"), ("residual", float("nan")), ("condition", 1.0),
+                                          ("iterations", 1), ("attempts", ["a: c"]), ("seconds", 0.25),
+                                          ("status", "optimal_inaccurate")])
+def test_solve_info_differs_in_any_field(field, value):
+    import dataclasses
+
+    from fpnorm.solvers import SolveInfo
+
+    info = SolveInfo("periodic1d", 1e-16, float("nan"), 0, ["a: b"], 0.5)
+    other = dataclasses.replace(info, **{field: value})
+    assert other != info and not other == info
+
+
+def test_solve_info_equality_rules():
+    from fpnorm.solvers import SolveInfo
+
+    a = SolveInfo("qr", float("nan"), np.float64("nan"), 2, ["x"], 0.0)
+    assert a == SolveInfo("qr", float("nan"), float("nan"), 2, ["x"], 0.0)
+    assert a != SolveInfo("qr", float("nan"), float("inf"), 2, ["x"], 0.0)
+    assert a.__eq__(("qr", float("nan"))) is NotImplemented and a != "qr"
+    # array-valued fields compare by value (NaN equal to NaN)
+    b = SolveInfo("qr", np.array([1e-12, np.nan]), 1.0)
+    assert b == SolveInfo("qr", np.array([1e-12, np.nan]), 1.0)
+    assert b != SolveInfo("qr", np.array([1e-12, 0.0]), 1.0) and b != SolveInfo("qr", np.array([1e-12]), 1.0)
+    assert SolveInfo.__hash__ is None  # mutable record: unhashable, as before
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(a)
