@@ -155,17 +155,34 @@ class BoundValidation:
                          "bound": b if math.isfinite(b) else None, "held": float(self.held[i])})
         return rows
 
-    def plot(self, ax=None):
-        """Log-log plot of the trial risks, their mean, a fitted power law and the bound against ``M``.
+    def plot(self, *, ax=None):
+        """Log-log plot of the trial risks, their mean and the bound against ``M``, headless like
+        :mod:`fpnorm.plotting` (no pyplot state).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Draw into this axes; a new figure by default.
 
         Returns
         -------
-        matplotlib.axes.Axes
-        """
-        import matplotlib.pyplot as plt
+        matplotlib.figure.Figure
+            The figure drawn into; save it with ``fig.savefig(path)``.
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5, 3.5))
+        Examples
+        --------
+        >>> from fpnorm import PowerLaw
+        >>> from fpnorm.targets import get_target
+        >>> from fpnorm.validation import validate_bound
+        >>> res = validate_bound(get_target("sin"), weight=PowerLaw(p=4, zero=1.0), K=16, Ms=[4, 8], trials=2,
+        ...                      n_quad=256)
+        >>> fig = res.plot()
+        >>> fig.axes[0].get_xscale(), len(fig.axes[0].get_lines())
+        ('log', 4)
+        """
+        from .plotting import _new_axes
+
+        fig, ax = _new_axes(ax, (5.0, 3.5))
         M = self.Ms.astype(float)
         for j in range(self.risks.shape[1]):
             ax.loglog(M, self.risks[:, j], ".", color="0.6", ms=4, label="trials" if j == 0 else None)
@@ -175,7 +192,7 @@ class BoundValidation:
         ax.set_xlabel("M (samples)")
         ax.set_ylabel("population risk E|h_M - f|")
         ax.legend(fontsize="small")
-        return ax
+        return fig
 
     # persistence (fpnorm.io; schema in fpnorm._result_state)
     def _to_state(self):

@@ -163,3 +163,37 @@ def test_solve_info_equality_rules():
     assert SolveInfo.__hash__ is None  # mutable record: unhashable, as before
     with pytest.raises(TypeError, match="unhashable"):
         hash(a)
+
+
+# -- 4. BoundValidation.plot is headless like fpnorm.plotting --------------------------------------------------------
+@pytest.fixture(scope="module")
+def small_validation():
+    from fpnorm import PowerLaw
+    from fpnorm.targets import get_target
+    from fpnorm.validation import validate_bound
+
+    return validate_bound(get_target("poisson"), weight=PowerLaw(p=4, dim=1, zero=1.0), K=32, Ms=[4, 8, 16],
+                          trials=2, n_quad=256)
+
+
+def test_bound_validation_plot_returns_a_figure_without_pyplot(small_validation):
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    before = plt.get_fignums()
+    fig = small_validation.plot()
+    assert isinstance(fig, Figure) and plt.get_fignums() == before  # no figure registered with pyplot
+    ax = fig.axes[0]
+    assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
+    lines = ax.get_lines()
+    assert len(lines) == 2 + 1 + 1  # two trials, the mean, the bound
+    assert np.array_equal(lines[-2].get_ydata(), small_validation.mean_risk)
+    assert np.array_equal(lines[-1].get_ydata(), small_validation.bounds)
+
+
+def test_bound_validation_plot_draws_into_a_given_axes(small_validation):
+    from fpnorm.plotting import new_figure
+
+    fig, axes = new_figure(1, 2)
+    assert small_validation.plot(ax=axes[1]) is fig
+    assert not axes[0].get_lines() and len(axes[1].get_lines()) == 4
