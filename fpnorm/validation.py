@@ -13,8 +13,10 @@ import numpy as np
 from scipy.stats import qmc
 
 from ._progress import progress
-from ._validation import check_choice, check_int, check_period, check_real, check_weight, evaluate_function
+from ._validation import (check_choice, check_int, check_period, check_real, check_weight, evaluate_function,
+                          warn_truncation)
 from .bounds import fp_norm, generalization_bound
+from .exceptions import TruncationWarning
 from .lattice import box_size
 from .lattice_sums import gamma_l2_info
 
@@ -282,10 +284,7 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
     if Ms_arr.max() > box_size(K, d):
         raise ValueError(f"Expected every `Ms` <= (2K+1)^d = {box_size(K, d)} for K = {K} in d = {d}, got "
                          f"{int(Ms_arr.max())}.")
-    if 2 * Ms_arr.max() > box_size(K, d):
-        warnings.warn(f"max(`Ms`) = {int(Ms_arr.max())} is more than half the (2K+1)^d = {box_size(K, d)} modes: the "
-                      f"truncated interpolant is then far from the K = inf minimiser the theorem is about (its risk "
-                      f"can grow with M). Use a larger `K`.", UserWarning, stacklevel=2)
+    warn_truncation(int(Ms_arr.max()), K, d, "max(`Ms`)")  # once here, not once per fit below
     rng = _rng(seed)
     info = gamma_l2_info(weight)
     f_norm = fp_norm(f, weight, h_ini, period=period)
@@ -296,8 +295,10 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
     for i, M, t in progress(jobs, desc="validate_bound", enabled=show_progress):
         x = period * rng.random((M, d))
         xs = x[:, 0] if d == 1 else x
-        s = FPInterpolator(xs, evaluate_function(f, x, "f", M, d), weight=weight, K=K, h_ini=h_ini, period=period,
-                           method=method)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TruncationWarning)
+            s = FPInterpolator(xs, evaluate_function(f, x, "f", M, d), weight=weight, K=K, h_ini=h_ini,
+                               period=period, method=method)
         risks[i, t], errs[i, t] = population_risk(s, f, dim=d, period=period, n=n_quad, method=quadrature, seed=rng)
         if t == 0:
             bounds[i] = generalization_bound(M, delta, f_norm=f_norm, gamma_l2=info.value).value
