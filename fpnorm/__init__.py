@@ -5,7 +5,7 @@ The public API is listed in ``__all__``; see README.md for a quickstart and DESI
 
 from .convergence import ConvergenceResult, convergence_study, kernel_tail_bound, limit_distance
 from .dynamics import LFPFlow, ShellErrors, convergence_times, shell_index
-from .exceptions import AccuracyWarning, MemoryEstimateError, SolveError
+from .exceptions import AccuracyWarning, MemoryEstimateError, SolveError, TruncationWarning
 from .bounds import BoundResult, FPNorm, bound_curve, fp_norm, generalization_bound, sample_complexity
 from .interpolant import FPInterpolator
 from .io import load, save
@@ -24,7 +24,7 @@ __all__ = [
     "gamma_l2_norm", "gamma_l2_info", "GammaL2",
     "fp_norm", "FPNorm", "generalization_bound", "BoundResult", "bound_curve", "sample_complexity",
     "population_risk", "validate_bound", "BoundValidation", "get_target", "TARGETS",
-    "SolveError", "MemoryEstimateError", "AccuracyWarning",
+    "SolveError", "MemoryEstimateError", "AccuracyWarning", "TruncationWarning",
     "closed_form_kernel", "has_closed_form", "bernoulli_kernel", "sobolev_kernel",
     "convergence_study", "kernel_tail_bound", "limit_distance", "ConvergenceResult",
 ]

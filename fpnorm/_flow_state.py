@@ -12,8 +12,7 @@ A flow whose weight or ``h_ini`` is a Python callable raises ``ValueError`` at s
 
 import numpy as np
 
-from ._interp_state import _array, _get
-from .lattice import box_size
+from ._interp_state import _array, _get, check_box
 
 __all__ = ["flow_to_state", "flow_from_state"]
 
@@ -71,7 +70,7 @@ def flow_from_state(cls, arrays, meta):
     if extra_meta:
         raise ValueError(f"unexpected metadata {sorted(extra_meta)}")
     points = _array(arrays, "points", "f", (None, dim))
-    N, M = points.shape[0], box_size(K, dim)
+    N, M = points.shape[0], check_box(K, dim)  # K is plausible before the weight's box or any shape is built
     if N == 0 or points.min() < 0 or points.max() >= period:
         raise ValueError(f"array 'points' should hold at least one point in [0, {period})^{dim}")
     values = _get(arrays, "values", np.ndarray, "array")

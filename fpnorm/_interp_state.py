@@ -15,9 +15,12 @@ never stored; pass ``h_ini`` as a coefficient array to make such an interpolant 
 import numpy as np
 
 from ._limit_state import limit_from_state, limit_to_state
-from .lattice import box_shape
+from .lattice import box_shape, box_size
 
-__all__ = ["to_state", "from_state"]
+__all__ = ["to_state", "from_state", "check_box"]
+
+# A saved box has at most this many modes: more cannot be indexed (int64) and was never allocated by whoever wrote it.
+_MAX_MODES = 2**62
 
 
 def to_state(s):
@@ -63,6 +66,30 @@ def _array(arrays, key, kinds, shape, where="array"):
     return arr
 
 
+def _short(n):
+    text = str(n)
+    return text if len(text) <= 20 else f"{text[:20]}... ({len(text)} digits)"
+
+
+def check_box(K, dim):
+    """Refuse, with ``ValueError`` naming ``metadata 'K'``, a stored ``K`` whose box ``|k|_inf <= K`` in ``d = dim``
+    cannot be indexed or would not fit in memory: the file is corrupt or crafted. Called before anything is allocated
+    from ``K`` (the weight's box, the coefficient shapes); `dim` must already be checked against the stored arrays.
+    """
+    from ._memory import _HEADROOM, available_memory, format_bytes
+
+    M = box_size(K, dim)
+    if M > _MAX_MODES:
+        raise ValueError(f"metadata 'K' = {_short(K)} is implausible: the box |k|_inf <= K in d = {dim} has more "
+                         f"than 2^62 modes")
+    need, avail = M * (8 * dim + 40), available_memory()
+    if need > _HEADROOM * avail:
+        raise ValueError(f"metadata 'K' = {K} is implausible: the box |k|_inf <= {K} in d = {dim} ({M} modes) needs "
+                         f"about {format_bytes(need)}, more than the {format_bytes(avail)} available (the file is "
+                         f"corrupt, or was written on a machine with far more memory)")
+    return M
+
+
 def from_state(cls, arrays, meta):
     """A new FPInterpolator from a state written by :func:`to_state`, every field checked."""
     from ._validation import check_int, check_period, check_real
@@ -83,6 +110,8 @@ def from_state(cls, arrays, meta):
     N = points.shape[0]
     if N == 0 or points.min() < 0 or points.max() >= period:
         raise ValueError(f"array 'points' should hold at least one point in [0, {period})^{dim}")
+    if K is not None:
+        check_box(K, dim)
     values = _array(arrays, "values", "fc", (N,) if np.ndim(arrays.get("values")) == 1 else (N, None))
     m = () if values.ndim == 1 else (values.shape[1],)
     coef = None if K is None else _array(arrays, "coef", "c", box_shape(K, dim) + m)

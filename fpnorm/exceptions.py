@@ -6,7 +6,7 @@ answer raises :class:`SolveError`, which carries the measured numbers so a calle
 
 import numpy as np
 
-__all__ = ["SolveError", "MemoryEstimateError", "AccuracyWarning"]
+__all__ = ["SolveError", "MemoryEstimateError", "AccuracyWarning", "TruncationWarning"]
 
 
 class SolveError(np.linalg.LinAlgError):
@@ -50,3 +50,9 @@ class MemoryEstimateError(MemoryError):
 
 class AccuracyWarning(UserWarning):
     """A result is usable but less accurate than requested (the message carries the measured numbers)."""
+
+
+class TruncationWarning(UserWarning):
+    """The truncated problem is nearly square: more than :data:`fpnorm._validation.TRUNCATION_FRACTION` of the
+    ``(2K+1)^d`` modes are pinned by data points, so the truncated interpolant aliases and is far from the
+    ``K = inf`` minimiser (its error can grow with the number of points). Raise ``K``."""

@@ -6,7 +6,8 @@ import numpy as np
 from . import transforms
 from ._memory import check_memory
 from ._validation import (as_points, as_query, as_values, check_choice, check_h_ini, check_int, check_period,
-                          check_real, check_weight, duplicate_tolerance, evaluate_h_ini, merge_duplicates)
+                          check_real, check_weight, duplicate_tolerance, evaluate_h_ini, merge_duplicates,
+                          warn_truncation)
 from .lattice import box_size
 from .kernels import closed_form_kernel, has_closed_form
 from .solvers import METHODS, Problem, solve
@@ -41,7 +42,8 @@ class FPInterpolator:
     weight : Weight
         The frequency weight ``gamma(k)^2``; its ``dim`` fixes ``d``.
     K : int or None
-        Truncation ``|k|_inf <= K``. Needs ``(2K+1)^d`` modes at least as many as distinct points. None means
+        Truncation ``|k|_inf <= K``. Needs ``(2K+1)^d`` modes at least as many as distinct points, and warns
+        (:class:`~fpnorm.exceptions.TruncationWarning`) above half as many: the truncated solution aliases. None means
         K = infinity, solved exactly with the closed-form kernel (1-d PowerLaw with even p, LFP, Sobolev s in
         {1, 2}; see :mod:`fpnorm.kernels`): O(N) and accurate to rounding for PowerLaw p in {2, 4} and LFP.
     h_ini : callable or array_like, optional
@@ -156,6 +158,8 @@ class FPInterpolator:
             need = int(np.ceil((N ** (1.0 / d) - 1) / 2))
             raise ValueError(f"Expected at most (2K+1)^d = {M} distinct points for K = {self.K} in d = {d}, got {N}: "
                              f"with more points than modes no exact interpolant exists. Use K >= {need}.")
+        if self.smoothing == 0 and eps is None:
+            warn_truncation(N, self.K, d, "the number of distinct points N")
         m = 1 if y.ndim == 1 else y.shape[1]
         check_memory(M * (8 * d + 40 + 32 * m), f"the coefficient box |k|_inf <= {self.K} in d = {d} ({M} modes)",
                      "Use a smaller `K`.")

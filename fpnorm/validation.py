@@ -13,8 +13,10 @@ import numpy as np
 from scipy.stats import qmc
 
 from ._progress import progress
-from ._validation import check_choice, check_int, check_period, check_real, check_weight, evaluate_function
+from ._validation import (check_choice, check_int, check_period, check_real, check_weight, evaluate_function,
+                          warn_truncation)
 from .bounds import fp_norm, generalization_bound
+from .exceptions import TruncationWarning
 from .lattice import box_size
 from .lattice_sums import gamma_l2_info
 
@@ -155,17 +157,34 @@ class BoundValidation:
                          "bound": b if math.isfinite(b) else None, "held": float(self.held[i])})
         return rows
 
-    def plot(self, ax=None):
-        """Log-log plot of the trial risks, their mean, a fitted power law and the bound against ``M``.
+    def plot(self, *, ax=None):
+        """Log-log plot of the trial risks, their mean and the bound against ``M``, headless like
+        :mod:`fpnorm.plotting` (no pyplot state).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Draw into this axes; a new figure by default.
 
         Returns
         -------
-        matplotlib.axes.Axes
-        """
-        import matplotlib.pyplot as plt
+        matplotlib.figure.Figure
+            The figure drawn into; save it with ``fig.savefig(path)``.
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5, 3.5))
+        Examples
+        --------
+        >>> from fpnorm import PowerLaw
+        >>> from fpnorm.targets import get_target
+        >>> from fpnorm.validation import validate_bound
+        >>> res = validate_bound(get_target("sin"), weight=PowerLaw(p=4, zero=1.0), K=16, Ms=[4, 8], trials=2,
+        ...                      n_quad=256)
+        >>> fig = res.plot()
+        >>> fig.axes[0].get_xscale(), len(fig.axes[0].get_lines())
+        ('log', 4)
+        """
+        from .plotting import _new_axes
+
+        fig, ax = _new_axes(ax, (5.0, 3.5))
         M = self.Ms.astype(float)
         for j in range(self.risks.shape[1]):
             ax.loglog(M, self.risks[:, j], ".", color="0.6", ms=4, label="trials" if j == 0 else None)
@@ -175,7 +194,7 @@ class BoundValidation:
         ax.set_xlabel("M (samples)")
         ax.set_ylabel("population risk E|h_M - f|")
         ax.legend(fontsize="small")
-        return ax
+        return fig
 
     # persistence (fpnorm.io; schema in fpnorm._result_state)
     def _to_state(self):
@@ -265,10 +284,7 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
     if Ms_arr.max() > box_size(K, d):
         raise ValueError(f"Expected every `Ms` <= (2K+1)^d = {box_size(K, d)} for K = {K} in d = {d}, got "
                          f"{int(Ms_arr.max())}.")
-    if 2 * Ms_arr.max() > box_size(K, d):
-        warnings.warn(f"max(`Ms`) = {int(Ms_arr.max())} is more than half the (2K+1)^d = {box_size(K, d)} modes: the "
-                      f"truncated interpolant is then far from the K = inf minimiser the theorem is about (its risk "
-                      f"can grow with M). Use a larger `K`.", UserWarning, stacklevel=2)
+    warn_truncation(int(Ms_arr.max()), K, d, "max(`Ms`)")  # once here, not once per fit below
     rng = _rng(seed)
     info = gamma_l2_info(weight)
     f_norm = fp_norm(f, weight, h_ini, period=period)
@@ -279,8 +295,10 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
     for i, M, t in progress(jobs, desc="validate_bound", enabled=show_progress):
         x = period * rng.random((M, d))
         xs = x[:, 0] if d == 1 else x
-        s = FPInterpolator(xs, evaluate_function(f, x, "f", M, d), weight=weight, K=K, h_ini=h_ini, period=period,
-                           method=method)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TruncationWarning)
+            s = FPInterpolator(xs, evaluate_function(f, x, "f", M, d), weight=weight, K=K, h_ini=h_ini,
+                               period=period, method=method)
         risks[i, t], errs[i, t] = population_risk(s, f, dim=d, period=period, n=n_quad, method=quadrature, seed=rng)
         if t == 0:
             bounds[i] = generalization_bound(M, delta, f_norm=f_norm, gamma_l2=info.value).value

@@ -1,4 +1,5 @@
-"""`fpnorm solve`: files in, .npz + JSON out; results checked against the periodic cubic spline and a direct sum."""
+"""`fpnorm solve`: files in, an fpnorm.io .npz + JSON out; results checked against the periodic cubic spline and a
+direct sum."""
 
 import json
 import re
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 from scipy.interpolate import CubicSpline
 
+from fpnorm import FPInterpolator
 from fpnorm.cli import main
 
 
@@ -41,19 +43,20 @@ def test_solve_csv_p4_is_the_periodic_cubic_spline(data_1d, capsys):
                             "--query", d / "q.npy", "--out", d / "res" / "h.npz")
     assert status == 0, err
     assert f"wrote {d / 'res' / 'h.npz'}" in out and f"wrote {d / 'res' / 'h.json'}" in out
-    with np.load(d / "res" / "h.npz", allow_pickle=False) as z:
+    with np.load(d / "res" / "h.eval.npz", allow_pickle=False) as z:
         r = {k: z[k] for k in z.files}
+    s = FPInterpolator.load(d / "res" / "h.npz")
     spline = CubicSpline(np.r_[x, x[0] + 3.0], np.r_[y, y[0]], bc_type="periodic")
     q = np.linspace(0.0, 3.0, 61)
     assert np.array_equal(r["query"], q)
     assert np.max(np.abs(r["evaluations"] - spline(np.mod(q - x[0], 3.0) + x[0]))) < 1e-6
-    assert r["coef"].shape == (513,) and str(r["weight"]) == "power:p=4.0,dim=1"
-    assert (int(r["K"]), float(r["period"]), int(r["dim"]), str(r["method"])) == (256, 3.0, 1, "qr")
-    assert np.allclose(_direct_sum(r["coef"], x, 3.0), y, atol=1e-12)
-    assert np.array_equal(r["points"], x) and np.array_equal(r["values"], y)
+    assert s.coef.shape == (513,) and s.weight.spec() == "power:p=4.0,dim=1"
+    assert (s.K, s.period, s.dim, s.info.method) == (256, 3.0, 1, "qr")
+    assert np.allclose(_direct_sum(s.coef, x, 3.0), y, atol=1e-12)
+    assert np.array_equal(s.points[:, 0], x) and np.array_equal(s.values, y)
     summary = json.loads((d / "res" / "h.json").read_text())
     assert (summary["N"], summary["m"], summary["dim"], summary["query_points"]) == (4, 1, 1, 61)
-    assert summary["norm"] == pytest.approx(float(r["norm"]), rel=1e-15)
+    assert summary["norm"] == pytest.approx(s.norm, rel=1e-15)
     assert summary["solve"]["residual"] < 1e-12
 
 
@@ -64,7 +67,9 @@ def test_solve_K_none_is_exactly_the_periodic_cubic_spline(data_1d, capsys):
     assert status == 0, err
     assert "K = infinity" in out
     with np.load(d / "h.npz", allow_pickle=False) as z:
-        assert "coef" not in z.files and int(z["K"]) == -1
+        assert "coef" not in z.files
+    assert FPInterpolator.load(d / "h.npz").K is None
+    with np.load(d / "h.eval.npz", allow_pickle=False) as z:
         ev, q = z["evaluations"], z["query"]
     spline = CubicSpline(np.r_[x, x[0] + 3.0], np.r_[y, y[0]], bc_type="periodic")
     assert np.max(np.abs(ev - spline(np.mod(q - x[0], 3.0) + x[0]))) < 1e-11
@@ -83,8 +88,9 @@ def test_solve_2d_npz_with_named_arrays_and_two_right_hand_sides(tmp_path, capsy
     status, out, err = _run(capsys, tmp_path / "data.npz", tmp_path / "data.npz", "--weight", "lfp:a=1,b=0.5,zero=1",
                             "--K", 6, "--out", tmp_path / "h.npz")
     assert status == 0, err
-    with np.load(tmp_path / "h.npz", allow_pickle=False) as z:
-        coef, norm = z["coef"], z["norm"]
+    s = FPInterpolator.load(tmp_path / "h.npz")
+    coef, norm = s.coef, s.norm
+    assert not (tmp_path / "h.eval.npz").exists()
     assert coef.shape == (13, 13, 2) and norm.shape == (2,)
     for j in range(2):
         assert np.allclose(_direct_sum(coef[..., j], pts, 1.0), vals[:, j], atol=1e-10)
@@ -161,8 +167,8 @@ def test_solve_help_lists_weight_specs(capsys):
         main(["solve", "--help"])
     assert exc.value.code == 0
     text = capsys.readouterr().out
-    for needle in ("POINTS", "VALUES", "--weight SPEC", "--query Q", "--out FILE", "power:p=..", "lfp:a=..,b=..",
-                   "sobolev:s=.."):
+    for needle in ("POINTS", "VALUES", "--weight SPEC", "--query Q", "--out FILE", "FPInterpolator.load", ".eval.npz",
+                   "power:p=..", "lfp:a=..,b=..", "sobolev:s=.."):
         assert needle in text
 
 
@@ -173,10 +179,10 @@ def test_uppercase_suffix_and_strict_json(tmp_path):
     np.save(x, np.array([0.1, 0.4, 0.7]))
     np.save(y, np.array([1.0, 0.0, 2.0]))
     out = tmp_path / "O.NPZ"
-    from fpnorm.cli import main
 
     assert main(["solve", str(x), str(y), "--weight", "power:p=4", "--K", "none", "--out", str(out)]) == 0
     assert out.exists() and not (tmp_path / "O.NPZ.npz").exists()
+    assert np.allclose(FPInterpolator.load(out)([0.1, 0.4, 0.7]), [1.0, 0.0, 2.0], atol=1e-12)
 
     def refuse(name):
         raise ValueError(f"non-standard JSON constant {name}")

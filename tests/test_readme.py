@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fpnorm import FPInterpolator
 from fpnorm.cli import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,8 +59,10 @@ def test_cli_examples_run(monkeypatch, tmp_path, capsys):
         if redirect.strip():
             Path(redirect.strip()).write_text(capsys.readouterr().out)
             assert Path(redirect.strip()).stat().st_size > 0
-    with np.load("h.npz", allow_pickle=False) as z:
-        assert z["evaluations"].shape == (5,)
+    with np.load("h.eval.npz", allow_pickle=False) as z:
+        query, evaluations = z["query"], z["evaluations"]
+    assert evaluations.shape == (5,)
+    assert np.array_equal(FPInterpolator.load("h.npz")(query), evaluations)  # the last example's interpolant
 
 
 def test_module_map_names_only_existing_files_and_every_module():

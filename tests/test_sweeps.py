@@ -119,7 +119,12 @@ def test_fit_decay_recovers_an_exact_power_law():
 
 # -- trials --------------------------------------------------------------------------------------------------------
 def test_trial_is_deterministic_and_its_bound_is_the_closed_form():
-    task = parse_config(TINY).tasks()[5]
+    tasks = parse_config(TINY).tasks()
+    assert (tasks[5]["K"], tasks[5]["M"]) == (8, 12)  # 12 points on 17 modes: the truncation warning is the status
+    assert run_trial(dict(tasks[5]))["status"].startswith("warning: the number of distinct points N = 12 is more than "
+                                                           "half the (2K+1)^d = 17 modes")
+    task = tasks[11]
+    assert (task["K"], task["M"]) == (16, 12)
     a, b = run_trial(dict(task)), run_trial(dict(task))
     assert set(a) == set(COLUMNS)
     assert {k: v for k, v in a.items() if k != "seconds"} == {k: v for k, v in b.items() if k != "seconds"}

@@ -85,7 +85,7 @@ def test_summary_and_plot(smooth_run):
     rows = smooth_run.summary()
     json.dumps(rows, allow_nan=False)
     assert [row["M"] for row in rows] == [6, 12, 24, 48]
-    ax = smooth_run.plot()
+    ax = smooth_run.plot().axes[0]
     assert ax.get_xscale() == "log" and len(ax.get_lines()) >= 3
 
 

@@ -4,11 +4,12 @@ Input files are read by :mod:`fpnorm.dataio` (never unpickling): ``.csv`` / ``.t
 per point, ``#`` comments, an optional header line), ``.npy``, and ``.npz`` (the member named like the argument:
 ``points``, ``values``, ``query``, or the only member).
 
-The ``.npz`` written holds only plain numeric and string arrays (``numpy.load(..., allow_pickle=False)`` reads it):
-``coef`` (complex, shape ``(2K+1,)*d`` or ``(2K+1,)*d + (m,)``; absent for K = infinity), ``points``, ``values``
-(as interpolated: wrapped onto the torus, duplicates merged), ``weight`` (spec string), ``K`` (-1 for K = infinity),
-``period``, ``dim``, ``norm``, ``residual``, ``condition``, ``method``, and with ``--query`` also ``query`` and
-``evaluations``.
+``--out FILE`` is the interpolant in the :mod:`fpnorm.io` format (plain arrays plus JSON metadata, never pickle), so
+``FPInterpolator.load(FILE)`` gives it back and evaluates it bit for bit; ``numpy.load(FILE, allow_pickle=False)``
+also reads it (members ``points``, ``values``, ``kept``, ``coef`` -- absent for K = infinity --, the K = infinity
+pieces, and the metadata ``__fpnorm__``). With ``--query``, the query points and the values there go to
+``FILE`` with suffix ``.eval.npz`` (arrays ``query`` and ``evaluations``). The JSON summary (suffix ``.json``) holds
+the weight, ``K``, ``period``, ``dim``, ``N``, ``m``, ``norm`` and the solve record (method, residual, condition).
 """
 
 import argparse
@@ -32,8 +33,10 @@ def add_parser(sub):
         "solve", help="minimum FP-norm interpolant of data files; write .npz and a JSON summary",
         description="Solve  min ||h - h_ini||_gamma  subject to  h(x_i) = y_i  on the torus [0, P)^d,\n"
                     "truncated to the Fourier box |k|_inf <= K (or exact, K = none). The dimension d is the number\n"
-                    "of columns of POINTS. Writes FILE (.npz of plain arrays: coef, points, values, weight, K,\n"
-                    "period, norm, residual, method, query, evaluations) and FILE with suffix .json (a summary).",
+                    "of columns of POINTS. Writes FILE, the interpolant in fpnorm's own .npz format (plain arrays\n"
+                    "and JSON, no pickle; FPInterpolator.load(FILE) reads it back), FILE with suffix .json (a\n"
+                    "summary: weight, K, period, norm, residual, method), and with --query FILE with suffix\n"
+                    ".eval.npz (arrays query and evaluations).",
         epilog="examples:\n"
                "  fpnorm solve x.csv y.csv --weight power:p=4 --K 128 --out spline.npz\n"
                "  fpnorm solve xy.npy z.npy --weight lfp:a=1,b=0.5 --K 32 --query grid.npy --out h.npz\n"
@@ -52,7 +55,8 @@ def add_parser(sub):
     p.add_argument("--query", metavar="Q",
                    help="points at which to evaluate the interpolant, one row each: shape (Q, d)")
     p.add_argument("--out", required=True, metavar="FILE",
-                   help="output .npz; the JSON summary goes next to it with suffix .json")
+                   help="output .npz, loadable with FPInterpolator.load; the JSON summary goes next to it with suffix "
+                        ".json, the --query evaluations with suffix .eval.npz")
     p.set_defaults(func=run)
 
 
@@ -83,31 +87,30 @@ def run(args):
     except (TypeError, ValueError) as exc:
         raise ValueError(f"Bad `--weight` {args.weight!r}: {exc}") from None
     s = FPInterpolator(points, values, weight=weight, K=args.K, period=args.period, method=args.method)
-    arrays = {"points": s.points[:, 0] if dim == 1 else s.points, "values": s.values,
-              "weight": np.str_(weight.spec()), "K": np.int64(-1 if s.K is None else s.K),
-              "period": np.float64(s.period), "dim": np.int64(dim), "norm": np.asarray(s.norm, dtype=float),
-              "residual": s.info.residual,
-              "condition": s.info.condition, "method": np.str_(s.info.method)}
-    if s.K is not None:
-        arrays["coef"] = s.coef
+    evals_path = None
     if args.query is not None:
         query = read_points(args.query, dim=dim, key="query")
-        arrays["query"] = query[:, 0] if dim == 1 else query
-        arrays["evaluations"] = s(query)
+        evals_path = out.with_suffix(".eval.npz")
+        evaluations = {"query": query[:, 0] if dim == 1 else query, "evaluations": s(query)}
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "wb") as fh:  # an open file: np.savez would append ".npz" to a name ending in ".NPZ"
-        np.savez(fh, **arrays)
+    s.save(out)  # the fpnorm.io format, written to exactly `out` (no suffix appended to a name ending in ".NPZ")
+    if evals_path is not None:
+        with open(evals_path, "wb") as fh:  # an open file: np.savez appends ".npz" only to a name
+            np.savez(fh, **evaluations)
     summary = {"weight": weight.spec(), "K": s.K, "period": s.period, "dim": dim, "N": int(s.points.shape[0]),
                "m": 1 if s.values.ndim == 1 else int(s.values.shape[1]),
                "norm": np.asarray(s.norm, dtype=float).tolist(), "solve": s.info.to_dict(),
-               "query_points": 0 if args.query is None else int(arrays["query"].shape[0]),
+               "query_points": 0 if evals_path is None else int(evaluations["query"].shape[0]),
                "inputs": {"points": str(args.points), "values": str(args.values), "query": args.query},
-               "npz": str(out), "seconds": time.perf_counter() - start}
+               "npz": str(out),
+               "evaluations": None if evals_path is None else str(evals_path), "seconds": time.perf_counter() - start}
     json_path = out.with_suffix(".json")
     json_path.write_text(json_dumps(summary, indent=2))
     K_text = "infinity" if s.K is None else s.K
     print(f"fpnorm solve: N = {summary['N']} points in d = {dim}, K = {K_text}, method {s.info.method}, "
           f"relative residual {s.info.residual:.1e}, ||h - h_ini||_gamma = {np.round(s.norm, 6)}")
     print(f"fpnorm solve: wrote {out}")
+    if evals_path is not None:
+        print(f"fpnorm solve: wrote {evals_path}")
     print(f"fpnorm solve: wrote {json_path}")
     return 0

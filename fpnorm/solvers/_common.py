@@ -8,7 +8,7 @@ over the box ``|k|_inf <= K``, with ``g_k = gamma(k)^2`` and ``g_k = inf`` for f
 ``m`` columns, so the solution is Hermitian and is computed in the real cos/sin basis of :mod:`fpnorm.lattice`.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import scipy.linalg as sla
@@ -98,6 +98,13 @@ class SolveInfo:
     seconds: float = 0.0
     status: str = "optimal"
 
+    def __eq__(self, other):
+        """Field by field, with NaN equal to NaN (a missing condition estimate is NaN) and arrays compared by value,
+        so a record equals its saved and loaded copy. The record stays unhashable (it is mutable)."""
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(_same(getattr(self, f.name), getattr(other, f.name)) for f in fields(self))
+
     def to_dict(self):
         return {"method": self.method, "residual": self.residual, "condition": self.condition,
                 "iterations": self.iterations, "attempts": list(self.attempts), "seconds": self.seconds,
@@ -121,6 +128,19 @@ class SolveInfo:
             raise TypeError("SolveInfo field 'attempts' should be a list of strings")
         return cls(meta["method"], float(meta["residual"]), float(meta["condition"]), meta["iterations"],
                    list(meta["attempts"]), float(meta["seconds"]), meta["status"])
+
+
+def _same(a, b):
+    """Equality of two field values: NaN equals NaN, arrays (and lists) compare element by element."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc" and
+                                                          b.dtype.kind in "fc"))
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, (float, np.floating)) and isinstance(b, (float, np.floating)) and a != a and b != b:
+        return True
+    return bool(a == b)
 
 
 @dataclass
