@@ -28,13 +28,14 @@ __all__ = ["main"]
 RESULTS = os.path.join(HERE, "results")
 
 
-def _data(N, dim, seed, jittered=False):
-    """Uniform random points (or, with `jittered`, one uniform point per cell of an N-cell grid; d = 1 only)."""
+def _data(N, dim, seed, jittered=False, noise=0.1):
+    """Uniform random points (or, with `jittered`, one uniform point per cell of an N-cell grid; d = 1 only), and a
+    smooth target plus `noise` times standard normal noise."""
     rng = np.random.default_rng(seed)
     x = rng.random((N, dim))
     if jittered:
         x = (np.arange(N)[:, None] + x) / N
-    y = np.sin(2 * np.pi * x[:, 0]) + 0.5 * np.cos(2 * np.pi * x.sum(axis=1)) + 0.1 * rng.standard_normal(N)
+    y = np.sin(2 * np.pi * x[:, 0]) + 0.5 * np.cos(2 * np.pi * x.sum(axis=1)) + noise * rng.standard_normal(N)
     return (x[:, 0] if dim == 1 else x), y
 
 
@@ -76,12 +77,12 @@ def bench_floor(quick):
                 refinement_steps=fit.info.iterations, floor_nufft_s=t_nufft, floor_cholesky_s=t_chol)
 
 
-def _large(quick, jittered):
+def _large(quick, jittered, noise=0.1):
     K, w, rtol = 32768, Sobolev(s=1.0, dim=1), 1e-7
     Ns = (2500, 10000) if quick else (5000, 20000)
     rows = {}
     for N in Ns:
-        x, y = _data(N, 1, 3, jittered=jittered)
+        x, y = _data(N, 1, 3, jittered=jittered, noise=noise)
         auto_choice = choose_method(N, 2 * K + 1, 1, 1)
         try:
             t, fit = _time_fit(x, y, weight=w, K=K, rtol=rtol, method="iterative")
@@ -90,7 +91,7 @@ def _large(quick, jittered):
             rows[N] = (float("nan"), float("nan"), -1, auto_choice, str(err)[:90])
     (t_small, _, it_small, auto_small, _), (t_big, res, it_big, auto_big, error) = rows[Ns[0]], rows[Ns[1]]
     ratio = t_big / t_small
-    label = "jittered grid" if jittered else "uniform random points"
+    label = ("jittered grid" if jittered else "uniform random points") + ("" if noise else ", noise-free data")
     return _row(f"d=1 N={Ns[1]} K={K} Sobolev(1) iterative, {label}", t_big, f"same solver at N={Ns[0]}", t_small,
                 ratio, "residual <= 1e-7 and t(4N)/t(N) <= 8", res <= rtol and ratio <= 8, residual=res,
                 iterations=it_big, iterations_small=it_small, auto_choice_big=auto_big,
@@ -103,6 +104,10 @@ def bench_large(quick):
 
 def bench_large_random(quick):
     return _large(quick, jittered=False)
+
+
+def bench_large_random_smooth(quick):
+    return _large(quick, jittered=False, noise=0.0)
 
 
 def bench_lfp(quick):
@@ -177,7 +182,7 @@ def _table(rows):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller cases (about a minute)")
-    parser.add_argument("--only", default=None, help="comma-separated subset: cvxpy,floor,large,large_random,lfp,scaling")
+    parser.add_argument("--only", default=None, help="comma-separated subset: cvxpy,floor,large,large_random,large_random_smooth,lfp,scaling")
     parser.add_argument("--slow-tests", action="store_true",
                         help="run only the test cases marked `slow` (too large for the default suite), then exit")
     args = parser.parse_args(argv)
@@ -187,7 +192,7 @@ def main(argv=None):
         return subprocess.call([sys.executable, "-m", "pytest", "-q", "-m", "slow", os.path.join(HERE, "..", "tests")])
     os.makedirs(RESULTS, exist_ok=True)
     benches = {"cvxpy": bench_cvxpy, "floor": bench_floor, "large": bench_large, "large_random": bench_large_random,
-               "lfp": bench_lfp}
+               "large_random_smooth": bench_large_random_smooth, "lfp": bench_lfp}
     wanted = args.only.split(",") if args.only else list(benches) + ["scaling"]
     start = time.perf_counter()
     rows = []
