@@ -39,7 +39,7 @@ _NUFFT_POINT_SECONDS = {1: 6e-8, 2: 2e-7, 3: 1e-6}
 _FFT_MODE_SECONDS = 2e-9
 _CG_ITERATIONS = {1: 20, 2: 300, 3: 300}
 # "auto" prefers the direct Cholesky path unless the iterative one is estimated this many times faster.
-_ITERATIVE_ADVANTAGE = 1.5
+_ITERATIVE_ADVANTAGE = 2.0
 # QR is also chosen when its estimated time is within this factor of the fastest other path (it is the stablest).
 _QR_PREMIUM = 3.0
 # A method is considered to fit when its estimate is below this share of the available memory.
