@@ -14,6 +14,7 @@ import numpy as np
 from .._memory import available_memory
 from ..exceptions import AccuracyWarning, MemoryEstimateError, SolveError
 from ._common import Problem, Solution, SolveInfo, forward, relative_residual
+from ._crosscheck import crosscheck_residual
 from .dense import cholesky_memory, solve_cholesky
 from .iterative import iterative_memory, solve_iterative
 from .qr import qr_memory, solve_qr, solve_svd
@@ -188,6 +189,9 @@ def solve(problem, *, method="auto", rtol=1e-10):
             continue
         attempts.extend(sol.info.attempts)
         sol.info.residual = _verified_residual(sol, problem)
+        sol.info.residual, note = crosscheck_residual(sol.coef, problem, sol.info.residual, rtol)
+        if note:
+            attempts.append(f"{name}: {note}")
         if best is None or _badness(sol) < _badness(best):  # a NaN residual loses to any number
             best = sol
         if sol.info.residual <= rtol:
