@@ -225,3 +225,18 @@ def test_small_solves_run_on_one_thread(monkeypatch):
     FPInterpolator(x, np.cos(2 * np.pi * x), weight=PowerLaw(p=2), K=16, method="qr")
     FPInterpolator(x, np.cos(2 * np.pi * x), weight=PowerLaw(p=2), K=16, method="iterative")
     assert seen["qr"] == [1] * len(before) and seen["iterative"] == before
+
+
+@pytest.mark.parametrize("weight, sep", [(Sobolev(s=2.0, dim=1), 1e-13), (PowerLaw(p=4), 1e-14)],
+                         ids=["no-free-modes", "free-k0"])
+def test_rank_deficient_qr_falls_back_to_svd_of_the_intact_design(weight, sep):
+    """The QR factorises the projected design in place; its SVD fallback must see the design rebuilt, not the
+    overwritten factors: same answer as the SVD from the start."""
+    rng = np.random.default_rng(5)
+    x = rng.random(40)
+    x[1] = x[0] + sep
+    y = np.cos(2 * np.pi * x)
+    a = FPInterpolator(x, y, weight=weight, K=64, method="qr")
+    b = FPInterpolator(x, y, weight=weight, K=64, method="svd")
+    assert a.info.method == "svd" and any("numerical rank" in m for m in a.info.attempts)
+    assert np.array_equal(a.coef, b.coef) and a.norm == b.norm

@@ -309,6 +309,8 @@ def scaled_design(problem, free):
 
     design = real_design(problem.t, problem.K, problem.dim)
     scales = real_scales(problem)
+    if free.n == 0:  # every column penalised: no column selection (saves a copy of the N x M matrix)
+        return ScaledDesign(design, scales, np.arange(problem.M), design * scales)
     pen = np.setdiff1d(np.arange(problem.M), free.cols)
     return ScaledDesign(design, scales, pen, design[:, pen] * scales[pen])
 
