@@ -132,7 +132,12 @@ def _exp_1d(t, K):
     lo = t - hi                                                  # exact
 
     def expi(mult):
-        return np.exp(1j * (hi[:, None] * mult)) * np.exp(1j * (lo[:, None] * mult))
+        x = lo[:, None] * mult
+        if x.size and np.max(np.abs(x)) < 1e-6:  # e^{ix} = 1 + ix - x^2/2 to within |x|^3/6 < 2e-19
+            small = (1.0 - 0.5 * x * x) + 1j * x
+        else:
+            small = np.exp(1j * x)
+        return np.exp(1j * (hi[:, None] * mult)) * small
 
     low = expi(np.arange(B, dtype=float))                        # r = 0..B-1
     high = expi(B * np.arange(Q, dtype=float))                   # qB, q = 0..Q-1
