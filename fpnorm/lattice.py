@@ -103,7 +103,9 @@ def real_design(t, K, dim, cols=None):
             design[:, 1:H + 1] = e.real
             design[:, H + 1:] = e.imag
         return design if cols is None else design[:, cols]
-    pos = np.exp(1j * t[:, :, None] * np.arange(0, K + 1)[None, None, :])   # k = 0..K, shape (N, dim, K+1)
+    pos = np.ones((N, dim, K + 1), dtype=complex)                          # k = 0..K along each axis
+    for j in range(dim if K else 0):
+        pos[:, j, 1:] = _exp_1d(t[:, j], K)
     e = np.concatenate([pos[:, :, :0:-1].conj(), pos], axis=2)            # k = -K..K
     full = e[:, 0, :]
     for j in range(1, dim):

@@ -240,3 +240,20 @@ def test_rank_deficient_qr_falls_back_to_svd_of_the_intact_design(weight, sep):
     b = FPInterpolator(x, y, weight=weight, K=64, method="svd")
     assert a.info.method == "svd" and any("numerical rank" in m for m in a.info.attempts)
     assert np.array_equal(a.coef, b.coef) and a.norm == b.norm
+
+
+@pytest.mark.parametrize("dim, K", [(2, 6), (3, 2)])
+def test_design_multi_d_matches_exact_cos_sin(dim, K):
+    """In d > 1 every entry within a few units of rounding of cos / sin(k.t) at the floating-point t."""
+    from fpnorm.lattice import half_points
+
+    t = 2 * np.pi * np.random.default_rng(dim).random((4, dim)) + 20.0   # large angles: phase rounding would show
+    D = real_design(t, K, dim)
+    half = half_points(K, dim)
+    H = len(half)
+    with mpmath.workdps(40):
+        for n in range(4):
+            for j in range(0, H, 3):
+                phase = sum(int(half[j, a]) * mpmath.mpf(float(t[n, a])) for a in range(dim))
+                assert abs(D[n, 1 + j] - float(mpmath.cos(phase))) <= 8 * ULP
+                assert abs(D[n, 1 + H + j] - float(mpmath.sin(phase))) <= 8 * ULP
