@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from fpnorm import FPInterpolator, PowerLaw, Sobolev, transforms
-from fpnorm.lattice import complex_to_real, real_design
+from fpnorm.lattice import real_design
 from fpnorm.solvers import Problem, solve
 from fpnorm.solvers import _common
 from fpnorm.solvers._common import Solution, SolveInfo, blas_thread_counts, direct_values, single_threaded

@@ -11,10 +11,9 @@ import warnings
 
 import numpy as np
 
-from ._common import single_threaded
 from .._memory import available_memory
 from ..exceptions import AccuracyWarning, MemoryEstimateError, SolveError
-from ._common import Problem, Solution, SolveInfo, direct_values, forward, relative_residual
+from ._common import Problem, Solution, SolveInfo, direct_values, forward, relative_residual, single_threaded
 from .dense import cholesky_memory, solve_cholesky
 from .iterative import iterative_memory, solve_iterative
 from .qr import qr_memory, solve_qr, solve_svd
@@ -105,7 +104,7 @@ _RUNNERS = {"qr": solve_qr, "svd": solve_svd, "cholesky": solve_cholesky, "itera
 _TAKES_RTOL = ("cholesky", "iterative")
 # finufft tolerance of the final residual check (its floor in double precision).
 _VERIFY_EPS = 1e-15
-# Dense runs with at most this many flops (N^2 M for QR/SVD, N^3 for Cholesky) use one BLAS thread (fpnorm._blas).
+# Dense runs with at most this many flops (N^2 M for QR/SVD, N^3 for Cholesky) use one BLAS thread (single_threaded).
 # Measured on the 2-core machine under load (load average ~2.5), best of 5: QR of 513 x 120 13.3 ms threaded against
 # 2.1 ms on one thread, of 2001 x 400 1370 ms against 190 ms; Cholesky of N = 600 7.8 ms against 5.6 ms; above
 # ~1e9 flops threads pay (Cholesky of N = 1200: 26 ms against 40 ms; QR of 4001 x 800 equal).

@@ -367,10 +367,7 @@ def _loaded_openblas():
 
 
 def _libs():
-    if _BLAS_STATE["libs"] is None:
-        import numpy.linalg  # noqa: F401 - make sure both BLAS copies are loaded before looking for them
-        import scipy.linalg  # noqa: F401
-
+    if _BLAS_STATE["libs"] is None:  # numpy's and scipy.linalg's (imported above) BLAS are loaded by now
         _BLAS_STATE["libs"] = _loaded_openblas()
     return _BLAS_STATE["libs"]
 
