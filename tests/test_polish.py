@@ -232,8 +232,9 @@ def test_interpolant_at_half_the_modes_or_with_smoothing_does_not_warn():
 
 def test_the_warning_is_about_real_aliasing():
     # Measured evidence for the warning: over 8 seeded draws of a band-limited target, the mean population risk of
-    # the truncated interpolant drops from N = 32 to N = 64 (= M/2) and jumps by orders of magnitude at N = 128 ~ M
-    # (a few draws alias badly; the median keeps falling, so this is a heavy tail, not every fit).
+    # the truncated interpolant drops from N = 32 to N = 64 (= M/2) and rises again at N = 128 ~ M (a few draws
+    # alias badly; the median keeps falling, so this is a heavy tail, not every fit; its size depends on the QR's
+    # rounding: 80x with one QR implementation, 3x with another).
     import warnings
 
     from fpnorm import PowerLaw
@@ -251,7 +252,7 @@ def test_the_warning_is_about_real_aliasing():
                 s = FPInterpolator(x, f(x), weight=PowerLaw(p=4, zero=1.0), K=64)
                 risk[N].append(np.mean(np.abs(s(q) - f(q))))
     mean = {N: float(np.mean(v)) for N, v in risk.items()}
-    assert mean[64] < mean[32] and mean[128] > 10 * mean[64]
+    assert mean[64] < mean[32] and mean[128] > 2 * mean[64]
 
 
 def test_validate_bound_warns_once_with_the_shared_threshold():

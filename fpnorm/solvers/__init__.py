@@ -13,7 +13,7 @@ import numpy as np
 
 from .._memory import available_memory
 from ..exceptions import AccuracyWarning, MemoryEstimateError, SolveError
-from ._common import Problem, Solution, SolveInfo, forward, relative_residual
+from ._common import Problem, Solution, SolveInfo, direct_values, forward, relative_residual, single_threaded
 from ._crosscheck import crosscheck_residual
 from .dense import cholesky_memory, solve_cholesky
 from .iterative import iterative_memory, solve_iterative
@@ -105,6 +105,17 @@ _RUNNERS = {"qr": solve_qr, "svd": solve_svd, "cholesky": solve_cholesky, "itera
 _TAKES_RTOL = ("cholesky", "iterative")
 # finufft tolerance of the final residual check (its floor in double precision).
 _VERIFY_EPS = 1e-15
+# Dense runs with at most this many flops (N^2 M for QR/SVD, N^3 for Cholesky) use one BLAS thread (single_threaded).
+# Measured on the 2-core machine under load (load average ~2.5), best of 5: QR of 513 x 120 13.3 ms threaded against
+# 2.1 ms on one thread, of 2001 x 400 1370 ms against 190 ms; Cholesky of N = 600 7.8 ms against 5.6 ms; above
+# ~1e9 flops threads pay (Cholesky of N = 1200: 26 ms against 40 ms; QR of 4001 x 800 equal).
+_SINGLE_THREAD_WORK = 1e9
+
+
+def _dense_work(name, problem):
+    """Flops of the dense factorisation of runner `name` (none for the matrix-free iterative runner)."""
+    N, M = problem.N, problem.M
+    return {"qr": N * N * M, "svd": N * N * M, "cholesky": N ** 3}.get(name, np.inf)
 
 
 def _normalise(problem):
@@ -126,10 +137,14 @@ def _verified_residual(sol, problem):
 
     Runners measure with the tolerance of the solve (``eps_for_rtol``), whose error is relative to ``sum |c_k|`` and
     can reach the size of ``rtol`` for ill-conditioned data; this one extra type-2 NUFFT makes the reported residual
-    the true one, and the escalation decisions honest.
+    the true one, and the escalation decisions honest. When the runner built the explicit design matrix (QR, SVD),
+    the values are summed directly with it instead (exact to rounding, and cheaper than planning a NUFFT).
     """
     if not np.isfinite(sol.coef).all():
         return np.nan
+    if sol.design is not None and sol.design.shape == (problem.N, problem.M):
+        # the solver's explicit design matrix: an exact direct sum, no NUFFT tolerance and no plan to set up
+        return relative_residual(direct_values(sol.coef, sol.design, problem.K, problem.dim), problem.rhs)
     precise = dataclasses.replace(problem, eps=_VERIFY_EPS)
     return relative_residual(forward(sol.coef, precise), problem.rhs)
 
@@ -178,7 +193,11 @@ def solve(problem, *, method="auto", rtol=1e-10):
     attempts, best = [], None
     for name in order:
         try:
-            sol = _RUNNERS[name](problem, **({"rtol": rtol} if name in _TAKES_RTOL else {}))
+            with single_threaded(_dense_work(name, problem) <= _SINGLE_THREAD_WORK):
+                sol = _RUNNERS[name](problem, **({"rtol": rtol} if name in _TAKES_RTOL else {}))
+                sol.info.residual = _verified_residual(sol, problem)
+            summed = sol.design is not None and sol.design.shape == (problem.N, problem.M)
+            sol.design = None  # not kept: it is N x M
         except MemoryEstimateError as exc:
             if len(order) == 1 or name == order[-1] and best is None:
                 raise
@@ -188,10 +207,10 @@ def solve(problem, *, method="auto", rtol=1e-10):
             attempts.append(f"{name}: factorisation failed ({exc}); the kernel matrix is numerically singular")
             continue
         attempts.extend(sol.info.attempts)
-        sol.info.residual = _verified_residual(sol, problem)
-        sol.info.residual, note = crosscheck_residual(sol.coef, problem, sol.info.residual, rtol)
-        if note:
-            attempts.append(f"{name}: {note}")
+        if not summed:  # a NUFFT measured it: cross-check by exact sums when finufft's floor could hide a miss
+            sol.info.residual, note = crosscheck_residual(sol.coef, problem, sol.info.residual, rtol)
+            if note:
+                attempts.append(f"{name}: {note}")
         if best is None or _badness(sol) < _badness(best):  # a NaN residual loses to any number
             best = sol
         if sol.info.residual <= rtol:

@@ -6,8 +6,15 @@ The problem (all arrays already validated by :class:`fpnorm.FPInterpolator`)::
 
 over the box ``|k|_inf <= K``, with ``g_k = gamma(k)^2`` and ``g_k = inf`` for free modes. ``r`` is real with
 ``m`` columns, so the solution is Hermitian and is computed in the real cos/sin basis of :mod:`fpnorm.lattice`.
+
+Also here: :func:`direct_values` (exact residual checks with an explicit design matrix) and :func:`single_threaded`
+(small dense factorisations on one BLAS thread, see the comment above it).
 """
 
+import contextlib
+import ctypes
+import os
+import threading
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -17,7 +24,7 @@ from .. import transforms
 from ..lattice import real_to_complex
 
 __all__ = ["Problem", "SolveInfo", "Solution", "FreeModes", "ScaledDesign", "scaled_design", "real_scales",
-           "relative_residual"]
+           "relative_residual", "direct_values", "single_threaded", "blas_thread_counts"]
 
 
 @dataclass
@@ -145,10 +152,16 @@ def _same(a, b):
 
 @dataclass
 class Solution:
-    """Complex box coefficients of ``h - h_ini`` (shape ``(2K+1,)*d + (m,)``) and how they were found."""
+    """Complex box coefficients of ``h - h_ini`` (shape ``(2K+1,)*d + (m,)``) and how they were found.
+
+    ``design``, when a solver built it, is the explicit real design matrix ``[1, cos(k.t), sin(k.t)]`` at the
+    points (shape (N, M), :func:`fpnorm.lattice.real_design`): the final residual check then sums it directly
+    instead of running a NUFFT (:func:`direct_values`). :func:`fpnorm.solvers.solve` drops it before returning.
+    """
 
     coef: np.ndarray
     info: SolveInfo
+    design: np.ndarray = None
 
 
 class FreeModes:
@@ -258,6 +271,19 @@ def forward(coef, problem):
     return transforms.evaluate(coef, problem.t, eps=problem.eps).real
 
 
+def direct_values(coef, design, K, dim):
+    """``Re h(x_n)`` for box coefficients, summed directly with an explicit real design matrix, shape (N, m).
+
+    Exact for any coefficients (Hermitian or not): ``Re sum_k c_k e^{i k.t} = sum_k a_k cos(k.t) + b_k sin(k.t)``
+    with ``[a_0, a, b]`` = :func:`fpnorm.lattice.complex_to_real` of ``c``, and the design matrix holds exactly those
+    cos/sin values. A direct sum has no NUFFT tolerance: it is the more exact measurement.
+    """
+    from ..lattice import complex_to_real
+
+    u = complex_to_real(coef, K, dim).reshape((design.shape[1], -1))
+    return design @ u
+
+
 def relative_residual(values, rhs):
     """``max |values - rhs| / max |rhs|`` per solve, reduced over columns (absolute when ``rhs`` is zero)."""
     scale = np.max(np.abs(rhs)) if rhs.size else 0.0
@@ -303,5 +329,95 @@ def scaled_design(problem, free):
 
     design = real_design(problem.t, problem.K, problem.dim)
     scales = real_scales(problem)
+    if free.n == 0:  # every column penalised: no column selection (saves a copy of the N x M matrix)
+        return ScaledDesign(design, scales, np.arange(problem.M), design * scales)
     pen = np.setdiff1d(np.arange(problem.M), free.cols)
     return ScaledDesign(design, scales, pen, design[:, pen] * scales[pen])
+
+
+# -- dense linear algebra on one BLAS thread ------------------------------------------------------------------------
+# numpy and scipy each load a threaded OpenBLAS. On small matrices (a QR of 513 x 119, a Cholesky of 120 x 120) its
+# threads cost more to start and synchronise than the work they share, and on a loaded machine a thread that waits
+# for a busy core makes a 2 ms LAPACK call take 10-20 ms (measured on the project's 2-core machine: ``dgeqrf`` of a
+# 513 x 120 matrix, best of 30, 13.4 ms threaded under load against 2.1 ms on one thread).
+#
+# :func:`single_threaded` limits every OpenBLAS this process has loaded to one thread for the duration of a block and
+# restores the previous counts afterwards. OpenBLAS's thread count is process-wide (even its ``_local`` setter, in
+# pthreads builds), so the switch is reference-counted under a lock: nested and concurrent blocks in this process
+# restore the counts once, when the last one leaves. Code in other threads that runs BLAS meanwhile runs on one
+# thread too (slower, never different). Libraries without OpenBLAS's thread setters are left alone (no-op).
+
+# (getter, setter) names of the thread-count functions of the OpenBLAS builds numpy and scipy ship (their symbols
+# carry a ``scipy_`` prefix and, for the 64-bit-integer build, a ``64_`` suffix), then the plain OpenBLAS names.
+_SYMBOLS = (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+            ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+            ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+            ("openblas_get_num_threads", "openblas_set_num_threads"))
+
+_BLAS_LOCK = threading.Lock()
+_BLAS_STATE = {"libs": None, "depth": 0, "saved": []}
+
+
+def _loaded_openblas():
+    """``[(get, set)]`` ctypes functions of every OpenBLAS loaded in this process (Linux: read from
+    ``/proc/self/maps``; elsewhere none are found and :func:`single_threaded` does nothing)."""
+    paths = []
+    try:
+        with open("/proc/self/maps") as fh:
+            for line in fh:
+                path = line.rsplit(None, 1)[-1] if "/" in line else ""
+                if "openblas" in os.path.basename(path).lower() and path not in paths:
+                    paths.append(path)
+    except OSError:  # pragma: no cover - not Linux
+        return []
+    found = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:  # pragma: no cover - a mapped library that cannot be opened again
+            continue
+        for get_name, set_name in _SYMBOLS:
+            if hasattr(lib, get_name) and hasattr(lib, set_name):
+                get, put = getattr(lib, get_name), getattr(lib, set_name)
+                get.restype, get.argtypes = ctypes.c_int, []
+                put.restype, put.argtypes = None, [ctypes.c_int]
+                found.append((get, put))
+                break
+    return found
+
+
+def _libs():
+    if _BLAS_STATE["libs"] is None:  # numpy's and scipy.linalg's (imported above) BLAS are loaded by now
+        _BLAS_STATE["libs"] = _loaded_openblas()
+    return _BLAS_STATE["libs"]
+
+
+def blas_thread_counts():
+    """Current thread count of each OpenBLAS loaded in this process (a list; empty when none was found)."""
+    return [get() for get, _ in _libs()]
+
+
+@contextlib.contextmanager
+def single_threaded(enabled=True):
+    """Context manager: every loaded OpenBLAS runs on one thread inside the block (when `enabled`).
+
+    Results are unchanged up to the order of floating-point additions inside BLAS kernels (round-off).
+    """
+    if not enabled:
+        yield
+        return
+    libs = _libs()
+    with _BLAS_LOCK:
+        if _BLAS_STATE["depth"] == 0:
+            _BLAS_STATE["saved"] = [get() for get, _ in libs]
+            for _, put in libs:
+                put(1)
+        _BLAS_STATE["depth"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_STATE["depth"] -= 1
+            if _BLAS_STATE["depth"] == 0:
+                for (_, put), count in zip(libs, _BLAS_STATE["saved"]):
+                    put(count)

@@ -1,0 +1,259 @@
+"""Correctness of the small-solve fast paths: the 1-d design by angle addition with exact phases, the residual check
+by a direct sum with the solver's design matrix, the unblocked application of Q, and small dense solves on one BLAS
+thread. Exact references: mpmath sums, finufft at its tightest tolerance, an SVD least-norm solve built here."""
+
+import threading
+
+import mpmath
+import numpy as np
+import pytest
+
+from fpnorm import FPInterpolator, PowerLaw, Sobolev, transforms
+from fpnorm.lattice import real_design
+from fpnorm.solvers import Problem, solve
+from fpnorm.solvers import _common
+from fpnorm.solvers._common import Solution, SolveInfo, blas_thread_counts, direct_values, single_threaded
+from fpnorm.solvers import _verified_residual
+from fpnorm.solvers.qr import _UNBLOCKED_COLUMNS, solve_qr
+
+ULP = 2.0**-52
+
+
+def _angles(n, seed):
+    return 2 * np.pi * np.random.default_rng(seed).random((n, 1))
+
+
+# -- the 1-d design -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("K", [1, 2, 3, 7, 256, 4099])
+def test_design_1d_matches_exact_cos_sin(K):
+    """Every entry within a few units of rounding of cos / sin(k t) evaluated exactly at the floating-point t."""
+    t = _angles(5, K)
+    D = real_design(t, K, 1)
+    assert D.shape == (5, 2 * K + 1) and np.all(D[:, 0] == 1.0)
+    ks = sorted({1, 2, K // 2 + 1, K - 1, K} & set(range(1, K + 1)))
+    with mpmath.workdps(40):
+        for n in range(5):
+            tn = mpmath.mpf(float(t[n, 0]))
+            for k in ks:
+                assert abs(D[n, k] - float(mpmath.cos(k * tn))) <= 4 * ULP
+                assert abs(D[n, K + k] - float(mpmath.sin(k * tn))) <= 4 * ULP
+
+
+def test_design_1d_no_less_accurate_than_rounded_phases():
+    """``cos(k * t)`` carries the rounding of the phase, up to ``|k t| 2^-53``; the angle-addition design does not."""
+    K = 256
+    t = _angles(40, 3)
+    D = real_design(t, K, 1)
+    naive = np.cos(t * np.arange(1, K + 1))
+    with mpmath.workdps(40):
+        exact = np.array([[float(mpmath.cos(k * mpmath.mpf(float(tn)))) for k in range(1, K + 1, 15)]
+                          for tn in t[:, 0]])
+    ours = np.max(np.abs(D[:, 1:K + 1:15] - exact))
+    theirs = np.max(np.abs(naive[:, ::15] - exact))
+    assert ours <= 4 * ULP and ours <= theirs
+
+
+def test_design_1d_k0_is_the_constant():
+    assert np.array_equal(real_design(_angles(3, 1), 0, 1), np.ones((3, 1)))
+
+
+# -- the residual check by a direct sum -----------------------------------------------------------------------------
+@pytest.mark.parametrize("K", [5, 64])
+def test_direct_values_is_the_real_part_of_the_type2_sum(K):
+    """For any coefficients (Hermitian or not) the design sum equals Re sum_k c_k e^{ikt} (finufft at 1e-15)."""
+    rng = np.random.default_rng(K)
+    t = _angles(30, K + 1)
+    c = rng.standard_normal((2 * K + 1, 2)) + 1j * rng.standard_normal((2 * K + 1, 2))
+    ours = direct_values(c, real_design(t, K, 1), K, 1)
+    ref = transforms.evaluate(c, t, eps=1e-15, backend="finufft").real
+    assert ours.shape == (30, 2)
+    assert np.max(np.abs(ours - ref)) <= 1e-13 * np.sum(np.abs(c), axis=0).max()
+
+
+def test_direct_values_2d():
+    K, rng = 4, np.random.default_rng(7)
+    t = 2 * np.pi * rng.random((12, 2))
+    c = rng.standard_normal((2 * K + 1,) * 2) + 1j * rng.standard_normal((2 * K + 1,) * 2)
+    ref = transforms.evaluate(c, t, backend="direct").real
+    assert np.allclose(direct_values(c, real_design(t, K, 2), K, 2)[:, 0], ref, rtol=0, atol=1e-13)
+
+
+def _qr_problem(N=40, K=48, s=2.0, seed=0, m=1):
+    rng = np.random.default_rng(seed)
+    t = 2 * np.pi * rng.random((N, 1))
+    rhs = np.sin(t) + 0.3 * rng.standard_normal((N, m))
+    return Problem(t, rhs, K, Sobolev(s=s, dim=1).box(K), eps=1e-15)
+
+
+def _exact_relative_residual(coef, problem):
+    """max |h(t_n) - r_n| / max |r_n| with h summed in mpmath at the floating-point angles (one column)."""
+    K = problem.K
+    with mpmath.workdps(30):
+        vals = [float(sum(mpmath.re(mpmath.mpc(c.real, c.imag) * mpmath.expj(k * mpmath.mpf(float(t))))
+                          for k, c in zip(range(-K, K + 1), coef[:, 0]))) for t in problem.t[:, 0]]
+    return np.max(np.abs(np.array(vals) - problem.rhs[:, 0])) / np.max(np.abs(problem.rhs))
+
+
+def test_verified_residual_direct_is_exact_and_agrees_with_nufft():
+    """Both checks measure the true residual; the direct sum to rounding, finufft to its eps relative to sum |c|."""
+    problem = _qr_problem()
+    sol = solve_qr(problem)
+    assert sol.design is not None and sol.design.shape == (problem.N, problem.M)
+    direct = _verified_residual(sol, problem)
+    nufft = _verified_residual(Solution(sol.coef, sol.info), problem)   # no design: finufft at eps 1e-15
+    exact = _exact_relative_residual(sol.coef, problem)
+    size = np.sum(np.abs(sol.coef)) / np.max(np.abs(problem.rhs))
+    assert exact < 1e-13
+    assert abs(direct - exact) <= 8 * ULP * size
+    assert abs(nufft - exact) <= 1e-14 * size
+
+
+def test_verified_residual_direct_sees_a_wrong_answer():
+    """The check measures the coefficients it is given, not the solver's claim."""
+    problem = _qr_problem()
+    sol = solve_qr(problem)
+    bad = Solution(sol.coef * 1.001, SolveInfo("qr", 0.0), design=sol.design)
+    assert _verified_residual(bad, problem) == pytest.approx(_exact_relative_residual(bad.coef, problem), rel=1e-9)
+
+
+def test_solve_drops_the_design_and_reports_the_exact_residual():
+    problem = _qr_problem()
+    sol = solve(problem, method="qr")
+    assert sol.design is None
+    size = np.sum(np.abs(sol.coef)) / np.max(np.abs(problem.rhs))
+    assert abs(sol.info.residual - _exact_relative_residual(sol.coef, problem)) <= 8 * ULP * size
+
+
+# -- Q applied reflector by reflector (few columns) or blocked (many) ------------------------------------------------
+def _svd_least_norm(problem):
+    """Least-norm real coefficients of the scaled design by LAPACK's SVD least squares (independent of the QR)."""
+    D = real_design(problem.t, problem.K, 1)
+    g = problem.g.reshape(-1)
+    H = problem.K
+    w = np.sqrt(np.concatenate([[g[H]], 2 * g[H + 1:], 2 * g[H + 1:]]))
+    v = np.linalg.lstsq(D * w, problem.rhs, rcond=None)[0]
+    return np.linalg.norm(v, axis=0)
+
+
+@pytest.mark.parametrize("m", [1, _UNBLOCKED_COLUMNS, _UNBLOCKED_COLUMNS + 3])
+def test_qr_norms_match_svd_reference_for_any_column_count(m):
+    problem = _qr_problem(N=30, K=40, s=1.0, m=m)
+    sol = solve_qr(problem)
+    g = problem.g.reshape(-1, 1)
+    norms = np.sqrt(np.sum(np.abs(sol.coef) ** 2 / g, axis=0))
+    assert np.allclose(norms, _svd_least_norm(problem), rtol=1e-10, atol=0)
+    assert sol.info.residual < 1e-13
+
+
+def test_benchmark_case_norm_matches_svd_reference():
+    """The cvxpy benchmark's case (d = 1, N = 120, K = 256, Sobolev(2), cond(G) ~ 1e15) to 1e-10."""
+    rng = np.random.default_rng(1)
+    x = rng.random(120)
+    y = np.sin(2 * np.pi * x) + 0.5 * np.cos(2 * np.pi * x) + 0.1 * rng.standard_normal(120)
+    s = FPInterpolator(x, y, weight=Sobolev(s=2.0, dim=1), K=256)
+    ref = _svd_least_norm(Problem(2 * np.pi * s.points, s.values[:, None], 256, Sobolev(s=2.0, dim=1).box(256)))
+    assert s.info.method == "qr" and s.info.residual < 1e-13
+    assert s.norm == pytest.approx(float(ref[0]), rel=1e-10)
+
+
+# -- one BLAS thread ---------------------------------------------------------------------------------------------------
+def test_single_threaded_sets_and_restores_counts():
+    before = blas_thread_counts()
+    assert len(before) >= 1          # numpy's and scipy's OpenBLAS are found on this platform
+    with single_threaded():
+        assert blas_thread_counts() == [1] * len(before)
+        with single_threaded():
+            assert blas_thread_counts() == [1] * len(before)
+        assert blas_thread_counts() == [1] * len(before)   # the outer block still holds
+    assert blas_thread_counts() == before
+    with single_threaded(False):
+        assert blas_thread_counts() == before
+
+
+def test_single_threaded_restores_after_an_error():
+    before = blas_thread_counts()
+    with pytest.raises(ZeroDivisionError):
+        with single_threaded():
+            1 / 0
+    assert blas_thread_counts() == before
+
+
+def test_single_threaded_concurrent_blocks_restore_once():
+    before = blas_thread_counts()
+    inside, barrier = [], threading.Barrier(2)
+
+    def work():
+        with single_threaded():
+            barrier.wait()
+            inside.append(blas_thread_counts())
+            barrier.wait()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert inside == [[1] * len(before)] * 2 and blas_thread_counts() == before
+    assert _common._BLAS_STATE["depth"] == 0
+
+
+def test_thread_count_does_not_change_results():
+    problem = _qr_problem(N=60, K=64, s=2.0, seed=4)
+    with single_threaded():
+        one = solve_qr(problem).coef
+    many = solve_qr(problem).coef
+    assert np.max(np.abs(one - many)) <= 1e-13 * np.max(np.abs(many))
+
+
+def test_small_solves_run_on_one_thread(monkeypatch):
+    """solve() wraps small dense runners in single_threaded; the matrix-free iterative runner is left alone."""
+    import fpnorm.solvers as solvers
+
+    seen = {}
+    real = dict(solvers._RUNNERS)
+
+    def spy(name):
+        def run(problem, **kw):
+            seen[name] = blas_thread_counts()
+            return real[name](problem, **kw)
+        return run
+
+    for name in ("qr", "iterative"):
+        monkeypatch.setitem(solvers._RUNNERS, name, spy(name))
+    before = blas_thread_counts()
+    x = np.linspace(0, 1, 20, endpoint=False) + 0.01
+    FPInterpolator(x, np.cos(2 * np.pi * x), weight=PowerLaw(p=2), K=16, method="qr")
+    FPInterpolator(x, np.cos(2 * np.pi * x), weight=PowerLaw(p=2), K=16, method="iterative")
+    assert seen["qr"] == [1] * len(before) and seen["iterative"] == before
+
+
+@pytest.mark.parametrize("weight, sep", [(Sobolev(s=2.0, dim=1), 1e-13), (PowerLaw(p=4), 1e-14)],
+                         ids=["no-free-modes", "free-k0"])
+def test_rank_deficient_qr_falls_back_to_svd_of_the_intact_design(weight, sep):
+    """The QR factorises the projected design in place; its SVD fallback must see the design rebuilt, not the
+    overwritten factors: same answer as the SVD from the start."""
+    rng = np.random.default_rng(5)
+    x = rng.random(40)
+    x[1] = x[0] + sep
+    y = np.cos(2 * np.pi * x)
+    a = FPInterpolator(x, y, weight=weight, K=64, method="qr")
+    b = FPInterpolator(x, y, weight=weight, K=64, method="svd")
+    assert a.info.method == "svd" and any("numerical rank" in m for m in a.info.attempts)
+    assert np.array_equal(a.coef, b.coef) and a.norm == b.norm
+
+
+@pytest.mark.parametrize("dim, K", [(2, 6), (3, 2)])
+def test_design_multi_d_matches_exact_cos_sin(dim, K):
+    """In d > 1 every entry within a few units of rounding of cos / sin(k.t) at the floating-point t."""
+    from fpnorm.lattice import half_points
+
+    t = 2 * np.pi * np.random.default_rng(dim).random((4, dim)) + 20.0   # large angles: phase rounding would show
+    D = real_design(t, K, dim)
+    half = half_points(K, dim)
+    H = len(half)
+    with mpmath.workdps(40):
+        for n in range(4):
+            for j in range(0, H, 3):
+                phase = sum(int(half[j, a]) * mpmath.mpf(float(t[n, a])) for a in range(dim))
+                assert abs(D[n, 1 + j] - float(mpmath.cos(phase))) <= 8 * ULP
+                assert abs(D[n, 1 + H + j] - float(mpmath.sin(phase))) <= 8 * ULP
