@@ -112,10 +112,11 @@ def solve_qr(problem, *, refine=2, use_svd=False):
 
     def correction(r):
         u = least_norm(free.qt(r)[free.n:])
+        if not free.n:  # every column penalised: pen is 0..M-1
+            return scales[:, None] * u
         real = np.zeros((M,) + r.shape[1:])
         real[pen] = scales[pen, None] * u
-        if free.n:
-            real[free.cols] = free.free_coefficients(r - A @ u)
+        real[free.cols] = free.free_coefficients(r - A @ u)
         return real
 
     # Residuals for refinement come from the explicit design matrix, which is exact to rounding: a NUFFT's
