@@ -154,7 +154,7 @@ def _plot(Ns, dense, itr, cross, auto, K):
 
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.loglog(Ns, dense, "o-", label="dense (Cholesky)")
-    ax.loglog(Ns, itr, "s-", label="iterative (PCG + NUFFT)")
+    ax.loglog(Ns, itr, "s-", label="iterative (Craig + NUFFT)")
     if cross is not None:
         ax.axvline(cross, color="k", ls="--", lw=1, label=f"measured crossover N ~ {cross:.0f}")
     switch = next((N for N, a in zip(Ns, auto) if a == "iterative"), None)
