@@ -63,13 +63,13 @@ def crosscheck_residual(coef, problem, residual, rtol):
     if not np.isfinite(residual) or NUFFT_FLOOR * spread <= 0.1 * rtol * (scale if scale > 0 else 1.0):
         return residual, None
     t = problem.t
-    nufft = transforms.evaluate(coef, t, eps=1e-15).real
     norm = scale if scale > 0 else 1.0
     if problem.N * problem.M <= FULL_CHECK_WORK:
         exact = transforms.evaluate(coef, t, backend="direct").real
         out = relative_residual(exact, rhs)
         return out, (f"residual measured by exact sums at all {problem.N} points (sum |c_k| = "
                      f"{spread / norm:.1e} max|y|; finufft's would be {residual:.2e})")
+    nufft = transforms.evaluate(coef, t, eps=1e-15).real
     worst = np.argsort(-np.max(np.abs(nufft - rhs), axis=1), kind="stable")[: CHECK_POINTS // 2]
     pick = np.unique(np.concatenate([worst, _crowded(t, CHECK_POINTS // 2)]))
     exact = transforms.evaluate(coef, t[pick], backend="direct").real
