@@ -1,6 +1,6 @@
 """fpnorm: minimum FP-norm interpolation on the torus and the frequency-principle generalization bound.
 
-The public API is listed in ``__all__``; see README.md for a quickstart and DESIGN notes for the maths.
+The public API is listed in ``__all__``; the README has a quickstart, the maths and the architecture.
 """
 
 from .convergence import ConvergenceResult, convergence_study, kernel_tail_bound, limit_distance
@@ -8,14 +8,14 @@ from .dynamics import LFPFlow, ShellErrors, convergence_times, shell_index
 from .exceptions import AccuracyWarning, MemoryEstimateError, SolveError, TruncationWarning
 from .bounds import BoundResult, FPNorm, bound_curve, fp_norm, generalization_bound, sample_complexity
 from .interpolant import FPInterpolator
-from .io import load, save
+from .io import load, package_version, save
 from .kernels import bernoulli_kernel, closed_form_kernel, has_closed_form, sobolev_kernel
 from .lattice_sums import GammaL2, gamma_l2_info, gamma_l2_norm
 from .targets import TARGETS, get_target
 from .validation import BoundValidation, population_risk, validate_bound
 from .weights import LFP, PowerLaw, Sobolev, Weight, weight_from_spec
 
-__version__ = "0.1.0"
+__version__ = package_version()
 
 __all__ = [
     "Weight", "PowerLaw", "LFP", "Sobolev", "weight_from_spec",

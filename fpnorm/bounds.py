@@ -24,9 +24,11 @@ import warnings
 import numpy as np
 
 from . import transforms
-from ._memory import check_memory
-from ._validation import check_int, check_period, check_real, check_weight, evaluate_function
+from ._internal.checks import as_coefficients, check_int, check_period, check_real, evaluate_function
+from ._internal.memory import check_memory
+from .lattice import resize_box, torus_grid
 from .lattice_sums import gamma_l2_info
+from .weights import check_weight
 
 __all__ = ["fp_norm", "FPNorm", "generalization_bound", "BoundResult", "bound_curve", "sample_complexity",
            "bound_factor"]
@@ -58,38 +60,6 @@ class FPNorm:
     K: int
     change: float
 
-    # persistence (fpnorm.io; schema in fpnorm._result_state)
-    def _to_state(self):
-        from ._result_state import to_state
-
-        return to_state(self)
-
-    @classmethod
-    def _from_state(cls, arrays, meta):
-        from ._result_state import from_state
-
-        return from_state(cls, arrays, meta)
-
-
-def _as_coefficients(arr, dim, name):
-    arr = np.asarray(arr)
-    if arr.dtype == object or arr.dtype.kind not in "biufc":
-        raise TypeError(f"Expected `{name}` to be a callable or a coefficient array, got dtype {arr.dtype}.")
-    n = arr.shape[0] if arr.ndim else 0
-    if arr.ndim != dim or n % 2 == 0 or any(s != n for s in arr.shape):
-        raise ValueError(f"Expected `{name}` coefficients of shape (2K+1,)*{dim} (odd, equal sides), got shape "
-                         f"{arr.shape}.")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"Expected `{name}` coefficients to be finite; got NaN or inf.")
-    return arr.astype(complex)
-
-
-def _pad(c, K):
-    k0 = (c.shape[0] - 1) // 2
-    if k0 == K:
-        return c
-    return np.pad(c, K - k0)
-
 
 def _weighted_norm(c, weight):
     K = (c.shape[0] - 1) // 2
@@ -100,12 +70,6 @@ def _weighted_norm(c, weight):
     if scale == 0.0:
         return 0.0
     return scale * float(np.sqrt(np.sum(inv * (a / scale) ** 2)))
-
-
-def _grid(K, dim, period):
-    n = 2 * K + 1
-    axes = np.meshgrid(*([period * np.arange(n) / n] * dim), indexing="ij")
-    return np.stack([a.ravel() for a in axes], axis=-1)
 
 
 def fp_norm(f, weight, h_ini=None, *, period=1.0, rtol=1e-10, max_points=_MAX_GRID_POINTS, full=False):
@@ -169,9 +133,9 @@ def fp_norm(f, weight, h_ini=None, *, period=1.0, rtol=1e-10, max_points=_MAX_GR
         if callable(item):
             funcs.append((name, item, sign))
         else:
-            arrays.append(sign * _as_coefficients(item, d, name))
+            arrays.append(sign * as_coefficients(item, d, name))
     K_arr = max([(a.shape[0] - 1) // 2 for a in arrays], default=0)
-    exact = sum((_pad(a, K_arr) for a in arrays), np.zeros((2 * K_arr + 1,) * d, dtype=complex))
+    exact = sum((resize_box(a, K_arr) for a in arrays), np.zeros((2 * K_arr + 1,) * d, dtype=complex))
     if not funcs:
         out = FPNorm(_weighted_norm(exact, weight), True, K_arr, 0.0)
         return out if full else out.value
@@ -181,14 +145,14 @@ def fp_norm(f, weight, h_ini=None, *, period=1.0, rtol=1e-10, max_points=_MAX_GR
         n = 2 * K + 1
         check_memory(n**d * 16 * 4, f"the grid of {n}^{d} points for fp_norm",
                      "Lower `max_points` or pass coefficients.")
-        x = _grid(K, d, period)
+        x = torus_grid(n, d, period)
         vals = sum(sign * evaluate_function(fn, x, name, x.shape[0], d) for name, fn, sign in funcs)
         vals = np.asarray(vals)
         c = transforms.grid_coefficients(vals.reshape((n,) * d))
         # FFT rounding leaves ~eps log2(n) max|f| in every mode; gamma^-2 would amplify it at high k.
         noise = 4.0 * np.finfo(float).eps * math.log2(vals.size + 1) * float(np.max(np.abs(vals), initial=0.0))
         c[np.abs(c) <= noise] = 0.0
-        c += _pad(exact, K)
+        c += resize_box(exact, K)
         value = _weighted_norm(c, weight)
         if prev is not None:
             change = abs(value - prev) / max(value, np.finfo(float).tiny)
@@ -256,18 +220,6 @@ class BoundResult:
         """A JSON-safe dict: infinite values become None (``vacuous`` and ``reason`` say why)."""
         out = dataclasses.asdict(self)
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
-
-    # persistence (fpnorm.io; schema in fpnorm._result_state)
-    def _to_state(self):
-        from ._result_state import to_state
-
-        return to_state(self)
-
-    @classmethod
-    def _from_state(cls, arrays, meta):
-        from ._result_state import from_state
-
-        return from_state(cls, arrays, meta)
 
 
 def _check_norm_value(value, name):

@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._progress import progress
-from ._validation import check_int, check_period, check_weight
+from ._internal.checks import check_int, check_period
+from ._internal.progress import progress
+from .interpolant import FPInterpolator
 from .kernels import has_closed_form
+from .lattice import torus_grid
+from .weights import LFP, PowerLaw, Sobolev, check_weight
 
 __all__ = ["kernel_tail_bound", "convergence_study", "limit_distance", "ConvergenceResult", "fit_rate"]
 
@@ -28,8 +31,6 @@ _EXPLICIT_SHELLS = 2000
 
 def _power_terms(weight):
     """``[(c, q), ...]`` with ``gamma(k)^2 <= sum_i c_i |k|^-q_i`` for ``k != 0``, and the exact radial profile."""
-    from .weights import LFP, PowerLaw, Sobolev
-
     d = weight.dim
     if isinstance(weight, PowerLaw):
         c = (2 * math.pi) ** (-weight.p)
@@ -134,25 +135,12 @@ class ConvergenceResult:
     rate: float
     info: dict = field(default_factory=dict)
 
-    # persistence (fpnorm.io; schema in fpnorm._result_state)
-    def _to_state(self):
-        from ._result_state import to_state
-
-        return to_state(self)
-
-    @classmethod
-    def _from_state(cls, arrays, meta):
-        from ._result_state import from_state
-
-        return from_state(cls, arrays, meta)
-
 
 def _grid(dim, period, n_grid):
-    if dim == 1:
-        return (np.arange(n_grid) + 0.5) * (period / n_grid)
-    side = max(2, int(round(n_grid ** (1.0 / dim))))
-    axes = np.meshgrid(*([(np.arange(side) + 0.5) * (period / side)] * dim), indexing="ij")
-    return np.stack([a.ravel() for a in axes], axis=-1)
+    """About `n_grid` evaluation points: cell midpoints of a tensor grid (``(Q,)`` in 1-d, ``(Q, d)`` otherwise)."""
+    side = n_grid if dim == 1 else max(2, int(round(n_grid ** (1.0 / dim))))
+    x = torus_grid(side, dim, period, midpoints=True)
+    return x[:, 0] if dim == 1 else x
 
 
 def _safe_tail(weight, K):
@@ -195,8 +183,6 @@ def convergence_study(points, values, *, weight, Ks, period=1.0, h_ini=None, n_g
     >>> bool(2.5 < r.rate < 3.5)
     True
     """
-    from .interpolant import FPInterpolator
-
     check_weight(weight)
     period = check_period(period)
     n_grid = check_int(n_grid, "n_grid", minimum=2)
@@ -241,8 +227,6 @@ def limit_distance(interpolant, *, n_grid=4096):
         ``"max_error"``: ``max_grid |h_K - h_inf|`` (nan without a closed form); ``"norm_K"``, ``"norm_inf"``:
         the two FP-norms; ``"tail_bound"``: :func:`kernel_tail_bound` at K (nan where not covered).
     """
-    from .interpolant import FPInterpolator
-
     if not isinstance(interpolant, FPInterpolator):
         raise TypeError(f"Expected `interpolant` to be an FPInterpolator, got {type(interpolant).__name__}.")
     if interpolant.K is None:

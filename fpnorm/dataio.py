@@ -19,6 +19,8 @@ import zipfile
 
 import numpy as np
 
+from ._internal.checks import check_int
+
 __all__ = ["read_array", "read_points", "read_values", "DATA_FORMATS"]
 
 # Suffix -> (format, column delimiter for text formats; None = any whitespace).
@@ -199,8 +201,6 @@ def read_points(path, *, dim=None, key="points"):
     -------
     ndarray of float, shape (N, d)
     """
-    from ._validation import check_int
-
     dim = check_int(dim, "dim", minimum=1, allow_none=True)
     data = read_array(path, key=key)
     if data.ndim == 1:
@@ -226,8 +226,6 @@ def read_values(path, *, n=None, key="values"):
     -------
     ndarray of float (complex from binary files), shape (N,) or (N, m)
     """
-    from ._validation import check_int
-
     n = check_int(n, "n", minimum=1, allow_none=True)
     data = read_array(path, key=key, allow_complex=True)
     if data.ndim == 2 and data.shape[1] == 1:

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import transforms
-from ._flow_spectrum import eigh_memory, spectrum_eigh, spectrum_svd, svd_memory
-from ._memory import available_memory, check_memory
-from ._validation import (as_points, as_query, as_values, check_choice, check_h_ini, check_int, check_period,
-                          check_real, check_weight, evaluate_function, evaluate_h_ini)
-from .lattice import box_points, box_size, real_to_complex
-from .solvers import Problem
-from .solvers._common import FreeModes
+from ._internal.checks import (as_coefficients, as_points, as_query, as_values, check_choice, check_h_ini, check_int,
+                               check_period, check_real, evaluate_function)
+from ._internal.memory import available_memory, check_memory
+from .lattice import box_points, box_size, real_to_complex, resize_box, torus_grid
+from .solvers.flow import FlowSpectrum, eigh_memory, spectrum_eigh, spectrum_svd, svd_memory
+from .solvers.problem import FreeModes, Problem, evaluate_h_ini, join_complex, right_hand_sides
+from .weights import check_weight
 
 __all__ = ["LFPFlow", "ShellErrors", "FLOW_METHODS", "shell_index", "convergence_times"]
 
@@ -135,26 +135,27 @@ class LFPFlow:
         N, M = x.shape[0], box_size(self.K, d)
         self._g = g = self.weight.box(self.K)
         self._h_ini, self._h_ini_real = check_h_ini(h_ini, d)
-        hx = evaluate_h_ini(self._h_ini, self._h_ini_real, x, self.period)
-        rhs = (y if y.ndim == 2 else y[:, None]) - (hx[:, None] if hx is not None else 0.0)
-        self._complex = np.iscomplexobj(rhs)
-        self._m = rhs.shape[1]
-        if self._complex:
-            rhs = np.concatenate([rhs.real, rhs.imag], axis=1)
-        rhs = np.ascontiguousarray(rhs, dtype=float)
+        rhs, self._complex = right_hand_sides(y, evaluate_h_ini(self._h_ini, self._h_ini_real, x, self.period))
         self._t = (2 * np.pi / self.period) * x
-        problem = Problem(self._t, rhs, self.K, g)
-        self._free = free = FreeModes(problem)
+        self._eps = transforms.DEFAULT_EPS
+        problem = Problem(self._t, rhs, self.K, g, eps=self._eps)
+        free = FreeModes(problem)
         self.method = _choose_method(N - free.n, M - free.n) if method == "auto" else method
         spec = (spectrum_svd if self.method == "svd" else spectrum_eigh)(problem, free)
         self._spec = spec
-        r2 = free.qt(rhs)[free.n:]
-        self._w = spec.U.T @ r2                                            # (n, 2m or m)
+        self._w = spec.U.T @ free.qt(rhs)[free.n:]                         # (n, 2m or m)
+        self._free_cols = free.cols
+        self._free_r = self._free_z = None
         if free.n:
             self._free_r = free.free_coefficients(rhs)                     # (n_f, .)
             self._free_z = free.free_coefficients(spec.pts)                # (n_f, n)
 
     # -- the solution -------------------------------------------------------------------------------------------
+    @property
+    def _m(self):
+        """Columns of the user's `values`."""
+        return 1 if self.values.ndim == 1 else self.values.shape[1]
+
     @property
     def rates(self):
         """Decay rates ``lam_j / N`` of the kept eigen-directions, descending, shape (r,)."""
@@ -175,15 +176,13 @@ class LFPFlow:
         M = box_size(self.K, self.dim)
         check_memory(16 * 3 * M * T * mm, f"the coefficients at {T} times")
         z = (self._phi(ts)[:, :, None] * self._w[None]).transpose(1, 0, 2).reshape(self._w.shape[0], T * mm)
-        real = self._spec.coef_of(z)
-        free = self._free
-        if free.n:
-            real[free.cols] = np.tile(self._free_r, (1, T)) - self._free_z @ z
+        real = self._spec.coef_of(z, self._t, np.where(np.isinf(self._g), 0.0, self._g), self._eps)
+        if self._free_cols.size:
+            real[self._free_cols] = np.tile(self._free_r, (1, T)) - self._free_z @ z
         real = real.reshape(M, T, mm)
         real[:, ts == 0, :] = 0.0
-        coef = real_to_complex(real.reshape(M, T * mm), self.K, self.dim).reshape(M, T, mm)
-        if self._complex:
-            coef = coef[..., : self._m] + 1j * coef[..., self._m:]
+        coef = join_complex(real_to_complex(real.reshape(M, T * mm), self.K, self.dim).reshape(M, T, mm),
+                            self._complex)
         return coef.reshape((2 * self.K + 1,) * self.dim + (T * self._m,))
 
     def _finish(self, arr, scalar):
@@ -331,17 +330,57 @@ class LFPFlow:
             raise ValueError(f"Expected `grid` >= 2K+1 = {2 * self.K + 1} points per axis, got {n}.")
         return n
 
-    # -- persistence (fpnorm.io; state in fpnorm._flow_state) -------------------------------------------------------
-    def _to_state(self):
-        from ._flow_state import flow_to_state
-
-        return flow_to_state(self)
+    # -- persistence (fpnorm.io; the schema is in fpnorm._state.schema) --------------------------------------------
+    def _state_fields(self):
+        """What the flow evaluates from after construction: the wrapped data, the weight's spec, ``K``, ``period``,
+        ``h_ini`` when it is a coefficient array, the spectrum, the eigen-coordinates ``w`` of the data and the
+        free-mode fit. The weight box is recomputed from the spec (deterministic), so ``coef``, evaluation, ``norm``,
+        ``loss`` and ``shell_errors`` are identical bit for bit after loading."""
+        spec = self._spec
+        return {"weight": self.weight, "dim": self.dim, "K": self.K, "period": self.period, "method": spec.method,
+                "complex": self._complex, "h_ini_real": self._h_ini_real, "eps": self._eps,
+                "points": self.points, "values": self.values, "lam": spec.lam, "kept": spec.kept, "U": spec.U,
+                "pts": spec.pts, "w": self._w, "free_cols": np.asarray(self._free_cols, dtype=np.int64),
+                "coef_map": spec.coef_map, "lift_U": spec.lift_U, "free_r": self._free_r, "free_z": self._free_z,
+                "h_ini": self._h_ini}
 
     @classmethod
-    def _from_state(cls, arrays, meta):
-        from ._flow_state import flow_from_state
-
-        return flow_from_state(cls, arrays, meta)
+    def _from_fields(cls, f):
+        """A flow from checked fields (:func:`fpnorm._state.schema.decode`): the invariants across fields."""
+        N, M, n_f = f["points"].shape[0], box_size(f["K"], f["dim"]), f["free_cols"].size
+        cols = f["free_cols"]
+        if N == 0:
+            raise ValueError("LFPFlow array 'points' should hold at least one point")
+        if n_f > N or np.unique(cols).size != n_f or (n_f and (cols.min() < 0 or cols.max() >= M)):
+            raise ValueError(f"LFPFlow array 'free_cols' should hold at most {N} distinct indices in [0, {M})")
+        m = 1 if f["values"].ndim == 1 else f["values"].shape[1]
+        if f["complex"] != bool(np.iscomplexobj(f["values"])) and f["h_ini"] is None:
+            raise ValueError(f"LFPFlow metadata 'complex' ({f['complex']}) should match the dtype of 'values' "
+                             f"({f['values'].dtype})")
+        shapes = {"U": (N - n_f, f["lam"].size), "w": (f["lam"].size, 2 * m if f["complex"] else m),
+                  "coef_map": (M, f["lam"].size)}
+        for key, shape in shapes.items():
+            if f[key] is not None and f[key].shape != shape:
+                raise ValueError(f"LFPFlow array {key!r} should have shape {shape}, got {f[key].shape}")
+        wanted = {"svd": "coef_map", "eigh": "lift_U"}[f["method"]]
+        other = {"svd": "lift_U", "eigh": "coef_map"}[f["method"]]
+        if f[wanted] is None or f[other] is not None:
+            raise ValueError(f"LFPFlow with method {f['method']!r} should have the array {wanted!r} and not {other!r}")
+        if (f["free_r"] is None) != (n_f == 0) or (f["free_z"] is None) != (n_f == 0):
+            raise ValueError("LFPFlow arrays 'free_r' and 'free_z' should be present exactly when 'free_cols' is not "
+                             "empty")
+        if f["h_ini"] is not None and f["h_ini"].shape[0] % 2 == 0:
+            raise ValueError(f"LFPFlow array 'h_ini' should have odd sides, got shape {f['h_ini'].shape}")
+        flow = cls.__new__(cls)
+        flow.weight, flow.dim, flow.period, flow.K, flow.method = (f[k] for k in ("weight", "dim", "period", "K",
+                                                                                   "method"))
+        flow.points, flow.values, flow._g = f["points"], f["values"], flow.weight.box(flow.K)
+        flow._h_ini, flow._h_ini_real, flow._complex = f["h_ini"], f["h_ini_real"], f["complex"]
+        flow._t, flow._eps = (2 * np.pi / flow.period) * flow.points, f["eps"]
+        flow._spec = FlowSpectrum(f["lam"], f["kept"], f["U"], f["pts"], f["method"], coef_map=f["coef_map"],
+                                  lift_U=f["lift_U"])
+        flow._w, flow._free_cols, flow._free_r, flow._free_z = f["w"], cols, f["free_r"], f["free_z"]
+        return flow
 
     def __repr__(self):
         return (f"LFPFlow(N={self.points.shape[0]}, weight={self.weight!r}, K={self.K}, period={self.period}, "
@@ -350,31 +389,11 @@ class LFPFlow:
 
 def _box_coef(fn, name, K, dim, period, n):
     """Fourier coefficients on the box of a callable (by FFT on an ``n^d`` grid) or of a coefficient array."""
-    shape = (2 * K + 1,) * dim
     if callable(fn):
         check_memory(16 * 3 * n**dim, f"sampling `{name}` on a {n}^{dim} grid", "Pass a smaller `grid`.")
-        axes = np.meshgrid(*([np.arange(n) * (period / n)] * dim), indexing="ij")
-        x = np.stack([a.reshape(-1) for a in axes], axis=-1)
-        vals = evaluate_function(fn, x, name, x.shape[0], dim).reshape((n,) * dim)
-        spec = np.fft.fftn(vals) / n**dim
-        idx = np.arange(-K, K + 1) % n
-        return spec[np.ix_(*([idx] * dim))]
-    arr = np.asarray(fn)
-    if arr.dtype == object or arr.dtype.kind not in "biufc":
-        raise TypeError(f"Expected `{name}` to be a callable or a coefficient array, got dtype {arr.dtype}.")
-    n_in = arr.shape[0] if arr.ndim else 0
-    if arr.ndim != dim or n_in % 2 == 0 or any(s != n_in for s in arr.shape):
-        raise ValueError(f"Expected `{name}` coefficients of shape (2K'+1,)*{dim} (odd, equal sides), "
-                         f"got shape {arr.shape}.")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"Expected `{name}` coefficients to be finite; got NaN or inf.")
-    K_in = (n_in - 1) // 2
-    out = np.zeros(shape, dtype=complex)
-    common = min(K, K_in)
-    src = tuple(slice(K_in - common, K_in + common + 1) for _ in range(dim))
-    dst = tuple(slice(K - common, K + common + 1) for _ in range(dim))
-    out[dst] = arr[src]
-    return out
+        x = torus_grid(n, dim, period)
+        return transforms.grid_coefficients(evaluate_function(fn, x, name, x.shape[0], dim).reshape((n,) * dim), K)
+    return resize_box(as_coefficients(fn, dim, name), K)
 
 
 def shell_index(K, dim):
@@ -471,15 +490,3 @@ class ShellErrors:
         """Per shell, the time from which the relative error stays ``<= level`` (``stay=False``: first reaches it);
         see :func:`convergence_times`."""
         return convergence_times(self.errors, self.times, level, stay=stay)
-
-    # persistence (fpnorm.io; schema in fpnorm._result_state)
-    def _to_state(self):
-        from ._result_state import to_state
-
-        return to_state(self)
-
-    @classmethod
-    def _from_state(cls, arrays, meta):
-        from ._result_state import from_state
-
-        return from_state(cls, arrays, meta)

@@ -53,6 +53,6 @@ class AccuracyWarning(UserWarning):
 
 
 class TruncationWarning(UserWarning):
-    """The truncated problem is nearly square: more than :data:`fpnorm._validation.TRUNCATION_FRACTION` of the
+    """The truncated problem is nearly square: more than :data:`fpnorm._internal.checks.TRUNCATION_FRACTION` of the
     ``(2K+1)^d`` modes are pinned by data points, so the truncated interpolant aliases and is far from the
     ``K = inf`` minimiser (its error can grow with the number of points). Raise ``K``."""

@@ -3,18 +3,19 @@ evaluates."""
 
 import numpy as np
 
-from . import transforms
-from ._memory import check_memory
-from ._validation import (as_points, as_query, as_values, check_choice, check_h_ini, check_int, check_period,
-                          check_real, check_weight, duplicate_tolerance, evaluate_h_ini, merge_duplicates,
-                          warn_truncation)
-from .lattice import box_size
+from . import io, transforms
+from ._internal.checks import (as_points, as_query, as_values, check_choice, check_h_ini, check_int, check_period,
+                               check_real, duplicate_tolerance, merge_duplicates, warn_truncation)
+from ._internal.memory import check_memory
 from .kernels import closed_form_kernel, has_closed_form
+from .lattice import box_size
 from .solvers import METHODS, Problem, solve
-from .solvers.periodic1d import LIMIT_METHODS, solve_limit
 from .solvers.bound_grid import BOUND_RTOL, GridBounds, as_bound, bound_offsets
 from .solvers.constrained import SOLVERS, as_tolerances, solve_constrained
+from .solvers.periodic1d import LIMIT_METHODS, solve_limit
+from .solvers.problem import evaluate_h_ini, join_complex, right_hand_sides, scale_exponent
 from .solvers.smoothing import solve_smoothing
+from .weights import check_weight
 
 __all__ = ["FPInterpolator"]
 
@@ -150,8 +151,13 @@ class FPInterpolator:
             raise ValueError("Expected an integer `K` with `tol`, `lower`, `upper` or `smoothing`, got K=None: the "
                              "exact K = infinity solve supports plain interpolation only.")
         self.points, self.values = x, y
+        self._h_ini, self._h_ini_real = check_h_ini(h_ini, d)
+        rhs, self._complex = right_hand_sides(y, self._eval_h_ini(x))
+        if self._complex and (eps is not None or bounded):
+            raise ValueError("Expected real `values` and a real `h_ini` with `tol`, `lower` or `upper`, got "
+                             f"complex {'values' if np.iscomplexobj(y) else 'h_ini'}.")
         if self.K is None:
-            self._init_limit(x, y, h_ini, method)
+            self._init_limit(x, y, rhs, method)
             return
         N, M = x.shape[0], box_size(self.K, d)
         if N > M and self.smoothing == 0 and eps is None:
@@ -164,19 +170,9 @@ class FPInterpolator:
         check_memory(M * (8 * d + 40 + 32 * m), f"the coefficient box |k|_inf <= {self.K} in d = {d} ({M} modes)",
                      "Use a smaller `K`.")
         g = self.weight.box(self.K)
-        self._h_ini = self._check_h_ini(h_ini)
         t = (2 * np.pi / self.period) * x
-        hx = self._eval_h_ini(x)
-        rhs = (y if y.ndim == 2 else y[:, None]) - (hx[:, None] if hx is not None else 0.0)
-        self._complex = np.iscomplexobj(rhs)
-        if self._complex and (eps is not None or bounded):
-            raise ValueError("Expected real `values` and a real `h_ini` with `tol`, `lower` or `upper`, got "
-                             f"complex {'values' if np.iscomplexobj(y) else 'h_ini'}.")
-        if self._complex:
-            rhs = np.concatenate([rhs.real, rhs.imag], axis=1)
         check_memory(8 * N * rhs.shape[1] * 4 + 16 * M * rhs.shape[1], "the right-hand sides and coefficients")
-        problem = Problem(t, np.ascontiguousarray(rhs, dtype=float), self.K, g,
-                          eps=transforms.eps_for_rtol(self.rtol))
+        problem = Problem(t, rhs, self.K, g, eps=transforms.eps_for_rtol(self.rtol))
         if self.smoothing > 0:
             sol = solve_smoothing(problem, self.smoothing)
         elif eps is not None or bounded:
@@ -186,28 +182,17 @@ class FPInterpolator:
             sol = solve_constrained(problem, tol=eps, bounds=grid, solver=solver)
         else:
             sol = solve(problem, method=method, rtol=self.rtol)
-        coef = sol.coef
-        if self._complex:
-            m = coef.shape[-1] // 2
-            coef = coef[..., :m] + 1j * coef[..., m:]
+        coef = join_complex(sol.coef, self._complex)
         self._coef = coef if y.ndim == 2 else coef[..., 0]
         self.info = sol.info
         self._g = g
         self._limit = None
 
-    def _init_limit(self, x, y, h_ini, method):
+    def _init_limit(self, x, y, rhs, method):
         """K = infinity: the exact closed-form solve of :func:`fpnorm.solvers.periodic1d.solve_limit`."""
-        self._h_ini = self._check_h_ini(h_ini)
-        hx = self._eval_h_ini(x)
-        rhs = (y if y.ndim == 2 else y[:, None]) - (hx[:, None] if hx is not None else 0.0)
-        self._complex = np.iscomplexobj(rhs)
-        if self._complex:
-            rhs = np.concatenate([rhs.real, rhs.imag], axis=1)
-        # scale the data by an exact power of two (as solvers.solve does) so no square in the solve overflows
-        top = float(np.max(np.abs(rhs))) if rhs.size else 0.0
-        self._limit_exponent = int(np.frexp(top)[1]) if 0.0 < top < np.inf else 0
-        rhs = np.ldexp(rhs, -self._limit_exponent)
-        self._limit = solve_limit(self.weight, x[:, 0] / self.period, np.ascontiguousarray(rhs, dtype=float),
+        # the data scaled by an exact power of two (as solvers.solve does) so no square in the solve overflows
+        self._limit_exponent = scale_exponent(rhs)
+        self._limit = solve_limit(self.weight, x[:, 0] / self.period, np.ldexp(rhs, -self._limit_exponent),
                                   method=method)
         self.info = self._limit.info
         self._multi = y.ndim == 2
@@ -219,10 +204,6 @@ class FPInterpolator:
             raise AttributeError("`coef` is not available for K=None (K = infinity has infinitely many "
                                  "coefficients); evaluate the interpolant instead, or solve with an integer K.")
         return self._coef
-    # -- h_ini ----------------------------------------------------------------------------------------------------
-    def _check_h_ini(self, h_ini):
-        arr, self._h_ini_real = check_h_ini(h_ini, self.dim)
-        return arr
 
     def _eval_h_ini(self, x):
         return evaluate_h_ini(self._h_ini, self._h_ini_real, x, self.period)
@@ -280,40 +261,66 @@ class FPInterpolator:
         for start in range(0, q.shape[0], _EVAL_CHUNK):
             sl = slice(start, min(q.shape[0], start + _EVAL_CHUNK))
             out[sl] = np.ldexp(self._limit.evaluate(q[sl, 0] / self.period), self._limit_exponent)
-        if self._complex:
-            out = out[:, : out.shape[1] // 2] + 1j * out[:, out.shape[1] // 2:]
+        out = join_complex(out, self._complex)
         h0 = self._eval_h_ini(q) if q.shape[0] else None
         if h0 is not None:
             out = out + h0[:, None]
         return out if self._multi else out[:, 0]
 
-    # -- persistence (see fpnorm.io and fpnorm._interp_state) ------------------------------------------------------
+    # -- persistence (fpnorm.io; the schema is in fpnorm._state.schema) --------------------------------------------
     def save(self, path):
         """Save to an ``.npz`` file (plain arrays + JSON, no pickle); :meth:`load` gives back an identical object.
 
-        Raises ``ValueError`` when the weight or ``h_ini`` is a Python callable (code is never stored).
+        What is stored: the data actually interpolated (wrapped, merged ``points`` and ``values``, the ``kept``
+        indices), the coefficients ``coef`` of ``h - h_ini`` (for ``K=None`` instead the piecewise K = infinity
+        solution), ``h_ini`` when it is a coefficient array, the weight as its spec string, ``K``, ``period``,
+        ``rtol``, ``smoothing`` and the :class:`~fpnorm.solvers.SolveInfo`. The weight's box is recomputed on load
+        (a deterministic function of the spec), so evaluation and ``norm`` are identical bit for bit. Raises
+        ``ValueError`` when the weight or ``h_ini`` is a Python callable (code is never stored).
         """
-        from .io import save
-
-        save(self, path)
+        io.save(self, path)
 
     @classmethod
     def load(cls, path):
         """Load an interpolant written by :meth:`save` (``allow_pickle=False``; untrusted files are safe)."""
-        from .io import load
+        return io.load(path, expect="FPInterpolator")
 
-        return load(path, expect="FPInterpolator")
-
-    def _to_state(self):
-        from ._interp_state import to_state
-
-        return to_state(self)
+    def _state_fields(self):
+        return {"weight": self.weight, "dim": self.dim, "K": self.K, "period": self.period, "rtol": self.rtol,
+                "smoothing": self.smoothing, "complex": self._complex, "h_ini_real": self._h_ini_real,
+                "points": self.points, "values": self.values, "kept": np.asarray(self.kept, dtype=np.int64),
+                "coef": None if self._limit is not None else self._coef, "h_ini": self._h_ini, "info": self.info,
+                "limit": self._limit, "limit_exponent": self._limit_exponent if self._limit is not None else None}
 
     @classmethod
-    def _from_state(cls, arrays, meta):
-        from ._interp_state import from_state
-
-        return from_state(cls, arrays, meta)
+    def _from_fields(cls, f):
+        """An interpolant from checked fields (:func:`fpnorm._state.schema.decode`): the invariants across fields."""
+        K, N = f["K"], f["points"].shape[0]
+        if N == 0:
+            raise ValueError("FPInterpolator array 'points' should hold at least one point")
+        if K is None and (f["dim"] != 1 or f["limit"] is None or f["coef"] is not None):
+            raise ValueError(f"FPInterpolator with K=None should have metadata 'dim' 1 (got {f['dim']}), a 'limit' "
+                             f"and no array 'coef'")
+        if K is not None and (f["coef"] is None or f["limit"] is not None):
+            raise ValueError("FPInterpolator with an integer K should have the array 'coef' and no 'limit'")
+        if f["h_ini"] is not None and f["h_ini"].shape[0] % 2 == 0:
+            raise ValueError(f"FPInterpolator array 'h_ini' should have odd sides, got shape {f['h_ini'].shape}")
+        s = cls.__new__(cls)
+        s.weight, s.dim, s.period, s.K, s.rtol, s.smoothing = (f[k] for k in ("weight", "dim", "period", "K", "rtol",
+                                                                              "smoothing"))
+        s.points, s.values, s.kept, s._coef, s.info = f["points"], f["values"], f["kept"], f["coef"], f["info"]
+        s._h_ini, s._h_ini_real, s._complex = f["h_ini"], f["h_ini_real"], f["complex"]
+        s._limit, s._multi = f["limit"], s.values.ndim == 2
+        if K is None:
+            width = (1 if s.values.ndim == 1 else s.values.shape[1]) * (2 if s._complex else 1)
+            if s._limit.norm2.shape != (width,):
+                raise ValueError(f"FPInterpolator array 'limit_norm2' should have shape ({width},), got "
+                                 f"{s._limit.norm2.shape}")
+            s._limit.info = s.info
+            s._limit_exponent = f["limit_exponent"] or 0
+        else:
+            s._g = s.weight.box(K)
+        return s
 
     def __repr__(self):
         if self._limit is not None:

@@ -1,97 +1,98 @@
 """Saving and loading fpnorm objects: one ``.npz`` file of plain numeric arrays plus JSON metadata, never pickle.
 
-A savable class provides::
+Every savable class has one declarative schema (field names and kinds) in :mod:`fpnorm._state.schema`, read by the
+one serializer there; classes of your own can be added with :func:`register`. :func:`load` only ever constructs
+classes listed in :data:`STATE_CLASSES` or registered: a file names a class, it never names code to import. Arrays are
+read with ``allow_pickle=False`` and object arrays are refused, so loading an untrusted file cannot execute code.
 
-    obj._to_state() -> (arrays, meta)       # dict of str -> numeric ndarray, JSON-able dict
-    Cls._from_state(arrays, meta) -> obj    # classmethod; validates what it reads
-
-and is listed by name in :data:`STATE_CLASSES` (or added with :func:`register`). :func:`load` only ever
-constructs classes from that table: a file names a class, it never names code to import. Arrays are read with
-``allow_pickle=False`` and object arrays are refused, so loading an untrusted file cannot execute code.
-
-File layout (format version 1): a standard ``.npz`` whose members are the object's arrays plus one member
+File layout (format version 2): a standard ``.npz`` whose members are the object's arrays plus one member
 ``__fpnorm__``, a 0-d unicode array holding the JSON text
-``{"format": "fpnorm", "version": 1, "class": NAME, "fpnorm_version": ..., "meta": {...}}``.
+``{"format": "fpnorm", "version": 2, "class": NAME, "fpnorm_version": ..., "meta": {...}}``.
 Floats in the JSON are written with ``repr`` (shortest exact round trip); NaN and inf use JSON's common extension.
 """
 
-import importlib
 import json
 import os
 import tempfile
 import zipfile
+from importlib import metadata
 
 import numpy as np
 
-__all__ = ["save", "load", "register", "json_dumps", "refuse_code", "STATE_CLASSES", "FORMAT_VERSION"]
+from ._state import schema
+from ._state.schema import ARRAY_KINDS, Array, Record, Scalar, Scalars, Strings, WeightSpec
+
+__all__ = ["save", "load", "register", "json_dumps", "STATE_CLASSES", "FORMAT_VERSION", "Array", "Record", "Scalar",
+           "Scalars", "Strings", "WeightSpec"]
 
 FORMAT = "fpnorm"
-FORMAT_VERSION = 1
+# Version 2: one schema per class (nested records carry their class name); version 1 files are refused.
+FORMAT_VERSION = 2
 _META_KEY = "__fpnorm__"
-# Array dtypes a state may hold: booleans, integers, floats, complex and fixed-width text.
-_ARRAY_KINDS = "biufcU"
 
-# Savable classes by name -> "module:attribute" inside fpnorm. Modules are imported lazily, only from this table.
-STATE_CLASSES = {
-    "FPInterpolator": "fpnorm.interpolant:FPInterpolator",
-    "SolveInfo": "fpnorm.solvers._common:SolveInfo",
-    "BoundResult": "fpnorm.bounds:BoundResult",
-    "FPNorm": "fpnorm.bounds:FPNorm",
-    "GammaL2": "fpnorm.lattice_sums:GammaL2",
-    "BoundValidation": "fpnorm.validation:BoundValidation",
-    "ConvergenceResult": "fpnorm.convergence:ConvergenceResult",
-    "ShellErrors": "fpnorm.dynamics:ShellErrors",
-    "LFPFlow": "fpnorm.dynamics:LFPFlow",
-}
-_REGISTERED = {}
+# Savable classes by name -> "module:attribute" inside fpnorm (imported lazily, only from this table).
+STATE_CLASSES = schema.CLASSES
 
 
-def register(cls, name=None):
-    """Make `cls` savable and loadable under `name` (default ``cls.__name__``); usable as a class decorator.
+def register(cls, fields, name=None):
+    """Make `cls` savable and loadable under `name` (default ``cls.__name__``), described by `fields`.
 
     Parameters
     ----------
     cls : type
-        Provides ``_to_state()`` and the classmethod ``_from_state(arrays, meta)``.
+        Its objects are saved field by field (attributes named like the fields, or a method ``_state_fields()``
+        returning a dict) and rebuilt by ``cls(**fields)`` (or a classmethod ``_from_fields(fields)``).
+    fields : dict of str to field kind
+        :class:`Scalar`, :class:`Strings`, :class:`Scalars`, :class:`WeightSpec`, :class:`Array` or
+        :class:`Record` per field (see :mod:`fpnorm._state.schema`).
     name : str, optional
-        The name written to files. Must not clash with a different class already registered.
+        The name written to files. Must not clash with a different class already known.
 
     Returns
     -------
     type
         `cls`, unchanged.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from fpnorm.io import Array, Scalar, load, register, save
+    >>> class Tally:
+    ...     def __init__(self, counts, label):
+    ...         self.counts, self.label = counts, label
+    >>> _ = register(Tally, {"counts": Array("iu", ("n",)), "label": Scalar("str")}, "DocTally")
+    >>> path = os.path.join(tempfile.mkdtemp(), "t.npz")
+    >>> save(Tally(np.arange(3), "x"), path)
+    >>> load(path).counts.tolist()
+    [0, 1, 2]
     """
-    if not isinstance(cls, type) or not callable(getattr(cls, "_to_state", None)) \
-            or not callable(getattr(cls, "_from_state", None)):
-        raise TypeError(f"Expected `cls` to be a class with `_to_state` and `_from_state`, got {cls!r}.")
+    if not isinstance(cls, type):
+        raise TypeError(f"Expected `cls` to be a class, got {cls!r}.")
+    kinds = (Scalar, Strings, Scalars, WeightSpec, Array, Record)
+    if not isinstance(fields, dict) or not fields or not all(
+            isinstance(k, str) and k.isidentifier() and isinstance(v, kinds) for k, v in fields.items()):
+        raise TypeError(f"Expected `fields` to be a non-empty dict of identifier -> field kind "
+                        f"({', '.join(k.__name__ for k in kinds)}), got {fields!r}.")
     name = cls.__name__ if name is None else name
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"Expected `name` to be an identifier, got {name!r}.")
-    known = _REGISTERED.get(name) or (_resolve(name) if name in STATE_CLASSES else None)
-    if known is not None and known is not cls:
+    if name in schema.known_names() and schema.resolve(name) is not cls:
         raise ValueError(f"Expected a new name for {cls.__qualname__}: {name!r} is already registered.")
-    _REGISTERED[name] = cls
+    schema.add_class(name, cls, fields)
     return cls
 
 
-def _resolve(name):
-    if name in _REGISTERED:
-        return _REGISTERED[name]
-    module, _, attr = STATE_CLASSES[name].partition(":")
-    return getattr(importlib.import_module(module), attr)
-
-
 def _name_of(obj):
-    cls = type(obj)
-    for name in list(_REGISTERED) + list(STATE_CLASSES):
-        if _resolve(name) is cls:
-            return name
-    raise TypeError(f"Expected `obj` to be a savable fpnorm object (one of {sorted(set(STATE_CLASSES) | set(_REGISTERED))}), "
-                    f"got {cls.__name__}.")
+    name = schema.name_of(type(obj))
+    if name is None:
+        raise TypeError(f"Expected `obj` to be a savable fpnorm object (one of {schema.known_names()}), "
+                        f"got {type(obj).__name__}.")
+    return name
 
 
 def _check_array(key, arr, source):
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in _ARRAY_KINDS or arr.dtype.hasobject:
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in ARRAY_KINDS or arr.dtype.hasobject:
         what = f"dtype {arr.dtype}" if isinstance(arr, np.ndarray) else type(arr).__name__
         raise TypeError(f"Expected array {key!r} {source} to be a numeric or text array, got {what}.")
 
@@ -127,13 +128,13 @@ def save(obj, path):
     True
     """
     name = _name_of(obj)
-    arrays, meta = obj._to_state()
-    source = f"of {name}._to_state()"
+    arrays, meta = schema.encode(obj, name)
+    source = f"of {name}"
     for key, arr in arrays.items():
         if not isinstance(key, str) or not key.isidentifier() or key.startswith("__"):
             raise ValueError(f"Expected array names {source} to be identifiers not starting with '__', got {key!r}.")
         _check_array(key, arr, source)
-    header = {"format": FORMAT, "version": FORMAT_VERSION, "class": name, "fpnorm_version": _version(),
+    header = {"format": FORMAT, "version": FORMAT_VERSION, "class": name, "fpnorm_version": package_version(),
               "meta": meta}
     try:
         text = json.dumps(header, allow_nan=True)
@@ -181,28 +182,22 @@ def load(path, *, expect=None):
     if version != FORMAT_VERSION:
         raise ValueError(f"Expected {path!r} to have fpnorm file format version {FORMAT_VERSION}, got {version!r}.")
     name = header.get("class")
-    known = sorted(set(STATE_CLASSES) | set(_REGISTERED))
+    known = schema.known_names()
     if not isinstance(name, str) or name not in known:
         raise ValueError(f"Expected {path!r} to hold one of the fpnorm classes {known}, got class {name!r}.")
     if expect is not None:
-        want = expect if isinstance(expect, str) else _name_of_class(expect)
+        want = expect if isinstance(expect, str) else schema.name_of(expect)
+        if want is None:
+            raise TypeError(f"Expected `expect` to be a savable fpnorm class or its name, got {expect!r}.")
         if name != want:
             raise ValueError(f"Expected {path!r} to hold a {want}, got a {name}.")
     meta = header.get("meta")
     if not isinstance(meta, dict):
         raise ValueError(f"Expected the metadata in {path!r} to be a JSON object, got {type(meta).__name__}.")
-    cls = _resolve(name)
     try:
-        return cls._from_state(arrays, meta)
+        return schema.decode(name, arrays, meta)
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"The {name} stored in {path!r} is inconsistent: {type(exc).__name__}: {exc}") from None
-
-
-def _name_of_class(cls):
-    for name in list(_REGISTERED) + list(STATE_CLASSES):
-        if _resolve(name) is cls:
-            return name
-    raise TypeError(f"Expected `expect` to be a savable fpnorm class or its name, got {cls!r}.")
 
 
 def _read(path):
@@ -238,10 +233,12 @@ def _read(path):
     return arrays, header
 
 
-def _version():
-    from . import __version__
-
-    return __version__
+def package_version():
+    """The installed fpnorm's version (from its package metadata), or ``"unknown"`` in an uninstalled tree."""
+    try:
+        return metadata.version("fpnorm")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _json_safe(obj):
@@ -265,18 +262,3 @@ def json_dumps(obj, **options):
     Summaries that fpnorm writes (``fpnorm solve``, ``demo``, sweeps) use it, so any JSON parser reads them.
     """
     return json.dumps(_json_safe(obj), allow_nan=False, **options)
-
-
-def refuse_code(kind, noun, weight, h_ini):
-    """Raise ``ValueError`` when an object to save holds code: a callable weight or a callable ``h_ini``.
-
-    `kind` names the class (``"FPInterpolator"``), `noun` the thing in the advice (``"interpolant"``).
-    """
-    from .weights import CallableWeight
-
-    if isinstance(weight, CallableWeight):
-        raise ValueError(f"Cannot save an {kind} whose weight was made from a callable ({weight!r}): code is "
-                         f"never stored. Use PowerLaw, LFP or Sobolev, whose spec strings are saved.")
-    if callable(h_ini):
-        raise ValueError(f"Cannot save an {kind} with a callable `h_ini`: code is never stored. Pass `h_ini` "
-                         f"as a coefficient array of shape (2K'+1,)*d to make the {noun} savable.")

@@ -15,8 +15,10 @@ from fractions import Fraction
 
 import numpy as np
 
+from .weights import LFP, PowerLaw, Sobolev
+
 __all__ = ["bernoulli_polynomial", "bernoulli_kernel", "sobolev_kernel", "closed_form_kernel",
-           "has_closed_form", "SOBOLEV_CLOSED_FORM"]
+           "has_closed_form", "spline_parts", "SOBOLEV_CLOSED_FORM"]
 
 # Sobolev orders ``s`` whose 1-d kernel is implemented in closed form.
 SOBOLEV_CLOSED_FORM = (1, 2)
@@ -128,10 +130,9 @@ def sobolev_kernel(z, s):
     return -dfdw / 2.0
 
 
-def _lfp_parts(weight):
-    """``(a2, a4)`` with ``gamma(k)^2 = a2 (2 pi k)^-2 + a4 (2 pi k)^-4`` for k != 0, or None."""
-    from .weights import LFP, PowerLaw
-
+def spline_parts(weight):
+    """``(a2, a4)`` with ``gamma(k)^2 = a2 (2 pi k)^-2 + a4 (2 pi k)^-4`` for ``k != 0`` (1-d PowerLaw with p in
+    {2, 4}, 1-d LFP), or None for any other weight: the weights whose K = infinity interpolant is a piecewise cubic."""
     if weight.dim != 1:
         return None
     if isinstance(weight, PowerLaw) and weight.p in (2.0, 4.0):
@@ -144,8 +145,6 @@ def _lfp_parts(weight):
 def has_closed_form(weight):
     """Whether :func:`closed_form_kernel` supports `weight` (1-d PowerLaw with even integer p >= 2, 1-d LFP,
     1-d Sobolev with s in :data:`SOBOLEV_CLOSED_FORM`)."""
-    from .weights import LFP, PowerLaw, Sobolev
-
     if weight.dim != 1:
         return False
     if isinstance(weight, PowerLaw):
@@ -190,8 +189,6 @@ def closed_form_kernel(weight, *, penalised_only=False):
     >>> round(float(kappa(0.0)), 15)  # 2 zeta(4) / (2 pi)^4 = 1/720
     0.001388888888889
     """
-    from .weights import LFP, PowerLaw, Sobolev
-
     if not has_closed_form(weight):
         raise ValueError(f"Expected a weight with a closed-form K = infinity kernel (1-d PowerLaw with even "
                          f"integer p >= 2, 1-d LFP, 1-d Sobolev with s in {SOBOLEV_CLOSED_FORM}), got {weight!r}. "
@@ -206,7 +203,7 @@ def closed_form_kernel(weight, *, penalised_only=False):
         p = int(weight.p)
         return lambda z: bernoulli_kernel(z, p) + zero
     assert isinstance(weight, LFP)
-    a2, a4 = _lfp_parts(weight)
+    a2, a4 = spline_parts(weight)
 
     def kappa(z):
         out = np.full(np.shape(z), zero, dtype=float)

@@ -12,7 +12,7 @@ coefficient vectors are stored as ``[a_0, a_1..a_H, b_1..b_H]`` (length ``M``, `
 import numpy as np
 
 __all__ = ["box_shape", "box_size", "box_points", "half_points", "real_to_complex", "complex_to_real",
-           "real_design"]
+           "real_design", "torus_grid", "resize_box"]
 
 
 def box_shape(K, dim):
@@ -34,6 +34,27 @@ def box_points(K, dim):
 def half_points(K, dim):
     """Lattice points of the half box (flat indices above the centre), shape ``(H, dim)``."""
     return box_points(K, dim)[(box_size(K, dim) + 1) // 2:]
+
+
+def resize_box(coef, K):
+    """Coefficients ``(2K'+1,)*d`` on the box ``|k|_inf <= K``: zero-padded when ``K > K'``, cut when ``K < K'``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> resize_box(np.array([1.0, 2.0, 3.0]), 2).tolist(), resize_box(np.arange(5.0), 0).tolist()
+    ([0.0, 1.0, 2.0, 3.0, 0.0], [2.0])
+    """
+    dim = coef.ndim
+    K_in = (coef.shape[0] - 1) // 2
+    if K_in == K:
+        return coef
+    out = np.zeros((2 * K + 1,) * dim, dtype=coef.dtype)
+    common = min(K, K_in)
+    src = tuple(slice(K_in - common, K_in + common + 1) for _ in range(dim))
+    dst = tuple(slice(K - common, K + common + 1) for _ in range(dim))
+    out[dst] = coef[src]
+    return out
 
 
 def real_to_complex(u, K, dim):
@@ -78,23 +99,42 @@ def complex_to_real(c, K, dim):
 
 
 def real_design(t, K, dim, cols=None):
-    """Real basis functions at points: the matrix ``[1, cos(k.t), sin(k.t)]``.
+    """Real basis functions at points: the matrix ``[1, cos(k.t), sin(k.t)]``, with exactly formed phases.
 
     Parameters
     ----------
     t : ndarray, shape (N, dim)
         Angles ``2 pi x / P``.
     K : int
-    cols : ndarray of int, optional
-        Columns to keep (indices into the length-``M`` real basis). All by default.
+    dim : int
+    cols : array_like of int, optional
+        Columns to build (indices into the length-``M`` real basis ``[a_0, a_1..a_H, b_1..b_H]``); all by default.
+        Only these columns are computed, so a few columns of a large box cost ``O(N K)``, not ``O(N M)``.
 
     Returns
     -------
     ndarray, shape (N, M) or (N, len(cols))
+
+    Notes
+    -----
+    Every entry is within a few units of rounding of ``cos(k.t_n)`` or ``sin(k.t_n)`` at the floating-point
+    ``t_n``: the 1-d factors ``e^{i k t}`` come from :func:`_exp_1d` (phases formed without rounding), and a
+    product of ``dim`` such factors adds ``dim`` roundings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = real_design(np.array([[0.5]]), 2, 1)            # [1, cos t, cos 2t, sin t, sin 2t]
+    >>> bool(np.allclose(A, [[1, np.cos(0.5), np.cos(1.0), np.sin(0.5), np.sin(1.0)]]))
+    True
+    >>> bool(np.array_equal(real_design(np.array([[0.5]]), 2, 1, cols=[3, 0]), A[:, [3, 0]]))
+    True
     """
     N = t.shape[0]
-    M = (2 * K + 1) ** dim
+    M = box_size(K, dim)
     H = (M - 1) // 2
+    if cols is not None:
+        return _real_columns(t, K, dim, np.asarray(cols, dtype=np.int64).reshape(-1))
     design = np.empty((N, M), dtype=float)
     design[:, 0] = 1.0
     if dim == 1:  # the half box is k = 1..K
@@ -102,7 +142,7 @@ def real_design(t, K, dim, cols=None):
             e = _exp_1d(t[:, 0], K)
             design[:, 1:H + 1] = e.real
             design[:, H + 1:] = e.imag
-        return design if cols is None else design[:, cols]
+        return design
     pos = np.ones((N, dim, K + 1), dtype=complex)                          # k = 0..K along each axis
     for j in range(dim if K else 0):
         pos[:, j, 1:] = _exp_1d(t[:, j], K)
@@ -113,7 +153,55 @@ def real_design(t, K, dim, cols=None):
     half = full[:, H + 1:]
     design[:, 1:H + 1] = half.real
     design[:, H + 1:] = half.imag
-    return design if cols is None else design[:, cols]
+    return design
+
+
+def _real_columns(t, K, dim, cols):
+    """The columns `cols` of :func:`real_design`, each ``e^{i k.t}`` a product of exactly phased 1-d factors."""
+    N = t.shape[0]
+    H = (box_size(K, dim) - 1) // 2
+    out = np.ones((N, cols.size))
+    wave = cols > 0
+    if not wave.any():
+        return out
+    ks = half_points(K, dim)[(cols[wave] - 1) % H]                         # (n, dim)
+    e = np.ones((N, ks.shape[0]), dtype=complex)
+    for j in range(dim):
+        top = int(np.max(np.abs(ks[:, j])))
+        if top == 0:
+            continue
+        axis = np.concatenate([np.ones((N, 1), dtype=complex), _exp_1d(t[:, j], top)], axis=1)  # k = 0..top
+        factor = axis[:, np.abs(ks[:, j])]
+        e *= np.where(ks[:, j] < 0, factor.conj(), factor)
+    out[:, wave] = np.where(cols[wave] <= H, e.real, e.imag)
+    return out
+
+
+def torus_grid(n, dim, period, *, midpoints=False):
+    """The regular grid of ``n^dim`` points on the torus ``[0, P)^dim``, in C order over the axes.
+
+    Parameters
+    ----------
+    n : int
+        Points per axis; point ``j`` of an axis is ``j P / n`` (``(j + 1/2) P / n`` with `midpoints`).
+    dim : int
+    period : float
+    midpoints : bool
+        Cell centres instead of cell corners.
+
+    Returns
+    -------
+    ndarray, shape (n**dim, dim)
+        Like ``meshgrid(..., indexing="ij")`` flattened, so ``values.reshape((n,)*dim)`` puts axis ``j`` first.
+
+    Examples
+    --------
+    >>> torus_grid(2, 2, 1.0).tolist()
+    [[0.0, 0.0], [0.0, 0.5], [0.5, 0.0], [0.5, 0.5]]
+    """
+    axis = (np.arange(n) + (0.5 if midpoints else 0.0)) * (period / n)
+    axes = np.meshgrid(*([axis] * dim), indexing="ij")
+    return np.stack([a.ravel() for a in axes], axis=-1)
 
 
 def _exp_1d(t, K):

@@ -23,7 +23,9 @@ import warnings
 import numpy as np
 from scipy import integrate, special
 
-from ._validation import check_real, check_weight
+from ._internal.checks import check_dim, check_int, check_real
+from .lattice import box_points
+from .weights import LFP, PowerLaw, Sobolev, check_weight
 
 __all__ = ["GammaL2", "gamma_l2_norm", "gamma_l2_info", "epstein_zeta", "dirichlet_beta", "shell_counts",
            "METHODS"]
@@ -80,18 +82,6 @@ class GammaL2:
         return {"value": self.value if self.finite else None, "sum": self.sum if self.finite else None,
                 "error_bound": self.error_bound, "method": self.method, "certified": self.certified,
                 "reason": self.reason}
-
-    # persistence (fpnorm.io; schema in fpnorm._result_state)
-    def _to_state(self):
-        from ._result_state import to_state
-
-        return to_state(self)
-
-    @classmethod
-    def _from_state(cls, arrays, meta):
-        from ._result_state import from_state
-
-        return from_state(cls, arrays, meta)
 
 
 # -- special functions -----------------------------------------------------------------------------------------
@@ -224,10 +214,8 @@ def epstein_zeta(s, dim, *, full=False):
     >>> abs(epstein_zeta(2.0, 1) - math.pi**2 / 3) < 1e-14
     True
     """
-    from .weights import _check_dim
-
     s = check_real(s, "s")
-    dim = _check_dim(dim)
+    dim = check_dim(dim)
     if s <= dim:
         out = (math.inf, 0.0, "divergent")
     elif dim == 1:
@@ -333,8 +321,6 @@ def gamma_l2_info(weight, *, envelope=None, K=None, rtol=1e-12):
     >>> gamma_l2_info(PowerLaw(p=2, dim=1)).reason.startswith("gamma(0) = inf")
     True
     """
-    from .weights import LFP, PowerLaw, Sobolev
-
     check_weight(weight)
     rtol = check_real(rtol, "rtol", minimum=0.0, strict_min=True)
     d = weight.dim
@@ -373,9 +359,6 @@ def gamma_l2_info(weight, *, envelope=None, K=None, rtol=1e-12):
 
 
 def _generic(weight, envelope, K):
-    from ._validation import check_int
-    from .lattice import box_points
-
     d = weight.dim
     if K is None:
         K = max(1, min(512, int((_MAX_BOX_POINTS ** (1.0 / d) - 1) // 2)))

@@ -14,10 +14,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._validation import as_points, as_values, check_int, check_period, evaluate_function
+from ._internal.checks import as_points, as_values, check_int, check_period, check_real, evaluate_function
+from .dynamics import ShellErrors
 
 __all__ = ["new_figure", "save_figure", "plot_curves_1d", "plot_interpolant_2d", "plot_bound_curve",
-           "plot_flow_heatmap", "plot_sweep", "LINE_STYLES"]
+           "plot_bound_validation", "plot_flow_heatmap", "plot_sweep", "LINE_STYLES"]
 
 # Line styles cycled through by :func:`plot_curves_1d`, so curves stay apart in grey-scale print too.
 LINE_STYLES = ("-", "--", ":", "-.")
@@ -27,7 +28,7 @@ def _new_axes(ax, figsize):
     """The axes to draw in and its figure: `ax` itself, or a fresh Agg-safe figure with one axes."""
     if ax is not None:
         return ax.figure, ax
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # matplotlib (~0.3 s to import) loads with the first figure, not with fpnorm
 
     fig = Figure(figsize=figsize, layout="constrained")
     return fig, fig.add_subplot()
@@ -64,7 +65,7 @@ def new_figure(nrows=1, ncols=1, *, figsize=None):
     >>> axes.shape
     (2,)
     """
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # matplotlib (~0.3 s to import) loads with the first figure, not with fpnorm
 
     nrows = check_int(nrows, "nrows", minimum=1)
     ncols = check_int(ncols, "ncols", minimum=1)
@@ -334,6 +335,34 @@ def plot_bound_curve(M, bound, *, risk_M=None, risk=None, risk_err=None, ax=None
     return fig
 
 
+def plot_bound_validation(result, *, ax=None):
+    """Log-log plot of the trial risks of a :func:`fpnorm.validation.validate_bound` run, their mean and the bound
+    against ``M``.
+
+    Parameters
+    ----------
+    result : BoundValidation
+    ax : matplotlib.axes.Axes, optional
+        Draw into this axes; a new figure by default.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn into; ``fig.axes[0]`` holds one line per trial, the mean and (unless vacuous) the bound.
+    """
+    fig, ax = _new_axes(ax, (5.0, 3.5))
+    M = np.asarray(result.Ms, dtype=float)
+    for j in range(result.risks.shape[1]):
+        ax.loglog(M, result.risks[:, j], ".", color="0.6", ms=4, label="trials" if j == 0 else None)
+    ax.loglog(M, result.mean_risk, "o-", color="C0", label=f"mean risk (rate {result.decay_rate:.2f})")
+    if not result.vacuous:
+        ax.loglog(M, result.bounds, "s--", color="C3", label=f"bound, delta={result.delta:g} (rate 0.5)")
+    ax.set_xlabel("M (samples)")
+    ax.set_ylabel("population risk E|h_M - f|")
+    ax.legend(fontsize="small")
+    return fig
+
+
 # -- F-principle dynamics (fpnorm.dynamics) -----------------------------------------------------------------------
 def plot_flow_heatmap(shell_errors, *, level=None, floor=1e-8, ax=None, cmap="viridis"):
     """The F-principle picture: relative error per frequency shell (vertical) over log time (horizontal).
@@ -375,9 +404,6 @@ def plot_flow_heatmap(shell_errors, *, level=None, floor=1e-8, ax=None, cmap="vi
     >>> fig.axes[0].get_xlabel()
     'time t'
     """
-    from .dynamics import ShellErrors
-    from ._validation import check_real
-
     if not isinstance(shell_errors, ShellErrors):
         raise TypeError(f"Expected `shell_errors` to be a ShellErrors (from LFPFlow.shell_errors), "
                         f"got {type(shell_errors).__name__}.")
@@ -448,7 +474,7 @@ def plot_sweep(summary, *, title="Measured risk and a-priori bound against M"):
     >>> len(fig.axes)
     1
     """
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # matplotlib (~0.3 s to import) loads with the first figure, not with fpnorm
 
     weights = list(dict.fromkeys(s["weight"] for s in summary))
     n = max(len(weights), 1)

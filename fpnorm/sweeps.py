@@ -23,12 +23,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ._progress import progress
-from ._sweep_config import (CONFIG_KEYS, EXAMPLE_CONFIG, RISK_KEYS, SweepConfig, as_config, load_config,
+from ._internal.checks import check_int, evaluate_function
+from ._internal.progress import progress
+from ._sweep.config import (CONFIG_KEYS, EXAMPLE_CONFIG, RISK_KEYS, SweepConfig, as_config, load_config,
                             parse_config, resolve_function, resolve_h_ini)
-from ._sweep_store import RESULTS_FILE, ResultStore
-from ._validation import check_int, evaluate_function
+from ._sweep.store import RESULTS_FILE, ResultStore
+from .bounds import generalization_bound
+from .interpolant import FPInterpolator
 from .io import json_dumps
+from .plotting import plot_sweep
+from .validation import population_risk
 from .weights import weight_from_spec
 
 __all__ = ["EXAMPLE_CONFIG", "CONFIG_KEYS", "RISK_KEYS", "COLUMNS", "KEY_COLUMNS", "SweepConfig", "SweepReport",
@@ -54,8 +58,6 @@ def _bound_constants(weight_spec, dim, period, target, h_ini):
     """``(||f - h_ini||_gamma, ||gamma||_l2)`` of a weight, cached per process (they do not depend on M, K, seed)."""
     key = (weight_spec, dim, period, target, h_ini)
     if key not in _CONSTANTS:
-        from .bounds import generalization_bound
-
         r = generalization_bound(1, 0.5, weight=weight_from_spec(weight_spec, dim=dim),
                                  f=resolve_function(target, "target", dim, period),
                                  h_ini=resolve_h_ini(h_ini, dim, period), period=period)
@@ -86,10 +88,6 @@ def run_trial(task):
     spawn_key=(M, 1))``. The bound is ``||f - h_ini||_gamma ||gamma||_l2 (2/sqrt(M) + 4 sqrt(2 ln(4/delta)/M))``
     (:func:`fpnorm.bounds.generalization_bound`); it is ``inf`` (vacuous) when either norm diverges.
     """
-    from .bounds import generalization_bound
-    from .interpolant import FPInterpolator
-    from .validation import population_risk
-
     start = time.perf_counter()
     d, period, M = int(task["dim"]), float(task["period"]), int(task["M"])
     weight = weight_from_spec(task["weight"], dim=d)
@@ -161,7 +159,7 @@ def _run_serial(tasks, store, show):
 
 
 def _run_dask(tasks, store, show, scheduler, workers):
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, LocalCluster, as_completed  # dask loads only when a sweep runs on it
 
     cluster = None
     if scheduler is None:
@@ -357,8 +355,6 @@ def summarize(rows):
 
 
 def _write_summary(rows, out):
-    from .plotting import plot_sweep
-
     summary = summarize(rows)
     json_path = out / "summary.json"
     tmp = json_path.with_suffix(".json.tmp")

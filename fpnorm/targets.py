@@ -22,7 +22,7 @@ import math
 import numpy as np
 from scipy import special
 
-from ._validation import as_query, check_choice, check_int, check_period
+from ._internal.checks import as_query, check_choice, check_int, check_period
 
 __all__ = ["Target", "get_target", "TARGETS"]
 

@@ -15,9 +15,10 @@ derives it from the accuracy a user asks of a solve.
 
 import os
 
+import finufft
 import numpy as np
 
-from ._memory import check_memory
+from ._internal.memory import check_memory
 
 __all__ = ["evaluate", "evaluate_grid", "adjoint", "kernel_matrix", "kernel_values", "grid_coefficients",
            "NufftPlan", "eps_for_rtol", "BACKENDS", "DEFAULT_EPS"]
@@ -34,12 +35,6 @@ _PAIR_CHUNK = 1 << 22
 _THREADED_POINTS = 1 << 20
 # finufft's accuracy stops improving below this tolerance in double precision.
 _EPS_FLOOR = 1e-15
-
-
-def _finufft():
-    import finufft
-
-    return finufft
 
 
 def _threads(points):
@@ -145,7 +140,7 @@ class NufftPlan:
     def _plan(self, kind):
         """The finufft plan of type `kind` (1 or 2), made and given the points on first use."""
         if kind not in self._plans:
-            plan = _finufft().Plan(kind, self.shape, isign=1 if kind == 2 else -1, eps=self._eps,
+            plan = finufft.Plan(kind, self.shape, isign=1 if kind == 2 else -1, eps=self._eps,
                                    n_trans=self.n_trans, nthreads=_threads(self.N))
             plan.setpts(*_coords(self.t))
             self._plans[kind] = plan
@@ -282,8 +277,7 @@ def kernel_matrix(t, g, *, eps=DEFAULT_EPS, backend="auto"):
         e = _exp_rows(t, K)
         G = ((e * g.reshape(-1)) @ e.conj().T).real
         return 0.5 * (G + G.T)
-    fin = _finufft()
-    plan = fin.Plan(2, g.shape, isign=1, eps=_nufft_eps(eps, dim), nthreads=_threads(n_pairs))
+    plan = finufft.Plan(2, g.shape, isign=1, eps=_nufft_eps(eps, dim), nthreads=_threads(n_pairs))
     coef = np.ascontiguousarray(g, dtype=complex)
     G = np.empty((N, N))
     start = 0
@@ -304,22 +298,38 @@ def kernel_matrix(t, g, *, eps=DEFAULT_EPS, backend="auto"):
     return G
 
 
-def grid_coefficients(values):
-    """Fourier coefficients from samples on a uniform grid of odd size ``n = 2K+1`` per axis (numpy.fft).
+def grid_coefficients(values, K=None):
+    """Fourier coefficients from samples on a uniform grid of ``n`` points per axis (numpy.fft).
 
     Parameters
     ----------
-    values : ndarray, shape ``(n,)*d``, n odd
-        Samples at ``x_j = P j / n``.
+    values : ndarray, shape ``(n,)*d``
+        Samples at ``x_j = P j / n`` (see :func:`fpnorm.lattice.torus_grid`).
+    K : int, optional
+        Box half-width of the result, ``2K + 1 <= n``; default ``(n - 1) / 2`` for odd ``n``.
 
     Returns
     -------
-    complex ndarray, shape ``(n,)*d``
+    complex ndarray, shape ``(2K+1,)*d``
         ``c_k = n^-d sum_j f(x_j) e^{-2 pi i k.j/n}`` for ``|k|_inf <= K`` (index ``j`` means ``k = j - K``):
-        exact for trigonometric polynomials of band ``<= K``, otherwise aliased (``c_k = sum_m f^(k + n m)``).
+        exact for trigonometric polynomials of band ``<= K`` when ``n >= 2K + 1``, otherwise aliased
+        (``c_k = sum_m f^(k + n m)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(5) / 5
+    >>> np.round(grid_coefficients(np.cos(2 * np.pi * x)), 12).real.tolist()
+    [0.0, 0.5, 0.0, 0.5, 0.0]
     """
     values = np.asarray(values)
     n = values.shape[0]
-    if n % 2 == 0 or any(s != n for s in values.shape):
-        raise ValueError(f"Expected `values` on an odd grid of equal sides (n,)*d, got shape {values.shape}.")
-    return np.fft.fftshift(np.fft.fftn(values)) / values.size
+    if any(s != n for s in values.shape) or (K is None and n % 2 == 0):
+        raise ValueError(f"Expected `values` on a grid of equal sides (n,)*d (n odd unless `K` is given), got shape "
+                         f"{values.shape}.")
+    K = (n - 1) // 2 if K is None else K
+    if 2 * K + 1 > n:
+        raise ValueError(f"Expected `n` >= 2K + 1 = {2 * K + 1} grid points per axis, got {n}.")
+    spec = np.fft.fftn(values) / values.size
+    idx = np.arange(-K, K + 1) % n
+    return spec[np.ix_(*([idx] * values.ndim))]

@@ -12,13 +12,15 @@ import warnings
 import numpy as np
 from scipy.stats import qmc
 
-from ._progress import progress
-from ._validation import (check_choice, check_int, check_period, check_real, check_weight, evaluate_function,
+from ._internal.checks import (check_choice, check_int, check_period, check_real, evaluate_function,
                           warn_truncation)
+from ._internal.progress import progress
 from .bounds import fp_norm, generalization_bound
 from .exceptions import TruncationWarning
+from .interpolant import FPInterpolator
 from .lattice import box_size
 from .lattice_sums import gamma_l2_info
+from .weights import check_weight
 
 __all__ = ["population_risk", "validate_bound", "BoundValidation", "QUADRATURES"]
 
@@ -182,31 +184,9 @@ class BoundValidation:
         >>> fig.axes[0].get_xscale(), len(fig.axes[0].get_lines())
         ('log', 4)
         """
-        from .plotting import _new_axes
+        from .plotting import plot_bound_validation  # plotting sits above the results it draws
 
-        fig, ax = _new_axes(ax, (5.0, 3.5))
-        M = self.Ms.astype(float)
-        for j in range(self.risks.shape[1]):
-            ax.loglog(M, self.risks[:, j], ".", color="0.6", ms=4, label="trials" if j == 0 else None)
-        ax.loglog(M, self.mean_risk, "o-", color="C0", label=f"mean risk (rate {self.decay_rate:.2f})")
-        if not self.vacuous:
-            ax.loglog(M, self.bounds, "s--", color="C3", label=f"bound, delta={self.delta:g} (rate 0.5)")
-        ax.set_xlabel("M (samples)")
-        ax.set_ylabel("population risk E|h_M - f|")
-        ax.legend(fontsize="small")
-        return fig
-
-    # persistence (fpnorm.io; schema in fpnorm._result_state)
-    def _to_state(self):
-        from ._result_state import to_state
-
-        return to_state(self)
-
-    @classmethod
-    def _from_state(cls, arrays, meta):
-        from ._result_state import from_state
-
-        return from_state(cls, arrays, meta)
+        return plot_bound_validation(self, ax=ax)
 
 
 def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, period=1.0, seed=0, n_quad=4096,
@@ -266,8 +246,6 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
     >>> res.held_fraction, bool(res.decay_rate > 1.0)
     (1.0, True)
     """
-    from .interpolant import FPInterpolator
-
     weight = check_weight(weight)
     d = weight.dim
     K = check_int(K, "K", minimum=0)

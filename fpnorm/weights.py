@@ -16,11 +16,15 @@ The families follow the frequency-principle literature (see DESIGN.md):
 
 import abc
 import math
-import numbers
 
 import numpy as np
 
-__all__ = ["Weight", "PowerLaw", "LFP", "Sobolev", "CallableWeight", "weight_from_spec", "WEIGHT_KINDS"]
+from ._internal.checks import check_dim, check_int, check_real
+from ._internal.memory import check_memory
+from .lattice import box_points, box_size
+
+__all__ = ["Weight", "PowerLaw", "LFP", "Sobolev", "CallableWeight", "weight_from_spec", "check_weight",
+           "WEIGHT_KINDS"]
 
 # The spec-string kinds understood by :func:`weight_from_spec` (CLI, sweeps) and their parameters.
 WEIGHT_KINDS = {
@@ -30,30 +34,18 @@ WEIGHT_KINDS = {
 }
 
 
-def _check_dim(dim):
-    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
-        raise TypeError(f"Expected `dim` to be a positive integer, got {type(dim).__name__} {dim!r}.")
-    if dim < 1:
-        raise ValueError(f"Expected `dim` to be a positive integer, got {dim}.")
-    return int(dim)
-
-
-def _check_real(value, name, *, minimum=None, strict=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"Expected `{name}` to be a real number, got {type(value).__name__} {value!r}.")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"Expected `{name}` to be finite, got {value}.")
-    if minimum is not None and (value < minimum or (strict and value == minimum)):
-        op = ">" if strict else ">="
-        raise ValueError(f"Expected `{name}` {op} {minimum}, got {value}.")
-    return value
-
-
 def _check_zero(zero):
     if zero is None:
         return None
-    return _check_real(zero, "zero", minimum=0.0, strict=True)
+    return check_real(zero, "zero", minimum=0.0, strict_min=True)
+
+
+def check_weight(weight):
+    """`weight` itself when it is a :class:`Weight`; ``TypeError`` naming the argument otherwise."""
+    if not isinstance(weight, Weight):
+        raise TypeError(f"Expected `weight` to be a fpnorm Weight (PowerLaw, LFP, Sobolev, Weight.from_callable), "
+                        f"got {type(weight).__name__}.")
+    return weight
 
 
 def _as_lattice(k, dim):
@@ -97,7 +89,7 @@ class Weight(abc.ABC):
     _inf_allowed = False
 
     def __init__(self, dim, zero=None):
-        self.dim = _check_dim(dim)
+        self.dim = check_dim(dim)
         self.zero = _check_zero(zero)
 
     # -- evaluation ---------------------------------------------------------------------------------------------
@@ -137,10 +129,6 @@ class Weight(abc.ABC):
 
         Raises ``ValueError`` if a value is NaN, negative or zero, or if the weight is not even on the box.
         """
-        from ._memory import check_memory
-        from ._validation import check_int
-        from .lattice import box_points, box_size
-
         K = check_int(K, "K", minimum=0)
         check_memory(box_size(K, self.dim) * (8 * self.dim + 40), f"the weight on the box |k|_inf <= {K} in d = "
                      f"{self.dim} ({box_size(K, self.dim)} modes)", "Use a smaller `K`.")
@@ -227,7 +215,7 @@ class PowerLaw(Weight):
     kind = "power"
 
     def __init__(self, p, dim=1, zero=None):
-        self.p = _check_real(p, "p", minimum=0.0)
+        self.p = check_real(p, "p", minimum=0.0)
         super().__init__(dim, zero)
 
     def _gamma2_nonzero(self, k, r):
@@ -262,8 +250,8 @@ class LFP(Weight):
     kind = "lfp"
 
     def __init__(self, a, b, dim=1, zero=None):
-        self.a = _check_real(a, "a", minimum=0.0)
-        self.b = _check_real(b, "b", minimum=0.0)
+        self.a = check_real(a, "a", minimum=0.0)
+        self.b = check_real(b, "b", minimum=0.0)
         if self.a == 0 and self.b == 0:
             raise ValueError("Expected `a` and `b` not both zero, got a = 0, b = 0.")
         super().__init__(dim, zero)
@@ -275,9 +263,9 @@ class LFP(Weight):
         ``a = 4 pi^2 <r^2 w^2>`` and ``b = <r^2> + <w^2>``, where ``r`` is the input-weight norm and ``w`` the
         output weight at initialisation.
         """
-        r2w2 = _check_real(r2w2, "r2w2", minimum=0.0)
-        r2 = _check_real(r2, "r2", minimum=0.0)
-        w2 = _check_real(w2, "w2", minimum=0.0)
+        r2w2 = check_real(r2w2, "r2w2", minimum=0.0)
+        r2 = check_real(r2, "r2", minimum=0.0)
+        w2 = check_real(w2, "w2", minimum=0.0)
         return cls(4.0 * math.pi**2 * r2w2, r2 + w2, dim=dim, zero=zero)
 
     def _gamma2_nonzero(self, k, r):
@@ -303,7 +291,7 @@ class Sobolev(Weight):
     kind = "sobolev"
 
     def __init__(self, s, dim=1):
-        self.s = _check_real(s, "s", minimum=0.0)
+        self.s = check_real(s, "s", minimum=0.0)
         super().__init__(dim, zero=1.0)
 
     def _gamma2_nonzero(self, k, r):

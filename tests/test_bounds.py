@@ -97,7 +97,7 @@ def test_rough_target_warns_when_not_converged():
 
 def test_fp_norm_rejects_bad_arrays():
     w = PowerLaw(p=4, dim=2)
-    with pytest.raises(ValueError, match=r"Expected `f` coefficients of shape \(2K\+1,\)\*2"):
+    with pytest.raises(ValueError, match=r"Expected `f` coefficients of shape \(2K'\+1,\)\*2"):
         fp_norm(np.zeros((4, 4)), w)
     with pytest.raises(TypeError, match=r"Expected `h_ini` to be a callable or a coefficient array"):
         fp_norm(np.zeros((3, 3)), w, np.array([["a"]]))

@@ -193,14 +193,28 @@ def test_info_reports_method_residual_condition(rng):
 
 
 def test_ill_conditioned_smooth_weight_stays_accurate():
-    """gamma^2 = 1/(1+(2 pi k)^4), N = 200 random points, K = 512: a plain Cholesky fails; the solve must not."""
+    """gamma^2 = 1/(1+(2 pi k)^4), N = 200 random points, K = 512 (cond(G) ~ 4e15): the solve must stay accurate.
+
+    "auto" starts with Cholesky here; after refinement its residual lands at 0.8-0.86 of rtol (measured under the
+    SkylakeX, Haswell and Sandybridge kernels), so on another CPU it may miss and escalate to QR (residual ~1e-15).
+    Either way the promise holds: residual <= rtol, the reported residual is the true one, and the interpolant is
+    the minimiser QR finds."""
+    from fpnorm.solvers.crosscheck import NUFFT_FLOOR
+    from fpnorm.transforms import evaluate
+
     rng = np.random.default_rng(7)
     x = rng.uniform(size=200)
     y = np.sin(2 * np.pi * x) + 0.2 * np.cos(10 * np.pi * x)
     s = FPInterpolator(x, y, weight=Sobolev(s=2, dim=1), K=512)
-    assert np.max(np.abs(s(x) - y)) <= 1e-10 * np.max(np.abs(y))
-    assert s.info.residual <= 1e-10
-    assert s.info.residual == pytest.approx(np.max(np.abs(s(x) - y)) / np.max(np.abs(y)), rel=1e-3)
+    scale = np.max(np.abs(y))
+    true = np.max(np.abs(evaluate(s.coef, 2 * np.pi * s.points, backend="direct").real - y)) / scale
+    slack = NUFFT_FLOOR * np.sum(np.abs(s.coef)) / scale      # finufft's error model (4e-13 here)
+    assert s.info.residual <= 1e-10 and true <= 1e-10 + slack
+    assert abs(s.info.residual - true) <= slack
+    assert np.max(np.abs(s(x) - y)) <= 1e-10 * scale + 2 * slack
+    assert s.info.method in ("cholesky", "qr", "svd")
+    if s.info.method != "cholesky":  # Cholesky was tried first and left with its reason recorded
+        assert s.info.attempts[0].startswith("cholesky: ")
     ref = FPInterpolator(x, y, weight=Sobolev(s=2, dim=1), K=512, method="qr")
     assert s.norm == pytest.approx(ref.norm, rel=1e-8)
 

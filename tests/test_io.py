@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from fpnorm import LFP, FPInterpolator, PowerLaw, Sobolev, Weight
-from fpnorm.io import STATE_CLASSES, load, register, save
+from fpnorm.io import STATE_CLASSES, Array, Scalar, load, register, save
 from fpnorm.solvers import SolveInfo
 
 RNG = np.random.default_rng(7)
@@ -106,16 +106,12 @@ class Tally:
     def __init__(self, counts, label):
         self.counts, self.label = counts, label
 
-    def _to_state(self):
-        return {"counts": self.counts}, {"label": self.label}
 
-    @classmethod
-    def _from_state(cls, arrays, meta):
-        return cls(arrays["counts"], meta["label"])
+TALLY_FIELDS = {"counts": Array("iu", ("n",)), "label": Scalar("str")}
 
 
 def test_registered_class_round_trip(tmp_path):
-    register(Tally, "TestTally")
+    register(Tally, TALLY_FIELDS, "TestTally")
     save(Tally(np.arange(5, dtype=np.int32), "x"), tmp_path / "t.npz")
     back = load(tmp_path / "t.npz")
     assert isinstance(back, Tally) and back.label == "x" and back.counts.dtype == np.int32
@@ -124,23 +120,24 @@ def test_registered_class_round_trip(tmp_path):
 
 def test_register_name_clash():
     with pytest.raises(ValueError, match=r"Expected a new name for Tally: 'FPInterpolator' is already registered\."):
-        register(Tally, "FPInterpolator")
+        register(Tally, TALLY_FIELDS, "FPInterpolator")
 
 
-def test_register_needs_state_methods():
-    with pytest.raises(TypeError, match=r"Expected `cls` to be a class with `_to_state` and `_from_state`"):
-        register(dict)
+def test_register_needs_a_schema():
+    with pytest.raises(TypeError, match=r"Expected `fields` to be a non-empty dict of identifier -> field kind"):
+        register(Tally, {"counts": "array"})
+    with pytest.raises(TypeError, match=r"Expected `cls` to be a class, got 3\."):
+        register(3, TALLY_FIELDS)
 
 
 def test_state_with_object_array_refused(tmp_path):
     class Bad(Tally):
-        def _to_state(self):
-            return {"counts": np.array([1, None], dtype=object)}, {"label": "b"}
+        pass
 
-    register(Bad, "TestBad")
-    with pytest.raises(TypeError, match=r"Expected array 'counts' of TestBad\._to_state\(\) to be a numeric or text "
-                                        r"array, got dtype object\."):
-        save(Bad(None, "b"), tmp_path / "b.npz")
+    register(Bad, TALLY_FIELDS, "TestBad")
+    with pytest.raises(TypeError, match=r"Cannot save TestBad: field `counts` should be an array of dtype kind 'iu', "
+                                        r"got dtype object\."):
+        save(Bad(np.array([1, None], dtype=object), "b"), tmp_path / "b.npz")
 
 
 # -- hostile and broken files ------------------------------------------------------------------------------------
@@ -230,7 +227,7 @@ def test_wrong_format_tag(tmp_path):
 def test_future_version(tmp_path):
     arrays, header = _valid_file(tmp_path)
     header["version"] = 99
-    with pytest.raises(ValueError, match=r"to have fpnorm file format version 1, got 99\."):
+    with pytest.raises(ValueError, match=r"to have fpnorm file format version 2, got 99\."):
         load(_write(tmp_path / "x.npz", arrays, header))
 
 
@@ -249,17 +246,17 @@ def test_expect_other_class(tmp_path):
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda a, h: a.update(coef=a["coef"][:-1]), r"array 'coef' should have shape \(17,\), got \(16,\)"),
+    (lambda a, h: a.update(coef=a["coef"][:-1]), r"FPInterpolator array 'coef' should have shape \(17, \.\.\.\), got \(16,\)"),
     (lambda a, h: a.update(coef=a["coef"] * np.nan), r"array 'coef' holds NaN or inf"),
     (lambda a, h: a.update(points=a["points"].astype(np.int64)), r"array 'points' should have dtype kind in 'f'"),
-    (lambda a, h: a.update(points=a["points"] + 5.0), r"array 'points' should hold at least one point in \[0, 1.0\)"),
-    (lambda a, h: a.pop("values"), r"KeyError: \"missing array 'values'\""),
+    (lambda a, h: a.update(points=a["points"] + 5.0), r"FPInterpolator array 'points' should hold values in \[0.0, 1.0\)"),
+    (lambda a, h: a.pop("values"), r"KeyError: \"FPInterpolator: missing array 'values'\""),
     (lambda a, h: a.update(extra=np.zeros(2)), r"unexpected arrays \['extra'\]"),
     (lambda a, h: h["meta"].update(K="8"), r"metadata 'K' should be int or None, got str"),
-    (lambda a, h: h["meta"].update(K=-1), r"Expected `K` >= 0, got -1\."),
+    (lambda a, h: h["meta"].update(K=-1), r"FPInterpolator metadata 'K' should be >= 0, got -1"),
     (lambda a, h: h["meta"].update(weight="power:p=nan"), r"Expected `p` to be finite, got nan\."),
     (lambda a, h: h["meta"].update(weight="__import__('os')"), r"Expected the weight kind in `spec` to be one of"),
-    (lambda a, h: h["meta"]["info"].update(method=3), r"SolveInfo field 'method' should be"),
+    (lambda a, h: h["meta"]["info"].update(method=3), r"SolveInfo metadata 'method' should be str, got int"),
     (lambda a, h: h.update(meta=[1, 2]), r"Expected the metadata in .* to be a JSON object, got list\."),
 ])
 def test_tampered_file(tmp_path, change, message):
@@ -278,9 +275,9 @@ def test_missing_file(tmp_path):
 X5 = np.array([0.05, 0.3, 0.55, 0.8, 2.9])
 LIMIT_CASES = {  # name: (constructor keywords, the piece class the solve produces)
     "cubic": (dict(values=np.cos(X5), weight=PowerLaw(p=4)), "PiecewiseCubic"),
-    "linear-m2": (dict(values=RNG.standard_normal((5, 2)), weight=PowerLaw(p=2)), "_Linear"),
-    "lfp-zero-period": (dict(values=np.sin(X5), weight=LFP(a=0.3, b=1 / 3, zero=2.5), period=3.7), "_Shifted"),
-    "linear-zero-complex": (dict(values=np.exp(1j * X5), weight=PowerLaw(p=2, zero=1.0)), "_Shifted"),
+    "linear-m2": (dict(values=RNG.standard_normal((5, 2)), weight=PowerLaw(p=2)), "PiecewiseLinear"),
+    "lfp-zero-period": (dict(values=np.sin(X5), weight=LFP(a=0.3, b=1 / 3, zero=2.5), period=3.7), "Shifted"),
+    "linear-zero-complex": (dict(values=np.exp(1j * X5), weight=PowerLaw(p=2, zero=1.0)), "Shifted"),
     "kernel-p6": (dict(values=np.cos(X5), weight=PowerLaw(p=6)), "KernelExpansion"),
     "kernel-sobolev-hini": (dict(values=np.sin(X5), weight=Sobolev(s=1), h_ini=np.array([0.1, 0.2 + 0.3j, -0.4])),
                             "KernelExpansion"),
@@ -324,18 +321,26 @@ def test_k_none_loaded_norm_is_int_h2_squared(tmp_path):
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda a, h: a.update(limit_f_second=a["limit_f_second"][:-1]),
-     r"array 'limit_f_second' should have shape \(5, 1\), got \(4, 1\)"),
-    (lambda a, h: a.update(limit_f_z=a["limit_f_z"][::-1].copy()), r"array 'limit_f_z' should be strictly increasing"),
-    (lambda a, h: a.update(limit_f_z=a["limit_f_z"] + 1.0), r"array 'limit_f_z' should hold at least one node in"),
-    (lambda a, h: a.update(limit_norm2=-a["limit_norm2"] - 1), r"array 'limit_norm2' should hold nonnegative"),
-    (lambda a, h: a.update(limit_norm2=np.ones(3)), r"arrays of the K = None solution should have 3 columns, got 1"),
-    (lambda a, h: a.update(limit_f_alpha=np.ones((5, 1))), r"unexpected arrays \['limit_f_alpha'\]"),
-    (lambda a, h: a.update(coef=np.ones(3, dtype=complex)), r"unexpected arrays \['coef'\]"),
-    (lambda a, h: a.pop("limit_f_lead"), r"missing array 'limit_f_lead'"),
-    (lambda a, h: h["meta"]["limit"].update(kind="os.system"), r"metadata 'limit' kind should be one of"),
-    (lambda a, h: h["meta"].pop("limit"), r"missing metadata 'limit'"),
-    (lambda a, h: h["meta"].update(dim=2, weight="power:p=4.0,dim=2"), r"metadata 'dim' should be 1 for K=None"),
+    (lambda a, h: a.update(limit_evaluate_second=a["limit_evaluate_second"][:-1]),
+     r"PiecewiseCubic array 'limit_evaluate_second' should have shape \(5, 1\), got \(4, 1\)"),
+    (lambda a, h: a.update(limit_evaluate_z=a["limit_evaluate_z"][::-1].copy()),
+     r"PiecewiseCubic array 'limit_evaluate_z' should be strictly increasing"),
+    (lambda a, h: a.update(limit_evaluate_z=a["limit_evaluate_z"] + 1.0),
+     r"PiecewiseCubic array 'limit_evaluate_z' should hold values in \[0.0, 1.0\)"),
+    (lambda a, h: a.update(limit_norm2=-a["limit_norm2"] - 1),
+     r"LimitSolution array 'limit_norm2' should hold values in \[0.0, inf\)"),
+    (lambda a, h: a.update(limit_norm2=np.ones(3)), r"FPInterpolator array 'limit_norm2' should have shape \(1,\), "
+                                                    r"got \(3,\)"),
+    (lambda a, h: a.update(limit_evaluate_alpha=np.ones((5, 1))), r"unexpected arrays \['limit_evaluate_alpha'\]"),
+    (lambda a, h: a.update(coef=np.ones(3, dtype=complex)), r"array 'coef' should have shape \(none: K is None\)"),
+    (lambda a, h: a.pop("limit_evaluate_lead"), r"PiecewiseCubic: missing array 'limit_evaluate_lead'"),
+    (lambda a, h: h["meta"]["limit"]["evaluate"].update({"class": "os.system"}),
+     r"LimitSolution metadata 'evaluate' should be an object of class PiecewiseCubic or PiecewiseLinear or "
+     r"KernelExpansion or Shifted, got 'os.system'"),
+    (lambda a, h: h["meta"].pop("limit"), r"FPInterpolator with K=None should have metadata 'dim' 1 \(got 1\), a "
+                                          r"'limit' and no array 'coef'"),
+    (lambda a, h: h["meta"].update(dim=2, weight="power:p=4.0,dim=2"),
+     r"FPInterpolator array 'points' should have shape \(5, 2\), got \(5, 1\)"),
 ])
 def test_k_none_tampered_file(tmp_path, change, message):
     s = FPInterpolator(X5, np.cos(X5), weight=PowerLaw(p=4), K=None)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-import fpnorm._memory as memory
+import fpnorm._internal.memory as memory
 import fpnorm.solvers as solvers
 from fpnorm import AccuracyWarning, FPInterpolator, MemoryEstimateError, Sobolev, PowerLaw
 from fpnorm.solvers import Problem, choose_method

@@ -11,7 +11,7 @@ import pytest
 from scipy.interpolate import CubicSpline, make_interp_spline
 
 from fpnorm import LFP, FPInterpolator, PowerLaw, Sobolev
-from fpnorm.kernels import _lfp_parts, closed_form_kernel
+from fpnorm.kernels import spline_parts
 from fpnorm.solvers.periodic1d import solve_exact_kernel, solve_periodic1d
 
 
@@ -111,9 +111,9 @@ def test_banded_route_matches_dense_closed_form_kernel_to_1e9(weight):
     rng = np.random.default_rng(5)
     z = np.sort(rng.random(12))
     y = rng.standard_normal((12, 2))
-    a2, a4 = _lfp_parts(weight)
+    a2, a4 = spline_parts(weight)
     band = solve_periodic1d(z, y, a2=a2, a4=a4, zero=weight.zero)
-    dense = solve_exact_kernel(z, y, kappa=closed_form_kernel(weight), free_constant=weight.zero is None)
+    dense = solve_exact_kernel(z, y, weight=weight)
     q = np.linspace(0, 1, 2001)
     scale = np.max(np.abs(dense.evaluate(q)))
     # the dense reference loses digits with cond(G) (~1e10 for p = 4 with a finite zero): 1e-6 there, else 1e-9

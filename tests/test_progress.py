@@ -1,8 +1,8 @@
-"""fpnorm._progress: a bar on a terminal, silent otherwise, never changing what is iterated."""
+"""fpnorm._internal.progress: a bar on a terminal, silent otherwise, never changing what is iterated."""
 
 import io
 
-from fpnorm._progress import progress
+from fpnorm._internal.progress import progress
 
 
 class FakeTTY(io.StringIO):
@@ -42,7 +42,7 @@ def test_unknown_length_counts_items():
 def test_stopping_early_still_ends_the_line():
     import io
 
-    from fpnorm._progress import progress
+    from fpnorm._internal.progress import progress
 
     class Tty(io.StringIO):
         def isatty(self):

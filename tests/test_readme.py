@@ -75,7 +75,7 @@ def test_module_map_names_only_existing_files_and_every_module():
         if module.name not in ("__init__.py", "__main__.py"):
             assert f"{module.name}`" in arch, module.relative_to(ROOT)
     for name in re.findall(r"`(\w+\.py)`", arch):
-        assert any(list(ROOT.glob(f"{top}/**/{name}")) for top in ("fpnorm", "notebooks", "benchmarks")), name
+        assert any(list(ROOT.glob(f"{top}/**/{name}")) for top in ("fpnorm", "notebooks", "benchmarks", "tests")), name
 
 
 def test_notebooks_named_in_the_readme_exist():

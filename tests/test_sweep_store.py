@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from fpnorm._sweep_store import CONFIG_FILE, RESULTS_FILE, ResultStore, config_fingerprint, format_value
+from fpnorm._sweep.store import CONFIG_FILE, RESULTS_FILE, ResultStore, config_fingerprint, format_value
 
 COLS = ("name", "seed", "value")
 KEYS = ("name", "seed")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fpnorm import sweeps
-from fpnorm._sweep_store import RESULTS_FILE
+from fpnorm._sweep.store import RESULTS_FILE
 from fpnorm.cli import main
 from fpnorm.sweeps import (COLUMNS, EXAMPLE_CONFIG, KEY_COLUMNS, fit_decay, load_config, parse_config, read_results,
                            run_sweep, run_trial, summarize)

@@ -3,12 +3,15 @@
 import json
 import math
 
+from ..bounds import generalization_bound, sample_complexity
+from ..lattice_sums import gamma_l2_info
+from ..targets import TARGETS, get_target
+from ..weights import weight_from_spec
+
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub):
-    from ..targets import TARGETS
-
     p = sub.add_parser(
         "bound", help="the a-priori generalization bound L(h_M) <= ||f - h_ini||_gamma ||gamma||_l2 (...)",
         description="Compute the a-priori bound on the population risk E|h_M - f| of the minimum FP-norm "
@@ -33,11 +36,6 @@ def _fmt(x):
 
 
 def run(args):
-    from ..bounds import generalization_bound, sample_complexity
-    from ..lattice_sums import gamma_l2_info
-    from ..targets import get_target
-    from ..weights import weight_from_spec
-
     weight = weight_from_spec(args.weight, dim=args.dim) if args.weight else None
     dim = weight.dim if weight is not None else (args.dim or 1)
     f = get_target(args.target, dim, period=args.period) if args.target else None

@@ -22,8 +22,18 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+from scipy.interpolate import CubicSpline
 
+from .._internal.progress import progress
+from ..bounds import bound_curve, generalization_bound
+from ..dynamics import LFPFlow
+from ..interpolant import FPInterpolator
 from ..io import json_dumps
+from ..plotting import (new_figure, plot_bound_curve, plot_curves_1d, plot_flow_heatmap, plot_interpolant_2d,
+                        save_figure)
+from ..targets import get_target
+from ..validation import validate_bound
+from ..weights import LFP, weight_from_spec
 
 __all__ = ["add_parser", "run", "load_demo_data", "lfp_1d", "xor_2d", "flow", "flow_target", "spline_energy",
            "linear_energy", "bound", "LFP_REGIMES", "LFP_CROSSOVER", "DEMO_K_1D", "DEMO_K_2D", "FLOW_SETUP", "BOUND_SETUP", "SECTIONS"]
@@ -81,8 +91,6 @@ def spline_energy(x, y, period):
     On the torus ``sum_k (2 pi k / P)^4 |s^(k)|^2 = (1/P) int |s''|^2`` (Parseval), which the tests use to check
     the FP-norm of the ``xi^-4`` interpolant.
     """
-    from scipy.interpolate import CubicSpline
-
     xs, ys = _periodic_nodes(x, y, period)
     s = CubicSpline(xs, ys, bc_type="periodic")
     m = s(xs, 2)
@@ -99,11 +107,6 @@ def linear_energy(x, y, period):
 def lfp_1d(data, ax_pair, *, K=DEMO_K_1D):
     """Solve the two LFP regimes on the 1-d data, draw them next to their classical limits (and, given a third axes,
     a weight whose crossover lies in between); return the summary."""
-    from scipy.interpolate import CubicSpline
-
-    from .. import LFP, FPInterpolator
-    from ..plotting import plot_curves_1d
-
     x, y, P = data["points"], data["values"], float(data["period"])
     lo, hi = data["window"]
     xs, ys = _periodic_nodes(x, y, P)
@@ -147,9 +150,6 @@ def lfp_1d(data, ax_pair, *, K=DEMO_K_1D):
 
 def xor_2d(data, ax, *, K=DEMO_K_2D):
     """The 2-d LFP interpolant of the XOR data as an image; return the summary."""
-    from .. import LFP, FPInterpolator
-    from ..plotting import plot_interpolant_2d
-
     x, y, P = data["points"], data["values"], float(data["period"])
     w = LFP(a=1.0, b=1.0, dim=2)
     s = FPInterpolator(x, y, weight=w, K=K, period=P)
@@ -169,12 +169,6 @@ BOUND_SETUP = {"target": "bandlimited", "weight": "power:p=4,zero=1", "K": 64, "
 
 def bound(ax):
     """The bound against M with Monte-Carlo risk estimates; return the summary."""
-    from .. import weight_from_spec
-    from ..bounds import bound_curve, generalization_bound
-    from ..plotting import plot_bound_curve
-    from ..targets import get_target
-    from ..validation import validate_bound
-
     c = BOUND_SETUP
     f, w = get_target(c["target"]), weight_from_spec(c["weight"])
     v = validate_bound(f, weight=w, K=c["K"], Ms=c["Ms"], trials=c["trials"], delta=c["delta"], n_quad=c["n_quad"],
@@ -202,9 +196,6 @@ def flow_target(q):
 
 def flow(ax):
     """The LFP flow heatmap on a uniform grid; return the summary (measured and exact convergence times)."""
-    from .. import LFP, LFPFlow
-    from ..plotting import plot_flow_heatmap
-
     c = FLOW_SETUP
     x = np.arange(c["N"]) / c["N"]
     w = LFP(a=c["a"], b=c["b"], dim=1)
@@ -222,8 +213,6 @@ def flow(ax):
 
 
 def _section_lfp_1d(data, out, dpi):
-    from ..plotting import new_figure, save_figure
-
     fig, axes = new_figure(1, 3, figsize=(16.0, 4.4))
     summary = lfp_1d(data["lfp_1d"], axes)
     kernel = "exact K = infinity kernel" if summary["K"] is None else f"K = {summary['K']}"
@@ -233,24 +222,18 @@ def _section_lfp_1d(data, out, dpi):
 
 
 def _section_xor_2d(data, out, dpi):
-    from ..plotting import new_figure, save_figure
-
     fig, ax = new_figure(figsize=(5.6, 4.6))
     summary = xor_2d(data["xor_2d"], ax)
     return summary, save_figure(fig, out / "xor_2d.png", dpi=dpi)
 
 
 def _section_bound(data, out, dpi):
-    from ..plotting import new_figure, save_figure
-
     fig, ax = new_figure(figsize=(7.0, 4.6))
     summary = bound(ax)
     return summary, save_figure(fig, out / "bound_vs_M.png", dpi=dpi)
 
 
 def _section_flow(data, out, dpi):
-    from ..plotting import new_figure, save_figure
-
     fig, ax = new_figure(figsize=(7.5, 4.6))
     summary = flow(ax)
     return summary, save_figure(fig, out / "flow_heatmap.png", dpi=dpi)
@@ -261,8 +244,6 @@ SECTIONS = {"lfp_1d": _section_lfp_1d, "xor_2d": _section_xor_2d, "bound": _sect
 
 
 def run(args):
-    from .._progress import progress
-
     if args.dpi < 10 or args.dpi > 1200:
         raise ValueError(f"Expected `--dpi` between 10 and 1200, got {args.dpi}.")
     start = time.perf_counter()

@@ -18,16 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ..dataio import DATA_FORMATS, read_points, read_values
+from ..interpolant import FPInterpolator
 from ..io import json_dumps
+from ..solvers import METHODS
+from ..weights import WEIGHT_KINDS, weight_from_spec
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub):
-    from ..dataio import DATA_FORMATS
-    from ..solvers import METHODS
-    from ..weights import WEIGHT_KINDS
-
     kinds = "; ".join(f"{k}:{','.join(f'{p}=..' for p in params)}" for k, params in WEIGHT_KINDS.items())
     p = sub.add_parser(
         "solve", help="minimum FP-norm interpolant of data files; write .npz and a JSON summary",
@@ -71,10 +71,6 @@ def _parse_K(text):
 
 
 def run(args):
-    from .. import FPInterpolator
-    from ..dataio import read_points, read_values
-    from ..weights import weight_from_spec
-
     start = time.perf_counter()
     out = Path(args.out)
     if out.suffix.lower() != ".npz":

@@ -2,6 +2,8 @@
 
 import sys
 
+from ..sweeps import EXAMPLE_CONFIG, run_sweep
+
 __all__ = ["add_parser", "run"]
 
 
@@ -22,8 +24,6 @@ def add_parser(sub):
 
 
 def run(args):
-    from ..sweeps import EXAMPLE_CONFIG, run_sweep
-
     if args.example:
         sys.stdout.write(EXAMPLE_CONFIG)
         return 0

@@ -11,12 +11,13 @@ import warnings
 
 import numpy as np
 
-from .._memory import available_memory
+from .._internal.memory import available_memory
 from ..exceptions import AccuracyWarning, MemoryEstimateError, SolveError
-from ._common import Problem, Solution, SolveInfo, direct_values, forward, relative_residual, single_threaded
-from ._crosscheck import crosscheck_residual
+from .._internal.threads import single_threaded
+from .problem import Problem, Solution, SolveInfo, direct_values, forward, relative_residual, scale_exponent
+from .crosscheck import crosscheck_residual
 from .dense import cholesky_memory, solve_cholesky
-from .iterative import iterative_memory, solve_iterative
+from .iterative import NEIGHBOURS, iterative_memory, solve_iterative
 from .qr import qr_memory, solve_qr, solve_svd
 
 __all__ = ["METHODS", "Problem", "Solution", "SolveInfo", "solve", "choose_method", "estimate_costs"]
@@ -55,8 +56,6 @@ def estimate_costs(N, M, dim=1, m=1):
     dict
         ``{method: (seconds, bytes)}`` for "qr", "cholesky" and "iterative".
     """
-    from .iterative import NEIGHBOURS
-
     point = _NUFFT_POINT_SECONDS.get(dim, _NUFFT_POINT_SECONDS[3] * 5.0 ** (dim - 3))
     fft = _FFT_MODE_SECONDS * M * max(np.log2(max(M, 2)), 1.0) * 2**dim
     nufft = N * point * m + fft * m
@@ -123,10 +122,7 @@ def _normalise(problem):
 
     The scaling is exact, so the relative residual is unchanged, and no solver sees data near under- or overflow.
     """
-    scale = float(np.max(np.abs(problem.rhs))) if problem.rhs.size else 0.0
-    if not 0.0 < scale < np.inf:
-        return problem, 0
-    exponent = int(np.frexp(scale)[1])
+    exponent = scale_exponent(problem.rhs)
     if exponent == 0:
         return problem, 0
     return dataclasses.replace(problem, rhs=np.ldexp(problem.rhs, -exponent)), exponent

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import transforms
-from .._validation import evaluate_function
-from ..lattice import box_points, real_design
-from ._common import complex_coef
+from .._internal.checks import evaluate_function
+from ..lattice import box_points, real_design, real_to_complex, torus_grid
 
 __all__ = ["GridBounds", "BoundGrid", "bound_offsets", "derivative_bounds", "grid_points_per_axis", "as_bound",
-           "assemble_real", "check_bounds_fine", "check_data_within_bounds", "max_violation", "MAX_GRID_POINTS",
+           "check_bounds_fine", "check_data_within_bounds", "max_violation", "MAX_GRID_POINTS",
            "BOUND_RTOL"]
 
 # Most points of the grid on which bounds are enforced (only the rows needed enter cvxpy; the grid itself costs
@@ -103,24 +102,18 @@ def grid_points_per_axis(L1, L2, dim, atol, K, period):
     return (min(n, cap), n > cap)
 
 
-def _grid(n, dim, period):
-    axes = np.meshgrid(*([np.arange(n) * (period / n)] * dim), indexing="ij")
-    return np.stack([a.ravel() for a in axes], axis=-1)
-
-
 class BoundGrid:
     """The ``n^d`` enforcement grid: bound offsets, values of a solution (one FFT), design rows on demand."""
 
-    def __init__(self, n, bounds, K, dim, scales, pen, free_cols):
+    def __init__(self, n, bounds, K, dim, coordinates):
         self.n, self.K, self.dim, self.period = n, K, dim, bounds.period
-        self.x = _grid(n, dim, bounds.period)
+        self.x = torus_grid(n, dim, bounds.period)
         self.lo, self.hi = bounds.offsets(self.x)
-        self.scales, self.pen, self.free_cols = scales, pen, free_cols
+        self.coordinates = coordinates  # a ScaledDesign: its columns and scales, for real_coefficients
 
     def values(self, u, w):
         """``v`` at every grid point for scaled coordinates ``(u, w)``, shape (n^d,)."""
-        real = assemble_real(u, w, self.scales, self.pen, self.free_cols, self.scales.size)
-        coef = complex_coef(real, self.K, self.dim)
+        coef = real_to_complex(self.coordinates.real_coefficients(u, w), self.K, self.dim)
         return transforms.evaluate_grid(coef, self.n, self.dim).real.reshape(-1)
 
     def violation(self, u, w):
@@ -130,7 +123,8 @@ class BoundGrid:
     def rows(self, idx):
         """``(D, D_free, lo, hi)`` restricted to grid points ``idx``."""
         A = real_design((2 * np.pi / self.period) * self.x[idx], self.K, self.dim)
-        return A[:, self.pen] * self.scales[self.pen], A[:, self.free_cols], self.lo[idx], self.hi[idx]
+        c = self.coordinates
+        return A[:, c.pen] * c.scales[c.pen], A[:, c.free_cols], self.lo[idx], self.hi[idx]
 
 
 def bound_offsets(lower, upper, eval_h_ini, dim):
@@ -159,13 +153,6 @@ def bound_offsets(lower, upper, eval_h_ini, dim):
             out.append(v - h0)
         return out[0], out[1]
     return offsets
-
-
-def assemble_real(u, w, scales, pen, free_cols, M):
-    real = np.zeros(M)
-    real[pen] = scales[pen] * u
-    real[free_cols] = w
-    return real
 
 
 def as_bound(bound, name):
@@ -228,7 +215,7 @@ def check_bounds_fine(coef, bounds, n, dim, *, stacklevel):
     P = bounds.period
     K = (coef.shape[0] - 1) // 2
     nf = max(4 * n if (4 * n) ** dim <= _FINE_CHECK_POINTS else 2 * n, 2 * K + 1)
-    xf = _grid(nf, dim, P)  # a multiple 4n or 2n: contains the midpoints of the enforcement grid
+    xf = torus_grid(nf, dim, P)  # a multiple 4n or 2n: contains the midpoints of the enforcement grid
     lo, hi = bounds.offsets(xf)
     vals = transforms.evaluate_grid(coef, nf, dim).real.reshape(nf**dim, -1)
     viol = max_violation(None, None, None, vals, lo[:, None], hi[:, None])

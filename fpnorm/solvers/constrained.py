@@ -36,12 +36,12 @@ import warnings
 import numpy as np
 import scipy.linalg as sla
 
-from .._memory import check_memory
+from .._internal.memory import check_memory
 from ..exceptions import AccuracyWarning, SolveError
-from ..lattice import real_design
-from ._common import FreeModes, Solution, SolveInfo, complex_coef, forward, real_scales
-from .bound_grid import (MAX_GRID_POINTS, BoundGrid, assemble_real, check_bounds_fine, check_data_within_bounds,
+from ..lattice import real_to_complex
+from .bound_grid import (MAX_GRID_POINTS, BoundGrid, check_bounds_fine, check_data_within_bounds,
                          derivative_bounds, grid_points_per_axis, max_violation)
+from .problem import FreeModes, Solution, SolveInfo, forward, scaled_design
 
 __all__ = ["SOLVERS", "ACTIVE_SET_MAX_POINTS", "solve_constrained", "as_tolerances"]
 
@@ -56,14 +56,6 @@ _USABLE = ("optimal", "optimal_inaccurate")
 ACTIVE_SET_MAX_POINTS = 64
 # A bulk active-set step changes the points whose violation is at least this share of the worst one.
 _BULK_SHARE = 0.5
-
-
-def _split(problem):
-    """Free-mode projection, scales, penalised column indices and the matrices B (scaled) and F at the points."""
-    free = FreeModes(problem)
-    scales = real_scales(problem)
-    pen = np.setdiff1d(np.arange(problem.M), free.cols)
-    return free, scales, pen
 
 
 def as_tolerances(tol, N):
@@ -182,7 +174,7 @@ def _cvxpy_solve(B, F, r, eps, grid, solver):
     changes no constraint and only adds norm), so with ``C^T = Q R`` (economic QR) cvxpy works with ``y = Q^T u``
     and the rows ``R^T``: as many variables as constraint rows rather than modes.
     """
-    import cvxpy as cp
+    import cvxpy as cp  # cvxpy (~1 s to import) loads only for tolerance and bound problems that need it
 
     Q = None
     C = B if grid is None else np.vstack([B, grid[0]])
@@ -323,10 +315,8 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
     t0 = time.perf_counter()
     N, M, K, dim = problem.N, problem.M, problem.K, problem.dim
     check_memory(8 * N * M * 3, f"the constrained solve ({N} points x {M} modes)", "Use a smaller K.")
-    free, scales, pen = _split(problem)
-    A = real_design(problem.t, K, dim)
-    B, F = A[:, pen] * scales[pen], A[:, free.cols]
-    del A
+    sd = scaled_design(problem, FreeModes(problem))
+    B, F = sd.A, sd.F
     r = problem.rhs
     m = r.shape[1]
     scale = float(np.max(np.abs(r))) if r.size and np.max(np.abs(r)) > 0 else 1.0
@@ -351,8 +341,8 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
                 iters += it
                 methods.add("active-set")
             statuses.append(st)
-            reals.append(assemble_real(u, w, scales, pen, free.cols, M))
-        coef = complex_coef(np.stack(reals, axis=1), K, dim)
+            reals.append(sd.real_coefficients(u, w))
+        coef = real_to_complex(np.stack(reals, axis=1), K, dim)
     else:
         P = bounds.period
         check_data_within_bounds(bounds, problem, r, tol)
@@ -361,15 +351,15 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
         for _ in range(4):
             n_used = n
             check_memory(8 * n**dim * (dim + 6), f"the bound grid ({n}^{dim} points)", "Use a smaller K.")
-            grid = BoundGrid(n, bounds, K, dim, scales, pen, free.cols)
+            grid = BoundGrid(n, bounds, K, dim, sd)
             reals, statuses = [], []
             for j in range(m):
                 u, w, st, rounds, used = _solve_exchange(B, F, r[:, j], tol, grid, solver, starts[j], scale)
                 starts[j] = (u, w, rounds == 0 and starts[j] is not None and starts[j][2])
                 statuses.append(st)
                 iters += rounds
-                reals.append(assemble_real(u, w, scales, pen, free.cols, M))
-            coef = complex_coef(np.stack(reals, axis=1), K, dim)
+                reals.append(sd.real_coefficients(u, w))
+            coef = real_to_complex(np.stack(reals, axis=1), K, dim)
             n_new, capped = grid_points_per_axis(*derivative_bounds(coef, P, dim), dim, bounds.atol, K, P)
             if n_new <= n:
                 break
@@ -389,7 +379,7 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
     v = forward(coef, problem)
     viol = max_violation(v, r, tol[:, None] if tol is not None else None, None, None, None)
     if grid is not None:
-        viol = max(viol, max(float(np.max(grid.violation(x[pen] / scales[pen], x[free.cols]))) for x in reals))
+        viol = max(viol, max(float(np.max(grid.violation(x[sd.pen] / sd.scales[sd.pen], x[sd.free_cols]))) for x in reals))
     status = "optimal_inaccurate" if "optimal_inaccurate" in statuses else "optimal"
     if status != "optimal" or viol / scale > _VIOLATION_WARN:
         warnings.warn(f"cvxpy ({solver}) reports status {status!r}; largest constraint violation "

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from .. import transforms
-from ._common import FreeModes, Solution, SolveInfo, complex_coef, relative_residual
+from .problem import FreeModes, Solution, SolveInfo, relative_residual
 
 __all__ = ["solve_cholesky", "cholesky_memory"]
 
@@ -45,12 +45,7 @@ def solve_cholesky(problem, *, refine=3, rtol=1e-10):
         beta = sla.cho_solve(factor, free.qt(r)[free.n:], check_finite=False)
         alpha = free.lift(beta)
         coef = gp[..., None] * plan.adjoint(alpha)
-        if free.n:
-            real_free = free.free_coefficients(r - plan.evaluate(coef).real)
-            real = np.zeros((problem.M,) + r.shape[1:])
-            real[free.cols] = real_free
-            coef = coef + complex_coef(real, K, dim)
-        return coef
+        return free.add_free_part(coef, r - plan.evaluate(coef).real) if free.n else coef
 
     rhs = problem.rhs
     coef = correction(rhs)

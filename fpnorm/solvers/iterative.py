@@ -35,9 +35,9 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from .. import transforms
-from .._memory import check_memory
-from .._progress import progress
-from ._common import FreeModes, Solution, SolveInfo, complex_coef, relative_residual
+from .._internal.memory import check_memory
+from .._internal.progress import progress
+from .problem import FreeModes, Solution, SolveInfo, relative_residual
 
 __all__ = ["solve_iterative", "iterative_memory", "vecchia_factor", "coarse_to_fine", "NEIGHBOURS"]
 
@@ -346,12 +346,7 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS)
 
     def coefficients(z, remainder):
         coef = root * z
-        if nf:
-            real_free = free.free_coefficients(remainder - plan.evaluate(coef).real)
-            real = np.zeros((problem.M, m))
-            real[free.cols] = real_free
-            coef = coef + complex_coef(real, K, dim)
-        return coef
+        return free.add_free_part(coef, remainder - plan.evaluate(coef).real) if nf else coef
 
     scale = float(np.max(np.abs(rhs))) if rhs.size else 0.0
     tol = 0.5 * rtol * (scale if scale > 0 else 1.0)

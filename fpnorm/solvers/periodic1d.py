@@ -15,12 +15,12 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .._memory import check_memory
-from ..kernels import bernoulli_polynomial
-from ._common import SolveInfo, relative_residual
+from .._internal.memory import check_memory
+from ..kernels import bernoulli_polynomial, closed_form_kernel, spline_parts
+from .problem import SolveInfo, relative_residual
 
-__all__ = ["PiecewiseCubic", "LimitSolution", "solve_periodic1d", "KernelExpansion", "solve_exact_kernel",
-           "solve_limit", "LIMIT_METHODS"]
+__all__ = ["PiecewiseCubic", "PiecewiseLinear", "Shifted", "KernelExpansion", "LimitSolution", "solve_periodic1d",
+           "solve_exact_kernel", "solve_limit", "LIMIT_METHODS"]
 
 # Methods that solve the K = infinity problem (FPInterpolator with K=None); "auto" picks the banded one when it can.
 LIMIT_METHODS = ("auto", "periodic1d", "exact_kernel")
@@ -80,14 +80,15 @@ class LimitSolution:
 
     Attributes
     ----------
-    evaluate : callable
+    evaluate : PiecewiseCubic, PiecewiseLinear, KernelExpansion or Shifted
         ``evaluate(z)`` for ``z`` of shape (Q,) in periods, returns shape (Q, m).
     norm2 : ndarray, shape (m,)
         ``||h - h_ini||_gamma^2`` per real column.
-    info : SolveInfo
+    info : SolveInfo or None
+        How it was solved (None for a loaded solution: its interpolant holds the record).
     """
 
-    def __init__(self, evaluate, norm2, info):
+    def __init__(self, evaluate, norm2, info=None):
         self.evaluate, self.norm2, self.info = evaluate, norm2, info
 
 
@@ -166,16 +167,17 @@ def solve_periodic1d(z, rhs, *, a2, a4, zero=None):
         t = -mu_star / (1.0 + A * zero)
         mu = mu_star + t
         norm2 = norm2 + t**2 * A + mu**2 / zero
-        evaluate = _Shifted(free_part, u, t)
+        evaluate = Shifted(free_part, u, t)
     res = relative_residual(evaluate(zs), r)
     info = SolveInfo("periodic1d", res, float("nan"), 0)
     return LimitSolution(evaluate, norm2, info)
 
 
-class _Shifted:
+class Shifted:
     """``f + t u``: the free-constant solution ``f`` plus the rank-one correction ``t u`` of a finite ``zero``.
 
-    ``f`` and ``u`` are :class:`PiecewiseCubic` or periodic piecewise-linear parts; ``t`` has shape (m,).
+    ``f`` and ``u`` are both :class:`PiecewiseCubic` or both :class:`PiecewiseLinear` (``u`` with one column);
+    ``t`` has shape (m,).
     """
 
     def __init__(self, f, u, t):
@@ -185,13 +187,21 @@ class _Shifted:
         return self.f(q) + self.u(q)[:, :1] * self.t
 
 
-class _Linear:
-    """Periodic piecewise-linear function through ``(z_j, r_j)`` (plus ``lead * B_2({z - z_0}) / 2``)."""
+class PiecewiseLinear:
+    """Periodic piecewise-linear function through ``(z_j, values_j)`` (plus ``lead * B_2({z - z_0}) / 2``).
 
-    def __init__(self, z, r, lead=None):
-        self.z, self.r = z, r
+    Parameters
+    ----------
+    z : ndarray, shape (N,)
+        Sorted nodes in ``[0, 1)``.
+    values : ndarray, shape (N, m)
+    lead : ndarray, shape (m,), optional
+    """
+
+    def __init__(self, z, values, lead=None):
+        self.z, self.values = z, values
         self.d = np.diff(np.append(z, z[0] + 1.0))
-        self.lead = np.zeros(r.shape[1]) if lead is None else lead
+        self.lead = np.zeros(values.shape[1]) if lead is None else lead
 
     def __call__(self, q):
         z, N = self.z, self.z.size
@@ -200,20 +210,21 @@ class _Linear:
         j = np.searchsorted(z, qf, side="right") - 1
         t = (qf - z[j % N] + np.where(j < 0, 1.0, 0.0))[:, None]
         j = j % N
-        out = self.r[j] + (self.r[(j + 1) % N] - self.r[j]) * (t / self.d[j][:, None])
+        r = self.values
+        out = r[j] + (r[(j + 1) % N] - r[j]) * (t / self.d[j][:, None])
         if np.any(self.lead):
             w = qf - z[0]
             out = out + self.lead * (bernoulli_polynomial(2, w - np.floor(w)) / 2.0)[:, None]
         return out
 
     def mean(self):
-        return np.sum(self.d[:, None] * (self.r + np.roll(self.r, -1, axis=0)) / 2, axis=0)
+        return np.sum(self.d[:, None] * (self.values + np.roll(self.values, -1, axis=0)) / 2, axis=0)
 
 
 def _free_solve(zs, d, r, a2, a4, extra=None):
     """Free-constant solution on sorted nodes; returns (function, norm^2 per column)."""
     if a4 == 0:
-        f = _Linear(zs, r)
+        f = PiecewiseLinear(zs, r)
         D = _slopes(zs, r)
         return f, np.sum(d[:, None] * D**2, axis=0) / a2
     D = _slopes(zs, r)
@@ -237,9 +248,9 @@ def _unit_mean_bump(zs, d, a2, a4):
     w = zs - zs[0]
     if a4 == 0:
         qv = (bernoulli_polynomial(2, w) / 2.0)[:, None]
-        lin = _Linear(zs, -qv)
+        lin = PiecewiseLinear(zs, -qv)
         c2 = 1.0 / lin.mean()[0]  # q has zero mean
-        u = _Linear(zs, -c2 * qv, lead=np.array([c2]))
+        u = PiecewiseLinear(zs, -c2 * qv, lead=np.array([c2]))
         return u, -c2 / a2
     qv = (bernoulli_polynomial(4, w) / 24.0)[:, None]
     extra = np.zeros((N, 1))
@@ -251,10 +262,20 @@ def _unit_mean_bump(zs, d, a2, a4):
 
 
 class KernelExpansion:
-    """``h(z) = sum_j alpha_j kappa(z - z_j) + c``: evaluation of a dense kernel solution in chunks."""
+    """``h(z) = sum_j alpha_j kappa(z - z_j) + c``: evaluation of a dense kernel solution in chunks.
 
-    def __init__(self, z, alpha, c, kappa):
-        self.z, self.alpha, self.c, self.kappa = z, alpha, c, kappa
+    Parameters
+    ----------
+    z : ndarray, shape (N,)
+    alpha : ndarray, shape (N, m)
+    c : ndarray, shape (m,)
+    weight : Weight
+        Its closed-form kernel (:func:`fpnorm.kernels.closed_form_kernel`) is ``kappa``.
+    """
+
+    def __init__(self, z, alpha, c, weight):
+        self.z, self.alpha, self.c, self.weight = z, alpha, c, weight
+        self.kappa = closed_form_kernel(weight)
 
     def __call__(self, q):
         q = np.asarray(q, dtype=float)
@@ -265,17 +286,16 @@ class KernelExpansion:
         return out
 
 
-def solve_exact_kernel(z, rhs, *, kappa, free_constant, refine=4):
+def solve_exact_kernel(z, rhs, *, weight, refine=4):
     """Dense solve with a closed-form kernel: ``G alpha (+ c 1) = r`` (``1^T alpha = 0`` when the constant is free).
 
     Parameters
     ----------
     z : ndarray, shape (N,)
     rhs : ndarray, shape (N, m)
-    kappa : callable
-        The kernel ``kappa(z)``, including the ``k = 0`` term when it is penalised.
-    free_constant : bool
-        Whether ``k = 0`` is unpenalised (bordered system).
+    weight : Weight
+        With a closed-form kernel ``kappa`` (:func:`fpnorm.kernels.closed_form_kernel`, the ``k = 0`` term included
+        when it is penalised); ``zero=None`` leaves the constant free (bordered system).
     refine : int
         Steps of iterative refinement against the same matrix.
 
@@ -288,6 +308,7 @@ def solve_exact_kernel(z, rhs, *, kappa, free_constant, refine=4):
     """
     N, m = rhs.shape
     check_memory(8 * (N + 1) ** 2 * 3, f"the {N} x {N} closed-form kernel matrix")
+    kappa, free_constant = closed_form_kernel(weight), weight.zero is None
     G = kappa(z[:, None] - z[None, :])
     n = N + 1 if free_constant else N
     B = np.zeros((n, n))
@@ -309,7 +330,7 @@ def solve_exact_kernel(z, rhs, *, kappa, free_constant, refine=4):
         x, steps = x_new, steps + 1
     alpha = x[:N]
     c = x[N] if free_constant else np.zeros(m)
-    f = KernelExpansion(z, alpha, c, kappa)
+    f = KernelExpansion(z, alpha, c, weight)
     res = relative_residual(f(z), rhs)
     norm2 = np.maximum(np.einsum("im,im->m", alpha, G @ alpha), 0.0)
     info = SolveInfo("exact_kernel", res, 1.0 / rcond if rcond > 0 else np.inf, steps)
@@ -342,9 +363,7 @@ def solve_limit(weight, z, rhs, *, method="auto"):
 
 
 def _dispatch(weight, z, rhs, method):
-    from ..kernels import _lfp_parts, closed_form_kernel
-
-    parts = _lfp_parts(weight)
+    parts = spline_parts(weight)
     if method == "auto":
         method = "periodic1d" if parts is not None else "exact_kernel"
     if method == "periodic1d":
@@ -353,5 +372,4 @@ def _dispatch(weight, z, rhs, method):
                              f"(PowerLaw p = 2 or 4, LFP) for `method`='periodic1d', got {weight!r}; use "
                              f"method='exact_kernel'.")
         return solve_periodic1d(z, rhs, a2=parts[0], a4=parts[1], zero=weight.zero)
-    free = weight.zero is None
-    return solve_exact_kernel(z, rhs, kappa=closed_form_kernel(weight), free_constant=free)
+    return solve_exact_kernel(z, rhs, weight=weight)

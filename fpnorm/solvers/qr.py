@@ -9,8 +9,9 @@ so this stays accurate where a Cholesky factorisation of ``G`` fails. Cost ``O(N
 import numpy as np
 import scipy.linalg as sla
 
-from .._memory import check_memory
-from ._common import FreeModes, Solution, SolveInfo, complex_coef, relative_residual, scaled_design
+from .._internal.memory import check_memory
+from ..lattice import real_to_complex
+from .problem import FreeModes, Solution, SolveInfo, relative_residual, scaled_design
 
 __all__ = ["solve_qr", "solve_svd", "qr_memory"]
 
@@ -114,10 +115,7 @@ def solve_qr(problem, *, refine=2, use_svd=False):
         u = least_norm(free.qt(r)[free.n:])
         if not free.n:  # every column penalised: pen is 0..M-1
             return scales[:, None] * u
-        real = np.zeros((M,) + r.shape[1:])
-        real[pen] = scales[pen, None] * u
-        real[free.cols] = free.free_coefficients(r - A @ u)
-        return real
+        return sd.real_coefficients(u, free.free_coefficients(r - A @ u))
 
     # Residuals for refinement come from the explicit design matrix, which is exact to rounding: a NUFFT's
     # tolerance would be amplified by the small singular values of a nearly rank-deficient design.
@@ -134,7 +132,7 @@ def solve_qr(problem, *, refine=2, use_svd=False):
             break
         real, res = trial, trial_res
         steps += 1
-    coef = complex_coef(real, K, dim)
+    coef = real_to_complex(real, K, dim)
     attempts = [] if rank == n_b else [f"qr: numerical rank {rank}/{n_b} of the projected design; "
                                        f"truncated SVD used"]
     return Solution(coef, SolveInfo(method, res, cond_g, steps, attempts), design=design)

@@ -27,8 +27,8 @@ import numpy as np
 import scipy.linalg as sla
 
 from .. import transforms
-from .._memory import check_memory
-from ._common import FreeModes, Solution, SolveInfo, complex_coef, forward
+from .._internal.memory import check_memory
+from .problem import FreeModes, Solution, SolveInfo, forward
 
 __all__ = ["solve_smoothing", "smoothing_memory"]
 
@@ -81,10 +81,7 @@ def solve_smoothing(problem, smoothing):
     beta = evecs @ ((evecs.T @ r2) / (evals + mu)[:, None])
     lam = free.lift(beta)
     coef = gp[..., None] * transforms.adjoint(problem.t, lam, K, eps=problem.eps)
-    if free.n:
-        real = np.zeros((problem.M,) + r.shape[1:])
-        real[free.cols] = free.free_coefficients(r - G @ lam - mu * lam)
-        coef = coef + complex_coef(real, K, dim)
+    coef = free.add_free_part(coef, r - G @ lam - mu * lam)
     # relative to the data r, like every other solve (not to the fitted values, which may be tiny)
     err = forward(coef, problem) - (r - mu * lam)
     scale = float(np.max(np.abs(r))) if r.size else 0.0

@@ -9,9 +9,13 @@ import os
 import tomllib
 from pathlib import Path
 
-from ._validation import check_choice, check_int, check_real
-from .lattice import box_size
-from .weights import weight_from_spec
+import numpy as np
+
+from .. import targets
+from .._internal.checks import check_choice, check_int, check_real, evaluate_function
+from ..lattice import box_size
+from ..validation import QUADRATURES
+from ..weights import weight_from_spec
 
 __all__ = ["EXAMPLE_CONFIG", "CONFIG_KEYS", "RISK_KEYS", "SweepConfig", "load_config", "parse_config",
            "resolve_function", "resolve_h_ini", "as_config"]
@@ -64,8 +68,6 @@ def resolve_function(name, key, dim=1, period=1.0):
             raise ValueError(f"Expected `{key}` = {name!r} to name a callable in module {module_name!r}, "
                              f"got {type(fn).__name__}.")
         return fn
-    from . import targets
-
     try:
         return targets.get_target(name, dim, period=period)
     except (KeyError, ValueError):
@@ -215,8 +217,6 @@ def parse_config(raw):
     if h_ini_fn is not None:
         _try_function(h_ini_fn, "h_ini", dim, period)
     risk_n = check_int(risk["n"], "risk.n", minimum=2)
-    from .validation import QUADRATURES
-
     risk_method = check_choice(risk["method"], "risk.method", QUADRATURES)
     risk_replicates = check_int(risk["replicates"], "risk.replicates", minimum=2)
     if risk_n < risk_replicates:
@@ -229,10 +229,6 @@ def parse_config(raw):
 
 def _try_function(fn, key, dim, period):
     """Call a config's function on a few points now, so a broken one is refused before any output is written."""
-    import numpy as np
-
-    from ._validation import evaluate_function
-
     x = np.linspace(0.0, period, 5, endpoint=False)[:, None] * np.ones((1, dim))
     try:
         evaluate_function(fn, x, key, 5, dim)

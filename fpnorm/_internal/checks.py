@@ -5,10 +5,16 @@ import numbers
 import warnings
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
-__all__ = ["check_int", "check_period", "as_points", "as_values", "merge_duplicates", "as_query",
-           "check_weight", "check_real", "check_choice", "evaluate_function", "duplicate_tolerance",
-           "check_h_ini", "evaluate_h_ini", "warn_truncation", "TRUNCATION_FRACTION"]
+from ..exceptions import TruncationWarning
+from ..lattice import box_size
+
+__all__ = ["check_int", "check_dim", "check_period", "as_points", "as_values", "merge_duplicates", "as_query",
+           "check_real", "check_choice", "evaluate_function", "duplicate_tolerance", "as_coefficients",
+           "check_h_ini", "warn_truncation", "TRUNCATION_FRACTION"]
 
 # Wrapping ``x`` onto the torus keeps no digit at all once ``|x| / period`` reaches this (float spacing ~ period).
 _MAX_WRAP_RATIO = 2.0**52
@@ -48,6 +54,15 @@ def check_real(value, name, *, minimum=None, maximum=None, strict_min=False, str
     return value
 
 
+def check_dim(dim):
+    """The dimension ``d`` of a torus or a weight: a positive integer (not bool)."""
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"Expected `dim` to be a positive integer, got {type(dim).__name__} {dim!r}.")
+    if dim < 1:
+        raise ValueError(f"Expected `dim` to be a positive integer, got {dim}.")
+    return int(dim)
+
+
 def check_choice(value, name, choices):
     """One of an enumerated set (kept in one module constant)."""
     if value not in choices:
@@ -57,15 +72,6 @@ def check_choice(value, name, choices):
 
 def check_period(period):
     return check_real(period, "period", minimum=0.0, strict_min=True)
-
-
-def check_weight(weight):
-    from .weights import Weight
-
-    if not isinstance(weight, Weight):
-        raise TypeError(f"Expected `weight` to be a fpnorm Weight (PowerLaw, LFP, Sobolev, Weight.from_callable), "
-                        f"got {type(weight).__name__}.")
-    return weight
 
 
 def _as_array(x, name):
@@ -193,10 +199,6 @@ def merge_duplicates(points, values, *, period=None, tol=0.0):
         first_axis = np.sort(points[:, 0])
         if np.min(np.diff(first_axis), initial=np.inf) > tol and first_axis[0] + period - first_axis[-1] > tol:
             return points, values, np.arange(N)
-        from scipy.sparse import coo_matrix
-        from scipy.sparse.csgraph import connected_components
-        from scipy.spatial import cKDTree
-
         tree = cKDTree(points, boxsize=period)
         pairs = tree.query_pairs(tol, p=np.inf, output_type="ndarray")
         graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(N, N))
@@ -240,6 +242,30 @@ def evaluate_function(fn, x, name, expected_len, dim):
     return out
 
 
+def as_coefficients(coef, dim, name, *, accepted="a callable or a coefficient array"):
+    """Fourier coefficients on a box: a finite numeric array of shape ``(2K+1,)*dim`` (odd, equal sides), as complex.
+
+    Parameters
+    ----------
+    coef : array_like
+    dim : int
+    name : str
+        The argument's name, for messages.
+    accepted : str
+        What the argument may be, for the message when it is not numeric.
+    """
+    arr = np.asarray(coef)
+    if arr.dtype == object or arr.dtype.kind not in "biufc":
+        raise TypeError(f"Expected `{name}` to be {accepted}, got dtype {arr.dtype}.")
+    n = arr.shape[0] if arr.ndim else 0
+    if arr.ndim != dim or n % 2 == 0 or any(s != n for s in arr.shape):
+        raise ValueError(f"Expected `{name}` coefficients of shape (2K'+1,)*{dim} (odd, equal sides), "
+                         f"got shape {arr.shape}.")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"Expected `{name}` coefficients to be finite; got NaN or inf.")
+    return arr.astype(complex)
+
+
 def check_h_ini(h_ini, dim):
     """Validate an initial function: None, a callable on the torus, or a coefficient array ``(2K'+1,)*dim``.
 
@@ -251,33 +277,10 @@ def check_h_ini(h_ini, dim):
     """
     if h_ini is None or callable(h_ini):
         return h_ini, True
-    arr = np.asarray(h_ini)
-    if arr.dtype == object or arr.dtype.kind not in "biufc":
-        raise TypeError(f"Expected `h_ini` to be None, a callable or a coefficient array, got dtype {arr.dtype}.")
-    n = arr.shape[0] if arr.ndim else 0
-    if arr.ndim != dim or n % 2 == 0 or any(s != n for s in arr.shape):
-        raise ValueError(f"Expected `h_ini` coefficients of shape (2K'+1,)*{dim} (odd, equal sides), "
-                         f"got shape {arr.shape}.")
-    if not np.isfinite(arr).all():
-        raise ValueError("Expected `h_ini` coefficients to be finite; got NaN or inf.")
-    arr = arr.astype(complex)
+    arr = as_coefficients(h_ini, dim, "h_ini", accepted="None, a callable or a coefficient array")
     mirror = np.conj(arr[(slice(None, None, -1),) * dim])
     is_real = bool(np.allclose(arr, mirror, rtol=0.0, atol=1e-14 * max(np.abs(arr).max(), 1e-300)))
     return arr, is_real
-
-
-def evaluate_h_ini(h_ini, is_real, x, period):
-    """Values of a checked initial function (see :func:`check_h_ini`) at wrapped points ``x`` of shape (Q, d);
-    None when there is no initial function."""
-    if h_ini is None:
-        return None
-    dim = x.shape[1]
-    if callable(h_ini):
-        return evaluate_function(h_ini, x, "h_ini", x.shape[0], dim)
-    from . import transforms
-
-    vals = transforms.evaluate(h_ini, (2 * np.pi / period) * x)
-    return vals.real if is_real else vals
 
 
 def warn_truncation(N, K, dim, subject, *, stacklevel=3):
@@ -286,9 +289,6 @@ def warn_truncation(N, K, dim, subject, *, stacklevel=3):
     `subject` names the count in the message (e.g. ``"max(`Ms`)"``); the advice is the smallest ``K`` whose box is
     large enough. `stacklevel` is counted from this function (3: the caller of the function that calls it).
     """
-    from .exceptions import TruncationWarning
-    from .lattice import box_size
-
     M = box_size(K, dim)
     if N <= TRUNCATION_FRACTION * M:
         return

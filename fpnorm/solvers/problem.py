@@ -1,30 +1,27 @@
-"""What every solve path shares: the validated problem, the result record, the free-mode projection, the residual.
+"""What every solve path shares: the validated problem, the result record, right-hand sides, the free-mode projection,
+the scaled design and the residual.
 
-The problem (all arrays already validated by :class:`fpnorm.FPInterpolator`)::
+The problem (all arrays already validated by :class:`fpnorm.FPInterpolator` or :class:`fpnorm.LFPFlow`)::
 
     minimise  sum_k |c_k|^2 / g_k      subject to   sum_k c_k e^{i k.t_n} = r_n,   n = 1..N,
 
 over the box ``|k|_inf <= K``, with ``g_k = gamma(k)^2`` and ``g_k = inf`` for free modes. ``r`` is real with
-``m`` columns, so the solution is Hermitian and is computed in the real cos/sin basis of :mod:`fpnorm.lattice`.
-
-Also here: :func:`direct_values` (exact residual checks with an explicit design matrix) and :func:`single_threaded`
-(small dense factorisations on one BLAS thread, see the comment above it).
+``m`` columns (:func:`right_hand_sides` splits complex data into real and imaginary columns), so the solution is
+Hermitian and is computed in the real cos/sin basis of :mod:`fpnorm.lattice`.
 """
 
-import contextlib
-import ctypes
-import os
-import threading
 from dataclasses import dataclass, field, fields
 
 import numpy as np
 import scipy.linalg as sla
 
 from .. import transforms
-from ..lattice import real_to_complex
+from .._internal.checks import evaluate_function
+from ..lattice import complex_to_real, real_design, real_to_complex
 
 __all__ = ["Problem", "SolveInfo", "Solution", "FreeModes", "ScaledDesign", "scaled_design", "real_scales",
-           "relative_residual", "direct_values", "single_threaded", "blas_thread_counts"]
+           "relative_residual", "direct_values", "forward", "right_hand_sides", "join_complex", "evaluate_h_ini",
+           "scale_exponent"]
 
 
 @dataclass
@@ -117,25 +114,6 @@ class SolveInfo:
                 "iterations": self.iterations, "attempts": list(self.attempts), "seconds": self.seconds,
                 "status": self.status}
 
-    # persistence (fpnorm.io): no arrays, the fields as JSON
-    def _to_state(self):
-        return {}, self.to_dict()
-
-    @classmethod
-    def _from_state(cls, arrays, meta):
-        types = {"method": str, "residual": (int, float), "condition": (int, float), "iterations": int,
-                 "attempts": list, "seconds": (int, float), "status": str}
-        if set(meta) != set(types) or arrays:
-            raise ValueError(f"SolveInfo state should have exactly the fields {sorted(types)} and no arrays, got "
-                             f"{sorted(meta)} and arrays {sorted(arrays)}")
-        for key, kind in types.items():
-            if isinstance(meta[key], bool) or not isinstance(meta[key], kind):
-                raise TypeError(f"SolveInfo field {key!r} should be {kind}, got {type(meta[key]).__name__}")
-        if not all(isinstance(a, str) for a in meta["attempts"]):
-            raise TypeError("SolveInfo field 'attempts' should be a list of strings")
-        return cls(meta["method"], float(meta["residual"]), float(meta["condition"]), meta["iterations"],
-                   list(meta["attempts"]), float(meta["seconds"]), meta["status"])
-
 
 def _same(a, b):
     """Equality of two field values: NaN equals NaN, arrays (and lists) compare element by element."""
@@ -186,7 +164,7 @@ class FreeModes:
                 cols += [f - H, f - H + H]
         self.cols = np.array(sorted(cols), dtype=int)
         self.n = len(self.cols)
-        self.N = N
+        self.N, self.M = N, M
         self.K, self.dim = K, dim
         if self.n == 0:
             return
@@ -194,7 +172,7 @@ class FreeModes:
             raise ValueError(f"Expected at most as many unpenalised modes as distinct points: {self.n} free real "
                              f"basis functions, {N} points, so the free part is not determined by the data. Add points "
                              f"or give the free modes a finite weight (e.g. `zero=` for k = 0).")
-        F = real_columns(problem.t, K, dim, self.cols)
+        F = real_design(problem.t, K, dim, cols=self.cols)
         qr, tau, _, info = sla.lapack.dgeqrf(F)
         self._qr, self._tau = qr, tau
         diag = np.abs(np.diag(qr[: self.n, : self.n]))
@@ -241,29 +219,14 @@ class FreeModes:
         top = self.qt(remainder)[: self.n]
         return sla.solve_triangular(self.R, top, lower=False)
 
-
-def real_columns(t, K, dim, cols):
-    """Selected columns of the real basis ``[1, cos(k.t), sin(k.t)]`` (see :mod:`fpnorm.lattice`), shape (N, len(cols))."""
-    from ..lattice import half_points
-
-    cols = np.asarray(cols, dtype=int)
-    M = (2 * K + 1) ** dim
-    H = (M - 1) // 2
-    half = half_points(K, dim)
-    out = np.empty((t.shape[0], len(cols)))
-    for j, c in enumerate(cols):
-        if c == 0:
-            out[:, j] = 1.0
-        else:
-            k = half[(c - 1) % H]
-            phase = t @ k.astype(float)
-            out[:, j] = np.cos(phase) if c <= H else np.sin(phase)
-    return out
-
-
-def complex_coef(u_real, K, dim):
-    """Complex box coefficients (shape ``(2K+1,)*d + (m,)``) from real-basis coefficients (shape (M, m))."""
-    return real_to_complex(u_real, K, dim)
+    def add_free_part(self, coef, remainder):
+        """Box coefficients `coef` (shape ``(2K+1,)*d + (m,)``) plus the free modes fitted to `remainder` (shape
+        (N, m)), the part of the data that the penalised coefficients leave unexplained at the points."""
+        if self.n == 0:
+            return coef
+        real = np.zeros((self.M,) + remainder.shape[1:])
+        real[self.cols] = self.free_coefficients(remainder)
+        return coef + real_to_complex(real, self.K, self.dim)
 
 
 def forward(coef, problem):
@@ -278,8 +241,6 @@ def direct_values(coef, design, K, dim):
     with ``[a_0, a, b]`` = :func:`fpnorm.lattice.complex_to_real` of ``c``, and the design matrix holds exactly those
     cos/sin values. A direct sum has no NUFFT tolerance: it is the more exact measurement.
     """
-    from ..lattice import complex_to_real
-
     u = complex_to_real(coef, K, dim).reshape((design.shape[1], -1))
     return design @ u
 
@@ -313,6 +274,8 @@ class ScaledDesign:
         :func:`real_scales`.
     pen : ndarray of int
         Penalised (finite-weight) real columns.
+    free_cols : ndarray of int
+        Free real columns (:attr:`FreeModes.cols`).
     A : ndarray, shape (N, len(pen))
         ``design[:, pen] * scales[pen]``: in these coordinates the FP-norm is the Euclidean norm.
     """
@@ -320,104 +283,83 @@ class ScaledDesign:
     design: np.ndarray
     scales: np.ndarray
     pen: np.ndarray
+    free_cols: np.ndarray
     A: np.ndarray
+
+    @property
+    def F(self):
+        """The free real basis functions at the points, shape (N, n_f)."""
+        return self.design[:, self.free_cols]
+
+    def real_coefficients(self, u, w=None):
+        """Real-basis coefficients (shape (M,) + tail) from scaled penalised coordinates `u` (shape (len(pen),) +
+        tail; ``||h||_gamma = ||u||``) and free coefficients `w` (shape (n_f,) + tail; zero when None)."""
+        u = np.asarray(u)
+        real = np.zeros((self.scales.size,) + u.shape[1:])
+        real[self.pen] = self.scales[self.pen].reshape((-1,) + (1,) * (u.ndim - 1)) * u
+        if w is not None:
+            real[self.free_cols] = w
+        return real
 
 
 def scaled_design(problem, free):
     """:class:`ScaledDesign` of `problem`, with `free` its :class:`FreeModes`."""
-    from ..lattice import real_design
-
     design = real_design(problem.t, problem.K, problem.dim)
     scales = real_scales(problem)
     if free.n == 0:  # every column penalised: no column selection (saves a copy of the N x M matrix)
-        return ScaledDesign(design, scales, np.arange(problem.M), design * scales)
+        return ScaledDesign(design, scales, np.arange(problem.M), free.cols, design * scales)
     pen = np.setdiff1d(np.arange(problem.M), free.cols)
-    return ScaledDesign(design, scales, pen, design[:, pen] * scales[pen])
+    return ScaledDesign(design, scales, pen, free.cols, design[:, pen] * scales[pen])
 
 
-# -- dense linear algebra on one BLAS thread ------------------------------------------------------------------------
-# numpy and scipy each load a threaded OpenBLAS. On small matrices (a QR of 513 x 119, a Cholesky of 120 x 120) its
-# threads cost more to start and synchronise than the work they share, and on a loaded machine a thread that waits
-# for a busy core makes a 2 ms LAPACK call take 10-20 ms (measured on the project's 2-core machine: ``dgeqrf`` of a
-# 513 x 120 matrix, best of 30, 13.4 ms threaded under load against 2.1 ms on one thread).
-#
-# :func:`single_threaded` limits every OpenBLAS this process has loaded to one thread for the duration of a block and
-# restores the previous counts afterwards. OpenBLAS's thread count is process-wide (even its ``_local`` setter, in
-# pthreads builds), so the switch is reference-counted under a lock: nested and concurrent blocks in this process
-# restore the counts once, when the last one leaves. Code in other threads that runs BLAS meanwhile runs on one
-# thread too (slower, never different). Libraries without OpenBLAS's thread setters are left alone (no-op).
-
-# (getter, setter) names of the thread-count functions of the OpenBLAS builds numpy and scipy ship (their symbols
-# carry a ``scipy_`` prefix and, for the 64-bit-integer build, a ``64_`` suffix), then the plain OpenBLAS names.
-_SYMBOLS = (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
-            ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
-            ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
-            ("openblas_get_num_threads", "openblas_set_num_threads"))
-
-_BLAS_LOCK = threading.Lock()
-_BLAS_STATE = {"libs": None, "depth": 0, "saved": []}
+# -- right-hand sides -------------------------------------------------------------------------------------------------
+def evaluate_h_ini(h_ini, is_real, x, period):
+    """Values of a checked initial function (:func:`fpnorm._internal.checks.check_h_ini`) at wrapped points ``x`` of
+    shape (Q, d); None when there is no initial function."""
+    if h_ini is None:
+        return None
+    if callable(h_ini):
+        return evaluate_function(h_ini, x, "h_ini", x.shape[0], x.shape[1])
+    vals = transforms.evaluate(h_ini, (2 * np.pi / period) * x)
+    return vals.real if is_real else vals
 
 
-def _loaded_openblas():
-    """``[(get, set)]`` ctypes functions of every OpenBLAS loaded in this process (Linux: read from
-    ``/proc/self/maps``; elsewhere none are found and :func:`single_threaded` does nothing)."""
-    paths = []
-    try:
-        with open("/proc/self/maps") as fh:
-            for line in fh:
-                path = line.rsplit(None, 1)[-1] if "/" in line else ""
-                if "openblas" in os.path.basename(path).lower() and path not in paths:
-                    paths.append(path)
-    except OSError:  # pragma: no cover - not Linux
-        return []
-    found = []
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:  # pragma: no cover - a mapped library that cannot be opened again
-            continue
-        for get_name, set_name in _SYMBOLS:
-            if hasattr(lib, get_name) and hasattr(lib, set_name):
-                get, put = getattr(lib, get_name), getattr(lib, set_name)
-                get.restype, get.argtypes = ctypes.c_int, []
-                put.restype, put.argtypes = None, [ctypes.c_int]
-                found.append((get, put))
-                break
-    return found
+def right_hand_sides(values, h_ini_values):
+    """The real right-hand sides ``r = y - h_ini(x)`` that every solve path takes.
 
+    Parameters
+    ----------
+    values : ndarray, shape (N,) or (N, m)
+        The data, real or complex.
+    h_ini_values : ndarray of shape (N,), or None
+        ``h_ini`` at the points.
 
-def _libs():
-    if _BLAS_STATE["libs"] is None:  # numpy's and scipy.linalg's (imported above) BLAS are loaded by now
-        _BLAS_STATE["libs"] = _loaded_openblas()
-    return _BLAS_STATE["libs"]
-
-
-def blas_thread_counts():
-    """Current thread count of each OpenBLAS loaded in this process (a list; empty when none was found)."""
-    return [get() for get, _ in _libs()]
-
-
-@contextlib.contextmanager
-def single_threaded(enabled=True):
-    """Context manager: every loaded OpenBLAS runs on one thread inside the block (when `enabled`).
-
-    Results are unchanged up to the order of floating-point additions inside BLAS kernels (round-off).
+    Returns
+    -------
+    rhs : float ndarray, shape (N, m), or (N, 2m) for complex data: real parts, then imaginary parts
+    is_complex : bool
+        Whether the data or ``h_ini`` were complex (undo the split with :func:`join_complex`).
     """
-    if not enabled:
-        yield
-        return
-    libs = _libs()
-    with _BLAS_LOCK:
-        if _BLAS_STATE["depth"] == 0:
-            _BLAS_STATE["saved"] = [get() for get, _ in libs]
-            for _, put in libs:
-                put(1)
-        _BLAS_STATE["depth"] += 1
-    try:
-        yield
-    finally:
-        with _BLAS_LOCK:
-            _BLAS_STATE["depth"] -= 1
-            if _BLAS_STATE["depth"] == 0:
-                for (_, put), count in zip(libs, _BLAS_STATE["saved"]):
-                    put(count)
+    rhs = (values if values.ndim == 2 else values[:, None]) - (0.0 if h_ini_values is None else h_ini_values[:, None])
+    is_complex = bool(np.iscomplexobj(rhs))
+    if is_complex:
+        rhs = np.concatenate([rhs.real, rhs.imag], axis=1)
+    return np.ascontiguousarray(rhs, dtype=float), is_complex
+
+
+def scale_exponent(rhs):
+    """The exponent ``e`` with ``max |ldexp(rhs, -e)|`` in ``[1/2, 1)`` (0 for zero or non-finite data).
+
+    Solvers work on right-hand sides scaled by this exact power of two: the relative residual is unchanged and no
+    solver sees data near under- or overflow.
+    """
+    top = float(np.max(np.abs(rhs))) if rhs.size else 0.0
+    return int(np.frexp(top)[1]) if 0.0 < top < np.inf else 0
+
+
+def join_complex(arr, is_complex):
+    """Undo the real/imaginary split of :func:`right_hand_sides` along the last axis (``arr`` unchanged when real)."""
+    if not is_complex:
+        return arr
+    half = arr.shape[-1] // 2
+    return arr[..., :half] + 1j * arr[..., half:]

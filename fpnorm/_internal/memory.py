@@ -3,12 +3,12 @@
 import os
 import time
 
-from .exceptions import MemoryEstimateError
+from ..exceptions import MemoryEstimateError
 
-__all__ = ["available_memory", "check_memory", "format_bytes"]
+__all__ = ["available_memory", "check_memory", "format_bytes", "HEADROOM"]
 
 # Use at most this fraction of the memory the OS reports as available for one allocation plan.
-_HEADROOM = 0.8
+HEADROOM = 0.8
 
 
 # (time of the last reading, bytes): readings are reused for this many seconds (a solve checks memory several times).
@@ -64,7 +64,7 @@ def check_memory(nbytes, what, hint=""):
         What the user can change, appended to the message.
     """
     avail = available_memory()
-    if nbytes > _HEADROOM * avail:
+    if nbytes > HEADROOM * avail:
         msg = (f"{what} needs about {format_bytes(nbytes)}, but only {format_bytes(avail)} is available."
                + (f" {hint}" if hint else ""))
         raise MemoryEstimateError(msg, required=nbytes, available=avail)

@@ -1,6 +1,6 @@
 """Spectral kernels of the linear F-principle flow: pure functions on an already validated problem.
 
-With the free modes projected out (:class:`~fpnorm.solvers._common.FreeModes`, ``Q = [Q_1, Q_2]``), the penalised
+With the free modes projected out (:class:`~fpnorm.solvers.problem.FreeModes`, ``Q = [Q_1, Q_2]``), the penalised
 part of the flow lives in the coordinates ``beta`` of ``alpha = Q_2 beta``, ``c_P = Gamma Phi_P^H alpha``, and obeys
 ``d beta/dt = -(1/N) (G_2 beta - r_2)`` with ``G_2 = Q_2^T G Q_2``, ``r_2 = Q_2^T r``. Both kernels below return the
 eigendecomposition ``G_2 = U diag(lam) U^T`` together with the linear maps the flow needs, in one common form:
@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg as sla
 
-from . import transforms
-from ._memory import check_memory
-from .lattice import complex_to_real
-from .solvers._common import scaled_design
+from .. import transforms
+from .._internal.memory import check_memory
+from ..lattice import complex_to_real
+from .problem import scaled_design
 
-__all__ = ["FlowSpectrum", "spectrum_svd", "spectrum_eigh", "svd_memory", "eigh_memory", "eigh_alpha_map"]
+__all__ = ["FlowSpectrum", "spectrum_svd", "spectrum_eigh", "svd_memory", "eigh_memory"]
 
 
 @dataclass
@@ -39,26 +39,34 @@ class FlowSpectrum:
     kept : ndarray of bool, shape (n,)
     U : ndarray, shape (N - n_f, n)
         Orthonormal eigenvectors of ``G_2``.
-    coef_map : ndarray, shape (M, n) or None
-        Real-basis penalised coefficients per unit ``z`` (svd); None when :func:`coef_of` goes through a NUFFT.
     pts : ndarray, shape (N, n)
         Values of the penalised part at the data points per unit ``z``.
     method : str
+        "svd" or "eigh".
+    coef_map : ndarray, shape (M, n), or None
+        svd: real-basis penalised coefficients per unit ``z``.
+    lift_U : ndarray, shape (N, n), or None
+        eigh: ``Q [0; U]``, the dual coefficients ``alpha`` per unit ``z`` (coefficients then take a type-1 NUFFT).
     """
 
     lam: np.ndarray
     kept: np.ndarray
     U: np.ndarray
-    coef_map: np.ndarray
     pts: np.ndarray
     method: str
-    _alpha_map: object = None
+    coef_map: np.ndarray = None
+    lift_U: np.ndarray = None
 
-    def coef_of(self, z):
-        """Real-basis penalised coefficients, shape (M, p), for eigen-coordinates ``z`` of shape (n, p)."""
+    def coef_of(self, z, t, gp, eps):
+        """Real-basis penalised coefficients, shape (M, p), for eigen-coordinates ``z`` of shape (n, p).
+
+        `t` (angles, (N, d)), `gp` (the weight box with free modes set to 0) and `eps` (finufft tolerance) are the
+        problem's; only the eigh form needs them: ``alpha = lift_U z``, ``c = g_P Phi^H alpha`` in the real basis.
+        """
         if self.coef_map is not None:
             return self.coef_map @ z
-        return self._alpha_map(z)
+        K, dim = gp.shape[0] // 2, gp.ndim
+        return complex_to_real(gp[..., None] * transforms.adjoint(t, self.lift_U @ z, K, eps=eps), K, dim)
 
 
 def svd_memory(N, M):
@@ -77,7 +85,7 @@ def spectrum_svd(problem, free):
     Parameters
     ----------
     problem : fpnorm.solvers.Problem
-    free : fpnorm.solvers._common.FreeModes
+    free : fpnorm.solvers.problem.FreeModes
 
     Returns
     -------
@@ -99,7 +107,7 @@ def spectrum_svd(problem, free):
     coef_map = np.zeros((M, n))
     coef_map[pen] = scales[pen, None] * (Vt.T * S)
     pts = A @ (Vt.T * S)
-    return FlowSpectrum(S**2, kept, U, coef_map, pts, "svd")
+    return FlowSpectrum(S**2, kept, U, pts, "svd", coef_map=coef_map)
 
 
 def spectrum_eigh(problem, free):
@@ -108,7 +116,7 @@ def spectrum_eigh(problem, free):
     Parameters
     ----------
     problem : fpnorm.solvers.Problem
-    free : fpnorm.solvers._common.FreeModes
+    free : fpnorm.solvers.problem.FreeModes
 
     Returns
     -------
@@ -128,21 +136,4 @@ def spectrum_eigh(problem, free):
     top = lam[0] if lam.size else 0.0
     kept = lam > max(top, 0.0) * max(N, 1) * np.finfo(float).eps
     lift_U = free.lift(U) if U.size else np.zeros((N, U.shape[1]))
-    pts = G @ lift_U
-    return FlowSpectrum(lam, kept, U, None, pts, "eigh", eigh_alpha_map(lift_U, problem.t, gp, K, dim, problem.eps))
-
-
-def eigh_alpha_map(lift_U, t, gp, K, dim, eps):
-    """The eigh spectrum's map from eigen-coordinates ``z`` (n, p) to real-basis penalised coefficients (M, p).
-
-    ``alpha = lift_U z``, ``c = g_P Phi^H alpha`` (a type-1 NUFFT), in the real basis; ``lift_U`` is ``Q [0; U]``
-    of shape (N, n), ``gp`` the weight box with free modes set to 0. Kept as data so a saved flow can rebuild it.
-    """
-    def alpha_map(z):
-        alpha = lift_U @ z
-        c = gp[..., None] * transforms.adjoint(t, alpha, K, eps=eps)
-        return complex_to_real(c, K, dim)
-
-    alpha_map.lift_U = lift_U
-    return alpha_map
-
+    return FlowSpectrum(lam, kept, U, G @ lift_U, "eigh", lift_U=lift_U)

@@ -1,0 +1,68 @@
+"""Dense linear algebra on one BLAS thread, through threadpoolctl.
+
+numpy and scipy each load a threaded OpenBLAS. On small matrices (a QR of 513 x 119, a Cholesky of 120 x 120) its
+threads cost more to start and synchronise than the work they share, and on a loaded machine a thread that waits
+for a busy core makes a 2 ms LAPACK call take 10-20 ms (measured on the project's 2-core machine: ``dgeqrf`` of a
+513 x 120 matrix, best of 30, 13.4 ms threaded under load against 2.1 ms on one thread).
+
+:func:`single_threaded` limits every BLAS this process has loaded to one thread for the duration of a block and
+restores the previous counts afterwards. A BLAS thread count is process-wide, so the switch is reference-counted under
+a lock: nested and concurrent blocks in this process restore the counts once, when the last one leaves. Code in other
+threads that runs BLAS meanwhile runs on one thread too (slower, never different). threadpoolctl lets only one
+Python thread (the first that changes it, while it lives) set OpenBLAS's shared pool; a block entered from another
+thread then leaves the count as it is -- again a matter of speed, never of results.
+"""
+
+import contextlib
+import threading
+
+from threadpoolctl import ThreadpoolController
+
+__all__ = ["single_threaded", "blas_thread_counts"]
+
+_LOCK = threading.Lock()
+# The controller (made on first use, once numpy's and scipy's BLAS are loaded), the nesting depth and the limiter
+# that restores the counts the outermost block found.
+_STATE = {"controller": None, "depth": 0, "limiter": None}
+
+
+def _controller():
+    if _STATE["controller"] is None:  # inspecting the loaded libraries costs ~5 ms: do it once
+        _STATE["controller"] = ThreadpoolController()
+    return _STATE["controller"]
+
+
+def blas_thread_counts():
+    """Current thread count of each BLAS loaded in this process (a list; empty when threadpoolctl finds none)."""
+    return [lib["num_threads"] for lib in _controller().select(user_api="blas").info()]
+
+
+@contextlib.contextmanager
+def single_threaded(enabled=True):
+    """Context manager: every loaded BLAS runs on one thread inside the block (when `enabled`).
+
+    Results are unchanged up to the order of floating-point additions inside BLAS kernels (round-off).
+
+    Examples
+    --------
+    >>> from fpnorm._internal.threads import blas_thread_counts, single_threaded
+    >>> with single_threaded():
+    ...     inside = blas_thread_counts()
+    >>> set(inside) <= {1}
+    True
+    """
+    if not enabled:
+        yield
+        return
+    with _LOCK:
+        if _STATE["depth"] == 0:
+            _STATE["limiter"] = _controller().limit(limits=1, user_api="blas")
+        _STATE["depth"] += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _STATE["depth"] -= 1
+            if _STATE["depth"] == 0:
+                _STATE["limiter"].restore_original_limits()
+                _STATE["limiter"] = None

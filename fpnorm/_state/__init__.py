@@ -1,0 +1,1 @@
+"""Saved states of fpnorm objects (see :mod:`fpnorm.io`)."""
