@@ -21,10 +21,11 @@ def main():
              ("Sobolev s=1 d=1", Sobolev(1, dim=1)), ("Sobolev s=2 d=3", Sobolev(2, dim=3)),
              ("Sobolev s=50 d=3", Sobolev(50, dim=3))]
     for name, w in cases:
-        t, info = _time(lambda: gamma_l2_info(w))
-        print(f"gamma_l2 {name:20s} {t * 1e3:8.2f} ms  method={info.method:16s} rel.err.bound={info.error_bound / info.value:.1e}")
+        t, info = _time(lambda w=w: gamma_l2_info(w))
+        print(f"gamma_l2 {name:20s} {t * 1e3:8.2f} ms  method={info.method:16s} "
+              f"rel.err.bound={info.error_bound / info.value:.1e}")
     for name, d in (("poisson", 1), ("gauss", 2), ("bandlimited", 3)):
-        t, v = _time(lambda: fp_norm(get_target(name, d), PowerLaw(p=2, dim=d)))
+        t, v = _time(lambda name=name, d=d: fp_norm(get_target(name, d), PowerLaw(p=2, dim=d)))
         print(f"fp_norm  {name:12s} d={d}          {t * 1e3:8.2f} ms  value={v:.12g}")
     t, res = _time(lambda: validate_bound(get_target("poisson"), weight=PowerLaw(p=4, dim=1, zero=1.0), K=256,
                                           Ms=[8, 16, 32, 64, 128], trials=5, n_quad=4096), repeat=1)

@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import baselines  # noqa: E402
-from fpnorm import LFP, FPInterpolator, SolveError, Sobolev  # noqa: E402
+
+from fpnorm import LFP, FPInterpolator, Sobolev, SolveError  # noqa: E402
 from fpnorm.solvers import choose_method  # noqa: E402
 from fpnorm.transforms import eps_for_rtol  # noqa: E402
 
@@ -157,7 +158,7 @@ def _plot(Ns, dense, itr, cross, auto, K):
     ax.loglog(Ns, itr, "s-", label="iterative (Craig + NUFFT)")
     if cross is not None:
         ax.axvline(cross, color="k", ls="--", lw=1, label=f"measured crossover N ~ {cross:.0f}")
-    switch = next((N for N, a in zip(Ns, auto) if a == "iterative"), None)
+    switch = next((N for N, a in zip(Ns, auto, strict=False) if a == "iterative"), None)
     if switch is not None:
         ax.axvline(switch, color="tab:red", ls=":", lw=1, label=f"'auto' picks iterative from N = {switch}")
     ax.set_xlabel("N (points)")
@@ -182,7 +183,8 @@ def _table(rows):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller cases (about a minute)")
-    parser.add_argument("--only", default=None, help="comma-separated subset: cvxpy,floor,large,large_random,large_random_smooth,lfp,scaling")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated subset: cvxpy,floor,large,large_random,large_random_smooth,lfp,scaling")
     parser.add_argument("--slow-tests", action="store_true",
                         help="run only the test cases marked `slow` (too large for the default suite), then exit")
     args = parser.parse_args(argv)

@@ -3,10 +3,10 @@
 The public API is listed in ``__all__``; the README has a quickstart, the maths and the architecture.
 """
 
+from .bounds import BoundResult, FPNorm, bound_curve, fp_norm, generalization_bound, sample_complexity
 from .convergence import ConvergenceResult, convergence_study, kernel_tail_bound, limit_distance
 from .dynamics import LFPFlow, ShellErrors, convergence_times, shell_index
 from .exceptions import AccuracyWarning, MemoryEstimateError, SolveError, TruncationWarning
-from .bounds import BoundResult, FPNorm, bound_curve, fp_norm, generalization_bound, sample_complexity
 from .interpolant import FPInterpolator
 from .io import load, package_version, save
 from .kernels import bernoulli_kernel, closed_form_kernel, has_closed_form, sobolev_kernel

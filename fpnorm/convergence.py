@@ -187,7 +187,7 @@ def convergence_study(points, values, *, weight, Ks, period=1.0, h_ini=None, n_g
     period = check_period(period)
     n_grid = check_int(n_grid, "n_grid", minimum=2)
     Ks = [check_int(K, "Ks", minimum=0) for K in Ks]
-    if len(Ks) < 2 or any(b <= a for a, b in zip(Ks, Ks[1:])):
+    if len(Ks) < 2 or any(b <= a for a, b in zip(Ks, Ks[1:], strict=False)):
         raise ValueError(f"Expected `Ks` to be at least two strictly increasing integers, got {Ks}.")
     grid = _grid(weight.dim, period, n_grid)
     limit, limit_vals, limit_norm = None, None, float("nan")
@@ -199,7 +199,7 @@ def convergence_study(points, values, *, weight, Ks, period=1.0, h_ini=None, n_g
         s = FPInterpolator(points, values, weight=weight, K=K, h_ini=h_ini, period=period, method=method)
         vals.append(s(grid))
         norms.append(s.norm)
-    successive = np.array([np.max(np.abs(b - a)) for a, b in zip(vals, vals[1:])])
+    successive = np.array([np.max(np.abs(b - a)) for a, b in zip(vals, vals[1:], strict=False)])
     if limit is not None:
         to_limit = np.array([np.max(np.abs(v - limit_vals)) for v in vals])
         rate = fit_rate(Ks, to_limit)

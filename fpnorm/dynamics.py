@@ -15,8 +15,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import transforms
-from ._internal.checks import (as_coefficients, as_points, as_query, as_values, check_choice, check_h_ini, check_int,
-                               check_period, check_real, evaluate_function)
+from ._internal.checks import (
+    as_coefficients,
+    as_points,
+    as_query,
+    as_values,
+    check_choice,
+    check_h_ini,
+    check_int,
+    check_period,
+    check_real,
+    evaluate_function,
+)
 from ._internal.memory import available_memory, check_memory
 from .lattice import box_points, box_size, real_to_complex, resize_box, torus_grid
 from .solvers.flow import FlowSpectrum, eigh_memory, spectrum_eigh, spectrum_svd, svd_memory
@@ -298,7 +308,8 @@ class LFPFlow:
         Shell ``s`` holds the box modes with ``round(|k|_2) = s``, ``s = 0..K`` (complete shells only). The error in
         shell ``s`` is ``||h^(t) - f^||_s / ||h_ini^ - f^||_s`` with ``||c||_s^2 = sum_{k in s} |c_k|^2``: 1 at
         ``t = 0``, and at ``t = inf`` the interpolant's error there (which need not be small near ``K``). Shells where
-        ``f`` and ``h_ini`` agree (initial error below ``1e-12`` of the largest shell's, i.e. rounding) give NaN. Needs a flow with a single column of `values`.
+        ``f`` and ``h_ini`` agree (initial error below ``1e-12`` of the largest shell's, i.e. rounding) give NaN.
+        Needs a flow with a single column of `values`.
         """
         if self.values.ndim != 1:
             raise ValueError(f"Expected a flow with one column of `values` for shell errors against one target "

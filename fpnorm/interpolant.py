@@ -4,8 +4,19 @@ evaluates."""
 import numpy as np
 
 from . import io, transforms
-from ._internal.checks import (as_points, as_query, as_values, check_choice, check_h_ini, check_int, check_period,
-                               check_real, duplicate_tolerance, merge_duplicates, warn_truncation)
+from ._internal.checks import (
+    as_points,
+    as_query,
+    as_values,
+    check_choice,
+    check_h_ini,
+    check_int,
+    check_period,
+    check_real,
+    duplicate_tolerance,
+    merge_duplicates,
+    warn_truncation,
+)
 from ._internal.memory import check_memory
 from .kernels import closed_form_kernel, has_closed_form
 from .lattice import box_size
@@ -246,7 +257,8 @@ class FPInterpolator:
             return self._call_limit(q)
         Q = q.shape[0]
         extra = self.coef.shape[self.dim:]
-        check_memory(16 * Q * int(np.prod(extra)) * 2, f"evaluating at {Q} query points", "Evaluate in smaller batches.")
+        check_memory(16 * Q * int(np.prod(extra)) * 2, f"evaluating at {Q} query points",
+                     "Evaluate in smaller batches.")
         out = np.empty((Q,) + extra, dtype=complex)
         for start in range(0, Q, _EVAL_CHUNK):
             sl = slice(start, min(Q, start + _EVAL_CHUNK))

@@ -24,7 +24,7 @@ __all__ = ["bernoulli_polynomial", "bernoulli_kernel", "sobolev_kernel", "closed
 SOBOLEV_CLOSED_FORM = (1, 2)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _bernoulli_coefficients(p):
     """Exact coefficients of ``B_p(x)``, highest power first (Bernoulli numbers by the exact recurrence
     ``sum_{j<=n} C(n+1, j) B_j = 0``; scipy.special.bernoulli is off by 6e-14 in B_4)."""

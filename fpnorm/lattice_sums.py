@@ -379,7 +379,8 @@ def _generic(weight, envelope, K):
     total = float(np.sum(g2))
     if envelope is not None:
         if K + 1 <= math.sqrt(d):
-            raise ValueError(f"Expected `K` + 1 > sqrt(d) = {math.sqrt(d):.3f} for the envelope tail bound, got K = {K}.")
+            raise ValueError(f"Expected `K` + 1 > sqrt(d) = {math.sqrt(d):.3f} for the envelope tail bound, got K = "
+                             f"{K}.")
         tail = _tail_bound(lambda u: float(envelope(u)), K + 1.0, d)
         return _finish(total + 0.5 * tail, 0.5 * tail + 8 * _EPS * total, "box+envelope")
     # Extrapolate: fit the shell sums S(j) over |k|_inf = j to a power law j^-q over the outer half of the box.

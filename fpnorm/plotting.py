@@ -376,7 +376,8 @@ def plot_flow_heatmap(shell_errors, *, level=None, floor=1e-8, ax=None, cmap="vi
         If given, mark per shell the time from which its error stays ``<= level``
         (:meth:`~fpnorm.ShellErrors.convergence_times`).
     floor : float
-        Errors below `floor` are drawn as `floor` (the colour scale spans at most ``log10(floor)`` to the largest error).
+        Errors below `floor` are drawn as `floor` (the colour scale spans at most ``log10(floor)`` to the largest
+        error).
     ax : matplotlib.axes.Axes, optional
         Draw into this axes; a new figure by default.
     cmap : str
@@ -481,15 +482,15 @@ def plot_sweep(summary, *, title="Measured risk and a-priori bound against M"):
     fig = Figure(figsize=(5.0 * n, 4.2), layout="constrained")
     axes = fig.subplots(1, n, squeeze=False)[0]
     colours = [f"C{i}" for i in range(10)]
-    for ax, weight in zip(axes, weights):
+    for ax, weight in zip(axes, weights, strict=False):
         series = [s for s in summary if s["weight"] == weight]
         for i, s in enumerate(series):
             c = colours[i % len(colours)]
             ax.errorbar(s["M"], s["risk_mean"], yerr=s.get("risk_sem"), color=c, marker="o", ms=4, capsize=2,
                         label=f"risk, K={s['K']}: ~M^-{s['risk_rate']:.2f}")
-            finite = [(m, b) for m, b in zip(s["M"], s["bound"]) if np.isfinite(b)]
+            finite = [(m, b) for m, b in zip(s["M"], s["bound"], strict=False) if np.isfinite(b)]
             if finite:
-                ax.plot(*zip(*finite), color=c, ls="--", marker="s", ms=3,
+                ax.plot(*zip(*finite, strict=False), color=c, ls="--", marker="s", ms=3,
                         label=f"bound, K={s['K']}: ~M^-{s['bound_rate']:.2f}")
             else:
                 ax.plot([], [], color=c, ls="--", label=f"bound, K={s['K']}: inf (vacuous)")

@@ -25,8 +25,17 @@ import numpy as np
 
 from ._internal.checks import check_int, evaluate_function
 from ._internal.progress import progress
-from ._sweep.config import (CONFIG_KEYS, EXAMPLE_CONFIG, RISK_KEYS, SweepConfig, as_config, load_config,
-                            parse_config, resolve_function, resolve_h_ini)
+from ._sweep.config import (
+    CONFIG_KEYS,
+    EXAMPLE_CONFIG,
+    RISK_KEYS,
+    SweepConfig,
+    as_config,
+    load_config,
+    parse_config,
+    resolve_function,
+    resolve_h_ini,
+)
 from ._sweep.store import RESULTS_FILE, ResultStore
 from .bounds import generalization_bound
 from .interpolant import FPInterpolator
@@ -350,7 +359,7 @@ def summarize(rows):
         out.append({"weight": weight, "K": K, "M": Ms, "risk_mean": mean, "risk_sem": sem,
                     "n_seeds": [len(v) for v in risks], "bound": bound, "risk_rate": rr, "risk_C": rc,
                     "bound_rate": br, "bound_C": bc,
-                    "bound_above_risk": bool(all(b > m for b, m in zip(bound, mean)))})
+                    "bound_above_risk": bool(all(b > m for b, m in zip(bound, mean, strict=False)))})
     return out
 
 

@@ -147,7 +147,8 @@ class NufftPlan:
         return self._plans[kind]
 
     def evaluate(self, coef):
-        """``f_i = sum_k c_k e^{i k.t_i}``; coef of shape ``(2K+1,)*d`` (+ ``(n_trans,)``), result (N,) (+ (n_trans,))."""
+        """``f_i = sum_k c_k e^{i k.t_i}``; coef of shape ``(2K+1,)*d`` (+ ``(n_trans,)``), result (N,) (+
+        ``(n_trans,)``)."""
         extra = coef.shape[self.dim:]
         flat = np.asarray(coef, dtype=complex).reshape((self.M, -1))
         if self.backend == "direct":
@@ -319,8 +320,9 @@ def grid_coefficients(values, K=None):
     --------
     >>> import numpy as np
     >>> x = np.arange(5) / 5
-    >>> np.round(grid_coefficients(np.cos(2 * np.pi * x)), 12).real.tolist()
-    [0.0, 0.5, 0.0, 0.5, 0.0]
+    >>> c = grid_coefficients(np.cos(2 * np.pi * x))       # k = -2..2
+    >>> bool(np.allclose(c, [0, 0.5, 0, 0.5, 0], atol=1e-15))
+    True
     """
     values = np.asarray(values)
     n = values.shape[0]

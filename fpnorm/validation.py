@@ -12,8 +12,7 @@ import warnings
 import numpy as np
 from scipy.stats import qmc
 
-from ._internal.checks import (check_choice, check_int, check_period, check_real, evaluate_function,
-                          warn_truncation)
+from ._internal.checks import check_choice, check_int, check_period, check_real, evaluate_function, warn_truncation
 from ._internal.progress import progress
 from .bounds import fp_norm, generalization_bound
 from .exceptions import TruncationWarning

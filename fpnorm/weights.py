@@ -125,7 +125,7 @@ class Weight(abc.ABC):
         """gamma(k)^2 for nonzero lattice points ``k`` (shape (n, d)) with Euclidean norms ``r`` (shape (n,))."""
 
     def box(self, K):
-        """``gamma(k)^2`` on the box ``|k|_inf <= K`` as an array of shape ``(2K+1,)*d`` (index ``j`` means ``k = j - K``).
+        """``gamma(k)^2`` on the box ``|k|_inf <= K``, shape ``(2K+1,)*d`` (index ``j`` means ``k = j - K``).
 
         Raises ``ValueError`` if a value is NaN, negative or zero, or if the weight is not even on the box.
         """
@@ -205,7 +205,8 @@ class PowerLaw(Weight):
     ----------
     p : float
         Decay exponent, ``p >= 0``. The norm is ``sum (2 pi |k|)^p |h^(k)|^2``: on the circle ``p = 2`` is
-        ``P int |h'|^2`` and ``p = 4`` is ``P^3 int |h''|^2`` (in general ``P^(p-1) int |h^(p/2)|^2`` over one period ``P``). ``||gamma||_l2`` is finite iff ``p > d``.
+        ``P int |h'|^2`` and ``p = 4`` is ``P^3 int |h''|^2`` (in general
+        ``P^(p-1) int |h^(p/2)|^2`` over one period ``P``). ``||gamma||_l2`` is finite iff ``p > d``.
     dim : int
         Dimension ``d``.
     zero : float or None

@@ -300,7 +300,8 @@ $|\\hat f(\\pm 1)| = 1/2$, so $\\|f\\|_\\gamma = (2\\pi)^2/\\sqrt 2$.
 w = PowerLaw(p=4, dim=1, zero=1.0)
 f = get_target("sin")
 r = generalization_bound(1000, 0.05, weight=w, f=f)
-by_hand = (2 * math.pi) ** 2 / math.sqrt(2) * math.sqrt(1 + 1 / 720) * (2 / math.sqrt(1000) + 4 * math.sqrt(2 * math.log(80) / 1000))
+by_hand = ((2 * math.pi) ** 2 / math.sqrt(2) * math.sqrt(1 + 1 / 720)
+           * (2 / math.sqrt(1000) + 4 * math.sqrt(2 * math.log(80) / 1000)))
 print(f"bound {r.value:.6f} (by hand {by_hand:.6f}): ||f||_gamma = {r.f_norm:.6f}, ||gamma||_l2 = {r.gamma_l2:.9f}")
 print(f"complexity term {r.complexity_term:.4f} + confidence term {r.confidence_term:.4f}")
 """),
@@ -366,7 +367,8 @@ assert math.isinf(l2["PowerLaw p=4, k=0 free"]) and math.isinf(l2["PowerLaw p=1,
 assert math.isinf(l2["LFP a=b=1, k=0 free"])
 assert abs(l2["LFP a=b=1, zero=1"] / lfp_exact - 1) < 1e-12 and abs(l2["Sobolev s=1"] / sob_exact - 1) < 1e-12
 for e, M in zip(eps, Ms_needed):   # the smallest M that reaches epsilon
-    assert generalization_bound(M, 0.05, weight=w, f=f).value <= e < generalization_bound(M - 1, 0.05, weight=w, f=f).value
+    bound_at = lambda m: generalization_bound(m, 0.05, weight=w, f=f).value  # noqa: E731
+    assert bound_at(M) <= e < bound_at(M - 1)
 assert all(v.held_fraction == 1.0 for v in runs.values())
 assert abs(runs["abs"].f_norm / math.sqrt(17 / 16) - 1) < 1e-6
 assert runs["bandlimited"].decay_rate > runs["abs"].decay_rate > 0.5    # smooth targets beat the worst case more

@@ -5,9 +5,10 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from fpnorm import (LFP, FPInterpolator, PowerLaw, Sobolev, bound_curve, fp_norm,
-                    generalization_bound, sample_complexity)
+from fpnorm import LFP, FPInterpolator, PowerLaw, Sobolev, bound_curve, fp_norm, generalization_bound, sample_complexity
 from fpnorm.targets import get_target
 
 TAU = 2 * math.pi
@@ -30,7 +31,8 @@ def test_bandlimited_with_h_ini_callable_and_array():
     w = PowerLaw(p=4, dim=1)
     f = get_target("bandlimited", 1)
     expect = math.sqrt(_bandlimited_1d_norm2(4, drop_k1=True))
-    h_call = lambda x: np.cos(TAU * x) + 7.0  # the constant sits in the free mode
+    def h_call(x):
+        return np.cos(TAU * x) + 7.0  # the constant sits in the free mode
     assert fp_norm(f, w, h_call) == pytest.approx(expect, rel=1e-13)
     h_arr = np.array([0.5, 7.0, 0.5])  # the same function as coefficients, K' = 1
     assert fp_norm(f, w, h_arr) == pytest.approx(expect, rel=1e-13)
@@ -38,7 +40,8 @@ def test_bandlimited_with_h_ini_callable_and_array():
 
 
 def test_free_mode_is_ignored_but_penalised_zero_counts():
-    const = lambda x: np.full(np.shape(x)[0], 0.3)
+    def const(x):
+        return np.full(np.shape(x)[0], 0.3)
     assert fp_norm(const, PowerLaw(p=4, dim=1)) == 0.0
     assert fp_norm(const, PowerLaw(p=4, dim=1, zero=0.25)) == pytest.approx(0.3 / 0.5, rel=1e-14)
     assert fp_norm(const, Sobolev(2, dim=2)) == pytest.approx(0.3, rel=1e-14)
@@ -153,7 +156,7 @@ def test_bound_curve_array_in_array_out():
     Ms = np.array([[10, 40, 160], [1, 2, 4]])
     out = bound_curve(Ms, 0.05, f_norm=1.2, gamma_l2=0.8)
     assert out.shape == Ms.shape
-    for m, v in zip(Ms.ravel(), out.ravel()):
+    for m, v in zip(Ms.ravel(), out.ravel(), strict=False):
         assert v == pytest.approx(generalization_bound(int(m), 0.05, f_norm=1.2, gamma_l2=0.8).value, rel=1e-15)
     np.testing.assert_allclose(out[0, 1:], out[0, :-1] / 2, rtol=1e-15)   # exactly M^-1/2
     assert np.all(np.isinf(bound_curve([5, 6], 0.1, f_norm=1.0, gamma_l2=math.inf)))
@@ -195,8 +198,6 @@ def test_curve_and_complexity_validation():
         sample_complexity(0.0, 0.1, f_norm=1.0, gamma_l2=1.0)
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
-
 
 @settings(max_examples=25, deadline=None)
 @given(shift=st.floats(-3, 3, allow_nan=False), scale=st.floats(-5, 5, allow_nan=False),
@@ -205,7 +206,8 @@ def test_norm_is_translation_invariant_and_homogeneous(shift, scale, p):
     # translation on the torus multiplies coefficients by phases; the norm is |scale| times the norm of f
     w = PowerLaw(p=p, dim=2, zero=0.5)
     f = get_target("bandlimited", 2)
-    g = lambda x: scale * f(x - np.array([shift, 0.5 * shift]))
+    def g(x):
+        return scale * f(x - np.array([shift, 0.5 * shift]))
     base = fp_norm(f.coefficients(3), w)
     assert fp_norm(g, w) == pytest.approx(abs(scale) * base, rel=1e-11, abs=1e-300)
 

@@ -21,7 +21,7 @@ def test_json_matches_api(capsys):
     out = _json(capsys, ["bound", "--M", "100", "1000", "--delta", "0.1", "--weight", "power:p=4,zero=1",
                          "--target", "sin", "--json"])
     w = PowerLaw(p=4, dim=1, zero=1.0)
-    for row, M in zip(out["results"], (100, 1000)):
+    for row, M in zip(out["results"], (100, 1000), strict=False):
         ref = generalization_bound(M, 0.1, weight=w, f=get_target("sin", 1))
         assert row["M"] == M
         assert row["value"] == pytest.approx(ref.value, rel=1e-14)

@@ -48,7 +48,7 @@ def test_energies_are_exact():
     x, y, P = np.array([0.3, -0.5, 0.0]), np.array([1.0, 0.0, -2.0]), 3.0
     xs = np.r_[-0.5, 0.0, 0.3, 2.5]
     s = CubicSpline(xs, np.r_[0.0, -2.0, 1.0, 0.0], bc_type="periodic")
-    by_quad = sum(quad(lambda t: s(t, 2) ** 2, a, b)[0] for a, b in zip(xs[:-1], xs[1:]))
+    by_quad = sum(quad(lambda t: s(t, 2) ** 2, a, b)[0] for a, b in zip(xs[:-1], xs[1:], strict=False))
     assert spline_energy(x, y, P) == pytest.approx(by_quad, rel=1e-10)
     assert linear_energy(x, y, P) == pytest.approx(2.0**2 / 0.5 + 3.0**2 / 0.3 + 1.0**2 / 2.2, rel=1e-14)
 
@@ -64,7 +64,7 @@ def test_xi4_regime_is_the_periodic_cubic_spline(demo):
     xs = np.sort(x)
     s = CubicSpline(np.r_[xs, xs[0] + P], np.r_[y[np.argsort(x)], y[np.argsort(x)][0]], bc_type="periodic")
     knots = np.r_[xs, xs[0] + P]
-    energy = sum(quad(lambda t: s(t, 2) ** 2, a, b)[0] for a, b in zip(knots[:-1], knots[1:]))
+    energy = sum(quad(lambda t: s(t, 2) ** 2, a, b)[0] for a, b in zip(knots[:-1], knots[1:], strict=False))
     limit = math.sqrt(P**3 * energy / (r["b"] * (2 * math.pi) ** 4))
     assert r["fp_norm"] == pytest.approx(limit, rel=1e-6)
 

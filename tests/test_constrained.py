@@ -6,10 +6,9 @@ import warnings
 import numpy as np
 import pytest
 
-from fpnorm import FPInterpolator, PowerLaw, SolveError, Sobolev
+from fpnorm import FPInterpolator, PowerLaw, Sobolev, SolveError
 from fpnorm.lattice import complex_to_real, real_design
-from fpnorm.solvers import METHODS
-from fpnorm.solvers import bound_grid, constrained
+from fpnorm.solvers import METHODS, bound_grid, constrained
 
 
 def _split(s):
@@ -106,7 +105,8 @@ def test_wide_tolerance_gives_h_ini():
     eps = np.abs(y) + 0.01                      # v = 0 is feasible, hence optimal
     s = FPInterpolator(x, y, weight=Sobolev(s=1, dim=1), K=8, tol=eps)
     assert np.max(np.abs(s.coef)) == 0.0
-    h_ini = lambda t: 0.5 * np.cos(2 * np.pi * t)
+    def h_ini(t):
+        return 0.5 * np.cos(2 * np.pi * t)
     s = FPInterpolator(x, y + h_ini(x), weight=Sobolev(s=1, dim=1), K=8, tol=eps, h_ini=h_ini)
     np.testing.assert_allclose(s(np.linspace(0, 1, 11)), h_ini(np.linspace(0, 1, 11)), atol=1e-15)
 
@@ -234,7 +234,8 @@ def test_bounds_with_several_right_hand_sides():
 
 def test_callable_bounds_with_tolerance_feasible():
     x, y = _data(10, 1, 9)
-    up = lambda t: 0.6 + 0.2 * np.cos(2 * np.pi * t)
+    def up(t):
+        return 0.6 + 0.2 * np.cos(2 * np.pi * t)
     y = np.minimum(y, up(x))
     s = FPInterpolator(x, y, weight=PowerLaw(p=4, dim=1), K=12, tol=0.05, upper=up)
     z = _fine(1, 500)
@@ -295,7 +296,8 @@ def test_solver_failure_and_infeasibility_raise_with_solver_message(monkeypatch)
             FPInterpolator(x, y, tol=0.1, solver="ECOS", **kw)
     # h = the Nyquist alternation of the 2K + 2 point grid: orthogonal to the box there, hence infeasible
     K = kw["K"]
-    nyq = lambda t: np.cos(np.pi * (2 * K + 2) * t)
+    def nyq(t):
+        return np.cos(np.pi * (2 * K + 2) * t)
     xs = np.arange(0, 2 * K + 2, 3) / (2 * K + 2)
     with pytest.raises(SolveError, match=r"returned status '?infeasible"):
         FPInterpolator(xs, nyq(xs), lower=nyq, upper=nyq, **kw)

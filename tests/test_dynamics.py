@@ -32,7 +32,7 @@ def test_uniform_grid_1d_modes_decay_exactly(method, weight):
     times = np.array([0.0, 0.05, 0.7, 3.0, 40.0, np.inf])
     got = flow.coef(times)
     assert got.shape == (len(times), 2 * K + 1)
-    for t, c in zip(times, got):
+    for t, c in zip(times, got, strict=False):
         with np.errstate(invalid="ignore"):
             factor = -np.expm1(-t * g) if t > 0 else np.zeros_like(g)   # gamma = inf: factor 1 for t > 0
         np.testing.assert_allclose(c, factor * rhat, rtol=0, atol=1e-12)

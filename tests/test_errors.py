@@ -15,11 +15,20 @@ import pytest
 
 import fpnorm._internal.memory
 import fpnorm.solvers as solvers
-from fpnorm import (LFP, AccuracyWarning, FPInterpolator, MemoryEstimateError, PowerLaw, Sobolev, SolveError, Weight,
-                    weight_from_spec)
-from fpnorm import transforms
-from fpnorm.solvers import METHODS, Problem
+from fpnorm import (
+    LFP,
+    AccuracyWarning,
+    FPInterpolator,
+    MemoryEstimateError,
+    PowerLaw,
+    Sobolev,
+    SolveError,
+    Weight,
+    transforms,
+    weight_from_spec,
+)
 from fpnorm._internal.checks import check_choice, check_int, check_real, evaluate_function, merge_duplicates
+from fpnorm.solvers import METHODS, Problem
 from fpnorm.solvers.crosscheck import NUFFT_FLOOR
 from fpnorm.solvers.qr import qr_memory as qr_memory_estimate
 
@@ -39,7 +48,7 @@ def small_memory(monkeypatch, nbytes):
     monkeypatch.setattr(fpnorm._internal.memory, "available_memory", lambda: nbytes)
 
 
-# -- scalar parameters (fpnorm._internal.checks) ----------------------------------------------------------------------------
+# -- scalar parameters (fpnorm._internal.checks) -----------------------------------------------------------------------
 class TestScalars:
     def test_K_float_integer(self):
         with pytest.raises(TypeError, match=r"Expected `K` to be an integer, got float 2.0; pass 2\."):
@@ -107,7 +116,7 @@ class TestScalars:
             check_choice("c", "backend", ("a", "b"))
 
 
-# -- points and values (fpnorm._internal.checks) ----------------------------------------------------------------------------
+# -- points and values (fpnorm._internal.checks) -----------------------------------------------------------------------
 class TestData:
     def test_nan_points(self):
         with pytest.raises(ValueError, match=r"Expected `points` to be finite; got NaN or inf at row\(s\) \[1\]\."):
@@ -127,7 +136,8 @@ class TestData:
             fit(values=Y4[:3])
 
     def test_values_3d(self):
-        with pytest.raises(ValueError, match=r"Expected `values` to have shape \(4,\) or \(4, m\), got shape \(4, 1, 1\)\."):
+        with pytest.raises(ValueError, match=r"Expected `values` to have shape \(4,\) or \(4, m\), got shape \(4, 1, "
+                                             r"1\)\."):
             fit(values=np.ones((4, 1, 1)))
 
     def test_values_no_columns(self):
@@ -152,7 +162,8 @@ class TestData:
             fit(points=[], values=[])
 
     def test_bool_points(self):
-        with pytest.raises(TypeError, match=r"Expected `points` to hold real coordinates, got booleans \(dtype bool\)\."):
+        with pytest.raises(TypeError, match=r"Expected `points` to hold real coordinates, got booleans "
+                                            r"\(dtype bool\)\."):
             fit(points=[True, False], values=[1.0, 2.0])
 
     @pytest.mark.parametrize("points", [X4 + 0j, np.array(["a", "b", "c", "d"]), np.array([0.1, None, 0.5, 0.7])])
@@ -233,7 +244,8 @@ class TestWeights:
             LFP(a=0, b=0)
 
     def test_lattice_dtype(self):
-        with pytest.raises(TypeError, match=r"Expected `k` to be an integer array of lattice points, got dtype float64\."):
+        with pytest.raises(TypeError, match=r"Expected `k` to be an integer array of lattice points, got dtype "
+                                            r"float64\."):
             W1.gamma2(0.5)
 
     def test_lattice_huge_float(self):
@@ -286,7 +298,8 @@ class TestWeights:
 
     def test_callable_not_even(self):
         w = Weight.from_callable(lambda k: 1.0 / (k[:, 0] + 10.0), dim=1)
-        with pytest.raises(ValueError, match=r"to be even, gamma\(k\) = gamma\(-k\); it differs at array index \(0,\)\."):
+        with pytest.raises(ValueError, match=r"to be even, gamma\(k\) = gamma\(-k\); it differs at array "
+                                             r"index \(0,\)\."):
             fit(weight=w)
 
     def test_callable_wrong_shape(self):
@@ -334,7 +347,8 @@ class TestSpecs:
             weight_from_spec("power:q=2")
 
     def test_parameter_twice(self):
-        with pytest.raises(ValueError, match=r"Expected each parameter once in weight spec 'power:p=2,p=3', got `p` twice\."):
+        with pytest.raises(ValueError, match=r"Expected each parameter once in weight spec 'power:p=2,p=3', got `p` "
+                                             r"twice\."):
             weight_from_spec("power:p=2,p=3")
 
     def test_number(self):
@@ -342,7 +356,8 @@ class TestSpecs:
             weight_from_spec("power:p=abc")
 
     def test_dim_not_integer(self):
-        with pytest.raises(ValueError, match=r"Expected an integer for `dim` in weight spec 'power:p=2,dim=1.5', got '1.5'\."):
+        with pytest.raises(ValueError, match=r"Expected an integer for `dim` in weight spec 'power:p=2,dim=1.5', got "
+                                             r"'1.5'\."):
             weight_from_spec("power:p=2,dim=1.5")
 
     def test_dim_conflict(self):
@@ -440,7 +455,8 @@ class TestMemory:
         small_memory(monkeypatch, 1000)
         t = np.linspace(0, 6, 40)[:, None]
         with pytest.raises(MemoryEstimateError, match=r"the 40 x 40 kernel matrix needs about [\d.]+ KiB, but only "
-                                                      r"1000 B is available\. Use method='iterative' or fewer points\.") as err:
+                                                      r"1000 B is available\. Use method='iterative' or fewer "
+                                                      r"points\.") as err:
             transforms.kernel_matrix(t, np.ones(9))
         assert err.value.required >= 8 * 40 * 40 and err.value.available == 1000
 
@@ -448,7 +464,8 @@ class TestMemory:
 # -- transforms -------------------------------------------------------------------------------------------------
 class TestTransforms:
     def test_backend(self):
-        with pytest.raises(ValueError, match=r"Expected `backend` to be one of \('auto', 'finufft', 'direct'\), got 'fft'\."):
+        with pytest.raises(ValueError, match=r"Expected `backend` to be one of \('auto', 'finufft', 'direct'\), got "
+                                             r"'fft'\."):
             transforms.evaluate(np.ones(3, dtype=complex), np.zeros((2, 1)), backend="fft")
 
     def test_finufft_dimension(self):
@@ -508,7 +525,7 @@ def _true_residual(s):
     K = s.K
     with mpmath.workdps(40):
         h = [sum(mpmath.re(mpmath.mpc(c.real, c.imag) * mpmath.expj(k * mpmath.mpf(float(t))))
-                 for k, c in zip(range(-K, K + 1), s.coef)) for t in 2 * np.pi * s.points[:, 0]]
+                 for k, c in zip(range(-K, K + 1), s.coef, strict=False)) for t in 2 * np.pi * s.points[:, 0]]
     return np.max(np.abs(np.array([float(v) for v in h]) - s.values)) / np.max(np.abs(s.values))
 
 

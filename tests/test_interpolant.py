@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import scipy.linalg as sla
-
 from conftest import brute_force_solve
+
 from fpnorm import LFP, FPInterpolator, PowerLaw, Sobolev, Weight
 from fpnorm.lattice import box_points
 
@@ -26,7 +26,8 @@ def _data(rng, N, d, period):
     cells = rng.choice(n**d, size=N, replace=False)
     idx = np.stack(np.unravel_index(cells, (n,) * d), axis=-1)
     x = period * (idx + 0.2 + 0.6 * rng.uniform(size=(N, d))) / n
-    y = np.cos(2 * np.pi * x[:, 0] / period) + 0.5 * np.sin(4 * np.pi * x.sum(axis=1) / period) + 0.1 * rng.normal(size=N)
+    y = (np.cos(2 * np.pi * x[:, 0] / period) + 0.5 * np.sin(4 * np.pi * x.sum(axis=1) / period)
+         + 0.1 * rng.normal(size=N))
     return x, y
 
 

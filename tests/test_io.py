@@ -246,10 +246,12 @@ def test_expect_other_class(tmp_path):
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda a, h: a.update(coef=a["coef"][:-1]), r"FPInterpolator array 'coef' should have shape \(17, \.\.\.\), got \(16,\)"),
+    (lambda a, h: a.update(coef=a["coef"][:-1]),
+     r"FPInterpolator array 'coef' should have shape \(17, \.\.\.\), got \(16,\)"),
     (lambda a, h: a.update(coef=a["coef"] * np.nan), r"array 'coef' holds NaN or inf"),
     (lambda a, h: a.update(points=a["points"].astype(np.int64)), r"array 'points' should have dtype kind in 'f'"),
-    (lambda a, h: a.update(points=a["points"] + 5.0), r"FPInterpolator array 'points' should hold values in \[0.0, 1.0\)"),
+    (lambda a, h: a.update(points=a["points"] + 5.0),
+     r"FPInterpolator array 'points' should hold values in \[0.0, 1.0\)"),
     (lambda a, h: a.pop("values"), r"KeyError: \"FPInterpolator: missing array 'values'\""),
     (lambda a, h: a.update(extra=np.zeros(2)), r"unexpected arrays \['extra'\]"),
     (lambda a, h: h["meta"].update(K="8"), r"metadata 'K' should be int or None, got str"),
@@ -286,7 +288,8 @@ LIMIT_CASES = {  # name: (constructor keywords, the piece class the solve produc
 
 def _same_info(a, b):
     da, db = a.to_dict(), b.to_dict()
-    return da.keys() == db.keys() and all(x == y or (x != x and y != y) for x, y in zip(da.values(), db.values()))
+    return da.keys() == db.keys() and all(x == y or (x != x and y != y)
+                                          for x, y in zip(da.values(), db.values(), strict=True))
 
 
 @pytest.mark.parametrize("name", sorted(LIMIT_CASES))
@@ -304,7 +307,7 @@ def test_k_none_round_trip_is_exact(name, tmp_path):
     # the loaded copy still interpolates (exact maths, not only self-consistency)
     assert np.max(np.abs(t(t.points[:, 0]) - t.values)) <= 1e-9 * np.max(np.abs(t.values))
     with pytest.raises(AttributeError, match=r"`coef` is not available for K=None"):
-        t.coef
+        _ = t.coef
 
 
 def test_k_none_loaded_norm_is_int_h2_squared(tmp_path):

@@ -11,9 +11,23 @@ import numpy as np
 import pytest
 
 import fpnorm
-from fpnorm import (LFP, BoundResult, BoundValidation, FPNorm, LFPFlow, PowerLaw,
-                    ShellErrors, Weight, convergence_study, fp_norm, gamma_l2_info, generalization_bound, load, save,
-                    validate_bound)
+from fpnorm import (
+    LFP,
+    BoundResult,
+    BoundValidation,
+    FPNorm,
+    LFPFlow,
+    PowerLaw,
+    ShellErrors,
+    Weight,
+    convergence_study,
+    fp_norm,
+    gamma_l2_info,
+    generalization_bound,
+    load,
+    save,
+    validate_bound,
+)
 
 RNG = np.random.default_rng(11)
 
@@ -170,7 +184,8 @@ def _write(path, arrays, header, **extra):
 @pytest.mark.parametrize("case, change, message", [
     ("bound-computed", lambda a, h: h["meta"].update(M=1000.0), r"BoundResult metadata 'M' should be int, got float"),
     ("bound-computed", lambda a, h: h["meta"].update(M=True), r"BoundResult metadata 'M' should be int, got bool"),
-    ("bound-computed", lambda a, h: h["meta"].update(value="1"), r"BoundResult metadata 'value' should be float, got str"),
+    ("bound-computed", lambda a, h: h["meta"].update(value="1"),
+     r"BoundResult metadata 'value' should be float, got str"),
     ("bound-computed", lambda a, h: h["meta"].update(reason=[1]), r"metadata 'reason' should be str or None, got list"),
     ("bound-computed", lambda a, h: h["meta"].update(vacuous=None), r"metadata 'vacuous' should be bool, got NoneType"),
     ("bound-computed", lambda a, h: h["meta"].pop("delta"), r"BoundResult: missing metadata 'delta'"),
@@ -189,9 +204,11 @@ def _write(path, arrays, header, **extra):
      r"array 'successive' should have shape \(n-1, \.\.\.\), got \(3,\)"),
     ("convergence", lambda a, h: h["meta"].update(info={"a": [1, 2]}), r"metadata 'info' should be a JSON object of "
                                                                        r"scalars"),
-    ("validation", lambda a, h: a.update(risks=a["risks"].T.copy()), r"array 'risks' should have shape \(3, trials\), got \(2, 3\)"),
+    ("validation", lambda a, h: a.update(risks=a["risks"].T.copy()),
+     r"array 'risks' should have shape \(3, trials\), got \(2, 3\)"),
     ("validation", lambda a, h: h["meta"].update(weight="__import__('os')"), r"Expected the weight kind in `spec`"),
-    ("validation", lambda a, h: h["meta"].update(weight=3), r"metadata 'weight' should be a weight spec string, got int"),
+    ("validation", lambda a, h: h["meta"].update(weight=3),
+     r"metadata 'weight' should be a weight spec string, got int"),
     ("validation", lambda a, h: h["meta"].update(K=-1.5), r"metadata 'K' should be int, got float"),
 ])
 def test_tampered_file(tmp_path, case, change, message):
@@ -302,7 +319,8 @@ def test_flow_with_callable_weight_or_h_ini_refused(tmp_path):
     (lambda a, h: a.update(lam=a["lam"] * np.inf), r"array 'lam' holds NaN or inf"),
     (lambda a, h: a.update(free_cols=np.array([0, 0])), r"array 'free_r' should have shape \(2, 1\), got \(1, 1\)"),
     (lambda a, h: a.pop("coef_map"), r"LFPFlow with method 'svd' should have the array 'coef_map' and not 'lift_U'"),
-    (lambda a, h: a.update(lift_U=a["pts"]), r"LFPFlow with method 'svd' should have the array 'coef_map' and not 'lift_U'"),
+    (lambda a, h: a.update(lift_U=a["pts"]),
+     r"LFPFlow with method 'svd' should have the array 'coef_map' and not 'lift_U'"),
     (lambda a, h: h["meta"].update(method="pickle"),
      r"metadata 'method' should be one of \('svd', 'eigh'\), got 'pickle'"),
     (lambda a, h: h["meta"].update(hook="x"), r"unexpected metadata \['hook'\]"),

@@ -5,7 +5,7 @@ import pytest
 
 import fpnorm._internal.memory as memory
 import fpnorm.solvers as solvers
-from fpnorm import AccuracyWarning, FPInterpolator, MemoryEstimateError, Sobolev, PowerLaw
+from fpnorm import AccuracyWarning, FPInterpolator, MemoryEstimateError, PowerLaw, Sobolev
 from fpnorm.solvers import Problem, choose_method
 from fpnorm.solvers.iterative import coarse_to_fine, solve_iterative, vecchia_factor
 from fpnorm.transforms import kernel_matrix

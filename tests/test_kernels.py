@@ -8,8 +8,7 @@ from scipy.special import zeta
 
 from fpnorm import LFP, PowerLaw, Sobolev, Weight
 from fpnorm.convergence import kernel_tail_bound
-from fpnorm.kernels import (bernoulli_kernel, bernoulli_polynomial, closed_form_kernel, has_closed_form,
-                            sobolev_kernel)
+from fpnorm.kernels import bernoulli_kernel, bernoulli_polynomial, closed_form_kernel, has_closed_form, sobolev_kernel
 
 Z = np.array([0.0, 1e-9, 0.013, 0.25, 0.5, 0.731, 0.999999, -0.37, 3.2])
 KB = 20000  # brute-force cut-off

@@ -8,8 +8,17 @@ import numpy as np
 import pytest
 
 from fpnorm import LFP, PowerLaw, Sobolev, Weight, gamma_l2_norm
-from fpnorm.lattice_sums import (GammaL2, _epstein_theta, _expint_q, _sobolev_bessel, _sobolev_direct,
-                                 dirichlet_beta, epstein_zeta, gamma_l2_info, shell_counts)
+from fpnorm.lattice_sums import (
+    GammaL2,
+    _epstein_theta,
+    _expint_q,
+    _sobolev_bessel,
+    _sobolev_direct,
+    dirichlet_beta,
+    epstein_zeta,
+    gamma_l2_info,
+    shell_counts,
+)
 
 mpmath.mp.dps = 25
 
@@ -272,7 +281,8 @@ def _mp_sobolev_d2(s):
     s = mpmath.mpf(s)
     two_pi = 2 * mpmath.pi
     lead = (two_pi**2) ** -s * mpmath.sqrt(mpmath.pi) * mpmath.gamma(s - 0.5) / mpmath.gamma(s)
-    c_pow = lambda k2: ((1 + two_pi**2 * k2**2) / two_pi**2) ** ((1 - 2 * s) / 2)
+    def c_pow(k2):
+        return ((1 + two_pi**2 * k2**2) / two_pi**2) ** ((1 - 2 * s) / 2)
     smooth = c_pow(0) + 2 * mpmath.nsum(c_pow, [1, mpmath.inf], method="euler-maclaurin")
     bessel = mpmath.mpf(0)
     for k2 in range(0, 12):

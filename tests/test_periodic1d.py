@@ -215,7 +215,7 @@ def test_lfp_moments_move_between_cubic_spline_and_linear_interpolant():
 def test_coef_is_not_available_for_K_none():
     s = FPInterpolator([0.1, 0.6], [1.0, 2.0], weight=PowerLaw(4), K=None)
     with pytest.raises(AttributeError, match=r"`coef` is not available for K=None"):
-        s.coef
+        _ = s.coef
 
 
 @pytest.mark.parametrize("w", [PowerLaw(3), PowerLaw(4, dim=2), Sobolev(3)])

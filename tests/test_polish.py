@@ -117,7 +117,8 @@ def test_interpolant_with_huge_K_is_an_invalid_file(tmp_path, K, message):
     s = FPInterpolator(X8, np.cos(2 * np.pi * X8), weight=PowerLaw(p=4), K=8)
     arrays, header = _saved_parts(s, tmp_path)
     header["meta"]["K"] = K
-    with pytest.raises(ValueError, match=r"The FPInterpolator stored in .* is inconsistent: ValueError: .*(" + message + ")"):
+    with pytest.raises(ValueError, match=r"The FPInterpolator stored in .* is inconsistent: ValueError: "
+                                         r".*(" + message + ")"):
         FPInterpolator.load(_rewrite(tmp_path / "evil.npz", arrays, header))
 
 
@@ -209,7 +210,8 @@ def test_interpolant_warns_when_points_exceed_half_the_modes():
     assert issubclass(TruncationWarning, UserWarning) and not issubclass(TruncationWarning, RuntimeWarning)
     x = (np.arange(65) + 0.25) / 65  # 65 points, K = 64: 129 modes, just over half
     y = np.sin(2 * np.pi * x)
-    with pytest.warns(TruncationWarning, match=r"number of distinct points N = 65 is more than half the \(2K\+1\)\^d = 129 "
+    with pytest.warns(TruncationWarning, match=r"number of distinct points N = 65 is more than half the \(2K\+1\)\^d "
+                                               r"= 129 "
                                                r"modes .*K = 64.* Use K >= 65\.") as record:
         FPInterpolator(x, y, weight=PowerLaw(p=4, zero=1.0), K=64)
     assert len(record) == 1 and record[0].filename == __file__  # points at the caller

@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 
 from fpnorm import FPInterpolator, PowerLaw, Sobolev, transforms
-from fpnorm.lattice import real_design
-from fpnorm.solvers import Problem, solve
 from fpnorm._internal import threads as thread_control
 from fpnorm._internal.threads import blas_thread_counts, single_threaded
+from fpnorm.lattice import real_design
+from fpnorm.solvers import Problem, _verified_residual, solve
 from fpnorm.solvers.problem import Solution, SolveInfo, direct_values
-from fpnorm.solvers import _verified_residual
 from fpnorm.solvers.qr import _UNBLOCKED_COLUMNS, solve_qr
 
 ULP = 2.0**-52
@@ -91,7 +90,7 @@ def _exact_relative_residual(coef, problem):
     K = problem.K
     with mpmath.workdps(30):
         vals = [float(sum(mpmath.re(mpmath.mpc(c.real, c.imag) * mpmath.expj(k * mpmath.mpf(float(t))))
-                          for k, c in zip(range(-K, K + 1), coef[:, 0]))) for t in problem.t[:, 0]]
+                          for k, c in zip(range(-K, K + 1), coef[:, 0], strict=False))) for t in problem.t[:, 0]]
     return np.max(np.abs(np.array(vals) - problem.rhs[:, 0])) / np.max(np.abs(problem.rhs))
 
 
@@ -175,7 +174,7 @@ def test_single_threaded_restores_after_an_error():
     before = blas_thread_counts()
     with pytest.raises(ZeroDivisionError):
         with single_threaded():
-            1 / 0
+            _ = 1 / 0
     assert blas_thread_counts() == before
 
 

@@ -77,7 +77,8 @@ def test_large_smoothing_recovers_h_ini_plus_free_least_squares():
     s = FPInterpolator(x, y, weight=PowerLaw(p=2, dim=1), K=12, smoothing=1e8)
     np.testing.assert_allclose(s(z), np.mean(y), atol=1e-6)
     # no free modes: h -> h_ini, with distance O(1/mu)
-    h_ini = lambda t: 0.3 * np.sin(2 * np.pi * t)
+    def h_ini(t):
+        return 0.3 * np.sin(2 * np.pi * t)
     dev = [np.max(np.abs(FPInterpolator(x, y, weight=Sobolev(s=1, dim=1), K=12, h_ini=h_ini, smoothing=mu)(z)
                          - h_ini(z))) for mu in (1e4, 1e6)]
     assert dev[1] < 0.02 * dev[0] and dev[1] < 1e-4

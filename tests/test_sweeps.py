@@ -9,10 +9,18 @@ import pytest
 from fpnorm import sweeps
 from fpnorm._sweep.store import RESULTS_FILE
 from fpnorm.cli import main
-from fpnorm.sweeps import (COLUMNS, EXAMPLE_CONFIG, KEY_COLUMNS, fit_decay, load_config, parse_config, read_results,
-                           run_sweep, run_trial, summarize)
-
-
+from fpnorm.sweeps import (
+    COLUMNS,
+    EXAMPLE_CONFIG,
+    KEY_COLUMNS,
+    fit_decay,
+    load_config,
+    parse_config,
+    read_results,
+    run_sweep,
+    run_trial,
+    summarize,
+)
 
 # A tiny sweep: 2 weights x 2 K x 3 M x 2 seeds = 24 tasks, each a solve with at most 12 points.
 TINY = {"weights": ["power:p=4,zero=1", "sobolev:s=2"], "K": [8, 16], "M": [3, 6, 12], "seeds": 2,
@@ -47,7 +55,8 @@ def test_parse_normalises_and_expands():
 
 @pytest.mark.parametrize("changes, exc, match", [
     ({"weigths": ["sobolev:s=2"]}, ValueError, r"unknown key\(s\) \['weigths'\]"),
-    ({"risk": {"m": 3}}, ValueError, r"Expected `risk` keys among \['n', 'method', 'replicates'\], got unknown key\(s\) \['m'\]"),
+    ({"risk": {"m": 3}}, ValueError, r"Expected `risk` keys among \['n', 'method', 'replicates'\], got "
+                                     r"unknown key\(s\) \['m'\]"),
     ({"risk": {"method": "grid"}}, ValueError, r"Expected `risk.method` to be one of \('sobol', 'mc'\), got 'grid'"),
     ({"risk": 5}, TypeError, r"Expected `risk` to be a table"),
     ({"weights": ["sobolev:s=2", "power:q=3"]}, ValueError, r"Expected `weights\[1\]` = 'power:q=3' to be a valid"),

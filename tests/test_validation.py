@@ -32,7 +32,8 @@ def test_population_risk_exact_integral_d1(method):
 def test_population_risk_d2_period():
     # E|sin(2 pi x1/P) sin(2 pi x2/P)| = (2/pi)^2 on [0, P)^2
     P = 2.5
-    h = lambda x: np.sin(2 * np.pi * x[:, 0] / P) * np.sin(2 * np.pi * x[:, 1] / P)
+    def h(x):
+        return np.sin(2 * np.pi * x[:, 0] / P) * np.sin(2 * np.pi * x[:, 1] / P)
     est, err = population_risk(h, _zero, dim=2, period=P, n=8192, seed=4)
     assert abs(est - 4 / math.pi**2) <= 5 * err and err < 1e-3
 
@@ -69,7 +70,7 @@ def test_validate_bound_holds_and_matches_bound(smooth_run):
     r = smooth_run
     assert r.risks.shape == (4, 3) and r.stderrs.shape == (4, 3)
     assert r.held_fraction == 1.0 and np.all(r.held == 1.0) and not r.vacuous
-    for M, b in zip(r.Ms, r.bounds):
+    for M, b in zip(r.Ms, r.bounds, strict=False):
         assert b == pytest.approx(generalization_bound(int(M), 0.05, weight=r.weight, f=get_target("poisson")).value,
                                   rel=1e-12)
     assert np.all(r.risks > 0) and np.all(r.stderrs < 0.1 * r.risks + 1e-12)

@@ -95,7 +95,8 @@ def _as_float_array(x, name):
 def _check_wrappable(arr, period, name):
     big = np.abs(arr).max() if arr.size else 0.0
     if big >= _MAX_WRAP_RATIO * period:
-        raise ValueError(f"Expected `{name}` within about 2^52 periods of the origin (|x| < {_MAX_WRAP_RATIO * period:.3g} "
+        raise ValueError(f"Expected `{name}` within about 2^52 periods of the origin (|x| < "
+                         f"{_MAX_WRAP_RATIO * period:.3g} "
                          f"for period {period}), got |x| = {big:.3g}: wrapping it onto the torus keeps no digits.")
     return float(big)
 
@@ -127,7 +128,8 @@ def as_points(points, dim, period, name="points", *, return_scale=False):
         raise ValueError(f"Expected `{name}` to hold at least one point, got 0.")
     bad = ~np.isfinite(arr).all(axis=1)
     if bad.any():
-        raise ValueError(f"Expected `{name}` to be finite; got NaN or inf at row(s) {np.flatnonzero(bad)[:10].tolist()}.")
+        raise ValueError(f"Expected `{name}` to be finite; got NaN or inf at row(s) "
+                         f"{np.flatnonzero(bad)[:10].tolist()}.")
     big = _check_wrappable(arr, period, name)
     wrapped = np.mod(arr, period)
     wrapped[wrapped >= period] = 0.0  # mod can round up to period itself
@@ -166,7 +168,8 @@ def as_values(values, N, name="values"):
         raise ValueError(f"Expected `{name}` to have at least one column, got shape {arr.shape}.")
     bad = ~np.isfinite(arr.reshape(N, -1)).all(axis=1)
     if bad.any():
-        raise ValueError(f"Expected `{name}` to be finite; got NaN or inf at row(s) {np.flatnonzero(bad)[:10].tolist()}.")
+        raise ValueError(f"Expected `{name}` to be finite; got NaN or inf at row(s) "
+                         f"{np.flatnonzero(bad)[:10].tolist()}.")
     big = float(np.max(np.abs(arr))) if arr.size else 0.0
     if 0.0 < big < np.finfo(float).tiny:
         raise ValueError(f"Expected `{name}` of normal floating-point size, got max |{name}| = {big:.3g} (subnormal, "
@@ -227,7 +230,8 @@ def evaluate_function(fn, x, name, expected_len, dim):
     try:
         out = fn(arg)
     except Exception as exc:
-        raise ValueError(f"Calling `{name}` on points of shape {arg.shape} failed: {type(exc).__name__}: {exc}") from exc
+        raise ValueError(f"Calling `{name}` on points of shape {arg.shape} failed: {type(exc).__name__}: "
+                         f"{exc}") from exc
     out = np.asarray(out)
     if out.dtype == object or out.dtype.kind not in "biufc":
         raise TypeError(f"Expected `{name}` to return numbers, got dtype {out.dtype}.")

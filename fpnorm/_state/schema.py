@@ -457,7 +457,7 @@ def _match_shape(shape, tokens, dims):
 
     if len(shape) < len(fixed) or (star is None and len(shape) != len(fixed)):
         return text()
-    for got, want in zip(shape, fixed):
+    for got, want in zip(shape, fixed, strict=False):
         if isinstance(want, int):
             if got != want:
                 return text()

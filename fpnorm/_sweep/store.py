@@ -181,7 +181,7 @@ class ResultStore:
                     break
                 raise ValueError(f"Expected every row of {str(self.path)!r} to have {len(self.columns)} cells; "
                                  f"line {i + 1} has {len(cells)}. The file was edited by hand; use a new `out` folder.")
-            row = dict(zip(self.columns, cells))
+            row = dict(zip(self.columns, cells, strict=False))
             if self._key(row) in seen:  # a duplicate from an older, unlocked concurrent run: keep the first
                 duplicates = True
                 continue

@@ -29,14 +29,14 @@ from ..bounds import bound_curve, generalization_bound
 from ..dynamics import LFPFlow
 from ..interpolant import FPInterpolator
 from ..io import json_dumps
-from ..plotting import (new_figure, plot_bound_curve, plot_curves_1d, plot_flow_heatmap, plot_interpolant_2d,
-                        save_figure)
+from ..plotting import new_figure, plot_bound_curve, plot_curves_1d, plot_flow_heatmap, plot_interpolant_2d, save_figure
 from ..targets import get_target
 from ..validation import validate_bound
 from ..weights import LFP, weight_from_spec
 
 __all__ = ["add_parser", "run", "load_demo_data", "lfp_1d", "xor_2d", "flow", "flow_target", "spline_energy",
-           "linear_energy", "bound", "LFP_REGIMES", "LFP_CROSSOVER", "DEMO_K_1D", "DEMO_K_2D", "FLOW_SETUP", "BOUND_SETUP", "SECTIONS"]
+           "linear_energy", "bound", "LFP_REGIMES", "LFP_CROSSOVER", "DEMO_K_1D", "DEMO_K_2D", "FLOW_SETUP",
+           "BOUND_SETUP", "SECTIONS"]
 
 # The two LFP regimes of the 1-d picture: (a, b) of LFP(a, b). The crossover |k| = sqrt(b / a) is 1e5 for the
 # spline-like weight (xi^-4 dominates every frequency the data resolve) and 1e-5 for the linear-like one.
@@ -117,7 +117,7 @@ def lfp_1d(data, ax_pair, *, K=DEMO_K_1D):
     window = np.linspace(lo, hi, 1301)
     full = np.linspace(0.0, P, 4001, endpoint=False)
     summary = {"points": x.tolist(), "values": y.tolist(), "period": P, "K": K, "window": [lo, hi], "regimes": {}}
-    for ax, (regime, (a, b)), (ref_name, ref) in zip(ax_pair, LFP_REGIMES.items(), references.items()):
+    for ax, (regime, (a, b)), (ref_name, ref) in zip(ax_pair, LFP_REGIMES.items(), references.items(), strict=False):
         w = LFP(a=a, b=b, dim=1)
         s = FPInterpolator(x, y, weight=w, K=K, period=P)
         # Parseval: with gamma^-2 ~ k^4 / b (or k^2 / a), ||h||_gamma^2 = P^3 int|h''|^2 / (b (2 pi)^4)

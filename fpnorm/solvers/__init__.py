@@ -12,12 +12,12 @@ import warnings
 import numpy as np
 
 from .._internal.memory import available_memory
-from ..exceptions import AccuracyWarning, MemoryEstimateError, SolveError
 from .._internal.threads import single_threaded
-from .problem import Problem, Solution, SolveInfo, direct_values, forward, relative_residual, scale_exponent
+from ..exceptions import AccuracyWarning, MemoryEstimateError, SolveError
 from .crosscheck import crosscheck_residual
 from .dense import cholesky_memory, solve_cholesky
 from .iterative import NEIGHBOURS, iterative_memory, solve_iterative
+from .problem import Problem, Solution, SolveInfo, direct_values, forward, relative_residual, scale_exponent
 from .qr import qr_memory, solve_qr, solve_svd
 
 __all__ = ["METHODS", "Problem", "Solution", "SolveInfo", "solve", "choose_method", "estimate_costs"]
@@ -72,8 +72,8 @@ def choose_method(N, M, dim=1, m=1):
     """The method "auto" runs first for N points, M modes, d = `dim`, m right-hand sides.
 
     QR when it is cheap or at most :data:`_QR_PREMIUM` times dearer than the fastest other path (it never squares
-    the condition number); otherwise the Cholesky path, unless its N x N matrix does not fit in memory or the matrix-free iterative path is
-    estimated :data:`_ITERATIVE_ADVANTAGE` times faster (see :func:`estimate_costs`).
+    the condition number); otherwise the Cholesky path, unless its N x N matrix does not fit in memory or the
+    matrix-free iterative path is estimated :data:`_ITERATIVE_ADVANTAGE` times faster (see :func:`estimate_costs`).
     """
     costs = estimate_costs(N, M, dim, m)
     budget = _MEMORY_SHARE * available_memory()

@@ -39,8 +39,15 @@ import scipy.linalg as sla
 from .._internal.memory import check_memory
 from ..exceptions import AccuracyWarning, SolveError
 from ..lattice import real_to_complex
-from .bound_grid import (MAX_GRID_POINTS, BoundGrid, check_bounds_fine, check_data_within_bounds,
-                         derivative_bounds, grid_points_per_axis, max_violation)
+from .bound_grid import (
+    MAX_GRID_POINTS,
+    BoundGrid,
+    check_bounds_fine,
+    check_data_within_bounds,
+    derivative_bounds,
+    grid_points_per_axis,
+    max_violation,
+)
 from .problem import FreeModes, Solution, SolveInfo, forward, scaled_design
 
 __all__ = ["SOLVERS", "ACTIVE_SET_MAX_POINTS", "solve_constrained", "as_tolerances"]
@@ -257,7 +264,7 @@ def _solve_exchange(B, F, r, eps, grid, solver, start, scale, *, max_rounds=30):
     else:
         use = np.zeros(grid.lo.size, bool)
         use[:: max(1, grid.lo.size // 4096)] = True
-    for rounds in range(1, max_rounds + 1):
+    for rounds in range(1, max_rounds + 1):  # noqa: B007 - the count of rounds is returned
         rows = np.flatnonzero(use)
         u, w, status = _cvxpy_solve(B, F, r, eps, grid.rows(rows) if rows.size else None, solver)
         new = (grid.violation(u, w) > tiny) & ~use
@@ -379,7 +386,8 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
     v = forward(coef, problem)
     viol = max_violation(v, r, tol[:, None] if tol is not None else None, None, None, None)
     if grid is not None:
-        viol = max(viol, max(float(np.max(grid.violation(x[sd.pen] / sd.scales[sd.pen], x[sd.free_cols]))) for x in reals))
+        viol = max(viol, max(float(np.max(grid.violation(x[sd.pen] / sd.scales[sd.pen], x[sd.free_cols])))
+                             for x in reals))
     status = "optimal_inaccurate" if "optimal_inaccurate" in statuses else "optimal"
     if status != "optimal" or viol / scale > _VIOLATION_WARN:
         warnings.warn(f"cvxpy ({solver}) reports status {status!r}; largest constraint violation "

@@ -29,7 +29,7 @@ def solve_cholesky(problem, *, refine=3, rtol=1e-10):
     -------
     Solution
     """
-    K, dim = problem.K, problem.dim
+    K = problem.K
     plan = transforms.NufftPlan(problem.t, K, n_trans=problem.rhs.shape[1], eps=problem.eps)  # reused below
     free = FreeModes(problem)
     gp = problem.g_penalised

@@ -122,7 +122,7 @@ def spectrum_eigh(problem, free):
     -------
     FlowSpectrum
     """
-    N, K, dim = problem.N, problem.K, problem.dim
+    N = problem.N
     check_memory(eigh_memory(N), f"the flow's eigendecomposition ({N} points)",
                  "Use method='svd' or fewer points.")
     gp = problem.g_penalised

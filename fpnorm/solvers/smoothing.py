@@ -66,7 +66,7 @@ def solve_smoothing(problem, smoothing):
     ('smoothing', True)
     """
     t0 = time.perf_counter()
-    N, K, dim = problem.N, problem.K, problem.dim
+    N, K = problem.N, problem.K
     mu = float(smoothing)
     check_memory(smoothing_memory(N), f"the smoothing solve ({N} points)", "Use fewer points.")
     free = FreeModes(problem)
