@@ -15,18 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import transforms
-from ._internal.checks import (
-    as_coefficients,
-    as_points,
-    as_query,
-    as_values,
-    check_choice,
-    check_h_ini,
-    check_int,
-    check_period,
-    check_real,
-    evaluate_function,
-)
+from ._internal import checks
 from ._internal.memory import available_memory, check_memory
 from .lattice import box_points, box_size, real_to_complex, resize_box, torus_grid
 from .solvers.flow import FlowSpectrum, eigh_memory, spectrum_eigh, spectrum_svd, svd_memory
@@ -136,15 +125,15 @@ class LFPFlow:
     def __init__(self, points, values, *, weight, K, h_ini=None, period=1.0, method="auto"):
         self.weight = check_weight(weight)
         self.dim = d = weight.dim
-        self.period = check_period(period)
-        self.K = check_int(K, "K", minimum=0)
-        check_choice(method, "method", FLOW_METHODS)
-        x = as_points(points, d, self.period)
-        y = as_values(values, x.shape[0])
+        self.period = checks.check_period(period)
+        self.K = checks.check_int(K, "K", minimum=0)
+        checks.check_choice(method, "method", FLOW_METHODS)
+        x = checks.as_points(points, d, self.period)
+        y = checks.as_values(values, x.shape[0])
         self.points, self.values = x, y
         N, M = x.shape[0], box_size(self.K, d)
         self._g = g = self.weight.box(self.K)
-        self._h_ini, self._h_ini_real = check_h_ini(h_ini, d)
+        self._h_ini, self._h_ini_real = checks.check_h_ini(h_ini, d)
         rhs, self._complex = right_hand_sides(y, evaluate_h_ini(self._h_ini, self._h_ini_real, x, self.period))
         self._t = (2 * np.pi / self.period) * x
         self._eps = transforms.DEFAULT_EPS
@@ -234,7 +223,7 @@ class LFPFlow:
             Real unless the data or ``h_ini`` are complex.
         """
         ts, scalar = _as_times(t)
-        q = as_query(query, self.dim, self.period)
+        q = checks.as_query(query, self.dim, self.period)
         coef = self._coef_columns(ts)
         Q = q.shape[0]
         out = np.empty((Q, coef.shape[-1]), dtype=complex)
@@ -336,7 +325,7 @@ class LFPFlow:
     def _grid_size(self, grid):
         if grid is None:
             return 4 * (self.K + 1)
-        n = check_int(grid, "grid", minimum=1)
+        n = checks.check_int(grid, "grid", minimum=1)
         if n < 2 * self.K + 1:
             raise ValueError(f"Expected `grid` >= 2K+1 = {2 * self.K + 1} points per axis, got {n}.")
         return n
@@ -403,8 +392,9 @@ def _box_coef(fn, name, K, dim, period, n):
     if callable(fn):
         check_memory(16 * 3 * n**dim, f"sampling `{name}` on a {n}^{dim} grid", "Pass a smaller `grid`.")
         x = torus_grid(n, dim, period)
-        return transforms.grid_coefficients(evaluate_function(fn, x, name, x.shape[0], dim).reshape((n,) * dim), K)
-    return resize_box(as_coefficients(fn, dim, name), K)
+        values = checks.evaluate_function(fn, x, name, x.shape[0], dim).reshape((n,) * dim)
+        return transforms.grid_coefficients(values, K)
+    return resize_box(checks.as_coefficients(fn, dim, name), K)
 
 
 def shell_index(K, dim):
@@ -416,8 +406,8 @@ def shell_index(K, dim):
     >>> shell_index(2, 1).tolist()
     [2, 1, 0, 1, 2]
     """
-    K = check_int(K, "K", minimum=0)
-    dim = check_int(dim, "dim", minimum=1)
+    K = checks.check_int(K, "K", minimum=0)
+    dim = checks.check_int(dim, "dim", minimum=1)
     r = np.sqrt(np.sum(box_points(K, dim).astype(float) ** 2, axis=-1))
     return np.floor(r + 0.5).astype(np.int64).reshape((2 * K + 1,) * dim)
 
@@ -454,7 +444,7 @@ def convergence_times(errors, times, level, *, stay=True):
     """
     err = np.asarray(errors, dtype=float)
     ts = np.asarray(times, dtype=float)
-    level = check_real(level, "level", minimum=0.0, strict_min=True)
+    level = checks.check_real(level, "level", minimum=0.0, strict_min=True)
     if err.ndim != 2 or ts.ndim != 1 or err.shape[0] != ts.shape[0]:
         raise ValueError(f"Expected `errors` of shape (T, S) and `times` of shape (T,), got {err.shape} and "
                          f"{ts.shape}.")

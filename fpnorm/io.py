@@ -20,10 +20,10 @@ from importlib import metadata
 import numpy as np
 
 from ._state import schema
-from ._state.schema import ARRAY_KINDS, Array, Record, Scalar, Scalars, Strings, WeightSpec
+from ._state.schema import ARRAY_KINDS, Array, Record, Scalar, WeightSpec
 
-__all__ = ["save", "load", "register", "json_dumps", "STATE_CLASSES", "FORMAT_VERSION", "Array", "Record", "Scalar",
-           "Scalars", "Strings", "WeightSpec"]
+__all__ = ["save", "load", "register", "json_dumps", "package_version", "STATE_CLASSES", "FORMAT_VERSION", "Array",
+           "Record", "Scalar", "WeightSpec"]
 
 FORMAT = "fpnorm"
 # Version 2: one schema per class (nested records carry their class name); version 1 files are refused.
@@ -43,8 +43,8 @@ def register(cls, fields, name=None):
         Its objects are saved field by field (attributes named like the fields, or a method ``_state_fields()``
         returning a dict) and rebuilt by ``cls(**fields)`` (or a classmethod ``_from_fields(fields)``).
     fields : dict of str to field kind
-        :class:`Scalar`, :class:`Strings`, :class:`Scalars`, :class:`WeightSpec`, :class:`Array` or
-        :class:`Record` per field (see :mod:`fpnorm._state.schema`).
+        :class:`Scalar`, :class:`WeightSpec`, :class:`Array` or :class:`Record` per field (see
+        :mod:`fpnorm._state.schema`).
     name : str, optional
         The name written to files. Must not clash with a different class already known.
 
@@ -69,7 +69,7 @@ def register(cls, fields, name=None):
     """
     if not isinstance(cls, type):
         raise TypeError(f"Expected `cls` to be a class, got {cls!r}.")
-    kinds = (Scalar, Strings, Scalars, WeightSpec, Array, Record)
+    kinds = (Scalar, WeightSpec, Array, Record)
     if not isinstance(fields, dict) or not fields or not all(
             isinstance(k, str) and k.isidentifier() and isinstance(v, kinds) for k, v in fields.items()):
         raise TypeError(f"Expected `fields` to be a non-empty dict of identifier -> field kind "

@@ -3,9 +3,7 @@
 A schema (:data:`SCHEMAS`) maps every field of a class to its kind:
 
 * :class:`Scalar` -- a JSON number, bool or string (floats written with ``repr``, so they round trip exactly, NaN and
-  inf included), optionally None, with bounds or choices;
-* :class:`Strings` -- a list of strings;
-* :class:`Scalars` -- a dict of str to JSON scalars;
+  inf included), optionally None, with bounds or choices; also a list of strings or a dict of str to JSON scalars;
 * :class:`WeightSpec` -- a :class:`~fpnorm.Weight`, stored as its spec string (a weight made from a callable is
   refused at save time: code is never stored);
 * :class:`Array` -- a numpy array (dtype and bits kept) with dtype kinds, a symbolic shape and optional checks;
@@ -36,7 +34,7 @@ from .._internal.memory import HEADROOM, format_bytes
 from ..lattice import box_size
 from ..weights import CallableWeight, Weight, weight_from_spec
 
-__all__ = ["Scalar", "Strings", "Scalars", "WeightSpec", "Array", "Record", "SCHEMAS", "CLASSES", "encode", "decode",
+__all__ = ["Scalar", "WeightSpec", "Array", "Record", "SCHEMAS", "CLASSES", "encode", "decode",
            "add_class", "resolve", "name_of"]
 
 # Array dtypes a state may hold: booleans, integers, floats, complex and fixed-width text.
@@ -47,9 +45,10 @@ _CONVERT = {"float": float, "int": int, "bool": bool, "str": str}
 
 @dataclasses.dataclass(frozen=True)
 class Scalar:
-    """A JSON scalar of `type` ("float", "int", "bool" or "str"); `optional` allows None; numbers may be bounded
-    below (`minimum`, strictly when `strict`), strings limited to `choices`. A `box` int is a half-width ``K``
-    whose box ``|k|_inf <= K`` in ``d = dim`` (the record's ``dim``) must be one this machine could have built."""
+    """JSON metadata of `type`: "float", "int", "bool", "str", "strings" (a list of str) or "scalars" (a dict of str
+    to None, bool, int, float or str). `optional` allows None; numbers may be bounded below (`minimum`, strictly when
+    `strict`), strings limited to `choices`. A `box` int is a half-width ``K`` whose box ``|k|_inf <= K`` in
+    ``d = dim`` (the record's ``dim``) must be one this machine could have built."""
 
     type: str
     optional: bool = False
@@ -57,20 +56,6 @@ class Scalar:
     strict: bool = False
     choices: tuple = None
     box: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class Strings:
-    """A list of strings."""
-
-    optional: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class Scalars:
-    """A dict of str to JSON scalars (None, bool, int, float, str)."""
-
-    optional: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +97,7 @@ _PIECES = ("PiecewiseCubic", "PiecewiseLinear")
 # One schema per saved class: field name -> kind.
 SCHEMAS = {
     "SolveInfo": {"method": Scalar("str"), "residual": Scalar("float"), "condition": Scalar("float"),
-                  "iterations": Scalar("int"), "attempts": Strings(), "seconds": Scalar("float"),
+                  "iterations": Scalar("int"), "attempts": Scalar("strings"), "seconds": Scalar("float"),
                   "status": Scalar("str")},
     "FPNorm": {"value": Scalar("float"), "converged": Scalar("bool"), "K": Scalar("int"), "change": Scalar("float")},
     "BoundResult": {"value": Scalar("float"), "f_norm": Scalar("float"), "gamma_l2": Scalar("float"),
@@ -131,7 +116,7 @@ SCHEMAS = {
     "ConvergenceResult": {"Ks": Array("iu", ("n",)), "successive": Array("f", ("n-1", "*m")),
                           "to_limit": Array("f", ("n", "*m")), "norms": Array("f", ("n", "*m")),
                           "limit_norm": Scalar("float"), "tail_bounds": _FLOAT_ARRAY, "rate": Scalar("float"),
-                          "info": Scalars()},
+                          "info": Scalar("scalars")},
     "ShellErrors": {"times": Array("f", ("T",)), "shells": Array("iu", ("S",)), "errors": Array("f", ("T", "S")),
                     "initial": Array("f", ("S",))},
     "FPInterpolator": {
@@ -272,12 +257,12 @@ def _encode_meta(value, kind, name, field, where):
         if not isinstance(value, Weight):
             raise TypeError(f"{where} should be a Weight, got {type(value).__name__}.")
         return value.spec()
-    if isinstance(kind, Scalars):
+    if kind.type == "scalars":
         if not isinstance(value, dict) or not all(isinstance(k, str) and _json_scalar(v) for k, v in value.items()):
             raise ValueError(f"{where} should be a dict of str to None, bool, int, float or str (code and objects "
                              f"are never stored), got {value!r}.")
         return dict(value)
-    if isinstance(kind, Strings):
+    if kind.type == "strings":
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise TypeError(f"{where} should be a list of strings, got {value!r}.")
         return list(value)
@@ -364,7 +349,7 @@ def decode(name, arrays, meta, prefix="", used=None):
     return obj
 
 
-_ORDER = {Scalar: 0, Strings: 0, Scalars: 0, WeightSpec: 1, Array: 2, Record: 3}
+_ORDER = {Scalar: 0, WeightSpec: 1, Array: 2, Record: 3}
 
 
 def _decode_meta(value, kind, field, name, dims):
@@ -373,11 +358,11 @@ def _decode_meta(value, kind, field, name, dims):
         if not isinstance(value, str):
             raise TypeError(f"{where} should be a weight spec string, got {type(value).__name__}")
         return weight_from_spec(value, dim=dims.get("dim"))
-    if isinstance(kind, Scalars):
+    if kind.type == "scalars":
         if not isinstance(value, dict) or not all(_json_scalar(v) for v in value.values()):
             raise TypeError(f"{where} should be a JSON object of scalars, got {value!r}")
         return dict(value)
-    if isinstance(kind, Strings):
+    if kind.type == "strings":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise TypeError(f"{where} should be a list of strings, got {value!r}")
         return list(value)

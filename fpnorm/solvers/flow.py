@@ -111,17 +111,8 @@ def spectrum_svd(problem, free):
 
 
 def spectrum_eigh(problem, free):
-    """Eigendecomposition of ``G_2 = Q_2^T G Q_2`` with ``G`` built by NUFFT (:func:`fpnorm.transforms.kernel_matrix`).
-
-    Parameters
-    ----------
-    problem : fpnorm.solvers.Problem
-    free : fpnorm.solvers.problem.FreeModes
-
-    Returns
-    -------
-    FlowSpectrum
-    """
+    """Eigendecomposition of ``G_2 = Q_2^T G Q_2`` with ``G`` built by NUFFT (:func:`fpnorm.transforms.kernel_matrix`);
+    takes and returns what :func:`spectrum_svd` does."""
     N = problem.N
     check_memory(eigh_memory(N), f"the flow's eigendecomposition ({N} points)",
                  "Use method='svd' or fewer points.")

@@ -60,8 +60,8 @@ def solve_smoothing(problem, smoothing):
     >>> import numpy as np
     >>> from fpnorm import Sobolev
     >>> from fpnorm.solvers import Problem
-    >>> t = 2 * np.pi * np.array([[0.1], [0.4], [0.7]])
-    >>> sol = solve_smoothing(Problem(t, np.ones((3, 1)), 4, Sobolev(s=1).box(4)), 1e3)
+    >>> problem = Problem(2 * np.pi * np.array([[0.1], [0.4], [0.7]]), np.ones((3, 1)), 4, Sobolev(s=1).box(4))
+    >>> sol = solve_smoothing(problem, 1e3)
     >>> sol.info.method, bool(abs(sol.coef[4, 0]) < 1e-2)     # large smoothing: h close to h_ini = 0
     ('smoothing', True)
     """
