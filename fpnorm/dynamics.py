@@ -135,9 +135,9 @@ class LFPFlow:
         self._g = g = self.weight.box(self.K)
         self._h_ini, self._h_ini_real = checks.check_h_ini(h_ini, d)
         rhs, self._complex = right_hand_sides(y, evaluate_h_ini(self._h_ini, self._h_ini_real, x, self.period))
-        self._t = (2 * np.pi / self.period) * x
-        self._eps = transforms.DEFAULT_EPS
-        problem = Problem(self._t, rhs, self.K, g, eps=self._eps)
+        self._angles = (2 * np.pi / self.period) * x
+        self._nufft_eps = transforms.DEFAULT_EPS
+        problem = Problem(self._angles, rhs, self.K, g, eps=self._nufft_eps)
         free = FreeModes(problem)
         self.method = _choose_method(N - free.n, M - free.n) if method == "auto" else method
         spec = (spectrum_svd if self.method == "svd" else spectrum_eigh)(problem, free)
@@ -175,7 +175,7 @@ class LFPFlow:
         M = box_size(self.K, self.dim)
         check_memory(16 * 3 * M * T * mm, f"the coefficients at {T} times")
         z = (self._phi(ts)[:, :, None] * self._w[None]).transpose(1, 0, 2).reshape(self._w.shape[0], T * mm)
-        real = self._spec.coef_of(z, self._t, np.where(np.isinf(self._g), 0.0, self._g), self._eps)
+        real = self._spec.coef_of(z, self._angles, np.where(np.isinf(self._g), 0.0, self._g), self._nufft_eps)
         if self._free_cols.size:
             real[self._free_cols] = np.tile(self._free_r, (1, T)) - self._free_z @ z
         real = real.reshape(M, T, mm)
@@ -338,7 +338,7 @@ class LFPFlow:
         ``loss`` and ``shell_errors`` are identical bit for bit after loading."""
         spec = self._spec
         return {"weight": self.weight, "dim": self.dim, "K": self.K, "period": self.period, "method": spec.method,
-                "complex": self._complex, "h_ini_real": self._h_ini_real, "eps": self._eps,
+                "complex": self._complex, "h_ini_real": self._h_ini_real, "eps": self._nufft_eps,
                 "points": self.points, "values": self.values, "lam": spec.lam, "kept": spec.kept, "U": spec.U,
                 "pts": spec.pts, "w": self._w, "free_cols": np.asarray(self._free_cols, dtype=np.int64),
                 "coef_map": spec.coef_map, "lift_U": spec.lift_U, "free_r": self._free_r, "free_z": self._free_z,
@@ -376,7 +376,7 @@ class LFPFlow:
                                                                                    "method"))
         flow.points, flow.values, flow._g = f["points"], f["values"], flow.weight.box(flow.K)
         flow._h_ini, flow._h_ini_real, flow._complex = f["h_ini"], f["h_ini_real"], f["complex"]
-        flow._t, flow._eps = (2 * np.pi / flow.period) * flow.points, f["eps"]
+        flow._angles, flow._nufft_eps = (2 * np.pi / flow.period) * flow.points, f["eps"]
         flow._spec = FlowSpectrum(f["lam"], f["kept"], f["U"], f["pts"], f["method"], coef_map=f["coef_map"],
                                   lift_U=f["lift_U"])
         flow._w, flow._free_cols, flow._free_r, flow._free_z = f["w"], cols, f["free_r"], f["free_z"]

@@ -97,7 +97,7 @@ class FPInterpolator:
     The problem is well posed when the ``(2K+1)^d`` box modes restricted to the points have full row rank and the
     free modes (``gamma = inf``) are linearly independent at the points; the solution is then unique. It is
     ``c = Gamma Phi^H alpha`` plus a free part, with ``G alpha = y`` for the kernel matrix
-    ``G_ij = sum_k gamma(k)^2 e^{2 pi i k.(x_i - x_j)/P}`` (see ``DESIGN.md``).
+    ``G_ij = sum_k gamma(k)^2 e^{2 pi i k.(x_i - x_j)/P}`` (the README's "The maths").
 
     Variants (:mod:`fpnorm.solvers.constrained`, :mod:`fpnorm.solvers.smoothing`): with tolerances only, an exact
     active-set method on the dual in N variables (cvxpy when it cannot verify its answer, or for more than
@@ -151,31 +151,31 @@ class FPInterpolator:
         lower, upper = as_bound(lower, "lower"), as_bound(upper, "upper")
         x, scale = as_points(points, d, self.period, return_scale=True)
         y = as_values(values, x.shape[0])
-        eps = as_tolerances(tol, x.shape[0])
+        tolerances = as_tolerances(tol, x.shape[0])
         x, y, self.kept = merge_duplicates(x, y, period=self.period, tol=duplicate_tolerance(scale, self.period))
-        eps = eps[self.kept] if np.any(eps > 0) else None
+        tolerances = tolerances[self.kept] if np.any(tolerances > 0) else None
         bounded = lower is not None or upper is not None
-        if self.smoothing > 0 and (eps is not None or bounded):
+        if self.smoothing > 0 and (tolerances is not None or bounded):
             raise ValueError("Expected `smoothing` = 0 when `tol`, `lower` or `upper` is given, got "
                              f"smoothing = {self.smoothing}: the variants do not combine.")
-        if self.K is None and (self.smoothing > 0 or eps is not None or bounded):
+        if self.K is None and (self.smoothing > 0 or tolerances is not None or bounded):
             raise ValueError("Expected an integer `K` with `tol`, `lower`, `upper` or `smoothing`, got K=None: the "
                              "exact K = infinity solve supports plain interpolation only.")
         self.points, self.values = x, y
         self._h_ini, self._h_ini_real = check_h_ini(h_ini, d)
         rhs, self._complex = right_hand_sides(y, self._eval_h_ini(x))
-        if self._complex and (eps is not None or bounded):
+        if self._complex and (tolerances is not None or bounded):
             raise ValueError("Expected real `values` and a real `h_ini` with `tol`, `lower` or `upper`, got "
                              f"complex {'values' if np.iscomplexobj(y) else 'h_ini'}.")
         if self.K is None:
             self._init_limit(x, y, rhs, method)
             return
         N, M = x.shape[0], box_size(self.K, d)
-        if N > M and self.smoothing == 0 and eps is None:
+        if N > M and self.smoothing == 0 and tolerances is None:
             need = int(np.ceil((N ** (1.0 / d) - 1) / 2))
             raise ValueError(f"Expected at most (2K+1)^d = {M} distinct points for K = {self.K} in d = {d}, got {N}: "
                              f"with more points than modes no exact interpolant exists. Use K >= {need}.")
-        if self.smoothing == 0 and eps is None:
+        if self.smoothing == 0 and tolerances is None:
             warn_truncation(N, self.K, d, "the number of distinct points N")
         m = 1 if y.ndim == 1 else y.shape[1]
         check_memory(M * (8 * d + 40 + 32 * m), f"the coefficient box |k|_inf <= {self.K} in d = {d} ({M} modes)",
@@ -186,11 +186,11 @@ class FPInterpolator:
         problem = Problem(t, rhs, self.K, g, eps=transforms.eps_for_rtol(self.rtol))
         if self.smoothing > 0:
             sol = solve_smoothing(problem, self.smoothing)
-        elif eps is not None or bounded:
+        elif tolerances is not None or bounded:
             scale = float(np.max(np.abs(rhs))) or 1.0
             grid = (GridBounds(bound_offsets(lower, upper, self._eval_h_ini, d), self.period, BOUND_RTOL * scale)
                     if bounded else None)
-            sol = solve_constrained(problem, tol=eps, bounds=grid, solver=solver)
+            sol = solve_constrained(problem, tol=tolerances, bounds=grid, solver=solver)
         else:
             sol = solve(problem, method=method, rtol=self.rtol)
         coef = join_complex(sol.coef, self._complex)

@@ -268,16 +268,17 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
     risks = np.empty((Ms_arr.size, trials))
     errs = np.empty_like(risks)
     bounds = np.empty(Ms_arr.size)
-    jobs = [(i, int(M), t) for i, M in enumerate(Ms_arr) for t in range(trials)]
-    for i, M, t in progress(jobs, desc="validate_bound", enabled=show_progress):
+    jobs = [(i, int(M), trial) for i, M in enumerate(Ms_arr) for trial in range(trials)]
+    for i, M, trial in progress(jobs, desc="validate_bound", enabled=show_progress):
         x = period * rng.random((M, d))
         xs = x[:, 0] if d == 1 else x
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TruncationWarning)
             s = FPInterpolator(xs, evaluate_function(f, x, "f", M, d), weight=weight, K=K, h_ini=h_ini,
                                period=period, method=method)
-        risks[i, t], errs[i, t] = population_risk(s, f, dim=d, period=period, n=n_quad, method=quadrature, seed=rng)
-        if t == 0:
+        risks[i, trial], errs[i, trial] = population_risk(s, f, dim=d, period=period, n=n_quad, method=quadrature,
+                                                          seed=rng)
+        if trial == 0:
             bounds[i] = generalization_bound(M, delta, f_norm=f_norm, gamma_l2=info.value).value
     held = np.mean(risks <= bounds[:, None], axis=1)
     mean = risks.mean(axis=1)

@@ -3,7 +3,7 @@
 A weight defines the FP-norm ``||h||_gamma^2 = sum_k gamma(k)^-2 |h^(k)|^2``. Every weight is even in ``k`` and
 positive; ``gamma(k)^2 = inf`` marks an unpenalised ("free") mode, which costs nothing in the norm.
 
-The families follow the frequency-principle literature (see DESIGN.md):
+The families follow the frequency-principle literature (the README's "The maths" gives the references):
 
 - :class:`PowerLaw`: ``gamma(k)^2 = (2 pi |k|)^-p``; ``p = 2`` gives the piecewise-linear interpolant on the circle,
   ``p = 4`` the cubic spline.

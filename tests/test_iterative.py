@@ -163,7 +163,7 @@ def test_variogram_taylor_series_matches_the_direct_sum(weight):
 
 def test_uniform_random_points_with_clusters_and_rough_data_converge():
     # uniform random points at N = 2000, K = 2048: pairs ~1e-7 apart and clusters within a few 1/K, noisy data, so
-    # the interpolant's norm is ~4e8; the former dual-CG solver stalled at residual 1.0 here
+    # the interpolant's norm is ~4e8: dual variables of nearly coincident points are huge and cancel here
     from fpnorm.solvers.qr import solve_qr
     from fpnorm.transforms import evaluate
     N, K = 2000, 2048

@@ -242,11 +242,11 @@ def test_the_warning_is_about_real_aliasing():
     # the truncated interpolant (K = 64, M = 129) is within 1e-4 of the exact one and fits as well; with N = 128 it
     # has to bridge the gap with 129 modes and rings: 170 away, its error 1e4 times larger. The margins are orders of
     # magnitude and the quantities are the exact maths, not rounding: G's condition ~ 1e20 is the design's ~ 1e10
-    # squared, leaving ~ 1e-6 relative error (QR, SVD and three BLAS kernel sets agree on them to 5 digits). The
-    # smooth band-limited target of the former version of this test does not show it: its truncated interpolant
-    # stays close to the exact one even at N = 128, and the mean risk it compared rose only through a heavy tail of
-    # draws whose size was set by rounding (2.1x, 1.9x and 6.3x from N = 64 to 128 under the SkylakeX, Haswell and
-    # Sandybridge kernels, while the median fell 45x).
+    # squared, leaving ~ 1e-6 relative error (QR, SVD and three BLAS kernel sets agree on them to 5 digits). A
+    # smooth band-limited target does not show it: its truncated interpolant stays close to the exact one even at
+    # N = 128, and the mean risk over random draws rises only through a heavy tail of draws whose size is set by
+    # rounding (2.1x, 1.9x and 6.3x from N = 64 to 128 under the SkylakeX, Haswell and Sandybridge kernels, while
+    # the median falls 45x).
     import warnings
 
     from fpnorm import PowerLaw

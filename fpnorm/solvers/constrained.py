@@ -111,11 +111,11 @@ def _interpolate_subset(B, F, z):
     return u, w, lam
 
 
-def _active_set(B, F, r, eps, scale):
+def _active_set(B, F, r, tol, scale):
     """Active-set solve of the tolerance problem; ``(u, w, lam, iterations)``, or None when it cycles or stalls.
 
     Start from the points outside their band at ``v = 0``. Each step solves the exact interpolation on the active
-    set with data ``r - s eps``; then active points whose multiplier has the wrong sign are dropped, or, when there
+    set with data ``r - s tol``; then active points whose multiplier has the wrong sign are dropped, or, when there
     are none, points outside their band are added with the sign that pulls them back. Bulk changes first; if that
     cycles, one change a step (the most negative multiplier, else the worst violation) from where it stood.
     """
@@ -125,10 +125,10 @@ def _active_set(B, F, r, eps, scale):
         # N x M_p rows B (same norms, same constraints), so each step costs O(N |A|^2) rather than O(M_p |A|^2)
         Q, R = sla.qr(B.T, mode="economic", check_finite=False)
         B = R.T
-    sign = np.where(r > eps, 1, np.where(r < -eps, -1, 0))
+    sign = np.where(r > tol, 1, np.where(r < -tol, -1, 0))
     total = 0
     for single in (False, True):
-        got, sign, its = _active_set_pass(B, F, r, eps, scale, sign, single)
+        got, sign, its = _active_set_pass(B, F, r, tol, scale, sign, single)
         total += its
         if got is not None:
             u, w, lam = got
@@ -138,7 +138,7 @@ def _active_set(B, F, r, eps, scale):
     return None
 
 
-def _active_set_pass(B, F, r, eps, scale, sign, single):
+def _active_set_pass(B, F, r, tol, scale, sign, single):
     N = r.shape[0]
     slack = 1e-9 * scale
     seen = set()
@@ -149,7 +149,7 @@ def _active_set_pass(B, F, r, eps, scale, sign, single):
             return None, sign, it  # cycling
         seen.add(key)
         act = np.flatnonzero(sign)
-        sol = _interpolate_subset(B[act], F[act], r[act] - sign[act] * eps[act])
+        sol = _interpolate_subset(B[act], F[act], r[act] - sign[act] * tol[act])
         if sol is None:
             return None, None, it
         u, w, lam_a = sol
@@ -158,7 +158,7 @@ def _active_set_pass(B, F, r, eps, scale, sign, single):
         h = B @ u + F @ w
         tiny = 1e-12 * max(float(np.max(np.abs(lam))), np.finfo(float).tiny)
         wrongness = -lam_a * sign[act]
-        gap = np.abs(h - r) - eps
+        gap = np.abs(h - r) - tol
         sign = sign.copy()
         if np.any(wrongness > tiny):
             worst = np.max(wrongness)
@@ -174,7 +174,7 @@ def _active_set_pass(B, F, r, eps, scale, sign, single):
 
 
 # -- cvxpy primal ---------------------------------------------------------------------------------------------------
-def _cvxpy_solve(B, F, r, eps, grid, solver):
+def _cvxpy_solve(B, F, r, tol, grid, solver):
     """One right-hand side on cvxpy; grid is ``(D, D_free, lo, hi)`` (design rows on grid points) or None.
 
     The minimiser ``u`` lies in the row space of the constraint rows ``C = [B; D]`` (a component orthogonal to it
@@ -199,10 +199,10 @@ def _cvxpy_solve(B, F, r, eps, grid, solver):
     w = cp.Variable(F.shape[1]) if F.shape[1] else None
     fit = (s0 * B) @ x + (F @ w if w is not None else 0)
     cons = []
-    if eps is None or not np.any(eps > 0):
+    if tol is None or not np.any(tol > 0):
         cons.append(fit == r)
     else:
-        cons.append(cp.abs(fit - r) <= eps)
+        cons.append(cp.abs(fit - r) <= tol)
     if grid is not None:
         D, Dfree, lo, hi = grid
         vals = (s0 * D) @ x + (Dfree @ w if w is not None else 0)
@@ -228,24 +228,24 @@ def _cvxpy_solve(B, F, r, eps, grid, solver):
     return (u if Q is None else Q @ u), (np.asarray(w.value, float) if w is not None else np.zeros(0)), prob.status
 
 
-def _unbounded_start(B, F, r, eps, scale):
+def _unbounded_start(B, F, r, tol, scale):
     """The solution without bounds (exact route), to seed the cutting planes with the rows it violates; or None.
 
-    Above ``ACTIVE_SET_MAX_POINTS`` points the exact interpolant (``eps = 0``, one QR) stands in for it.
+    Above ``ACTIVE_SET_MAX_POINTS`` points the exact interpolant (``tol = 0``, one QR) stands in for it.
 
     Returns
     -------
     (u, w, optimal) or None
         ``optimal`` is True when ``(u, w)`` solves the problem without bounds exactly.
     """
-    if eps is None or B.shape[0] > ACTIVE_SET_MAX_POINTS:
+    if tol is None or B.shape[0] > ACTIVE_SET_MAX_POINTS:
         got = _interpolate_subset(B, F, r)
-        return None if got is None else got[:2] + (eps is None or not np.any(eps > 0),)
-    got = _active_set(B, F, r, eps, scale)
+        return None if got is None else got[:2] + (tol is None or not np.any(tol > 0),)
+    got = _active_set(B, F, r, tol, scale)
     return None if got is None else got[:2] + (True,)
 
 
-def _solve_exchange(B, F, r, eps, grid, solver, start, scale, *, max_rounds=30):
+def _solve_exchange(B, F, r, tol, grid, solver, start, scale, *, max_rounds=30):
     """Cutting planes: cvxpy on a growing subset of the grid rows until the answer meets every row.
 
     A convex problem's minimiser on a subset of the constraints that satisfies all of them minimises the full
@@ -266,7 +266,7 @@ def _solve_exchange(B, F, r, eps, grid, solver, start, scale, *, max_rounds=30):
         use[:: max(1, grid.lo.size // 4096)] = True
     for rounds in range(1, max_rounds + 1):  # noqa: B007 - the count of rounds is returned
         rows = np.flatnonzero(use)
-        u, w, status = _cvxpy_solve(B, F, r, eps, grid.rows(rows) if rows.size else None, solver)
+        u, w, status = _cvxpy_solve(B, F, r, tol, grid.rows(rows) if rows.size else None, solver)
         new = (grid.violation(u, w) > tiny) & ~use
         if not new.any():
             break
@@ -335,8 +335,8 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
             attempts.append(f"active-set: skipped for N = {N} > ACTIVE_SET_MAX_POINTS = {ACTIVE_SET_MAX_POINTS}; "
                             f"solved on cvxpy ({solver})")
         for j in range(m):
-            eps = tol if tol is not None else np.zeros(N)
-            got = _active_set(B, F, r[:, j], eps, scale) if N <= ACTIVE_SET_MAX_POINTS else None
+            band = tol if tol is not None else np.zeros(N)
+            got = _active_set(B, F, r[:, j], band, scale) if N <= ACTIVE_SET_MAX_POINTS else None
             if got is None and N <= ACTIVE_SET_MAX_POINTS:
                 attempts.append(f"active-set: column {j}: no verified active set; solved on cvxpy ({solver})")
             if got is None:

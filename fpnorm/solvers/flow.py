@@ -57,16 +57,17 @@ class FlowSpectrum:
     coef_map: np.ndarray = None
     lift_U: np.ndarray = None
 
-    def coef_of(self, z, t, gp, eps):
+    def coef_of(self, z, angles, gp, nufft_eps):
         """Real-basis penalised coefficients, shape (M, p), for eigen-coordinates ``z`` of shape (n, p).
 
-        `t` (angles, (N, d)), `gp` (the weight box with free modes set to 0) and `eps` (finufft tolerance) are the
-        problem's; only the eigh form needs them: ``alpha = lift_U z``, ``c = g_P Phi^H alpha`` in the real basis.
+        `angles` (``2 pi x / P``, (N, d)), `gp` (the weight box with free modes set to 0) and `nufft_eps` (finufft
+        tolerance) are the problem's; only the eigh form needs them: ``alpha = lift_U z``, ``c = g_P Phi^H alpha`` in
+        the real basis.
         """
         if self.coef_map is not None:
             return self.coef_map @ z
         K, dim = gp.shape[0] // 2, gp.ndim
-        return complex_to_real(gp[..., None] * transforms.adjoint(t, self.lift_U @ z, K, eps=eps), K, dim)
+        return complex_to_real(gp[..., None] * transforms.adjoint(angles, self.lift_U @ z, K, eps=nufft_eps), K, dim)
 
 
 def svd_memory(N, M):
