@@ -106,7 +106,7 @@ class LFPFlow:
     Unpenalised modes (``gamma = inf``, e.g. ``k = 0`` of the LFP weights) are infinitely fast. They are defined as
     the limit ``gamma^2 = s -> inf`` of the flow at each fixed ``t``: for every ``t > 0`` the free coefficients are
     the least-squares fit, at the points, of ``r`` minus the penalised part, while the penalised part follows the flow
-    with the free directions projected out (``G_2 = Q_2^T G Q_2``, see :class:`~fpnorm.solvers._common.FreeModes`).
+    with the free directions projected out (``G_2 = Q_2^T G Q_2``, see :class:`~fpnorm.solvers.problem.FreeModes`).
     At ``t = 0`` exactly ``h = h_ini``; the free part jumps at ``t = 0+``. To give a free mode a finite rate, give
     the weight a finite value there (``zero=`` for ``k = 0``). The time is that of the equation above: no factor
     ``N`` is hidden (a mode of a uniform grid decays as ``e^{-t gamma(k)^2}``).

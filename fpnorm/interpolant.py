@@ -23,7 +23,7 @@ from .lattice import box_size
 from .solvers import METHODS, Problem, solve
 from .solvers.bound_grid import BOUND_RTOL, GridBounds, as_bound, bound_offsets
 from .solvers.constrained import SOLVERS, as_tolerances, solve_constrained
-from .solvers.periodic1d import LIMIT_METHODS, solve_limit
+from .solvers.periodic1d import LIMIT_METHODS, KernelExpansion, solve_limit
 from .solvers.problem import evaluate_h_ini, join_complex, right_hand_sides, scale_exponent
 from .solvers.smoothing import solve_smoothing
 from .weights import check_weight
@@ -162,12 +162,9 @@ class FPInterpolator:
             raise ValueError("Expected an integer `K` with `tol`, `lower`, `upper` or `smoothing`, got K=None: the "
                              "exact K = infinity solve supports plain interpolation only.")
         self.points, self.values = x, y
-        self._h_ini, self._h_ini_real = check_h_ini(h_ini, d)
-        rhs, self._complex = right_hand_sides(y, self._eval_h_ini(x))
-        if self._complex and (tolerances is not None or bounded):
-            raise ValueError("Expected real `values` and a real `h_ini` with `tol`, `lower` or `upper`, got "
-                             f"complex {'values' if np.iscomplexobj(y) else 'h_ini'}.")
         if self.K is None:
+            self._h_ini, self._h_ini_real = check_h_ini(h_ini, d)
+            rhs, self._complex = right_hand_sides(y, self._eval_h_ini(x))
             self._init_limit(x, y, rhs, method)
             return
         N, M = x.shape[0], box_size(self.K, d)
@@ -181,6 +178,11 @@ class FPInterpolator:
         check_memory(M * (8 * d + 40 + 32 * m), f"the coefficient box |k|_inf <= {self.K} in d = {d} ({M} modes)",
                      "Use a smaller `K`.")
         g = self.weight.box(self.K)
+        self._h_ini, self._h_ini_real = check_h_ini(h_ini, d)
+        rhs, self._complex = right_hand_sides(y, self._eval_h_ini(x))   # h_ini is evaluated once the cheap checks pass
+        if self._complex and (tolerances is not None or bounded):
+            raise ValueError("Expected real `values` and a real `h_ini` with `tol`, `lower` or `upper`, got "
+                             f"complex {'values' if np.iscomplexobj(y) else 'h_ini'}.")
         t = (2 * np.pi / self.period) * x
         check_memory(8 * N * rhs.shape[1] * 4 + 16 * M * rhs.shape[1], "the right-hand sides and coefficients")
         problem = Problem(t, rhs, self.K, g, eps=transforms.eps_for_rtol(self.rtol))
@@ -310,11 +312,12 @@ class FPInterpolator:
         K, N = f["K"], f["points"].shape[0]
         if N == 0:
             raise ValueError("FPInterpolator array 'points' should hold at least one point")
-        if K is None and (f["dim"] != 1 or f["limit"] is None or f["coef"] is not None):
+        if K is None and (f["dim"] != 1 or f["limit"] is None or f["coef"] is not None or f["limit_exponent"] is None):
             raise ValueError(f"FPInterpolator with K=None should have metadata 'dim' 1 (got {f['dim']}), a 'limit' "
-                             f"and no array 'coef'")
-        if K is not None and (f["coef"] is None or f["limit"] is not None):
-            raise ValueError("FPInterpolator with an integer K should have the array 'coef' and no 'limit'")
+                             f"and a 'limit_exponent', and no array 'coef'")
+        if K is not None and (f["coef"] is None or f["limit"] is not None or f["limit_exponent"] is not None):
+            raise ValueError("FPInterpolator with an integer K should have the array 'coef' and no 'limit' nor "
+                             "'limit_exponent'")
         if f["h_ini"] is not None and f["h_ini"].shape[0] % 2 == 0:
             raise ValueError(f"FPInterpolator array 'h_ini' should have odd sides, got shape {f['h_ini'].shape}")
         s = cls.__new__(cls)
@@ -328,8 +331,12 @@ class FPInterpolator:
             if s._limit.norm2.shape != (width,):
                 raise ValueError(f"FPInterpolator array 'limit_norm2' should have shape ({width},), got "
                                  f"{s._limit.norm2.shape}")
+            kernel = s._limit.evaluate
+            if isinstance(kernel, KernelExpansion) and kernel.weight != s.weight:
+                raise ValueError(f"FPInterpolator: the K = None kernel's weight {kernel.weight!r} should be the "
+                                 f"interpolant's, {s.weight!r}")
             s._limit.info = s.info
-            s._limit_exponent = f["limit_exponent"] or 0
+            s._limit_exponent = f["limit_exponent"]
         else:
             s._g = s.weight.box(K)
         return s

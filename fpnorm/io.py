@@ -180,7 +180,10 @@ def load(path, *, expect=None):
         raise ValueError(f"Expected {path!r} to be an fpnorm file, but its metadata has no 'format': 'fpnorm'.")
     version = header.get("version")
     if version != FORMAT_VERSION:
-        raise ValueError(f"Expected {path!r} to have fpnorm file format version {FORMAT_VERSION}, got {version!r}.")
+        hint = (" Version 1 files come from fpnorm before its one-schema-per-class layout: load them with that version "
+                "and save them again." if version == 1 else "")
+        raise ValueError(f"Expected {path!r} to have fpnorm file format version {FORMAT_VERSION}, got {version!r}."
+                         + hint)
     name = header.get("class")
     known = schema.known_names()
     if not isinstance(name, str) or name not in known:

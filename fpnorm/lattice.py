@@ -127,14 +127,18 @@ def real_design(t, K, dim, cols=None):
     >>> A = real_design(np.array([[0.5]]), 2, 1)            # [1, cos t, cos 2t, sin t, sin 2t]
     >>> bool(np.allclose(A, [[1, np.cos(0.5), np.cos(1.0), np.sin(0.5), np.sin(1.0)]]))
     True
-    >>> bool(np.array_equal(real_design(np.array([[0.5]]), 2, 1, cols=[3, 0]), A[:, [3, 0]]))
+    >>> bool(np.allclose(real_design(np.array([[0.5]]), 2, 1, cols=[3, 0]), A[:, [3, 0]], rtol=0, atol=1e-15))
     True
     """
     N = t.shape[0]
     M = box_size(K, dim)
     H = (M - 1) // 2
     if cols is not None:
-        return _real_columns(t, K, dim, np.asarray(cols, dtype=np.int64).reshape(-1))
+        cols = np.asarray(cols, dtype=np.int64).reshape(-1)
+        if cols.size and (cols.min() < 0 or cols.max() >= M):
+            raise ValueError(f"Expected `cols` in [0, {M}) (the real basis of K = {K} in d = {dim}), got "
+                             f"{cols[(cols < 0) | (cols >= M)][:5].tolist()}.")
+        return _real_columns(t, K, dim, cols)
     design = np.empty((N, M), dtype=float)
     design[:, 0] = 1.0
     if dim == 1:  # the half box is k = 1..K

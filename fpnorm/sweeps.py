@@ -1,6 +1,6 @@
 """Bound-validation sweeps: Monte-Carlo trials over weights, K, M and seeds, on dask.distributed, resumable.
 
-A sweep is read from a TOML config (:func:`load_config`, schema and validation in :mod:`fpnorm._sweep_config`),
+A sweep is read from a TOML config (:func:`load_config`, schema and validation in :mod:`fpnorm._sweep.config`),
 expanded into tasks (one per weight, K, M and seed) and run by :func:`run_sweep`: on a ``LocalCluster`` (one
 single-threaded worker process per core) by default, on an existing dask scheduler given its address, or serially
 in this process (``workers=0``). Every path runs the same task function :func:`run_trial`, and every task draws its
@@ -8,7 +8,7 @@ random numbers from a ``numpy.random.SeedSequence`` built from its own parameter
 scheduling.
 
 Results go to ``OUT/results.csv`` (one row per task, appended as tasks finish, crash-safe: see
-:mod:`fpnorm._sweep_store`), next to ``OUT/sweep.json`` (the config and its fingerprint) and, at the end, the
+:mod:`fpnorm._sweep.store`), next to ``OUT/sweep.json`` (the config and its fingerprint) and, at the end, the
 summary figure ``OUT/summary.png`` and fitted decay rates ``OUT/summary.json``. Running the same sweep again
 resumes it; a different config aimed at the same folder is refused.
 """

@@ -18,6 +18,7 @@ import os
 import finufft
 import numpy as np
 
+from ._internal.checks import check_int
 from ._internal.memory import check_memory
 
 __all__ = ["evaluate", "evaluate_grid", "adjoint", "kernel_matrix", "kernel_values", "grid_coefficients",
@@ -329,7 +330,7 @@ def grid_coefficients(values, K=None):
     if any(s != n for s in values.shape) or (K is None and n % 2 == 0):
         raise ValueError(f"Expected `values` on a grid of equal sides (n,)*d (n odd unless `K` is given), got shape "
                          f"{values.shape}.")
-    K = (n - 1) // 2 if K is None else K
+    K = (n - 1) // 2 if K is None else check_int(K, "K", minimum=0)
     if 2 * K + 1 > n:
         raise ValueError(f"Expected `n` >= 2K + 1 = {2 * K + 1} grid points per axis, got {n}.")
     spec = np.fft.fftn(values) / values.size

@@ -375,6 +375,17 @@ class TestSpecs:
 
 # -- h_ini and evaluation (interpolant) -------------------------------------------------------------------------
 class TestInitialFunction:
+    def test_not_called_before_the_cheap_checks(self):
+        calls = []
+
+        def h_ini(q):
+            calls.append(q.shape)
+            return np.zeros(q.shape[0])
+
+        with pytest.raises(ValueError, match=r"Expected at most \(2K\+1\)\^d = 3 distinct points for K = 1"):
+            fit(h_ini=h_ini, K=1)
+        assert calls == []
+
     def test_wrong_shape(self):
         with pytest.raises(ValueError, match=r"Expected `h_ini` to return shape \(4,\) for 4 points, got \(3,\)\."):
             fit(h_ini=lambda q: np.ones(3))

@@ -224,6 +224,14 @@ def test_wrong_format_tag(tmp_path):
         load(_write(tmp_path / "x.npz", arrays, header))
 
 
+def test_version_1_says_what_to_do(tmp_path):
+    arrays, header = _valid_file(tmp_path)
+    header["version"] = 1
+    with pytest.raises(ValueError, match=r"version 2, got 1\. Version 1 files come from fpnorm before its "
+                                         r"one-schema-per-class layout: load them with that version and save them "):
+        load(_write(tmp_path / "x.npz", arrays, header))
+
+
 def test_future_version(tmp_path):
     arrays, header = _valid_file(tmp_path)
     header["version"] = 99
@@ -323,6 +331,11 @@ def test_k_none_loaded_norm_is_int_h2_squared(tmp_path):
     assert abs(t.norm**2 - np.mean(d2**2)) <= 1e-6 * t.norm**2
 
 
+def _empty_piece(arrays):
+    for key in ("limit_evaluate_z", "limit_evaluate_values", "limit_evaluate_second"):
+        arrays[key] = arrays[key][:0]
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda a, h: a.update(limit_evaluate_second=a["limit_evaluate_second"][:-1]),
      r"PiecewiseCubic array 'limit_evaluate_second' should have shape \(5, 1\), got \(4, 1\)"),
@@ -332,8 +345,7 @@ def test_k_none_loaded_norm_is_int_h2_squared(tmp_path):
      r"PiecewiseCubic array 'limit_evaluate_z' should hold values in \[0.0, 1.0\)"),
     (lambda a, h: a.update(limit_norm2=-a["limit_norm2"] - 1),
      r"LimitSolution array 'limit_norm2' should hold values in \[0.0, inf\)"),
-    (lambda a, h: a.update(limit_norm2=np.ones(3)), r"FPInterpolator array 'limit_norm2' should have shape \(1,\), "
-                                                    r"got \(3,\)"),
+    (lambda a, h: a.update(limit_norm2=np.ones(3)), r"LimitSolution: the piece has 1 columns, array 'norm2' 3"),
     (lambda a, h: a.update(limit_evaluate_alpha=np.ones((5, 1))), r"unexpected arrays \['limit_evaluate_alpha'\]"),
     (lambda a, h: a.update(coef=np.ones(3, dtype=complex)), r"array 'coef' should have shape \(none: K is None\)"),
     (lambda a, h: a.pop("limit_evaluate_lead"), r"PiecewiseCubic: missing array 'limit_evaluate_lead'"),
@@ -341,7 +353,11 @@ def test_k_none_loaded_norm_is_int_h2_squared(tmp_path):
      r"LimitSolution metadata 'evaluate' should be an object of class PiecewiseCubic or PiecewiseLinear or "
      r"KernelExpansion or Shifted, got 'os.system'"),
     (lambda a, h: h["meta"].pop("limit"), r"FPInterpolator with K=None should have metadata 'dim' 1 \(got 1\), a "
-                                          r"'limit' and no array 'coef'"),
+                                          r"'limit' and a 'limit_exponent', and no array 'coef'"),
+    (lambda a, h: h["meta"].pop("limit_exponent"), r"should have metadata 'dim' 1 \(got 1\), a 'limit' and a "
+                                                   r"'limit_exponent'"),
+    (lambda a, h: h["meta"].update(limit_exponent=-5000), r"metadata 'limit_exponent' should be >= -1100, got -5000"),
+    (lambda a, h: _empty_piece(a), r"PiecewiseCubic array 'limit_evaluate_z' should hold at least one entry"),
     (lambda a, h: h["meta"].update(dim=2, weight="power:p=4.0,dim=2"),
      r"FPInterpolator array 'points' should have shape \(5, 2\), got \(5, 1\)"),
 ])
@@ -366,3 +382,51 @@ def test_k_none_round_trip_keeps_the_data_scaling(tmp_path):
     assert t.norm == s.norm and np.isfinite(t.norm)
     q = np.linspace(0, 1, 9)
     np.testing.assert_array_equal(t(q), s(q))
+
+
+def _saved(obj, tmp_path):
+    obj.save(tmp_path / "good.npz")
+    with np.load(tmp_path / "good.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    return arrays, json.loads(str(arrays.pop("__fpnorm__")))
+
+
+@pytest.mark.parametrize("change", [
+    lambda a, h: a.update(limit_evaluate_u_values=np.ones((5, 3)), limit_evaluate_u_second=np.ones((5, 3)),
+                          limit_evaluate_u_lead=np.ones(3)),                                # u with three columns
+    lambda a, h: a.update(limit_evaluate_u_z=a["limit_evaluate_u_z"] * 0.5),              # u on other nodes
+    lambda a, h: a.update(limit_evaluate_t=np.ones(4)),                                   # t of the wrong width
+], ids=["u-width", "u-nodes", "t-width"])
+def test_k_none_shifted_parts_must_agree(tmp_path, change):
+    s = FPInterpolator(X5, np.sin(X5), weight=LFP(a=0.3, b=1 / 3, zero=2.5), K=None)
+    arrays, header = _saved(s, tmp_path)
+    change(arrays, header)
+    with pytest.raises(ValueError, match=r"Shifted: 'u' should be a one-column PiecewiseCubic on the nodes of 'f'"):
+        FPInterpolator.load(_write(tmp_path / "x.npz", arrays, header))
+
+
+def test_k_none_kernel_weight_must_be_the_interpolants(tmp_path):
+    s = FPInterpolator(X5, np.cos(X5), weight=PowerLaw(p=6), K=None)
+    arrays, header = _saved(s, tmp_path)
+    header["meta"]["limit"]["evaluate"]["weight"] = "power:p=8.0,dim=1"
+    with pytest.raises(ValueError, match=r"the K = None kernel's weight PowerLaw\(p=8.0, zero=None, dim=1\) should "
+                                         r"be the interpolant's"):
+        FPInterpolator.load(_write(tmp_path / "x.npz", arrays, header))
+
+
+def test_values_with_more_than_two_axes_are_refused(tmp_path):
+    s = FPInterpolator([0.1, 0.4, 0.8], [1.0, -1.0, 0.5], weight=PowerLaw(p=4), K=8)
+    arrays, header = _saved(s, tmp_path)
+    arrays["values"], arrays["coef"] = arrays["values"][:, None, None], arrays["coef"][:, None, None]
+    with pytest.raises(ValueError, match=r"FPInterpolator array 'values' should have shape \(3, \.\.\.\), got "
+                                         r"\(3, 1, 1\)"):
+        FPInterpolator.load(_write(tmp_path / "x.npz", arrays, header))
+
+
+def test_a_crafted_dimension_is_refused_at_once(tmp_path):
+    s = FPInterpolator([0.1, 0.4, 0.8], [1.0, -1.0, 0.5], weight=PowerLaw(p=4), K=8)
+    arrays, header = _saved(s, tmp_path)
+    header["meta"]["dim"] = 10**9  # (2K+1)^dim would have a billion digits: refused from its logarithm
+    with pytest.raises(ValueError, match=r"metadata 'K' = 8 is implausible: the box \|k\|_inf <= K in d = 1000000000 "
+                                         r"has more than 2\^62 modes"):
+        FPInterpolator.load(_write(tmp_path / "x.npz", arrays, header))

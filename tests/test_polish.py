@@ -163,7 +163,7 @@ def test_solve_info_equality_rules():
     b = SolveInfo("qr", np.array([1e-12, np.nan]), 1.0)
     assert b == SolveInfo("qr", np.array([1e-12, np.nan]), 1.0)
     assert b != SolveInfo("qr", np.array([1e-12, 0.0]), 1.0) and b != SolveInfo("qr", np.array([1e-12]), 1.0)
-    assert SolveInfo.__hash__ is None  # mutable record: unhashable, as before
+    assert SolveInfo.__hash__ is None  # mutable record: unhashable
     with pytest.raises(TypeError, match="unhashable"):
         hash(a)
 

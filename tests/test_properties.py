@@ -216,7 +216,7 @@ def test_h_ini_shifts_the_data(pb, seed):
 
 
 # found by hypothesis: 2^-797 makes one column of the data subnormal (its norm then keeps 13 digits), 2^-795 all of
-# them (FPInterpolator refuses such data); the exponent is now clipped to the range where scaling is exact
+# them (FPInterpolator refuses such data); the exponent stays in the range where scaling is exact
 _SUBNORMAL_COLUMN = dict(dim=3, weight=PowerLaw(p=0.0, dim=3), K=1, period=1.0,
                          points=np.array([[0.5, 0.5, 0.5], [0.5, 0.5, 1.5]]) / 3,
                          values=np.array([[0.0, 0.0], [1.0, 3.769199e-69]]))

@@ -3,6 +3,7 @@ by a direct sum with the solver's design matrix, the unblocked application of Q,
 thread. Exact references: mpmath sums, finufft at its tightest tolerance, an SVD least-norm solve built here."""
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import mpmath
 import numpy as np
@@ -193,10 +194,49 @@ def test_single_threaded_concurrent_blocks_restore_once():
         th.start()
     for th in threads:
         th.join()
-    # threadpoolctl leaves OpenBLAS's shared pool to the Python thread that first set it (here, if an earlier test
-    # ran a block, the main thread): a worker's block then changes nothing. Either way nothing leaks out of the blocks.
+    # one thread owns the switch at a time (threadpoolctl lets only one thread change OpenBLAS's pool): the other
+    # block changes nothing, and nothing leaks out of either
     assert all(counts in ([1] * len(before), before) for counts in inside)
     assert blas_thread_counts() == before and thread_control._STATE["depth"] == 0
+
+
+def test_single_threaded_from_a_thread_pool_leaves_the_counts_as_found():
+    # blocks entered and left in different orders by pool threads, then by the main thread: never stuck at one thread
+    before = blas_thread_counts()
+    first_in, second_in, release_first, release_second = (threading.Event() for _ in range(4))
+
+    def first():
+        with single_threaded():
+            first_in.set()
+            release_first.wait(5)
+
+    def second():
+        first_in.wait(5)
+        with single_threaded():
+            second_in.set()
+            release_second.wait(5)
+
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.submit(first), pool.submit(second)
+        second_in.wait(5)
+        release_first.set()
+        a.result()
+        release_second.set()
+        b.result()
+        assert blas_thread_counts() == before
+        with single_threaded():
+            pass
+        assert blas_thread_counts() == before
+        list(pool.map(lambda _: _run_block(), range(200)))
+    assert blas_thread_counts() == before
+    with single_threaded():
+        assert blas_thread_counts() == [1] * len(before)   # the main thread can take the switch again
+    assert blas_thread_counts() == before
+
+
+def _run_block():
+    with single_threaded():
+        return blas_thread_counts()
 
 
 def test_thread_count_does_not_change_results():
@@ -238,7 +278,7 @@ def test_rank_deficient_qr_falls_back_to_svd_of_the_intact_design(weight, free):
     The design is rank-deficient by construction: 19 of the 39 points lie on the line x_2 = 0, where every
     e^{i k.t} is e^{i k_1 t_1}, so those rows span at most 2K + 1 = 13 dimensions: rank 39 - 6 (38 - 6 after
     projecting out the free constant). The QR's smallest diagonal is rounding (< 0.04 of its rank tolerance
-    M eps, measured under three BLAS kernel sets; a near-coincident pair, as before, sat at 0.99 of it), and the
+    M eps, measured under three BLAS kernel sets, where a near-coincident pair sits at 0.99 of it), and the
     SVD separates the 6 dropped singular values (< 5e-16 s_max) from the kept ones (> 5e-4 s_max) by 1e12."""
     K, n_line = 6, 19
     rng = np.random.default_rng(5)

@@ -95,3 +95,12 @@ def test_bad_backend_is_named():
 def test_finufft_backend_refuses_d4():
     with pytest.raises(ValueError, match="finufft supports d <= 3"):
         evaluate(np.ones((3,) * 4, complex), np.zeros((2, 4)), backend="finufft")
+
+
+def test_grid_coefficients_checks_K():
+    with pytest.raises(ValueError, match=r"Expected `K` >= 0, got -1\."):
+        transforms.grid_coefficients(np.ones(5), -1)
+    with pytest.raises(TypeError, match=r"Expected `K` to be an integer, got float 2.0; pass 2\."):
+        transforms.grid_coefficients(np.ones(5), 2.0)
+    with pytest.raises(ValueError, match=r"Expected `n` >= 2K \+ 1 = 7 grid points per axis, got 6\."):
+        transforms.grid_coefficients(np.ones(6), 3)

@@ -6,11 +6,12 @@ for a busy core makes a 2 ms LAPACK call take 10-20 ms (measured on the project'
 513 x 120 matrix, best of 30, 13.4 ms threaded under load against 2.1 ms on one thread).
 
 :func:`single_threaded` limits every BLAS this process has loaded to one thread for the duration of a block and
-restores the previous counts afterwards. A BLAS thread count is process-wide, so the switch is reference-counted under
-a lock: nested and concurrent blocks in this process restore the counts once, when the last one leaves. Code in other
-threads that runs BLAS meanwhile runs on one thread too (slower, never different). threadpoolctl lets only one
-Python thread (the first that changes it, while it lives) set OpenBLAS's shared pool; a block entered from another
-thread then leaves the count as it is -- again a matter of speed, never of results.
+restores the previous counts afterwards. A BLAS thread count is process-wide, and threadpoolctl lets only one live
+Python thread change OpenBLAS's (the first that does; another takes over once it has ended), so the switch belongs
+to one owner thread at a time, chosen the same way: blocks in the owner nest (the counts are restored once, when the
+outermost one leaves, in the thread that changed them), and a block entered from another thread meanwhile changes
+nothing. Either way only speed differs, never results; code in other threads that runs BLAS while the owner's block
+is open runs on one thread too.
 """
 
 import contextlib
@@ -21,9 +22,9 @@ from threadpoolctl import ThreadpoolController
 __all__ = ["single_threaded", "blas_thread_counts"]
 
 _LOCK = threading.Lock()
-# The controller (made on first use, once numpy's and scipy's BLAS are loaded), the nesting depth and the limiter
-# that restores the counts the outermost block found.
-_STATE = {"controller": None, "depth": 0, "limiter": None}
+# The controller (made on first use, once numpy's and scipy's BLAS are loaded), the thread that owns the switch, its
+# nesting depth and the limiter that restores the counts its outermost block found.
+_STATE = {"controller": None, "owner": None, "depth": 0, "limiter": None}
 
 
 def _controller():
@@ -51,18 +52,22 @@ def single_threaded(enabled=True):
     >>> set(inside) <= {1}
     True
     """
-    if not enabled:
-        yield
-        return
+    me = threading.current_thread()
     with _LOCK:
-        if _STATE["depth"] == 0:
-            _STATE["limiter"] = _controller().limit(limits=1, user_api="blas")
-        _STATE["depth"] += 1
+        owner = _STATE["owner"]
+        if enabled and (owner is None or not owner.is_alive()):
+            _STATE["owner"], _STATE["depth"] = me, 0
+        active = enabled and _STATE["owner"] is me
+        if active:
+            if _STATE["depth"] == 0:
+                _STATE["limiter"] = _controller().limit(limits=1, user_api="blas")
+            _STATE["depth"] += 1
     try:
         yield
     finally:
-        with _LOCK:
-            _STATE["depth"] -= 1
-            if _STATE["depth"] == 0:
-                _STATE["limiter"].restore_original_limits()
-                _STATE["limiter"] = None
+        if active:
+            with _LOCK:
+                _STATE["depth"] -= 1
+                if _STATE["depth"] == 0:
+                    _STATE["limiter"].restore_original_limits()
+                    _STATE["limiter"] = None

@@ -13,8 +13,8 @@ Scalars and strings go to the JSON metadata under the field's name; arrays to th
 (prefixed by the names of the records they are nested in, joined by ``_``); a record's metadata is a JSON object
 ``{"class": NAME, ...its own metadata...}``. Array shapes are tuples of tokens, matched against the stored shape:
 an int; a name (bound on first use, to the value of an int field of the same record when there is one); ``"n-1"``
-(one less than ``n``); ``"*m"`` (any number of trailing axes, bound as a tuple); ``"box"`` (``(2K+1,)*dim`` from the
-record's ``K`` and ``dim``); ``"cube:s"`` (``dim`` equal axes of length ``s``).
+(one less than ``n``); ``"*m"`` (an optional last axis, bound as a tuple of zero or one lengths); ``"box"``
+(``(2K+1,)*dim`` from the record's ``K`` and ``dim``); ``"cube:s"`` (``dim`` equal axes of length ``s``).
 
 Saving reads the fields with ``obj._state_fields()`` when the class defines it, else as attributes; loading builds
 ``cls._from_fields(fields)`` when defined, else ``cls(**fields)``, after every field has been checked here. Classes
@@ -56,6 +56,7 @@ class Scalar:
     strict: bool = False
     choices: tuple = None
     box: bool = False
+    maximum: float = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +72,7 @@ class Array:
 
     `optional` arrays may be absent; `finite` refuses NaN and inf; `within` is ``(low, high)``: every entry in
     ``[low, high)``, each a number, None (unbounded) or the name of a float field; `increasing` asks for strictly
-    increasing entries.
+    increasing entries; `nonempty` for at least one entry.
     """
 
     kinds: str
@@ -80,6 +81,7 @@ class Array:
     finite: bool = False
     within: tuple = None
     increasing: bool = False
+    nonempty: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,7 +93,7 @@ class Record:
 
 
 _FLOAT_ARRAY = Array("f", ("n",))
-_NODES = Array("f", ("N",), finite=True, within=(0.0, 1.0), increasing=True)
+_NODES = Array("f", ("N",), finite=True, within=(0.0, 1.0), increasing=True, nonempty=True)
 _PIECES = ("PiecewiseCubic", "PiecewiseLinear")
 
 # One schema per saved class: field name -> kind.
@@ -123,19 +125,19 @@ SCHEMAS = {
         "weight": WeightSpec(), "dim": Scalar("int", minimum=1), "K": Scalar("int", optional=True, minimum=0, box=True),
         "period": Scalar("float", minimum=0.0, strict=True), "rtol": Scalar("float", minimum=0.0, strict=True),
         "smoothing": Scalar("float", minimum=0.0), "complex": Scalar("bool"), "h_ini_real": Scalar("bool"),
-        "points": Array("f", ("N", "dim"), finite=True, within=(0.0, "period")),
+        "points": Array("f", ("N", "dim"), finite=True, within=(0.0, "period"), nonempty=True),
         "values": Array("fc", ("N", "*m"), finite=True), "kept": Array("iu", ("N",), within=(0, None)),
         "coef": Array("c", ("box", "*m"), optional=True, finite=True),
         "h_ini": Array("c", ("cube:side",), optional=True, finite=True),
         "info": Record(("SolveInfo",)), "limit": Record(("LimitSolution",), optional=True),
-        "limit_exponent": Scalar("int", optional=True)},
+        "limit_exponent": Scalar("int", optional=True, minimum=-1100, maximum=1100)},
     "LimitSolution": {"evaluate": Record(("PiecewiseCubic", "PiecewiseLinear", "KernelExpansion", "Shifted")),
                       "norm2": Array("f", ("m",), finite=True, within=(0.0, None))},
     "PiecewiseCubic": {"z": _NODES, "values": Array("f", ("N", "m"), finite=True),
                        "second": Array("f", ("N", "m"), finite=True), "lead": Array("f", ("m",), finite=True)},
     "PiecewiseLinear": {"z": _NODES, "values": Array("f", ("N", "m"), finite=True),
                         "lead": Array("f", ("m",), finite=True)},
-    "KernelExpansion": {"z": Array("f", ("N",), finite=True, within=(0.0, 1.0)),
+    "KernelExpansion": {"z": Array("f", ("N",), finite=True, within=(0.0, 1.0), nonempty=True),
                         "alpha": Array("f", ("N", "m"), finite=True), "c": Array("f", ("m",), finite=True),
                         "weight": WeightSpec()},
     "Shifted": {"f": Record(_PIECES), "u": Record(_PIECES), "t": Array("f", ("m",), finite=True)},
@@ -143,7 +145,7 @@ SCHEMAS = {
         "weight": WeightSpec(), "dim": Scalar("int", minimum=1), "K": Scalar("int", minimum=0, box=True),
         "period": Scalar("float", minimum=0.0, strict=True), "method": Scalar("str", choices=("svd", "eigh")),
         "complex": Scalar("bool"), "h_ini_real": Scalar("bool"), "eps": Scalar("float", minimum=0.0, strict=True),
-        "points": Array("f", ("N", "dim"), finite=True, within=(0.0, "period")),
+        "points": Array("f", ("N", "dim"), finite=True, within=(0.0, "period"), nonempty=True),
         "values": Array("fc", ("N", "*m"), finite=True), "lam": Array("f", ("n",), finite=True),
         "kept": Array("b", ("n",)), "U": Array("f", ("Np", "n"), finite=True),
         "pts": Array("f", ("N", "n"), finite=True), "w": Array("f", ("n", "width"), finite=True),
@@ -372,6 +374,8 @@ def _decode_meta(value, kind, field, name, dims):
     value = _CONVERT[kind.type](value)
     if kind.minimum is not None and (value < kind.minimum or (kind.strict and value == kind.minimum)):
         raise ValueError(f"{where} should be {'>' if kind.strict else '>='} {kind.minimum}, got {value}")
+    if kind.maximum is not None and value > kind.maximum:
+        raise ValueError(f"{where} should be <= {kind.maximum}, got {value}")
     if kind.type == "float" and kind.minimum is not None and not math.isfinite(value):
         raise ValueError(f"{where} should be finite, got {value}")
     if kind.choices is not None and value not in kind.choices:
@@ -390,11 +394,12 @@ _MAX_MODES = 2**62
 def _check_box(K, dim, where):
     """Refuse a stored ``K`` whose box cannot be indexed or would not fit in memory: the file is corrupt or crafted.
     Runs before anything is allocated from ``K`` (the weight's box, the coefficient shapes)."""
-    M = box_size(K, dim)
     text = str(K) if len(str(K)) <= 20 else f"{str(K)[:20]}... ({len(str(K))} digits)"
-    if M > _MAX_MODES:
+    # (2K+1)^dim is not formed before its size is known to be small: for a crafted dim it has millions of digits
+    if dim * math.log2(2 * K + 1) > 62.0 or box_size(K, dim) > _MAX_MODES:
         raise ValueError(f"{where} = {text} is implausible: the box |k|_inf <= K in d = {dim} has more than 2^62 "
                          f"modes")
+    M = box_size(K, dim)
     need, avail = M * (8 * dim + 40), memory.available_memory()
     if need > HEADROOM * avail:
         raise ValueError(f"{where} = {K} is implausible: the box |k|_inf <= {K} in d = {dim} ({M} modes) needs about "
@@ -417,6 +422,8 @@ def _decode_array(arr, kind, key, name, dims, fields):
             raise ValueError(f"{where} should hold values in [{low}, {'inf' if high is None else high})")
     if kind.increasing and np.any(np.diff(arr) <= 0):
         raise ValueError(f"{where} should be strictly increasing")
+    if kind.nonempty and arr.size == 0:
+        raise ValueError(f"{where} should hold at least one entry")
     return arr
 
 
@@ -453,6 +460,6 @@ def _match_shape(shape, tokens, dims):
             return text()
     if star is not None:
         rest = tuple(shape[len(fixed):])
-        if dims.setdefault(star, rest) != rest:
+        if len(rest) > 1 or dims.setdefault(star, rest) != rest:
             return text()
     return None

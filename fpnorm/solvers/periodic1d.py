@@ -68,6 +68,11 @@ class PiecewiseCubic:
             out = out + self.lead * (bernoulli_polynomial(4, qf - z[0] - np.floor(qf - z[0])) / 24.0)[:, None]
         return out
 
+    @property
+    def width(self):
+        """Columns ``m``."""
+        return self.values.shape[1]
+
     def mean(self):
         """``int_0^1 h``, shape (m,) (``q`` has zero mean)."""
         d = self.d[:, None]
@@ -90,6 +95,14 @@ class LimitSolution:
 
     def __init__(self, evaluate, norm2, info=None):
         self.evaluate, self.norm2, self.info = evaluate, norm2, info
+
+    @classmethod
+    def _from_fields(cls, f):
+        """A loaded solution (:mod:`fpnorm._state.schema`): its piece has a column per squared norm."""
+        if f["evaluate"].width != f["norm2"].size:
+            raise ValueError(f"LimitSolution: the piece has {f['evaluate'].width} columns, array 'norm2' "
+                             f"{f['norm2'].size}")
+        return cls(f["evaluate"], f["norm2"])
 
 
 def _cyclic_matrix(d, a2, a4):
@@ -183,6 +196,20 @@ class Shifted:
     def __init__(self, f, u, t):
         self.f, self.u, self.t = f, u, t
 
+    @property
+    def width(self):
+        return self.f.width
+
+    @classmethod
+    def _from_fields(cls, f):
+        """A loaded correction (:mod:`fpnorm._state.schema`): ``u`` of the kind of ``f``, on its nodes, one column."""
+        base, bump = f["f"], f["u"]
+        if type(base) is not type(bump) or bump.width != 1 or not np.array_equal(base.z, bump.z) \
+                or f["t"].shape != (base.width,):
+            raise ValueError(f"Shifted: 'u' should be a one-column {type(base).__name__} on the nodes of 'f' and 't' "
+                             f"should have shape ({base.width},)")
+        return cls(base, bump, f["t"])
+
     def __call__(self, q):
         return self.f(q) + self.u(q)[:, :1] * self.t
 
@@ -216,6 +243,11 @@ class PiecewiseLinear:
             w = qf - z[0]
             out = out + self.lead * (bernoulli_polynomial(2, w - np.floor(w)) / 2.0)[:, None]
         return out
+
+    @property
+    def width(self):
+        """Columns ``m``."""
+        return self.values.shape[1]
 
     def mean(self):
         return np.sum(self.d[:, None] * (self.values + np.roll(self.values, -1, axis=0)) / 2, axis=0)
@@ -276,6 +308,11 @@ class KernelExpansion:
     def __init__(self, z, alpha, c, weight):
         self.z, self.alpha, self.c, self.weight = z, alpha, c, weight
         self.kappa = closed_form_kernel(weight)
+
+    @property
+    def width(self):
+        """Columns ``m``."""
+        return self.alpha.shape[1]
 
     def __call__(self, q):
         q = np.asarray(q, dtype=float)
