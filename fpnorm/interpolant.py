@@ -46,9 +46,10 @@ class FPInterpolator:
     Parameters
     ----------
     points : array_like, shape (N, d), or (N,) when d = 1
-        Interpolation nodes; wrapped into ``[0, period)^d``. Points that coincide on the torus (up to a few units of
-        rounding of the wrapping, e.g. ``0.1`` and ``1.1`` for period 1) are merged when their values are equal and
-        raise ``ValueError`` naming their indices when not. Never modified.
+        Interpolation nodes within ``2^40`` periods of the origin; wrapped into ``[0, period)^d``. Points that
+        coincide on the torus (every wrapped coordinate within ``4 eps max(P, |x_i|, |x_j|)`` of their own inputs,
+        e.g. ``0.1`` and ``1.1`` for period 1) are merged when their values are equal and raise ``ValueError``
+        naming their indices when not. Never modified.
     values : array_like, shape (N,) or (N, m)
         Data ``y_i``; ``m`` right-hand sides share one factorisation. Real or complex.
     weight : Weight
