@@ -6,7 +6,7 @@ The public API is listed in ``__all__``; the README has a quickstart, the maths 
 from .bounds import BoundResult, FPNorm, bound_curve, fp_norm, generalization_bound, sample_complexity
 from .convergence import ConvergenceResult, convergence_study, kernel_tail_bound, limit_distance
 from .dynamics import LFPFlow, ShellErrors, convergence_times, shell_index
-from .exceptions import AccuracyWarning, MemoryEstimateError, SolveError, TruncationWarning
+from .exceptions import AccuracyWarning, IllPosedWeightWarning, MemoryEstimateError, SolveError, TruncationWarning
 from .interpolant import FPInterpolator
 from .io import load, package_version, save
 from .kernels import bernoulli_kernel, closed_form_kernel, has_closed_form, sobolev_kernel
@@ -24,7 +24,7 @@ __all__ = [
     "gamma_l2_norm", "gamma_l2_info", "GammaL2",
     "fp_norm", "FPNorm", "generalization_bound", "BoundResult", "bound_curve", "sample_complexity",
     "population_risk", "validate_bound", "BoundValidation", "get_target", "TARGETS",
-    "SolveError", "MemoryEstimateError", "AccuracyWarning", "TruncationWarning",
+    "SolveError", "MemoryEstimateError", "AccuracyWarning", "TruncationWarning", "IllPosedWeightWarning",
     "closed_form_kernel", "has_closed_form", "bernoulli_kernel", "sobolev_kernel",
     "convergence_study", "kernel_tail_bound", "limit_distance", "ConvergenceResult",
 ]

@@ -12,15 +12,18 @@ These match the kernel tails ``sum_{|k| > K} gamma(k)^2 ~ K^(1-p)``.
 """
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._internal.checks import check_int, check_period
 from ._internal.progress import progress
+from .exceptions import IllPosedWeightWarning
 from .interpolant import FPInterpolator
 from .kernels import has_closed_form
 from .lattice import torus_grid
+from .lattice_sums import warn_ill_posed
 from .weights import LFP, PowerLaw, Sobolev, check_weight
 
 __all__ = ["kernel_tail_bound", "convergence_study", "limit_distance", "ConvergenceResult", "fit_rate"]
@@ -123,7 +126,11 @@ class ConvergenceResult:
         :func:`kernel_tail_bound` at each K (nan for weights it does not cover).
     rate : float
         Fitted algebraic rate ``r`` in ``error ~ C K^-r``, from ``to_limit`` when available, else from
-        ``successive`` (placed at the larger K of each pair).
+        ``successive`` (placed at the larger K of each pair). ``nan`` for an ill-posed weight (there is no limit to
+        converge to; ``info["ill_posed"]`` says why).
+    info : dict
+        ``"n_grid"``: the number of evaluation points; ``"ill_posed"``: None, or why ``sum gamma(k)^2`` over the
+        penalised modes diverges (:func:`fpnorm.lattice_sums.penalised_divergence`).
     """
 
     Ks: np.ndarray
@@ -174,6 +181,13 @@ def convergence_study(points, values, *, weight, Ks, period=1.0, h_ini=None, n_g
     -------
     ConvergenceResult
 
+    Notes
+    -----
+    For an ill-posed weight (``sum gamma(k)^2`` over the penalised modes diverges, e.g. ``Sobolev(s)`` with
+    ``2 s <= d``) the truncated interpolants have no limit: the study warns once
+    (:class:`~fpnorm.exceptions.IllPosedWeightWarning`), still reports the measured differences and norms, and
+    gives ``rate = nan`` with the reason in ``info["ill_posed"]``.
+
     Examples
     --------
     >>> import numpy as np
@@ -190,13 +204,16 @@ def convergence_study(points, values, *, weight, Ks, period=1.0, h_ini=None, n_g
     if len(Ks) < 2 or any(b <= a for a, b in zip(Ks, Ks[1:], strict=False)):
         raise ValueError(f"Expected `Ks` to be at least two strictly increasing integers, got {Ks}.")
     grid = _grid(weight.dim, period, n_grid)
+    ill_posed = warn_ill_posed(weight)   # once here, not once per K below
     limit, limit_vals, limit_norm = None, None, float("nan")
     if has_closed_form(weight):
         limit = FPInterpolator(points, values, weight=weight, K=None, h_ini=h_ini, period=period)
         limit_vals, limit_norm = limit(grid), limit.norm
     vals, norms = [], []
     for K in progress(Ks, desc="K", enabled=show_progress):
-        s = FPInterpolator(points, values, weight=weight, K=K, h_ini=h_ini, period=period, method=method)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", IllPosedWeightWarning)
+            s = FPInterpolator(points, values, weight=weight, K=K, h_ini=h_ini, period=period, method=method)
         vals.append(s(grid))
         norms.append(s.norm)
     successive = np.array([np.max(np.abs(b - a)) for a, b in zip(vals, vals[1:], strict=False)])
@@ -206,9 +223,13 @@ def convergence_study(points, values, *, weight, Ks, period=1.0, h_ini=None, n_g
     else:
         to_limit = np.full(len(Ks), np.nan)
         rate = fit_rate(Ks[1:], successive)
+    if ill_posed is not None:
+        # no K = inf interpolant exists: away from the points h_K drifts towards h_ini as the kernel's diagonal
+        # sum_{|k|_inf <= K} gamma(k)^2 grows, so a rate fitted here would measure that drift, not convergence
+        rate = math.nan
     tails = np.array([_safe_tail(weight, K) for K in Ks])
     return ConvergenceResult(np.array(Ks), successive, to_limit, np.array(norms, dtype=float), float(limit_norm),
-                             tails, rate, {"n_grid": int(grid.shape[0])})
+                             tails, rate, {"n_grid": int(grid.shape[0]), "ill_posed": ill_posed})
 
 
 def limit_distance(interpolant, *, n_grid=4096):

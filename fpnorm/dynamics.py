@@ -18,6 +18,7 @@ from . import transforms
 from ._internal import checks
 from ._internal.memory import available_memory, check_memory
 from .lattice import box_points, box_size, real_to_complex, resize_box, torus_grid
+from .lattice_sums import warn_ill_posed
 from .solvers.flow import FlowSpectrum, eigh_memory, spectrum_eigh, spectrum_svd, svd_memory
 from .solvers.problem import FreeModes, Problem, evaluate_h_ini, join_complex, right_hand_sides
 from .weights import check_weight
@@ -72,7 +73,8 @@ class LFPFlow:
     values : array_like, shape (N,) or (N, m)
         Targets ``y_i = f(x_i)``; ``m`` right-hand sides share one decomposition. Real or complex.
     weight : Weight
-        ``gamma(k)^2``; its ``dim`` fixes ``d``.
+        ``gamma(k)^2``; its ``dim`` fixes ``d``. Warns (:class:`~fpnorm.exceptions.IllPosedWeightWarning`) when
+        ``sum gamma(k)^2`` over the penalised modes diverges: the flow then depends on K.
     K : int
         Truncation ``|k|_inf <= K``. Any ``K >= 0``: with fewer modes than points the flow converges to the
         least-squares fit instead of an interpolant.
@@ -133,6 +135,7 @@ class LFPFlow:
         self.points, self.values = x, y
         N, M = x.shape[0], box_size(self.K, d)
         self._g = g = self.weight.box(self.K)
+        warn_ill_posed(weight)   # the kernel's diagonal grows without bound in K: the flow at any t > 0 depends on K
         self._h_ini, self._h_ini_real = checks.check_h_ini(h_ini, d)
         rhs, self._complex = right_hand_sides(y, evaluate_h_ini(self._h_ini, self._h_ini_real, x, self.period))
         self._angles = (2 * np.pi / self.period) * x

@@ -6,7 +6,7 @@ answer raises :class:`SolveError`, which carries the measured numbers so a calle
 
 import numpy as np
 
-__all__ = ["SolveError", "MemoryEstimateError", "AccuracyWarning", "TruncationWarning"]
+__all__ = ["SolveError", "MemoryEstimateError", "AccuracyWarning", "TruncationWarning", "IllPosedWeightWarning"]
 
 
 class SolveError(np.linalg.LinAlgError):
@@ -56,3 +56,11 @@ class TruncationWarning(UserWarning):
     """The truncated problem is nearly square: more than :data:`fpnorm._internal.checks.TRUNCATION_FRACTION` of the
     ``(2K+1)^d`` modes are pinned by data points, so the truncated interpolant aliases and is far from the
     ``K = inf`` minimiser (its error can grow with the number of points). Raise ``K``."""
+
+
+class IllPosedWeightWarning(UserWarning):
+    """The weight's ``sum_k gamma(k)^2`` over its penalised modes diverges (e.g. ``PowerLaw`` with ``p <= d``,
+    ``Sobolev`` with ``2 s <= d``): point values are not bounded by the FP-norm, so the ``K = inf`` problem has no
+    solution and every truncated answer depends on ``K``. The message names the reason
+    (:func:`fpnorm.lattice_sums.penalised_divergence`); use a smoother weight. Free modes (``gamma = inf``) alone
+    do not make a weight ill-posed."""

@@ -20,6 +20,7 @@ from ._internal.checks import (
 from ._internal.memory import check_memory
 from .kernels import closed_form_kernel, has_closed_form
 from .lattice import box_size
+from .lattice_sums import warn_ill_posed
 from .solvers import METHODS, Problem, solve
 from .solvers.bound_grid import BOUND_RTOL, GridBounds, as_bound, bound_offsets
 from .solvers.constrained import SOLVERS, as_tolerances, solve_constrained
@@ -46,13 +47,16 @@ class FPInterpolator:
     Parameters
     ----------
     points : array_like, shape (N, d), or (N,) when d = 1
-        Interpolation nodes; wrapped into ``[0, period)^d``. Points that coincide on the torus (up to a few units of
-        rounding of the wrapping, e.g. ``0.1`` and ``1.1`` for period 1) are merged when their values are equal and
-        raise ``ValueError`` naming their indices when not. Never modified.
+        Interpolation nodes within ``2^40`` periods of the origin; wrapped into ``[0, period)^d``. Points that
+        coincide on the torus (every wrapped coordinate within ``4 eps max(P, |x_i|, |x_j|)`` of their own inputs,
+        e.g. ``0.1`` and ``1.1`` for period 1) are merged when their values are equal and raise ``ValueError``
+        naming their indices when not. Never modified.
     values : array_like, shape (N,) or (N, m)
         Data ``y_i``; ``m`` right-hand sides share one factorisation. Real or complex.
     weight : Weight
-        The frequency weight ``gamma(k)^2``; its ``dim`` fixes ``d``.
+        The frequency weight ``gamma(k)^2``; its ``dim`` fixes ``d``. A weight whose ``sum gamma(k)^2`` over the
+        penalised modes diverges (PowerLaw ``p <= d``, Sobolev ``2 s <= d``) warns
+        (:class:`~fpnorm.exceptions.IllPosedWeightWarning`): no ``K = inf`` solution exists, the answer depends on K.
     K : int or None
         Truncation ``|k|_inf <= K``. Needs ``(2K+1)^d`` modes at least as many as distinct points, and warns
         (:class:`~fpnorm.exceptions.TruncationWarning`) above half as many: the truncated solution aliases. None means
@@ -178,6 +182,7 @@ class FPInterpolator:
         check_memory(M * (8 * d + 40 + 32 * m), f"the coefficient box |k|_inf <= {self.K} in d = {d} ({M} modes)",
                      "Use a smaller `K`.")
         g = self.weight.box(self.K)
+        warn_ill_posed(weight)   # every variant: with no K = inf solution the answer depends on K
         self._h_ini, self._h_ini_real = check_h_ini(h_ini, d)
         rhs, self._complex = right_hand_sides(y, self._eval_h_ini(x))   # h_ini is evaluated once the cheap checks pass
         if self._complex and (tolerances is not None or bounded):

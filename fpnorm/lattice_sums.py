@@ -19,16 +19,18 @@ owns the unit cube centred on it; ``omega_d = 2 pi^(d/2) / Gamma(d/2)``).
 import dataclasses
 import math
 import warnings
+import weakref
 
 import numpy as np
 from scipy import integrate, special
 
 from ._internal.checks import check_dim, check_int, check_real
+from .exceptions import IllPosedWeightWarning
 from .lattice import box_points
 from .weights import LFP, PowerLaw, Sobolev, check_weight
 
 __all__ = ["GammaL2", "gamma_l2_norm", "gamma_l2_info", "epstein_zeta", "dirichlet_beta", "shell_counts",
-           "METHODS"]
+           "penalised_divergence", "warn_ill_posed", "METHODS"]
 
 # The methods a GammaL2 result may name.
 METHODS = ("zeta", "zeta-beta", "theta-splitting", "direct+tail", "poisson-bessel", "box+envelope",
@@ -45,6 +47,12 @@ _DIRECT_SHELLS = 20000
 _DIRECT_RTOL = 1e-14
 # Largest box (number of lattice points) evaluated for a callable weight.
 _MAX_BOX_POINTS = 2_000_000
+# A callable weight's shell sums fitted to C j^-q count as divergent when q <= 1 + this: a pure 1/j (the harmonic
+# borderline, e.g. |k|^-1 in d = 1) fits q = 1 up to rounding, and rounding must not decide the verdict.
+_RATE_MARGIN = 1e-6
+# penalised_divergence's verdict on a callable weight costs a box of up to _MAX_BOX_POINTS evaluations; it is kept
+# per weight (equal weights share the function, dim and zero) so that repeated solves with one weight pay it once.
+_CALLABLE_VERDICTS = weakref.WeakKeyDictionary()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -325,13 +333,11 @@ def gamma_l2_info(weight, *, envelope=None, K=None, rtol=1e-12):
     rtol = check_real(rtol, "rtol", minimum=0.0, strict_min=True)
     d = weight.dim
     if isinstance(weight, PowerLaw):
-        reasons = []
-        if weight.p <= d:
-            reasons.append(f"p = {weight.p} <= d = {d}: sum_k |k|^-p diverges")
+        reasons = [penalised_divergence(weight)]
         if weight.zero is None:
             reasons.append(_free_reason(weight))
-        if reasons:
-            return _divergent(reasons)
+        if any(reasons):
+            return _divergent(filter(None, reasons))
         z, e, method = epstein_zeta(weight.p, d, full=True)
         scale = (2 * math.pi) ** -weight.p
         return _finish(weight.zero + scale * z, scale * e + _EPS * weight.zero, method)
@@ -347,8 +353,9 @@ def gamma_l2_info(weight, *, envelope=None, K=None, rtol=1e-12):
         return _finish(total, err, methods[0])
     if isinstance(weight, Sobolev):
         s = weight.s
-        if 2 * s <= d:
-            return _divergent([f"2s = {2 * s} <= d = {d}: sum_k (1 + |2 pi k|^2)^-s diverges"])
+        reason = penalised_divergence(weight)
+        if reason:
+            return _divergent([reason])
         # Poisson-Bessel needs ~(nu + 60)^2 shells; for large s the direct sum certifies in a few shells.
         direct = _sobolev_direct(s, d, min(rtol, _DIRECT_RTOL))
         if direct is not None:
@@ -358,24 +365,130 @@ def gamma_l2_info(weight, *, envelope=None, K=None, rtol=1e-12):
     return _generic(weight, envelope, K)
 
 
-def _generic(weight, envelope, K):
-    d = weight.dim
-    if K is None:
-        K = max(1, min(512, int((_MAX_BOX_POINTS ** (1.0 / d) - 1) // 2)))
-    K = check_int(K, "K", minimum=1)
-    if envelope is not None and not callable(envelope):
-        raise TypeError(f"Expected `envelope` to be a callable phi(r) -> float or None, got {type(envelope).__name__}.")
-    pts = box_points(K, d)
+def _default_box(dim):
+    """Box half-width for a callable weight: the largest box of at most ``_MAX_BOX_POINTS`` points, at most 512."""
+    return max(1, min(512, int((_MAX_BOX_POINTS ** (1.0 / dim) - 1) // 2)))
+
+
+def _callable_box(weight, K):
+    """``gamma(k)^2`` of a callable weight on the box ``|k|_inf <= K``: (lattice points, values), checked >= 0."""
+    pts = box_points(K, weight.dim)
     g2 = weight.gamma2(pts)
-    if np.any(np.isinf(g2)):
-        k = pts[np.flatnonzero(np.isinf(g2))[0]]
-        msg = _free_reason(weight) if not np.any(k) else (
-            f"gamma(k) = inf at k = {tuple(int(v) for v in k)}: an unpenalised mode makes ||gamma||_l2 = inf "
-            f"and the bound vacuous")
-        return _divergent([msg])
     if np.any(np.isnan(g2) | (g2 < 0)):
         raise ValueError(f"Expected the weight {weight!r} to give gamma(k)^2 >= 0 on the box, got NaN or a "
                          f"negative value.")
+    return pts, g2
+
+
+def _shell_tail(pts, g2, K):
+    """Extrapolated ``sum_{|k|_inf > K} gamma(k)^2`` over the penalised modes (free ones count 0): the shell sums
+    ``S(j)`` over ``|k|_inf = j`` fitted to ``C j^-q`` over the outer half of the box; ``inf`` when
+    ``q <= 1 + _RATE_MARGIN``."""
+    linf = np.max(np.abs(pts), axis=1)
+    shell = np.bincount(linf, weights=np.where(np.isinf(g2), 0.0, g2), minlength=K + 1)
+    j = np.arange(K // 2, K + 1)
+    ok = shell[j] > 0
+    if ok.sum() < 2:
+        return 0.0
+    q = -np.polyfit(np.log(j[ok]), np.log(shell[j][ok]), 1)[0]
+    if q <= 1 + _RATE_MARGIN:
+        return math.inf
+    return shell[K] * (K / (q - 1)) * (1 + 1.0 / K) ** (1 - q)
+
+
+def _shell_reason(K):
+    return (f"the shell sums of gamma(k)^2 over |k|_inf = j (free modes left out) decay no faster than 1/j up to "
+            f"j = {K}: the sum looks divergent")
+
+
+def _number(x):
+    """``x`` as short as it reads back exactly: ``1`` for 1.0, ``1.3114097191286869`` in full."""
+    short = f"{x:g}"
+    return short if float(short) == x else repr(float(x))
+
+
+def penalised_divergence(weight):
+    """Why ``sum_k gamma(k)^2`` over the penalised modes (``gamma(k) < inf``) diverges; None when it converges.
+
+    A divergent sum makes the interpolation problem ill-posed: point evaluation is then not bounded by the FP-norm
+    (``|h(x)| <= ||h||_gamma (sum_k gamma(k)^2)^(1/2)`` is the best bound), so the ``K = inf`` problem has no
+    solution and the truncated answer depends on ``K``. Free modes (``gamma = inf``, e.g. ``zero=None``) are not
+    counted: they make ``||gamma||_l2`` infinite but leave the problem well posed.
+
+    Parameters
+    ----------
+    weight : Weight
+
+    Returns
+    -------
+    str or None
+        The reason, e.g. ``"Sobolev s = 1 <= d/2 = 1: ..."``; None for a convergent sum.
+
+    Notes
+    -----
+    Exact for the built-in families: ``PowerLaw(p)`` diverges iff ``p <= d``, ``Sobolev(s)`` iff ``2 s <= d``,
+    ``LFP`` never (its exponents are ``d + 1`` and ``d + 3``). For a callable weight the shell sums over
+    ``|k|_inf = j`` are fitted to ``C j^-q`` over the outer half of a box of at most 2e6 points (the default box and fit
+    as :func:`gamma_l2_info`'s extrapolation) and ``q <= 1`` (within 1e-6) counts as divergent: a verdict from a
+    finite box, reliable away from the borderline ``gamma(k)^2 ~ |k|^-d``.
+
+    Examples
+    --------
+    >>> from fpnorm import PowerLaw, Sobolev
+    >>> from fpnorm.lattice_sums import penalised_divergence
+    >>> penalised_divergence(Sobolev(s=1, dim=2))
+    'Sobolev s = 1 <= d/2 = 1: sum_k (1 + |2 pi k|^2)^-s diverges'
+    >>> penalised_divergence(PowerLaw(p=4, dim=1)) is None   # k = 0 is free: ||gamma||_l2 = inf, yet well posed
+    True
+    """
+    check_weight(weight)
+    d = weight.dim
+    if isinstance(weight, PowerLaw):
+        return f"PowerLaw p = {_number(weight.p)} <= d = {d}: sum_k |k|^-p diverges" if weight.p <= d else None
+    if isinstance(weight, Sobolev):
+        return (f"Sobolev s = {_number(weight.s)} <= d/2 = {d / 2:g}: sum_k (1 + |2 pi k|^2)^-s diverges"
+                if 2 * weight.s <= d else None)
+    if isinstance(weight, LFP):
+        return None
+    if weight not in _CALLABLE_VERDICTS:
+        K = _default_box(d)
+        pts, g2 = _callable_box(weight, K)
+        _CALLABLE_VERDICTS[weight] = _shell_reason(K) if math.isinf(_shell_tail(pts, g2, K)) else None
+    return _CALLABLE_VERDICTS[weight]
+
+
+def warn_ill_posed(weight, *, stacklevel=3):
+    """Warn (:class:`~fpnorm.exceptions.IllPosedWeightWarning`) when :func:`penalised_divergence` finds a reason.
+
+    Returns the reason (None when the weight is well posed). `stacklevel` is counted from this function (3: the
+    caller of the function that calls it).
+    """
+    reason = penalised_divergence(weight)
+    if reason is not None:
+        warnings.warn(f"The weight {weight!r} makes the problem ill-posed: {reason}. Point values are then not "
+                      f"bounded by the FP-norm, so the K -> infinity problem has no solution and the truncated answer "
+                      f"depends on K (it does not converge as K grows). Use a smoother weight (PowerLaw with p > d, "
+                      f"Sobolev with s > d/2, or LFP).", IllPosedWeightWarning, stacklevel=stacklevel)
+    return reason
+
+
+def _generic(weight, envelope, K):
+    d = weight.dim
+    if K is None:
+        K = _default_box(d)
+    K = check_int(K, "K", minimum=1)
+    if envelope is not None and not callable(envelope):
+        raise TypeError(f"Expected `envelope` to be a callable phi(r) -> float or None, got {type(envelope).__name__}.")
+    pts, g2 = _callable_box(weight, K)
+    tail = 0.0 if envelope is not None else _shell_tail(pts, g2, K)
+    reasons = [_shell_reason(K) + " (pass `envelope` to certify otherwise)"] if math.isinf(tail) else []
+    if np.any(np.isinf(g2)):
+        k = pts[np.flatnonzero(np.isinf(g2))[0]]
+        reasons.append(_free_reason(weight) if not np.any(k) else (
+            f"gamma(k) = inf at k = {tuple(int(v) for v in k)}: an unpenalised mode makes ||gamma||_l2 = inf "
+            f"and the bound vacuous"))
+    if reasons:
+        return _divergent(reasons)
     total = float(np.sum(g2))
     if envelope is not None:
         if K + 1 <= math.sqrt(d):
@@ -383,20 +496,6 @@ def _generic(weight, envelope, K):
                              f"{K}.")
         tail = _tail_bound(lambda u: float(envelope(u)), K + 1.0, d)
         return _finish(total + 0.5 * tail, 0.5 * tail + 8 * _EPS * total, "box+envelope")
-    # Extrapolate: fit the shell sums S(j) over |k|_inf = j to a power law j^-q over the outer half of the box.
-    linf = np.max(np.abs(pts), axis=1)
-    shell = np.bincount(linf, weights=g2, minlength=K + 1)
-    j = np.arange(K // 2, K + 1)
-    ok = shell[j] > 0
-    tail = 0.0
-    if ok.sum() >= 2:
-        slope = np.polyfit(np.log(j[ok]), np.log(shell[j][ok]), 1)[0]
-        q = -slope
-        last = shell[K]
-        tail = math.inf if q <= 1 else last * (K / (q - 1)) * (1 + 1.0 / K) ** (1 - q)
-    if not math.isfinite(tail):
-        return _divergent([f"the shell sums of gamma(k)^2 over |k|_inf = j decay no faster than 1/j up to j = {K}: "
-                           f"the sum looks divergent (pass `envelope` to certify otherwise)"])
     warnings.warn(f"||gamma||_l2 of {weight!r}: the tail beyond |k|_inf = {K} is extrapolated ({tail:.3e} of "
                   f"{total:.6e}), not certified; pass `envelope` for a rigorous bound.", UserWarning, stacklevel=3)
     return _finish(total + tail, tail + 8 * _EPS * total, "box-extrapolated", certified=False)

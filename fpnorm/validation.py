@@ -15,10 +15,10 @@ from scipy.stats import qmc
 from ._internal.checks import check_choice, check_int, check_period, check_real, evaluate_function, warn_truncation
 from ._internal.progress import progress
 from .bounds import fp_norm, generalization_bound
-from .exceptions import TruncationWarning
+from .exceptions import IllPosedWeightWarning, TruncationWarning
 from .interpolant import FPInterpolator
 from .lattice import box_size
-from .lattice_sums import gamma_l2_info
+from .lattice_sums import gamma_l2_info, warn_ill_posed
 from .weights import check_weight
 
 __all__ = ["population_risk", "validate_bound", "BoundValidation", "QUADRATURES"]
@@ -232,8 +232,10 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
     Notes
     -----
     The bound is vacuous (``inf``; every trial "holds" trivially) when ``||gamma||_l2 = inf``, e.g. with
-    ``zero=None``: the result says so in ``vacuous``. Smooth targets typically show a decay rate far above the
-    bound's ``1/2`` (the bound is worst-case over the ``||.||_gamma`` ball); rough ones approach it.
+    ``zero=None``: the result says so in ``vacuous``. An ill-posed weight (``sum gamma(k)^2`` over the penalised
+    modes diverges) warns once (:class:`~fpnorm.exceptions.IllPosedWeightWarning`): its interpolants depend on `K`.
+    Smooth targets typically show a decay rate far above the bound's ``1/2`` (the bound is worst-case over the
+    ``||.||_gamma`` ball); rough ones approach it.
 
     Examples
     --------
@@ -262,6 +264,7 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
         raise ValueError(f"Expected every `Ms` <= (2K+1)^d = {box_size(K, d)} for K = {K} in d = {d}, got "
                          f"{int(Ms_arr.max())}.")
     warn_truncation(int(Ms_arr.max()), K, d, "max(`Ms`)")  # once here, not once per fit below
+    warn_ill_posed(weight)  # likewise
     rng = _rng(seed)
     info = gamma_l2_info(weight)
     f_norm = fp_norm(f, weight, h_ini, period=period)
@@ -274,6 +277,7 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
         xs = x[:, 0] if d == 1 else x
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TruncationWarning)
+            warnings.simplefilter("ignore", IllPosedWeightWarning)
             s = FPInterpolator(xs, evaluate_function(f, x, "f", M, d), weight=weight, K=K, h_ini=h_ini,
                                period=period, method=method)
         risks[i, trial], errs[i, trial] = population_risk(s, f, dim=d, period=period, n=n_quad, method=quadrature,

@@ -9,6 +9,9 @@ def pytest_configure(config):
     # many have more than half as many points as modes: TruncationWarning is advice to users, not a test failure.
     # Tests of the warning itself use pytest.warns, which records it regardless of this filter.
     config.addinivalue_line("filterwarnings", "ignore::fpnorm.exceptions.TruncationWarning")
+    # Likewise the finite-K problem is exact maths for any weight, ill-posed ones included (the property tests draw
+    # them): IllPosedWeightWarning is tested in tests/test_ill_posed.py, which records it explicitly.
+    config.addinivalue_line("filterwarnings", "ignore::fpnorm.exceptions.IllPosedWeightWarning")
 
 
 @pytest.fixture

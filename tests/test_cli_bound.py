@@ -49,7 +49,7 @@ def test_vacuous_is_said_plainly(capsys):
     assert out["vacuous"] is True and out["results"][0]["value"] is None
     assert "unpenalised" in out["reason"] and out["reason"].count("vacuous") == 1
     assert main(["bound", "--M", "100", "--weight", "power:p=1,zero=1", "--f-norm", "1"]) == 0
-    assert "VACUOUS: p = 1.0 <= d = 1" in capsys.readouterr().out
+    assert "VACUOUS: PowerLaw p = 1 <= d = 1" in capsys.readouterr().out
 
 
 def test_errors_exit_2_with_one_line(capsys):

@@ -181,8 +181,10 @@ class TestData:
             fit(values=[[1.0], [2.0, 3.0], [1.0], [1.0]])
 
     def test_points_too_far_to_wrap(self):
-        with pytest.raises(ValueError, match=r"Expected `points` within about 2\^52 periods of the origin .* got "
-                                             r"\|x\| = 1e\+300: wrapping it onto the torus keeps no digits\."):
+        with pytest.raises(ValueError, match=r"Expected `points` within 2\^40 periods of the origin \(\|x\| < "
+                                             r"1\.1e\+12 for period 1\), got \|x\| = 1e\+300 at row 1: the float "
+                                             r"spacing there is .* so the point keeps not a single bit of its position "
+                                             r"on the torus\."):
             fit(points=[0.1, 1e300], values=[1.0, 2.0])
 
     def test_more_points_than_modes(self):

@@ -16,12 +16,15 @@ __all__ = ["check_int", "check_dim", "check_period", "as_points", "as_values", "
            "check_real", "check_choice", "evaluate_function", "duplicate_tolerance", "as_coefficients",
            "check_h_ini", "warn_truncation", "TRUNCATION_FRACTION"]
 
-# Wrapping ``x`` onto the torus keeps no digit at all once ``|x| / period`` reaches this (float spacing ~ period).
-_MAX_WRAP_RATIO = 2.0**52
+# Coordinates are accepted within this many periods of the origin. Below it the float spacing at x is at most
+# eps |x| < 2^-12 P, so a coordinate keeps at least 12 bits (3.6 digits) of its position on the torus; beyond it the
+# reduction x mod P is still exact, but the double x itself pins the point down no better than that.
+_MAX_WRAP_RATIO = 2.0**40
 # Interpolating more than this fraction of the (2K+1)^d modes' worth of points warns (TruncationWarning): the nearly
 # square truncated system aliases (measured: at N = 128, K = 64, d = 1 the risk of a smooth fit grows about 20x).
 TRUNCATION_FRACTION = 0.5
-# Points closer than this many units in the last place of ``max(period, max|x|)`` coincide (after wrapping).
+# Two points coincide when their wrapped coordinates are within this many eps of max(P, |x_i|_inf, |x_j|_inf): the
+# rounding of their own inputs and of the wrapping adds up to at most 2.5 eps of it (duplicate_tolerance).
 _DUPLICATE_ULPS = 4.0
 
 
@@ -93,29 +96,55 @@ def _as_float_array(x, name):
 
 
 def _check_wrappable(arr, period, name):
-    big = np.abs(arr).max() if arr.size else 0.0
-    if big >= _MAX_WRAP_RATIO * period:
-        raise ValueError(f"Expected `{name}` within about 2^52 periods of the origin (|x| < "
-                         f"{_MAX_WRAP_RATIO * period:.3g} "
-                         f"for period {period}), got |x| = {big:.3g}: wrapping it onto the torus keeps no digits.")
-    return float(big)
+    """Refuse coordinates ``|x| >= 2^40 P`` (rows of `arr`), naming the first such row and the precision it keeps."""
+    scale = np.max(np.abs(arr), axis=1) if arr.size else np.zeros(arr.shape[0])
+    far = np.flatnonzero(scale >= _MAX_WRAP_RATIO * period)
+    if far.size:
+        big = float(scale[far[0]])
+        spacing = float(np.spacing(big))
+        kept = (f"only {math.log2(period / spacing):.0f} bits ({math.log10(period / spacing):.1f} digits)"
+                if spacing < period else "not a single bit")
+        raise ValueError(f"Expected `{name}` within 2^40 periods of the origin (|x| < {_MAX_WRAP_RATIO * period:.4g} "
+                         f"for period {period:g}), got |x| = {big:.4g} at row {int(far[0])}: the float spacing there "
+                         f"is {spacing:.3g} ({spacing / period:.2g} of the period), so the point keeps {kept} of its "
+                         f"position on the torus. Pass coordinates reduced modulo the period, computed where they are "
+                         f"still known to full precision.")
 
 
-def duplicate_tolerance(max_abs, period):
-    """Distance (max-norm, after wrapping) below which two points are the same point of the torus.
+def duplicate_tolerance(scale, period):
+    """Per-coordinate distance on the circle within which two points' wrapped coordinates are the same.
 
-    Wrapping ``x`` onto ``[0, period)`` is exact up to rounding of order ``eps * max(period, |x|)``; points that
-    differ by a few such units (e.g. ``0.1`` and ``1.1`` for period 1) are one point.
+    Parameters
+    ----------
+    scale : ndarray, shape (N, d)
+        ``|x_ic|``: each coordinate of each point's own input, before wrapping (as returned by :func:`as_points`).
+    period : float
+
+    Returns
+    -------
+    ndarray, shape (N, d)
+        ``tol_ic = 4 eps max(P, |x_ic|)``. Points ``i`` and ``j`` coincide when in every axis ``c`` their wrapped
+        coordinates are within ``max(tol_ic, tol_jc)`` of each other on the circle (:func:`merge_duplicates`).
+
+    Notes
+    -----
+    A double ``x`` stands for its real value up to half its spacing, ``<= eps |x| / 2``. Reducing it modulo ``P``
+    is exact (``fmod``); moving a negative remainder into ``[0, P)`` rounds by at most ``eps P / 2``, and so does the
+    distance of two reduced coordinates on the circle. Two inputs that round the same real coordinate (``0.1`` and
+    ``1.1`` for ``P = 1``; ``-0.25`` and ``0.75``) therefore differ after wrapping by at most
+    ``2.5 eps max(P, |x_ic|, |x_jc|)``; the tolerance ``4 eps`` of it (4 to 8 units in the last place) covers that
+    with a margin. It depends on the two points' own inputs only, never on the largest ``|x|`` of the set.
     """
-    return _DUPLICATE_ULPS * np.finfo(float).eps * max(float(period), float(max_abs))
+    return _DUPLICATE_ULPS * np.finfo(float).eps * np.maximum(float(period), np.asarray(scale, dtype=float))
 
 
 def as_points(points, dim, period, name="points", *, return_scale=False):
     """Points as a new float array of shape (N, dim), wrapped into [0, period)^dim.
 
-    ``(N,)`` is accepted when ``dim == 1``. NaN/inf and wrong shapes raise ``ValueError``; booleans, strings,
-    complex and object arrays raise ``TypeError``. With ``return_scale`` also returns ``max |x|`` of the input
-    (for :func:`duplicate_tolerance`).
+    ``(N,)`` is accepted when ``dim == 1``. NaN/inf, wrong shapes and coordinates ``|x| >= 2^40 period`` (too far
+    out for the double to place the point on the torus) raise ``ValueError``; booleans, strings, complex and object
+    arrays raise ``TypeError``. With ``return_scale`` also returns ``|x|`` of the input before wrapping, shape
+    (N, dim) (for :func:`duplicate_tolerance`).
     """
     arr = _as_float_array(points, name)
     if arr.ndim == 1 and dim == 1:
@@ -130,14 +159,18 @@ def as_points(points, dim, period, name="points", *, return_scale=False):
     if bad.any():
         raise ValueError(f"Expected `{name}` to be finite; got NaN or inf at row(s) "
                          f"{np.flatnonzero(bad)[:10].tolist()}.")
-    big = _check_wrappable(arr, period, name)
+    _check_wrappable(arr, period, name)
     wrapped = np.mod(arr, period)
     wrapped[wrapped >= period] = 0.0  # mod can round up to period itself
-    return (wrapped, big) if return_scale else wrapped
+    return (wrapped, np.abs(arr)) if return_scale else wrapped
 
 
 def as_query(query, dim, period):
-    """Query points for evaluation: like :func:`as_points` but empty sets are allowed."""
+    """Query points for evaluation: like :func:`as_points` but empty sets are allowed.
+
+    The ``2^40`` periods rule holds for queries too: a value returned for a query that far out would be ``h`` at a
+    point the double pins down to 12 bits or fewer of the period, and an array of values has no room to say so.
+    """
     arr = _as_float_array(query, "query")
     if arr.ndim == 1 and dim == 1:
         arr = arr[:, None]
@@ -188,8 +221,9 @@ def merge_duplicates(points, values, *, period=None, tol=0.0):
     values : ndarray, shape (N,) or (N, m)
     period : float, optional
         With ``tol > 0``: the torus period, so that points near ``0`` and near ``period`` can coincide.
-    tol : float
-        Max-norm distance on the torus at or below which points coincide (0: exact equality only).
+    tol : float or ndarray of shape (N, d)
+        Per-coordinate tolerances (:func:`duplicate_tolerance`): points ``i`` and ``j`` coincide when in every axis
+        ``c`` their distance on the circle is at most ``max(tol_ic, tol_jc)`` (0: exact equality only).
 
     Returns
     -------
@@ -197,13 +231,28 @@ def merge_duplicates(points, values, *, period=None, tol=0.0):
     group of coincident points).
     """
     N = len(points)
-    if tol > 0 and N > 1:
-        # fast exit: if no two first coordinates are within `tol` on the circle, no two points are (max-norm)
-        first_axis = np.sort(points[:, 0])
-        if np.min(np.diff(first_axis), initial=np.inf) > tol and first_axis[0] + period - first_axis[-1] > tol:
+    tol = np.broadcast_to(np.asarray(tol, dtype=float), points.shape)
+    if N > 1 and tol.max() > 0:
+        # fast exit on the first axis: every gap between neighbours on the circle exceeds the larger tolerance of its
+        # two ends, and each arc between two points starts and ends with such a gap, so no pair coincides
+        order = np.argsort(points[:, 0], kind="stable")
+        first, t = points[order, 0], tol[order, 0]
+        if (np.all(np.diff(first) > np.maximum(t[:-1], t[1:]))
+                and first[0] + period - first[-1] > max(t[0], t[-1])):
             return points, values, np.arange(N)
+        # candidates: pairs within max(reach_i, reach_j) in the max-norm, reach_i = max_c tol_ic; the pairs within
+        # the smallest reach come from one query, the others from a ball query around the point with the wider reach
+        reach = tol.max(axis=1)
         tree = cKDTree(points, boxsize=period)
-        pairs = tree.query_pairs(tol, p=np.inf, output_type="ndarray")
+        pairs = [tree.query_pairs(reach.min(), p=np.inf, output_type="ndarray")]
+        wider = np.flatnonzero(reach > reach.min())
+        if wider.size:
+            near = tree.query_ball_point(points[wider], reach[wider], p=np.inf)
+            pairs.append(np.column_stack([np.repeat(wider, [len(n) for n in near]), np.concatenate(near)]))
+        pairs = np.concatenate(pairs).reshape(-1, 2).astype(np.intp)
+        gap = np.abs(points[pairs[:, 0]] - points[pairs[:, 1]])
+        gap = np.minimum(gap, period - gap)
+        pairs = pairs[np.all(gap <= np.maximum(tol[pairs[:, 0]], tol[pairs[:, 1]]), axis=1)]
         graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(N, N))
         _, inverse = connected_components(graph, directed=False)
         _, first = np.unique(inverse, return_index=True)  # labels are 0..groups-1
@@ -213,13 +262,13 @@ def merge_duplicates(points, values, *, period=None, tol=0.0):
     if len(first) == N:
         return points, values, np.arange(N)
     flat = values.reshape(N, -1)
-    for group in np.flatnonzero(np.bincount(inverse) > 1):
-        idx = np.flatnonzero(inverse == group)
-        ref = flat[idx[0]]
-        scale = max(np.max(np.abs(ref)), 1.0)
-        if np.any(np.abs(flat[idx] - ref) > 1e-12 * scale):
-            raise ValueError(f"Expected one value per point: points at indices {idx.tolist()} coincide (on the "
-                             f"torus) but their `values` differ.")
+    ref = flat[first[inverse]]   # each point's group's first value
+    scale = np.maximum(np.max(np.abs(ref), axis=1), 1.0)
+    differ = np.flatnonzero(np.any(np.abs(flat - ref) > 1e-12 * scale[:, None], axis=1))
+    if differ.size:
+        idx = np.flatnonzero(inverse == inverse[differ[0]])
+        raise ValueError(f"Expected one value per point: points at indices {idx.tolist()} coincide (on the "
+                         f"torus) but their `values` differ.")
     keep = np.sort(first)
     return points[keep], values[keep], keep
 
