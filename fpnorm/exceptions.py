@@ -6,7 +6,7 @@ answer raises :class:`SolveError`, which carries the measured numbers so a calle
 
 import numpy as np
 
-__all__ = ["SolveError", "MemoryEstimateError", "AccuracyWarning", "TruncationWarning"]
+__all__ = ["SolveError", "MemoryEstimateError", "AccuracyWarning", "TruncationWarning", "UnresolvedNormWarning"]
 
 
 class SolveError(np.linalg.LinAlgError):
@@ -56,3 +56,9 @@ class TruncationWarning(UserWarning):
     """The truncated problem is nearly square: more than :data:`fpnorm._internal.checks.TRUNCATION_FRACTION` of the
     ``(2K+1)^d`` modes are pinned by data points, so the truncated interpolant aliases and is far from the
     ``K = inf`` minimiser (its error can grow with the number of points). Raise ``K``."""
+
+
+class UnresolvedNormWarning(UserWarning):
+    """The samples of a target do not decide its FP-norm ``||f - h_ini||_gamma`` (status ``"unresolved"``): the value
+    given is the partial sum over the resolved shells, not a bound. The message carries the fitted numbers; pass
+    exact coefficients, a target from :mod:`fpnorm.targets`, or a larger ``max_points``."""
