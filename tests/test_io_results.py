@@ -76,7 +76,7 @@ def _cases():
                                            K=12, Ms=[3, 6, 12], trials=2, n_quad=256, seed=3)
     yield "validation-vacuous", BoundValidation(
         np.array([4, 8]), RNG.random((2, 3)), np.zeros((2, 3)), np.array([inf, inf]), np.array([1.0, 1.0]), 1.0,
-        0.51, nan, 0.05, 1.25, inf, True, LFP(a=0.5, b=0.25, zero=None, dim=2), 3)
+        0.51, nan, 0.05, 1.25, inf, True, LFP(a=0.5, b=0.25, zero=None, dim=2), 3, "converged", "gamma(0) = inf")
     x = np.array([0.05, 0.3, 0.42, 0.7, 0.9])
     yield "convergence", convergence_study(x, np.sin(2 * np.pi * x), weight=PowerLaw(p=4), Ks=[4, 8, 16], n_grid=64)
     x2 = RNG.random((5, 2))
