@@ -37,8 +37,8 @@ from scipy import optimize, special
 __all__ = ["DecayFit", "fit_shell_decay", "DECAY_STATUSES", "FPNORM_STATUSES"]
 
 # What fpnorm.fp_norm can conclude about ||f - h_ini||_gamma, from the most to the least certain; a fit of sampled
-# coefficients concludes one of the last four. (Here, at the bottom of the imports, so that the persistence schema
-# can check saved statuses without importing fp_norm.)
+# coefficients concludes one of the last four. Defined in this module, which imports nothing of fpnorm, so that the
+# persistence schema checks saved statuses without importing fp_norm and the modules above it.
 FPNORM_STATUSES = ("exact", "converged", "extrapolated", "divergent", "unresolved")
 DECAY_STATUSES = FPNORM_STATUSES[1:]
 
