@@ -1,4 +1,4 @@
-"""The a-priori generalization bound of the frequency-principle theory, and the FP-norm of a target.
+"""The a-priori generalization bound of the frequency-principle theory.
 
 Theorem (Zhang, Xu, Luo, Ma 2019, eq. (18)). Let ``f`` be a function on the torus ``T = [0, P)^d`` with
 ``||f - h_ini||_gamma < inf`` and ``||gamma||_l2 < inf``. Draw ``x_1..x_M`` independently from the uniform law on
@@ -13,7 +13,9 @@ with non-periodic targets); noiseless labels; the exact minimiser over the full 
 finite ``K`` approximates it; with ``K`` at least the band of a band-limited ``f`` its norm is no larger than
 ``||f - h_ini||_gamma``). The proof bounds ``|h(x)| <= ||h||_gamma ||gamma||_l2`` by Cauchy-Schwarz, so an unpenalised
 mode (``gamma = inf``, e.g. ``zero=None``) or ``p <= d`` makes the bound vacuous (``math.inf``); we report that instead
-of fudging ``gamma(0)`` to a finite value.
+of fudging ``gamma(0)`` to a finite value. The first factor comes from :func:`fpnorm.fp_norm` with its status: a
+divergent FP-norm (a target too rough for the weight) makes the bound vacuous with the reason, and an unresolved one
+(the samples do not decide it) is carried as ``f_norm_status`` and warned about, never passed off as a plain number.
 """
 
 import dataclasses
@@ -23,154 +25,12 @@ import warnings
 
 import numpy as np
 
-from . import transforms
-from ._internal.checks import as_coefficients, check_int, check_period, check_real, evaluate_function
-from ._internal.memory import check_memory
-from .lattice import resize_box, torus_grid
+from ._internal.checks import check_int, check_period, check_real
+from .exceptions import UnresolvedNormWarning
 from .lattice_sums import gamma_l2_info
-from .weights import check_weight
+from .norms import FPNorm, fp_norm
 
-__all__ = ["fp_norm", "FPNorm", "generalization_bound", "BoundResult", "bound_curve", "sample_complexity",
-           "bound_factor"]
-
-# fp_norm on a grid: the first box half-width and the default budget of grid points.
-_K_START = 8
-_MAX_GRID_POINTS = 2**22
-
-
-# -- ||f - h_ini||_gamma ------------------------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class FPNorm:
-    """``||f - h_ini||_gamma`` with its convergence record (``fp_norm(..., full=True)``).
-
-    Attributes
-    ----------
-    value : float
-        The norm (free modes, ``gamma = inf``, cost nothing).
-    converged : bool
-        False when grid refinement stopped at the budget before reaching ``rtol``.
-    K : int
-        Half-width of the last box (grid of ``(2K+1)^d`` points).
-    change : float
-        Relative change of the value over the last refinement (0 for coefficient arrays).
-    """
-
-    value: float
-    converged: bool
-    K: int
-    change: float
-
-
-def _weighted_norm(c, weight):
-    K = (c.shape[0] - 1) // 2
-    g = weight.box(K)
-    inv = np.where(np.isinf(g), 0.0, 1.0 / np.where(np.isinf(g), 1.0, g))
-    a = np.abs(c)
-    scale = float(np.max(a, initial=0.0))  # scaled so tiny or huge coefficients neither underflow nor overflow
-    if scale == 0.0:
-        return 0.0
-    return scale * float(np.sqrt(np.sum(inv * (a / scale) ** 2)))
-
-
-def fp_norm(f, weight, h_ini=None, *, period=1.0, rtol=1e-10, max_points=_MAX_GRID_POINTS, full=False):
-    """The FP-norm ``||f - h_ini||_gamma = (sum_k gamma(k)^-2 |(f - h_ini)^(k)|^2)^(1/2)``.
-
-    Parameters
-    ----------
-    f : callable or array_like
-        A function on the torus (``(Q, d)``, or ``(Q,)`` in 1-d, -> ``(Q,)``) or complex Fourier coefficients of
-        shape ``(2K+1,)*d`` (index ``j`` means ``k = j - K``).
-    weight : Weight
-        The frequency weight; a function of the integer ``k`` (the period does not enter it).
-    h_ini : callable or array_like, optional
-        The initial function, same forms as `f`.
-    period : float
-        Period ``P`` of the torus; callables are sampled at ``x_j = P j / n``.
-    rtol : float
-        Grid refinement stops when the value changes by at most ``rtol`` (relative) from one grid to the next.
-    max_points : int
-        Budget of grid points ``(2K+1)^d``; refinement that has not converged within it warns.
-    full : bool
-        Return an :class:`FPNorm` record instead of the float.
-
-    Returns
-    -------
-    float
-        The norm. Modes with ``gamma = inf`` are ignored (free), exactly as in ``FPInterpolator.norm``.
-
-    Warns
-    -----
-    UserWarning
-        When refinement stops at `max_points` without converging (e.g. a rough target whose norm diverges).
-
-    Notes
-    -----
-    Coefficient arrays are exact. A callable is sampled on grids of ``n = 2K+1`` points per axis with ``K = 8, 17,
-    35, ...``; the FFT gives the aliased coefficients ``sum_m f^(k + n m)``, exact for trigonometric polynomials of
-    band ``<= K`` (so the value is exact to rounding for band-limited ``f`` and ``h_ini``), and converging to the
-    true coefficients for smooth ``f``. Grid coefficients below the FFT's rounding level
-    (``4 eps log2(n^d) max|f - h_ini|``) are set to zero, so rounding noise is not amplified by ``gamma(k)^-2`` at
-    high ``k``; coefficients that small are not resolved by the samples anyway.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from fpnorm import PowerLaw, fp_norm
-    >>> # sin(2 pi x) has coefficients -+i/2 at k = +-1: the norm is sqrt(2 (2 pi)^4 / 4) = 2 pi^2 sqrt(2)
-    >>> v = fp_norm(lambda x: np.sin(2 * np.pi * x), PowerLaw(p=4, dim=1))
-    >>> bool(np.isclose(v, 2 * np.pi**2 * np.sqrt(2)))
-    True
-    """
-    weight = check_weight(weight)
-    d = weight.dim
-    period = check_period(period)
-    rtol = check_real(rtol, "rtol", minimum=0.0, strict_min=True)
-    max_points = check_int(max_points, "max_points", minimum=1)
-    arrays, funcs = [], []
-    for name, item, sign in (("f", f, 1.0), ("h_ini", h_ini, -1.0)):
-        if item is None and name == "h_ini":
-            continue
-        if callable(item):
-            funcs.append((name, item, sign))
-        else:
-            arrays.append(sign * as_coefficients(item, d, name))
-    K_arr = max([(a.shape[0] - 1) // 2 for a in arrays], default=0)
-    exact = sum((resize_box(a, K_arr) for a in arrays), np.zeros((2 * K_arr + 1,) * d, dtype=complex))
-    if not funcs:
-        out = FPNorm(_weighted_norm(exact, weight), True, K_arr, 0.0)
-        return out if full else out.value
-    K = max(_K_START, K_arr)
-    prev, change, value, converged = None, math.inf, math.nan, False
-    while True:
-        n = 2 * K + 1
-        check_memory(n**d * 16 * 4, f"the grid of {n}^{d} points for fp_norm",
-                     "Lower `max_points` or pass coefficients.")
-        x = torus_grid(n, d, period)
-        vals = sum(sign * evaluate_function(fn, x, name, x.shape[0], d) for name, fn, sign in funcs)
-        vals = np.asarray(vals)
-        c = transforms.grid_coefficients(vals.reshape((n,) * d))
-        # FFT rounding leaves ~eps log2(n) max|f| in every mode; gamma^-2 would amplify it at high k.
-        noise = 4.0 * np.finfo(float).eps * math.log2(vals.size + 1) * float(np.max(np.abs(vals), initial=0.0))
-        c[np.abs(c) <= noise] = 0.0
-        c += resize_box(exact, K)
-        value = _weighted_norm(c, weight)
-        if prev is not None:
-            change = abs(value - prev) / max(value, np.finfo(float).tiny)
-            if abs(value - prev) <= rtol * value or value == prev:
-                converged = True
-                break
-        prev = value
-        K_next = 2 * K + 1
-        if (2 * K_next + 1) ** d > max_points:
-            break
-        K = K_next
-    if not converged:
-        warnings.warn(f"fp_norm did not converge: the value changed by a relative {change:.2e} (> rtol = {rtol:g}) "
-                      f"on the last refinement, at a grid of {2 * K + 1}^{d} points (max_points = {max_points}); "
-                      f"returning {value:.6g}. A rough target may have an infinite norm for this weight.",
-                      UserWarning, stacklevel=2)
-    out = FPNorm(value, converged, K, change)
-    return out if full else out.value
+__all__ = ["generalization_bound", "BoundResult", "bound_curve", "sample_complexity", "bound_factor"]
 
 
 # -- the bound ----------------------------------------------------------------------------------------------------
@@ -200,8 +60,12 @@ class BoundResult:
         Why it is vacuous.
     gamma_l2_error : float or None
         Certified error bound of ``gamma_l2`` when computed here.
-    f_norm_converged : bool or None
-        Whether the grid refinement of ``f_norm`` converged when computed here.
+    f_norm_status : str or None
+        The status of ``f_norm`` (one of :data:`fpnorm.norms.FPNORM_STATUSES`) when computed here or given as an
+        :class:`~fpnorm.FPNorm`; None when given as a number.
+        ``"unresolved"`` means ``f_norm`` and the bound are estimates the samples do not support: check them.
+    f_norm_error : float or None
+        The error bound of ``f_norm`` (:attr:`fpnorm.FPNorm.error_bound`) when known.
     """
 
     value: float
@@ -214,7 +78,8 @@ class BoundResult:
     vacuous: bool = False
     reason: str | None = None
     gamma_l2_error: float | None = None
-    f_norm_converged: bool | None = None
+    f_norm_status: str | None = None
+    f_norm_error: float | None = None
 
     def to_dict(self):
         """A JSON-safe dict: infinite values become None (``vacuous`` and ``reason`` say why)."""
@@ -236,8 +101,12 @@ def _check_delta(delta):
 
 
 def _resolve(f_norm, gamma_l2, weight, f, h_ini, period):
-    """(f_norm, gamma_l2, reason, gamma_l2_error, f_norm_converged) from what the caller gave."""
-    reason, g_err, converged = None, None, None
+    """The norms from what the caller gave: ``(f_norm, gamma_l2, reason, gamma_l2_error, f_norm_record)``.
+
+    The record is the :class:`~fpnorm.FPNorm` given or computed here (None when `f_norm` is a plain number). An
+    unresolved norm computed here is warned about, once per call, with the numbers (the plain numbers returned by
+    :func:`bound_curve` and :func:`sample_complexity` cannot carry its status)."""
+    reason, g_err, record = None, None, None
     if gamma_l2 is None:
         if weight is None:
             raise ValueError("Expected `gamma_l2` or `weight` to be given, got neither.")
@@ -250,17 +119,27 @@ def _resolve(f_norm, gamma_l2, weight, f, h_ini, period):
     if f_norm is None:
         if f is None or weight is None:
             raise ValueError("Expected `f_norm`, or both `f` and `weight`, to be given.")
-        rec = fp_norm(f, weight, h_ini, period=period, full=True)
-        f_norm, converged = rec.value, rec.converged
+        record = fp_norm(f, weight, h_ini, period=period, full=True)
+        if record.status == "unresolved":
+            warnings.warn(f"||f - h_ini||_gamma is unresolved ({record.reason}); the bound uses the partial sum "
+                          f"{record.value:.6g} and is not a bound: f_norm_status = 'unresolved'.",
+                          UnresolvedNormWarning, stacklevel=3)
     else:
         if f is not None:
             raise ValueError("Expected either `f_norm` or `f`, not both.")
         if h_ini is not None:
             raise ValueError("Expected `h_ini` only with `f` (it enters ||f - h_ini||_gamma), got it with `f_norm`.")
-        f_norm = _check_norm_value(f_norm, "f_norm")
+        if isinstance(f_norm, FPNorm):
+            record = f_norm
+        else:
+            f_norm = _check_norm_value(f_norm, "f_norm")
+    if record is not None:
+        f_norm = record.value
     if math.isinf(f_norm):
-        reason = "; ".join(filter(None, [reason, "||f - h_ini||_gamma = inf"]))
-    return f_norm, gamma_l2, reason, g_err, converged
+        why = (f"the target's FP-norm ||f - h_ini||_gamma diverges: {record.reason}" if record is not None
+               and record.reason else "||f - h_ini||_gamma = inf")
+        reason = "; ".join(filter(None, [reason, why]))
+    return f_norm, gamma_l2, reason, g_err, record
 
 
 def bound_factor(M, delta):
@@ -280,8 +159,9 @@ def generalization_bound(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f
         Number of samples, ``M >= 1``.
     delta : float
         Failure probability, ``0 < delta < 1``.
-    f_norm : float, optional
-        ``||f - h_ini||_gamma`` (``inf`` allowed); otherwise computed by :func:`fp_norm` from `f` and `weight`.
+    f_norm : float or FPNorm, optional
+        ``||f - h_ini||_gamma`` (``inf`` allowed), or the record of ``fp_norm(..., full=True)`` (its status and
+        reason are carried); otherwise computed by :func:`~fpnorm.fp_norm` from `f` and `weight`.
     gamma_l2 : float, optional
         ``||gamma||_l2`` (``inf`` allowed); otherwise computed by :func:`~fpnorm.gamma_l2_norm` from `weight`.
     weight : Weight, optional
@@ -299,18 +179,26 @@ def generalization_bound(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f
     ``L(h_M) <= ||f - h_ini||_gamma ||gamma||_l2 (2/sqrt(M) + 4 sqrt(2 ln(4/delta)/M))`` (Zhang, Xu, Luo, Ma 2019):
     absolute loss, uniform law on the torus, noiseless labels, exact minimiser over ``Z^d``. An infinite factor makes
     the bound vacuous (``value = inf``, ``vacuous = True``, ``reason`` says which factor), even if the other is 0.
+    A target whose FP-norm diverges (``fp_norm`` status ``"divergent"``, e.g. ``|x - 1/2|`` under
+    ``PowerLaw(p >= 3)``) gives a vacuous bound whose reason says why the norm diverges. An ``"unresolved"`` norm
+    warns (:class:`~fpnorm.exceptions.UnresolvedNormWarning`) and sets ``f_norm_status``; the bound is then computed
+    from the partial sum and is not a bound. The relative error of the value is that of ``f_norm``
+    (``f_norm_error``) plus that of ``gamma_l2`` (``gamma_l2_error``).
 
     Examples
     --------
-    >>> from fpnorm import generalization_bound
+    >>> from fpnorm import PowerLaw, generalization_bound, get_target
     >>> r = generalization_bound(100, 0.05, f_norm=2.0, gamma_l2=1.5)
     >>> round(r.value, 6), round(r.complexity_term, 6)
     (4.152497, 0.6)
+    >>> r = generalization_bound(1000, 0.05, weight=PowerLaw(p=4, zero=1.0), f=get_target("abs"))
+    >>> r.value, r.vacuous, r.f_norm_status
+    (inf, True, 'divergent')
     """
     M = check_int(M, "M", minimum=1)
     delta = _check_delta(delta)
     period = check_period(period)
-    f_norm, gamma_l2, reason, g_err, converged = _resolve(f_norm, gamma_l2, weight, f, h_ini, period)
+    f_norm, gamma_l2, reason, g_err, record = _resolve(f_norm, gamma_l2, weight, f, h_ini, period)
     vacuous = math.isinf(f_norm) or math.isinf(gamma_l2)
     if vacuous:
         comp = conf = value = math.inf
@@ -320,7 +208,8 @@ def generalization_bound(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f
         comp = C * 2.0 / math.sqrt(M)
         conf = C * 4.0 * math.sqrt(2.0 * math.log(4.0 / delta) / M)
         value = comp + conf
-    return BoundResult(value, f_norm, gamma_l2, comp, conf, M, delta, vacuous, reason, g_err, converged)
+    status, f_err = (record.status, record.error_bound) if record is not None else (None, None)
+    return BoundResult(value, f_norm, gamma_l2, comp, conf, M, delta, vacuous, reason, g_err, status, f_err)
 
 
 def bound_curve(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f=None, h_ini=None, period=1.0):

@@ -6,7 +6,8 @@ answer raises :class:`SolveError`, which carries the measured numbers so a calle
 
 import numpy as np
 
-__all__ = ["SolveError", "MemoryEstimateError", "AccuracyWarning", "TruncationWarning", "IllPosedWeightWarning"]
+__all__ = ["SolveError", "MemoryEstimateError", "AccuracyWarning", "TruncationWarning", "IllPosedWeightWarning",
+           "UnresolvedNormWarning"]
 
 
 class SolveError(np.linalg.LinAlgError):
@@ -64,3 +65,9 @@ class IllPosedWeightWarning(UserWarning):
     solution and every truncated answer depends on ``K``. The message names the reason
     (:func:`fpnorm.lattice_sums.penalised_divergence`); use a smoother weight. Free modes (``gamma = inf``) alone
     do not make a weight ill-posed."""
+
+
+class UnresolvedNormWarning(UserWarning):
+    """The samples of a target do not decide its FP-norm ``||f - h_ini||_gamma`` (status ``"unresolved"``): the value
+    given is the partial sum over the resolved shells, not a bound. The message carries the fitted numbers; pass
+    exact coefficients, a target from :mod:`fpnorm.targets`, or a larger ``max_points``."""

@@ -40,6 +40,8 @@ from ._sweep.store import RESULTS_FILE, ResultStore
 from .bounds import generalization_bound
 from .interpolant import FPInterpolator
 from .io import json_dumps
+from .lattice_sums import gamma_l2_info
+from .norms import fp_norm
 from .plotting import plot_sweep
 from .validation import population_risk
 from .weights import weight_from_spec
@@ -64,14 +66,26 @@ _CONSTANTS = {}
 
 
 def _bound_constants(weight_spec, dim, period, target, h_ini):
-    """``(||f - h_ini||_gamma, ||gamma||_l2)`` of a weight, cached per process (they do not depend on M, K, seed)."""
+    """``(FPNorm of f - h_ini, ||gamma||_l2)`` of a weight, cached per process (they do not depend on M, K, seed)."""
     key = (weight_spec, dim, period, target, h_ini)
     if key not in _CONSTANTS:
-        r = generalization_bound(1, 0.5, weight=weight_from_spec(weight_spec, dim=dim),
-                                 f=resolve_function(target, "target", dim, period),
-                                 h_ini=resolve_h_ini(h_ini, dim, period), period=period)
-        _CONSTANTS[key] = (float(r.f_norm), float(r.gamma_l2))
+        weight = weight_from_spec(weight_spec, dim=dim)
+        norm = fp_norm(resolve_function(target, "target", dim, period), weight,
+                       resolve_h_ini(h_ini, dim, period), period=period, full=True)
+        _CONSTANTS[key] = (norm, float(gamma_l2_info(weight).value))
     return _CONSTANTS[key]
+
+
+def _flag(status, norm, bound):
+    """The row status with the FP-norm's verdict: ``"vacuous: ..."`` when it diverges, a warning when the samples
+    leave it unresolved (an error status stays first)."""
+    if norm.status == "divergent":
+        note = "vacuous: " + " ".join(bound.reason.split())
+    elif norm.status == "unresolved":
+        note = "warning: f_norm unresolved, the bound is an estimate: " + " ".join(norm.reason.split())
+    else:
+        return status
+    return note if status == "ok" else f"{status}; {note}"
 
 
 def run_trial(task):
@@ -87,7 +101,9 @@ def run_trial(task):
     dict
         A results row with every column of :data:`COLUMNS`. A numerical failure of the solve
         (:class:`~fpnorm.exceptions.SolveError`, ``LinAlgError``) gives ``status = "error: ..."`` and NaN numbers
-        instead of stopping the sweep; an accuracy warning gives ``status = "warning: ..."``.
+        instead of stopping the sweep; an accuracy warning gives ``status = "warning: ..."``. A target whose FP-norm
+        diverges for the weight gives ``bound = inf`` and ``status = "vacuous: <why>"``; one whose FP-norm the samples
+        do not resolve gives ``status = "warning: f_norm unresolved, ..."`` (after any error or warning of the solve).
 
     Notes
     -----
@@ -95,7 +111,8 @@ def run_trial(task):
     ``SeedSequence(seed, spawn_key=(M, 0))``; the risk ``E_x |h(x) - f(x)|`` is estimated by
     :func:`fpnorm.validation.population_risk` with ``risk_n`` points seeded by ``SeedSequence(seed,
     spawn_key=(M, 1))``. The bound is ``||f - h_ini||_gamma ||gamma||_l2 (2/sqrt(M) + 4 sqrt(2 ln(4/delta)/M))``
-    (:func:`fpnorm.bounds.generalization_bound`); it is ``inf`` (vacuous) when either norm diverges.
+    (:func:`fpnorm.bounds.generalization_bound`) with ``||f - h_ini||_gamma`` from :func:`fpnorm.fp_norm`; it is
+    ``inf`` (vacuous) when either norm diverges.
     """
     start = time.perf_counter()
     d, period, M = int(task["dim"]), float(task["period"]), int(task["M"])
@@ -121,10 +138,11 @@ def run_trial(task):
     if status == "ok" and caught:
         status = "warning: " + " ".join(str(caught[0].message).split())
     f_norm, gamma_l2 = _bound_constants(task["weight"], d, period, task["target"], task["h_ini"])
-    bound = float(generalization_bound(M, float(task["delta"]), f_norm=f_norm, gamma_l2=gamma_l2).value)
+    bound = generalization_bound(M, float(task["delta"]), f_norm=f_norm, gamma_l2=gamma_l2)
     row = {c: task[c] for c in COLUMNS if c in task}
-    row.update(risk=risk, risk_stderr=stderr, bound=bound, f_norm=f_norm, gamma_l2=gamma_l2, norm=norm,
-               status=status, seconds=time.perf_counter() - start)
+    row.update(risk=risk, risk_stderr=stderr, bound=float(bound.value), f_norm=float(f_norm.value),
+               gamma_l2=gamma_l2, norm=norm, status=_flag(status, f_norm, bound),
+               seconds=time.perf_counter() - start)
     return row
 
 

@@ -14,11 +14,12 @@ from scipy.stats import qmc
 
 from ._internal.checks import check_choice, check_int, check_period, check_real, evaluate_function, warn_truncation
 from ._internal.progress import progress
-from .bounds import fp_norm, generalization_bound
-from .exceptions import IllPosedWeightWarning, TruncationWarning
+from .bounds import generalization_bound
+from .exceptions import IllPosedWeightWarning, TruncationWarning, UnresolvedNormWarning
 from .interpolant import FPInterpolator
 from .lattice import box_size
 from .lattice_sums import gamma_l2_info, warn_ill_posed
+from .norms import fp_norm
 from .weights import check_weight
 
 __all__ = ["population_risk", "validate_bound", "BoundValidation", "QUADRATURES"]
@@ -125,6 +126,11 @@ class BoundValidation:
     delta, f_norm, gamma_l2 : float
     vacuous : bool
     weight, K : the weight and truncation used
+    f_norm_status : str
+        The status of ``f_norm`` (:data:`fpnorm.norms.FPNORM_STATUSES`): ``"divergent"`` makes every bound infinite;
+        ``"unresolved"`` means the bounds use an estimate the samples do not support.
+    reason : str or None
+        Why the bound is vacuous (None when finite).
     """
 
     Ms: np.ndarray
@@ -141,6 +147,8 @@ class BoundValidation:
     vacuous: bool
     weight: object
     K: int
+    f_norm_status: str
+    reason: str | None
 
     @property
     def mean_risk(self):
@@ -232,10 +240,12 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
     Notes
     -----
     The bound is vacuous (``inf``; every trial "holds" trivially) when ``||gamma||_l2 = inf``, e.g. with
-    ``zero=None``: the result says so in ``vacuous``. An ill-posed weight (``sum gamma(k)^2`` over the penalised
-    modes diverges) warns once (:class:`~fpnorm.exceptions.IllPosedWeightWarning`): its interpolants depend on `K`.
-    Smooth targets typically show a decay rate far above the bound's ``1/2`` (the bound is worst-case over the
-    ``||.||_gamma`` ball); rough ones approach it.
+    ``zero=None``, or when the target is too rough for the weight (``||f - h_ini||_gamma = inf``, e.g. ``abs`` under
+    ``PowerLaw(p=4)``): the result says so in ``vacuous``, ``f_norm_status`` and ``reason``. An unresolved
+    ``f_norm`` warns (:class:`~fpnorm.exceptions.UnresolvedNormWarning`). An ill-posed weight (``sum gamma(k)^2`` over
+    the penalised modes diverges) warns once (:class:`~fpnorm.exceptions.IllPosedWeightWarning`): its interpolants
+    depend on `K`. Smooth targets typically show a decay rate far above the bound's ``1/2`` (the bound is worst-case
+    over the ``||.||_gamma`` ball); rough ones approach it.
 
     Examples
     --------
@@ -267,7 +277,12 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
     warn_ill_posed(weight)  # likewise
     rng = _rng(seed)
     info = gamma_l2_info(weight)
-    f_norm = fp_norm(f, weight, h_ini, period=period)
+    norm = fp_norm(f, weight, h_ini, period=period, full=True)
+    if norm.status == "unresolved":
+        warnings.warn(f"||f - h_ini||_gamma is unresolved ({norm.reason}); the bounds use the partial sum "
+                      f"{norm.value:.6g} and are not bounds: f_norm_status = 'unresolved'.", UnresolvedNormWarning,
+                      stacklevel=2)
+    reason = None
     risks = np.empty((Ms_arr.size, trials))
     errs = np.empty_like(risks)
     bounds = np.empty(Ms_arr.size)
@@ -283,7 +298,9 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
         risks[i, trial], errs[i, trial] = population_risk(s, f, dim=d, period=period, n=n_quad, method=quadrature,
                                                           seed=rng)
         if trial == 0:
-            bounds[i] = generalization_bound(M, delta, f_norm=f_norm, gamma_l2=info.value).value
+            bound = generalization_bound(M, delta, f_norm=norm, gamma_l2=info.value)
+            bounds[i] = bound.value
+            reason = bound.reason
     held = np.mean(risks <= bounds[:, None], axis=1)
     mean = risks.mean(axis=1)
     rate, rate_err = math.nan, math.nan
@@ -299,5 +316,5 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
             s2 = float(resid @ resid) / (ok.sum() - 2)
             rate_err = math.sqrt(s2 / float(np.sum((X - X.mean()) ** 2)))
     return BoundValidation(Ms_arr.astype(int), risks, errs, bounds, held, float(np.mean(held)), rate, rate_err,
-                           delta, f_norm, info.value, not math.isfinite(info.value) or not math.isfinite(f_norm),
-                           weight, K)
+                           delta, norm.value, info.value, not math.isfinite(info.value) or not norm.finite,
+                           weight, K, norm.status, reason)

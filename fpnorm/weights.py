@@ -24,7 +24,7 @@ from ._internal.memory import check_memory
 from .lattice import box_points, box_size
 
 __all__ = ["Weight", "PowerLaw", "LFP", "Sobolev", "CallableWeight", "weight_from_spec", "check_weight",
-           "WEIGHT_KINDS"]
+           "weight_growth", "WEIGHT_KINDS"]
 
 # The spec-string kinds understood by :func:`weight_from_spec` (CLI, sweeps) and their parameters.
 WEIGHT_KINDS = {
@@ -391,3 +391,47 @@ def weight_from_spec(spec, dim=None):
         raise ValueError(f"Expected weight spec {spec!r} to give {', '.join(missing)}.")
     cls = {"power": PowerLaw, "lfp": LFP, "sobolev": Sobolev}[kind]
     return cls(dim=d, **values)
+
+
+def weight_growth(weight, R=1.0):
+    """Power-law brackets of the penalty ``gamma(k)^-2`` far from the origin, for certified tail sums.
+
+    Parameters
+    ----------
+    weight : Weight
+    R : float
+        The brackets hold for every ``k`` with ``|k|_2 >= R`` (``R >= 1``).
+
+    Returns
+    -------
+    (P, c_low, c_high) or None
+        ``c_low |k|^P <= gamma(k)^-2 <= c_high |k|^P`` for ``|k|_2 >= R``, with ``c_high / c_low -> 1`` as
+        ``R -> inf``; None for a weight made from a callable, whose growth is not known.
+
+    Notes
+    -----
+    ``PowerLaw(p)``: ``gamma^-2 = (2 pi r)^p`` exactly. ``LFP(a, b)``: ``gamma^-2 = r^(d+1) / (a + b r^-2)``, so with
+    ``a > 0`` the growth is ``r^(d+1)`` between ``1/(a + b/R^2)`` and ``1/a``, and with ``a = 0`` it is
+    ``r^(d+3) / b``. ``Sobolev(s)``: ``(1 + 4 pi^2 r^2)^s = r^(2s) (4 pi^2 + r^-2)^s``, between ``(4 pi^2)^s`` and
+    ``(4 pi^2 + R^-2)^s``.
+
+    Examples
+    --------
+    >>> from fpnorm import LFP
+    >>> from fpnorm.weights import weight_growth
+    >>> weight_growth(LFP(a=1.0, b=1.0), R=10.0)   # r^2 / (1 + r^-2): between r^2 / 1.01 and r^2
+    (2.0, 0.9900990099009901, 1.0)
+    """
+    check_weight(weight)
+    R = check_real(R, "R", minimum=1.0)
+    d = weight.dim
+    if isinstance(weight, PowerLaw):
+        c = (2.0 * math.pi) ** weight.p
+        return float(weight.p), c, c
+    if isinstance(weight, LFP):
+        if weight.a == 0:
+            return d + 3.0, 1.0 / weight.b, 1.0 / weight.b
+        return d + 1.0, 1.0 / (weight.a + weight.b / R**2), 1.0 / weight.a
+    if isinstance(weight, Sobolev):
+        return 2.0 * weight.s, (4.0 * math.pi**2) ** weight.s, (4.0 * math.pi**2 + R**-2) ** weight.s
+    return None

@@ -324,6 +324,29 @@ sob_exact = math.sqrt(0.5 / math.tanh(0.5))
 print(l2["LFP a=b=1, zero=1"] - lfp_exact, l2["Sobolev s=1"] - sob_exact)
 """),
     md("""
+## A target too rough for the weight
+
+The FP-norm is the first factor of the bound, and it can be infinite. $f(x) = |x - 1/2|$ has
+$\\hat f(k) = 1/(\\pi^2 k^2)$ for odd $k$ (and the mean $1/4$), so under `PowerLaw(p)` with $\\gamma(0)^2 = 1$,
+$\\|f\\|_\\gamma^2 = 1/16 + \\sum_{k \\text{ odd}} 2 (2\\pi k)^p / (\\pi^4 k^4)$: $17/16$ for $p = 2$, infinite for
+$p \\ge 3$. `fp_norm(..., full=True)` says which, with an error bound and a status: the named target `abs` knows its
+coefficients (a certified tail, or a proof of divergence); the same function as a plain callable is sampled, and the
+decay of its weighted Fourier energy over the shells $|k|_\\infty = j$ decides. A divergent norm makes the bound
+vacuous, with the reason.
+"""),
+    code("""
+rough = get_target("abs")
+sampled = lambda x: np.abs(np.asarray(x) - 0.5)   # the same function, known only through samples
+norms = {}
+for p in (2, 4):
+    for name, g in (("target", rough), ("callable", sampled)):
+        norms[p, name] = n = fp_norm(g, PowerLaw(p=p, zero=1.0), full=True)
+        print(f"p = {p}, {name:8s}: ||f||_gamma = {n.value:.12g} +- {n.error_bound:.1e} ({n.status})")
+print("why, for p = 4:", norms[4, "target"].reason)
+r4 = generalization_bound(1000, 0.05, weight=PowerLaw(p=4, zero=1.0), f=rough)
+print(f"bound for p = 4: {r4.value} (vacuous: {r4.vacuous}, f_norm_status: {r4.f_norm_status})")
+"""),
+    md("""
 ## Sample complexity
 
 Inverting the bound: the smallest $M$ with bound $\\le \\varepsilon$.
@@ -341,8 +364,7 @@ for e, M in zip(eps, Ms_needed):
 with the bound. The bound is worst-case over a ball of $\\|\\cdot\\|_\\gamma$, so for a smooth, band-limited target
 under the $p = 4$ weight the actual risk falls far faster than $M^{-1/2}$. The rough target `abs`
 ($|x - 1/2|$, with kinks) has an infinite $p = 4$ norm, so it is checked under $p = 2$, where
-$\\|f\\|_\\gamma^2 = 1/16 + \\sum_{k \\text{ odd}} 2 (2\\pi k)^2 / (\\pi^2 k^2)^2 = 17/16$; its series converges
-slowly (tail $\\sim 1/K$), which `fp_norm` reports with a warning at its default tolerance.
+$\\|f\\|_\\gamma^2 = 17/16$ exactly (above).
 """),
     code("""
 w2 = PowerLaw(p=2, dim=1, zero=1.0)
@@ -370,7 +392,13 @@ for e, M in zip(eps, Ms_needed):   # the smallest M that reaches epsilon
     bound_at = lambda m: generalization_bound(m, 0.05, weight=w, f=f).value  # noqa: E731
     assert bound_at(M) <= e < bound_at(M - 1)
 assert all(v.held_fraction == 1.0 for v in runs.values())
-assert abs(runs["abs"].f_norm / math.sqrt(17 / 16) - 1) < 1e-6
+assert abs(runs["abs"].f_norm / math.sqrt(17 / 16) - 1) < 1e-14 and runs["abs"].f_norm_status == "converged"
+for p in (2, 4):   # the exact values lie within the reported error bounds; p = 4 is divergent both ways
+    for name in ("target", "callable"):
+        n = norms[p, name]
+        assert (n.status == "divergent" and n.value == math.inf) if p == 4 else \\
+            abs(n.value - math.sqrt(17 / 16)) <= n.error_bound < 1e-6
+assert r4.value == math.inf and r4.vacuous and "diverges" in r4.reason
 assert runs["bandlimited"].decay_rate > runs["abs"].decay_rate > 0.5    # smooth targets beat the worst case more
 print("bound checks passed")
 """),

@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from fpnorm import PowerLaw, generalization_bound, sample_complexity
+from fpnorm import FPNorm, PowerLaw, generalization_bound, sample_complexity
 from fpnorm.cli import main
+from fpnorm.commands import bound
 from fpnorm.targets import get_target
 
 
@@ -50,6 +51,33 @@ def test_vacuous_is_said_plainly(capsys):
     assert "unpenalised" in out["reason"] and out["reason"].count("vacuous") == 1
     assert main(["bound", "--M", "100", "--weight", "power:p=1,zero=1", "--f-norm", "1"]) == 0
     assert "VACUOUS: PowerLaw p = 1 <= d = 1" in capsys.readouterr().out
+
+
+def test_rough_target_is_divergent_in_json_and_text(capsys):
+    out = _json(capsys, ["bound", "--M", "1000", "--weight", "power:p=4,zero=1", "--target", "abs", "--json",
+                         "--epsilon", "0.1"])
+    assert out["vacuous"] is True and out["f_norm"] is None and out["f_norm_status"] == "divergent"
+    assert out["results"][0]["value"] is None and out["sample_complexity"] is None
+    assert out["reason"].startswith("the target's FP-norm ||f - h_ini||_gamma diverges: the target 'abs'")
+    assert "m^0" in out["f_norm_reason"]
+    assert main(["bound", "--M", "1000", "--weight", "power:p=4,zero=1", "--target", "abs"]) == 0
+    text = capsys.readouterr().out
+    assert "||f - h_ini||_gamma = inf  (divergent)" in text and "VACUOUS: the target's FP-norm" in text
+    out = _json(capsys, ["bound", "--M", "1000", "--weight", "power:p=2,zero=1", "--target", "abs", "--json"])
+    assert out["f_norm_status"] == "converged" and out["f_norm"] == pytest.approx(math.sqrt(17 / 16), rel=1e-14)
+    assert 0 < out["f_norm_error_bound"] < 1e-14 and out["vacuous"] is False
+
+
+def test_unresolved_norm_is_flagged(capsys, monkeypatch):
+    record = FPNorm(2.5, math.inf, "unresolved", 35, "too few resolved shells")
+    monkeypatch.setattr(bound, "fp_norm", lambda *args, **kwargs: record)
+    out = _json(capsys, ["bound", "--M", "100", "--weight", "power:p=4,zero=1", "--target", "sin", "--json"])
+    assert out["f_norm_status"] == "unresolved" and out["f_norm"] == 2.5 and out["f_norm_error_bound"] is None
+    assert out["f_norm_reason"] == "too few resolved shells" and out["vacuous"] is False
+    assert main(["bound", "--M", "100", "--weight", "power:p=4,zero=1", "--target", "sin"]) == 0
+    text = capsys.readouterr().out
+    assert "(UNRESOLVED: an estimate the samples do not support" in text
+    assert "UNRESOLVED ||f - h_ini||_gamma: too few resolved shells" in text
 
 
 def test_errors_exit_2_with_one_line(capsys):

@@ -24,6 +24,7 @@ from fpnorm import (
     fp_norm,
     gamma_l2_info,
     generalization_bound,
+    get_target,
     load,
     save,
     validate_bound,
@@ -61,7 +62,8 @@ def _cases():
     """Real results from the public functions, and hand-made ones with NaN, inf, -0.0 and None."""
     inf, nan = math.inf, math.nan
     yield "fpnorm-computed", fp_norm(lambda x: np.cos(2 * np.pi * x), PowerLaw(p=4), full=True)
-    yield "fpnorm-special", FPNorm(nan, False, 35, -0.0)
+    yield "fpnorm-special", FPNorm(nan, -0.0, "unresolved", 35, None)
+    yield "fpnorm-divergent", fp_norm(get_target("abs"), PowerLaw(p=4, zero=1.0), full=True)
     yield "bound-computed", generalization_bound(1000, 0.05, f_norm=0.7, gamma_l2=0.1)
     yield "bound-vacuous", generalization_bound(10, 0.1, f_norm=2.0, gamma_l2=inf)
     yield "bound-from-weight", generalization_bound(50, 0.05, f_norm=1.5, weight=PowerLaw(p=4))
@@ -74,7 +76,7 @@ def _cases():
                                            K=12, Ms=[3, 6, 12], trials=2, n_quad=256, seed=3)
     yield "validation-vacuous", BoundValidation(
         np.array([4, 8]), RNG.random((2, 3)), np.zeros((2, 3)), np.array([inf, inf]), np.array([1.0, 1.0]), 1.0,
-        0.51, nan, 0.05, 1.25, inf, True, LFP(a=0.5, b=0.25, zero=None, dim=2), 3)
+        0.51, nan, 0.05, 1.25, inf, True, LFP(a=0.5, b=0.25, zero=None, dim=2), 3, "converged", "gamma(0) = inf")
     x = np.array([0.05, 0.3, 0.42, 0.7, 0.9])
     yield "convergence", convergence_study(x, np.sin(2 * np.pi * x), weight=PowerLaw(p=4), Ks=[4, 8, 16], n_grid=64)
     x2 = RNG.random((5, 2))
@@ -102,7 +104,9 @@ def test_round_trip_is_exact(name, tmp_path):
 
 def test_cases_cover_special_values():
     # the round trips above really do see NaN, inf, -0.0 and None (so "kept exactly" is tested, not assumed)
-    assert math.isnan(CASES["fpnorm-special"].value) and struct.pack("<d", CASES["fpnorm-special"].change)[-1] == 0x80
+    assert math.isnan(CASES["fpnorm-special"].value)
+    assert struct.pack("<d", CASES["fpnorm-special"].error_bound)[-1] == 0x80
+    assert CASES["fpnorm-divergent"].value == math.inf and "abs" in CASES["fpnorm-divergent"].reason
     assert CASES["bound-vacuous"].value == math.inf and CASES["bound-vacuous"].gamma_l2_error is None
     assert not CASES["gamma-l2-divergent"].finite and CASES["gamma-l2-divergent"].reason
     assert np.isinf(CASES["validation-vacuous"].bounds).all()
@@ -191,6 +195,10 @@ def _write(path, arrays, header, **extra):
     ("bound-computed", lambda a, h: h["meta"].pop("delta"), r"BoundResult: missing metadata 'delta'"),
     ("gamma-l2", lambda a, h: h["meta"].update(extra=1), r"GammaL2: unexpected metadata \['extra'\]"),
     ("fpnorm-computed", lambda a, h: a.update(x=np.zeros(2)), r"FPNorm: unexpected arrays \['x'\]"),
+    ("fpnorm-computed", lambda a, h: h["meta"].update(status="finite"),
+     r"FPNorm metadata 'status' should be one of \('exact', 'converged', 'extrapolated', 'divergent', "
+     r"'unresolved'\), got 'finite'"),
+    ("bound-computed", lambda a, h: h["meta"].update(f_norm_status="ok"), r"metadata 'f_norm_status' should be one of"),
     ("shells", lambda a, h: a.update(errors=a["errors"][:, :-1]),
      r"ShellErrors array 'errors' should have shape \(4, 4\), got \(4, 3\)"),
     ("shells", lambda a, h: a.update(shells=a["shells"].astype(float)),
@@ -236,8 +244,7 @@ def test_class_swap_refused(tmp_path):
     # a GammaL2 state relabelled as an FPNorm: the schema, not the label, decides what loads
     arrays, header = _parts(CASES["gamma-l2"], tmp_path)
     header["class"] = "FPNorm"
-    with pytest.raises(ValueError, match=r"FPNorm: unexpected metadata \['certified', 'error_bound', "
-                                         r"'method', 'sum'\]"):
+    with pytest.raises(ValueError, match=r"FPNorm: unexpected metadata \['certified', 'method', 'sum'\]"):
         load(_write(tmp_path / "x.npz", arrays, header))
 
 

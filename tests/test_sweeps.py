@@ -6,7 +6,7 @@ import tomllib
 import numpy as np
 import pytest
 
-from fpnorm import sweeps
+from fpnorm import FPNorm, sweeps
 from fpnorm._sweep.store import RESULTS_FILE
 from fpnorm.cli import main
 from fpnorm.sweeps import (
@@ -164,6 +164,31 @@ def test_vacuous_bound_is_inf(tmp_path):
     rows = read_results(tmp_path)
     assert all(r["bound"] == math.inf and r["gamma_l2"] == math.inf for r in rows)
     assert all(np.isfinite(r["risk"]) for r in rows)
+
+
+def test_rough_target_gives_a_vacuous_row_with_the_reason(tmp_path):
+    # |x - 1/2| under PowerLaw(p=4): sum (2 pi k)^4 / (pi^4 k^4) over odd k diverges; the solve itself is fine
+    cfg = {**TINY, "weights": ["power:p=4,zero=1", "power:p=2,zero=1"], "target": "abs", "K": [16], "M": [6],
+           "seeds": 1}
+    run_sweep(cfg, tmp_path, workers=0, figure=False)
+    rough, fine = read_results(tmp_path)
+    assert rough["bound"] == rough["f_norm"] == math.inf and math.isfinite(rough["risk"])
+    assert rough["status"].startswith("vacuous: the target's FP-norm ||f - h_ini||_gamma diverges: the target 'abs'")
+    assert fine["status"] == "ok" and fine["f_norm"] == pytest.approx(math.sqrt(17 / 16), rel=1e-14)
+
+
+def test_unresolved_norm_is_flagged_in_the_row_status(monkeypatch):
+    # an FP-norm the samples leave unresolved must not pass as "ok"; the flag follows a solve warning
+    record = FPNorm(1.25, math.inf, "unresolved", 35, "too few resolved shells")
+    monkeypatch.setattr(sweeps, "fp_norm", lambda *args, **kwargs: record)
+    monkeypatch.setattr(sweeps, "_CONSTANTS", {})
+    tasks = parse_config(TINY).tasks()
+    row = run_trial(dict(tasks[11]))
+    assert row["status"] == "warning: f_norm unresolved, the bound is an estimate: too few resolved shells"
+    assert row["f_norm"] == 1.25 and math.isfinite(row["bound"])
+    assert run_trial(dict(tasks[5]))["status"].startswith("warning: the number of distinct points N = 12")
+    assert run_trial(dict(tasks[5]))["status"].endswith("; warning: f_norm unresolved, the bound is an estimate: "
+                                                        "too few resolved shells")
 
 
 # -- runs, resume, serial == distributed ---------------------------------------------------------------------------

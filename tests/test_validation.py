@@ -9,7 +9,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from fpnorm import PowerLaw, generalization_bound  # noqa: E402
+from fpnorm import FPNorm, PowerLaw, UnresolvedNormWarning, generalization_bound, validation  # noqa: E402
 from fpnorm.targets import get_target  # noqa: E402
 from fpnorm.validation import QUADRATURES, population_risk, validate_bound  # noqa: E402
 
@@ -94,6 +94,25 @@ def test_vacuous_weight_is_reported():
     r = validate_bound(get_target("sin"), weight=PowerLaw(p=4, dim=1), K=8, Ms=[4, 8], trials=2, n_quad=256)
     assert r.vacuous and np.all(np.isinf(r.bounds)) and r.held_fraction == 1.0
     assert all(row["bound"] is None for row in r.summary())
+
+
+def test_rough_target_makes_every_bound_vacuous_with_the_reason():
+    # |x - 1/2| under PowerLaw(p=4, zero=1): ||f||_gamma = inf, so each trial "holds" only trivially: said so
+    r = validate_bound(get_target("abs"), weight=PowerLaw(p=4, zero=1.0), K=16, Ms=[4, 8], trials=2, n_quad=256)
+    assert r.vacuous and np.all(np.isinf(r.bounds)) and r.f_norm == math.inf and r.f_norm_status == "divergent"
+    assert r.reason.startswith("the target's FP-norm ||f - h_ini||_gamma diverges: the target 'abs'")
+    fine = validate_bound(get_target("abs"), weight=PowerLaw(p=2, zero=1.0), K=16, Ms=[4, 8], trials=2, n_quad=256)
+    assert not fine.vacuous and fine.reason is None and fine.f_norm_status == "converged"
+    assert fine.f_norm == pytest.approx(math.sqrt(17 / 16), rel=1e-14)
+
+
+def test_unresolved_norm_warns_and_is_recorded(monkeypatch):
+    record = FPNorm(2.5, math.inf, "unresolved", 35, "too few resolved shells")
+    monkeypatch.setattr(validation, "fp_norm", lambda *args, **kwargs: record)
+    with pytest.warns(UnresolvedNormWarning, match=r"unresolved \(too few resolved shells\); the bounds use the "
+                                                   r"partial sum 2.5 and are not bounds"):
+        r = validate_bound(get_target("sin"), weight=PowerLaw(p=4, zero=1.0), K=8, Ms=[4], trials=1, n_quad=256)
+    assert r.f_norm_status == "unresolved" and r.f_norm == 2.5 and np.isfinite(r.bounds).all()
 
 
 def test_validate_bound_d2_runs_and_holds():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from fpnorm import LFP, PowerLaw, Sobolev, Weight, weight_from_spec
+from fpnorm.weights import weight_growth
 
 
 def test_power_law_values_and_free_zero():
@@ -102,3 +103,30 @@ def test_spec_errors():
 def test_parameter_errors(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make()
+
+
+@pytest.mark.parametrize("weight", [PowerLaw(p=3.5, dim=2), LFP(a=0.7, b=2.0, dim=3), LFP(a=0.0, b=2.0),
+                                    Sobolev(s=1.25, dim=2), Sobolev(s=0.0)])
+@pytest.mark.parametrize("R", [1.0, 3.0, 40.0])
+def test_weight_growth_brackets_the_penalty(weight, R):
+    P, low, high = weight_growth(weight, R)
+    rng = np.random.default_rng(7)
+    k = rng.integers(-200, 201, size=(4000, weight.dim))
+    r = np.linalg.norm(k, axis=1)
+    k, r = k[r >= R], r[r >= R]
+    penalty = 1.0 / weight.gamma2(k)
+    assert np.all(low * r**P <= penalty * (1 + 1e-12)) and np.all(penalty <= high * r**P * (1 + 1e-12))
+    # the bracket closes as R grows (the certified tails of fpnorm.targets rely on it)
+    if isinstance(weight, LFP) and weight.a > 0:
+        closing = 1 + weight.b / (weight.a * R**2)
+    elif isinstance(weight, Sobolev):
+        closing = (1 + 1 / (4 * math.pi**2 * R**2)) ** weight.s
+    else:
+        closing = 1.0
+    assert high / low == pytest.approx(closing, rel=1e-14)
+
+
+def test_weight_growth_unknown_for_callables():
+    assert weight_growth(Weight.from_callable(lambda k: np.ones(len(k)), dim=1), 2.0) is None
+    with pytest.raises(ValueError, match=r"Expected `R` >= 1.0, got 0.5"):
+        weight_growth(PowerLaw(p=2), 0.5)

@@ -31,6 +31,7 @@ import numpy as np
 
 from .._internal import memory
 from .._internal.memory import HEADROOM, format_bytes
+from ..decay import FPNORM_STATUSES
 from ..lattice import box_size
 from ..weights import CallableWeight, Weight, weight_from_spec
 
@@ -101,12 +102,15 @@ SCHEMAS = {
     "SolveInfo": {"method": Scalar("str"), "residual": Scalar("float"), "condition": Scalar("float"),
                   "iterations": Scalar("int"), "attempts": Scalar("strings"), "seconds": Scalar("float"),
                   "status": Scalar("str")},
-    "FPNorm": {"value": Scalar("float"), "converged": Scalar("bool"), "K": Scalar("int"), "change": Scalar("float")},
+    "FPNorm": {"value": Scalar("float"), "error_bound": Scalar("float"),
+               "status": Scalar("str", choices=FPNORM_STATUSES), "K": Scalar("int"),
+               "reason": Scalar("str", optional=True)},
     "BoundResult": {"value": Scalar("float"), "f_norm": Scalar("float"), "gamma_l2": Scalar("float"),
                     "complexity_term": Scalar("float"), "confidence_term": Scalar("float"), "M": Scalar("int"),
                     "delta": Scalar("float"), "vacuous": Scalar("bool"), "reason": Scalar("str", optional=True),
                     "gamma_l2_error": Scalar("float", optional=True),
-                    "f_norm_converged": Scalar("bool", optional=True)},
+                    "f_norm_status": Scalar("str", optional=True, choices=FPNORM_STATUSES),
+                    "f_norm_error": Scalar("float", optional=True)},
     "GammaL2": {"value": Scalar("float"), "sum": Scalar("float"), "error_bound": Scalar("float"),
                 "method": Scalar("str"), "certified": Scalar("bool"), "reason": Scalar("str", optional=True)},
     "BoundValidation": {"Ms": Array("iu", ("n",)), "risks": Array("f", ("n", "trials")),
@@ -114,7 +118,8 @@ SCHEMAS = {
                         "held_fraction": Scalar("float"), "decay_rate": Scalar("float"),
                         "decay_rate_stderr": Scalar("float"), "delta": Scalar("float"), "f_norm": Scalar("float"),
                         "gamma_l2": Scalar("float"), "vacuous": Scalar("bool"), "weight": WeightSpec(),
-                        "K": Scalar("int")},
+                        "K": Scalar("int"), "f_norm_status": Scalar("str", choices=FPNORM_STATUSES),
+                        "reason": Scalar("str", optional=True)},
     "ConvergenceResult": {"Ks": Array("iu", ("n",)), "successive": Array("f", ("n-1", "*m")),
                           "to_limit": Array("f", ("n", "*m")), "norms": Array("f", ("n", "*m")),
                           "limit_norm": Scalar("float"), "tail_bounds": _FLOAT_ARRAY, "rate": Scalar("float"),
@@ -161,7 +166,7 @@ CLASSES = {
     "FPInterpolator": "fpnorm.interpolant:FPInterpolator",
     "SolveInfo": "fpnorm.solvers.problem:SolveInfo",
     "BoundResult": "fpnorm.bounds:BoundResult",
-    "FPNorm": "fpnorm.bounds:FPNorm",
+    "FPNorm": "fpnorm.norms:FPNorm",
     "GammaL2": "fpnorm.lattice_sums:GammaL2",
     "BoundValidation": "fpnorm.validation:BoundValidation",
     "ConvergenceResult": "fpnorm.convergence:ConvergenceResult",

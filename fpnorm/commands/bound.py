@@ -5,6 +5,7 @@ import math
 
 from ..bounds import generalization_bound, sample_complexity
 from ..lattice_sums import gamma_l2_info
+from ..norms import fp_norm
 from ..targets import TARGETS, get_target
 from ..weights import weight_from_spec
 
@@ -35,6 +36,18 @@ def _fmt(x):
     return "inf" if x is None or (isinstance(x, float) and math.isinf(x)) else f"{x:.6g}"
 
 
+def _norm_line(r):
+    """The ``||f - h_ini||_gamma`` line: the value with its error bound and status when computed here."""
+    if r.f_norm_status is None:
+        return f"  ||f - h_ini||_gamma = {_fmt(r.f_norm)}"
+    if r.f_norm_status == "divergent":
+        return "  ||f - h_ini||_gamma = inf  (divergent)"
+    if r.f_norm_status == "unresolved":
+        return (f"  ||f - h_ini||_gamma = {_fmt(r.f_norm)}  (UNRESOLVED: an estimate the samples do not support, "
+                f"so the bound below is not a bound)")
+    return f"  ||f - h_ini||_gamma = {_fmt(r.f_norm)}  ({r.f_norm_status}, error <= {r.f_norm_error:.1e})"
+
+
 def run(args):
     weight = weight_from_spec(args.weight, dim=args.dim) if args.weight else None
     dim = weight.dim if weight is not None else (args.dim or 1)
@@ -43,22 +56,25 @@ def run(args):
     if gamma_l2 is None and weight is not None:
         g_info = gamma_l2_info(weight)
         gamma_l2 = g_info.value
-    f_norm = args.f_norm
-    results = []
-    for M in args.M:
-        r = generalization_bound(M, args.delta, f_norm=f_norm, gamma_l2=args.gamma_l2, weight=weight, f=f,
-                                 period=args.period)
-        f_norm, f = r.f_norm, None  # the norm is computed once
-        results.append(r)
+    f_norm, norm = args.f_norm, None
+    if f is not None and f_norm is None and weight is not None:
+        norm = fp_norm(f, weight, period=args.period, full=True)  # once, with its status, for every M
+        f_norm, f = norm, None
+    results = [generalization_bound(M, args.delta, f_norm=f_norm, gamma_l2=args.gamma_l2, weight=weight, f=f,
+                                    period=args.period) for M in args.M]
+    first = results[0]
     out = {"delta": args.delta, "weight": weight.spec() if weight is not None else None, "target": args.target,
-           "f_norm": results[0].to_dict()["f_norm"], "gamma_l2": results[0].to_dict()["gamma_l2"],
+           "f_norm": first.to_dict()["f_norm"], "f_norm_status": first.f_norm_status,
+           "f_norm_error_bound": first.to_dict()["f_norm_error"],
+           "f_norm_reason": norm.reason if norm is not None else None,
+           "gamma_l2": first.to_dict()["gamma_l2"],
            "gamma_l2_method": g_info.method if g_info else None,
            "gamma_l2_error_bound": g_info.error_bound if g_info else None,
-           "vacuous": results[0].vacuous, "reason": results[0].reason,
+           "vacuous": first.vacuous, "reason": first.reason,
            "results": [{k: v for k, v in r.to_dict().items() if k in ("M", "value", "complexity_term",
                                                                       "confidence_term")} for r in results]}
     if args.epsilon is not None:
-        m = sample_complexity(args.epsilon, args.delta, f_norm=f_norm, gamma_l2=gamma_l2)
+        m = sample_complexity(args.epsilon, args.delta, f_norm=first.f_norm, gamma_l2=first.gamma_l2)
         out["epsilon"] = args.epsilon
         out["sample_complexity"] = None if m == math.inf else m
     if args.json:
@@ -66,16 +82,18 @@ def run(args):
         return 0
     print(f"a-priori bound on E|h_M - f| (absolute loss, uniform samples on the torus), "
           f"probability >= {1 - args.delta:g}")
-    print(f"  ||f - h_ini||_gamma = {_fmt(results[0].f_norm)}")
+    print(_norm_line(first))
     extra = f"  ({g_info.method}, error <= {g_info.error_bound:.1e})" if g_info and g_info.finite else ""
-    print(f"  ||gamma||_l2        = {_fmt(results[0].gamma_l2)}{extra}")
+    print(f"  ||gamma||_l2        = {_fmt(first.gamma_l2)}{extra}")
     for r in results:
         print(f"  M = {r.M:<10d} bound = {_fmt(r.value)}  = complexity {_fmt(r.complexity_term)} "
               f"+ confidence {_fmt(r.confidence_term)}")
-    if results[0].vacuous:
+    if first.vacuous:
         print(f"  VACUOUS: {out['reason']}")
+    elif first.f_norm_status == "unresolved":
+        print(f"  UNRESOLVED ||f - h_ini||_gamma: {norm.reason}")
     if args.epsilon is not None:
         m = out["sample_complexity"]
-        none = "none (vacuous)" if results[0].vacuous else "more than 2^62 (beyond any sample size)"
+        none = "none (vacuous)" if first.vacuous else "more than 2^62 (beyond any sample size)"
         print(f"  smallest M with bound <= {args.epsilon:g}: {none if m is None else m}")
     return 0
