@@ -135,11 +135,20 @@ class Solution:
     ``design``, when a solver built it, is the explicit real design matrix ``[1, cos(k.t), sin(k.t)]`` at the
     points (shape (N, M), :func:`fpnorm.lattice.real_design`): the final residual check then sums it directly
     instead of running a NUFFT (:func:`direct_values`). :func:`fpnorm.solvers.solve` drops it before returning.
+
+    ``dual`` maps real right-hand sides ``r`` (shape (N, m)) to the dual variables
+    ``alpha = Q_2 (Q_2^T G Q_2)^-1 Q_2^T r`` of their truncated interpolant (whose penalised coefficients are
+    ``g_k sum_n alpha_n e^{-i k.t_n}``): exactly, reusing the factorisation, for the direct solvers; approximately
+    (the preconditioner) for the iterative one, which gives the solution's own dual variables in ``alpha`` (shape
+    (N, m); None: ``dual(rhs)``). :func:`fpnorm.solvers.truncation.truncation_error` uses them; the caller drops
+    both afterwards.
     """
 
     coef: np.ndarray
     info: SolveInfo
     design: np.ndarray = None
+    dual: object = None
+    alpha: np.ndarray = None
 
 
 class FreeModes:
