@@ -100,7 +100,7 @@ _PIECES = ("PiecewiseCubic", "PiecewiseLinear")
 SCHEMAS = {
     "SolveInfo": {"method": Scalar("str"), "residual": Scalar("float"), "condition": Scalar("float"),
                   "iterations": Scalar("int"), "attempts": Scalar("strings"), "seconds": Scalar("float"),
-                  "status": Scalar("str")},
+                  "status": Scalar("str"), "truncation_error": Scalar("float", optional=True)},
     "FPNorm": {"value": Scalar("float"), "converged": Scalar("bool"), "K": Scalar("int"), "change": Scalar("float")},
     "BoundResult": {"value": Scalar("float"), "f_norm": Scalar("float"), "gamma_l2": Scalar("float"),
                     "complexity_term": Scalar("float"), "confidence_term": Scalar("float"), "M": Scalar("int"),

@@ -92,6 +92,11 @@ class SolveInfo:
     status : str
         Solver status: "optimal" for the exact and closed-form solves; for cvxpy solves the solver's status
         ("optimal", "optimal_inaccurate", ...).
+    truncation_error : float
+        Estimate of ``max_x |h_K(x) - h_inf(x)|`` on the torus, in the units of the data (the largest over the
+        right-hand sides): how far the truncated solution is from the K = infinity one
+        (:func:`fpnorm.solvers.truncation.truncation_error`). 0 for ``K=None``; ``inf`` when the weight's
+        ``sum gamma(k)^2`` diverges (no K = infinity limit); nan when not estimated (tolerances and bounds).
     """
 
     method: str
@@ -101,6 +106,7 @@ class SolveInfo:
     attempts: list = field(default_factory=list)
     seconds: float = 0.0
     status: str = "optimal"
+    truncation_error: float = float("nan")
 
     def __eq__(self, other):
         """Field by field, with NaN equal to NaN (a missing condition estimate is NaN) and arrays compared by value,
@@ -112,7 +118,7 @@ class SolveInfo:
     def to_dict(self):
         return {"method": self.method, "residual": self.residual, "condition": self.condition,
                 "iterations": self.iterations, "attempts": list(self.attempts), "seconds": self.seconds,
-                "status": self.status}
+                "status": self.status, "truncation_error": self.truncation_error}
 
 
 def _same(a, b):
