@@ -293,7 +293,7 @@ def test_far_tail_model_is_positive_definite_with_the_tail_sum_on_its_diagonal()
     t = 2 * np.pi * np.r_[rng.random(30), 0.5 + 1e-4 * rng.random(10)][:, None]   # 10 points within 1e-4
     for weight in (PowerLaw(p=2), PowerLaw(p=4), LFP(1.0, 1.0)):
         T0, variogram = tail_moments(weight, 24)
-        F = far_tail_matrix(t, T0, variogram, 1).toarray()
+        F = far_tail_matrix(t, T0, variogram, 1)
         assert np.allclose(np.diag(F), T0, rtol=1e-14)
         assert np.linalg.eigvalsh(F).min() >= -1e-12 * T0
         assert np.all(F[30:, 30:] > 0.9 * T0)     # points 1e-4 apart share their far tail (1/K = 0.04)
@@ -302,12 +302,17 @@ def test_far_tail_model_is_positive_definite_with_the_tail_sum_on_its_diagonal()
 def test_far_tail_model_of_a_tight_cluster_stays_sparse():
     from fpnorm.solvers.truncation import far_tail_matrix
 
-    t = 2 * np.pi * (0.5 + 1e-6 * np.random.default_rng(13).random((600, 1)))   # 600 points within 1e-6
+    rng = np.random.default_rng(13)
+    spread = 2 * np.pi * rng.random((600, 1))
+    t = np.r_[2 * np.pi * (0.5 + 1e-6 * rng.random((600, 1))), spread[:400]]   # 600 of 1000 within 1e-6
     T0, variogram = tail_moments(PowerLaw(p=4), 8)
     F = far_tail_matrix(t, T0, variogram, 1)
-    assert F.nnz - 600 <= 2 * 64 * 600                     # at most 64 pairs a point: here the diagonal alone
-    assert np.linalg.eigvalsh(F.toarray()).min() >= -1e-12 * T0
-    assert far_tail_matrix(t[:60], T0, variogram, 1).nnz == 60 * 60  # 60 points: every pair kept
+    assert F.nnz == 1000                        # more than 64 close pairs a point: the diagonal alone
+    assert np.allclose(F.diagonal(), T0, rtol=1e-14)
+    sparse = far_tail_matrix(spread, T0, variogram, 1)   # 600 spread points: the close pairs alone are stored
+    dense = far_tail_matrix(spread[:512], T0, variogram, 1)
+    assert 600 < sparse.nnz <= 600 + 2 * 64 * 600
+    assert np.allclose(sparse.toarray()[:512, :512], dense, rtol=0, atol=1e-12 * T0)
 
 
 def test_truncation_error_of_a_zero_weight_beyond_the_box_is_nan():

@@ -51,6 +51,8 @@ OUTER_FACTOR = 1.5
 _FACE_NODES = 8
 # Far-tail correlations exp(-v/T_0) below exp(-_FAR_CUT) are dropped (the pair search stops at that distance).
 _FAR_CUT = 25.0
+# Up to this many points the far-tail model is a dense array (cheaper than building a sparse one).
+_DENSE_POINTS = 512
 # Close pairs in the far-tail model at most (per point); beyond, the model keeps its diagonal alone (cutting the
 # radius instead would leave an indefinite matrix where correlations near 1 are cut), so that tight clusters and
 # smoothing fits with N >> (2K+1)^d stay cheap.
@@ -229,16 +231,22 @@ def _fitted_tail(go, K, Ko, d):
 
 
 def far_tail_matrix(t, T0, variogram, d):
-    """Sparse model of the far-tail kernel matrix: ``T_0`` on the diagonal, ``T_0 exp(-v(theta)/T_0)`` between
-    close points (``exp(-sum c |theta|^a)`` with ``0 < a <= 2`` is positive definite, and so is the model); the
-    diagonal alone when the close pairs exceed ``_PAIRS_PER_POINT`` a point."""
+    """Model of the far-tail kernel matrix: ``T_0`` on the diagonal, ``T_0 exp(-v(theta)/T_0)`` between close points
+    (``exp(-sum c |theta|^a)`` with ``0 < a <= 2`` is positive definite, and so is the model). Dense up to
+    ``_DENSE_POINTS`` points; sparse above, and the diagonal alone when the close pairs exceed ``_PAIRS_PER_POINT`` a
+    point."""
     N = t.shape[0]
-    diag = sp.identity(N, format="csr") * T0
-    if not variogram or N < 2 or T0 <= 0:
-        return diag
 
     def v(radius):
         return sum(c * radius**a for c, a in variogram)
+
+    if N <= _DENSE_POINTS:
+        diff = np.mod(t[:, None, :] - t[None, :, :] + math.pi, 2 * math.pi) - math.pi
+        exponent = v(np.sqrt(np.sum(diff * diff, axis=-1))) / T0 if variogram and T0 > 0 else np.inf
+        return np.where(np.eye(N, dtype=bool), T0, np.where(exponent < _FAR_CUT, T0 * np.exp(-exponent), 0.0))
+    diag = sp.identity(N, format="csr") * T0
+    if not variogram or T0 <= 0:
+        return diag
 
     lo, hi = 0.0, math.pi  # the radius where v = _FAR_CUT T0 (v increases), at most half the period
     if v(hi) > _FAR_CUT * T0:
