@@ -127,6 +127,7 @@ def test_fit_decay_recovers_an_exact_power_law():
 
 
 # -- trials --------------------------------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore:fp_norm did not converge")  # the norm of |x - 1/2| is not tested here
 def test_trial_is_deterministic_and_its_bound_is_the_closed_form():
     tasks = parse_config(TINY).tasks()
     # 12 points on 17 modes, but sin is band-limited: the fit is within 1e-3 of its K = inf limit, no warning

@@ -172,6 +172,23 @@ def test_a_weight_known_only_by_its_values_has_its_tail_fitted():
     assert exact / FACTOR <= s.info.truncation_error <= FACTOR * exact
 
 
+def test_a_gaussian_weight_known_only_by_its_values():
+    # exp(-|k|^2 / 50): the tail decays faster than any power; reference max |h_K - h_8K| on a grid
+    rng = np.random.default_rng(0)
+    x = rng.random((10, 2))
+    weight = Weight.from_callable(lambda k: np.exp(-np.sum(k**2, axis=-1) / 50.0), dim=2, zero=1.0)
+    q = torus_grid(200, 2, 1.0)
+    for K in (8, 16):
+        s = FPInterpolator(x, x[:, 0], weight=weight, K=K)
+        reference = np.max(np.abs(s(q) - FPInterpolator(x, x[:, 0], weight=weight, K=8 * K)(q)))
+        assert reference / FACTOR <= s.info.truncation_error <= FACTOR * reference
+    # |k|^-1.8 in 2-d: the summed tail does not decay fast enough to extrapolate, so no number is given
+    slow = Weight.from_callable(lambda k: np.sum(k**2, axis=-1) ** -0.9, dim=2, zero=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)   # nan: the rule of thumb speaks instead
+        assert math.isnan(FPInterpolator(x, x[:, 0], weight=slow, K=8).info.truncation_error)
+
+
 @pytest.mark.parametrize("weight", [PowerLaw(p=1), PowerLaw(p=2, dim=2), Sobolev(s=1, dim=2)], ids=repr)
 def test_ill_posed_weights_have_an_infinite_truncation_error(weight):
     # sum gamma^2 diverges: point values are not bounded by the norm, there is no K = infinity interpolant

@@ -50,6 +50,8 @@ OUTER_FACTOR = 1.5
 _FACE_NODES = 8
 # Far-tail correlations exp(-v/T_0) below exp(-_FAR_CUT) are dropped (the pair search stops at that distance).
 _FAR_CUT = 25.0
+# A weight known only through its values is summed beyond the box on at most this many lattice points.
+_SUMMED_POINTS = 1 << 22
 # Up to this many points the far-tail model is a dense array (cheaper than building a sparse one).
 _DENSE_POINTS = 512
 # Close pairs in the far-tail model at most (per point); beyond, the model keeps its diagonal alone (cutting the
@@ -215,18 +217,29 @@ def tail_moments(weight, K):
     return T0, variogram
 
 
-def _fitted_tail(go, K, Ko, d):
-    """``T_0`` beyond ``Ko`` for a weight known only on the box: a power law fitted to the shell sums of the band
-    ``K < n <= Ko`` (inf when the fitted sum diverges)."""
-    k = np.max(np.abs(box_points(Ko, d)), axis=1)
-    n = np.arange(K + 1, Ko + 1)
-    sums = np.bincount(k, weights=go.reshape(-1), minlength=Ko + 1)[n]
-    if n.size < 2 or np.any(sums <= 0):
+def _summed_tail(weight, Ko):
+    """``T_0`` beyond ``Ko`` for a weight known only through its values: summed on the lattice up to the shell
+    ``n_max`` (``8 Ko``, fewer in high d: at most ``_SUMMED_POINTS`` points), the rest extrapolated by a power law
+    fitted to the shell sums of the last octave; nan when those do not decay faster than ``n^-1`` (the tail may
+    diverge, or the weight may not have started to decay) or the weight is free (``inf``) somewhere beyond ``Ko``."""
+    d = weight.dim
+    n_max = max(2 * Ko, min(8 * Ko, int((_SUMMED_POINTS ** (1.0 / d) - 1) // 2)))
+    check_memory(8 * (d + 3) * (2 * n_max + 1) ** d, f"the tail of the weight to |k|_inf <= {n_max}")
+    k = box_points(n_max, d)
+    shell = np.max(np.abs(k), axis=1)
+    outside = shell > Ko
+    g = weight.gamma2(k[outside])
+    if not np.all(np.isfinite(g)):
         return math.nan
-    slope, level = np.polyfit(np.log(n), np.log(sums), 1)
-    if slope >= -1:
-        return math.inf
-    return float(math.exp(level) * (Ko + 0.5) ** (slope + 1) / (-slope - 1))
+    sums = np.bincount(shell[outside], weights=g, minlength=n_max + 1)
+    octave = np.arange(n_max // 2 + 1, n_max + 1)
+    if np.any(sums[octave] <= 0):
+        return float(np.sum(sums))  # the weight vanishes on a whole shell: nothing to extrapolate
+    slope = np.polyfit(np.log(octave), np.log(sums[octave]), 1)[0]
+    if not slope < -1:
+        return math.nan
+    # sum_{n > n_max} S(n_max) (n / n_max)^slope ~ S(n_max) n_max / (-slope - 1)
+    return float(np.sum(sums) + sums[n_max] * n_max / (-slope - 1))
 
 
 def far_tail_matrix(t, T0, variogram, d):
@@ -290,7 +303,8 @@ def truncation_error(problem, dual, weight, *, alpha=None, smoothing=0.0, is_com
     float
         The estimate, in the units of the data, the largest over the right-hand sides; ``inf`` when the weight's
         tail sum diverges (no K = infinity limit exists); ``nan`` when it cannot be formed (a weight that is free
-        beyond the box, or whose values underflow there).
+        beyond the box, or whose values underflow there; a weight known only through its values whose tail, summed
+        on the lattice to ``12K``, does not decay fast enough to be extrapolated; more memory than is available).
 
     Notes
     -----
@@ -321,7 +335,7 @@ def truncation_error(problem, dual, weight, *, alpha=None, smoothing=0.0, is_com
         if math.isinf(kernel_tail_bound(weight, problem.K)):
             return math.inf
         known = True
-    except ValueError:  # a weight known only through its values: its tail is fitted on the band
+    except ValueError:  # a weight known only through its values: its tail is summed on the lattice
         known = False
     try:
         loose = condition <= _LOOSE_CONDITION  # False for nan
@@ -348,8 +362,8 @@ def _estimate(problem, dual, alpha, weight, known, mu, is_complex, loose):
     if known:
         T0, variogram = tail_moments(weight, Ko)
     else:
-        T0, variogram = _fitted_tail(go, K, Ko, d), []
-        if not math.isfinite(T0):
+        T0, variogram = _summed_tail(weight, Ko), []
+        if math.isnan(T0):
             return T0
     gpo = np.where(np.isinf(go), 0.0, go)
     band = np.where(inner, 0.0, gpo)[..., None]
