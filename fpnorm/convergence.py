@@ -1,10 +1,11 @@
 """How far a truncated solve (finite K) is from its K = infinity limit.
 
-- :func:`kernel_tail_bound`: a rigorous bound on ``sum_{|k|_inf > K} gamma(k)^2``, in any dimension; it bounds the
-  kernel error ``sup_z |kappa(z) - kappa_K(z)|``.
+- :func:`kernel_tail_bound` (from :mod:`fpnorm.solvers.truncation`): a rigorous bound on
+  ``sum_{|k|_inf > K} gamma(k)^2``, in any dimension; it bounds the kernel error ``sup_z |kappa(z) - kappa_K(z)|``.
 - :func:`convergence_study`: solves over a sequence of K and reports successive differences, the distance to the
   exact K = None interpolant where a closed form exists, and the fitted algebraic rate.
-- :func:`limit_distance`: the same question for one existing :class:`~fpnorm.FPInterpolator`.
+- :func:`limit_distance`: the same question for one existing :class:`~fpnorm.FPInterpolator` (every truncated
+  interpolant also carries an estimate, ``info.truncation_error``, that needs no second solve).
 
 Observed rates (max over the circle of ``|h_K - h_inf|``, random points, smooth data; see tests/test_convergence.py):
 PowerLaw p = 4 about ``K^-3``; PowerLaw p = 2 and LFP (the ``|k|^-2`` term dominates the tail) about ``K^-1``.
@@ -24,74 +25,10 @@ from .interpolant import FPInterpolator
 from .kernels import has_closed_form
 from .lattice import torus_grid
 from .lattice_sums import warn_ill_posed
-from .weights import LFP, PowerLaw, Sobolev, check_weight
+from .solvers.truncation import kernel_tail_bound
+from .weights import check_weight
 
 __all__ = ["kernel_tail_bound", "convergence_study", "limit_distance", "ConvergenceResult", "fit_rate"]
-
-# Explicitly summed shells beyond K before the integral bound takes over.
-_EXPLICIT_SHELLS = 2000
-
-
-def _power_terms(weight):
-    """``[(c, q), ...]`` with ``gamma(k)^2 <= sum_i c_i |k|^-q_i`` for ``k != 0``, and the exact radial profile."""
-    d = weight.dim
-    if isinstance(weight, PowerLaw):
-        c = (2 * math.pi) ** (-weight.p)
-        return [(c, weight.p)], lambda r: c * r ** (-weight.p)
-    if isinstance(weight, LFP):
-        a, b = weight.a, weight.b
-        return [(a, d + 1.0), (b, d + 3.0)], lambda r: a * r ** (-(d + 1.0)) + b * r ** (-(d + 3.0))
-    if isinstance(weight, Sobolev):
-        s = weight.s
-        return [((2 * math.pi) ** (-2 * s), 2 * s)], lambda r: (1.0 + (2 * math.pi * r) ** 2) ** (-s)
-    raise ValueError(f"Expected `weight` to be a PowerLaw, LFP or Sobolev weight (radially decreasing, with a known "
-                     f"power-law majorant) for a tail bound, got {weight!r}.")
-
-
-def kernel_tail_bound(weight, K):
-    """Rigorous upper bound on ``T(K) = sum_{|k|_inf > K} gamma(k)^2``; ``math.inf`` when the sum diverges.
-
-    Parameters
-    ----------
-    weight : PowerLaw, LFP or Sobolev
-        Any dimension ``d``.
-    K : int
-        Truncation, ``K >= 0``.
-
-    Returns
-    -------
-    float
-
-    Notes
-    -----
-    ``T(K)`` bounds the kernel error of truncation uniformly: ``|kappa(z) - kappa_K(z)| <= T(K)`` for every ``z``.
-    The weights here are ``gamma(k)^2 = g(|k|_2)`` with ``g`` nonincreasing and ``g(r) <= sum_i c_i r^-q_i``. On the
-    shell ``|k|_inf = n`` there are ``S(n) = (2n+1)^d - (2n-1)^d`` points, each with ``|k|_2 >= n``, so
-    ``T(K) <= sum_{n > K} S(n) g(n)`` (an equality in d = 1). Shells ``K < n <= L = K + 2000`` are summed exactly;
-    for ``n > L``, ``S(n) <= 2d (2n+1)^(d-1) <= 2d (2n)^(d-1) (1 + 1/(2L))^(d-1)`` and each ``n^(d-1-q_i)`` is
-    decreasing, so ``sum_{n > L} n^(d-1-q) <= int_L^inf t^(d-1-q) dt = L^(d-q) / (q - d)``. The sum converges iff
-    every ``q_i > d`` with ``c_i > 0``.
-
-    Examples
-    --------
-    >>> from fpnorm import PowerLaw
-    >>> t = kernel_tail_bound(PowerLaw(p=2), 10)   # 2 sum_{k > 10} (2 pi k)^-2 = 0.0048209...
-    >>> 0.004820 < t < 0.004822
-    True
-    """
-    check_weight(weight)
-    K = check_int(K, "K", minimum=0)
-    terms, g = _power_terms(weight)
-    d = weight.dim
-    if any(c > 0 and q <= d for c, q in terms):
-        return math.inf
-    L = K + _EXPLICIT_SHELLS
-    n = np.arange(K + 1, L + 1, dtype=float)
-    shells = (2 * n + 1) ** d - (2 * n - 1) ** d
-    explicit = float(np.sum(shells * g(n)))
-    factor = 2 * d * 2.0 ** (d - 1) * (1 + 1 / (2 * L)) ** (d - 1)
-    remainder = factor * sum(c * L ** (d - q) / (q - d) for c, q in terms if c > 0)
-    return explicit + remainder
 
 
 def fit_rate(Ks, errors):

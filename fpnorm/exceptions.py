@@ -54,9 +54,10 @@ class AccuracyWarning(UserWarning):
 
 
 class TruncationWarning(UserWarning):
-    """The truncated problem is nearly square: more than :data:`fpnorm._internal.checks.TRUNCATION_FRACTION` of the
-    ``(2K+1)^d`` modes are pinned by data points, so the truncated interpolant aliases and is far from the
-    ``K = inf`` minimiser (its error can grow with the number of points). Raise ``K``."""
+    """The truncated solution is far from the ``K = inf`` one: its estimated distance ``info.truncation_error``
+    exceeds :data:`fpnorm._internal.checks.TRUNCATION_TOLERANCE` times ``max |y - h_ini|``; or, where no estimate
+    exists (bounds), the problem is nearly square: more than :data:`fpnorm._internal.checks.TRUNCATION_FRACTION` of
+    the ``(2K+1)^d`` modes are pinned by data points, so the truncated interpolant aliases. Raise ``K``."""
 
 
 class IllPosedWeightWarning(UserWarning):

@@ -12,7 +12,15 @@ import warnings
 import numpy as np
 from scipy.stats import qmc
 
-from ._internal.checks import check_choice, check_int, check_period, check_real, evaluate_function, warn_truncation
+from ._internal.checks import (
+    check_choice,
+    check_h_ini,
+    check_int,
+    check_period,
+    check_real,
+    evaluate_function,
+    warn_truncation,
+)
 from ._internal.progress import progress
 from .bounds import generalization_bound
 from .exceptions import IllPosedWeightWarning, TruncationWarning, UnresolvedNormWarning
@@ -20,6 +28,7 @@ from .interpolant import FPInterpolator
 from .lattice import box_size
 from .lattice_sums import gamma_l2_info, warn_ill_posed
 from .norms import fp_norm
+from .solvers.problem import evaluate_h_ini
 from .weights import check_weight
 
 __all__ = ["population_risk", "validate_bound", "BoundValidation", "QUADRATURES"]
@@ -210,9 +219,12 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
         The target on the torus (``(Q, d)`` or ``(Q,)`` in 1-d -> ``(Q,)``), e.g. from :mod:`fpnorm.targets`.
     weight : Weight
     K : int
-        Truncation of the interpolants; needs ``(2K+1)^d >= max(Ms)`` and warns above half of it. The theorem is
-        about ``K = inf``; choose ``K`` at least the band of a band-limited ``f`` (or large for a smooth one):
-        near-square systems (``M`` close to ``(2K+1)^d``) give interpolants whose risk can grow with ``M``.
+        Truncation of the interpolants; needs ``(2K+1)^d >= max(Ms)``. Warns once
+        (:class:`~fpnorm.exceptions.TruncationWarning`, with the fit farthest from its limit) when a fit's estimated
+        distance to its K = inf limit (``info.truncation_error``) exceeds ``TRUNCATION_TOLERANCE`` times
+        ``max |f(x_i) - h_ini(x_i)|``. The theorem is about ``K = inf``; choose ``K`` at least the band of a
+        band-limited ``f`` (or large for a smooth one): near-square systems (``M`` close to ``(2K+1)^d``) give
+        interpolants whose risk can grow with ``M``.
     Ms : sequence of int
         Sample sizes, each ``>= 1``.
     trials : int
@@ -273,8 +285,7 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
     if Ms_arr.max() > box_size(K, d):
         raise ValueError(f"Expected every `Ms` <= (2K+1)^d = {box_size(K, d)} for K = {K} in d = {d}, got "
                          f"{int(Ms_arr.max())}.")
-    warn_truncation(int(Ms_arr.max()), K, d, "max(`Ms`)")  # once here, not once per fit below
-    warn_ill_posed(weight)  # likewise
+    warn_ill_posed(weight)  # once here, not once per fit below
     rng = _rng(seed)
     info = gamma_l2_info(weight)
     norm = fp_norm(f, weight, h_ini, period=period, full=True)
@@ -287,20 +298,28 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
     errs = np.empty_like(risks)
     bounds = np.empty(Ms_arr.size)
     jobs = [(i, int(M), trial) for i, M in enumerate(Ms_arr) for trial in range(trials)]
+    worst = (-math.inf, int(Ms_arr.max()), math.nan, 0.0)  # the fit farthest from its K = inf limit, relatively
+    h_ini_checked, h_ini_real = check_h_ini(h_ini, d)
     for i, M, trial in progress(jobs, desc="validate_bound", enabled=show_progress):
         x = period * rng.random((M, d))
         xs = x[:, 0] if d == 1 else x
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", TruncationWarning)
+            warnings.simplefilter("ignore", TruncationWarning)  # once for the whole run, below
             warnings.simplefilter("ignore", IllPosedWeightWarning)
             s = FPInterpolator(xs, evaluate_function(f, x, "f", M, d), weight=weight, K=K, h_ini=h_ini,
                                period=period, method=method)
+        start = evaluate_h_ini(h_ini_checked, h_ini_real, s.points, period)
+        scale = float(np.max(np.abs(s.values - (0.0 if start is None else start))))
+        error = s.info.truncation_error
+        if not math.isnan(error) and (error / scale if scale > 0 else error) > worst[0]:
+            worst = (error / scale if scale > 0 else error, M, error, scale)
         risks[i, trial], errs[i, trial] = population_risk(s, f, dim=d, period=period, n=n_quad, method=quadrature,
                                                           seed=rng)
         if trial == 0:
             bound = generalization_bound(M, delta, f_norm=norm, gamma_l2=info.value)
             bounds[i] = bound.value
             reason = bound.reason
+    warn_truncation(worst[1], K, d, "M", error=worst[2], scale=worst[3])
     held = np.mean(risks <= bounds[:, None], axis=1)
     mean = risks.mean(axis=1)
     rate, rate_err = math.nan, math.nan

@@ -202,22 +202,55 @@ def test_bound_validation_plot_draws_into_a_given_axes(small_validation):
     assert not axes[0].get_lines() and len(axes[1].get_lines()) == 4
 
 
-# -- 5. FPInterpolator warns when N is close to the number of modes (the truncated solution aliases) ----------------
-def test_interpolant_warns_when_points_exceed_half_the_modes():
+# -- 5. FPInterpolator warns when the truncated solution is far from the K = inf one ---------------------------------
+def test_interpolant_warns_with_its_estimated_distance_to_the_limit():
     from fpnorm import PowerLaw
+    from fpnorm._internal.checks import TRUNCATION_TOLERANCE
     from fpnorm.exceptions import TruncationWarning
 
     assert issubclass(TruncationWarning, UserWarning) and not issubclass(TruncationWarning, RuntimeWarning)
-    x = (np.arange(65) + 0.25) / 65  # 65 points, K = 64: 129 modes, just over half
-    y = np.sin(2 * np.pi * x)
-    with pytest.warns(TruncationWarning, match=r"number of distinct points N = 65 is more than half the \(2K\+1\)\^d "
-                                               r"= 129 "
-                                               r"modes .*K = 64.* Use K >= 65\.") as record:
-        FPInterpolator(x, y, weight=PowerLaw(p=4, zero=1.0), K=64)
+    # the kink of |x - 1/2| bridged by 129 modes through 128 points (the aliasing case below): far from K = inf
+    x = 0.96 * (np.arange(128) + 0.5) / 128
+    y = np.abs(x - 0.5)
+    weight = PowerLaw(p=4, zero=1.0)
+    with pytest.warns(TruncationWarning, match=r"The truncated solution \(K = 64, d = 1\) is estimated to be \S+ away "
+                                               r"from the K = inf one .* times max \|y - h_ini\| = 0\.5, above "
+                                               r"TRUNCATION_TOLERANCE = 0\.1\. Raise K \(the number of distinct points "
+                                               r"N = 128 is more than half the \(2K\+1\)\^d = 129 modes: use K >= "
+                                               r"128\)\.") as record:
+        s = FPInterpolator(x, y, weight=weight, K=64)
     assert len(record) == 1 and record[0].filename == __file__  # points at the caller
+    assert f"estimated to be {s.info.truncation_error:.2g} away" in str(record[0].message)
+    q = (np.arange(8192) + 0.5) / 8192
+    exact = np.max(np.abs(s(q) - FPInterpolator(x, y, weight=weight, K=None)(q)))
+    assert exact > 10 * TRUNCATION_TOLERANCE * 0.5 and exact / 1.5 < s.info.truncation_error < 1.5 * exact
+
+
+def test_more_points_than_half_the_modes_warn_only_when_the_solution_is_far_from_its_limit():
+    import warnings
+
+    from fpnorm import PowerLaw
+    from fpnorm.exceptions import TruncationWarning
+
+    # 65 regular points, smooth data, 129 modes: nearly square, yet the truncated interpolant is the K = inf one to
+    # within 1e-5 of the data (exact, against the closed-form periodic spline), and it says so without a warning
+    x = (np.arange(65) + 0.25) / 65
+    y = np.sin(2 * np.pi * x)
+    weight = PowerLaw(p=4, zero=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncationWarning)
+        s = FPInterpolator(x, y, weight=weight, K=64)
+    q = (np.arange(8192) + 0.5) / 8192
+    exact = np.max(np.abs(s(q) - FPInterpolator(x, y, weight=weight, K=None)(q)))
+    assert exact < 1e-5 and exact / 1.5 < s.info.truncation_error < 1.5 * exact
+    # bounds have no estimate: the rule of thumb N > (2K+1)^d / 2 warns there
+    with pytest.warns(TruncationWarning, match=r"number of distinct points N = 65 is more than half the \(2K\+1\)\^d "
+                                               r"= 129 modes .*K = 64.* Use K >= 65\."):
+        b = FPInterpolator(x, y, weight=weight, K=64, lower=-2.0, upper=2.0)
+    assert np.isnan(b.info.truncation_error)
     x2 = np.random.default_rng(1).random((30, 2))
     with pytest.warns(TruncationWarning, match=r"N = 30 .* \(2K\+1\)\^d = 49 modes .* Use K >= 4\."):
-        FPInterpolator(x2, x2[:, 0], weight=PowerLaw(p=3, dim=2, zero=1.0), K=3)   # 2N = 60 <= 9^2 = 81
+        FPInterpolator(x2, x2[:, 0], weight=PowerLaw(p=3, dim=2, zero=1.0), K=3, lower=-1.0)  # 2N = 60 <= 81
 
 
 def test_interpolant_at_half_the_modes_or_with_smoothing_does_not_warn():
@@ -274,14 +307,24 @@ def test_the_warning_is_about_real_aliasing():
     assert error[128] > 1e2 * error[64]                             # more points, a far worse fit
 
 
+@pytest.mark.filterwarnings("ignore:fp_norm did not converge")  # the norm of |x - 1/2| is not tested here
 def test_validate_bound_warns_once_with_the_shared_threshold():
+    import warnings
+
     from fpnorm import PowerLaw
-    from fpnorm._internal.checks import TRUNCATION_FRACTION
+    from fpnorm._internal.checks import TRUNCATION_FRACTION, TRUNCATION_TOLERANCE
     from fpnorm.exceptions import TruncationWarning
     from fpnorm.targets import get_target
     from fpnorm.validation import validate_bound
 
-    assert TRUNCATION_FRACTION == 0.5
-    with pytest.warns(TruncationWarning, match=r"max\(`Ms`\) = 8 is more than half") as record:
+    assert TRUNCATION_FRACTION == 0.5 and TRUNCATION_TOLERANCE == 0.1
+    # the kink of |x - 1/2| on 9 modes: the fits are 10-80% of the data away from their K = inf limits
+    with pytest.warns(TruncationWarning, match=r"K = 4, d = 1\) is estimated to be .* above TRUNCATION_TOLERANCE = "
+                                               r"0\.1\. Raise K \(M = [68] is more than half") as record:
+        validate_bound(get_target("abs"), weight=PowerLaw(p=2, dim=1, zero=1.0), K=4, Ms=[6, 8], trials=2,
+                       n_quad=64)
+    assert [w.category for w in record].count(TruncationWarning) == 1  # not once more per fit
+    # sin on the same 9 modes: every fit is within 1.3% of the data of its limit, so nothing is said
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncationWarning)
         validate_bound(get_target("sin"), weight=PowerLaw(p=4, dim=1, zero=1.0), K=4, Ms=[6, 8], trials=2, n_quad=64)
-    assert len(record) == 1  # not once more per fit

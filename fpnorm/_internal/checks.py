@@ -14,14 +14,19 @@ from ..lattice import box_size
 
 __all__ = ["check_int", "check_dim", "check_period", "as_points", "as_values", "merge_duplicates", "as_query",
            "check_real", "check_choice", "evaluate_function", "duplicate_tolerance", "as_coefficients",
-           "check_h_ini", "warn_truncation", "TRUNCATION_FRACTION"]
+           "check_h_ini", "warn_truncation", "TRUNCATION_FRACTION", "TRUNCATION_TOLERANCE"]
 
 # Coordinates are accepted within this many periods of the origin. Below it the float spacing at x is at most
 # eps |x| < 2^-12 P, so a coordinate keeps at least 12 bits (3.6 digits) of its position on the torus; beyond it the
 # reduction x mod P is still exact, but the double x itself pins the point down no better than that.
 _MAX_WRAP_RATIO = 2.0**40
-# Interpolating more than this fraction of the (2K+1)^d modes' worth of points warns (TruncationWarning): the nearly
-# square truncated system aliases (measured: at N = 128, K = 64, d = 1 the risk of a smooth fit grows about 20x).
+# A truncated solve warns (TruncationWarning) when its estimated distance to the K = infinity solution,
+# SolveInfo.truncation_error, exceeds this fraction of max |y - h_ini|: the truncated answer is then materially
+# another function.
+TRUNCATION_TOLERANCE = 0.1
+# Without that estimate (solves with bounds), interpolating more than this fraction of the (2K+1)^d modes' worth of
+# points warns instead: the nearly square truncated system aliases (measured: at N = 128, K = 64, d = 1 the risk of
+# a smooth fit grows about 20x).
 TRUNCATION_FRACTION = 0.5
 # Two points coincide when their wrapped coordinates are within this many eps of max(P, |x_i|_inf, |x_j|_inf): the
 # rounding of their own inputs and of the wrapping adds up to at most 2.5 eps of it (duplicate_tolerance).
@@ -336,19 +341,33 @@ def check_h_ini(h_ini, dim):
     return arr, is_real
 
 
-def warn_truncation(N, K, dim, subject, *, stacklevel=3):
-    """Warn (:class:`~fpnorm.exceptions.TruncationWarning`) when ``N > TRUNCATION_FRACTION (2K+1)^dim``.
+def warn_truncation(N, K, dim, subject, *, error=math.nan, scale=0.0, stacklevel=3):
+    """Warn (:class:`~fpnorm.exceptions.TruncationWarning`) when a truncated solve is far from its K = inf limit.
 
-    `subject` names the count in the message (e.g. ``"max(`Ms`)"``); the advice is the smallest ``K`` whose box is
-    large enough. `stacklevel` is counted from this function (3: the caller of the function that calls it).
+    With an estimate `error` of ``max |h_K - h_inf|`` (``SolveInfo.truncation_error``): when it exceeds
+    ``TRUNCATION_TOLERANCE * scale`` (``scale = max |y - h_ini|``); an infinite estimate (a weight with no K = inf
+    limit) is left to the warning about the weight. Without one (nan): when ``N > TRUNCATION_FRACTION (2K+1)^dim``.
+    `subject` names the count ``N`` in the message (e.g. ``"max(`Ms`)"``); the advice is the smallest ``K`` whose box
+    is large enough. `stacklevel` is counted from this function (3: the caller of the function that calls it).
     """
     M = box_size(K, dim)
-    if N <= TRUNCATION_FRACTION * M:
-        return
     need = max(K + 1, int(math.ceil(((N / TRUNCATION_FRACTION) ** (1.0 / dim) - 1) / 2)) - 1)
     while N > TRUNCATION_FRACTION * box_size(need, dim):
         need += 1
     part = "half" if TRUNCATION_FRACTION == 0.5 else f"{TRUNCATION_FRACTION:g} times"
+    crowded = N > TRUNCATION_FRACTION * M
+    if not math.isnan(error):
+        if math.isinf(error) or not error > TRUNCATION_TOLERANCE * scale:
+            return
+        advice = (f" ({subject} = {N} is more than {part} the (2K+1)^d = {M} modes: use K >= {need})" if crowded
+                  else "")
+        warnings.warn(f"The truncated solution (K = {K}, d = {dim}) is estimated to be {error:.2g} away from the K = "
+                      f"inf one (info.truncation_error, an estimate of max |h_K - h_inf|): {error / scale:.2g} times "
+                      f"max |y - h_ini| = {scale:.2g}, above TRUNCATION_TOLERANCE = {TRUNCATION_TOLERANCE:g}. Raise "
+                      f"K{advice}.", TruncationWarning, stacklevel=stacklevel)
+        return
+    if not crowded:
+        return
     warnings.warn(f"{subject} = {N} is more than {part} the (2K+1)^d = {M} modes (K = {K}, d = {dim}): the truncated "
                   f"interpolant is then far from the K = inf minimiser (it aliases, and its error can grow with the "
                   f"number of points). Use K >= {need}.", TruncationWarning, stacklevel=stacklevel)

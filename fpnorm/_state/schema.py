@@ -101,7 +101,7 @@ _PIECES = ("PiecewiseCubic", "PiecewiseLinear")
 SCHEMAS = {
     "SolveInfo": {"method": Scalar("str"), "residual": Scalar("float"), "condition": Scalar("float"),
                   "iterations": Scalar("int"), "attempts": Scalar("strings"), "seconds": Scalar("float"),
-                  "status": Scalar("str")},
+                  "status": Scalar("str"), "truncation_error": Scalar("float", optional=True)},
     "FPNorm": {"value": Scalar("float"), "error_bound": Scalar("float"),
                "status": Scalar("str", choices=FPNORM_STATUSES), "K": Scalar("int"),
                "reason": Scalar("str", optional=True)},

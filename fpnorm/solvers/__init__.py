@@ -222,6 +222,8 @@ def solve(problem, *, method="auto", rtol=1e-10):
         half = exponent // 2
         with np.errstate(over="ignore", invalid="ignore"):
             best.coef = best.coef * np.ldexp(1.0, half) * np.ldexp(1.0, exponent - half)
+            if best.alpha is not None:
+                best.alpha = best.alpha * np.ldexp(1.0, half) * np.ldexp(1.0, exponent - half)
         if not np.isfinite(best.coef).all():
             raise SolveError(f"The interpolant's coefficients overflow the float range (data of size ~2^{exponent}); "
                              f"scale `values` down.", residual=info.residual, condition=info.condition,

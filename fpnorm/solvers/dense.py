@@ -62,4 +62,5 @@ def solve_cholesky(problem, *, refine=3, rtol=1e-10):
             break
         coef, res, values = trial, trial_res, trial_values
         steps += 1
-    return Solution(coef, SolveInfo("cholesky", res, cond, steps))
+    return Solution(coef, SolveInfo("cholesky", res, cond, steps),
+                    dual=lambda r: free.lift(sla.cho_solve(factor, free.qt(r)[free.n:], check_finite=False)))

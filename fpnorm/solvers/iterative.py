@@ -250,7 +250,9 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter):
     hence the minimum-norm solution, is that of ``P A z = P b``. One independent run per column of ``b``; a column
     stops when its misfit ``max|P(b - A z)|`` (updated alongside the iterate from the products already computed) is
     at most `tol`, or on breakdown. Craig's iterates approach the solution monotonically in norm while the misfit
-    may rise and fall on the way, so the last iterate is returned, with the iterations used.
+    may rise and fall on the way, so the last iterate is returned, with the iterations used and its dual variables
+    ``y`` (``z = A^H y``, ``P y = y``): every ``v_j`` is ``A^H P L^T w_j`` with ``w_j`` following the same
+    recurrence in point space, so ``y = P L^T sum_j zeta_j w_j`` costs no product.
     """
     axes = tuple(range(b.ndim - 1))
 
@@ -266,9 +268,11 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter):
     v = adjoint(left_t(u))
     alpha = cnorm(v)
     v = v / safe(alpha)
+    w = u / safe(alpha)
     active = (np.max(np.abs(project(b)), axis=axes) > tol) & (beta > 0) & (alpha > 0)
     zeta = np.where(active, beta / safe(alpha), 0.0)
     z = zeta * v
+    y = zeta * w
     av = forward(v)
     fit = zeta * av
     it = 0
@@ -284,15 +288,18 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter):
         beta = np.sqrt(np.sum(u * u, axis=axes))
         u = u / safe(beta)
         v = adjoint(left_t(u)) - beta * v
+        w = u - beta * w
         alpha = cnorm(v)
         v = v / safe(alpha)
+        w = w / safe(alpha)
         active &= (beta > 0) & (alpha > 0)
         zeta = np.where(active, -beta * zeta / safe(alpha), 0.0)
         z = z + zeta * v
+        y = y + zeta * w
         av = forward(v)
         fit = fit + zeta * av
     ticks.close()
-    return z, it
+    return z, left_t(y), it
 
 
 def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS):
@@ -351,27 +358,30 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS)
     scale = float(np.max(np.abs(rhs))) if rhs.size else 0.0
     tol = 0.5 * rtol * (scale if scale > 0 else 1.0)
     coef = np.zeros(gp.shape + (m,), dtype=complex)
+    dual = np.zeros_like(rhs)                     # the dual variables of coef's penalised part
     remainder = rhs.copy()
-    best = (relative_residual(np.zeros_like(rhs), rhs), coef)
+    best = (relative_residual(np.zeros_like(rhs), rhs), coef, dual)
     used, runs, idle = 0, 0, 0
     # Krylov runs of at most _RUN iterations, each on the remainder measured exactly after the last (iterative
     # refinement: it resets the rounding the recurrences accumulate); the best measured solution is kept
     while best[0] > rtol and used < maxiter and idle < _IDLE_RUNS:
-        z, it = _craig(forward, adjoint, lambda r: W @ r, lambda u: project(WT @ u), project, remainder, tol,
-                       min(_RUN, maxiter - used))
+        z, y, it = _craig(forward, adjoint, lambda r: W @ r, lambda u: project(WT @ u), project, remainder, tol,
+                          min(_RUN, maxiter - used))
         used, runs = used + it, runs + 1
-        coef = coef + coefficients(z, remainder)
+        coef, dual = coef + coefficients(z, remainder), dual + y
         values = check.evaluate(coef).real
         res = relative_residual(values, rhs)
         idle = 0 if res < 0.5 * best[0] else idle + 1
         if res < best[0]:
-            best = (res, coef)
+            best = (res, coef, dual)
         remainder = rhs - values
         if it == 0:
             break
-    res, coef = best
+    res, coef, dual = best
     attempts = []
     if res > rtol:
         attempts.append(f"iterative: residual {res:.2e} after {used} Craig iterations in {runs} runs (maxiter "
                         f"{maxiter})")
-    return Solution(coef, SolveInfo("iterative", res, float("nan"), used, attempts))
+    # no factorisation to reuse: the preconditioner P W^T W P ~ G^-1 stands in for it, with the dual variables
+    return Solution(coef, SolveInfo("iterative", res, float("nan"), used, attempts),
+                    dual=lambda r: project(WT @ (W @ project(r))), alpha=dual)

@@ -92,6 +92,11 @@ class SolveInfo:
     status : str
         Solver status: "optimal" for the exact and closed-form solves; for cvxpy solves the solver's status
         ("optimal", "optimal_inaccurate", ...).
+    truncation_error : float
+        Estimate of ``max_x |h_K(x) - h_inf(x)|`` on the torus, in the units of the data (the largest over the
+        right-hand sides): how far the truncated solution is from the K = infinity one
+        (:func:`fpnorm.solvers.truncation.truncation_error`). 0 for ``K=None``; ``inf`` when the weight's
+        ``sum gamma(k)^2`` diverges (no K = infinity limit); nan when not estimated (tolerances and bounds).
     """
 
     method: str
@@ -101,6 +106,7 @@ class SolveInfo:
     attempts: list = field(default_factory=list)
     seconds: float = 0.0
     status: str = "optimal"
+    truncation_error: float = float("nan")
 
     def __eq__(self, other):
         """Field by field, with NaN equal to NaN (a missing condition estimate is NaN) and arrays compared by value,
@@ -112,7 +118,7 @@ class SolveInfo:
     def to_dict(self):
         return {"method": self.method, "residual": self.residual, "condition": self.condition,
                 "iterations": self.iterations, "attempts": list(self.attempts), "seconds": self.seconds,
-                "status": self.status}
+                "status": self.status, "truncation_error": self.truncation_error}
 
 
 def _same(a, b):
@@ -135,11 +141,20 @@ class Solution:
     ``design``, when a solver built it, is the explicit real design matrix ``[1, cos(k.t), sin(k.t)]`` at the
     points (shape (N, M), :func:`fpnorm.lattice.real_design`): the final residual check then sums it directly
     instead of running a NUFFT (:func:`direct_values`). :func:`fpnorm.solvers.solve` drops it before returning.
+
+    ``dual`` maps real right-hand sides ``r`` (shape (N, m)) to the dual variables
+    ``alpha = Q_2 (Q_2^T G Q_2)^-1 Q_2^T r`` of their truncated interpolant (whose penalised coefficients are
+    ``g_k sum_n alpha_n e^{-i k.t_n}``): exactly, reusing the factorisation, for the direct solvers; approximately
+    (the preconditioner) for the iterative one, which gives the solution's own dual variables in ``alpha`` (shape
+    (N, m); None: ``dual(rhs)``). :func:`fpnorm.solvers.truncation.truncation_error` uses them; the caller drops
+    both afterwards.
     """
 
     coef: np.ndarray
     info: SolveInfo
     design: np.ndarray = None
+    dual: object = None
+    alpha: np.ndarray = None
 
 
 class FreeModes:

@@ -36,7 +36,7 @@ def _least_norm_operator(B, use_svd, rebuild=None):
     minimum-norm least-squares solution with singular values below ``max(n, M) eps s_max`` dropped.
     With `rebuild` (a function returning B anew), the QR factorises B in place (no copy) and the SVD fallback
     works on ``rebuild()``.
-    Returns (operator, method, rank, condition estimate of ``G = B B^T``).
+    Returns (operator, dual operator, method, rank, condition estimate of ``G = B B^T``).
     """
     n, M_b = B.shape
     tol_factor = max(B.shape) * np.finfo(float).eps
@@ -65,9 +65,13 @@ def _least_norm_operator(B, use_svd, rebuild=None):
                 if err != 0:  # pragma: no cover - LAPACK argument error
                     raise np.linalg.LinAlgError(f"LAPACK dormqr/gemqrt failed with info = {err}.")
                 return out
-            return apply_qr, "qr", n, cond_g
+
+            def dual_qr(rhs):  # B B^T = R^T R
+                z = sla.solve_triangular(Rb, rhs, trans="T", lower=False, check_finite=False)
+                return sla.solve_triangular(Rb, z, lower=False, check_finite=False)
+            return apply_qr, dual_qr, "qr", n, cond_g
     if n == 0:
-        return (lambda rhs: np.zeros((M_b,) + rhs.shape[1:])), "qr", 0, 1.0
+        return (lambda rhs: np.zeros((M_b,) + rhs.shape[1:])), (lambda rhs: np.zeros_like(rhs)), "qr", 0, 1.0
     if rebuild is not None and not use_svd:
         B = rebuild()  # the QR above overwrote B
     U, sv, Vt = sla.svd(B, full_matrices=False, check_finite=False, lapack_driver="gesdd")
@@ -78,7 +82,10 @@ def _least_norm_operator(B, use_svd, rebuild=None):
 
     def apply_svd(rhs):
         return Vt.T @ ((U.T @ rhs) / sv.reshape((-1,) + (1,) * (rhs.ndim - 1)))
-    return apply_svd, "svd", rank, cond_g
+
+    def dual_svd(rhs):  # B B^T = U S^2 U^T on the kept singular vectors
+        return U @ ((U.T @ rhs) / (sv**2).reshape((-1,) + (1,) * (rhs.ndim - 1)))
+    return apply_svd, dual_svd, "svd", rank, cond_g
 
 
 def solve_qr(problem, *, refine=2, use_svd=False):
@@ -107,7 +114,7 @@ def solve_qr(problem, *, refine=2, use_svd=False):
 
     def rebuild():  # B again, for the SVD fallback: the QR factorises B (and A with it) in place
         return free.qt(design[:, pen] * scales[pen])[free.n:]
-    least_norm, method, rank, cond_g = _least_norm_operator(B, use_svd, rebuild)
+    least_norm, dual, method, rank, cond_g = _least_norm_operator(B, use_svd, rebuild)
     n_b = B.shape[0]
     del B  # overwritten by the factorisation
 
@@ -135,7 +142,8 @@ def solve_qr(problem, *, refine=2, use_svd=False):
     coef = real_to_complex(real, K, dim)
     attempts = [] if rank == n_b else [f"qr: numerical rank {rank}/{n_b} of the projected design; "
                                        f"truncated SVD used"]
-    return Solution(coef, SolveInfo(method, res, cond_g, steps, attempts), design=design)
+    return Solution(coef, SolveInfo(method, res, cond_g, steps, attempts), design=design,
+                    dual=lambda r: free.lift(dual(free.qt(r)[free.n:])))
 
 
 

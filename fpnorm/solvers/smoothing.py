@@ -86,4 +86,5 @@ def solve_smoothing(problem, smoothing):
     err = forward(coef, problem) - (r - mu * lam)
     scale = float(np.max(np.abs(r))) if r.size else 0.0
     res = float(np.max(np.abs(err))) / (scale if scale > 0 else 1.0)
-    return Solution(coef, SolveInfo("smoothing", res, cond, 0, [], time.perf_counter() - t0))
+    return Solution(coef, SolveInfo("smoothing", res, cond, 0, [], time.perf_counter() - t0), alpha=lam,
+                    dual=lambda v: free.lift(evecs @ ((evecs.T @ free.qt(v)[free.n:]) / (evals + mu)[:, None])))
