@@ -19,9 +19,10 @@ from ._internal.checks import (
 )
 from ._internal.memory import check_memory
 from .kernels import closed_form_kernel, has_closed_form
-from .lattice import box_size
+from .lattice import box_size, exact_angles
 from .solvers import METHODS, Problem, solve
 from .solvers.bound_grid import BOUND_RTOL, GridBounds, as_bound, bound_offsets
+from .solvers.certify import point_values
 from .solvers.constrained import SOLVERS, as_tolerances, solve_constrained
 from .solvers.periodic1d import LIMIT_METHODS, KernelExpansion, solve_limit
 from .solvers.problem import evaluate_h_ini, join_complex, right_hand_sides, scale_exponent
@@ -183,9 +184,10 @@ class FPInterpolator:
         if self._complex and (tolerances is not None or bounded):
             raise ValueError("Expected real `values` and a real `h_ini` with `tol`, `lower` or `upper`, got "
                              f"complex {'values' if np.iscomplexobj(y) else 'h_ini'}.")
-        t = (2 * np.pi / self.period) * x
+        t, t_lo = exact_angles(x, self.period)   # the points' angles to ~2^-104: residuals are measured at them
         check_memory(8 * N * rhs.shape[1] * 4 + 16 * M * rhs.shape[1], "the right-hand sides and coefficients")
-        problem = Problem(t, rhs, self.K, g, eps=transforms.eps_for_rtol(self.rtol))
+        problem = Problem(t, rhs, self.K, g, eps=transforms.eps_for_rtol(self.rtol), t_lo=t_lo,
+                          angle_scale=2 * np.pi * np.sqrt(d) * max(scale, float(np.max(x))) / self.period)
         if self.smoothing > 0:
             sol = solve_smoothing(problem, self.smoothing)
         elif tolerances is not None or bounded:
@@ -252,7 +254,10 @@ class FPInterpolator:
         Returns
         -------
         ndarray, shape (Q,) or (Q, m)
-            Real unless the data or ``h_ini`` are complex.
+            Real unless the data or ``h_ini`` are complex. Phases are formed exactly; up to
+            :data:`~fpnorm.solvers.certify.DIRECT_EVAL_WORK` terms (points x modes) the sum is direct, in extended
+            precision (at the data points it agrees with ``info.residual``), beyond it a NUFFT whose error is about
+            ``1e-15 sum_k |c_k|`` (:func:`~fpnorm.solvers.certify.point_values`).
         """
         q = as_query(query, self.dim, self.period)
         if self._limit is not None:
@@ -264,7 +269,7 @@ class FPInterpolator:
         out = np.empty((Q,) + extra, dtype=complex)
         for start in range(0, Q, _EVAL_CHUNK):
             sl = slice(start, min(Q, start + _EVAL_CHUNK))
-            out[sl] = transforms.evaluate(self.coef, (2 * np.pi / self.period) * q[sl])
+            out[sl] = point_values(self.coef, q[sl], self.period)
             h0 = self._eval_h_ini(q[sl])
             if h0 is not None:
                 out[sl] += h0.reshape((-1,) + (1,) * len(extra))

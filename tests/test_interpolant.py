@@ -201,6 +201,7 @@ def test_ill_conditioned_smooth_weight_stays_accurate():
     Either way the promise holds: residual <= rtol, the reported residual is the true one, and the interpolant is
     the minimiser QR finds."""
     from fpnorm.solvers.crosscheck import NUFFT_FLOOR
+
     from fpnorm.transforms import evaluate
 
     rng = np.random.default_rng(7)
