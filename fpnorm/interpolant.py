@@ -20,7 +20,7 @@ from ._internal.checks import (
 from ._internal.memory import check_memory
 from .kernels import closed_form_kernel, has_closed_form
 from .lattice import box_size, exact_angles
-from .solvers import METHODS, Problem, solve
+from .solvers import METHODS, Problem, sensitivity_warning, solve
 from .solvers.bound_grid import BOUND_RTOL, GridBounds, as_bound, bound_offsets
 from .solvers.certify import point_values
 from .solvers.constrained import SOLVERS, as_tolerances, solve_constrained
@@ -197,6 +197,8 @@ class FPInterpolator:
             sol = solve_constrained(problem, tol=tolerances, bounds=grid, solver=solver)
         else:
             sol = solve(problem, method=method, rtol=self.rtol)
+        if self.smoothing > 0 or tolerances is not None or bounded:  # solve() says so itself
+            sensitivity_warning(sol.info, self.rtol, stacklevel=2)
         coef = join_complex(sol.coef, self._complex)
         self._coef = coef if y.ndim == 2 else coef[..., 0]
         self.info = sol.info

@@ -32,6 +32,7 @@ import numpy as np
 from .._internal import memory
 from .._internal.memory import HEADROOM, format_bytes
 from ..lattice import box_size
+from ..solvers.problem import RESIDUAL_KINDS
 from ..weights import CallableWeight, Weight, weight_from_spec
 
 __all__ = ["Scalar", "WeightSpec", "Array", "Record", "SCHEMAS", "CLASSES", "encode", "decode",
@@ -100,7 +101,8 @@ _PIECES = ("PiecewiseCubic", "PiecewiseLinear")
 SCHEMAS = {
     "SolveInfo": {"method": Scalar("str"), "residual": Scalar("float"), "condition": Scalar("float"),
                   "iterations": Scalar("int"), "attempts": Scalar("strings"), "seconds": Scalar("float"),
-                  "status": Scalar("str")},
+                  "status": Scalar("str"), "residual_kind": Scalar("str", optional=True, choices=RESIDUAL_KINDS),
+                  "sensitivity": Scalar("float", optional=True)},
     "FPNorm": {"value": Scalar("float"), "converged": Scalar("bool"), "K": Scalar("int"), "change": Scalar("float")},
     "BoundResult": {"value": Scalar("float"), "f_norm": Scalar("float"), "gamma_l2": Scalar("float"),
                     "complexity_term": Scalar("float"), "confidence_term": Scalar("float"), "M": Scalar("int"),

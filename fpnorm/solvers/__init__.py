@@ -145,11 +145,11 @@ def sensitivity_warning(info, rtol, *, stacklevel):
     """Warn (:class:`~fpnorm.exceptions.AccuracyWarning`) when the rounding of the points themselves moves the
     interpolant at them by more than `rtol` (``info.sensitivity``)."""
     if info.sensitivity > rtol:
-        warnings.warn(f"The interpolant is so large that rounding the points themselves (relative machine epsilon "
-                      f"{np.finfo(float).eps:.1e}) can move it at them by {info.sensitivity:.2e} relative to "
-                      f"max|y| (sum_k |c_k| |k| (2 pi / P) eps max|x|), more than rtol = {rtol:.0e}: the data do "
-                      f"not pin it down to that accuracy (residual {info.residual:.2e}, {info.residual_kind}). "
-                      f"Nearly coincident points with different values cause this: merge them or smooth.",
+        warnings.warn(f"Rounding the points themselves (relative machine epsilon {np.finfo(float).eps:.1e}) can "
+                      f"move the interpolant at them by {info.sensitivity:.2e} relative to max|y| (sum_k |c_k| |k| "
+                      f"(2 pi / P) eps max|x|), more than rtol = {rtol:.0e}: the float points do not determine it "
+                      f"to that accuracy (residual {info.residual:.2e}, {info.residual_kind}). Nearly coincident "
+                      f"points with different values make the interpolant this large: merge them or smooth.",
                       AccuracyWarning, stacklevel=stacklevel + 1)
 
 

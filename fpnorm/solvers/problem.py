@@ -112,7 +112,8 @@ class SolveInfo:
     sensitivity : float
         ``sum_k |c_k| |k|_2 (2 pi / P) eps max_n |x_n|_2 / max_n |y_n|``: how far the rounding of the points
         themselves (relative ``eps``, machine epsilon) can move ``h`` at them, relative like the residual; nan when
-        not computed. Above ``rtol`` the data do not pin the interpolant down at the accuracy asked for.
+        not computed (None in a record saved before it was). Above ``rtol`` the data do not pin the interpolant
+        down at the accuracy asked for.
     """
 
     method: str
