@@ -256,10 +256,10 @@ class FPInterpolator:
         Returns
         -------
         ndarray, shape (Q,) or (Q, m)
-            Real unless the data or ``h_ini`` are complex. Phases are formed exactly; up to
-            :data:`~fpnorm.solvers.certify.DIRECT_EVAL_WORK` terms (points x modes) the sum is direct, in extended
-            precision (at the data points it agrees with ``info.residual``), beyond it a NUFFT whose error is about
-            ``1e-15 sum_k |c_k|`` (:func:`~fpnorm.solvers.certify.point_values`).
+            Real unless the data or ``h_ini`` are complex. Phases are formed exactly, and the sum is a NUFFT only
+            when finufft's error (about ``1e-12 sum_k |c_k|``) stays below a tenth of ``max(rtol, info.residual)
+            max|y|``; else a direct sum within a proven bound (:func:`~fpnorm.solvers.certify.point_values`), so at
+            the data points it agrees with ``info.residual``.
         """
         q = as_query(query, self.dim, self.period)
         if self._limit is not None:
@@ -269,9 +269,11 @@ class FPInterpolator:
         check_memory(16 * Q * int(np.prod(extra)) * 2, f"evaluating at {Q} query points",
                      "Evaluate in smaller batches.")
         out = np.empty((Q,) + extra, dtype=complex)
+        # a NUFFT's error must stay a tenth of the accuracy the interpolant has at its data
+        accuracy = 0.1 * max(self.rtol, self.info.residual) * float(np.max(np.abs(self.values), initial=0.0))
         for start in range(0, Q, _EVAL_CHUNK):
             sl = slice(start, min(Q, start + _EVAL_CHUNK))
-            out[sl] = point_values(self.coef, q[sl], self.period)
+            out[sl] = point_values(self.coef, q[sl], self.period, tolerance=accuracy)
             h0 = self._eval_h_ini(q[sl])
             if h0 is not None:
                 out[sl] += h0.reshape((-1,) + (1,) * len(extra))

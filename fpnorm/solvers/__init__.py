@@ -137,7 +137,9 @@ def _verified_residual(sol, problem):
     """
     if not np.isfinite(sol.coef).all():
         return np.nan, "bound"
-    residual, kind, _ = certified_residual(sol.coef, problem)
+    # extended precision within EXACT_WORK, and always after a dense O(N^2 M) factorisation (it costs far less)
+    dense = sol.info.method in ("qr", "svd")
+    residual, kind, _ = certified_residual(sol.coef, problem, extended=True if dense else None)
     return residual, kind
 
 

@@ -23,17 +23,24 @@ from .. import transforms
 from ..lattice import EXP_ERROR_UNITS, axis_exponentials, exact_angles
 from .problem import RESIDUAL_KINDS, Problem, values_at_points
 
-__all__ = ["EXACT_WORK", "EXACT_SHARE", "DIRECT_EVAL_WORK", "certified_values", "certified_residual",
+__all__ = ["EXACT_WORK", "EXACT_SHARE", "NUFFT_ERROR", "DIRECT_SUM_CAP", "certified_values", "certified_residual",
            "band_violation", "sensitivity", "point_values"]
 
-# Terms (points x modes x columns) up to which values are summed in extended precision: about 0.4 s on the 2-core
-# machine (numpy's long-double matrix product runs at ~8 ns a complex multiply-add, measured).
-EXACT_WORK = 5e7
+# Terms (points x modes x columns) up to which values are summed in extended precision: about 0.5 s on the 2-core
+# machine (numpy's long-double products run at ~25 ns a complex multiply-add, measured: 3.2 s for N = 8000 points
+# and 16385 modes, against 0.34 s for the double-precision BLAS route). solve() also sums in extended precision
+# after a dense QR/SVD solve, whose O(N^2 M) cost dwarfs it.
+EXACT_WORK = 2e7
 # The residual is "exact" when its certified interval is this narrow relative to its lower end: the reported upper
 # end is then the residual to within 10%, never below it.
 EXACT_SHARE = 0.1
-# Evaluation at query points (point_values) sums directly, in extended precision, up to this many terms (~30 ms).
-DIRECT_EVAL_WORK = 4e6
+# finufft's error at eps = 1e-15 relative to sum |c_k| is about 2e-13 to 4e-13 in the worst cases measured (N = 2000
+# and N = 8000 uniform random points, noisy data); point_values takes a NUFFT only when this times sum |c_k| is within
+# the accuracy asked for.
+NUFFT_ERROR = 1e-12
+# point_values sums directly up to this many terms (~5 s in double precision through BLAS) when a NUFFT would be
+# too coarse; beyond, it takes the NUFFT anyway.
+DIRECT_SUM_CAP = 2e9
 # Bytes of the largest intermediate array per chunk of points.
 _CHUNK_BYTES = 64 * 2**20
 
@@ -202,20 +209,21 @@ def sensitivity(coef, problem):
     return float(np.max(weighted, initial=0.0)) * np.finfo(float).eps * theta / (scale if scale > 0 else 1.0)
 
 
-def point_values(coef, x, period):
+def point_values(coef, x, period, *, tolerance=0.0):
     """``h(x) = sum_k c_k e^{2 pi i k.x / P}`` at wrapped points `x` (shape (Q, d)), complex, shape (Q,) (+ (m,)).
 
-    Phases are formed exactly (:func:`fpnorm.lattice.exact_angles`). Up to ``DIRECT_EVAL_WORK`` terms the sum is
-    :func:`certified_values` in extended precision, rounded once to double: at the data points it then agrees with
-    the certified residual. Beyond, one type-2 NUFFT at finufft's tightest tolerance plus the first-order term that
-    moves it from the rounded angles to the points (:func:`fpnorm.solvers.problem.values_at_points`); its error is
-    then finufft's, about ``1e-15 sum_k |c_k|`` (not proven).
+    Phases are formed exactly (:func:`fpnorm.lattice.exact_angles`). When finufft's error, about
+    ``NUFFT_ERROR sum_k |c_k|``, is within `tolerance` (absolute), one type-2 NUFFT at its tightest tolerance plus
+    the first-order step from the rounded angles to the points (:func:`fpnorm.solvers.problem.values_at_points`).
+    Otherwise (large, cancelling coefficients) a direct sum, :func:`certified_values` (within its proven bound),
+    rounded once to double -- unless it would exceed ``DIRECT_SUM_CAP`` terms, where the NUFFT is taken anyway.
     """
     Q, dim = x.shape
     t, t_lo = exact_angles(x, period)
     work = Q * coef.size
-    if work <= DIRECT_EVAL_WORK:
-        return certified_values(coef, t, t_lo, extended=True)[0].astype(complex)
+    rho = float(np.max(np.sum(np.abs(coef).reshape(coef.shape[0] ** dim, -1), axis=0), initial=0.0))
+    if NUFFT_ERROR * rho > tolerance and work <= DIRECT_SUM_CAP:
+        return certified_values(coef, t, t_lo)[0].astype(complex)
     K = (coef.shape[0] - 1) // 2
     probe = Problem(t, np.zeros((Q, 0)), K, np.zeros((1,) * dim), t_lo=t_lo)
     return values_at_points(lambda c: transforms.evaluate(c, t, eps=1e-15), coef, probe)
