@@ -19,8 +19,8 @@ from ._internal.checks import (
 )
 from ._internal.memory import check_memory
 from .kernels import closed_form_kernel, has_closed_form
-from .lattice import box_size, exact_angles
-from .solvers import METHODS, Problem, sensitivity_warning, solve
+from .lattice import box_size, exact_angles, exact_quotient
+from .solvers import METHODS, Problem, residual_warning, sensitivity_warning, solve
 from .solvers.bound_grid import BOUND_RTOL, GridBounds, as_bound, bound_offsets
 from .solvers.certify import point_values
 from .solvers.constrained import SOLVERS, as_tolerances, solve_constrained
@@ -166,7 +166,7 @@ class FPInterpolator:
         if self.K is None:
             self._h_ini, self._h_ini_real = check_h_ini(h_ini, d)
             rhs, self._complex = right_hand_sides(y, self._eval_h_ini(x))
-            self._init_limit(x, y, rhs, method)
+            self._init_limit(x, y, rhs, method, scale)
             return
         N, M = x.shape[0], box_size(self.K, d)
         if N > M and self.smoothing == 0 and tolerances is None:
@@ -205,13 +205,16 @@ class FPInterpolator:
         self._g = g
         self._limit = None
 
-    def _init_limit(self, x, y, rhs, method):
+    def _init_limit(self, x, y, rhs, method, scale):
         """K = infinity: the exact closed-form solve of :func:`fpnorm.solvers.periodic1d.solve_limit`."""
         # the data scaled by an exact power of two (as solvers.solve does) so no square in the solve overflows
         self._limit_exponent = scale_exponent(rhs)
-        self._limit = solve_limit(self.weight, x[:, 0] / self.period, np.ldexp(rhs, -self._limit_exponent),
-                                  method=method)
+        z, dz = exact_quotient(x[:, 0], self.period)     # the nodes and their exact remainder x / P - z
+        self._limit = solve_limit(self.weight, z, np.ldexp(rhs, -self._limit_exponent), method=method, dz=dz,
+                                  point_scale=max(scale, float(np.max(x))) / self.period)
         self.info = self._limit.info
+        residual_warning(self.info, self.rtol, stacklevel=3)
+        sensitivity_warning(self.info, self.rtol, stacklevel=3)
         self._multi = y.ndim == 2
 
     @property
@@ -283,7 +286,7 @@ class FPInterpolator:
         out = np.empty((q.shape[0], self._limit.norm2.size))
         for start in range(0, q.shape[0], _EVAL_CHUNK):
             sl = slice(start, min(q.shape[0], start + _EVAL_CHUNK))
-            out[sl] = np.ldexp(self._limit.evaluate(q[sl, 0] / self.period), self._limit_exponent)
+            out[sl] = np.ldexp(self._limit.evaluate(*exact_quotient(q[sl, 0], self.period)), self._limit_exponent)
         out = join_complex(out, self._complex)
         h0 = self._eval_h_ini(q) if q.shape[0] else None
         if h0 is not None:

@@ -12,7 +12,8 @@ coefficient vectors are stored as ``[a_0, a_1..a_H, b_1..b_H]`` (length ``M``, `
 import numpy as np
 
 __all__ = ["box_shape", "box_size", "box_points", "half_points", "real_to_complex", "complex_to_real",
-           "real_design", "torus_grid", "resize_box", "exact_angles", "axis_exponentials"]
+           "real_design", "torus_grid", "resize_box", "exact_angles", "exact_quotient",
+           "axis_exponentials"]
 
 
 def box_shape(K, dim):
@@ -240,19 +241,31 @@ def exact_angles(x, period):
     >>> float(t[0]) == np.pi / 2, float(t_lo[0])
     (True, 6.123233995736766e-17)
     """
-    x = np.asarray(x, dtype=float)
-    P = float(period)
-    exponent = int(np.frexp(P)[1])
-    # x / P = q + q_lo: scaled by 2^-exponent (exact), the remainder x - q P is formed without rounding
-    xs, Ps = np.ldexp(x, -exponent), np.ldexp(P, -exponent)
-    q = xs / Ps
-    p, e = _two_product(q, np.full_like(q, Ps))
-    q_lo = ((xs - p) - e) / Ps                   # xs - p is exact (p is within two units of rounding of xs)
+    q, q_lo = exact_quotient(x, period)
     hi, lo = _two_product(np.full_like(q, _TWO_PI_HI), q)
     rest = lo + (_TWO_PI_HI * q_lo + _TWO_PI_LO * q)
     t = hi + rest
     t_lo = rest - (t - hi)                       # |hi| >= |rest|: the rounding error of t, exactly
     return t, t_lo
+
+
+def exact_quotient(x, period):
+    """``x / P`` as an unevaluated sum ``q + q_lo`` of two floats: ``q = fl(x / P)``, exact to ~``2^-104``.
+
+    Examples
+    --------
+    >>> q, q_lo = exact_quotient(np.array([1.0]), 3.0)       # 1/3 - fl(1/3) = 2^-54 / 3
+    >>> float(q[0]) == 1 / 3, float(q_lo[0]) == 2.0**-54 / 3
+    (True, True)
+    """
+    x = np.asarray(x, dtype=float)
+    P = float(period)
+    exponent = int(np.frexp(P)[1])
+    # scaled by 2^-exponent (exact), the remainder x - q P is formed without rounding
+    xs, Ps = np.ldexp(x, -exponent), np.ldexp(P, -exponent)
+    q = xs / Ps
+    p, e = _two_product(q, np.full_like(q, Ps))
+    return q, ((xs - p) - e) / Ps                # xs - p is exact (p is within two units of rounding of xs)
 
 
 # 2 pi as the unevaluated sum of two floats (2 pi - _TWO_PI_HI = 2.449e-16, rounded to 53 bits)

@@ -183,3 +183,104 @@ def test_solve_accepts_problems_posed_in_angles():
                                    for k, c in zip(range(-32, 33), sol.coef[:, 0], strict=True))) for ti in t[:, 0]]
     true = max(abs(float(a - b)) for a, b in zip(h, problem.rhs[:, 0], strict=True))
     _check_promise(sol.info, true)
+
+
+# -- K = infinity ----------------------------------------------------------------------------------------------------
+_BERNOULLI = {4: ([1, -2, 1, 0, mpmath.mpf(-1) / 30], -24), 6: ([1, -3, mpmath.mpf(5) / 2, 0, mpmath.mpf(-1) / 2, 0,
+                                                                 mpmath.mpf(1) / 42], 720)}
+
+
+def _mp_limit_residual(z, x, y, p, period):
+    """The exact K = infinity minimiser for PowerLaw(p) (free constant) with nodes `z` (the floats the solver saw),
+    solved in mpmath (40 digits) from the Bernoulli kernel, and its residual at the exact points x / P."""
+    coeffs, div = _BERNOULLI[p]
+    with mpmath.workdps(40):
+        def kappa(w):
+            w = w - mpmath.floor(w)
+            out = mpmath.mpf(0)
+            for c in coeffs:
+                out = out * w + c
+            return out / div
+
+        N = len(z)
+        zs = [mpmath.mpf(float(v)) for v in z]
+        A = mpmath.matrix(N + 1, N + 1)
+        for i in range(N):
+            for j in range(N):
+                A[i, j] = kappa(zs[i] - zs[j])
+            A[i, N] = A[N, i] = 1
+        sol = mpmath.lu_solve(A, mpmath.matrix([mpmath.mpf(float(v)) for v in y] + [0]))
+        worst = 0
+        for i in range(N):
+            w = mpmath.mpf(float(x[i])) / mpmath.mpf(period)
+            h = mpmath.fsum(sol[j] * kappa(w - zs[j]) for j in range(N)) + sol[N]
+            worst = max(worst, abs(h - mpmath.mpf(float(y[i]))))
+        return float(worst) / float(np.max(np.abs(y)))
+
+
+def _mp_kernel_residual(piece, x, y, p, period):
+    """The residual of a stored kernel expansion (its own alpha, c, nodes) at the exact points, in mpmath."""
+    coeffs, div = _BERNOULLI[p]
+    with mpmath.workdps(40):
+        def kappa(w):
+            w = w - mpmath.floor(w)
+            out = mpmath.mpf(0)
+            for c in coeffs:
+                out = out * w + c
+            return out / div
+
+        worst = 0
+        for i in range(len(x)):
+            w = mpmath.mpf(float(x[i])) / mpmath.mpf(period)
+            h = mpmath.fsum(mpmath.mpf(float(piece.alpha[j, 0])) * kappa(w - mpmath.mpf(float(piece.z[j])))
+                            for j in range(len(piece.z))) + mpmath.mpf(float(piece.c[0]))
+            worst = max(worst, abs(h - mpmath.mpf(float(y[i]))))
+        return float(worst) / float(np.max(np.abs(y)))
+
+
+@pytest.mark.parametrize("period", [1.0, 0.7, 3.1])
+def test_limit_residual_is_certified_at_the_points(period):
+    # K = None: the nodes are fl(x / P); at the points themselves the interpolant misses by h' (x / P - fl(x / P)),
+    # which the close pair's huge slopes make visible for a period that is not a power of two
+    x, y = _close_pair()
+    x = x * period
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = FPInterpolator(x, y, weight=PowerLaw(p=4), K=None, period=period)
+    assert s.info.method == "periodic1d"
+    true = _mp_limit_residual(s.points[:, 0] / period, s.points[:, 0], s.values, 4, period)
+    # the stored solution differs from the exact minimiser by the solve's accuracy (relative 1e-6 of the slopes)
+    assert s.info.residual >= true * (1 - 1e-6)
+    if s.info.residual_kind == "exact":
+        assert s.info.residual <= (1 + certify.EXACT_SHARE) * true * (1 + 1e-6)
+    shown = np.max(np.abs(s(x) - y)) / np.max(np.abs(y))     # evaluation at the points themselves agrees
+    assert abs(shown - true) <= 0.1 * true + 1e-15
+    if period == 1.0:
+        assert true < 1e-20 and s.info.residual <= 1e-15
+    else:
+        assert true > 1e-9 and s.info.residual_kind == "exact"
+
+
+@pytest.mark.parametrize("period", [1.0, 0.7])
+@pytest.mark.parametrize("close", [False, True])
+def test_kernel_expansion_residual_bounds_the_true_one(period, close):
+    # PowerLaw(6) goes through the dense closed-form kernel; with the close pair its system has cond ~ 1e21 and the
+    # stored expansion misses the data by O(1): the bound must say at least that, and warn
+    x, y = _close_pair()
+    if not close:
+        x, y = np.delete(x, 4), np.delete(y, 4)
+    x = x * period
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        s = FPInterpolator(x, y, weight=PowerLaw(p=6), K=None, period=period)
+    assert s.info.method == "exact_kernel"
+    # the expansion was solved for the data scaled by 2^-limit_exponent (exact; the relative residual is the same)
+    true = _mp_kernel_residual(s._limit.evaluate, s.points[:, 0], np.ldexp(s.values, -s._limit_exponent), 6, period)
+    assert s.info.residual >= true
+    warned = [str(w.message) for w in record if issubclass(w.category, AccuracyWarning)]
+    said = any(f"Interpolation residual {s.info.residual:.2e} ({s.info.residual_kind})" in w for w in warned)
+    assert said == (s.info.residual > 1e-10)
+    if close:
+        assert true > 0.1
+    else:  # cond ~ 1.5e7: the bound (a floating-point sum of cancelling terms) is loose, but not vacuous
+        assert true < 1e-12 and s.info.residual <= 1e-8

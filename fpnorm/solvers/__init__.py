@@ -22,7 +22,7 @@ from .problem import Problem, Solution, SolveInfo, scale_exponent
 from .qr import qr_memory, solve_qr, solve_svd
 
 __all__ = ["METHODS", "Problem", "Solution", "SolveInfo", "solve", "choose_method", "estimate_costs",
-           "sensitivity_warning"]
+           "residual_warning", "sensitivity_warning"]
 
 # Methods a user may ask for; "auto" chooses (see choose_method). "periodic1d" and "exact_kernel" solve the
 # K = infinity problem (K=None) in 1-d, see :mod:`fpnorm.solvers.periodic1d`; the others need an integer K.
@@ -143,13 +143,21 @@ def _verified_residual(sol, problem):
     return residual, kind
 
 
+def residual_warning(info, rtol, *, stacklevel):
+    """Warn (:class:`~fpnorm.exceptions.AccuracyWarning`) when the residual exceeds `rtol`, with the numbers."""
+    if not info.residual <= rtol:
+        warnings.warn(f"Interpolation residual {info.residual:.2e} ({info.residual_kind}) exceeds rtol = {rtol:.0e} "
+                      f"(method {info.method}, condition ~ {info.condition:.1e}).", AccuracyWarning,
+                      stacklevel=stacklevel + 1)
+
+
 def sensitivity_warning(info, rtol, *, stacklevel):
     """Warn (:class:`~fpnorm.exceptions.AccuracyWarning`) when the rounding of the points themselves moves the
     interpolant at them by more than `rtol` (``info.sensitivity``)."""
     if info.sensitivity > rtol:
         warnings.warn(f"Rounding the points themselves (relative machine epsilon {np.finfo(float).eps:.1e}) can "
-                      f"move the interpolant at them by {info.sensitivity:.2e} relative to max|y| (sum_k |c_k| |k| "
-                      f"(2 pi / P) eps max|x|), more than rtol = {rtol:.0e}: the float points do not determine it "
+                      f"move the interpolant at them by {info.sensitivity:.2e} relative to max|y| (info.sensitivity: "
+                      f"max |h'| eps max|x|), more than rtol = {rtol:.0e}: the float points do not determine it "
                       f"to that accuracy (residual {info.residual:.2e}, {info.residual_kind}). Nearly coincident "
                       f"points with different values make the interpolant this large: merge them or smooth.",
                       AccuracyWarning, stacklevel=stacklevel + 1)
@@ -236,8 +244,6 @@ def solve(problem, *, method="auto", rtol=1e-10):
                          f"(condition ~ {info.condition:.1e}); no usable interpolant. Points may be too close for "
                          f"this K and weight: merge near-duplicates, lower K, or use a rougher weight.",
                          residual=info.residual, condition=info.condition, method=info.method)
-    if info.residual > rtol:
-        warnings.warn(f"Interpolation residual {info.residual:.2e} ({info.residual_kind}) exceeds rtol = {rtol:.0e} "
-                      f"(method {info.method}, condition ~ {info.condition:.1e}).", AccuracyWarning, stacklevel=3)
+    residual_warning(info, rtol, stacklevel=3)
     sensitivity_warning(info, rtol, stacklevel=3)
     return best

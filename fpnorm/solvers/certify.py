@@ -24,7 +24,7 @@ from ..lattice import EXP_ERROR_UNITS, axis_exponentials, exact_angles
 from .problem import RESIDUAL_KINDS, Problem, values_at_points
 
 __all__ = ["EXACT_WORK", "EXACT_SHARE", "NUFFT_ERROR", "DIRECT_SUM_CAP", "certified_values", "certified_residual",
-           "band_violation", "sensitivity", "point_values"]
+           "band_violation", "sensitivity", "point_values", "relative_interval", "interval_kind"]
 
 # Terms (points x modes x columns) up to which values are summed in extended precision: about 0.5 s on the 2-core
 # machine (numpy's long-double products run at ~25 ns a complex multiply-add, measured: 3.2 s for N = 8000 points
@@ -152,7 +152,7 @@ def certified_residual(coef, problem, target=None, *, extended=None):
         The interval's lower end.
     """
     upper, lower = _interval(coef, problem, target, extended)
-    return _report(upper, lower)
+    return interval_kind(upper, lower)
 
 
 def _interval(coef, problem, target, extended, band=None):
@@ -168,16 +168,23 @@ def _interval(coef, problem, target, extended, band=None):
     lo = np.maximum(diff * (1 - 2 * u) - error, 0)
     if band is not None:
         hi, lo = np.maximum(hi - band, 0), np.maximum(lo - band, 0)
+    return relative_interval(hi, lo, rhs)
+
+
+def relative_interval(hi, lo, rhs):
+    """``(max hi, max lo) / max |rhs|`` (absolute when `rhs` is zero), rounded outwards: upper and lower ends."""
     scale = float(np.max(np.abs(rhs))) if rhs.size else 0.0
     scale = scale if scale > 0 else 1.0
-    # rounded outwards: the conversion to float, the division and this product each round by at most 2^-53
+    # the conversion to float, the division and this product each round by at most 2^-53
     eps = 2.0**-52
-    upper = float(np.max(hi)) / scale * (1 + 2 * eps) if hi.size else 0.0
-    lower = float(np.max(lo)) / scale * (1 - 2 * eps) if lo.size else 0.0
+    upper = float(np.max(hi)) / scale * (1 + 2 * eps) if np.size(hi) else 0.0
+    lower = float(np.max(lo)) / scale * (1 - 2 * eps) if np.size(lo) else 0.0
     return upper, lower
 
 
-def _report(upper, lower):
+def interval_kind(upper, lower):
+    """The report of a certified interval: ``(upper, kind, lower)`` with kind "exact" when the interval is within
+    :data:`EXACT_SHARE` of its lower end (or both ends are 0), else "bound"."""
     if not np.isfinite(upper):
         return upper, RESIDUAL_KINDS[1], lower
     exact = upper <= (1 + EXACT_SHARE) * lower or upper == 0.0
@@ -187,7 +194,7 @@ def _report(upper, lower):
 def band_violation(coef, problem, band, *, extended=None):
     """Certified largest violation of ``|h(x_n) - r_n| <= band_n`` relative to ``max |r|``: (upper, kind)."""
     upper, lower = _interval(coef, problem, None, extended, band=band)
-    return _report(upper, lower)[:2]
+    return interval_kind(upper, lower)[:2]
 
 
 def sensitivity(coef, problem):
