@@ -129,7 +129,7 @@ def certified_values(coef, t, t_lo=None, *, extended=None):
     return out.reshape((N,) + tail), error.reshape(tail)
 
 
-def certified_residual(coef, problem, target=None, *, extended=None):
+def certified_residual(coef, problem, target=None, *, extended=None, enough=0.0, affordable=None):
     """The relative residual ``max_n |Re h(x_n) - target_n| / max |rhs|`` at the points, certified.
 
     Parameters
@@ -139,7 +139,13 @@ def certified_residual(coef, problem, target=None, *, extended=None):
     target : float ndarray, shape (N, m), optional
         The values ``h`` should take (default ``problem.rhs``; the smoothing fit's optimality condition has others).
     extended : bool, optional
-        See :func:`certified_values`.
+        Sum in extended precision (True) or in double precision (False). By default in double precision first
+        (BLAS, cheap), then again in extended precision when that interval is wider than :data:`EXACT_SHARE`, its
+        upper end above `enough`, and the work `affordable`.
+    enough : float
+        A residual bound that needs no sharper figure (``rtol`` for a solve).
+    affordable : bool, optional
+        Whether the extended-precision sums may run; default when ``N M m <= EXACT_WORK``.
 
     Returns
     -------
@@ -151,6 +157,14 @@ def certified_residual(coef, problem, target=None, *, extended=None):
     lower : float
         The interval's lower end.
     """
+    if extended is None:
+        upper, lower = _interval(coef, problem, target, False)
+        result = interval_kind(upper, lower)
+        if affordable is None:
+            affordable = problem.N * coef.size <= EXACT_WORK
+        if result[1] == RESIDUAL_KINDS[0] or not upper > enough or not affordable:
+            return result
+        extended = True
     upper, lower = _interval(coef, problem, target, extended)
     return interval_kind(upper, lower)
 
@@ -213,7 +227,7 @@ def sensitivity(coef, problem):
         theta = float(np.max(np.linalg.norm(problem.t, axis=1))) if problem.N else 0.0
     rhs = problem.rhs
     scale = float(np.max(np.abs(rhs))) if rhs.size else 0.0
-    return float(np.max(weighted, initial=0.0)) * np.finfo(float).eps * theta / (scale if scale > 0 else 1.0)
+    return float(np.max(weighted, initial=0.0) * np.finfo(float).eps * theta / (scale if scale > 0 else 1.0))
 
 
 def point_values(coef, x, period, *, tolerance=0.0):

@@ -139,7 +139,7 @@ def limit_residual(piece, z, dz, rhs, point_scale=None):
     upper, lower = relative_interval(hi, lo, rhs)
     residual, kind, _ = interval_kind(upper, lower)
     top = float(np.max(np.abs(rhs))) if rhs.size else 0.0
-    sens = float(np.max(np.abs(slope), initial=0.0)) * np.finfo(float).eps * scale_pts / (top if top > 0 else 1.0)
+    sens = float(np.max(np.abs(slope), initial=0.0) * np.finfo(float).eps * scale_pts / (top if top > 0 else 1.0))
     return residual, kind, sens
 
 
