@@ -276,7 +276,7 @@ class FPInterpolator:
         accuracy = 0.1 * max(self.rtol, self.info.residual) * float(np.max(np.abs(self.values), initial=0.0))
         for start in range(0, Q, _EVAL_CHUNK):
             sl = slice(start, min(Q, start + _EVAL_CHUNK))
-            out[sl] = point_values(self.coef, q[sl], self.period, tolerance=accuracy)
+            out[sl] = point_values(self.coef, q[sl], self.period, tolerance=accuracy, real=not self._complex)
             h0 = self._eval_h_ini(q[sl])
             if h0 is not None:
                 out[sl] += h0.reshape((-1,) + (1,) * len(extra))

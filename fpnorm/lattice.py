@@ -288,12 +288,13 @@ def _two_product(a, b):
     return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
 
-def axis_exponentials(t, K, *, t_lo=None, extended=False):
+def axis_exponentials(t, K, *, t_lo=None, extended=False, half=False):
     """``e^{i k (t_n + t_lo_n)}`` for ``k = -K..K`` with exactly formed phases, as two angle-addition factors.
 
     With ``B = ceil(sqrt(2K + 1))`` and ``k + K = q B + r``: ``e^{i k t} = shift_n high[n, q] low[n, r]``,
-    ``shift = e^{-i K t}``. Evaluating a trigonometric sum through these factors is one matrix product of the
-    ``(N, B)`` lows with the coefficients, then a sum over ``q``: no ``N x (2K+1)`` array.
+    ``shift = e^{-i K t}`` (with `half`: ``k = 0..K``, ``B = ceil(sqrt(K + 1))``, ``k = q B + r``, ``shift = 1``).
+    Evaluating a trigonometric sum through these factors is one matrix product of the ``(N, B)`` lows with the
+    coefficients, then a sum over ``q``: no ``N x (2K+1)`` array.
 
     Parameters
     ----------
@@ -304,6 +305,8 @@ def axis_exponentials(t, K, *, t_lo=None, extended=False):
     extended : bool
         Compute in ``numpy.clongdouble`` (64-bit significands on x86; plain double where the platform has no
         wider type) instead of complex128.
+    half : bool
+        Only ``k = 0..K``.
 
     Returns
     -------
@@ -321,11 +324,12 @@ def axis_exponentials(t, K, *, t_lo=None, extended=False):
     >>> bool(np.allclose(e, np.exp(1j * t[:, None] * np.arange(-3, 4)), rtol=0, atol=1e-15))
     True
     """
-    B = max(1, int(np.ceil(np.sqrt(2 * K + 1))))
-    Q = -(-(2 * K + 1) // B)
+    n = K + 1 if half else 2 * K + 1
+    B = max(1, int(np.ceil(np.sqrt(n))))
+    Q = -(-n // B)
     low = _phased(t, np.arange(B, dtype=float), t_lo, extended)
     high = _phased(t, B * np.arange(Q, dtype=float), t_lo, extended)
-    shift = _phased(t, np.array([-float(K)]), t_lo, extended)[:, 0]
+    shift = _phased(t, np.array([0.0 if half else -float(K)]), t_lo, extended)[:, 0]
     return shift, high, low
 
 

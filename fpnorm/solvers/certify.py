@@ -54,21 +54,24 @@ def _gamma(n, u):
     return n * u / (1.0 - n * u)
 
 
-def _relative_bound(K, dim, extended):
+def _relative_bound(K, dim, extended, real=False):
     """``phi / (1 - phi)``: the values' error relative to ``sum_k |c_k|`` (module docstring)."""
     u = _unit(extended)
     n = 2 * K + 1
-    B = max(1, int(np.ceil(np.sqrt(n))))
-    Q = -(-n // B)
+    first = K + 1 if real else n
+    B = max(1, int(np.ceil(np.sqrt(first))))
+    Q = -(-first // B)
     root2 = np.sqrt(2.0)
     # every axis: its shift, high and low factors and the two products joining them (sqrt(2) gamma_2 each)
     phi = dim * (3 * EXP_ERROR_UNITS * u + 2 * root2 * _gamma(2, u))
     # the inner products: length B (the lows), Q (the highs) on the first axis, 2K+1 on each further one
     phi += root2 * (_gamma(B + 2, u) + _gamma(Q + 2, u) + (dim - 1) * _gamma(n + 2, u))
+    if real:  # the folded coefficients c_k + conj(c_-k) are rounded once, in the working precision
+        phi += u
     return phi / (1.0 - phi)
 
 
-def certified_values(coef, t, t_lo=None, *, extended=None):
+def certified_values(coef, t, t_lo=None, *, extended=None, real=False):
     """``h_n = sum_k c_k e^{i k.(t_n + t_lo_n)}`` with exact phases, and a proven bound on the error of every value.
 
     Parameters
@@ -80,12 +83,15 @@ def certified_values(coef, t, t_lo=None, *, extended=None):
         Their low parts (:func:`fpnorm.lattice.exact_angles`).
     extended : bool, optional
         Sum in ``numpy.clongdouble``; default: when ``N M m <= EXACT_WORK``.
+    real : bool
+        Only ``Re h``, at half the cost: ``Re h = Re sum_{k_1 >= 0} d_k e^{i k.t}`` with ``d_k = c_k + conj(c_-k)``
+        for ``k_1 > 0`` and ``d_k = c_k`` for ``k_1 = 0`` (an identity for any coefficients).
 
     Returns
     -------
-    values : complex ndarray, shape (N,) (+ ``(m,)``); clongdouble when `extended`
+    values : complex ndarray, shape (N,) (+ ``(m,)``); clongdouble when `extended`; real with `real`
     error : float ndarray, shape (m,) or ()
-        ``|values_n - h_n| <= error`` for every point of a column.
+        ``|values_n - h_n| <= error`` (``|values_n - Re h_n|`` with `real`) for every point of a column.
 
     Examples
     --------
@@ -105,14 +111,19 @@ def certified_values(coef, t, t_lo=None, *, extended=None):
         extended = N * n**dim * m <= EXACT_WORK
     cplx = np.clongdouble if extended else complex
     rho = np.sum(np.abs(flat.reshape(-1, m)), axis=0) * (1 + 4 * n**dim * 2.0**-53)   # rounded up
-    error = _relative_bound(K, dim, extended) * rho
+    error = _relative_bound(K, dim, extended, real) * rho
     rest = n ** (dim - 1) * m
-    axes = [axis_exponentials(t[:, j], K, t_lo=None if t_lo is None else t_lo[:, j], extended=extended)
-            for j in range(dim)]
+    axes = [axis_exponentials(t[:, j], K, t_lo=None if t_lo is None else t_lo[:, j], extended=extended,
+                              half=real and j == 0) for j in range(dim)]
     B, Q = axes[0][2].shape[1], axes[0][1].shape[1]
+    if real:  # fold k_1 < 0 onto k_1 > 0: the other axes reversed (-k), conjugated
+        first = flat[K:].astype(cplx)
+        first[1:] += np.conj(flat[:K][::-1][(slice(None),) + (slice(None, None, -1),) * (dim - 1)]).astype(cplx)
+    else:
+        first = flat
     # the first axis, padded to Q B entries: (Q, B, rest) -> (B, Q rest) for one matrix product with the lows
     padded = np.zeros((Q * B, rest), dtype=cplx)
-    padded[:n] = flat.reshape(n, rest)
+    padded[:first.shape[0]] = first.reshape(first.shape[0], rest)
     right = np.ascontiguousarray(padded.reshape(Q, B, rest).transpose(1, 0, 2).reshape(B, Q * rest))
     full = [None] + [(s[:, None, None] * h[:, :, None] * lo[:, None, :]).reshape(N, -1)[:, :n]
                      for s, h, lo in axes[1:]]
@@ -126,6 +137,8 @@ def certified_values(coef, t, t_lo=None, *, extended=None):
         for j in range(1, dim):
             acc = np.einsum("iaz,ia->iz", acc.reshape(acc.shape[0], n, -1), full[j][sl])
         out[sl] = acc
+    if real:
+        out = out.real
     return out.reshape((N,) + tail), error.reshape(tail)
 
 
@@ -175,9 +188,9 @@ def _interval(coef, problem, target, extended, band=None):
     target = rhs if target is None else target
     if not np.isfinite(coef).all():
         return np.nan, np.nan
-    values, error = certified_values(coef, problem.t, problem.t_lo, extended=extended)
-    u = _unit(values.dtype == np.clongdouble)
-    diff = np.abs(values.real - target.astype(values.real.dtype))                    # (N, m), rounded by u
+    values, error = certified_values(coef, problem.t, problem.t_lo, extended=extended, real=True)
+    u = _unit(values.dtype == np.longdouble)
+    diff = np.abs(values - target.astype(values.dtype))                              # (N, m), rounded by u
     hi = diff * (1 + 2 * u) + error
     lo = np.maximum(diff * (1 - 2 * u) - error, 0)
     if band is not None:
@@ -230,7 +243,7 @@ def sensitivity(coef, problem):
     return float(np.max(weighted, initial=0.0) * np.finfo(float).eps * theta / (scale if scale > 0 else 1.0))
 
 
-def point_values(coef, x, period, *, tolerance=0.0):
+def point_values(coef, x, period, *, tolerance=0.0, real=False):
     """``h(x) = sum_k c_k e^{2 pi i k.x / P}`` at wrapped points `x` (shape (Q, d)), complex, shape (Q,) (+ (m,)).
 
     Phases are formed exactly (:func:`fpnorm.lattice.exact_angles`). When finufft's error, about
@@ -238,13 +251,14 @@ def point_values(coef, x, period, *, tolerance=0.0):
     the first-order step from the rounded angles to the points (:func:`fpnorm.solvers.problem.values_at_points`).
     Otherwise (large, cancelling coefficients) a direct sum, :func:`certified_values` (within its proven bound),
     rounded once to double -- unless it would exceed ``DIRECT_SUM_CAP`` terms, where the NUFFT is taken anyway.
+    With `real` only ``Re h`` is wanted (the direct sum then costs half).
     """
     Q, dim = x.shape
     t, t_lo = exact_angles(x, period)
     work = Q * coef.size
     rho = float(np.max(np.sum(np.abs(coef).reshape(coef.shape[0] ** dim, -1), axis=0), initial=0.0))
     if NUFFT_ERROR * rho > tolerance and work <= DIRECT_SUM_CAP:
-        return certified_values(coef, t, t_lo)[0].astype(complex)
+        return certified_values(coef, t, t_lo, real=real)[0].astype(float if real else complex)
     K = (coef.shape[0] - 1) // 2
     probe = Problem(t, np.zeros((Q, 0)), K, np.zeros((1,) * dim), t_lo=t_lo)
     return values_at_points(lambda c: transforms.evaluate(c, t, eps=1e-15), coef, probe)
