@@ -19,10 +19,11 @@ from ._internal.checks import (
 )
 from ._internal.memory import check_memory
 from .kernels import closed_form_kernel, has_closed_form
-from .lattice import box_size
+from .lattice import box_size, exact_angles, exact_quotient
 from .lattice_sums import warn_ill_posed
-from .solvers import METHODS, Problem, solve
+from .solvers import METHODS, Problem, residual_warning, sensitivity_warning, solve
 from .solvers.bound_grid import BOUND_RTOL, GridBounds, as_bound, bound_offsets
+from .solvers.certify import point_values
 from .solvers.constrained import SOLVERS, as_tolerances, solve_constrained
 from .solvers.periodic1d import LIMIT_METHODS, KernelExpansion, solve_limit
 from .solvers.problem import evaluate_h_ini, join_complex, right_hand_sides, scale_exponent
@@ -182,7 +183,7 @@ class FPInterpolator:
         if self.K is None:
             self._h_ini, self._h_ini_real = check_h_ini(h_ini, d)
             rhs, self._complex = right_hand_sides(y, self._eval_h_ini(x))
-            self._init_limit(x, y, rhs, method)
+            self._init_limit(x, y, rhs, method, float(np.max(scale)))
             return
         N, M = x.shape[0], box_size(self.K, d)
         if N > M and self.smoothing == 0 and tolerances is None:
@@ -199,9 +200,11 @@ class FPInterpolator:
         if self._complex and (tolerances is not None or bounded):
             raise ValueError("Expected real `values` and a real `h_ini` with `tol`, `lower` or `upper`, got "
                              f"complex {'values' if np.iscomplexobj(y) else 'h_ini'}.")
-        t = (2 * np.pi / self.period) * x
+        t, t_lo = exact_angles(x, self.period)   # the points' angles to ~2^-104: residuals are measured at them
         check_memory(8 * N * rhs.shape[1] * 4 + 16 * M * rhs.shape[1], "the right-hand sides and coefficients")
-        problem = Problem(t, rhs, self.K, g, eps=transforms.eps_for_rtol(self.rtol))
+        top = max(float(np.max(scale)), float(np.max(x)))
+        problem = Problem(t, rhs, self.K, g, eps=transforms.eps_for_rtol(self.rtol), t_lo=t_lo,
+                          angle_scale=2 * np.pi * np.sqrt(d) * top / self.period)
         if self.smoothing > 0:
             sol = solve_smoothing(problem, self.smoothing)
         elif tolerances is not None or bounded:
@@ -219,20 +222,25 @@ class FPInterpolator:
         if self.smoothing == 0 and tolerances is None:
             warn_truncation(N, self.K, d, "the number of distinct points N", error=sol.info.truncation_error,
                             scale=float(np.max(np.abs(rhs))))
+        if self.smoothing > 0 or tolerances is not None or bounded:  # solve() says so itself
+            sensitivity_warning(sol.info, self.rtol, stacklevel=2)
         coef = join_complex(sol.coef, self._complex)
         self._coef = coef if y.ndim == 2 else coef[..., 0]
         self.info = sol.info
         self._g = g
         self._limit = None
 
-    def _init_limit(self, x, y, rhs, method):
+    def _init_limit(self, x, y, rhs, method, scale):
         """K = infinity: the exact closed-form solve of :func:`fpnorm.solvers.periodic1d.solve_limit`."""
         # the data scaled by an exact power of two (as solvers.solve does) so no square in the solve overflows
         self._limit_exponent = scale_exponent(rhs)
-        self._limit = solve_limit(self.weight, x[:, 0] / self.period, np.ldexp(rhs, -self._limit_exponent),
-                                  method=method)
+        z, dz = exact_quotient(x[:, 0], self.period)     # the nodes and their exact remainder x / P - z
+        self._limit = solve_limit(self.weight, z, np.ldexp(rhs, -self._limit_exponent), method=method, dz=dz,
+                                  point_scale=max(scale, float(np.max(x))) / self.period)
         self.info = self._limit.info
         self.info.truncation_error = 0.0  # no truncation
+        residual_warning(self.info, self.rtol, stacklevel=3)
+        sensitivity_warning(self.info, self.rtol, stacklevel=3)
         self._multi = y.ndim == 2
 
     @property
@@ -277,7 +285,10 @@ class FPInterpolator:
         Returns
         -------
         ndarray, shape (Q,) or (Q, m)
-            Real unless the data or ``h_ini`` are complex.
+            Real unless the data or ``h_ini`` are complex. Phases are formed exactly, and the sum is a NUFFT only
+            when finufft's error (about ``1e-12 sum_k |c_k|``) stays below a tenth of ``max(rtol, info.residual)
+            max|y|``; else a direct sum within a proven bound (:func:`~fpnorm.solvers.certify.point_values`), so at
+            the data points it agrees with ``info.residual``.
         """
         q = as_query(query, self.dim, self.period)
         if self._limit is not None:
@@ -287,9 +298,11 @@ class FPInterpolator:
         check_memory(16 * Q * int(np.prod(extra)) * 2, f"evaluating at {Q} query points",
                      "Evaluate in smaller batches.")
         out = np.empty((Q,) + extra, dtype=complex)
+        # a NUFFT's error must stay a tenth of the accuracy the interpolant has at its data
+        accuracy = 0.1 * max(self.rtol, self.info.residual) * float(np.max(np.abs(self.values), initial=0.0))
         for start in range(0, Q, _EVAL_CHUNK):
             sl = slice(start, min(Q, start + _EVAL_CHUNK))
-            out[sl] = transforms.evaluate(self.coef, (2 * np.pi / self.period) * q[sl])
+            out[sl] = point_values(self.coef, q[sl], self.period, tolerance=accuracy, real=not self._complex)
             h0 = self._eval_h_ini(q[sl])
             if h0 is not None:
                 out[sl] += h0.reshape((-1,) + (1,) * len(extra))
@@ -299,7 +312,7 @@ class FPInterpolator:
         out = np.empty((q.shape[0], self._limit.norm2.size))
         for start in range(0, q.shape[0], _EVAL_CHUNK):
             sl = slice(start, min(q.shape[0], start + _EVAL_CHUNK))
-            out[sl] = np.ldexp(self._limit.evaluate(q[sl, 0] / self.period), self._limit_exponent)
+            out[sl] = np.ldexp(self._limit.evaluate(*exact_quotient(q[sl, 0], self.period)), self._limit_exponent)
         out = join_complex(out, self._complex)
         h0 = self._eval_h_ini(q) if q.shape[0] else None
         if h0 is not None:

@@ -12,7 +12,8 @@ coefficient vectors are stored as ``[a_0, a_1..a_H, b_1..b_H]`` (length ``M``, `
 import numpy as np
 
 __all__ = ["box_shape", "box_size", "box_points", "half_points", "real_to_complex", "complex_to_real",
-           "real_design", "torus_grid", "resize_box"]
+           "real_design", "torus_grid", "resize_box", "exact_angles", "exact_quotient",
+           "axis_exponentials"]
 
 
 def box_shape(K, dim):
@@ -98,7 +99,7 @@ def complex_to_real(c, K, dim):
     return u
 
 
-def real_design(t, K, dim, cols=None):
+def real_design(t, K, dim, cols=None, *, t_lo=None):
     """Real basis functions at points: the matrix ``[1, cos(k.t), sin(k.t)]``, with exactly formed phases.
 
     Parameters
@@ -110,6 +111,8 @@ def real_design(t, K, dim, cols=None):
     cols : array_like of int, optional
         Columns to build (indices into the length-``M`` real basis ``[a_0, a_1..a_H, b_1..b_H]``); all by default.
         Only these columns are computed, so a few columns of a large box cost ``O(N K)``, not ``O(N M)``.
+    t_lo : ndarray, shape (N, dim), optional
+        Low parts of the angles (:func:`exact_angles`): the phases are then ``k.(t + t_lo)``, the user's points'.
 
     Returns
     -------
@@ -118,8 +121,8 @@ def real_design(t, K, dim, cols=None):
     Notes
     -----
     Every entry is within a few units of rounding of ``cos(k.t_n)`` or ``sin(k.t_n)`` at the floating-point
-    ``t_n``: the 1-d factors ``e^{i k t}`` come from :func:`_exp_1d` (phases formed without rounding), and a
-    product of ``dim`` such factors adds ``dim`` roundings.
+    ``t_n`` (at ``t_n + t_lo_n`` when `t_lo` is given): the 1-d factors ``e^{i k t}`` come from :func:`_exp_1d`
+    (phases formed without rounding), and a product of ``dim`` such factors adds ``dim`` roundings.
 
     Examples
     --------
@@ -138,18 +141,18 @@ def real_design(t, K, dim, cols=None):
         if cols.size and (cols.min() < 0 or cols.max() >= M):
             raise ValueError(f"Expected `cols` in [0, {M}) (the real basis of K = {K} in d = {dim}), got "
                              f"{cols[(cols < 0) | (cols >= M)][:5].tolist()}.")
-        return _real_columns(t, K, dim, cols)
+        return _real_columns(t, K, dim, cols, t_lo)
     design = np.empty((N, M), dtype=float)
     design[:, 0] = 1.0
     if dim == 1:  # the half box is k = 1..K
         if K:
-            e = _exp_1d(t[:, 0], K)
+            e = _exp_1d(t[:, 0], K, _low(t_lo, 0))
             design[:, 1:H + 1] = e.real
             design[:, H + 1:] = e.imag
         return design
     pos = np.ones((N, dim, K + 1), dtype=complex)                          # k = 0..K along each axis
     for j in range(dim if K else 0):
-        pos[:, j, 1:] = _exp_1d(t[:, j], K)
+        pos[:, j, 1:] = _exp_1d(t[:, j], K, _low(t_lo, j))
     e = np.concatenate([pos[:, :, :0:-1].conj(), pos], axis=2)            # k = -K..K
     full = e[:, 0, :]
     for j in range(1, dim):
@@ -160,7 +163,12 @@ def real_design(t, K, dim, cols=None):
     return design
 
 
-def _real_columns(t, K, dim, cols):
+def _low(t_lo, j):
+    """Axis `j` of the angles' low parts, or None."""
+    return None if t_lo is None else t_lo[:, j]
+
+
+def _real_columns(t, K, dim, cols, t_lo=None):
     """The columns `cols` of :func:`real_design`, each ``e^{i k.t}`` a product of exactly phased 1-d factors."""
     N = t.shape[0]
     H = (box_size(K, dim) - 1) // 2
@@ -174,7 +182,8 @@ def _real_columns(t, K, dim, cols):
         top = int(np.max(np.abs(ks[:, j])))
         if top == 0:
             continue
-        axis = np.concatenate([np.ones((N, 1), dtype=complex), _exp_1d(t[:, j], top)], axis=1)  # k = 0..top
+        axis = np.concatenate([np.ones((N, 1), dtype=complex), _exp_1d(t[:, j], top, _low(t_lo, j))],
+                              axis=1)                                       # k = 0..top
         factor = axis[:, np.abs(ks[:, j])]
         e *= np.where(ks[:, j] < 0, factor.conj(), factor)
     out[:, wave] = np.where(cols[wave] <= H, e.real, e.imag)
@@ -208,7 +217,157 @@ def torus_grid(n, dim, period, *, midpoints=False):
     return np.stack([a.ravel() for a in axes], axis=-1)
 
 
-def _exp_1d(t, K):
+def exact_angles(x, period):
+    """The angles ``2 pi x / P`` of points as unevaluated sums ``t + t_lo`` of two floats, exact to ~``2^-104``.
+
+    ``t`` is ``2 pi x / P`` rounded (``|t_lo| <= ulp(t) / 2``). A phase ``k t`` formed from the rounded angle alone
+    is off by ``|k t_lo|``, and a trigonometric sum by up to ``sum_k |k| |c_k| |t_lo|``: far more than rounding when
+    the coefficients are large. :func:`real_design` and :func:`axis_exponentials` take ``t_lo`` and form the phases
+    of the points themselves.
+
+    Parameters
+    ----------
+    x : float ndarray, any shape
+        Points, wrapped into ``[0, P)``.
+    period : float
+
+    Returns
+    -------
+    t, t_lo : float ndarrays of the shape of `x`
+
+    Examples
+    --------
+    >>> t, t_lo = exact_angles(np.array([0.25]), 1.0)       # pi / 2 = t + t_lo
+    >>> float(t[0]) == np.pi / 2, float(t_lo[0])
+    (True, 6.123233995736766e-17)
+    """
+    q, q_lo = exact_quotient(x, period)
+    hi, lo = _two_product(np.full_like(q, _TWO_PI_HI), q)
+    rest = lo + (_TWO_PI_HI * q_lo + _TWO_PI_LO * q)
+    t = hi + rest
+    t_lo = rest - (t - hi)                       # |hi| >= |rest|: the rounding error of t, exactly
+    return t, t_lo
+
+
+def exact_quotient(x, period):
+    """``x / P`` as an unevaluated sum ``q + q_lo`` of two floats: ``q = fl(x / P)``, exact to ~``2^-104``.
+
+    Examples
+    --------
+    >>> q, q_lo = exact_quotient(np.array([1.0]), 3.0)       # 1/3 - fl(1/3) = 2^-54 / 3
+    >>> float(q[0]) == 1 / 3, float(q_lo[0]) == 2.0**-54 / 3
+    (True, True)
+    """
+    x = np.asarray(x, dtype=float)
+    P = float(period)
+    exponent = int(np.frexp(P)[1])
+    # scaled by 2^-exponent (exact), the remainder x - q P is formed without rounding
+    xs, Ps = np.ldexp(x, -exponent), np.ldexp(P, -exponent)
+    q = xs / Ps
+    p, e = _two_product(q, np.full_like(q, Ps))
+    return q, ((xs - p) - e) / Ps                # xs - p is exact (p is within two units of rounding of xs)
+
+
+# 2 pi as the unevaluated sum of two floats (2 pi - _TWO_PI_HI = 2.449e-16, rounded to 53 bits)
+_TWO_PI_HI = 6.283185307179586
+_TWO_PI_LO = 2.4492935982947064e-16
+
+
+def _split(a):
+    """Dekker's split: ``a = hi + lo`` with 26-bit halves, so products of halves are exact."""
+    c = 134217729.0 * a                          # 2^27 + 1
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def _two_product(a, b):
+    """``a b = p + e`` exactly (Dekker), for arrays of finite floats far from overflow."""
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def axis_exponentials(t, K, *, t_lo=None, extended=False, half=False):
+    """``e^{i k (t_n + t_lo_n)}`` for ``k = -K..K`` with exactly formed phases, as two angle-addition factors.
+
+    With ``B = ceil(sqrt(2K + 1))`` and ``k + K = q B + r``: ``e^{i k t} = shift_n high[n, q] low[n, r]``,
+    ``shift = e^{-i K t}`` (with `half`: ``k = 0..K``, ``B = ceil(sqrt(K + 1))``, ``k = q B + r``, ``shift = 1``).
+    Evaluating a trigonometric sum through these factors is one matrix product of the ``(N, B)`` lows with the
+    coefficients, then a sum over ``q``: no ``N x (2K+1)`` array.
+
+    Parameters
+    ----------
+    t : float ndarray, shape (N,)
+    K : int
+    t_lo : float ndarray, shape (N,), optional
+        Low parts of the angles (:func:`exact_angles`).
+    extended : bool
+        Compute in ``numpy.clongdouble`` (64-bit significands on x86; plain double where the platform has no
+        wider type) instead of complex128.
+    half : bool
+        Only ``k = 0..K``.
+
+    Returns
+    -------
+    shift : complex ndarray, shape (N,)
+    high : complex ndarray, shape (N, Q)
+    low : complex ndarray, shape (N, B)
+        Each entry is within ``EXP_ERROR_UNITS`` units of rounding (of the working type) of its exact value.
+
+    Examples
+    --------
+    >>> t = np.array([0.3, 2.0])
+    >>> shift, high, low = axis_exponentials(t, 3)
+    >>> B = low.shape[1]
+    >>> e = (shift[:, None, None] * high[:, :, None] * low[:, None, :]).reshape(2, -1)[:, :7]
+    >>> bool(np.allclose(e, np.exp(1j * t[:, None] * np.arange(-3, 4)), rtol=0, atol=1e-15))
+    True
+    """
+    n = K + 1 if half else 2 * K + 1
+    B = max(1, int(np.ceil(np.sqrt(n))))
+    Q = -(-n // B)
+    low = _phased(t, np.arange(B, dtype=float), t_lo, extended)
+    high = _phased(t, B * np.arange(Q, dtype=float), t_lo, extended)
+    shift = _phased(t, np.array([0.0 if half else -float(K)]), t_lo, extended)[:, 0]
+    return shift, high, low
+
+
+# Bound on the error of an entry of axis_exponentials, in units of rounding u of the working type. Assumed: libm's
+# cos and sin are within LIBM_ULPS ulps (glibc documents at most 1-2 ulps in double and long double); an ulp of a
+# value of modulus up to 1 is at most 2u. So each of the two exponentials of a phase (the exact big part, the small
+# part) is within 2 sqrt(2) LIBM_ULPS u of its value, and their product adds sqrt(2) gamma_2 ~ 2 sqrt(2) u:
+# 4 sqrt(2) 4 + 2 sqrt(2) = 25.5 (the rounded small phase adds < 1e-6 u; terms of order u^2 are left to the callers'
+# (1 - phi) denominators).
+LIBM_ULPS = 4
+EXP_ERROR_UNITS = 26.0
+
+
+def _phased(t, mult, t_lo, extended):
+    """``e^{i m (t + t_lo)}`` for integer multipliers ``mult`` (as floats, ``|m| < 2^20``), shape (N, len(mult)).
+
+    ``t = hi + lo`` with ``hi`` on a grid so coarse that ``m hi`` is exact (libm reduces an exact argument
+    correctly); ``m (lo + t_lo)`` is below ``~1e-6``, so its rounding is far below a unit of the result.
+    """
+    top = float(np.max(np.abs(t))) if t.size else 0.0
+    most = float(np.max(np.abs(mult))) if mult.size else 0.0
+    frac = 53 - int(most).bit_length() - max(0, int(np.frexp(top)[1]))
+    hi = np.ldexp(np.round(np.ldexp(t, frac)), -frac)
+    real = np.longdouble if extended else float
+    lo = (t - hi).astype(real)                                   # exact
+    if t_lo is not None:
+        lo = lo + t_lo.astype(real)
+    big = (hi[:, None] * mult).astype(real)                      # exact products
+    small = lo[:, None] * mult.astype(real)
+    cplx = np.clongdouble if extended else complex
+    out = np.empty(big.shape, dtype=cplx)
+    out.real, out.imag = np.cos(big), np.sin(big)
+    part = np.empty(big.shape, dtype=cplx)
+    part.real, part.imag = np.cos(small), np.sin(small)
+    return out * part
+
+
+def _exp_1d(t, K, t_lo=None):
     """``e^{i k t_n}`` for ``k = 1..K``, shape (N, K), by angle addition: ``k = qB + r`` with ``B ~ sqrt(K)``.
 
     Only ``N (B + K/B)`` phases are exponentiated (``2 N sqrt(K)`` instead of ``N K``; the elementwise products are
@@ -216,6 +375,7 @@ def _exp_1d(t, K):
     ``t_hi`` on a grid coarse enough that ``m t_hi`` is exact, and ``e^{i m t} = e^{i m t_hi} e^{i m t_lo}`` (the
     second factor is within ``~1e-7`` of 1). So every entry is within a few units of rounding of ``e^{i k t_n}`` at
     the floating-point ``t_n`` -- closer than ``cos(k * t_n)``, whose rounded phase is off by up to ``|k t_n| 2^-53``.
+    With `t_lo` (:func:`exact_angles`) the angle is ``t_n + t_lo_n``: ``t_lo`` joins the small part.
     """
     B = max(1, int(np.ceil(np.sqrt(K + 1))))
     Q = -(-(K + 1) // B)
@@ -224,6 +384,8 @@ def _exp_1d(t, K):
     frac = 53 - int(Q * B).bit_length() - max(0, int(np.frexp(top)[1]))
     hi = np.ldexp(np.round(np.ldexp(t, frac)), -frac)
     lo = t - hi                                                  # exact
+    if t_lo is not None:  # |lo + t_lo| < 2^-frac: its rounding, times a multiplier < 2^bits, stays below u^2
+        lo = lo + t_lo
 
     def expi(mult):
         x = lo[:, None] * mult

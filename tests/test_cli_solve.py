@@ -58,6 +58,8 @@ def test_solve_csv_p4_is_the_periodic_cubic_spline(data_1d, capsys):
     assert (summary["N"], summary["m"], summary["dim"], summary["query_points"]) == (4, 1, 1, 61)
     assert summary["norm"] == pytest.approx(s.norm, rel=1e-15)
     assert summary["solve"]["residual"] < 1e-12
+    assert summary["solve"]["residual_kind"] == s.info.residual_kind in ("exact", "bound")
+    assert summary["solve"]["sensitivity"] == pytest.approx(s.info.sensitivity, rel=1e-15)
 
 
 def test_solve_K_none_is_exactly_the_periodic_cubic_spline(data_1d, capsys):

@@ -300,6 +300,8 @@ def _same_info(a, b):
                                           for x, y in zip(da.values(), db.values(), strict=True))
 
 
+# the dense closed-form K = None solve (p = 6) certifies its residual with a loose bound, above rtol: it warns
+@pytest.mark.filterwarnings("ignore::fpnorm.exceptions.AccuracyWarning")
 @pytest.mark.parametrize("name", sorted(LIMIT_CASES))
 def test_k_none_round_trip_is_exact(name, tmp_path):
     kw, piece = dict(LIMIT_CASES[name][0]), LIMIT_CASES[name][1]
@@ -405,6 +407,8 @@ def test_k_none_shifted_parts_must_agree(tmp_path, change):
         FPInterpolator.load(_write(tmp_path / "x.npz", arrays, header))
 
 
+# the dense closed-form K = None solve (p = 6) certifies its residual with a loose bound, above rtol: it warns
+@pytest.mark.filterwarnings("ignore::fpnorm.exceptions.AccuracyWarning")
 def test_k_none_kernel_weight_must_be_the_interpolants(tmp_path):
     s = FPInterpolator(X5, np.cos(X5), weight=PowerLaw(p=6), K=None)
     arrays, header = _saved(s, tmp_path)

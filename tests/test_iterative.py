@@ -84,7 +84,8 @@ def test_too_few_iterations_are_reported_not_hidden():
 
 def test_forced_iterative_path_warns_when_rtol_is_out_of_reach():
     x = np.random.default_rng(5).random(100)
-    with pytest.warns(AccuracyWarning, match=r"Interpolation residual .* exceeds rtol = 1e-16 \(method iterative"):
+    with pytest.warns(AccuracyWarning, match=r"Interpolation residual .* exceeds rtol = 1e-16 \(method iterative"), \
+            pytest.warns(AccuracyWarning, match=r"Rounding the points themselves .* more than rtol = 1e-16"):
         s = FPInterpolator(x, np.sin(2 * np.pi * x), weight=Sobolev(s=2.0), K=128, method="iterative", rtol=1e-16)
     assert s.info.method == "iterative" and 0 < s.info.residual < 1e-8
 

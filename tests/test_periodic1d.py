@@ -134,6 +134,8 @@ def test_limit_norm_is_below_every_truncated_norm_and_close_at_large_K(weight):
     assert norms[-1] == pytest.approx(lim.norm, rel=1e-2)  # LFP converges like K^-1
 
 
+# the dense closed-form K = None solve certifies its residual with a loose bound, above rtol: it warns
+@pytest.mark.filterwarnings("ignore::fpnorm.exceptions.AccuracyWarning")
 def test_p6_matches_scipy_periodic_quintic_spline():
     x = np.sort(point_set("uniform", 15, seed=8))
     y = f(x)
@@ -144,6 +146,8 @@ def test_p6_matches_scipy_periodic_quintic_spline():
     assert np.max(np.abs(s(q) - spl(q))) <= 1e-7
 
 
+# the dense closed-form K = None solve certifies its residual with a loose bound, above rtol: it warns
+@pytest.mark.filterwarnings("ignore::fpnorm.exceptions.AccuracyWarning")
 def test_sobolev_2_limit_is_the_large_K_limit():
     x = point_set("uniform", 12, seed=9)
     lim = FPInterpolator(x, f(x), weight=Sobolev(2), K=None)

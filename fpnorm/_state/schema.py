@@ -33,6 +33,7 @@ from .._internal import memory
 from .._internal.memory import HEADROOM, format_bytes
 from ..decay import FPNORM_STATUSES
 from ..lattice import box_size
+from ..solvers.problem import RESIDUAL_KINDS
 from ..weights import CallableWeight, Weight, weight_from_spec
 
 __all__ = ["Scalar", "WeightSpec", "Array", "Record", "SCHEMAS", "CLASSES", "encode", "decode",
@@ -101,7 +102,9 @@ _PIECES = ("PiecewiseCubic", "PiecewiseLinear")
 SCHEMAS = {
     "SolveInfo": {"method": Scalar("str"), "residual": Scalar("float"), "condition": Scalar("float"),
                   "iterations": Scalar("int"), "attempts": Scalar("strings"), "seconds": Scalar("float"),
-                  "status": Scalar("str"), "truncation_error": Scalar("float", optional=True)},
+                  "status": Scalar("str"), "truncation_error": Scalar("float", optional=True),
+                  "residual_kind": Scalar("str", optional=True, choices=RESIDUAL_KINDS),
+                  "sensitivity": Scalar("float", optional=True)},
     "FPNorm": {"value": Scalar("float"), "error_bound": Scalar("float"),
                "status": Scalar("str", choices=FPNORM_STATUSES), "K": Scalar("int"),
                "reason": Scalar("str", optional=True)},

@@ -104,7 +104,8 @@ def run(args):
     json_path.write_text(json_dumps(summary, indent=2))
     K_text = "infinity" if s.K is None else s.K
     print(f"fpnorm solve: N = {summary['N']} points in d = {dim}, K = {K_text}, method {s.info.method}, "
-          f"relative residual {s.info.residual:.1e}, ||h - h_ini||_gamma = {np.round(s.norm, 6)}")
+          f"relative residual {s.info.residual:.1e} ({s.info.residual_kind}), ||h - h_ini||_gamma = "
+          f"{np.round(s.norm, 6)}")
     print(f"fpnorm solve: wrote {out}")
     if evals_path is not None:
         print(f"fpnorm solve: wrote {evals_path}")

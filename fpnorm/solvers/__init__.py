@@ -2,7 +2,8 @@
 
 Every path takes a validated :class:`Problem` and returns a :class:`Solution` (complex box coefficients and a
 :class:`SolveInfo`). :func:`solve` picks a path from a cost estimate, checks the residual against the exact forward
-map, escalates to the stabler QR path when accuracy is lost, and warns or raises with the measured numbers.
+map, escalates to the stabler QR path when accuracy is lost, and warns or raises with the measured numbers. The
+residual it reports is measured at the points themselves and certified (:mod:`fpnorm.solvers.certify`).
 """
 
 import dataclasses
@@ -14,13 +15,14 @@ import numpy as np
 from .._internal.memory import available_memory
 from .._internal.threads import single_threaded
 from ..exceptions import AccuracyWarning, MemoryEstimateError, SolveError
-from .crosscheck import crosscheck_residual
+from .certify import certified_residual, sensitivity
 from .dense import cholesky_memory, solve_cholesky
 from .iterative import NEIGHBOURS, iterative_memory, solve_iterative
-from .problem import Problem, Solution, SolveInfo, direct_values, forward, relative_residual, scale_exponent
+from .problem import Problem, Solution, SolveInfo, scale_exponent
 from .qr import qr_memory, solve_qr, solve_svd
 
-__all__ = ["METHODS", "Problem", "Solution", "SolveInfo", "solve", "choose_method", "estimate_costs"]
+__all__ = ["METHODS", "Problem", "Solution", "SolveInfo", "solve", "choose_method", "estimate_costs",
+           "residual_warning", "sensitivity_warning"]
 
 # Methods a user may ask for; "auto" chooses (see choose_method). "periodic1d" and "exact_kernel" solve the
 # K = infinity problem (K=None) in 1-d, see :mod:`fpnorm.solvers.periodic1d`; the others need an integer K.
@@ -102,8 +104,6 @@ def _fallbacks(first, N, M, dim, m):
 _RUNNERS = {"qr": solve_qr, "svd": solve_svd, "cholesky": solve_cholesky, "iterative": solve_iterative}
 # Runners that take the target residual (they stop refining or iterating once they reach it).
 _TAKES_RTOL = ("cholesky", "iterative")
-# finufft tolerance of the final residual check (its floor in double precision).
-_VERIFY_EPS = 1e-15
 # Dense runs with at most this many flops (N^2 M for QR/SVD, N^3 for Cholesky) use one BLAS thread (single_threaded).
 # Measured on the 2-core machine under load (load average ~2.5), best of 5: QR of 513 x 120 13.3 ms threaded against
 # 2.1 ms on one thread, of 2001 x 400 1370 ms against 190 ms; Cholesky of N = 600 7.8 ms against 5.6 ms; above
@@ -128,21 +128,40 @@ def _normalise(problem):
     return dataclasses.replace(problem, rhs=np.ldexp(problem.rhs, -exponent)), exponent
 
 
-def _verified_residual(sol, problem):
-    """The relative residual of a solution re-measured with the exact forward map at finufft's tightest tolerance.
+def _verified_residual(sol, problem, rtol=0.0):
+    """The relative residual of a solution at the points themselves, certified, and its kind ("exact" / "bound").
 
-    Runners measure with the tolerance of the solve (``eps_for_rtol``), whose error is relative to ``sum |c_k|`` and
-    can reach the size of ``rtol`` for ill-conditioned data; this one extra type-2 NUFFT makes the reported residual
-    the true one, and the escalation decisions honest. When the runner built the explicit design matrix (QR, SVD),
-    the values are summed directly with it instead (exact to rounding, and cheaper than planning a NUFFT).
+    Runners measure at the rounded angles with the tolerance of the solve; this measurement forms every phase
+    exactly and bounds every rounding (:func:`fpnorm.solvers.certify.certified_residual`), so the reported residual
+    is never below the true one and the escalation decisions rest on it.
     """
     if not np.isfinite(sol.coef).all():
-        return np.nan
-    if sol.design is not None and sol.design.shape == (problem.N, problem.M):
-        # the solver's explicit design matrix: an exact direct sum, no NUFFT tolerance and no plan to set up
-        return relative_residual(direct_values(sol.coef, sol.design, problem.K, problem.dim), problem.rhs)
-    precise = dataclasses.replace(problem, eps=_VERIFY_EPS)
-    return relative_residual(forward(sol.coef, precise), problem.rhs)
+        return np.nan, "bound"
+    # double-precision sums first; extended precision when their bar hides whether rtol is met, within EXACT_WORK,
+    # and always after a dense O(N^2 M) factorisation (it costs far less)
+    dense = sol.info.method in ("qr", "svd")
+    residual, kind, _ = certified_residual(sol.coef, problem, enough=rtol, affordable=True if dense else None)
+    return residual, kind
+
+
+def residual_warning(info, rtol, *, stacklevel):
+    """Warn (:class:`~fpnorm.exceptions.AccuracyWarning`) when the residual exceeds `rtol`, with the numbers."""
+    if not info.residual <= rtol:
+        warnings.warn(f"Interpolation residual {info.residual:.2e} ({info.residual_kind}) exceeds rtol = {rtol:.0e} "
+                      f"(method {info.method}, condition ~ {info.condition:.1e}).", AccuracyWarning,
+                      stacklevel=stacklevel + 1)
+
+
+def sensitivity_warning(info, rtol, *, stacklevel):
+    """Warn (:class:`~fpnorm.exceptions.AccuracyWarning`) when the rounding of the points themselves moves the
+    interpolant at them by more than `rtol` (``info.sensitivity``)."""
+    if info.sensitivity > rtol:
+        warnings.warn(f"Rounding the points themselves (relative machine epsilon {np.finfo(float).eps:.1e}) can "
+                      f"move the interpolant at them by {info.sensitivity:.2e} relative to max|y| (info.sensitivity: "
+                      f"max |h'| eps max|x|), more than rtol = {rtol:.0e}: the float points do not determine it "
+                      f"to that accuracy (residual {info.residual:.2e}, {info.residual_kind}). Nearly coincident "
+                      f"points with different values make the interpolant this large: merge them or smooth.",
+                      AccuracyWarning, stacklevel=stacklevel + 1)
 
 
 def _badness(sol):
@@ -191,9 +210,7 @@ def solve(problem, *, method="auto", rtol=1e-10):
         try:
             with single_threaded(_dense_work(name, problem) <= _SINGLE_THREAD_WORK):
                 sol = _RUNNERS[name](problem, **({"rtol": rtol} if name in _TAKES_RTOL else {}))
-                sol.info.residual = _verified_residual(sol, problem)
-            summed = sol.design is not None and sol.design.shape == (problem.N, problem.M)
-            sol.design = None  # not kept: it is N x M
+                sol.info.residual, sol.info.residual_kind = _verified_residual(sol, problem, rtol)
         except MemoryEstimateError as exc:
             if len(order) == 1 or name == order[-1] and best is None:
                 raise
@@ -203,10 +220,6 @@ def solve(problem, *, method="auto", rtol=1e-10):
             attempts.append(f"{name}: factorisation failed ({exc}); the kernel matrix is numerically singular")
             continue
         attempts.extend(sol.info.attempts)
-        if not summed:  # a NUFFT measured it: cross-check by exact sums when finufft's floor could hide a miss
-            sol.info.residual, note = crosscheck_residual(sol.coef, problem, sol.info.residual, rtol)
-            if note:
-                attempts.append(f"{name}: {note}")
         if best is None or _badness(sol) < _badness(best):  # a NaN residual loses to any number
             best = sol
         if sol.info.residual <= rtol:
@@ -216,8 +229,9 @@ def solve(problem, *, method="auto", rtol=1e-10):
     if best is None:
         raise SolveError("No solve method produced an answer: " + "; ".join(attempts), method=order[-1])
     best.info.attempts = attempts
-    best.info.seconds = time.perf_counter() - start
     info = best.info
+    info.sensitivity = sensitivity(best.coef, problem) if np.isfinite(best.coef).all() else np.inf
+    info.seconds = time.perf_counter() - start
     if exponent:  # undo the power-of-two scaling exactly (in two steps: 2**1024 itself overflows)
         half = exponent // 2
         with np.errstate(over="ignore", invalid="ignore"):
@@ -233,7 +247,6 @@ def solve(problem, *, method="auto", rtol=1e-10):
                          f"(condition ~ {info.condition:.1e}); no usable interpolant. Points may be too close for "
                          f"this K and weight: merge near-duplicates, lower K, or use a rougher weight.",
                          residual=info.residual, condition=info.condition, method=info.method)
-    if info.residual > rtol:
-        warnings.warn(f"Interpolation residual {info.residual:.2e} exceeds rtol = {rtol:.0e} "
-                      f"(method {info.method}, condition ~ {info.condition:.1e}).", AccuracyWarning, stacklevel=3)
+    residual_warning(info, rtol, stacklevel=3)
+    sensitivity_warning(info, rtol, stacklevel=3)
     return best

@@ -46,9 +46,9 @@ from .bound_grid import (
     check_data_within_bounds,
     derivative_bounds,
     grid_points_per_axis,
-    max_violation,
 )
-from .problem import FreeModes, Solution, SolveInfo, forward, scaled_design
+from .certify import band_violation, sensitivity
+from .problem import FreeModes, Solution, SolveInfo, scaled_design
 
 __all__ = ["SOLVERS", "ACTIVE_SET_MAX_POINTS", "solve_constrained", "as_tolerances"]
 
@@ -293,7 +293,9 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
     Solution
         ``info.method`` is "active-set" (exact dual route), "cvxpy", or "qr" (bounds only, and the exact
         interpolant meets them); ``info.residual`` is the largest constraint
-        violation (data bands and bound grid) relative to ``max |r|``; ``info.status`` the worst solver status.
+        violation (data bands and bound grid) relative to ``max |r|``, the bands' certified at the points
+        (``info.residual_kind`` says how, :mod:`fpnorm.solvers.certify`), the grid's as measured on the grid;
+        ``info.status`` the worst solver status.
 
     Warns
     -----
@@ -383,8 +385,9 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
             attempts.append(f"cvxpy: bound grid capped at {n_used}^{dim} points (MAX_GRID_POINTS = "
                             f"{MAX_GRID_POINTS})")
         check_bounds_fine(coef, bounds, n_used, dim, stacklevel=4)
-    v = forward(coef, problem)
-    viol = max_violation(v, r, tol[:, None] if tol is not None else None, None, None, None)
+    # the data bands' violation at the points themselves, certified (relative to max |r|, as `scale` is)
+    data, kind = band_violation(coef, problem, tol[:, None] if tol is not None else 0.0)
+    viol = data * scale
     if grid is not None:
         viol = max(viol, max(float(np.max(grid.violation(x[sd.pen] / sd.scales[sd.pen], x[sd.free_cols])))
                              for x in reals))
@@ -393,5 +396,5 @@ def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
         warnings.warn(f"cvxpy ({solver}) reports status {status!r}; largest constraint violation "
                       f"{viol / scale:.2e} (relative).", AccuracyWarning, stacklevel=3)
     method = "cvxpy" if "cvxpy" in methods else methods.pop()
-    return Solution(coef, SolveInfo(method, viol / scale, float("nan"), iters, attempts,
-                                    time.perf_counter() - t0, status))
+    return Solution(coef, SolveInfo(method, viol / scale, float("nan"), iters, attempts, time.perf_counter() - t0,
+                                    status, residual_kind=kind, sensitivity=sensitivity(coef, problem)))

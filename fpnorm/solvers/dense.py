@@ -3,7 +3,8 @@
 ``G_ij = kappa(x_i - x_j)`` with ``kappa`` the kernel of the penalised modes. After projecting out the free modes
 (:class:`FreeModes`), ``G_2 = Q_2^T G Q_2`` is symmetric positive definite; ``G_2 beta = Q_2^T r``,
 ``alpha = Q_2 beta``, and the coefficients are ``c_k = g_k sum_n alpha_n e^{-i k.t_n}`` (one type-1 NUFFT) plus the
-free part. The residual is measured with the exact forward map (type-2 NUFFT) and refined with the same factor.
+free part. The residual is measured at the points (type-2 NUFFT at the rounded angles plus the first-order step to
+the points, :func:`~fpnorm.solvers.problem.values_at_points`) and refined with the same factor.
 Cost: one NUFFT at the N(N-1)/2 differences plus N^3/3 flops; this is the floor of any direct method.
 """
 
@@ -11,7 +12,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from .. import transforms
-from .problem import FreeModes, Solution, SolveInfo, relative_residual
+from .problem import FreeModes, Solution, SolveInfo, relative_residual, values_at_points
 
 __all__ = ["solve_cholesky", "cholesky_memory"]
 
@@ -49,14 +50,14 @@ def solve_cholesky(problem, *, refine=3, rtol=1e-10):
 
     rhs = problem.rhs
     coef = correction(rhs)
-    values = plan.evaluate(coef).real            # the exact forward map at the problem's eps
+    values = values_at_points(plan.evaluate, coef, problem).real     # at the points t + t_lo, at the problem's eps
     res = relative_residual(values, rhs)
     steps = 0
     for _ in range(refine):
         if res <= rtol * 1e-3 or res == 0.0:
             break
         trial = coef + correction(rhs - values)
-        trial_values = plan.evaluate(trial).real
+        trial_values = values_at_points(plan.evaluate, trial, problem).real
         trial_res = relative_residual(trial_values, rhs)
         if not trial_res < res:
             break

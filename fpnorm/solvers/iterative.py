@@ -37,7 +37,7 @@ from scipy.spatial import cKDTree
 from .. import transforms
 from .._internal.memory import check_memory
 from .._internal.progress import progress
-from .problem import FreeModes, Solution, SolveInfo, relative_residual
+from .problem import FreeModes, Solution, SolveInfo, relative_residual, values_at_points
 
 __all__ = ["solve_iterative", "iterative_memory", "vecchia_factor", "coarse_to_fine", "NEIGHBOURS"]
 
@@ -369,7 +369,7 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS)
                           min(_RUN, maxiter - used))
         used, runs = used + it, runs + 1
         coef, dual = coef + coefficients(z, remainder), dual + y
-        values = check.evaluate(coef).real
+        values = values_at_points(check.evaluate, coef, problem).real   # at t + t_lo: the points themselves
         res = relative_residual(values, rhs)
         idle = 0 if res < 0.5 * best[0] else idle + 1
         if res < best[0]:

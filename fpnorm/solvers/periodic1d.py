@@ -17,6 +17,7 @@ import scipy.sparse.linalg as spla
 
 from .._internal.memory import check_memory
 from ..kernels import bernoulli_polynomial, closed_form_kernel, spline_parts
+from .certify_limit import limit_residual
 from .problem import SolveInfo, relative_residual
 
 __all__ = ["PiecewiseCubic", "PiecewiseLinear", "Shifted", "KernelExpansion", "LimitSolution", "solve_periodic1d",
@@ -48,24 +49,35 @@ class PiecewiseCubic:
         self.d = np.diff(np.append(z, z[0] + 1.0))
         self.lead = np.zeros(values.shape[1]) if lead is None else lead
 
-    def __call__(self, q):
-        """Values at points ``q`` (shape (Q,), any reals), shape (Q, m)."""
+    def __call__(self, q, dq=None):
+        """Values at points ``q + dq`` (``q`` of shape (Q,), any reals; ``dq`` a tiny exact remainder of ``q``, e.g.
+        from :func:`fpnorm.lattice.exact_quotient`), shape (Q, m).
+
+        Each cubic is written as its Taylor polynomial at the node nearest the query's side: exactly the node value
+        there, so at the nodes themselves nothing is lost to the cancellation of the two-sided form.
+        """
         z, d = self.z, self.d
         N = z.size
         q = np.asarray(q, dtype=float)
         qf = q - np.floor(q)
         j = np.searchsorted(z, qf, side="right") - 1
         t = qf - z[j % N] + np.where(j < 0, 1.0, 0.0)
+        if dq is not None:
+            t = t + dq                            # exact enough: a query next to a node has t of the size of dq
         j = j % N
-        jn = (j + 1) % N
-        dj = d[j][:, None]
+        jn, jp = (j + 1) % N, (j - 1) % N
+        dj, dp = d[j][:, None], d[jp][:, None]
         t = t[:, None]
-        s = dj - t
-        r0, r1 = self.values[j], self.values[jn]
-        m0, m1 = self.second[j], self.second[jn]
-        out = (m0 * s**3 + m1 * t**3) / (6 * dj) + (r0 - m0 * dj**2 / 6) * (s / dj) + (r1 - m1 * dj**2 / 6) * (t / dj)
+        r0, r1, rp = self.values[j], self.values[jn], self.values[jp]
+        m0, m1, mp = self.second[j], self.second[jn], self.second[jp]
+        right = (r1 - r0) / dj - dj * (2 * m0 + m1) / 6          # h'(z_j+) of the cubic on [z_j, z_j+1]
+        left = (r0 - rp) / dp + dp * (mp + 2 * m0) / 6           # h'(z_j-) of the cubic on [z_j-1, z_j]
+        ahead = r0 + t * (right + t * (m0 / 2 + t * (m1 - m0) / (6 * dj)))
+        behind = r0 + t * (left + t * (m0 / 2 + t * (m0 - mp) / (6 * dp)))   # t < 0 only through dq
+        out = np.where(t >= 0, ahead, behind)
         if np.any(self.lead):
-            out = out + self.lead * (bernoulli_polynomial(4, qf - z[0] - np.floor(qf - z[0])) / 24.0)[:, None]
+            w = qf - z[0] + (0.0 if dq is None else dq)
+            out = out + self.lead * (bernoulli_polynomial(4, w - np.floor(w)) / 24.0)[:, None]
         return out
 
     @property
@@ -210,8 +222,8 @@ class Shifted:
                              f"should have shape ({base.width},)")
         return cls(base, bump, f["t"])
 
-    def __call__(self, q):
-        return self.f(q) + self.u(q)[:, :1] * self.t
+    def __call__(self, q, dq=None):
+        return self.f(q, dq) + self.u(q, dq)[:, :1] * self.t
 
 
 class PiecewiseLinear:
@@ -230,17 +242,24 @@ class PiecewiseLinear:
         self.d = np.diff(np.append(z, z[0] + 1.0))
         self.lead = np.zeros(values.shape[1]) if lead is None else lead
 
-    def __call__(self, q):
+    def __call__(self, q, dq=None):
+        """Values at ``q + dq`` (see :meth:`PiecewiseCubic.__call__`), shape (Q, m)."""
         z, N = self.z, self.z.size
         qf = np.asarray(q, dtype=float)
         qf = qf - np.floor(qf)
         j = np.searchsorted(z, qf, side="right") - 1
-        t = (qf - z[j % N] + np.where(j < 0, 1.0, 0.0))[:, None]
+        t = qf - z[j % N] + np.where(j < 0, 1.0, 0.0)
+        if dq is not None:
+            t = t + dq
+        t = t[:, None]
         j = j % N
         r = self.values
-        out = r[j] + (r[(j + 1) % N] - r[j]) * (t / self.d[j][:, None])
+        jn, jp = (j + 1) % N, (j - 1) % N
+        ahead = r[j] + (r[jn] - r[j]) * (t / self.d[j][:, None])
+        behind = r[j] + (r[j] - r[jp]) * (t / self.d[jp][:, None])      # t < 0 only through dq
+        out = np.where(t >= 0, ahead, behind)
         if np.any(self.lead):
-            w = qf - z[0]
+            w = qf - z[0] + (0.0 if dq is None else dq)
             out = out + self.lead * (bernoulli_polynomial(2, w - np.floor(w)) / 2.0)[:, None]
         return out
 
@@ -314,12 +333,15 @@ class KernelExpansion:
         """Columns ``m``."""
         return self.alpha.shape[1]
 
-    def __call__(self, q):
+    def __call__(self, q, dq=None):
         q = np.asarray(q, dtype=float)
         out = np.empty((q.size, self.alpha.shape[1]))
         for start in range(0, q.size, _CHUNK):
             sl = slice(start, min(q.size, start + _CHUNK))
-            out[sl] = self.kappa(q[sl, None] - self.z[None, :]) @ self.alpha + self.c
+            diff = q[sl, None] - self.z[None, :]
+            if dq is not None:
+                diff = diff + dq[sl, None]
+            out[sl] = self.kappa(diff) @ self.alpha + self.c
         return out
 
 
@@ -374,7 +396,7 @@ def solve_exact_kernel(z, rhs, *, weight, refine=4):
     return LimitSolution(f, norm2, info)
 
 
-def solve_limit(weight, z, rhs, *, method="auto"):
+def solve_limit(weight, z, rhs, *, method="auto", dz=None, point_scale=None):
     """Solve the K = infinity problem for a 1-d weight with a closed-form kernel.
 
     Parameters
@@ -388,13 +410,21 @@ def solve_limit(weight, z, rhs, *, method="auto"):
     method : str
         One of :data:`LIMIT_METHODS`: "periodic1d" (O(N), PowerLaw p in {2, 4} and LFP), "exact_kernel" (dense
         closed-form kernel, O(N^3), every closed form), "auto" (the first that applies).
+    dz : ndarray, shape (N,), optional
+        ``x / P - z``, the exact remainder of the nodes (:func:`fpnorm.lattice.exact_quotient`): the residual is
+        certified at ``z + dz``, the user's points.
+    point_scale : float, optional
+        The largest ``|x| / P`` of the points as given (for ``info.sensitivity``).
 
     Returns
     -------
     LimitSolution
+        ``info.residual`` certified at the points (:func:`fpnorm.solvers.certify_limit.limit_residual`).
     """
     start = time.perf_counter()
     sol = _dispatch(weight, z, rhs, method)
+    sol.info.residual, sol.info.residual_kind, sol.info.sensitivity = limit_residual(sol.evaluate, z, dz, rhs,
+                                                                                     point_scale)
     sol.info.seconds = time.perf_counter() - start
     return sol
 

@@ -20,8 +20,12 @@ from .._internal.checks import evaluate_function
 from ..lattice import complex_to_real, real_design, real_to_complex
 
 __all__ = ["Problem", "SolveInfo", "Solution", "FreeModes", "ScaledDesign", "scaled_design", "real_scales",
-           "relative_residual", "direct_values", "forward", "right_hand_sides", "join_complex", "evaluate_h_ini",
-           "scale_exponent"]
+           "relative_residual", "direct_values", "forward", "values_at_points", "right_hand_sides", "join_complex",
+           "evaluate_h_ini", "scale_exponent", "RESIDUAL_KINDS"]
+
+# What `SolveInfo.residual` is: "exact" -- the residual at the points to within 10% and never below it (exactly
+# phased sums with a proven error bar that narrow); "bound" -- a proven upper bound (:mod:`fpnorm.solvers.certify`).
+RESIDUAL_KINDS = ("exact", "bound")
 
 
 @dataclass
@@ -39,6 +43,13 @@ class Problem:
         ``gamma(k)^2``; ``inf`` marks free modes.
     eps : float
         finufft tolerance for kernels and forward maps.
+    t_lo : ndarray, shape (N, d), optional
+        Low parts of the angles: the points sit at ``t + t_lo`` exactly (:func:`fpnorm.lattice.exact_angles`);
+        None means at ``t``. Residuals are measured, and explicit designs built, at ``t + t_lo``.
+    angle_scale : float, optional
+        The largest ``|2 pi x / P|_2`` of the points as the user gave them (before wrapping): the rounding of those
+        floats moves ``h`` by up to ``sum_k |c_k| |k|_2 eps angle_scale`` (``SolveInfo.sensitivity``). None: from
+        the angles.
     """
 
     t: np.ndarray
@@ -46,6 +57,8 @@ class Problem:
     K: int
     g: np.ndarray
     eps: float = transforms.DEFAULT_EPS
+    t_lo: np.ndarray = None
+    angle_scale: float = None
 
     @property
     def N(self):
@@ -80,7 +93,8 @@ class SolveInfo:
         The method that produced the answer (one of :data:`fpnorm.solvers.METHODS`; "smoothing", "active-set" or
         "cvxpy" for the variants of :mod:`fpnorm.solvers.smoothing` and :mod:`fpnorm.solvers.constrained`).
     residual : float
-        ``max_n |h(x_n) - y_n| / max_n |y_n|`` measured with the exact forward map (0 data give the absolute value).
+        ``max_n |h(x_n) - y_n| / max_n |y_n|`` at the points themselves (0 data give the absolute value): exactly
+        phased sums with a proven error bar, reported at the bar's upper end (:mod:`fpnorm.solvers.certify`).
     condition : float
         Estimate of the 1-norm condition number of the (projected) kernel matrix ``G``; nan when not estimated.
     iterations : int
@@ -97,6 +111,14 @@ class SolveInfo:
         right-hand sides): how far the truncated solution is from the K = infinity one
         (:func:`fpnorm.solvers.truncation.truncation_error`). 0 for ``K=None``; ``inf`` when the weight's
         ``sum gamma(k)^2`` diverges (no K = infinity limit); nan when not estimated (tolerances and bounds).
+    residual_kind : str or None
+        One of :data:`RESIDUAL_KINDS`: "exact" (within 10% of the true residual, never below it) or "bound" (a
+        proven upper bound); None for a record saved before residuals were certified.
+    sensitivity : float
+        ``sum_k |c_k| |k|_2 (2 pi / P) eps max_n |x_n|_2 / max_n |y_n|``: how far the rounding of the points
+        themselves (relative ``eps``, machine epsilon) can move ``h`` at them, relative like the residual; nan when
+        not computed (None in a record saved before it was). Above ``rtol`` the data do not pin the interpolant
+        down at the accuracy asked for.
     """
 
     method: str
@@ -107,6 +129,8 @@ class SolveInfo:
     seconds: float = 0.0
     status: str = "optimal"
     truncation_error: float = float("nan")
+    residual_kind: str = None
+    sensitivity: float = float("nan")
 
     def __eq__(self, other):
         """Field by field, with NaN equal to NaN (a missing condition estimate is NaN) and arrays compared by value,
@@ -118,7 +142,8 @@ class SolveInfo:
     def to_dict(self):
         return {"method": self.method, "residual": self.residual, "condition": self.condition,
                 "iterations": self.iterations, "attempts": list(self.attempts), "seconds": self.seconds,
-                "status": self.status, "truncation_error": self.truncation_error}
+                "status": self.status, "truncation_error": self.truncation_error, "residual_kind": self.residual_kind,
+                "sensitivity": self.sensitivity}
 
 
 def _same(a, b):
@@ -138,10 +163,6 @@ def _same(a, b):
 class Solution:
     """Complex box coefficients of ``h - h_ini`` (shape ``(2K+1,)*d + (m,)``) and how they were found.
 
-    ``design``, when a solver built it, is the explicit real design matrix ``[1, cos(k.t), sin(k.t)]`` at the
-    points (shape (N, M), :func:`fpnorm.lattice.real_design`): the final residual check then sums it directly
-    instead of running a NUFFT (:func:`direct_values`). :func:`fpnorm.solvers.solve` drops it before returning.
-
     ``dual`` maps real right-hand sides ``r`` (shape (N, m)) to the dual variables
     ``alpha = Q_2 (Q_2^T G Q_2)^-1 Q_2^T r`` of their truncated interpolant (whose penalised coefficients are
     ``g_k sum_n alpha_n e^{-i k.t_n}``): exactly, reusing the factorisation, for the direct solvers; approximately
@@ -152,7 +173,6 @@ class Solution:
 
     coef: np.ndarray
     info: SolveInfo
-    design: np.ndarray = None
     dual: object = None
     alpha: np.ndarray = None
 
@@ -187,7 +207,7 @@ class FreeModes:
             raise ValueError(f"Expected at most as many unpenalised modes as distinct points: {self.n} free real "
                              f"basis functions, {N} points, so the free part is not determined by the data. Add points "
                              f"or give the free modes a finite weight (e.g. `zero=` for k = 0).")
-        F = real_design(problem.t, K, dim, cols=self.cols)
+        F = real_design(problem.t, K, dim, cols=self.cols, t_lo=problem.t_lo)
         qr, tau, _, info = sla.lapack.dgeqrf(F)
         self._qr, self._tau = qr, tau
         diag = np.abs(np.diag(qr[: self.n, : self.n]))
@@ -245,8 +265,27 @@ class FreeModes:
 
 
 def forward(coef, problem):
-    """Exact forward map: the values ``h(x_n)`` of box coefficients at the problem's points, real, shape (N, m)."""
-    return transforms.evaluate(coef, problem.t, eps=problem.eps).real
+    """Forward map: the values ``h(x_n)`` of box coefficients at the problem's points by NUFFT, real, shape (N, m)."""
+    return values_at_points(lambda c: transforms.evaluate(c, problem.t, eps=problem.eps), coef, problem).real
+
+
+def values_at_points(evaluate, coef, problem):
+    """``h`` at the points ``t + t_lo`` from a map `evaluate` (coefficients -> values at the rounded angles ``t``).
+
+    A NUFFT takes the rounded angles; the points lie ``t_lo`` (up to half a unit of rounding of ``t``) beyond them,
+    which moves ``h`` by up to ``sum_k |c_k| |k.t_lo|`` -- far more than rounding when the coefficients are large.
+    The first-order term ``sum_j t_lo_j h_j'`` (one more `evaluate` per axis, of ``i k_j c``) removes that; what is
+    left is at most ``sum_k |c_k| (k.t_lo)^2 / 2 <= 1e-31 d K^2 sum_k |c_k|``.
+    """
+    values = evaluate(coef)
+    if problem.t_lo is None:
+        return values
+    dim, K = problem.dim, problem.K
+    ks = np.arange(-K, K + 1)
+    for j in range(dim):
+        axis = ks.reshape((1,) * j + (-1,) + (1,) * (dim - 1 - j) + (1,) * (coef.ndim - dim))
+        values = values + problem.t_lo[:, j].reshape((-1,) + (1,) * (coef.ndim - dim)) * evaluate(1j * axis * coef)
+    return values
 
 
 def direct_values(coef, design, K, dim):
@@ -319,7 +358,7 @@ class ScaledDesign:
 
 def scaled_design(problem, free):
     """:class:`ScaledDesign` of `problem`, with `free` its :class:`FreeModes`."""
-    design = real_design(problem.t, problem.K, problem.dim)
+    design = real_design(problem.t, problem.K, problem.dim, t_lo=problem.t_lo)
     scales = real_scales(problem)
     if free.n == 0:  # every column penalised: no column selection (saves a copy of the N x M matrix)
         return ScaledDesign(design, scales, np.arange(problem.M), free.cols, design * scales)

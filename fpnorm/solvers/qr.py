@@ -142,7 +142,7 @@ def solve_qr(problem, *, refine=2, use_svd=False):
     coef = real_to_complex(real, K, dim)
     attempts = [] if rank == n_b else [f"qr: numerical rank {rank}/{n_b} of the projected design; "
                                        f"truncated SVD used"]
-    return Solution(coef, SolveInfo(method, res, cond_g, steps, attempts), design=design,
+    return Solution(coef, SolveInfo(method, res, cond_g, steps, attempts),
                     dual=lambda r: free.lift(dual(free.qt(r)[free.n:])))
 
 
