@@ -8,6 +8,7 @@ solve with iterative refinement whose residual is reported honestly.
 Everything here works in ``z = x / P`` in ``[0, 1)`` (the weight is a function of the integer ``k``).
 """
 
+import math
 import time
 
 import numpy as np
@@ -30,7 +31,26 @@ LIMIT_METHODS = ("auto", "periodic1d", "exact_kernel")
 _CHUNK = 1 << 12
 
 
-class PiecewiseCubic:
+class _NodePiece:
+    """What the piecewise forms share: node values ``values`` (N, m) on sorted nodes ``z`` and a ``lead`` multiple
+    of a Bernoulli polynomial started at ``z_0``."""
+
+    @property
+    def width(self):
+        """Columns ``m``."""
+        return self.values.shape[1]
+
+    def _join(self, ahead, behind, t, qf, dq, order):
+        """The piece's values (``ahead`` from the node on the left; ``behind`` from the node on the right where
+        ``t < 0``, reached only through ``dq``) plus ``lead B_order({z - z_0}) / order!``."""
+        out = np.where(t >= 0, ahead, behind)
+        if np.any(self.lead):
+            w = qf - self.z[0] + (0.0 if dq is None else dq)
+            out = out + self.lead * (bernoulli_polynomial(order, w - np.floor(w)) / math.factorial(order))[:, None]
+        return out
+
+
+class PiecewiseCubic(_NodePiece):
     """A periodic function, cubic between sorted nodes ``z_0 < ... < z_{N-1}`` in ``[0, 1)``, continuous, with
     continuous second derivative, given by its node values and node second derivatives (jumps of ``h'`` and
     ``h'''`` are allowed), plus ``lead * q(z)`` with ``q`` the C^2 quartic ``B_4({z - z_0}) / 24``.
@@ -74,16 +94,7 @@ class PiecewiseCubic:
         left = (r0 - rp) / dp + dp * (mp + 2 * m0) / 6           # h'(z_j-) of the cubic on [z_j-1, z_j]
         ahead = r0 + t * (right + t * (m0 / 2 + t * (m1 - m0) / (6 * dj)))
         behind = r0 + t * (left + t * (m0 / 2 + t * (m0 - mp) / (6 * dp)))   # t < 0 only through dq
-        out = np.where(t >= 0, ahead, behind)
-        if np.any(self.lead):
-            w = qf - z[0] + (0.0 if dq is None else dq)
-            out = out + self.lead * (bernoulli_polynomial(4, w - np.floor(w)) / 24.0)[:, None]
-        return out
-
-    @property
-    def width(self):
-        """Columns ``m``."""
-        return self.values.shape[1]
+        return self._join(ahead, behind, t, qf, dq, 4)
 
     def mean(self):
         """``int_0^1 h``, shape (m,) (``q`` has zero mean)."""
@@ -226,7 +237,7 @@ class Shifted:
         return self.f(q, dq) + self.u(q, dq)[:, :1] * self.t
 
 
-class PiecewiseLinear:
+class PiecewiseLinear(_NodePiece):
     """Periodic piecewise-linear function through ``(z_j, values_j)`` (plus ``lead * B_2({z - z_0}) / 2``).
 
     Parameters
@@ -257,16 +268,7 @@ class PiecewiseLinear:
         jn, jp = (j + 1) % N, (j - 1) % N
         ahead = r[j] + (r[jn] - r[j]) * (t / self.d[j][:, None])
         behind = r[j] + (r[j] - r[jp]) * (t / self.d[jp][:, None])      # t < 0 only through dq
-        out = np.where(t >= 0, ahead, behind)
-        if np.any(self.lead):
-            w = qf - z[0] + (0.0 if dq is None else dq)
-            out = out + self.lead * (bernoulli_polynomial(2, w - np.floor(w)) / 2.0)[:, None]
-        return out
-
-    @property
-    def width(self):
-        """Columns ``m``."""
-        return self.values.shape[1]
+        return self._join(ahead, behind, t, qf, dq, 2)
 
     def mean(self):
         return np.sum(self.d[:, None] * (self.values + np.roll(self.values, -1, axis=0)) / 2, axis=0)
