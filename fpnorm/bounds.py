@@ -100,12 +100,13 @@ def _check_delta(delta):
     return check_real(delta, "delta", minimum=0.0, maximum=1.0, strict_min=True, strict_max=True)
 
 
-def _resolve(f_norm, gamma_l2, weight, f, h_ini, period):
+def _resolve(f_norm, gamma_l2, weight, f, h_ini, period, *, warn_given=False):
     """The norms from what the caller gave: ``(f_norm, gamma_l2, reason, gamma_l2_error, f_norm_record)``.
 
     The record is the :class:`~fpnorm.FPNorm` given or computed here (None when `f_norm` is a plain number). An
     unresolved norm computed here is warned about, once per call, with the numbers (the plain numbers returned by
-    :func:`bound_curve` and :func:`sample_complexity` cannot carry its status)."""
+    :func:`bound_curve` and :func:`sample_complexity` cannot carry its status); so is a given unresolved record with
+    `warn_given` (those two functions)."""
     reason, g_err, record = None, None, None
     if gamma_l2 is None:
         if weight is None:
@@ -131,6 +132,10 @@ def _resolve(f_norm, gamma_l2, weight, f, h_ini, period):
             raise ValueError("Expected `h_ini` only with `f` (it enters ||f - h_ini||_gamma), got it with `f_norm`.")
         if isinstance(f_norm, FPNorm):
             record = f_norm
+            if warn_given and record.status == "unresolved":
+                warnings.warn(f"The given ||f - h_ini||_gamma is unresolved ({record.reason}); the result uses the "
+                              f"partial sum {record.value:.6g} and is not a bound.", UnresolvedNormWarning,
+                              stacklevel=3)
         else:
             f_norm = _check_norm_value(f_norm, "f_norm")
     if record is not None:
@@ -239,7 +244,7 @@ def bound_curve(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f=None, h_
     if arr.size and (not np.all(np.isfinite(arr)) or arr.min() < 1):
         raise ValueError(f"Expected every `M` >= 1 and finite, got min {arr.min()}.")
     delta = _check_delta(delta)
-    f_norm, gamma_l2, _, _, _ = _resolve(f_norm, gamma_l2, weight, f, h_ini, check_period(period))
+    f_norm, gamma_l2, _, _, _ = _resolve(f_norm, gamma_l2, weight, f, h_ini, check_period(period), warn_given=True)
     if math.isinf(f_norm) or math.isinf(gamma_l2):
         return np.full(arr.shape, math.inf)
     return f_norm * gamma_l2 * bound_factor(arr, delta)
@@ -270,7 +275,7 @@ def sample_complexity(epsilon, delta, *, f_norm=None, gamma_l2=None, weight=None
     """
     epsilon = check_real(epsilon, "epsilon", minimum=0.0, strict_min=True)
     delta = _check_delta(delta)
-    f_norm, gamma_l2, _, _, _ = _resolve(f_norm, gamma_l2, weight, f, h_ini, check_period(period))
+    f_norm, gamma_l2, _, _, _ = _resolve(f_norm, gamma_l2, weight, f, h_ini, check_period(period), warn_given=True)
     if math.isinf(f_norm) or math.isinf(gamma_l2):
         return math.inf
     C = f_norm * gamma_l2

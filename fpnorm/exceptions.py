@@ -18,7 +18,8 @@ class SolveError(np.linalg.LinAlgError):
     message : str
         What failed and what to try.
     residual : float, optional
-        Relative residual ``max_i |h(x_i) - y_i| / max_i |y_i|`` of the best attempt (nan when none exists).
+        Relative residual ``max_i |h(x_i) - y_i| / max_i |y_i - h_ini(x_i)|`` of the best attempt (nan when none
+        exists).
     condition : float, optional
         Condition-number estimate of the (projected) kernel matrix.
     method : str, optional

@@ -1,6 +1,8 @@
 """FPInterpolator: the minimum FP-norm interpolant on the torus. Validates, picks a solver, holds the result,
 evaluates."""
 
+import math
+
 import numpy as np
 
 from . import io, transforms
@@ -76,7 +78,7 @@ class FPInterpolator:
         One of :data:`fpnorm.solvers.METHODS`; "auto" (default) chooses from a cost estimate and escalates to the
         stable QR path when a faster one loses accuracy.
     rtol : float
-        Target relative residual ``max|h(x_i) - y_i| / max|y_i|`` (default 1e-10); a worse result warns
+        Target relative residual ``max|h(x_i) - y_i| / max|y_i - h_ini(x_i)|`` (default 1e-10); a worse result warns
         (:class:`~fpnorm.exceptions.AccuracyWarning`), an unusable one raises :class:`~fpnorm.exceptions.SolveError`.
     tol : float or array_like of shape (N,)
         Tolerances ``eps_i >= 0``: minimise the norm subject to ``|h(x_i) - y_i| <= eps_i`` (real data only).
@@ -225,6 +227,16 @@ class FPInterpolator:
         if self.smoothing > 0 or tolerances is not None or bounded:  # solve() says so itself
             sensitivity_warning(sol.info, self.rtol, stacklevel=2)
         coef = join_complex(sol.coef, self._complex)
+        if self._complex:
+            # the certificate covers the real and imaginary columns one by one; joining them into complex
+            # coefficients rounds each by u |c_k|, and |h - y| is at most sqrt(2) times the larger part
+            joined = float(np.max(np.sum(np.abs(coef.reshape(M, -1)), axis=0))) * np.finfo(float).eps
+            before = sol.info.residual
+            sol.info.residual = _complex_residual(before, joined / (float(np.max(np.abs(rhs))) or 1.0))
+            sol.info.residual_kind = "bound"
+            if before <= self.rtol < sol.info.residual and self.smoothing == 0 and tolerances is None \
+                    and not bounded:
+                residual_warning(sol.info, self.rtol, stacklevel=2)
         self._coef = coef if y.ndim == 2 else coef[..., 0]
         self.info = sol.info
         self._g = g
@@ -238,6 +250,9 @@ class FPInterpolator:
         self._limit = solve_limit(self.weight, z, np.ldexp(rhs, -self._limit_exponent), method=method, dz=dz,
                                   point_scale=max(scale, float(np.max(x))) / self.period)
         self.info = self._limit.info
+        if self._complex:  # the real and imaginary parts are certified one by one; |h - y| is at most sqrt(2) times
+            self.info.residual = _complex_residual(self.info.residual, 0.0)
+            self.info.residual_kind = "bound"
         self.info.truncation_error = 0.0  # no truncation
         residual_warning(self.info, self.rtol, stacklevel=3)
         sensitivity_warning(self.info, self.rtol, stacklevel=3)
@@ -386,3 +401,9 @@ class FPInterpolator:
         m = "" if self.coef.ndim == self.dim else f", m={self.coef.shape[-1]}"
         return (f"FPInterpolator(N={self.points.shape[0]}{m}, weight={self.weight!r}, K={self.K}, "
                 f"period={self.period}, method={self.info.method!r}, residual={self.info.residual:.1e})")
+
+
+def _complex_residual(parts, joined):
+    """A bound on ``max |h(x_i) - y_i| / max |y|`` for complex data from the larger relative residual of the real and
+    imaginary parts, `parts`, plus `joined`, the relative rounding of joining them into complex coefficients."""
+    return math.sqrt(2.0) * (parts + joined)

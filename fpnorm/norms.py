@@ -72,6 +72,17 @@ class FPNorm:
     K: int
     reason: str | None = None
 
+    def __post_init__(self):
+        """The fields agree: a record built by hand or loaded from a file cannot pass off an infinite norm as finite."""
+        if self.status not in FPNORM_STATUSES:
+            raise ValueError(f"Expected FPNorm `status` to be one of {FPNORM_STATUSES}, got {self.status!r}.")
+        unknown = self.status == "unresolved" and math.isnan(self.value)
+        if not unknown and (not (self.value >= 0) or math.isinf(self.value) != (self.status == "divergent")):
+            raise ValueError(f"Expected FPNorm `value` >= 0 (nan only when 'unresolved'), infinite exactly when "
+                             f"`status` is 'divergent', got value {self.value!r} with status {self.status!r}.")
+        if not (self.error_bound >= 0):
+            raise ValueError(f"Expected FPNorm `error_bound` >= 0, got {self.error_bound!r}.")
+
     @property
     def finite(self):
         """Whether the norm is finite (every status but ``"divergent"``)."""

@@ -101,7 +101,8 @@ def run_trial(task):
     dict
         A results row with every column of :data:`COLUMNS`. A numerical failure of the solve
         (:class:`~fpnorm.exceptions.SolveError`, ``LinAlgError``) gives ``status = "error: ..."`` and NaN numbers
-        instead of stopping the sweep; an accuracy warning gives ``status = "warning: ..."``. A target whose FP-norm
+        instead of stopping the sweep; a warning gives ``status = "warning: ..."`` (each distinct
+        warning, joined by ``"; "``). A target whose FP-norm
         diverges for the weight gives ``bound = inf`` and ``status = "vacuous: <why>"``; one whose FP-norm the samples
         do not resolve gives ``status = "warning: f_norm unresolved, ..."`` (after any error or warning of the solve).
 
@@ -135,8 +136,9 @@ def run_trial(task):
             risk, stderr = float(risk), float(stderr)
         except np.linalg.LinAlgError as exc:  # SolveError included
             status = "error: " + " ".join(f"{type(exc).__name__}: {exc}".split())
-    if status == "ok" and caught:
-        status = "warning: " + " ".join(str(caught[0].message).split())
+    if status == "ok" and caught:  # every distinct warning, in order: one cause must not hide another
+        texts = dict.fromkeys(" ".join(str(w.message).split()) for w in caught)
+        status = "; ".join(f"warning: {text}" for text in texts)
     f_norm, gamma_l2 = _bound_constants(task["weight"], d, period, task["target"], task["h_ini"])
     bound = generalization_bound(M, float(task["delta"]), f_norm=f_norm, gamma_l2=gamma_l2)
     row = {c: task[c] for c in COLUMNS if c in task}

@@ -290,3 +290,35 @@ def test_kernel_expansion_residual_bounds_the_true_one(period, close):
         assert true > 0.1
     else:  # cond ~ 1.5e7: the bound (a floating-point sum of cancelling terms) is loose, but not vacuous
         assert true < 1e-12 and s.info.residual <= 1e-8
+
+
+def test_complex_data_residual_covers_the_modulus_of_the_joined_interpolant():
+    # a pair 1e-9 apart with values 1 and 1j: sum |c_k| ~ 1e8, so joining the real and imaginary solutions into
+    # complex coefficients rounds h by more than the per-part certificate; the report must still cover |h(x) - y|
+    rng = np.random.default_rng(8)
+    x = np.sort(rng.random(8))
+    x[4] = x[3] + 1e-9
+    y = rng.standard_normal(8) * np.exp(2j * np.pi * rng.random(8))
+    y[3], y[4] = 1.0, 1j
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = FPInterpolator(x, y, weight=PowerLaw(p=4), K=64)
+    K = 64
+    with mpmath.workdps(50):
+        worst = 0
+        for xv, yv in zip(x, y, strict=True):
+            theta = 2 * mpmath.pi * mpmath.mpf(float(xv))
+            h = mpmath.fsum(mpmath.mpc(complex(s.coef[k + K])) * mpmath.expj(k * theta) for k in range(-K, K + 1))
+            worst = max(worst, abs(h - mpmath.mpc(complex(yv))))
+    truth = float(worst) / np.max(np.abs(y))
+    assert s.info.residual_kind == "bound" and truth <= s.info.residual <= 10 * truth
+
+
+def test_k_none_sensitivity_sees_a_close_pair():
+    # the dense closed-form K = None expansion: |h'| measured inside the closest gap (1e-9), not over 1e-6
+    x, y = [0.1, 0.3, 0.3 + 1e-9, 0.55, 0.7, 0.9], [0.2, 1.0, 1.001, -0.5, 0.1, 0.4]
+    with pytest.warns(AccuracyWarning, match=r"Rounding the points themselves"), \
+            pytest.warns(AccuracyWarning, match=r"Interpolation residual"):   # also: the dense solve's loose bound
+        s = FPInterpolator(x, y, weight=Sobolev(s=1), K=None)
+    slope = 0.001 / 1e-9            # the data's own slope between the pair, which h must follow
+    assert s.info.sensitivity >= 0.5 * slope * np.finfo(float).eps * 0.9

@@ -15,6 +15,7 @@ from fpnorm import (
     FPNORM_STATUSES,
     LFP,
     FPInterpolator,
+    FPNorm,
     PowerLaw,
     Sobolev,
     UnresolvedNormWarning,
@@ -328,3 +329,41 @@ def test_target_minus_target():
 def test_divergent_target_with_array_h_ini_stays_divergent():
     r = fp_norm(get_target("abs"), PowerLaw(p=4), np.array([0.1, 0.25, 0.1]), full=True)
     assert r.status == "divergent"
+
+
+@pytest.mark.parametrize("fields, message", [
+    (dict(value=5.0, error_bound=0.0, status="divergent", K=8), r"infinite exactly when `status` is 'divergent'"),
+    (dict(value=math.inf, error_bound=0.0, status="converged", K=8), r"infinite exactly when `status` is 'divergent'"),
+    (dict(value=-1.0, error_bound=0.0, status="exact", K=8), r"Expected FPNorm `value` >= 0"),
+    (dict(value=1.0, error_bound=-1.0, status="exact", K=8), r"Expected FPNorm `error_bound` >= 0"),
+    (dict(value=1.0, error_bound=0.0, status="fine", K=8), r"Expected FPNorm `status` to be one of"),
+])
+def test_a_record_cannot_pass_off_an_inconsistent_norm(fields, message):
+    with pytest.raises(ValueError, match=message):
+        FPNorm(**fields)
+
+
+def test_a_tampered_saved_norm_is_refused(tmp_path):
+    import json
+
+    from fpnorm import load, save
+
+    save(fp_norm(get_target("abs"), PowerLaw(p=4, zero=1.0), full=True), tmp_path / "n.npz")
+    with np.load(tmp_path / "n.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    header = json.loads(str(arrays.pop("__fpnorm__")))
+    header["meta"]["value"] = 5.0                     # a divergent norm relabelled finite
+    np.savez(tmp_path / "x.npz", **arrays, __fpnorm__=np.array(json.dumps(header)))
+    with pytest.raises(ValueError, match=r"infinite exactly when `status` is 'divergent'"):
+        load(tmp_path / "x.npz")
+
+
+def test_a_given_unresolved_record_warns_where_the_status_cannot_travel():
+    from fpnorm import bound_curve, sample_complexity
+    from fpnorm.exceptions import UnresolvedNormWarning
+
+    record = FPNorm(1.25, math.inf, "unresolved", 35, "too few resolved shells")
+    with pytest.warns(UnresolvedNormWarning, match=r"partial sum 1.25 and is not a bound"):
+        bound_curve([10, 100], 0.05, f_norm=record, gamma_l2=1.0)
+    with pytest.warns(UnresolvedNormWarning, match=r"too few resolved shells"):
+        sample_complexity(0.5, 0.05, f_norm=record, gamma_l2=1.0)

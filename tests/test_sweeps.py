@@ -203,6 +203,19 @@ def test_unresolved_norm_is_flagged_in_the_row_status(monkeypatch):
                       "too few resolved shells")
 
 
+def test_every_distinct_solve_warning_reaches_the_row(monkeypatch):
+    real = sweeps.FPInterpolator
+
+    def warning_fit(*args, **kwargs):
+        for text in ("first cause", "second cause", "first cause"):
+            warnings.warn(text, AccuracyWarning, stacklevel=2)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sweeps, "FPInterpolator", warning_fit)
+    row = run_trial(dict(parse_config(TINY).tasks()[0]))
+    assert row["status"] == "warning: first cause; warning: second cause"
+
+
 # -- runs, resume, serial == distributed ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def serial_run(tmp_path_factory):

@@ -29,7 +29,8 @@ from .certify import interval_kind, relative_interval
 __all__ = ["limit_residual", "kernel_error"]
 
 _U = 2.0**-53
-# Step (in periods) of the difference quotients that estimate |h'| of a kernel expansion for the sensitivity.
+# Step (in periods) of the difference quotients that estimate |h'| of a kernel expansion for the sensitivity, at most
+# a quarter of the closest gap between nodes.
 _STEP = 1e-6
 
 
@@ -121,7 +122,10 @@ def limit_residual(piece, z, dz, rhs, point_scale=None):
         hi, lo = _kernel_interval(piece, z, dz, rhs)
         # |h'| at the nodes by one-sided difference quotients (an estimate: Sum |alpha_j| times the kernel's
         # Lipschitz constant bounds it too, but cancelling dual coefficients make that far too large)
-        slope = np.maximum(np.abs(piece(z + _STEP) - piece(z)), np.abs(piece(z) - piece(z - _STEP))) / _STEP
+        nodes = np.sort(piece.z)
+        gap = float(np.min(np.diff(np.append(nodes, nodes[0] + 1.0)))) if nodes.size > 1 else 1.0
+        step = max(min(_STEP, gap / 4), 1e-14)   # inside the closest pair of nodes, where cancelling alphas bite
+        slope = np.maximum(np.abs(piece(z + step) - piece(z)), np.abs(piece(z) - piece(z - step))) / step
     else:
         order = np.argsort(z, kind="stable")
         value, err, right, left, mag, second, third = _node_expansion(piece)

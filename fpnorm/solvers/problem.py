@@ -93,8 +93,9 @@ class SolveInfo:
         The method that produced the answer (one of :data:`fpnorm.solvers.METHODS`; "smoothing", "active-set" or
         "cvxpy" for the variants of :mod:`fpnorm.solvers.smoothing` and :mod:`fpnorm.solvers.constrained`).
     residual : float
-        ``max_n |h(x_n) - y_n| / max_n |y_n|`` at the points themselves (0 data give the absolute value): exactly
-        phased sums with a proven error bar, reported at the bar's upper end (:mod:`fpnorm.solvers.certify`).
+        ``max_n |h(x_n) - y_n| / max_n |y_n - h_ini(x_n)|`` (relative to the right-hand sides) at the points
+        themselves (0 data give the absolute value): exactly phased sums with a proven error bar, reported at the
+        bar's upper end (:mod:`fpnorm.solvers.certify`).
     condition : float
         Estimate of the 1-norm condition number of the (projected) kernel matrix ``G``; nan when not estimated.
     iterations : int
@@ -115,10 +116,10 @@ class SolveInfo:
         One of :data:`RESIDUAL_KINDS`: "exact" (within 10% of the true residual, never below it) or "bound" (a
         proven upper bound); None for a record saved before residuals were certified.
     sensitivity : float
-        ``sum_k |c_k| |k|_2 (2 pi / P) eps max_n |x_n|_2 / max_n |y_n|``: how far the rounding of the points
-        themselves (relative ``eps``, machine epsilon) can move ``h`` at them, relative like the residual; nan when
-        not computed (None in a record saved before it was). Above ``rtol`` the data do not pin the interpolant
-        down at the accuracy asked for.
+        ``sum_k |c_k| |k|_2 (2 pi / P) eps max_n |x_n|_2 / max_n |y_n - h_ini(x_n)|``: how far the rounding of the
+        points themselves (relative ``eps``, machine epsilon) can move ``h`` at them, relative like the residual;
+        nan when not computed (None in a record saved before it was). Above ``rtol`` the data do not pin the
+        interpolant down at the accuracy asked for.
     """
 
     method: str
@@ -131,6 +132,12 @@ class SolveInfo:
     truncation_error: float = float("nan")
     residual_kind: str = None
     sensitivity: float = float("nan")
+
+    def __post_init__(self):
+        # a record saved before these figures existed loads them as None: not computed, like nan
+        for name in ("truncation_error", "sensitivity"):
+            if getattr(self, name) is None:
+                setattr(self, name, float("nan"))
 
     def __eq__(self, other):
         """Field by field, with NaN equal to NaN (a missing condition estimate is NaN) and arrays compared by value,
