@@ -136,6 +136,17 @@ def test_smoothing_fit_is_compared_with_the_k_infinity_smoothing_fit():
     assert exact > 1e-3 and exact / FACTOR <= s.info.truncation_error <= FACTOR * exact
 
 
+def test_smoothing_fit_of_many_points_is_not_estimated():
+    # N = 500 points, K = 16: the estimate was a quarter of the exact distance to the K = infinity smoothing fit,
+    # so none is given rather than an under-estimate
+    rng = np.random.default_rng(0)
+    x = rng.random(500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = FPInterpolator(x, np.sin(2 * np.pi * x), weight=PowerLaw(p=2), K=16, smoothing=1e-3)
+    assert np.isnan(s.info.truncation_error)
+
+
 def test_several_and_complex_right_hand_sides():
     rng = np.random.default_rng(4)
     x = np.sort(rng.random(20))

@@ -111,7 +111,8 @@ class SolveInfo:
         Estimate of ``max_x |h_K(x) - h_inf(x)|`` on the torus, in the units of the data (the largest over the
         right-hand sides): how far the truncated solution is from the K = infinity one
         (:func:`fpnorm.solvers.truncation.truncation_error`). 0 for ``K=None``; ``inf`` when the weight's
-        ``sum gamma(k)^2`` diverges (no K = infinity limit); nan when not estimated (tolerances and bounds).
+        ``sum gamma(k)^2`` diverges (no K = infinity limit); nan when not estimated (tolerances and bounds, smoothing
+        fits of more points than half the modes).
     residual_kind : str or None
         One of :data:`RESIDUAL_KINDS`: "exact" (within 10% of the true residual, never below it) or "bound" (a
         proven upper bound); None for a record saved before residuals were certified.
