@@ -196,18 +196,25 @@ _BERNOULLI = {4: ([1, -2, 1, 0, mpmath.mpf(-1) / 30], -24), 6: ([1, -3, mpmath.m
                                                                  mpmath.mpf(1) / 42], 720)}
 
 
+def _mp_bernoulli_kernel(p):
+    """The K = infinity PowerLaw(p) kernel (free constant) as an mpmath function of the offset in periods."""
+    coeffs, div = _BERNOULLI[p]
+
+    def kappa(w):
+        w = w - mpmath.floor(w)
+        out = mpmath.mpf(0)
+        for c in coeffs:
+            out = out * w + c
+        return out / div
+
+    return kappa
+
+
 def _mp_limit_residual(z, x, y, p, period):
     """The exact K = infinity minimiser for PowerLaw(p) (free constant) with nodes `z` (the floats the solver saw),
     solved in mpmath (40 digits) from the Bernoulli kernel, and its residual at the exact points x / P."""
-    coeffs, div = _BERNOULLI[p]
+    kappa = _mp_bernoulli_kernel(p)
     with mpmath.workdps(40):
-        def kappa(w):
-            w = w - mpmath.floor(w)
-            out = mpmath.mpf(0)
-            for c in coeffs:
-                out = out * w + c
-            return out / div
-
         N = len(z)
         zs = [mpmath.mpf(float(v)) for v in z]
         A = mpmath.matrix(N + 1, N + 1)
@@ -226,15 +233,8 @@ def _mp_limit_residual(z, x, y, p, period):
 
 def _mp_kernel_residual(piece, x, y, p, period):
     """The residual of a stored kernel expansion (its own alpha, c, nodes) at the exact points, in mpmath."""
-    coeffs, div = _BERNOULLI[p]
+    kappa = _mp_bernoulli_kernel(p)
     with mpmath.workdps(40):
-        def kappa(w):
-            w = w - mpmath.floor(w)
-            out = mpmath.mpf(0)
-            for c in coeffs:
-                out = out * w + c
-            return out / div
-
         worst = 0
         for i in range(len(x)):
             w = mpmath.mpf(float(x[i])) / mpmath.mpf(period)
