@@ -260,7 +260,7 @@ def test_interrupted_and_resumed_run_writes_the_same_bytes(reference, tmp_path, 
 
 @pytest.mark.parametrize("n_workers", [1, 2])
 def test_local_cluster_threads_write_the_same_bytes(reference, tmp_path, n_workers, monkeypatch):
-    from dask.distributed import LocalCluster
+    from dask.distributed import LocalCluster  # dask loads only for the tests that start a cluster
 
     # workers that are threads of this process share its BLAS; record its thread count inside every solve
     counts, real = [], sweeps.FPInterpolator

@@ -147,3 +147,38 @@ def test_a_folder_without_results_takes_a_changed_config(tmp_path):
         store(tmp_path, {"a": 1}).open()
     with store(tmp_path, {"a": 2}) as s:  # the refused open released its lock
         assert s.n_done == 1
+
+
+def test_a_torn_header_is_completed_and_junk_before_it_set_aside(tmp_path):
+    with store(tmp_path):
+        pass
+    (tmp_path / RESULTS_FILE).write_bytes(b"name,se")  # a crash while the header was written
+    with store(tmp_path) as s:
+        assert s.rejected == [] and s.n_done == 0
+    assert (tmp_path / RESULTS_FILE).read_text() == "name,seed,value\n" and not (tmp_path / REJECTED_FILE).exists()
+    (tmp_path / RESULTS_FILE).write_bytes(b"\xffjunk")
+    with store(tmp_path) as s:
+        assert s.rejected == [(1, "torn: the file has no complete header line", "\\xffjunk")]
+    assert (tmp_path / RESULTS_FILE).read_text() == "name,seed,value\n"
+
+
+def test_typed_cells_must_be_as_written(tmp_path):
+    with store(tmp_path) as s:
+        s.append({"name": "w", "seed": 0, "value": 1.5})
+    with open(tmp_path / RESULTS_FILE, "a") as fh:
+        fh.write("w,1,1e5\nw,2, 2.5\nw,3,2.5\nw,+4,2.5\n")
+    with ResultStore(tmp_path, {"a": 1, "b": [1, 2]}, columns=COLS, key_columns=KEYS,
+                     types={"seed": int, "value": float}) as s:
+        assert s.n_done == 2 and s.is_done({"name": "w", "seed": 3})
+        assert [(n, reason) for n, reason, _ in s.rejected] == [
+            (3, "cell `value` = '1e5' is not a float as fpnorm writes it"),
+            (4, "cell `value` = ' 2.5' is not a float as fpnorm writes it"),
+            (6, "cell `seed` = '+4' is not an integer as fpnorm writes it")]
+
+
+def test_a_header_that_is_not_the_table_is_refused(tmp_path):
+    with store(tmp_path):
+        pass
+    (tmp_path / RESULTS_FILE).write_bytes(b"na\xffme,seed,value\nw,0,1.5\n")
+    with pytest.raises(ValueError, match=r"to have the columns \['name', 'seed', 'value'\], got 'na\\\\xffme,seed"):
+        store(tmp_path).open()
