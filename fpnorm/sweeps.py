@@ -3,17 +3,20 @@
 A sweep is read from a TOML config (:func:`load_config`, schema and validation in :mod:`fpnorm._sweep.config`),
 expanded into tasks (one per weight, K, M and seed) and run by :func:`run_sweep`: on a ``LocalCluster`` (one
 single-threaded worker process per core) by default, on an existing dask scheduler given its address, or serially
-in this process (``workers=0``). Every path runs the same task function :func:`run_trial`, and every task draws its
-random numbers from a ``numpy.random.SeedSequence`` built from its own parameters, so the numbers never depend on
-scheduling.
+in this process (``workers=0``). Every path runs the same task function :func:`run_trial`, every task draws its
+random numbers from a ``numpy.random.SeedSequence`` built from its own key, and every trial runs its BLAS on one
+thread, so a row's numbers are bit for bit the same whatever the scheduler, the number of workers and the BLAS
+thread count.
 
 Results go to ``OUT/results.csv`` (one row per task, appended as tasks finish, crash-safe: see
-:mod:`fpnorm._sweep.store`), next to ``OUT/sweep.json`` (the config and its fingerprint) and, at the end, the
-summary figure ``OUT/summary.png`` and fitted decay rates ``OUT/summary.json``. Running the same sweep again
-resumes it; a different config aimed at the same folder is refused.
+:mod:`fpnorm._sweep.store`; sorted into task order once every task has a row), next to ``OUT/sweep.json`` (the
+config and its fingerprint) and, once every task has a row, the summary figure ``OUT/summary.png`` and fitted decay
+rates ``OUT/summary.json``. Running the same sweep again resumes it: lines of ``results.csv`` that are not good rows
+of this config are set aside into ``OUT/results.rejected.csv`` (with their line number and the reason) and their
+tasks run again. A config that differs only in the order of its lists is the same sweep; a different config aimed at
+the same folder is refused.
 """
 
-import csv
 import dataclasses
 import math
 import os
@@ -25,6 +28,7 @@ import numpy as np
 
 from ._internal.checks import check_int, evaluate_function
 from ._internal.progress import progress
+from ._internal.threads import blas_thread_counts, single_threaded
 from ._sweep.config import (
     CONFIG_KEYS,
     EXAMPLE_CONFIG,
@@ -36,7 +40,7 @@ from ._sweep.config import (
     resolve_function,
     resolve_h_ini,
 )
-from ._sweep.store import RESULTS_FILE, ResultStore
+from ._sweep.store import REJECTED_FILE, RESULTS_FILE, ResultStore, format_value, read_table
 from .bounds import generalization_bound
 from .interpolant import FPInterpolator
 from .io import json_dumps
@@ -46,13 +50,19 @@ from .plotting import plot_sweep
 from .validation import population_risk
 from .weights import weight_from_spec
 
-__all__ = ["EXAMPLE_CONFIG", "CONFIG_KEYS", "RISK_KEYS", "COLUMNS", "KEY_COLUMNS", "SweepConfig", "SweepReport",
+__all__ = ["EXAMPLE_CONFIG", "CONFIG_KEYS", "RISK_KEYS", "ROW_SCHEMA", "COLUMNS", "KEY_COLUMNS", "SweepConfig",
+           "SweepReport",
            "load_config", "parse_config", "run_sweep", "run_trial", "read_results", "fit_decay", "summarize"]
 
-# The columns of results.csv, in order; a task is identified by KEY_COLUMNS.
+# The columns of results.csv, in order, with the type of their cells: the one list of them (a new column is added
+# here and to the row run_trial returns). A cell must read back as exactly what the store writes for its type.
+ROW_SCHEMA = (("weight", str), ("K", int), ("M", int), ("seed", int), ("dim", int), ("period", float),
+              ("target", str), ("h_ini", str), ("delta", float), ("risk_n", int), ("risk", float),
+              ("risk_stderr", float), ("bound", float), ("f_norm", float), ("gamma_l2", float), ("norm", float),
+              ("status", str), ("seconds", float))
+COLUMNS = tuple(name for name, _ in ROW_SCHEMA)
+# The columns that identify a task.
 KEY_COLUMNS = ("weight", "K", "M", "seed")
-COLUMNS = ("weight", "K", "M", "seed", "dim", "period", "target", "h_ini", "delta", "risk_n",
-           "risk", "risk_stderr", "bound", "f_norm", "gamma_l2", "norm", "status", "seconds")
 
 
 # -- one trial -----------------------------------------------------------------------------------------------------
@@ -114,8 +124,25 @@ def run_trial(task):
     spawn_key=(M, 1))``. The bound is ``||f - h_ini||_gamma ||gamma||_l2 (2/sqrt(M) + 4 sqrt(2 ln(4/delta)/M))``
     (:func:`fpnorm.bounds.generalization_bound`) with ``||f - h_ini||_gamma`` from :func:`fpnorm.fp_norm`; it is
     ``inf`` (vacuous) when either norm diverges.
+
+    Every BLAS call of the trial runs on one thread (:func:`fpnorm._internal.threads.single_threaded`): the order
+    of a threaded BLAS's floating-point additions depends on its thread count, and a row must not. When this
+    process's BLAS cannot be pinned (another Python thread owns the switch and has not pinned it), the status says
+    so (``"warning: BLAS ran on N threads ..."``).
     """
     start = time.perf_counter()
+    with single_threaded():
+        threads = max(blas_thread_counts(), default=1)
+        row = _trial(task)
+    if threads > 1:
+        note = (f"warning: BLAS ran on {threads} threads (another thread of this process holds the BLAS thread "
+                f"switch), the numbers may differ in the last bits from a run on one thread")
+        row["status"] = note if row["status"] == "ok" else f"{row['status']}; {note}"
+    row["seconds"] = time.perf_counter() - start
+    return row
+
+
+def _trial(task):
     d, period, M = int(task["dim"]), float(task["period"]), int(task["M"])
     weight = weight_from_spec(task["weight"], dim=d)
     f = resolve_function(task["target"], "target", d, period)
@@ -143,8 +170,7 @@ def run_trial(task):
     bound = generalization_bound(M, float(task["delta"]), f_norm=f_norm, gamma_l2=gamma_l2)
     row = {c: task[c] for c in COLUMNS if c in task}
     row.update(risk=risk, risk_stderr=stderr, bound=float(bound.value), f_norm=float(f_norm.value),
-               gamma_l2=gamma_l2, norm=norm, status=_flag(status, f_norm, bound),
-               seconds=time.perf_counter() - start)
+               gamma_l2=gamma_l2, norm=norm, status=_flag(status, f_norm, bound))
     return row
 
 
@@ -169,6 +195,11 @@ class SweepReport:
         Whether every task now has a row.
     results, figure, summary : Path or None
         ``results.csv``, ``summary.png`` and ``summary.json`` (the last two only once the sweep is complete).
+    n_rejected : int
+        Lines of ``results.csv`` that this run set aside (unreadable, torn, of a task not in the config, or a second
+        row of a task); their tasks were pending again.
+    rejected : Path or None
+        ``results.rejected.csv`` (line number, reason and text of each line set aside) when this run set any aside.
     """
 
     out: Path
@@ -180,11 +211,15 @@ class SweepReport:
     results: Path
     figure: Path = None
     summary: Path = None
+    n_rejected: int = 0
+    rejected: Path = None
 
 
 def _run_serial(tasks, store, show):
+    n = 0
     for task in progress(tasks, total=len(tasks), desc="fpnorm sweep", enabled=show):
-        store.append(run_trial(task))
+        n += store.append(run_trial(task))
+    return n
 
 
 def _run_dask(tasks, store, show, scheduler, workers):
@@ -197,17 +232,19 @@ def _run_dask(tasks, store, show, scheduler, workers):
         client = Client(cluster)
     else:
         client = Client(scheduler)
+    n = 0
     try:
         futures = [client.submit(run_trial, task, pure=False) for task in tasks]
         try:
             for fut in progress(as_completed(futures), total=len(futures), desc="fpnorm sweep", enabled=show):
-                store.append(fut.result())
+                n += store.append(fut.result())
         finally:
             client.cancel(futures)
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+    return n
 
 
 def run_sweep(config, out, *, scheduler=None, workers=None, limit=None, show_progress=None, figure=True):
@@ -227,7 +264,8 @@ def run_sweep(config, out, *, scheduler=None, workers=None, limit=None, show_pro
         Without `scheduler`: worker processes of the ``LocalCluster`` (default: one per core, one thread each);
         ``0`` runs the tasks serially in this process, without dask.
     limit : int, optional
-        Run at most this many of the pending tasks (in config order), then stop; a later call resumes.
+        Run at most this many of the pending tasks (in task order: :meth:`SweepConfig.tasks`), then stop; a later
+        call resumes.
     show_progress : bool, optional
         Draw a progress bar on stderr (default: when stderr is a terminal).
     figure : bool
@@ -240,8 +278,14 @@ def run_sweep(config, out, *, scheduler=None, workers=None, limit=None, show_pro
     Notes
     -----
     Rows are written in this (the driver) process as tasks finish, each line flushed and fsync'ed; a crash leaves
-    at most a torn last line, dropped on the next run. Each task's random numbers come from its own parameters
-    (see :func:`run_trial`), so serial, local and cluster runs give the same numbers (``seconds`` aside).
+    at most a torn last line. On opening an earlier run's folder, every line of ``results.csv`` that is not a good
+    row of this config (not UTF-8, not one CSV row of every column, a number not as written, a task not in the
+    config or whose fixed columns differ, a second row of a task) is set aside into ``results.rejected.csv`` with
+    its line number and the reason, and its task runs again (`n_rejected`). Once every task has a row the file is
+    sorted into task order. Each task's random numbers come from its own key and every trial runs its BLAS on one
+    thread (see :func:`run_trial`; this process holds one BLAS thread while the sweep runs, for workers that are
+    threads of it), so serial, local and cluster runs, resumed or not, write the same bytes (the ``seconds`` cells
+    aside).
 
     Examples
     --------
@@ -263,57 +307,64 @@ def run_sweep(config, out, *, scheduler=None, workers=None, limit=None, show_pro
     workers = check_int(workers, "workers", minimum=0, allow_none=True)
     limit = check_int(limit, "limit", minimum=0, allow_none=True)
     tasks = cfg.tasks()
-    with ResultStore(out, cfg.to_dict(), columns=COLUMNS, key_columns=KEY_COLUMNS) as store:
+    keys = [tuple(format_value(t[c]) for c in KEY_COLUMNS) for t in tasks]
+    fixed = {key: {c: t[c] for c in COLUMNS if c in t} for key, t in zip(keys, tasks, strict=True)}
+    n_run = 0
+    with single_threaded(), ResultStore(out, cfg.to_dict(), columns=COLUMNS, key_columns=KEY_COLUMNS,
+                                        types=dict(ROW_SCHEMA), tasks=fixed) as store:
         pending = [t for t in tasks if not store.is_done(t)]
         n_skipped = len(tasks) - len(pending)
         if limit is not None:
             pending = pending[:limit]
         if pending:
             if workers == 0:
-                _run_serial(pending, store, show_progress)
+                n_run = _run_serial(pending, store, show_progress)
             else:
-                _run_dask(pending, store, show_progress, scheduler, workers)
-        n_done = store.n_done
+                n_run = _run_dask(pending, store, show_progress, scheduler, workers)
+        complete = store.n_done == len(tasks)
+        if complete:
+            store.sort(keys)
+        n_rejected = len(store.rejected)
     rows = read_results(out)
-    report = SweepReport(out=Path(out), n_tasks=len(tasks), n_skipped=n_skipped, n_run=n_done - n_skipped,
+    report = SweepReport(out=Path(out), n_tasks=len(tasks), n_skipped=n_skipped, n_run=n_run,
                          n_errors=sum(r["status"].startswith("error") for r in rows),
-                         complete=n_done == len(tasks), results=Path(out) / RESULTS_FILE)
+                         complete=complete, results=Path(out) / RESULTS_FILE, n_rejected=n_rejected,
+                         rejected=Path(out) / REJECTED_FILE if n_rejected else None)
     if figure and report.complete:
         report.figure, report.summary = _write_summary(rows, Path(out))
     return report
 
 
 # -- results -------------------------------------------------------------------------------------------------------
-_INT_COLUMNS = ("K", "M", "seed", "dim", "risk_n")
-_FLOAT_COLUMNS = ("period", "delta", "risk", "risk_stderr", "bound", "f_norm", "gamma_l2", "norm", "seconds")
-
-
 def read_results(out):
     """The rows of ``OUT/results.csv`` as dicts of typed values (ints, floats, strings), in file order.
 
-    A torn last line (an interrupted write) is skipped here; :func:`run_sweep` removes it from the file.
+    A last line without its newline (a write in progress or interrupted) is skipped.
+
+    Raises
+    ------
+    ValueError
+        When `out` has no results file, or naming the file, the line and the reason when a line is not a good row
+        (not UTF-8, torn, a number not as written, a second row of a task): running the sweep again sets such lines
+        aside into ``results.rejected.csv`` and reruns their tasks.
     """
     path = Path(out) / RESULTS_FILE
     if not path.exists():
         raise ValueError(f"Expected `out` to hold {RESULTS_FILE}, but {str(path)!r} does not exist.")
-    text = path.read_text(encoding="utf-8")
-    lines = text.split("\n")[:-1]  # the part after the last newline is empty or torn
-    reader = csv.DictReader(lines)
-    rows, seen = [], set()
-    for raw in reader:
-        if None in raw or any(v is None for v in raw.values()):
-            continue
-        key = tuple(raw[c] for c in KEY_COLUMNS)
-        if key in seen:  # one row per task (a duplicate can only come from a hand-edited or pre-lock file)
-            continue
-        seen.add(key)
-        row = dict(raw)
-        for c in _INT_COLUMNS:
-            row[c] = int(row[c])
-        for c in _FLOAT_COLUMNS:
-            row[c] = float(row[c])
-        rows.append(row)
-    return rows
+    good, bad, _ = read_table(path, COLUMNS, dict(ROW_SCHEMA))
+    first = {}
+    for number, row, _ in good:
+        key = tuple(format_value(row[c]) for c in KEY_COLUMNS)
+        if key in first:
+            bad.append((number, f"a second row of the task of line {first[key]}", ""))
+        first.setdefault(key, number)
+    bad = [b for b in bad if not b[1].startswith("torn: the last line has no newline")]
+    if bad:
+        number, reason, _ = min(bad)
+        raise ValueError(f"Expected every line of {str(path)!r} to be a row of the sweep, but line {number} is "
+                         f"not: {reason} ({len(bad)} such line(s)). Run the sweep again to set them aside into "
+                         f"{REJECTED_FILE} and rerun their tasks.")
+    return [row for _, row, _ in good]
 
 
 def fit_decay(M, values):

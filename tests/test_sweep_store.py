@@ -5,7 +5,14 @@ import math
 
 import pytest
 
-from fpnorm._sweep.store import CONFIG_FILE, RESULTS_FILE, ResultStore, config_fingerprint, format_value
+from fpnorm._sweep.store import (
+    CONFIG_FILE,
+    REJECTED_FILE,
+    RESULTS_FILE,
+    ResultStore,
+    config_fingerprint,
+    format_value,
+)
 
 COLS = ("name", "seed", "value")
 KEYS = ("name", "seed")
@@ -61,15 +68,18 @@ def test_short_last_complete_line_is_dropped(tmp_path):
         fh.write("w,1\n")
     with store(out) as s:
         assert s.n_done == 1 and s.dropped_torn_line
+        assert s.rejected == [(3, "torn: 2 cell(s), expected 3", "w,1")]
+    assert (out / REJECTED_FILE).read_text() == "line,reason,row\n3,\"torn: 2 cell(s), expected 3\",\"w,1\"\n"
 
 
-def test_malformed_middle_line_is_refused(tmp_path):
+def test_malformed_middle_line_is_set_aside(tmp_path):
     with store(tmp_path) as s:
         s.append({"name": "w", "seed": 0, "value": 1.5})
     text = (tmp_path / RESULTS_FILE).read_text()
     (tmp_path / RESULTS_FILE).write_text(text + "w,1\nw,2,3.0\n")
-    with pytest.raises(ValueError, match=r"line 3 has 2"):
-        store(tmp_path).open()
+    with store(tmp_path) as s:
+        assert s.n_done == 2 and s.rejected == [(3, "torn: 2 cell(s), expected 3", "w,1")]
+    assert (tmp_path / RESULTS_FILE).read_text() == "name,seed,value\nw,0,1.5\nw,2,3.0\n"
 
 
 def test_changed_config_is_refused_naming_the_keys(tmp_path):
@@ -115,14 +125,16 @@ def test_a_second_writer_on_the_same_folder_is_refused(tmp_path):
         assert s.n_done == 0
 
 
-def test_duplicate_rows_from_an_old_concurrent_run_are_dropped(tmp_path):
+def test_duplicate_rows_from_an_old_concurrent_run_are_set_aside(tmp_path):
     with store(tmp_path) as s:
         s.append({"name": "w", "seed": 0, "value": 1.5})
     with open(tmp_path / RESULTS_FILE, "a") as fh:
         fh.write("w,0,9.5\nw,1,2.5\n")
     with store(tmp_path) as s:
-        assert s.n_done == 2
+        assert s.n_done == 2 and s.rejected == [(3, "a second row of the task of line 2 (kept)", "w,0,9.5")]
     assert (tmp_path / RESULTS_FILE).read_text().splitlines() == ["name,seed,value", "w,0,1.5", "w,1,2.5"]
+    assert (tmp_path / REJECTED_FILE).read_text().splitlines()[1] == \
+        '3,a second row of the task of line 2 (kept),"w,0,9.5"'
 
 
 def test_a_folder_without_results_takes_a_changed_config(tmp_path):
@@ -135,3 +147,38 @@ def test_a_folder_without_results_takes_a_changed_config(tmp_path):
         store(tmp_path, {"a": 1}).open()
     with store(tmp_path, {"a": 2}) as s:  # the refused open released its lock
         assert s.n_done == 1
+
+
+def test_a_torn_header_is_completed_and_junk_before_it_set_aside(tmp_path):
+    with store(tmp_path):
+        pass
+    (tmp_path / RESULTS_FILE).write_bytes(b"name,se")  # a crash while the header was written
+    with store(tmp_path) as s:
+        assert s.rejected == [] and s.n_done == 0
+    assert (tmp_path / RESULTS_FILE).read_text() == "name,seed,value\n" and not (tmp_path / REJECTED_FILE).exists()
+    (tmp_path / RESULTS_FILE).write_bytes(b"\xffjunk")
+    with store(tmp_path) as s:
+        assert s.rejected == [(1, "torn: the file has no complete header line", "\\xffjunk")]
+    assert (tmp_path / RESULTS_FILE).read_text() == "name,seed,value\n"
+
+
+def test_typed_cells_must_be_as_written(tmp_path):
+    with store(tmp_path) as s:
+        s.append({"name": "w", "seed": 0, "value": 1.5})
+    with open(tmp_path / RESULTS_FILE, "a") as fh:
+        fh.write("w,1,1e5\nw,2, 2.5\nw,3,2.5\nw,+4,2.5\n")
+    with ResultStore(tmp_path, {"a": 1, "b": [1, 2]}, columns=COLS, key_columns=KEYS,
+                     types={"seed": int, "value": float}) as s:
+        assert s.n_done == 2 and s.is_done({"name": "w", "seed": 3})
+        assert [(n, reason) for n, reason, _ in s.rejected] == [
+            (3, "cell `value` = '1e5' is not a float as fpnorm writes it"),
+            (4, "cell `value` = ' 2.5' is not a float as fpnorm writes it"),
+            (6, "cell `seed` = '+4' is not an integer as fpnorm writes it")]
+
+
+def test_a_header_that_is_not_the_table_is_refused(tmp_path):
+    with store(tmp_path):
+        pass
+    (tmp_path / RESULTS_FILE).write_bytes(b"na\xffme,seed,value\nw,0,1.5\n")
+    with pytest.raises(ValueError, match=r"to have the columns \['name', 'seed', 'value'\], got 'na\\\\xffme,seed"):
+        store(tmp_path).open()

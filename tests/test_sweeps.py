@@ -176,7 +176,7 @@ def test_rough_target_gives_a_vacuous_row_with_the_reason(tmp_path):
     cfg = {**TINY, "weights": ["power:p=4,zero=1", "power:p=2,zero=1"], "target": "abs", "K": [16], "M": [6],
            "seeds": 1}
     run_sweep(cfg, tmp_path, workers=0, figure=False)
-    rough, fine = read_results(tmp_path)
+    fine, rough = read_results(tmp_path)  # tasks (and rows) in sorted weight order: p=2 before p=4
     assert rough["bound"] == rough["f_norm"] == math.inf and math.isfinite(rough["risk"])
     assert rough["status"].startswith("vacuous: the target's FP-norm ||f - h_ini||_gamma diverges: the target 'abs'")
     assert fine["status"] == "ok" and fine["f_norm"] == pytest.approx(math.sqrt(17 / 16), rel=1e-14)

@@ -89,8 +89,10 @@ class SweepConfig:
     Attributes
     ----------
     weights : tuple of str
-        Canonical weight spec strings (:meth:`Weight.spec`), so equal weights compare equal.
+        Canonical weight spec strings (:meth:`Weight.spec`), so equal weights compare equal; sorted.
     K, M, seeds : tuple of int
+        Sorted: a config that differs only in the order of its list entries is the same config, with the same
+        tasks in the same order.
     target, h_ini : str
         Function names (registry names or ``module:function``); ``h_ini = "zero"`` means no initial function.
     delta : float
@@ -124,7 +126,7 @@ class SweepConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
     def tasks(self):
-        """The tasks, one dict per (weight, K, M, seed), in a fixed order."""
+        """The tasks, one dict per (weight, K, M, seed), in a fixed order (weight, then K, M and seed)."""
         shared = {"dim": self.dim, "period": self.period, "target": self.target, "h_ini": self.h_ini,
                   "delta": self.delta, "risk_n": self.risk_n, "risk_method": self.risk_method,
                   "risk_replicates": self.risk_replicates}
@@ -222,9 +224,9 @@ def parse_config(raw):
     if risk_n < risk_replicates:
         raise ValueError(f"Expected `risk.n` >= `risk.replicates` = {risk_replicates} (points are split over the "
                          f"replicates), got risk.n = {risk_n}.")
-    return SweepConfig(weights=tuple(specs), K=Ks, M=Ms, seeds=seeds, target=target.strip(), h_ini=h_ini,
-                       delta=delta, dim=dim, period=period, risk_n=risk_n, risk_method=risk_method,
-                       risk_replicates=risk_replicates)
+    return SweepConfig(weights=tuple(sorted(specs)), K=tuple(sorted(Ks)), M=tuple(sorted(Ms)),
+                       seeds=tuple(sorted(seeds)), target=target.strip(), h_ini=h_ini, delta=delta, dim=dim,
+                       period=period, risk_n=risk_n, risk_method=risk_method, risk_replicates=risk_replicates)
 
 
 def _try_function(fn, key, dim, period):

@@ -34,6 +34,9 @@ def run(args):
     print(f"fpnorm sweep: {rep.n_run} task(s) run, {rep.n_skipped} already done, "
           f"{rep.n_skipped + rep.n_run}/{rep.n_tasks} in {rep.results}"
           + (f"; {rep.n_errors} failed solve(s), see the status column" if rep.n_errors else ""))
+    if rep.n_rejected:
+        print(f"fpnorm sweep: set aside {rep.n_rejected} line(s) of {rep.results.name} that were not rows of this "
+              f"sweep into {rep.rejected} (line number and reason in each); their tasks were pending again")
     if rep.figure is not None:
         print(f"fpnorm sweep: wrote {rep.figure} and {rep.summary}")
     elif not rep.complete:
