@@ -31,7 +31,7 @@ from .solvers.flow import (
 from .solvers.problem import FreeModes, Problem, evaluate_h_ini, join_complex, right_hand_sides
 from .weights import check_weight
 
-__all__ = ["LFPFlow", "ShellErrors", "FLOW_METHODS", "shell_index", "convergence_times"]
+__all__ = ["LFPFlow", "ShellErrors", "FLOW_METHODS", "shell_index", "convergence_times", "snapshot_grid"]
 
 # How the flow is diagonalised: "svd" of the scaled design (stable, O(N^2 M)), "eigh" of the NUFFT kernel matrix
 # (O(N^3), squares the condition number), or "auto" (svd when cheap or no dearer than eigh, and it fits; the same
@@ -382,16 +382,7 @@ class LFPFlow:
         if self._h_ini is not None:
             err0 = err0 - _box_coef(self._h_ini, "h_ini", self.K, self.dim, self.period, n)
         coef = self._finish(self._coef_columns(ts), False)       # (T,) + box
-        shells = shell_index(self.K, self.dim).reshape(-1)
-        inside = shells <= self.K
-        S = self.K + 1
-        init = np.sqrt(np.bincount(shells[inside], np.abs(err0.reshape(-1)[inside]) ** 2, minlength=S))
-        diff = np.abs(coef.reshape(ts.size, -1)[:, inside] - err0.reshape(-1)[inside]) ** 2
-        now = np.stack([np.sqrt(np.bincount(shells[inside], row, minlength=S)) for row in diff]) if ts.size \
-            else np.zeros((0, S))
-        present = init > _SHELL_FLOOR * (init.max() if init.size else 0.0)
-        rel = np.where(present, now / np.where(present, init, 1.0), np.nan)
-        return ShellErrors(times=ts, shells=np.arange(S), errors=rel, initial=init)
+        return _shell_table(ts, coef.reshape(ts.size, -1), err0, self.K, self.dim)
 
     def _grid_size(self, grid):
         if grid is None:
@@ -457,6 +448,53 @@ class LFPFlow:
     def __repr__(self):
         return (f"LFPFlow(N={self.points.shape[0]}, weight={self.weight!r}, K={self.K}, period={self.period}, "
                 f"method={self.method!r}, rank={self.rates.size})")
+
+
+def _shell_table(ts, coef, err0, K, dim):
+    """:class:`ShellErrors` from the box coefficients of ``h(t) - h_ini`` (T, M) and of ``f - h_ini`` (box)."""
+    shells = shell_index(K, dim).reshape(-1)
+    inside = shells <= K
+    S = K + 1
+    init = np.sqrt(np.bincount(shells[inside], np.abs(err0.reshape(-1)[inside]) ** 2, minlength=S))
+    diff = np.abs(coef[:, inside] - err0.reshape(-1)[inside]) ** 2
+    now = np.stack([np.sqrt(np.bincount(shells[inside], row, minlength=S)) for row in diff]) if ts.size \
+        else np.zeros((0, S))
+    present = init > _SHELL_FLOOR * (init.max() if init.size else 0.0)
+    rel = np.where(present, now / np.where(present, init, 1.0), np.nan)
+    return ShellErrors(times=ts, shells=np.arange(S), errors=rel, initial=init)
+
+
+def snapshot_grid(n, dim=1, period=1.0, *, centre=0.0):
+    """The uniform grid on which :meth:`LFPFlow.shell_errors` samples, as points of the cell around `centre`.
+
+    Parameters
+    ----------
+    n : int
+        Points per axis (the flow's default is ``4 (K + 1)``).
+    dim : int
+    period : float
+    centre : float or array_like of shape (d,)
+        Centre of the cell ``[centre - P/2, centre + P/2)^d`` the points are taken in: where the network's inputs
+        live (a network is not periodic; the same torus points in another cell give other values).
+
+    Returns
+    -------
+    ndarray, shape (n**dim, dim)
+        In the order of :func:`fpnorm.lattice.torus_grid` (``values.reshape((n,)*dim)``), each point moved by a
+        multiple of the period into the cell: evaluate the network there for :meth:`ShellErrors.from_snapshots`.
+
+    Examples
+    --------
+    >>> from fpnorm.dynamics import snapshot_grid
+    >>> snapshot_grid(4, 1, 8.0)[:, 0].tolist()
+    [0.0, 2.0, -4.0, -2.0]
+    """
+    n = checks.check_int(n, "n", minimum=1)
+    dim = checks.check_int(dim, "dim", minimum=1)
+    P = checks.check_period(period)
+    c = np.broadcast_to(np.asarray(centre, dtype=float), (dim,))
+    x = torus_grid(n, dim, P)
+    return x - P * np.floor((x - c + 0.5 * P) / P)
 
 
 def _box_coef(fn, name, K, dim, period, n):
@@ -574,6 +612,70 @@ class ShellErrors:
     shells: np.ndarray
     errors: np.ndarray
     initial: np.ndarray
+
+    @classmethod
+    def from_snapshots(cls, times, snapshots, f, *, period, dim=1, K=None, h_ini=None):
+        """Shell errors of a network's training snapshots, on the axes of :meth:`LFPFlow.shell_errors`.
+
+        Parameters
+        ----------
+        times : array_like, shape (T,)
+            Non-decreasing times of the snapshots, in the flow's clock (``lr * steps`` for a weight from
+            :meth:`~fpnorm.LFP.from_network`).
+        snapshots : array_like, shape (T, n**dim)
+            The network's values on the grid of :func:`snapshot_grid` (``n`` points per axis).
+        f : callable or array_like
+            The target, as for :meth:`LFPFlow.shell_errors` (sampled on the same grid).
+        period : float
+        dim : int
+        K : int, optional
+            Largest shell; default ``n // 4 - 1``, the flow's own for ``grid = n``. Needs ``n >= 2K + 1``.
+        h_ini : callable or array_like, optional
+            The initial function the errors are relative to (default 0, the flow's ``h_ini=None``); pass the
+            network at initialisation when it is not 0.
+
+        Returns
+        -------
+        ShellErrors
+            ``||h^(t) - f^||_s / ||h_ini^ - f^||_s`` per shell ``s = round(|k|)``, the same quantity (and grid
+            sampling of ``f``, so the same ``initial``) as the flow's with ``grid = n``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fpnorm import ShellErrors
+        >>> from fpnorm.dynamics import snapshot_grid
+        >>> x = snapshot_grid(16, 1, 1.0)[:, 0]
+        >>> f = lambda q: np.cos(2 * np.pi * q) + np.cos(6 * np.pi * q)
+        >>> snaps = [0.5 * np.cos(2 * np.pi * x), np.cos(2 * np.pi * x)]    # mode 1 half, then fully learnt
+        >>> ShellErrors.from_snapshots([1.0, 2.0], snaps, f, period=1.0).errors[:, 1:].round(12).tolist()
+        [[0.5, nan, 1.0], [0.0, nan, 1.0]]
+        """
+        ts, _ = _as_times(times)
+        if ts.size and np.any(np.diff(ts) < 0):
+            raise ValueError("Expected `times` to be non-decreasing.")
+        P = checks.check_period(period)
+        dim = checks.check_int(dim, "dim", minimum=1)
+        snaps = np.asarray(snapshots)
+        if snaps.dtype == object or snaps.dtype.kind not in "iufc":
+            raise TypeError(f"Expected `snapshots` to be a numeric array, got dtype {snaps.dtype}.")
+        n = int(round(snaps.shape[-1] ** (1.0 / dim))) if snaps.ndim == 2 and snaps.shape[-1] else 0
+        if snaps.ndim != 2 or snaps.shape[0] != ts.size or n**dim != snaps.shape[1]:
+            raise ValueError(f"Expected `snapshots` of shape (T, n**dim) = ({ts.size}, n**{dim}), got shape "
+                             f"{snaps.shape}.")
+        if not np.all(np.isfinite(snaps)):
+            raise ValueError("Expected `snapshots` finite, got NaN or inf.")
+        K = max(n // 4 - 1, 0) if K is None else checks.check_int(K, "K", minimum=0)
+        if n < 2 * K + 1:
+            raise ValueError(f"Expected `snapshots` on at least 2K+1 = {2 * K + 1} points per axis, got n = {n}.")
+        err0 = _box_coef(f, "f", K, dim, P, n)
+        base = 0.0
+        if h_ini is not None:
+            base = _box_coef(h_ini, "h_ini", K, dim, P, n)
+            err0 = err0 - base
+        coef = np.stack([(transforms.grid_coefficients(row.reshape((n,) * dim), K) - base).reshape(-1)
+                         for row in snaps]) if ts.size else np.zeros((0, (2 * K + 1) ** dim))
+        return _shell_table(ts, coef, err0, K, dim)
 
     def convergence_times(self, level, *, stay=True):
         """Per shell, the time from which the relative error stays ``<= level`` (``stay=False``: first reaches it);

@@ -448,7 +448,8 @@ class LFP(Weight):
         >>> b = -4.0 + (np.arange(m) + 0.5) * 8.0 / m                  # biases evenly on [-4, 4]: rho = 1/8
         >>> w = LFP.from_network(W, b, a, period=32.0, points=np.linspace(-1, 1, 10))
         >>> ref = LFP.from_moments(r2w2=0.25, r2=1.0, w2=0.25, period=32.0)
-        >>> bool(np.isclose(w.a, ref.a / (32 * 4 * np.pi**4 * 32.0)) and np.isclose(w.b, ref.b / (32 * 4 * np.pi**4 * 32.0)))
+        >>> clock = 32 * 4.0 * np.pi**4 * 32.0                        # 32 B pi^4 P
+        >>> bool(np.isclose(w.a, ref.a / clock) and np.isclose(w.b, ref.b / clock))
         True
         """
         P = check_real(period, "period", minimum=0.0, strict_min=True)
