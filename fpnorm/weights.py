@@ -419,16 +419,18 @@ class LFP(Weight):
         ``omega_j . x = s_j``, ``s_j = -b_j / r_j``, and the kernel is ``m^-1 sum_j [r_j^2 ReLU(omega.x - s)
         ReLU(omega.x' - s) + a_j^2 H H' (x . x' + 1)]``. With ``rho`` the density of the offsets ``s_j`` over the data
         and the same integrals along ``omega``: ``r^2 |omega.z|^3 / 12`` (kept), ``-a^2 |omega.z| / 2`` from the bias
-        gradient (kept), and from the input-weight gradient ``-a^2 |omega.z| x.x' / 2``, of which
-        ``x.x' = (|x|^2 + |x'|^2 - |z|^2) / 2`` keeps the translation-invariant ``a^2 |omega.z| |z|^2 / 4`` and
-        drops ``-a^2 |omega.z| (|x|^2 + |x'|^2) / 4``: a multiplication, not a Fourier multiplier, of relative size
-        ``|x|^2`` against the kept ``a^2`` term. The multiplier is accurate when the data lie within a radius well
-        below 1 of the origin or the ``b`` term dominates at the data's frequencies. For directions ``omega``
-        uniform on the sphere, ``E|omega.z| = e1 |z|``, ``E|omega.z|^3 = e3 |z|^3`` with ``e1 / e3 = (d + 1) / 2``,
-        and a ridge function ``g(omega.z)`` averaged over ``omega`` has the transform
+        gradient (kept), and ``-a^2 |omega.z| x.x' / 2`` from the input-weight gradient. The last is not a function
+        of ``z = x - x'`` alone; its symbol at the data centre ``c`` (midpoint form, ``x.x' = |xm|^2 - |z|^2 / 4``
+        with ``xm = (x + x') / 2``) keeps ``-a^2 |c|^2 |omega.z| / 2`` and ``a^2 |omega.z| |z|^2 / 8`` and drops
+        ``-a^2 (|xm|^2 - |c|^2) |omega.z| / 2``: a multiplication, not a Fourier multiplier, of relative size
+        ``|xm|^2 - |c|^2 <= 2 |c| R + R^2`` (data radius ``R``) against the kept ``a^2`` term. The multiplier is
+        accurate when that is small or the ``b`` term dominates at the data's frequencies (the ``a``-dominated
+        regime of the standard form interpolates with ``(1 + x.x_i) |x - x_i|``, not piecewise linearly). For
+        directions ``omega`` uniform on the sphere, ``E|omega.z| = e1 |z|``, ``E|omega.z|^3 = e3 |z|^3`` with
+        ``e1 / e3 = (d + 1) / 2``, and a ridge function ``g(omega.z)`` averaged over ``omega`` has the transform
         ``2 g^(|xi|) / (|S^(d-1)| |xi|^(d-1))``. So ``Theta^(xi) = c_d [A4 / (16 pi^4 |xi|^(d+3))
         + A2 / (4 pi^2 |xi|^(d+1))]``, ``c_d = 2 / |S^(d-1)|`` (1, 1/pi, 1/(2 pi) for d = 1, 2, 3),
-        ``A4 = <rho (r^2 + 3 (d+1)/2 a^2)>``, ``A2 = <rho a^2>``: ``a = c_d A2 P / (4 pi^2)``,
+        ``A4 = <rho (r^2 + 3 (d+1)/4 a^2)>``, ``A2 = <rho a^2> (1 + |c|^2)``: ``a = c_d A2 P / (4 pi^2)``,
         ``b = c_d A4 P^3 / (16 pi^4)``. Luo et al. (arXiv 2010.08153) keep ``r^3`` and ``a^2 r`` (``rho = r / (2B)``
         for biases uniform on ``[-B, B]``); the ``a^2`` share of ``A4`` matters only when ``a`` is comparable to
         ``r``.
@@ -468,7 +470,8 @@ class LFP(Weight):
                 raise ValueError(f"Expected every row of `W` nonzero for form='standard' (a ReLU with W_j = 0 has no "
                                  f"breakpoint), got {int(np.sum(r == 0))} zero rows.")
             omega, s = W / r[:, None], -b / r
-            A4, A2 = r**2 + 1.5 * (d + 1) * a**2, a**2
+            centre2 = 0.0 if points is None else float(np.sum(_data_ball(points, d)[0] ** 2))
+            A4, A2 = r**2 + 0.75 * (d + 1) * a**2, a**2 * (1.0 + centre2)
         rel = _breakpoint_offsets(omega, s, points, d, P)
         R = float(np.median(np.abs(rel))) if points is None else _data_radius(points, d)
         inside = np.abs(rel) <= R
