@@ -188,10 +188,12 @@ class LFPFlow:
         const = np.zeros(T * mm)
         if spec.free:
             const = np.mean(np.tile(self._rhs, (1, T)) - spec.pts @ z, axis=0)
-        check_memory(8 * 3 * _EVAL_CHUNK * max(self.points.shape[0], T * mm), "the exact flow's evaluation")
+        chunk = max(1, _EVAL_CHUNK * 64 // max(self.points.shape[0], T * mm, 64))   # rows of the kernel matrix
+        check_memory(8 * (q.shape[0] * T * mm + 3 * chunk * max(self.points.shape[0], T * mm)),
+                     "the exact flow's evaluation")
         out = np.empty((q.shape[0], T * mm))
-        for start in range(0, q.shape[0], _EVAL_CHUNK):
-            sl = slice(start, min(q.shape[0], start + _EVAL_CHUNK))
+        for start in range(0, q.shape[0], chunk):
+            sl = slice(start, min(q.shape[0], start + chunk))
             out[sl] = limit_kernel_matrix(self.weight, q[sl], self.points, self.period) @ alpha + const
         out = out.reshape(q.shape[0], T, mm)
         out[:, ts == 0, :] = 0.0
