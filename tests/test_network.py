@@ -258,6 +258,9 @@ def test_from_network_seed_is_from_moments_over_32_B_pi4_P():
     scale = (np.mean(inside) / 2.0) / (16 * math.pi**4 * P)   # rho = (fraction inside) / (width 2)
     assert w.a == pytest.approx(ref.a * scale, rel=1e-12)
     assert w.b == pytest.approx(ref.b * scale, rel=1e-12)
+    # without points: the nearer half of the breakpoints, |b| <= 2, where the density is the same 1/(2B)
+    w0 = LFP.from_network(np.ones(m), b, np.ones(m), period=P)
+    assert w0.b == pytest.approx(2.0 / (2 * B) * P**3 / (16 * math.pi**4), rel=1e-3)
 
 
 def test_from_moments_period_and_arrays():
