@@ -10,6 +10,7 @@ from .exceptions import (
     AccuracyWarning,
     IllPosedWeightWarning,
     MemoryEstimateError,
+    NetworkRangeWarning,
     SolveError,
     TruncationWarning,
     UnresolvedNormWarning,
@@ -33,7 +34,7 @@ __all__ = [
     "fp_norm", "FPNorm", "FPNORM_STATUSES", "generalization_bound", "BoundResult", "bound_curve", "sample_complexity",
     "population_risk", "validate_bound", "BoundValidation", "get_target", "TARGETS",
     "SolveError", "MemoryEstimateError", "AccuracyWarning", "TruncationWarning", "IllPosedWeightWarning",
-    "UnresolvedNormWarning",
+    "UnresolvedNormWarning", "NetworkRangeWarning",
     "closed_form_kernel", "has_closed_form", "bernoulli_kernel", "sobolev_kernel",
     "convergence_study", "kernel_tail_bound", "limit_distance", "ConvergenceResult",
 ]

@@ -19,11 +19,19 @@ from ._internal import checks
 from ._internal.memory import available_memory, check_memory
 from .lattice import box_points, box_size, real_to_complex, resize_box, torus_grid
 from .lattice_sums import warn_ill_posed
-from .solvers.flow import FlowSpectrum, eigh_memory, spectrum_eigh, spectrum_svd, svd_memory
+from .solvers.flow import (
+    FlowSpectrum,
+    eigh_memory,
+    limit_kernel_matrix,
+    limit_spectrum,
+    spectrum_eigh,
+    spectrum_svd,
+    svd_memory,
+)
 from .solvers.problem import FreeModes, Problem, evaluate_h_ini, join_complex, right_hand_sides
 from .weights import check_weight
 
-__all__ = ["LFPFlow", "ShellErrors", "FLOW_METHODS", "shell_index", "convergence_times"]
+__all__ = ["LFPFlow", "ShellErrors", "FLOW_METHODS", "shell_index", "convergence_times", "snapshot_grid"]
 
 # How the flow is diagonalised: "svd" of the scaled design (stable, O(N^2 M)), "eigh" of the NUFFT kernel matrix
 # (O(N^3), squares the condition number), or "auto" (svd when cheap or no dearer than eigh, and it fits; the same
@@ -75,15 +83,18 @@ class LFPFlow:
     weight : Weight
         ``gamma(k)^2``; its ``dim`` fixes ``d``. Warns (:class:`~fpnorm.exceptions.IllPosedWeightWarning`) when
         ``sum gamma(k)^2`` over the penalised modes diverges: the flow then depends on K.
-    K : int
+    K : int or None
         Truncation ``|k|_inf <= K``. Any ``K >= 0``: with fewer modes than points the flow converges to the
-        least-squares fit instead of an interpolant.
+        least-squares fit instead of an interpolant. None: every mode (``K = infinity``), exactly, for weights with
+        a closed-form kernel (:func:`~fpnorm.has_closed_form`; 1-d): ``h(t) = h_ini + sum_i kappa(x - x_i)
+        alpha_i(t) (+ the free constant)``, from an eigendecomposition of the ``N x N`` kernel matrix; ``coef``
+        and ``shell_errors`` need an integer ``K``.
     h_ini : callable or array_like, optional
         Initial function, as in :class:`~fpnorm.FPInterpolator` (callable on the torus or a coefficient array).
     period : float
         Period ``P`` (default 1).
     method : str
-        One of :data:`FLOW_METHODS`.
+        One of :data:`FLOW_METHODS` (ignored for ``K=None``, which diagonalises the exact kernel matrix: "exact").
 
     Attributes
     ----------
@@ -128,11 +139,14 @@ class LFPFlow:
         self.weight = check_weight(weight)
         self.dim = d = weight.dim
         self.period = checks.check_period(period)
-        self.K = checks.check_int(K, "K", minimum=0)
+        self.K = None if K is None else checks.check_int(K, "K", minimum=0)
         checks.check_choice(method, "method", FLOW_METHODS)
         x = checks.as_points(points, d, self.period)
         y = checks.as_values(values, x.shape[0])
         self.points, self.values = x, y
+        if self.K is None:
+            self._init_limit(h_ini)
+            return
         N, M = x.shape[0], box_size(self.K, d)
         self._g = g = self.weight.box(self.K)
         warn_ill_posed(weight)   # the kernel's diagonal grows without bound in K: the flow at any t > 0 depends on K
@@ -151,6 +165,44 @@ class LFPFlow:
         if free.n:
             self._free_r = free.free_coefficients(rhs)                     # (n_f, .)
             self._free_z = free.free_coefficients(spec.pts)                # (n_f, n)
+
+    def _init_limit(self, h_ini):
+        """K = None: the exact kernel matrix, its projected eigendecomposition and the data's coordinates in it."""
+        x = self.points
+        G = limit_kernel_matrix(self.weight, x, x, self.period)      # raises for weights without a closed form
+        self._g = None
+        self._h_ini, self._h_ini_real = checks.check_h_ini(h_ini, self.dim)
+        rhs, self._complex = right_hand_sides(self.values, evaluate_h_ini(self._h_ini, self._h_ini_real, x,
+                                                                          self.period))
+        self.method = "exact"
+        self._spec = limit_spectrum(G, self.weight.zero is None)
+        self._rhs = rhs
+        self._w = self._spec.alpha_map.T @ rhs                              # (n, 2m or m)
+
+    def _limit_columns(self, ts, q):
+        """K = None: values of ``h(t) - h_ini`` at wrapped query points ``q`` (Q, d), shape (Q, T * m) (real split)."""
+        spec = self._spec
+        T, mm = ts.size, self._w.shape[1]
+        z = (self._phi(ts)[:, :, None] * self._w[None]).transpose(1, 0, 2).reshape(self._w.shape[0], T * mm)
+        alpha = spec.alpha_map @ z                                          # (N, T * mm)
+        const = np.zeros(T * mm)
+        if spec.free:
+            const = np.mean(np.tile(self._rhs, (1, T)) - spec.pts @ z, axis=0)
+        chunk = max(1, _EVAL_CHUNK * 64 // max(self.points.shape[0], T * mm, 64))   # rows of the kernel matrix
+        check_memory(8 * (q.shape[0] * T * mm + 3 * chunk * max(self.points.shape[0], T * mm)),
+                     "the exact flow's evaluation")
+        out = np.empty((q.shape[0], T * mm))
+        for start in range(0, q.shape[0], chunk):
+            sl = slice(start, min(q.shape[0], start + chunk))
+            out[sl] = limit_kernel_matrix(self.weight, q[sl], self.points, self.period) @ alpha + const
+        out = out.reshape(q.shape[0], T, mm)
+        out[:, ts == 0, :] = 0.0
+        return join_complex(out, self._complex).reshape(q.shape[0], -1)
+
+    def _need_box(self, what):
+        if self.K is None:
+            raise ValueError(f"Expected an integer `K` for {what}: a K = None flow has every mode (build the flow "
+                             f"with an integer K for its box coefficients).")
 
     # -- the solution -------------------------------------------------------------------------------------------
     @property
@@ -208,6 +260,7 @@ class LFPFlow:
         ndarray of complex, shape ``(2K+1,)*d`` (+ ``(m,)``), with a leading ``(T,)`` axis for array `t`
             Same layout as :attr:`fpnorm.FPInterpolator.coef`.
         """
+        self._need_box("`coef`")
         ts, scalar = _as_times(t)
         return self._finish(self._coef_columns(ts), scalar)
 
@@ -227,6 +280,12 @@ class LFPFlow:
         """
         ts, scalar = _as_times(t)
         q = checks.as_query(query, self.dim, self.period)
+        if self.K is None:
+            out = self._limit_columns(ts, q)
+            h0 = evaluate_h_ini(self._h_ini, self._h_ini_real, q, self.period)
+            if h0 is not None:
+                out = out + h0[:, None]
+            return self._finish(out, scalar)
         coef = self._coef_columns(ts)
         Q = q.shape[0]
         out = np.empty((Q, coef.shape[-1]), dtype=complex)
@@ -269,6 +328,16 @@ class LFPFlow:
         float or ndarray, shape (T,) (+ ``(m,)``)
         """
         ts, scalar = _as_times(t)
+        if self.K is None:
+            z2 = self._phi(ts) ** 2 * self._spec.lam[None, :]                   # lam_j z_j^2 per unit w_j^2
+            sq = np.einsum("tn,nc->tc", z2, np.abs(self._w) ** 2)                  # (T, mm)
+            if self._complex:
+                half = sq.shape[1] // 2
+                sq = sq[:, :half] + sq[:, half:]
+            val = np.sqrt(sq)
+            val = val[:, 0] if self.values.ndim == 1 else val
+            val = val[0] if scalar else val
+            return float(val) if np.ndim(val) == 0 else val
         coef = self._finish(self._coef_columns(ts), False)
         g = self._g
         w = np.where(np.isinf(g), 0.0, 1.0 / np.where(np.isinf(g), 1.0, g))
@@ -303,6 +372,7 @@ class LFPFlow:
         ``f`` and ``h_ini`` agree (initial error below ``1e-12`` of the largest shell's, i.e. rounding) give NaN.
         Needs a flow with a single column of `values`.
         """
+        self._need_box("`shell_errors`")
         if self.values.ndim != 1:
             raise ValueError(f"Expected a flow with one column of `values` for shell errors against one target "
                              f"`f`, got {self.values.shape[1]} columns.")
@@ -314,16 +384,7 @@ class LFPFlow:
         if self._h_ini is not None:
             err0 = err0 - _box_coef(self._h_ini, "h_ini", self.K, self.dim, self.period, n)
         coef = self._finish(self._coef_columns(ts), False)       # (T,) + box
-        shells = shell_index(self.K, self.dim).reshape(-1)
-        inside = shells <= self.K
-        S = self.K + 1
-        init = np.sqrt(np.bincount(shells[inside], np.abs(err0.reshape(-1)[inside]) ** 2, minlength=S))
-        diff = np.abs(coef.reshape(ts.size, -1)[:, inside] - err0.reshape(-1)[inside]) ** 2
-        now = np.stack([np.sqrt(np.bincount(shells[inside], row, minlength=S)) for row in diff]) if ts.size \
-            else np.zeros((0, S))
-        present = init > _SHELL_FLOOR * (init.max() if init.size else 0.0)
-        rel = np.where(present, now / np.where(present, init, 1.0), np.nan)
-        return ShellErrors(times=ts, shells=np.arange(S), errors=rel, initial=init)
+        return _shell_table(ts, coef.reshape(ts.size, -1), err0, self.K, self.dim)
 
     def _grid_size(self, grid):
         if grid is None:
@@ -339,6 +400,7 @@ class LFPFlow:
         ``h_ini`` when it is a coefficient array, the spectrum, the eigen-coordinates ``w`` of the data and the
         free-mode fit. The weight box is recomputed from the spec (deterministic), so ``coef``, evaluation, ``norm``,
         ``loss`` and ``shell_errors`` are identical bit for bit after loading."""
+        self._need_box("saving")
         spec = self._spec
         return {"weight": self.weight, "dim": self.dim, "K": self.K, "period": self.period, "method": spec.method,
                 "complex": self._complex, "h_ini_real": self._h_ini_real, "eps": self._nufft_eps,
@@ -390,6 +452,53 @@ class LFPFlow:
                 f"method={self.method!r}, rank={self.rates.size})")
 
 
+def _shell_table(ts, coef, err0, K, dim):
+    """:class:`ShellErrors` from the box coefficients of ``h(t) - h_ini`` (T, M) and of ``f - h_ini`` (box)."""
+    shells = shell_index(K, dim).reshape(-1)
+    inside = shells <= K
+    S = K + 1
+    init = np.sqrt(np.bincount(shells[inside], np.abs(err0.reshape(-1)[inside]) ** 2, minlength=S))
+    diff = np.abs(coef[:, inside] - err0.reshape(-1)[inside]) ** 2
+    now = np.stack([np.sqrt(np.bincount(shells[inside], row, minlength=S)) for row in diff]) if ts.size \
+        else np.zeros((0, S))
+    present = init > _SHELL_FLOOR * (init.max() if init.size else 0.0)
+    rel = np.where(present, now / np.where(present, init, 1.0), np.nan)
+    return ShellErrors(times=ts, shells=np.arange(S), errors=rel, initial=init)
+
+
+def snapshot_grid(n, dim=1, period=1.0, *, centre=0.0):
+    """The uniform grid on which :meth:`LFPFlow.shell_errors` samples, as points of the cell around `centre`.
+
+    Parameters
+    ----------
+    n : int
+        Points per axis (the flow's default is ``4 (K + 1)``).
+    dim : int
+    period : float
+    centre : float or array_like of shape (d,)
+        Centre of the cell ``[centre - P/2, centre + P/2)^d`` the points are taken in: where the network's inputs
+        live (a network is not periodic; the same torus points in another cell give other values).
+
+    Returns
+    -------
+    ndarray, shape (n**dim, dim)
+        In the order of :func:`fpnorm.lattice.torus_grid` (``values.reshape((n,)*dim)``), each point moved by a
+        multiple of the period into the cell: evaluate the network there for :meth:`ShellErrors.from_snapshots`.
+
+    Examples
+    --------
+    >>> from fpnorm.dynamics import snapshot_grid
+    >>> snapshot_grid(4, 1, 8.0)[:, 0].tolist()
+    [0.0, 2.0, -4.0, -2.0]
+    """
+    n = checks.check_int(n, "n", minimum=1)
+    dim = checks.check_int(dim, "dim", minimum=1)
+    P = checks.check_period(period)
+    c = np.broadcast_to(np.asarray(centre, dtype=float), (dim,))
+    x = torus_grid(n, dim, P)
+    return x - P * np.floor((x - c + 0.5 * P) / P)
+
+
 def _box_coef(fn, name, K, dim, period, n):
     """Fourier coefficients on the box of a callable (by FFT on an ``n^d`` grid) or of a coefficient array."""
     if callable(fn):
@@ -427,23 +536,27 @@ def convergence_times(errors, times, level, *, stay=True):
     level : float
         Target relative error, ``0 < level``.
     stay : bool
-        True (default): the earliest grid time from which the error stays ``<= level`` up to the last time (on
-        scattered points a shell's error can dip and rise again while other shells are fitted). False: the first
-        grid time at which the error is ``<= level``.
+        True (default): the time from which the error stays ``<= level`` up to the last time (on scattered points
+        a shell's error can dip and rise again while other shells are fitted). False: the first time at which the
+        error is ``<= level``.
 
     Returns
     -------
     ndarray, shape (S,)
         The times; ``inf`` when the level is not reached (``stay``: not at the last time), NaN for shells with
-        NaN errors. The resolution is that of `times`.
+        NaN errors. Between the grid time ``t_0`` where the error ``e_0`` is last above the level and the next one
+        ``t_1`` (``e_1 <= level``) the crossing is interpolated log-linearly,
+        ``t_0 + (t_1 - t_0) log(e_0 / level) / log(e_0 / e_1)``: exact for an error ``e^{-rate t}`` (a flow mode
+        on a uniform grid), and within ``[t_0, t_1]`` always. ``t_1`` itself when ``e_1 = 0`` or ``t_1 = inf``;
+        the first time when the level holds from the start.
 
     Examples
     --------
     >>> import numpy as np
     >>> from fpnorm import convergence_times
     >>> t = np.array([0.0, 1.0, 2.0, 3.0])
-    >>> convergence_times(np.exp(-np.outer(t, [2.0, 1.0])), t, 0.2).tolist()
-    [1.0, 2.0]
+    >>> convergence_times(np.exp(-np.outer(t, [2.0, 1.0])), t, 0.2).round(12).tolist()   # log(5)/2, log(5)
+    [0.804718956217, 1.609437912434]
     """
     err = np.asarray(errors, dtype=float)
     ts = np.asarray(times, dtype=float)
@@ -457,17 +570,29 @@ def convergence_times(errors, times, level, *, stay=True):
     if ts.size == 0:
         return out
     above = ~(err <= level)                                        # NaN counts as above
-    if not stay:
-        hit = ~above.all(axis=0)
-        out[hit] = ts[np.argmax(~above[:, hit], axis=0)]
-        out[np.isnan(err).any(axis=0)] = np.nan
-        return out
-    # index of the last time above the level; the shell has converged from the next time on
-    last_above = np.where(above.any(axis=0), err.shape[0] - 1 - np.argmax(above[::-1], axis=0), -1)
-    ok = last_above < err.shape[0] - 1
-    out[ok] = ts[last_above[ok] + 1]
+    if stay:
+        # index of the first time of the final run at or below the level
+        below = np.where(above.any(axis=0), err.shape[0] - np.argmax(above[::-1], axis=0), 0)
+        ok = below < err.shape[0]
+    else:
+        ok = ~above.all(axis=0)
+        below = np.argmax(~above, axis=0)
+    cols = np.flatnonzero(ok)
+    out[cols] = _crossing(err, ts, level, below[cols], cols)
     out[np.isnan(err).any(axis=0)] = np.nan
     return out
+
+
+def _crossing(err, ts, level, i1, cols):
+    """Log-linear crossing of `level` between rows ``i1 - 1`` (above) and ``i1`` (at or below) of the given columns;
+    the grid time ``ts[i1]`` where there is no row before, the error reaches 0 or the time is infinite."""
+    t1 = ts[i1]
+    i0 = np.maximum(i1 - 1, 0)
+    t0, e0, e1 = ts[i0], err[i0, cols], err[i1, cols]
+    ok = (i1 > 0) & (e1 > 0) & np.isfinite(t1) & (e0 > level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.log(e0 / level) / np.log(e0 / e1)
+    return np.where(ok, t0 + (t1 - t0) * np.clip(np.where(ok, frac, 1.0), 0.0, 1.0), t1)
 
 
 @dataclass
@@ -489,6 +614,70 @@ class ShellErrors:
     shells: np.ndarray
     errors: np.ndarray
     initial: np.ndarray
+
+    @classmethod
+    def from_snapshots(cls, times, snapshots, f, *, period, dim=1, K=None, h_ini=None):
+        """Shell errors of a network's training snapshots, on the axes of :meth:`LFPFlow.shell_errors`.
+
+        Parameters
+        ----------
+        times : array_like, shape (T,)
+            Non-decreasing times of the snapshots, in the flow's clock (``lr * steps`` for a weight from
+            :meth:`~fpnorm.LFP.from_network`).
+        snapshots : array_like, shape (T, n**dim)
+            The network's values on the grid of :func:`snapshot_grid` (``n`` points per axis).
+        f : callable or array_like
+            The target, as for :meth:`LFPFlow.shell_errors` (sampled on the same grid).
+        period : float
+        dim : int
+        K : int, optional
+            Largest shell; default ``n // 4 - 1``, the flow's own for ``grid = n``. Needs ``n >= 2K + 1``.
+        h_ini : callable or array_like, optional
+            The initial function the errors are relative to (default 0, the flow's ``h_ini=None``); pass the
+            network at initialisation when it is not 0.
+
+        Returns
+        -------
+        ShellErrors
+            ``||h^(t) - f^||_s / ||h_ini^ - f^||_s`` per shell ``s = round(|k|)``, the same quantity (and grid
+            sampling of ``f``, so the same ``initial``) as the flow's with ``grid = n``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fpnorm import ShellErrors
+        >>> from fpnorm.dynamics import snapshot_grid
+        >>> x = snapshot_grid(16, 1, 1.0)[:, 0]
+        >>> f = lambda q: np.cos(2 * np.pi * q) + np.cos(6 * np.pi * q)
+        >>> snaps = [0.5 * np.cos(2 * np.pi * x), np.cos(2 * np.pi * x)]    # mode 1 half, then fully learnt
+        >>> ShellErrors.from_snapshots([1.0, 2.0], snaps, f, period=1.0).errors[:, 1:].round(12).tolist()
+        [[0.5, nan, 1.0], [0.0, nan, 1.0]]
+        """
+        ts, _ = _as_times(times)
+        if ts.size and np.any(np.diff(ts) < 0):
+            raise ValueError("Expected `times` to be non-decreasing.")
+        P = checks.check_period(period)
+        dim = checks.check_int(dim, "dim", minimum=1)
+        snaps = np.asarray(snapshots)
+        if snaps.dtype == object or snaps.dtype.kind not in "iufc":
+            raise TypeError(f"Expected `snapshots` to be a numeric array, got dtype {snaps.dtype}.")
+        n = int(round(snaps.shape[-1] ** (1.0 / dim))) if snaps.ndim == 2 and snaps.shape[-1] else 0
+        if snaps.ndim != 2 or snaps.shape[0] != ts.size or n**dim != snaps.shape[1]:
+            raise ValueError(f"Expected `snapshots` of shape (T, n**dim) = ({ts.size}, n**{dim}), got shape "
+                             f"{snaps.shape}.")
+        if not np.all(np.isfinite(snaps)):
+            raise ValueError("Expected `snapshots` finite, got NaN or inf.")
+        K = max(n // 4 - 1, 0) if K is None else checks.check_int(K, "K", minimum=0)
+        if n < 2 * K + 1:
+            raise ValueError(f"Expected `snapshots` on at least 2K+1 = {2 * K + 1} points per axis, got n = {n}.")
+        err0 = _box_coef(f, "f", K, dim, P, n)
+        base = 0.0
+        if h_ini is not None:
+            base = _box_coef(h_ini, "h_ini", K, dim, P, n)
+            err0 = err0 - base
+        coef = np.stack([(transforms.grid_coefficients(row.reshape((n,) * dim), K) - base).reshape(-1)
+                         for row in snaps]) if ts.size else np.zeros((0, (2 * K + 1) ** dim))
+        return _shell_table(ts, coef, err0, K, dim)
 
     def convergence_times(self, level, *, stay=True):
         """Per shell, the time from which the relative error stays ``<= level`` (``stay=False``: first reaches it);

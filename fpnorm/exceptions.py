@@ -7,7 +7,7 @@ answer raises :class:`SolveError`, which carries the measured numbers so a calle
 import numpy as np
 
 __all__ = ["SolveError", "MemoryEstimateError", "AccuracyWarning", "TruncationWarning", "IllPosedWeightWarning",
-           "UnresolvedNormWarning"]
+           "UnresolvedNormWarning", "NetworkRangeWarning"]
 
 
 class SolveError(np.linalg.LinAlgError):
@@ -73,3 +73,9 @@ class UnresolvedNormWarning(UserWarning):
     """The samples of a target do not decide its FP-norm ``||f - h_ini||_gamma`` (status ``"unresolved"``): the value
     given is the partial sum over the resolved shells, not a bound. The message carries the fitted numbers; pass
     exact coefficients, a target from :mod:`fpnorm.targets`, or a larger ``max_points``."""
+
+
+class NetworkRangeWarning(UserWarning):
+    """:meth:`fpnorm.LFP.from_network` was given training points that are not well inside the range covered by the
+    network's ReLU breakpoints (fewer than 5 % of them on one side of the data): the bias density there is not the
+    constant the LFP weight assumes. The message carries the data range and the breakpoint quantiles."""

@@ -18,7 +18,8 @@ from ._internal.checks import as_points, as_values, check_int, check_period, che
 from .dynamics import ShellErrors
 
 __all__ = ["new_figure", "save_figure", "plot_curves_1d", "plot_interpolant_2d", "plot_bound_curve",
-           "plot_bound_validation", "plot_flow_heatmap", "plot_sweep", "LINE_STYLES"]
+           "plot_bound_validation", "plot_flow_heatmap", "plot_shell_errors_pair", "plot_network_vs_flow", "plot_sweep",
+           "LINE_STYLES"]
 
 # Line styles cycled through by :func:`plot_curves_1d`, so curves stay apart in grey-scale print too.
 LINE_STYLES = ("-", "--", ":", "-.")
@@ -364,7 +365,8 @@ def plot_bound_validation(result, *, ax=None):
 
 
 # -- F-principle dynamics (fpnorm.dynamics) -----------------------------------------------------------------------
-def plot_flow_heatmap(shell_errors, *, level=None, floor=1e-8, ax=None, cmap="viridis"):
+def plot_flow_heatmap(shell_errors, *, level=None, floor=1e-8, ax=None, cmap="viridis", vmin=None, vmax=None,
+                      title="LFP flow: relative error per frequency shell"):
     """The F-principle picture: relative error per frequency shell (vertical) over log time (horizontal).
 
     Parameters
@@ -382,6 +384,10 @@ def plot_flow_heatmap(shell_errors, *, level=None, floor=1e-8, ax=None, cmap="vi
         Draw into this axes; a new figure by default.
     cmap : str
         Colour map name.
+    vmin, vmax : float, optional
+        The colour scale in ``log10`` of the error (default: from `floor` and the data); give both to share a scale
+        between panels (:func:`plot_shell_errors_pair`).
+    title : str
 
     Returns
     -------
@@ -426,8 +432,10 @@ def plot_flow_heatmap(shell_errors, *, level=None, floor=1e-8, ax=None, cmap="vi
     logerr = np.ma.masked_invalid(logerr)
     fig, ax = _new_axes(ax, (7.0, 4.5))
     s_edges = np.concatenate([shells - 0.5, [shells[-1] + 0.5]]).astype(float)
-    vmin = max(np.log10(floor), float(logerr.min()) if logerr.count() else np.log10(floor))
-    vmax = max(float(logerr.max()) if logerr.count() else 0.0, vmin + 1.0)
+    if vmin is None:
+        vmin = max(np.log10(floor), float(logerr.min()) if logerr.count() else np.log10(floor))
+    if vmax is None:
+        vmax = max(float(logerr.max()) if logerr.count() else 0.0, vmin + 1.0)
     mesh = ax.pcolormesh(_log_edges(t), s_edges, logerr.T, cmap=cmap, vmin=vmin, vmax=vmax, shading="flat")
     present = np.flatnonzero(~np.ma.getmaskarray(logerr).all(axis=0))
     if present.size:  # no empty band above the highest shell the target occupies
@@ -435,7 +443,7 @@ def plot_flow_heatmap(shell_errors, *, level=None, floor=1e-8, ax=None, cmap="vi
     ax.set_xscale("log")
     ax.set_xlabel("time t")
     ax.set_ylabel("frequency shell |k|")
-    ax.set_title("LFP flow: relative error per frequency shell")
+    ax.set_title(title)
     fig.colorbar(mesh, ax=ax, label="log10 relative error")
     if level is not None:
         tc = shell_errors.convergence_times(level)
@@ -443,6 +451,115 @@ def plot_flow_heatmap(shell_errors, *, level=None, floor=1e-8, ax=None, cmap="vi
         ax.plot(tc[ok], shells[ok], "o-", color="white", markeredgecolor="black", markersize=4,
                 label=f"error <= {level:g} from here on")
         ax.legend(loc="upper left", fontsize="small")
+    return fig
+
+
+def plot_shell_errors_pair(flow_errors, network_errors, *, level=None, floor=1e-8, cmap="viridis",
+                           titles=("LFP flow", "trained network")):
+    """The flow's and a network's errors per frequency shell side by side, on one colour scale and one time axis.
+
+    Parameters
+    ----------
+    flow_errors, network_errors : ShellErrors
+        From :meth:`fpnorm.LFPFlow.shell_errors` and :meth:`fpnorm.ShellErrors.from_snapshots` (same grid).
+    level : float, optional
+        Mark per shell the time from which the error stays ``<= level`` in each panel.
+    floor : float
+        Errors below it are drawn as it.
+    cmap : str
+    titles : (str, str)
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels (each with its colour bar, both spanning the same ``log10`` range).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fpnorm import ShellErrors
+    >>> from fpnorm.plotting import plot_shell_errors_pair
+    >>> t = np.logspace(-1, 1, 5)
+    >>> a = ShellErrors(t, np.arange(3), np.exp(-np.outer(t, [3.0, 2.0, 1.0])), np.ones(3))
+    >>> fig = plot_shell_errors_pair(a, a)
+    >>> [im.get_clim() == fig.axes[0].collections[0].get_clim() for im in (fig.axes[1].collections[0],)]
+    [True]
+    """
+    from matplotlib.figure import Figure  # matplotlib (~0.3 s to import) loads with the first figure, not with fpnorm
+
+    for name, se in (("flow_errors", flow_errors), ("network_errors", network_errors)):
+        if not isinstance(se, ShellErrors):
+            raise TypeError(f"Expected `{name}` to be a ShellErrors, got {type(se).__name__}.")
+    floor = check_real(floor, "floor", minimum=0.0, strict_min=True)
+    logs = []
+    for se in (flow_errors, network_errors):
+        t = np.asarray(se.times, dtype=float)
+        err = np.asarray(se.errors, dtype=float)[(t > 0) & np.isfinite(t)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs.append(np.log10(np.maximum(err[np.isfinite(err)], floor)))
+    both = np.concatenate(logs)
+    vmin = max(np.log10(floor), float(both.min()) if both.size else np.log10(floor))
+    vmax = max(float(both.max()) if both.size else 0.0, vmin + 1.0)
+    fig = Figure(figsize=(12.0, 4.5), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, se, title in zip(axes, (flow_errors, network_errors), titles, strict=True):
+        plot_flow_heatmap(se, level=level, floor=floor, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, title=title)
+    lo = min(float(np.min(se.times[se.times > 0])) for se in (flow_errors, network_errors))
+    hi = max(float(np.max(se.times[np.isfinite(se.times)])) for se in (flow_errors, network_errors))
+    for ax in axes:
+        ax.set_xlim(lo, hi)
+    return fig
+
+
+def plot_network_vs_flow(query, network, flow, times, *, points=None, values=None, ax=None):
+    """A network's function and the flow's prediction overlaid at matched times (1-d).
+
+    Parameters
+    ----------
+    query : array_like, shape (Q,)
+        Where both were evaluated.
+    network, flow : array_like, shape (T, Q)
+        The network's values after ``steps`` steps and the flow's at ``t = lr * steps``.
+    times : array_like, shape (T,)
+        The matched times (legend).
+    points, values : array_like, shape (N,), optional
+        The training data, drawn as dots.
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Solid lines: the network; dashed, same colour: the flow; the legend gives each time's relative L2
+        distance ``||net - flow|| / ||flow||`` on the query points.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fpnorm.plotting import plot_network_vs_flow
+    >>> q = np.linspace(-1, 1, 50)
+    >>> fig = plot_network_vs_flow(q, [np.sin(q)], [np.sin(q) + 1e-3], [1.0])
+    >>> len(fig.axes[0].lines)
+    2
+    """
+    q = np.asarray(query, dtype=float)
+    net = np.atleast_2d(np.asarray(network, dtype=float))
+    flo = np.atleast_2d(np.asarray(flow, dtype=float))
+    ts = np.atleast_1d(np.asarray(times, dtype=float))
+    if q.ndim != 1 or net.shape != (ts.size, q.size) or flo.shape != net.shape:
+        raise ValueError(f"Expected `query` (Q,), `network` and `flow` (T, Q) and `times` (T,), got {q.shape}, "
+                         f"{net.shape}, {flo.shape} and {ts.shape}.")
+    fig, ax = _new_axes(ax, (7.0, 4.5))
+    for i, t in enumerate(ts):
+        c = f"C{i % 10}"
+        dist = np.linalg.norm(net[i] - flo[i]) / max(np.linalg.norm(flo[i]), np.finfo(float).tiny)
+        ax.plot(q, net[i], "-", color=c, label=f"network, t = {t:.3g}")
+        ax.plot(q, flo[i], "--", color=c, label=f"flow (relative L2 {dist:.1e})")
+    if points is not None and values is not None:
+        ax.plot(np.asarray(points, dtype=float), np.asarray(values, dtype=float), "ko", ms=4, label="data")
+    ax.set_xlabel("x")
+    ax.set_ylabel("h(t, x)")
+    ax.set_title("network (solid) and LFP flow (dashed) at matched times t = lr * steps")
+    ax.legend(fontsize="small")
     return fig
 
 

@@ -16,15 +16,17 @@ The families follow the frequency-principle literature (the README's "The maths"
 
 import abc
 import math
+import warnings
 
 import numpy as np
 
 from ._internal.checks import check_dim, check_int, check_real
 from ._internal.memory import check_memory
+from .exceptions import NetworkRangeWarning
 from .lattice import box_points, box_size
 
 __all__ = ["Weight", "PowerLaw", "LFP", "Sobolev", "CallableWeight", "weight_from_spec", "check_weight",
-           "weight_growth", "WEIGHT_KINDS"]
+           "weight_growth", "WEIGHT_KINDS", "NETWORK_FORMS"]
 
 # The spec-string kinds understood by :func:`weight_from_spec` (CLI, sweeps) and their parameters.
 WEIGHT_KINDS = {
@@ -32,12 +34,81 @@ WEIGHT_KINDS = {
     "lfp": ("a", "b", "zero"),
     "sobolev": ("s",),
 }
+# The two-layer network forms :meth:`LFP.from_network` reads: "seed" h = m^-1/2 sum a ReLU(W (x + b)) (1-d),
+# "standard" h = m^-1/2 sum a ReLU(W.x + b) (any d).
+NETWORK_FORMS = ("seed", "standard")
+# Fewer breakpoints than this fraction beyond the data on one side: the bias density there is not constant.
+_RANGE_FRACTION = 0.05
 
 
 def _check_zero(zero):
     if zero is None:
         return None
     return check_real(zero, "zero", minimum=0.0, strict_min=True)
+
+
+def _mean_moment(value, name):
+    """A moment given as a number or as per-neuron values (their mean); nonnegative and finite."""
+    arr = np.asarray(value, dtype=float) if not isinstance(value, bool) else None
+    if arr is None or arr.ndim > 1 or arr.size == 0:
+        raise ValueError(f"Expected `{name}` to be a number or a 1-d array of per-neuron values, got {value!r}.")
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"Expected `{name}` finite and >= 0, got {arr[~(np.isfinite(arr) & (arr >= 0))][0]}.")
+    return float(np.mean(arr))
+
+
+def _network_arrays(W, b, a):
+    """``W`` as (m, d), ``b`` and ``a`` as (m,), all finite floats."""
+    out = []
+    for name, v in (("W", W), ("b", b), ("a", a)):
+        arr = np.asarray(v)
+        if arr.dtype == object or arr.dtype.kind not in "iuf":
+            raise TypeError(f"Expected `{name}` to be a real array, got dtype {arr.dtype}.")
+        arr = arr.astype(float)
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"Expected `{name}` finite, got NaN or inf.")
+        out.append(arr)
+    W, b, a = out
+    if W.ndim == 1:
+        W = W[:, None]
+    if W.ndim != 2 or W.shape[0] == 0 or b.shape != (W.shape[0],) or a.shape != (W.shape[0],):
+        raise ValueError(f"Expected `W` of shape (m, d) or (m,) and `b`, `a` of shape (m,), m >= 1, got {W.shape}, "
+                         f"{b.shape} and {a.shape}.")
+    return W, b, a
+
+
+def _data_ball(points, d):
+    x = np.asarray(points, dtype=float)
+    x = x[:, None] if (d == 1 and x.ndim == 1) else x
+    if x.ndim != 2 or x.shape[1] != d or x.shape[0] < 2 or not np.all(np.isfinite(x)):
+        raise ValueError(f"Expected `points` finite, of shape (N, {d}) (or (N,) in 1-d) with N >= 2, got shape "
+                         f"{np.shape(points)}.")
+    c = 0.5 * (x.min(axis=0) + x.max(axis=0))
+    return c, float(np.max(np.sqrt(np.sum((x - c) ** 2, axis=1))))
+
+
+def _data_radius(points, d):
+    return _data_ball(points, d)[1]
+
+
+def _breakpoint_offsets(omega, s, points, d, P):
+    """Signed distance of each breakpoint hyperplane ``omega_j . x = s_j`` from the data centre (the origin without
+    `points`); warns (:class:`~fpnorm.exceptions.NetworkRangeWarning`) when the data are not well inside them."""
+    if points is None:
+        return s
+    c, R = _data_ball(points, d)
+    if R == 0:
+        raise ValueError("Expected `points` to span a positive distance, got identical points.")
+    rel = s - omega @ c
+    lo, hi = np.mean(rel < -R), np.mean(rel > R)
+    if min(lo, hi) < _RANGE_FRACTION:
+        q = np.quantile(rel, [_RANGE_FRACTION, 1 - _RANGE_FRACTION])
+        warnings.warn(f"The data (ball of radius {R:.3g} around {np.round(c, 4).tolist()}) are not well inside the "
+                      f"range of the network's ReLU breakpoints: {100 * lo:.1f} % of them lie below and "
+                      f"{100 * hi:.1f} % above the data (offsets' {100 * _RANGE_FRACTION:g} % and "
+                      f"{100 * (1 - _RANGE_FRACTION):g} % quantiles {q[0]:.3g}, {q[1]:.3g}); the LFP weight assumes a "
+                      f"constant bias density across the data and period {P:g}.", NetworkRangeWarning, stacklevel=3)
+    return rel
 
 
 def check_weight(weight):
@@ -258,16 +329,160 @@ class LFP(Weight):
         super().__init__(dim, zero)
 
     @classmethod
-    def from_moments(cls, r2w2, r2, w2, dim=1, zero=None):
+    def from_moments(cls, r2w2, r2, w2, dim=1, zero=None, *, period=1.0):
         """The LFP weight from initialisation statistics of a wide two-layer network.
 
-        ``a = 4 pi^2 <r^2 w^2>`` and ``b = <r^2> + <w^2>``, where ``r`` is the input-weight norm and ``w`` the
-        output weight at initialisation.
+        ``a = 4 pi^2 <r^2 w^2> P^(d+1)`` and ``b = (<r^2> + <w^2>) P^(d+3)``, where ``r`` is the input-weight norm and
+        ``w`` the output weight at initialisation and ``P`` the period: in 1-d ``LFP(a P^2, b P^4)``.
+
+        Parameters
+        ----------
+        r2w2, r2, w2 : float or array_like
+            The moments ``<r^2 w^2>``, ``<r^2>``, ``<w^2>``, or arrays of per-neuron values ``r_j^2 w_j^2``,
+            ``r_j^2``, ``w_j^2`` whose means are the moments.
+        dim : int
+        zero : float or None
+        period : float
+            ``P``. The papers' rates are functions of the physical frequency ``xi = k / P``; the weight is a
+            function of the integer ``k``, hence the powers of ``P``.
+
+        Notes
+        -----
+        This is the papers' operator up to a constant factor (the bias density; see :meth:`from_network` for the
+        weight in a network's own time): the ratio ``a / b`` decides the regime, the factor only the clock.
+
+        Examples
+        --------
+        >>> from fpnorm import LFP
+        >>> LFP.from_moments(r2w2=[1.0, 3.0], r2=1.0, w2=1.0, period=2.0)   # a = 4 pi^2 * 2 * 2^2, b = 2 * 2^4
+        LFP(a=315.82734083485946, b=32.0, zero=None, dim=1)
         """
-        r2w2 = check_real(r2w2, "r2w2", minimum=0.0)
-        r2 = check_real(r2, "r2", minimum=0.0)
-        w2 = check_real(w2, "w2", minimum=0.0)
-        return cls(4.0 * math.pi**2 * r2w2, r2 + w2, dim=dim, zero=zero)
+        r2w2, r2, w2 = (_mean_moment(v, name) for v, name in ((r2w2, "r2w2"), (r2, "r2"), (w2, "w2")))
+        d = check_dim(dim)
+        P = check_real(period, "period", minimum=0.0, strict_min=True)
+        return cls(4.0 * math.pi**2 * r2w2 * P ** (d + 1), (r2 + w2) * P ** (d + 3), dim=d, zero=zero)
+
+    @classmethod
+    def from_network(cls, W, b, a, *, period, form="seed", points=None, zero=None):
+        """The LFP weight of a two-layer ReLU network at initialisation, in the network's own time.
+
+        ``LFPFlow(x, y, weight=LFP.from_network(W, b, a, period=P, points=x), ...)`` at time ``t = lr * steps``
+        predicts the network after ``steps`` steps of full-batch gradient descent with learning rate ``lr`` on the
+        loss ``(1/2N) sum_i (h(x_i) - y_i)^2``, in the wide (lazy) limit.
+
+        Parameters
+        ----------
+        W : array_like, shape (m, d), or (m,) when d = 1
+            Input weights at initialisation.
+        b, a : array_like, shape (m,)
+            Biases and output weights at initialisation.
+        period : float
+            Period ``P`` of the torus the network's function is compared on; take it several times the diameter of
+            the data (the network lives on the whole space).
+        form : str
+            One of :data:`NETWORK_FORMS`: ``"seed"``, ``h(x) = m^-1/2 sum_j a_j ReLU(W_j (x + b_j))`` (1-d), or
+            ``"standard"``, ``h(x) = m^-1/2 sum_j a_j ReLU(W_j . x + b_j)`` (any d); gradient on all of W, b, a.
+        points : array_like, shape (N, d) or (N,), optional
+            The training inputs: the density of the ReLU breakpoints is estimated in the ball around them (the
+            centre of their bounding box, radius to the farthest point), and :class:`~fpnorm.NetworkRangeWarning` is
+            raised when fewer than 5 % of the breakpoints lie beyond the data on one side. Without them, in the ball
+            around the origin that holds the nearer half of the breakpoints.
+        zero : float or None
+            ``gamma(0)^2`` (default None: the constant mode free, infinitely fast).
+
+        Returns
+        -------
+        LFP
+            ``dim = d``.
+
+        Notes
+        -----
+        *The clock.* Gradient descent on ``L = (1/2N) sum_i (h(x_i) - y_i)^2`` moves the function, to first order in
+        ``lr``, as ``dh(x)/dt = -(1/N) sum_i Theta(x, x_i) (h(x_i) - y_i)`` with ``t = lr * steps`` and the neural
+        tangent kernel ``Theta(x, x') = sum_params dh(x) dh(x')``. If ``Theta(x, x') = kappa(x - x')`` with
+        ``kappa(z) = sum_k gamma(k)^2 e^{2 pi i k.z/P}``, that is exactly the flow of :class:`~fpnorm.LFPFlow`,
+        ``d/dt h^(k) = -gamma(k)^2 (h - y)_p^(k)``; on the torus ``gamma(k)^2 = P^-d Theta^(k / P)`` with
+        ``Theta^`` the Fourier transform on ``R^d``.
+
+        *The seed form* (1-d). With ``u = x + b_j``, ``H`` the Heaviside step, the kernel is
+        ``m^-1 sum_j [ReLU(W u) ReLU(W u') + a_j^2 H H' (u u' + W_j^2)]``. Averaging the breakpoints ``-b_j`` with a
+        constant density ``rho`` over the data, each term is a polynomial in ``x, x'`` (smooth: low frequencies)
+        plus a non-smooth part that depends on ``x - x'`` only: ``int u_+ u'_+ = |x - x'|^3 / 12 + poly``,
+        ``int H H' u u' = |x - x'|^3 / 12 + poly``, ``int H H' = -|x - x'| / 2 + poly``. Hence
+        ``Theta = A4 |z|^3 / 12 - A2 |z| / 2 + poly`` with ``A4 = rho <W^2 + a^2>``, ``A2 = rho <a^2 W^2>``, and
+        from ``F|z|^3 = 3 / (4 pi^4 xi^4)``, ``F|z| = -1 / (2 pi^2 xi^2)``:
+        ``Theta^(xi) = A4 / (16 pi^4 xi^4) + A2 / (4 pi^2 xi^2)``, so ``a = A2 P / (4 pi^2)``,
+        ``b = A4 P^3 / (16 pi^4)``. For biases uniform on ``[-B, B]`` (``rho = 1/(2B)``) this is
+        ``LFP.from_moments(<a^2 W^2>, <W^2>, <a^2>, period=P)`` times ``1 / (32 B pi^4 P)``.
+
+        *The standard form* (any d). With ``W_j = r_j omega_j`` (``|omega_j| = 1``) the breakpoint is the hyperplane
+        ``omega_j . x = s_j``, ``s_j = -b_j / r_j``, and the kernel is ``m^-1 sum_j [r_j^2 ReLU(omega.x - s)
+        ReLU(omega.x' - s) + a_j^2 H H' (x . x' + 1)]``. With ``rho`` the density of the offsets ``s_j`` over the data
+        and the same integrals along ``omega``: ``r^2 |omega.z|^3 / 12`` (kept), ``-a^2 |omega.z| / 2`` from the bias
+        gradient (kept), and ``-a^2 |omega.z| x.x' / 2`` from the input-weight gradient. The last is not a function
+        of ``z = x - x'`` alone; its symbol at the data centre ``c`` (midpoint form, ``x.x' = |xm|^2 - |z|^2 / 4``
+        with ``xm = (x + x') / 2``) keeps ``-a^2 |c|^2 |omega.z| / 2`` and ``a^2 |omega.z| |z|^2 / 8`` and drops
+        ``-a^2 (|xm|^2 - |c|^2) |omega.z| / 2``: a multiplication, not a Fourier multiplier, of relative size
+        ``|xm|^2 - |c|^2 <= 2 |c| R + R^2`` (data radius ``R``) against the kept ``a^2`` term. The multiplier is
+        accurate when that is small or the ``b`` term dominates at the data's frequencies (the ``a``-dominated
+        regime of the standard form interpolates with ``(1 + x.x_i) |x - x_i|``, not piecewise linearly). For
+        directions ``omega`` uniform on the sphere, ``E|omega.z| = e1 |z|``, ``E|omega.z|^3 = e3 |z|^3`` with
+        ``e1 / e3 = (d + 1) / 2``, and a ridge function ``g(omega.z)`` averaged over ``omega`` has the transform
+        ``2 g^(|xi|) / (|S^(d-1)| |xi|^(d-1))``. So ``Theta^(xi) = c_d [A4 / (16 pi^4 |xi|^(d+3))
+        + A2 / (4 pi^2 |xi|^(d+1))]``, ``c_d = 2 / |S^(d-1)|`` (1, 1/pi, 1/(2 pi) for d = 1, 2, 3),
+        ``A4 = <rho (r^2 + 3 (d+1)/4 a^2)>``, ``A2 = <rho a^2> (1 + |c|^2)``: ``a = c_d A2 P / (4 pi^2)``,
+        ``b = c_d A4 P^3 / (16 pi^4)``. Luo et al. (arXiv 2010.08153) keep ``r^3`` and ``a^2 r`` (``rho = r / (2B)``
+        for biases uniform on ``[-B, B]``); the ``a^2`` share of ``A4`` matters only when ``a`` is comparable to
+        ``r``.
+
+        *Estimating* ``<rho A>``: the breakpoints ``s_j`` within the data ball ``|s_j - omega_j.c| <= R`` are
+        counted with their weights ``A_j``, ``<rho A> = sum A_j / (2 R m)``; for the seed form ``s_j = -b_j``. This
+        is the density the network sees at the data, sampling noise included. The polynomial parts dropped above
+        make the network's lowest frequencies (constant, linear, cubic over the data) faster than the flow's; the
+        free ``k = 0`` mode covers the constant only.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fpnorm import LFP
+        >>> m = 4000
+        >>> W, a = np.ones(m), np.full(m, 0.5)
+        >>> b = -4.0 + (np.arange(m) + 0.5) * 8.0 / m                  # biases evenly on [-4, 4]: rho = 1/8
+        >>> w = LFP.from_network(W, b, a, period=32.0, points=np.linspace(-1, 1, 10))
+        >>> ref = LFP.from_moments(r2w2=0.25, r2=1.0, w2=0.25, period=32.0)
+        >>> clock = 32 * 4.0 * np.pi**4 * 32.0                        # 32 B pi^4 P
+        >>> bool(np.isclose(w.a, ref.a / clock) and np.isclose(w.b, ref.b / clock))
+        True
+        """
+        P = check_real(period, "period", minimum=0.0, strict_min=True)
+        if form not in NETWORK_FORMS:
+            raise ValueError(f"Expected `form` to be one of {NETWORK_FORMS}, got {form!r}.")
+        W, b, a = _network_arrays(W, b, a)
+        m, d = W.shape
+        if form == "seed" and d != 1:
+            raise ValueError(f"Expected `W` of shape (m,) or (m, 1) for form='seed' (1-d only), got shape {W.shape}.")
+        r = np.sqrt(np.sum(W**2, axis=1))
+        if form == "seed":
+            omega, s = np.ones((m, 1)), -b
+            A4, A2 = W[:, 0] ** 2 + a**2, a**2 * W[:, 0] ** 2
+        else:
+            if np.any(r == 0):
+                raise ValueError(f"Expected every row of `W` nonzero for form='standard' (a ReLU with W_j = 0 has no "
+                                 f"breakpoint), got {int(np.sum(r == 0))} zero rows.")
+            omega, s = W / r[:, None], -b / r
+            centre2 = 0.0 if points is None else float(np.sum(_data_ball(points, d)[0] ** 2))
+            A4, A2 = r**2 + 0.75 * (d + 1) * a**2, a**2 * (1.0 + centre2)
+        rel = _breakpoint_offsets(omega, s, points, d, P)
+        R = float(np.median(np.abs(rel))) if points is None else _data_radius(points, d)
+        inside = np.abs(rel) <= R
+        if not np.any(inside) or R == 0:
+            raise ValueError(f"Expected ReLU breakpoints within the data ball (radius {R:.3g}) to estimate their "
+                             f"density, got none of {m}.")
+        c_d = 2.0 / (2.0 * math.pi ** (d / 2) / math.gamma(d / 2))
+        rho_a4 = float(np.sum(A4[inside])) / (2.0 * R * m)
+        rho_a2 = float(np.sum(A2[inside])) / (2.0 * R * m)
+        return cls(c_d * rho_a2 * P / (4.0 * math.pi**2), c_d * rho_a4 * P**3 / (16.0 * math.pi**4), dim=d,
+                   zero=zero)
 
     def _gamma2_nonzero(self, k, r):
         d = self.dim

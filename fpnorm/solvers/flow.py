@@ -22,10 +22,12 @@ import scipy.linalg as sla
 
 from .. import transforms
 from .._internal.memory import check_memory
+from ..kernels import closed_form_kernel
 from ..lattice import complex_to_real
 from .problem import scaled_design
 
-__all__ = ["FlowSpectrum", "spectrum_svd", "spectrum_eigh", "svd_memory", "eigh_memory"]
+__all__ = ["FlowSpectrum", "spectrum_svd", "spectrum_eigh", "svd_memory", "eigh_memory", "LimitFlowSpectrum",
+           "limit_spectrum", "limit_kernel_matrix"]
 
 
 @dataclass
@@ -129,3 +131,77 @@ def spectrum_eigh(problem, free):
     kept = lam > max(top, 0.0) * max(N, 1) * np.finfo(float).eps
     lift_U = free.lift(U) if U.size else np.zeros((N, U.shape[1]))
     return FlowSpectrum(lam, kept, U, G @ lift_U, "eigh", lift_U=lift_U)
+
+
+def limit_kernel_matrix(weight, x, y, period):
+    """The exact (K = infinity) kernel matrix ``kappa((x_i - y_j) / P)``, ``kappa(z) = sum_{k != 0} gamma(k)^2
+    e^{2 pi i k.z}`` plus ``gamma(0)^2`` when the weight gives a finite ``zero``.
+
+    Parameters
+    ----------
+    weight : Weight
+        One with a closed-form kernel (:func:`fpnorm.kernels.has_closed_form`; today 1-d).
+    x, y : ndarray, shape (N, d) and (Q, d)
+    period : float
+
+    Returns
+    -------
+    ndarray, shape (N, Q)
+
+    Notes
+    -----
+    The one place the exact flow takes its kernel from: a weight with a closed form in more dimensions (lattice
+    sums) plugs in here. Raises the ``ValueError`` of :func:`fpnorm.kernels.closed_form_kernel` otherwise.
+    """
+    kappa = closed_form_kernel(weight)
+    check_memory(8 * 3 * x.shape[0] * y.shape[0], f"the {x.shape[0]} x {y.shape[0]} exact kernel matrix")
+    return kappa((x[:, None, 0] - y[None, :, 0]) / period)
+
+
+@dataclass
+class LimitFlowSpectrum:
+    """The exact (K = infinity) flow in the eigenbasis of the projected kernel matrix ``G_2 = Q_2^T G Q_2``.
+
+    ``h(t, x) - h_ini(x) = sum_i kappa(x - x_i) alpha_i(t) + c(t)`` with ``alpha = Q_2 U z(t)``, ``z_j(t) = (1 -
+    e^{-t lam_j / N}) / lam_j * w_j`` and ``c(t)`` the free constant (when ``k = 0`` is free) fitted at the points
+    to what the penalised part leaves; ``Q_2`` spans the vectors orthogonal to the constant (all of ``R^N`` when
+    ``k = 0`` is penalised).
+
+    Attributes
+    ----------
+    lam, kept, U : as in :class:`FlowSpectrum`
+    alpha_map : ndarray, shape (N, n)
+        ``Q_2 U``: dual coefficients per unit ``z``.
+    pts : ndarray, shape (N, n)
+        ``G Q_2 U``: values of the penalised part at the points per unit ``z``.
+    free : bool
+        Whether ``k = 0`` is free.
+    """
+
+    lam: np.ndarray
+    kept: np.ndarray
+    U: np.ndarray
+    alpha_map: np.ndarray
+    pts: np.ndarray
+    free: bool
+
+
+def limit_spectrum(G, free):
+    """Eigendecomposition of the exact kernel matrix ``G`` (N x N) with the constant projected out when `free`."""
+    N = G.shape[0]
+    if free:
+        if N < 2:
+            raise ValueError("Expected at least 2 points for the K = None flow with a free constant mode (k = 0): one "
+                             "point is fitted by the constant alone. Give `zero=` a value or add points.")
+        Q, _ = np.linalg.qr(np.ones((N, 1)), mode="complete")
+        Q2 = Q[:, 1:]
+        G2 = Q2.T @ G @ Q2
+    else:
+        Q2, G2 = np.eye(N), G
+    lam, U = np.linalg.eigh(0.5 * (G2 + G2.T))
+    lam, U = lam[::-1], U[:, ::-1]
+    top = float(lam[0]) if lam.size else 0.0
+    kept = lam > np.finfo(float).eps * max(N, 1) * top
+    alpha_map = Q2 @ U
+    return LimitFlowSpectrum(lam=np.where(kept, lam, 0.0), kept=kept, U=U, alpha_map=alpha_map, pts=G @ alpha_map,
+                             free=free)
