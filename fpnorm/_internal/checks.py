@@ -78,7 +78,15 @@ def check_choice(value, name, choices):
     return value
 
 
-def check_period(period):
+def check_period(period, *, allow_none=False, reason=None):
+    """A positive period; None (the whole space ``R^d``) only where `allow_none`, else a ``ValueError`` saying where
+    it is supported and, with `reason`, why not here."""
+    if period is None:
+        if allow_none:
+            return None
+        why = reason or "this function works on the torus [0, P)^d"
+        raise ValueError(f"Expected `period` to be a positive number, got None: {why}. The whole space (period=None) "
+                         f"is supported by FPInterpolator(..., K=None) only.")
     return check_real(period, "period", minimum=0.0, strict_min=True)
 
 
@@ -144,7 +152,7 @@ def duplicate_tolerance(scale, period):
 
 
 def as_points(points, dim, period, name="points", *, return_scale=False):
-    """Points as a new float array of shape (N, dim), wrapped into [0, period)^dim.
+    """Points as a new float array of shape (N, dim), wrapped into [0, period)^dim (as given when `period` is None).
 
     ``(N,)`` is accepted when ``dim == 1``. NaN/inf, wrong shapes and coordinates ``|x| >= 2^40 period`` (too far
     out for the double to place the point on the torus) raise ``ValueError``; booleans, strings, complex and object
@@ -164,6 +172,8 @@ def as_points(points, dim, period, name="points", *, return_scale=False):
     if bad.any():
         raise ValueError(f"Expected `{name}` to be finite; got NaN or inf at row(s) "
                          f"{np.flatnonzero(bad)[:10].tolist()}.")
+    if period is None:   # the whole space: the points as given
+        return (arr.copy(), np.abs(arr)) if return_scale else arr.copy()
     _check_wrappable(arr, period, name)
     wrapped = np.mod(arr, period)
     wrapped[wrapped >= period] = 0.0  # mod can round up to period itself
@@ -186,6 +196,8 @@ def as_query(query, dim, period):
         raise ValueError(f"Expected `query` to have shape {expect}, got shape {arr.shape}.")
     if not np.isfinite(arr).all():
         raise ValueError("Expected `query` to be finite; got NaN or inf.")
+    if period is None:   # the whole space: the points as given
+        return arr.copy()
     _check_wrappable(arr, period, "query")
     wrapped = np.mod(arr, period)
     wrapped[wrapped >= period] = 0.0  # mod can round up to period itself
