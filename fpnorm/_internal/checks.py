@@ -14,7 +14,7 @@ from ..lattice import box_size
 
 __all__ = ["check_int", "check_dim", "check_period", "as_points", "as_values", "merge_duplicates", "as_query",
            "check_real", "check_choice", "evaluate_function", "duplicate_tolerance", "as_coefficients",
-           "check_h_ini", "warn_truncation", "TRUNCATION_FRACTION", "TRUNCATION_TOLERANCE"]
+           "check_h_ini", "warn_truncation", "TRUNCATION_FRACTION", "TRUNCATION_TOLERANCE", "TORUS_THEOREM"]
 
 # Coordinates are accepted within this many periods of the origin. Below it the float spacing at x is at most
 # eps |x| < 2^-12 P, so a coordinate keeps at least 12 bits (3.6 digits) of its position on the torus; beyond it the
@@ -28,6 +28,8 @@ TRUNCATION_TOLERANCE = 0.1
 # points warns instead: the nearly square truncated system aliases (measured: at N = 128, K = 64, d = 1 the risk of
 # a smooth fit grows about 20x).
 TRUNCATION_FRACTION = 0.5
+# Why the bound functions refuse period=None (check_period's `reason`).
+TORUS_THEOREM = "the generalization bound is a theorem on the torus [0, P)^d, where the points are drawn uniformly"
 # Two points coincide when their wrapped coordinates are within this many eps of max(P, |x_i|_inf, |x_j|_inf): the
 # rounding of their own inputs and of the wrapping adds up to at most 2.5 eps of it (duplicate_tolerance).
 _DUPLICATE_ULPS = 4.0
