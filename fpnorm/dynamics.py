@@ -22,6 +22,7 @@ from .lattice_sums import warn_ill_posed
 from .solvers.flow import FlowSpectrum, eigh_memory, spectrum_eigh, spectrum_svd, svd_memory
 from .solvers.problem import FreeModes, Problem, evaluate_h_ini, join_complex, right_hand_sides
 from .weights import check_weight
+from .whole_space_flow import WholeSpaceFlow
 
 __all__ = ["LFPFlow", "ShellErrors", "FLOW_METHODS", "shell_index", "convergence_times"]
 
@@ -80,8 +81,10 @@ class LFPFlow:
         least-squares fit instead of an interpolant.
     h_ini : callable or array_like, optional
         Initial function, as in :class:`~fpnorm.FPInterpolator` (callable on the torus or a coefficient array).
-    period : float
-        Period ``P`` (default 1).
+    period : float or None
+        Period ``P`` (default 1). None: the flow on the whole space ``R^d`` (with ``K=None``), returned as a
+        :class:`~fpnorm.whole_space_flow.WholeSpaceFlow` (values, residual, loss, norm and rates; no Fourier
+        coefficients or shells).
     method : str
         One of :data:`FLOW_METHODS`.
 
@@ -123,6 +126,11 @@ class LFPFlow:
     >>> bool(np.isclose(c[7 + 1].real, 0.5 * (1 - np.exp(-2.0))))
     True
     """
+
+    def __new__(cls, *args, period=1.0, **kwargs):
+        if period is None:   # the whole space R^d: a flow of kernel sums, not of Fourier coefficients
+            return WholeSpaceFlow(*args, **kwargs)
+        return super().__new__(cls)
 
     def __init__(self, points, values, *, weight, K, h_ini=None, period=1.0, method="auto"):
         self.weight = check_weight(weight)

@@ -11,7 +11,7 @@ from scipy.integrate import quad
 from scipy.interpolate import CubicSpline, RBFInterpolator
 from scipy.special import kv
 
-from fpnorm import LFP, FPInterpolator, LFPFlow, PowerLaw, Sobolev, Weight, generalization_bound
+from fpnorm import LFP, FPInterpolator, LFPFlow, PowerLaw, Sobolev, Weight, fp_norm, generalization_bound
 from fpnorm.exceptions import AccuracyWarning
 from fpnorm.validation import population_risk, validate_bound
 from fpnorm.whole_space import (
@@ -309,4 +309,46 @@ def test_the_bound_and_the_torus_functions_refuse_the_whole_space():
     with pytest.raises(ValueError, match="theorem on the torus"):
         population_risk(np.sin, np.cos, dim=1, period=None)
     with pytest.raises(ValueError, match=r"supported by FPInterpolator\(..., K=None\) only"):
-        LFPFlow(RNG.random(5), RNG.random(5), weight=LFP(1.0, 1.0), K=8, period=None)
+        fp_norm(np.sin, w, period=None)
+
+
+# -- the flow on the whole space ---------------------------------------------------------------------------------------
+def test_flow_limits_and_monotone_loss():
+    x = RNG.random((25, 2))
+    y = np.stack([np.sin(3 * x[:, 0]), x[:, 1]], axis=1)
+    w = LFP(1.0, 1.0, dim=2)
+    flow = LFPFlow(x, y, weight=w, K=None, period=None)
+    q = RNG.random((60, 2)) * 3 - 1
+    s = _solve(x, y, w)
+    assert np.max(np.abs(flow(np.inf, q) - s(q))) < 1e-9
+    assert np.all(flow(0.0, q) == 0.0)
+    loss = flow.loss(np.array([0.0, 0.1, 1.0, 10.0, 100.0]))
+    assert np.all(np.diff(loss, axis=0) <= 1e-15)
+    norms = flow.norm(np.array([0.1, 1.0, np.inf]))
+    assert np.all(np.diff(norms, axis=0) >= -1e-12) and norms[-1] == pytest.approx(s.norm, rel=1e-9)
+    assert np.all(flow.rates > 0) and np.all(np.diff(flow.rates) <= 0)
+
+
+def test_flow_is_the_limit_of_torus_flows():
+    """On the circle of period P the physical frequency is xi = k / P and h_k ~ H(xi) / P, so the whole-space flow is
+    the torus flow with gamma_T(k)^2 = gamma(k / P)^2 / P, i.e. LFP(a P, b P^3): it converges like 1/P."""
+    x = np.sort(np.random.default_rng(7).random(8))
+    y = np.sin(2 * np.pi * x)
+    flow = LFPFlow(x, y, weight=LFP(1.0, 1.0), K=None, period=None)
+    q = np.linspace(0, 1, 201)
+    ts = np.array([0.5, 5.0])
+    errs = []
+    for P in (16.0, 64.0):
+        torus = LFPFlow(x, y, weight=LFP(P, P**3), K=int(256 * P), period=P)   # truncation far below
+        errs.append(np.max(np.abs(torus(ts, q) - flow(ts, q))))
+    assert np.all(errs[1] < errs[0] / 3.5) and np.all(errs[1] > errs[0] / 4.5)
+
+
+def test_flow_errors():
+    x = RNG.random(6)
+    with pytest.raises(ValueError, match="Expected K=None and method='auto' with period=None"):
+        LFPFlow(x, x, weight=LFP(1.0, 1.0), K=8, period=None)
+    with pytest.raises(ValueError, match="distinct `points`"):
+        LFPFlow(np.append(x, x[0]), np.append(x, x[0]), weight=LFP(1.0, 1.0), K=None, period=None)
+    with pytest.raises(TypeError, match="`h_ini` to be None or a callable"):
+        LFPFlow(x, x, weight=LFP(1.0, 1.0), K=None, period=None, h_ini=np.zeros(3))

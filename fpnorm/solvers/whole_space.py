@@ -35,7 +35,7 @@ from ..whole_space import (
 from .certify import interval_kind, relative_interval
 from .problem import SolveInfo
 
-__all__ = ["WholeSpaceSolution", "solve_whole_space"]
+__all__ = ["WholeSpaceSolution", "solve_whole_space", "FlowBasis", "flow_basis"]
 
 _U = 2.0**-53
 # Kernel entries formed per block (rows x centres) when evaluating or certifying: bounds memory at ~ 8 * d of it.
@@ -172,18 +172,8 @@ def solve_whole_space(weight, x, rhs, *, refine=4, point_scale=None):
     scale = float(np.max(np.abs(x - shift))) or 1.0
     sol = WholeSpaceSolution(x, np.zeros((N, m)), np.zeros((L, m)), shift, scale, weight, np.zeros(m))
     A = radial_kernel(terms, _distances(x, x))
-    if not np.isfinite(A).all():
-        raise ValueError(f"Expected `points` whose kernel values phi(|x_i - x_j|) are finite, got points "
-                         f"{float(np.max(np.abs(x))):.3g} from the origin, where they overflow: rescale the points "
-                         f"(and the weight with them, see the README's 'Data on an interval or a box').")
     P = sol.basis(x)
-    rank = int(np.linalg.matrix_rank(P)) if L else 0
-    if rank < L:
-        raise ValueError(f"Expected `points` that determine the polynomials of degree <= {null_degree(weight)} the "
-                         f"weight {weight!r} leaves free on the whole space ({L} of them in d = {d}), got {N} "
-                         f"point(s) on which they have rank {rank}: the minimum-norm interpolant is not unique. "
-                         f"Add points off that {'line' if d == 2 else 'plane' if d == 3 else 'point'}, or use a "
-                         f"weight with fewer free polynomials.")
+    _check_unisolvent(P, weight, N, d, A)
     Q, R = np.linalg.qr(P, mode="complete") if L else (np.eye(N), np.zeros((0, 0)))
     Q1, Q2 = Q[:, :L], Q[:, L:]
     AQ2 = A @ Q2
@@ -233,6 +223,96 @@ def solve_whole_space(weight, x, rhs, *, refine=4, point_scale=None):
                          seconds=time.perf_counter() - start, residual_kind=kind, sensitivity=sens,
                          truncation_error=0.0)
     return sol
+
+
+def _check_unisolvent(P, weight, N, d, A):
+    """``ValueError`` naming `points` when the kernel overflows or the points do not determine the free monomials."""
+    if not np.isfinite(A).all():
+        raise ValueError("Expected `points` whose kernel values phi(|x_i - x_j|) are finite, got points so far "
+                         "apart that they overflow: rescale the points (and the weight with them, see the README's "
+                         "'Data on an interval or a box').")
+    L = P.shape[1]
+    rank = int(np.linalg.matrix_rank(P)) if L else 0
+    if rank < L:
+        raise ValueError(f"Expected `points` that determine the polynomials of degree <= {null_degree(weight)} the "
+                         f"weight {weight!r} leaves free on the whole space ({L} of them in d = {d}), got {N} "
+                         f"point(s) on which they have rank {rank}: the minimum-norm interpolant is not unique. "
+                         f"Add points off that {'line' if d == 2 else 'plane' if d == 3 else 'point'}, or use a "
+                         f"weight with fewer free polynomials.")
+
+
+class FlowBasis:
+    """The whole-space LFP flow's eigen-decomposition at the points (see :func:`flow_basis`).
+
+    Attributes
+    ----------
+    solution : WholeSpaceSolution
+        The kernel, the free monomials, the points; its coefficients are set per time by :meth:`coefficients`.
+    A, P, Q1, Q2, R : ndarray
+        Kernel matrix (N, N), monomials (N, L), the QR factors of ``P`` (``Q2`` spans the moment conditions).
+    lam, V : ndarray
+        ``Q2^T A Q2 = V diag(lam) V^T``, ``lam`` descending, shapes (N - L,) and (N - L, N - L).
+    """
+
+    def __init__(self, solution, A, P, Q1, Q2, R, lam, V):
+        self.solution, self.A, self.P, self.Q1, self.Q2, self.R, self.lam, self.V = solution, A, P, Q1, Q2, R, lam, V
+
+    def coefficients(self, ts, rhs):
+        """``alpha(t)`` (N, T * m) and ``c(t)`` (L, T * m), time-major, for right-hand sides `rhs` (N, m).
+
+        ``alpha = Q2 V diag((1 - e^{-t lam / N}) / lam) V^T Q2^T r`` and ``c`` the least-squares fit of
+        ``r - A alpha`` by the free monomials (the free part moves infinitely fast); both 0 at ``t = 0``. Directions
+        with ``lam <= 0`` (rounding of a singular kernel matrix) never move.
+        """
+        N, m = rhs.shape
+        L = self.P.shape[1]
+        w = self.V.T @ (self.Q2.T @ rhs)                                      # (n, m)
+        kept = self.lam > 0
+        phi = np.zeros((ts.size, self.lam.size))
+        with np.errstate(invalid="ignore", over="ignore"):
+            phi[:, kept] = -np.expm1(-ts[:, None] * (self.lam[kept] / N)[None, :]) / self.lam[kept][None, :]
+        b = (phi[:, :, None] * w[None]).transpose(1, 0, 2).reshape(self.lam.size, ts.size * m)
+        alpha = self.Q2 @ (self.V @ b)
+        target = np.tile(rhs, (1, ts.size)) - self.A @ alpha
+        c = sla.solve_triangular(self.R[:L, :L], self.Q1.T @ target) if L else np.zeros((0, alpha.shape[1]))
+        zero = np.repeat(ts == 0, m)
+        alpha[:, zero], c[:, zero] = 0.0, 0.0                                  # h(0) = h_ini exactly
+        return alpha, c
+
+
+def flow_basis(weight, x):
+    """The eigen-decomposition behind the whole-space LFP flow at points `x` (shape (N, d), distinct).
+
+    Returns
+    -------
+    FlowBasis
+
+    Raises
+    ------
+    ValueError
+        When the points do not determine the free polynomials (as :func:`solve_whole_space`).
+    """
+    N, d = x.shape
+    terms = kernel_terms(weight)
+    exps = monomial_exponents(d, null_degree(weight))
+    L = exps.shape[0]
+    check_memory(8 * N * N * (d + 6), f"the {N} x {N} whole-space kernel matrix and its eigenvectors",
+                 "Use fewer points.")
+    shift = np.mean(x, axis=0)
+    scale = float(np.max(np.abs(x - shift))) or 1.0
+    sol = WholeSpaceSolution(x, np.zeros((N, 1)), np.zeros((L, 1)), shift, scale, weight, np.zeros(1))
+    A = radial_kernel(terms, _distances(x, x))
+    P = sol.basis(x)
+    _check_unisolvent(P, weight, N, d, A)
+    Q, R = np.linalg.qr(P, mode="complete") if L else (np.eye(N), np.zeros((0, 0)))
+    Q2 = Q[:, L:]
+    B = Q2.T @ A @ Q2
+    lam, V = np.linalg.eigh((B + B.T) / 2)
+    order = np.argsort(lam)[::-1]
+    # eigenvalues within rounding of 0 (relative to the largest) carry no direction the data determine
+    lam = lam[order]
+    lam = np.where(lam > lam.size * np.finfo(float).eps * max(float(lam[0]) if lam.size else 0.0, 0.0), lam, 0.0)
+    return FlowBasis(sol, A, P, Q[:, :L], Q2, R, lam, V[:, order])
 
 
 def _certified_residual(sol, rhs):
