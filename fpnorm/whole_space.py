@@ -24,7 +24,12 @@ with ``phi`` the (generalised) Fourier transform of ``gamma^2`` and ``q`` a poly
   ``e^{2 pi i xi.x}`` of degree ``j - 1`` when ``int_{|xi| < 1} gamma^2 |xi|^(2j)`` is finite, i.e. ``j > (p - d)/2``
   for a weight behaving like ``|xi|^-p`` at small ``xi``: the polynomials of degree ``<= floor((p - d)/2)`` are free.
   ``PowerLaw(p)``: ``floor((p - d)/2)`` (0, constants, for ``p = 2`` on the line; 1, affine, for ``p = 4`` on the
-  line and in the plane); ``LFP(a, b)``: affine when ``b > 0`` (``p = d + 3``), constants when ``b = 0``.
+  line and in the plane); ``LFP(a, b)``: affine when ``b > 0`` (``p = d + 3``), constants when ``b = 0``. This is
+  the limit of the torus problems of growing period (only the mean free): a polynomial of degree ``j`` periodised
+  over ``P`` costs ``~ P^(d - p + 2j)`` there, which vanishes or stays bounded (the log case) exactly for these
+  degrees. It frees fewer polynomials than the Beppo-Levi splines when ``p/2 - 1 > (p - d)/2``: ``PowerLaw(p=4,
+  dim=3)`` is ``-r / (8 pi)`` plus a constant (scipy's ``RBFInterpolator(kernel="linear", degree=0)``), not the
+  D^2 spline with an affine part.
 
 The kernel is a tuple of terms, each ``("power", c, beta)`` (``c r^beta``), ``("log", c, beta)``
 (``c r^beta log r``, 0 at ``r = 0``) or ``("matern", c, nu)`` (``c r^nu K_nu(r)``).

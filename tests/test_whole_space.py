@@ -2,6 +2,7 @@
 (natural cubic spline, piecewise linear, thin-plate spline), norms against quadrature of int gamma^-2 |h^|^2, the
 torus limit P -> inf, persistence and the errors."""
 
+import json
 import math
 
 import mpmath
@@ -134,6 +135,24 @@ def test_thin_plate_spline():
     assert np.max(np.abs(s(q) - ref)) < 1e-9 * np.max(np.abs(y))
 
 
+@pytest.mark.parametrize("weight,kernel,degree", [
+    (PowerLaw(p=4, dim=3), "linear", 0),      # -r / (8 pi) with constants free
+    (PowerLaw(p=6, dim=3), "cubic", 1),       # r^3 / (96 pi), affine
+    (PowerLaw(p=3, dim=2), "linear", 0),      # a multiple of -r, constants
+    (PowerLaw(p=7, dim=2), "quintic", 2),     # -r^5 times a constant, quadratics free
+])
+def test_polyharmonic_splines_in_2d_and_3d(weight, kernel, degree):
+    """scipy's RBFInterpolator with the kernel's power and the free degree: the same interpolant (the constant
+    factor cancels)."""
+    d = weight.dim
+    x = RNG.random((40, d))
+    y = np.sin(2 * x[:, 0]) + x[:, -1] ** 2 + 0.1 * RNG.standard_normal(40)
+    s = _solve(x, y, weight, rtol=1e-8)
+    q = RNG.random((500, d)) * 1.4 - 0.2
+    ref = RBFInterpolator(x, y, kernel=kernel, degree=degree)(q)
+    assert np.max(np.abs(s(q) - ref)) < 1e-9 * np.max(np.abs(y))
+
+
 @pytest.mark.parametrize("weight", [PowerLaw(p=4, dim=1), LFP(1.0, 1.0, dim=2), LFP(2.0, 0.5, dim=3),
                                     PowerLaw(p=4, dim=2)])
 def test_free_polynomials_are_reproduced(weight):
@@ -254,6 +273,25 @@ def test_save_load_round_trip(tmp_path):
     q = RNG.random((40, 3)) * 3
     assert t.period is None and np.array_equal(t(q), s(q)) and t.norm == s.norm and t.info == s.info
     assert np.array_equal(t.points, s.points)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a, h: a.update(limit_poly=a["limit_poly"][:1]), r"WholeSpaceSolution: arrays 'centers' \(6, 2\), 'poly' "
+                                                            r"\(1, 1\)"),
+    (lambda a, h: h["meta"].update(period=1.0), r"period None should have a 'limit' of class WholeSpaceSolution"),
+    (lambda a, h: h["meta"]["limit"].update(weight="lfp:a=1.0,b=2.0,dim=2"), r"the K = None kernel's weight"),
+    (lambda a, h: a.update(limit_centers=a["limit_centers"] * np.nan), r"'limit_centers' holds NaN or inf"),
+])
+def test_tampered_whole_space_file(tmp_path, change, message):
+    s = _solve(RNG.random((6, 2)), RNG.random(6), LFP(1.0, 1.0, dim=2))
+    s.save(tmp_path / "good.npz")
+    with np.load(tmp_path / "good.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    header = json.loads(str(arrays.pop("__fpnorm__")))
+    change(arrays, header)
+    np.savez(tmp_path / "x.npz", **arrays, __fpnorm__=np.array(json.dumps(header)))
+    with pytest.raises(ValueError, match=message):
+        FPInterpolator.load(tmp_path / "x.npz")
 
 
 def test_points_are_not_wrapped_and_equal_points_merge():
