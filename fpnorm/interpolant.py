@@ -75,8 +75,11 @@ class FPInterpolator:
     h_ini : callable or array_like, optional
         Initial function: a callable on the torus (``(Q, d)`` -> ``(Q,)``) or a complex coefficient array of shape
         ``(2K'+1,)*d`` (any ``K'``). The result is ``h_ini`` plus the minimum-norm correction.
-    period : float
-        Period ``P`` of the torus (default 1).
+    period : float or None
+        Period ``P`` of the torus (default 1). None: the whole space ``R^d`` with ``K=None``: minimise
+        ``int gamma(xi)^-2 |h^(xi)|^2 d xi`` over ``R^d`` (points not wrapped, plain interpolation, ``h_ini`` None or
+        a callable), solved exactly by :func:`fpnorm.solvers.whole_space.solve_whole_space` with the kernels of
+        :mod:`fpnorm.whole_space`.
     method : str
         One of :data:`fpnorm.solvers.METHODS`; "auto" (default) chooses from a cost estimate and escalates to the
         stable QR path when a faster one loses accuracy.
