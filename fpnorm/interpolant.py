@@ -28,13 +28,14 @@ from .solvers import METHODS, Problem, residual_warning, sensitivity_warning, so
 from .solvers.bound_grid import BOUND_RTOL, GridBounds, as_bound, bound_offsets
 from .solvers.certify import point_values
 from .solvers.constrained import SOLVERS, as_tolerances, solve_constrained
+from .solvers.line_spline import LineSpline
 from .solvers.periodic1d import LIMIT_METHODS, KernelExpansion, solve_limit
 from .solvers.problem import evaluate_h_ini, join_complex, right_hand_sides, scale_exponent
 from .solvers.smoothing import solve_smoothing
 from .solvers.truncation import truncation_error
-from .solvers.whole_space import WholeSpaceSolution, solve_whole_space
+from .solvers.whole_space import solve_whole_space
 from .weights import check_weight
-from .whole_space import check_whole_space_weight
+from .whole_space import WholeSpaceSolution, check_whole_space_weight
 
 __all__ = ["FPInterpolator"]
 
@@ -410,9 +411,9 @@ class FPInterpolator:
         if N == 0:
             raise ValueError("FPInterpolator array 'points' should hold at least one point")
         whole = f["period"] is None
-        if whole != isinstance(f["limit"], WholeSpaceSolution) or (whole and f["h_ini"] is not None):
-            raise ValueError("FPInterpolator with period None should have a 'limit' of class WholeSpaceSolution and "
-                             "no array 'h_ini', and only then")
+        if whole != isinstance(f["limit"], (WholeSpaceSolution, LineSpline)) or (whole and f["h_ini"] is not None):
+            raise ValueError("FPInterpolator with period None should have a 'limit' of class WholeSpaceSolution or "
+                             "LineSpline and no array 'h_ini', and only then")
         if K is None and ((f["dim"] != 1 and not whole) or f["limit"] is None or f["coef"] is not None
                           or f["limit_exponent"] is None):
             raise ValueError(f"FPInterpolator with K=None should have metadata 'dim' 1 (got {f['dim']}), a 'limit' "
@@ -434,7 +435,7 @@ class FPInterpolator:
                 raise ValueError(f"FPInterpolator array 'limit_norm2' should have shape ({width},), got "
                                  f"{s._limit.norm2.shape}")
             kernel = s._limit if whole else s._limit.evaluate
-            if isinstance(kernel, (KernelExpansion, WholeSpaceSolution)) and kernel.weight != s.weight:
+            if isinstance(kernel, (KernelExpansion, WholeSpaceSolution, LineSpline)) and kernel.weight != s.weight:
                 raise ValueError(f"FPInterpolator: the K = None kernel's weight {kernel.weight!r} should be the "
                                  f"interpolant's, {s.weight!r}")
             s._limit.info = s.info

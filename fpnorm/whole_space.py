@@ -38,15 +38,20 @@ The kernel is a tuple of terms, each ``("power", c, beta)`` (``c r^beta``), ``("
 import math
 
 import numpy as np
+import scipy.linalg as sla
 from scipy.special import gamma as gamma_fn
 from scipy.special import kv
 
+from ._internal.memory import check_memory
 from .weights import LFP, PowerLaw, Sobolev, check_weight
 
 __all__ = ["kernel_terms", "null_degree", "radial_kernel", "radial_slope", "kernel_error", "monomial_exponents",
-           "power_transform", "check_whole_space_weight", "BESSEL_RTOL"]
+           "power_transform", "check_whole_space_weight", "BESSEL_RTOL", "WholeSpaceSolution", "FlowBasis",
+           "flow_basis", "pairwise_distances", "check_unisolvent"]
 
 _U = 2.0**-53
+# Kernel entries formed per block (rows x centres) when evaluating: bounds memory at ~ 8 * d of it.
+_BLOCK = 1 << 21
 # Relative error of scipy.special.kv (AMOS) taken in the certified residual of Sobolev kernels. Measured at most
 # 1.1e-14 against mpmath.besselk for orders in [-0.5, 4.5] and r in [1e-6, 600] (tests/test_whole_space.py): a
 # measured constant with a factor 90 of margin, not a proof.
@@ -228,3 +233,184 @@ def kernel_error(terms, r, d):
             out[pos] += value * (BESSEL_RTOL + 6 * _U) + 2 * delta * slope
             out[~pos] += abs(c) * math.gamma(beta) * 2.0 ** (beta - 1) * (BESSEL_RTOL + 4 * _U)
     return out
+
+
+def pairwise_distances(a, b):
+    """``|a_i - b_j|_2`` in double, shape (len(a), len(b)): the one formula evaluation and certification share."""
+    acc = np.zeros((a.shape[0], b.shape[0]))
+    for c in range(a.shape[1]):
+        diff = a[:, c, None] - b[None, :, c]
+        acc += diff * diff
+    return np.sqrt(acc)
+
+
+class WholeSpaceSolution:
+    """``h - h_ini = sum_j alpha_j phi(|x - x_j|) + sum_l c_l ((x - shift) / scale)^beta_l`` on ``R^d``.
+
+    Parameters
+    ----------
+    centers : ndarray, shape (N, d)
+        The data points ``x_j``.
+    alpha : ndarray, shape (N, m)
+    poly : ndarray, shape (L, m)
+        Coefficients ``c_l`` of the free monomials (:func:`fpnorm.whole_space.monomial_exponents`).
+    shift : ndarray, shape (d,)
+    scale : float
+    weight : Weight
+        Its whole-space kernel (:func:`fpnorm.whole_space.kernel_terms`) is ``phi``.
+    norm2 : ndarray, shape (m,)
+        ``||h - h_ini||^2 = alpha^T A alpha`` per column.
+    info : SolveInfo or None
+    """
+
+    def __init__(self, centers, alpha, poly, shift, scale, weight, norm2, info=None):
+        self.centers, self.alpha, self.poly, self.shift, self.scale = centers, alpha, poly, shift, float(scale)
+        self.weight, self.norm2, self.info = weight, norm2, info
+        self.terms = kernel_terms(weight)
+        self.exponents = monomial_exponents(weight.dim, null_degree(weight))
+
+    @property
+    def width(self):
+        """Columns ``m``."""
+        return self.alpha.shape[1]
+
+    def basis(self, x):
+        """The free monomials at points `x` (shape (Q, d)), shape (Q, L)."""
+        t = (x - self.shift) / self.scale
+        out = np.ones((x.shape[0], self.exponents.shape[0]))
+        for col, beta in enumerate(self.exponents):
+            for c, e in enumerate(beta):
+                for _ in range(e):
+                    out[:, col] *= t[:, c]
+        return out
+
+    def __call__(self, q):
+        """Values at points `q` of shape (Q, d), shape (Q, m)."""
+        out = np.empty((q.shape[0], self.width))
+        rows = max(1, _BLOCK // max(1, self.centers.shape[0]))
+        for start in range(0, q.shape[0], rows):
+            sl = slice(start, min(q.shape[0], start + rows))
+            out[sl] = radial_kernel(self.terms, pairwise_distances(q[sl], self.centers)) @ self.alpha \
+                + self.basis(q[sl]) @ self.poly
+        return out
+
+    def gradient_norms(self, q):
+        """``|grad h|_2`` at points `q` (shape (Q, d)), shape (Q, m)."""
+        d = q.shape[1]
+        out = np.empty((q.shape[0], self.width))
+        rows = max(1, _BLOCK // max(1, self.centers.shape[0] * d))
+        step = 1e-7 * self.scale
+        for start in range(0, q.shape[0], rows):
+            sl = slice(start, min(q.shape[0], start + rows))
+            r = pairwise_distances(q[sl], self.centers)
+            w = np.divide(radial_slope(self.terms, r), r, out=np.zeros_like(r), where=r > 0)
+            grad = np.zeros((r.shape[0], d, self.width))
+            for c in range(d):
+                grad[:, c] = (w * (q[sl, c, None] - self.centers[None, :, c])) @ self.alpha
+                if self.exponents.shape[0] > 1:   # the polynomial part: a central difference is exact for degree 2
+                    e = np.zeros(d)
+                    e[c] = step
+                    grad[:, c] += (self.basis(q[sl] + e) - self.basis(q[sl] - e)) @ self.poly / (2 * step)
+            out[sl] = np.sqrt(np.sum(grad**2, axis=1))
+        return out
+
+    @classmethod
+    def _from_fields(cls, f):
+        """A loaded solution (:mod:`fpnorm._state.schema`): shapes that agree with the weight."""
+        weight, centers = check_whole_space_weight(f["weight"]), f["centers"]
+        L = monomial_exponents(weight.dim, null_degree(weight)).shape[0]
+        if centers.shape[1] != weight.dim or f["poly"].shape[0] != L or f["alpha"].shape[1] != f["norm2"].size:
+            raise ValueError(f"WholeSpaceSolution: arrays 'centers' {centers.shape}, 'poly' {f['poly'].shape}, "
+                             f"'alpha' {f['alpha'].shape} and 'norm2' {f['norm2'].shape} should agree with the "
+                             f"weight {weight!r} (d = {weight.dim}, {L} free monomials)")
+        return cls(centers, f["alpha"], f["poly"], f["shift"], f["scale"], weight, f["norm2"])
+
+
+def check_unisolvent(P, weight, N, d, A):
+    """``ValueError`` naming `points` when the kernel overflows or the points do not determine the free monomials."""
+    if not np.isfinite(A).all():
+        raise ValueError("Expected `points` whose kernel values phi(|x_i - x_j|) are finite, got points so far "
+                         "apart that they overflow: rescale the points (and the weight with them, see the README's "
+                         "'Data on an interval or a box').")
+    L = P.shape[1]
+    rank = int(np.linalg.matrix_rank(P)) if L else 0
+    if rank < L:
+        raise ValueError(f"Expected `points` that determine the polynomials of degree <= {null_degree(weight)} the "
+                         f"weight {weight!r} leaves free on the whole space ({L} of them in d = {d}), got {N} "
+                         f"point(s) on which they have rank {rank}: the minimum-norm interpolant is not unique. "
+                         f"Add points off that {'line' if d == 2 else 'plane' if d == 3 else 'point'}, or use a "
+                         f"weight with fewer free polynomials.")
+
+
+class FlowBasis:
+    """The whole-space LFP flow's eigen-decomposition at the points (see :func:`flow_basis`).
+
+    Attributes
+    ----------
+    solution : WholeSpaceSolution
+        The kernel, the free monomials, the points; its coefficients are set per time by :meth:`coefficients`.
+    A, P, Q1, Q2, R : ndarray
+        Kernel matrix (N, N), monomials (N, L), the QR factors of ``P`` (``Q2`` spans the moment conditions).
+    lam, V : ndarray
+        ``Q2^T A Q2 = V diag(lam) V^T``, ``lam`` descending, shapes (N - L,) and (N - L, N - L).
+    """
+
+    def __init__(self, solution, A, P, Q1, Q2, R, lam, V):
+        self.solution, self.A, self.P, self.Q1, self.Q2, self.R, self.lam, self.V = solution, A, P, Q1, Q2, R, lam, V
+
+    def coefficients(self, ts, rhs):
+        """``alpha(t)`` (N, T * m) and ``c(t)`` (L, T * m), time-major, for right-hand sides `rhs` (N, m).
+
+        ``alpha = Q2 V diag((1 - e^{-t lam / N}) / lam) V^T Q2^T r`` and ``c`` the least-squares fit of
+        ``r - A alpha`` by the free monomials (the free part moves infinitely fast); both 0 at ``t = 0``. Directions
+        with ``lam <= 0`` (rounding of a singular kernel matrix) never move.
+        """
+        N, m = rhs.shape
+        L = self.P.shape[1]
+        w = self.V.T @ (self.Q2.T @ rhs)                                      # (n, m)
+        kept = self.lam > 0
+        phi = np.zeros((ts.size, self.lam.size))
+        with np.errstate(invalid="ignore", over="ignore"):
+            phi[:, kept] = -np.expm1(-ts[:, None] * (self.lam[kept] / N)[None, :]) / self.lam[kept][None, :]
+        b = (phi[:, :, None] * w[None]).transpose(1, 0, 2).reshape(self.lam.size, ts.size * m)
+        alpha = self.Q2 @ (self.V @ b)
+        target = np.tile(rhs, (1, ts.size)) - self.A @ alpha
+        c = sla.solve_triangular(self.R[:L, :L], self.Q1.T @ target) if L else np.zeros((0, alpha.shape[1]))
+        zero = np.repeat(ts == 0, m)
+        alpha[:, zero], c[:, zero] = 0.0, 0.0                                  # h(0) = h_ini exactly
+        return alpha, c
+
+
+def flow_basis(weight, x):
+    """The eigen-decomposition behind the whole-space LFP flow at points `x` (shape (N, d), distinct).
+
+    Returns
+    -------
+    FlowBasis
+
+    Raises
+    ------
+    ValueError
+        When the points do not determine the free polynomials (as :func:`solve_whole_space`).
+    """
+    N, d = x.shape
+    terms = kernel_terms(weight)
+    exps = monomial_exponents(d, null_degree(weight))
+    L = exps.shape[0]
+    check_memory(8 * N * N * (d + 6), f"the {N} x {N} whole-space kernel matrix and its eigenvectors",
+                 "Use fewer points.")
+    shift = np.mean(x, axis=0)
+    scale = float(np.max(np.abs(x - shift))) or 1.0
+    sol = WholeSpaceSolution(x, np.zeros((N, 1)), np.zeros((L, 1)), shift, scale, weight, np.zeros(1))
+    A = radial_kernel(terms, pairwise_distances(x, x))
+    P = sol.basis(x)
+    check_unisolvent(P, weight, N, d, A)
+    Q, R = np.linalg.qr(P, mode="complete") if L else (np.eye(N), np.zeros((0, 0)))
+    Q2 = Q[:, L:]
+    B = Q2.T @ A @ Q2
+    lam, V = np.linalg.eigh((B + B.T) / 2)
+    order = np.argsort(lam)[::-1]
+    # eigenvalues within rounding of 0 (relative to the largest) carry no direction the data determine
+    lam = lam[order]
+    lam = np.where(lam > lam.size * np.finfo(float).eps * max(float(lam[0]) if lam.size else 0.0, 0.0), lam, 0.0)
+    return FlowBasis(sol, A, P, Q[:, :L], Q2, R, lam, V[:, order])

@@ -7,16 +7,15 @@ whole-space kernel ``phi`` and a free polynomial ``q_t`` (:mod:`fpnorm.whole_spa
 modes in :class:`~fpnorm.LFPFlow`), which keeps ``alpha`` in the moment conditions; with
 ``Q2^T A Q2 = V diag(lam) V^T`` the residual's components decay like ``e^{-t lam_j / N}``, and ``t = inf`` is the
 minimum-norm interpolant of :class:`~fpnorm.FPInterpolator` with ``period=None``
-(:class:`~fpnorm.solvers.whole_space.FlowBasis`).
+(:class:`~fpnorm.whole_space.FlowBasis`).
 """
 
 import numpy as np
 
 from ._internal import checks
 from .solvers.problem import evaluate_h_ini, join_complex, right_hand_sides
-from .solvers.whole_space import flow_basis
 from .weights import check_weight
-from .whole_space import check_whole_space_weight
+from .whole_space import check_whole_space_weight, flow_basis
 
 __all__ = ["WholeSpaceFlow"]
 

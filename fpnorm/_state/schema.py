@@ -138,7 +138,8 @@ SCHEMAS = {
         "values": Array("fc", ("N", "*m"), finite=True), "kept": Array("iu", ("N",), within=(0, None)),
         "coef": Array("c", ("box", "*m"), optional=True, finite=True),
         "h_ini": Array("c", ("cube:side",), optional=True, finite=True),
-        "info": Record(("SolveInfo",)), "limit": Record(("LimitSolution", "WholeSpaceSolution"), optional=True),
+        "info": Record(("SolveInfo",)),
+        "limit": Record(("LimitSolution", "WholeSpaceSolution", "LineSpline"), optional=True),
         "limit_exponent": Scalar("int", optional=True, minimum=-1100, maximum=1100)},
     "LimitSolution": {"evaluate": Record(("PiecewiseCubic", "PiecewiseLinear", "KernelExpansion", "Shifted")),
                       "norm2": Array("f", ("m",), finite=True, within=(0.0, None))},
@@ -154,6 +155,9 @@ SCHEMAS = {
                            "shift": Array("f", ("d",), finite=True),
                            "scale": Scalar("float", minimum=0.0, strict=True), "weight": WeightSpec(),
                            "norm2": Array("f", ("m",), finite=True, within=(0.0, None))},
+    "LineSpline": {"z": Array("f", ("N",), finite=True, increasing=True, nonempty=True),
+                   "values": Array("f", ("N", "m"), finite=True), "second": Array("f", ("N", "m"), finite=True),
+                   "weight": WeightSpec(), "norm2": Array("f", ("m",), finite=True, within=(0.0, None))},
     "Shifted": {"f": Record(_PIECES), "u": Record(_PIECES), "t": Array("f", ("m",), finite=True)},
     "LFPFlow": {
         "weight": WeightSpec(), "dim": Scalar("int", minimum=1), "K": Scalar("int", minimum=0, box=True),
@@ -186,7 +190,8 @@ CLASSES = {
     "PiecewiseLinear": "fpnorm.solvers.periodic1d:PiecewiseLinear",
     "KernelExpansion": "fpnorm.solvers.periodic1d:KernelExpansion",
     "Shifted": "fpnorm.solvers.periodic1d:Shifted",
-    "WholeSpaceSolution": "fpnorm.solvers.whole_space:WholeSpaceSolution",
+    "WholeSpaceSolution": "fpnorm.whole_space:WholeSpaceSolution",
+    "LineSpline": "fpnorm.solvers.line_spline:LineSpline",
 }
 # Classes added at run time (fpnorm.io.register): name -> class.
 _ADDED = {}

@@ -23,114 +23,26 @@ import numpy as np
 import scipy.linalg as sla
 
 from .._internal.memory import check_memory
+from ..kernels import spline_parts
 from ..whole_space import (
-    check_whole_space_weight,
+    WholeSpaceSolution,
+    check_unisolvent,
     kernel_error,
     kernel_terms,
     monomial_exponents,
     null_degree,
+    pairwise_distances,
     radial_kernel,
-    radial_slope,
 )
 from .certify import interval_kind, relative_interval
+from .line_spline import solve_line
 from .problem import SolveInfo
 
-__all__ = ["WholeSpaceSolution", "solve_whole_space", "FlowBasis", "flow_basis"]
+__all__ = ["solve_whole_space"]
 
 _U = 2.0**-53
 # Kernel entries formed per block (rows x centres) when evaluating or certifying: bounds memory at ~ 8 * d of it.
 _BLOCK = 1 << 21
-
-
-def _distances(a, b):
-    """``|a_i - b_j|_2`` in double, shape (len(a), len(b)): the one formula evaluation and certification share."""
-    acc = np.zeros((a.shape[0], b.shape[0]))
-    for c in range(a.shape[1]):
-        diff = a[:, c, None] - b[None, :, c]
-        acc += diff * diff
-    return np.sqrt(acc)
-
-
-class WholeSpaceSolution:
-    """``h - h_ini = sum_j alpha_j phi(|x - x_j|) + sum_l c_l ((x - shift) / scale)^beta_l`` on ``R^d``.
-
-    Parameters
-    ----------
-    centers : ndarray, shape (N, d)
-        The data points ``x_j``.
-    alpha : ndarray, shape (N, m)
-    poly : ndarray, shape (L, m)
-        Coefficients ``c_l`` of the free monomials (:func:`fpnorm.whole_space.monomial_exponents`).
-    shift : ndarray, shape (d,)
-    scale : float
-    weight : Weight
-        Its whole-space kernel (:func:`fpnorm.whole_space.kernel_terms`) is ``phi``.
-    norm2 : ndarray, shape (m,)
-        ``||h - h_ini||^2 = alpha^T A alpha`` per column.
-    info : SolveInfo or None
-    """
-
-    def __init__(self, centers, alpha, poly, shift, scale, weight, norm2, info=None):
-        self.centers, self.alpha, self.poly, self.shift, self.scale = centers, alpha, poly, shift, float(scale)
-        self.weight, self.norm2, self.info = weight, norm2, info
-        self.terms = kernel_terms(weight)
-        self.exponents = monomial_exponents(weight.dim, null_degree(weight))
-
-    @property
-    def width(self):
-        """Columns ``m``."""
-        return self.alpha.shape[1]
-
-    def basis(self, x):
-        """The free monomials at points `x` (shape (Q, d)), shape (Q, L)."""
-        t = (x - self.shift) / self.scale
-        out = np.ones((x.shape[0], self.exponents.shape[0]))
-        for col, beta in enumerate(self.exponents):
-            for c, e in enumerate(beta):
-                for _ in range(e):
-                    out[:, col] *= t[:, c]
-        return out
-
-    def __call__(self, q):
-        """Values at points `q` of shape (Q, d), shape (Q, m)."""
-        out = np.empty((q.shape[0], self.width))
-        rows = max(1, _BLOCK // max(1, self.centers.shape[0]))
-        for start in range(0, q.shape[0], rows):
-            sl = slice(start, min(q.shape[0], start + rows))
-            out[sl] = radial_kernel(self.terms, _distances(q[sl], self.centers)) @ self.alpha \
-                + self.basis(q[sl]) @ self.poly
-        return out
-
-    def gradient_norms(self, q):
-        """``|grad h|_2`` at points `q` (shape (Q, d)), shape (Q, m)."""
-        d = q.shape[1]
-        out = np.empty((q.shape[0], self.width))
-        rows = max(1, _BLOCK // max(1, self.centers.shape[0] * d))
-        step = 1e-7 * self.scale
-        for start in range(0, q.shape[0], rows):
-            sl = slice(start, min(q.shape[0], start + rows))
-            r = _distances(q[sl], self.centers)
-            w = np.divide(radial_slope(self.terms, r), r, out=np.zeros_like(r), where=r > 0)
-            grad = np.zeros((r.shape[0], d, self.width))
-            for c in range(d):
-                grad[:, c] = (w * (q[sl, c, None] - self.centers[None, :, c])) @ self.alpha
-                if self.exponents.shape[0] > 1:   # the polynomial part: a central difference is exact for degree 2
-                    e = np.zeros(d)
-                    e[c] = step
-                    grad[:, c] += (self.basis(q[sl] + e) - self.basis(q[sl] - e)) @ self.poly / (2 * step)
-            out[sl] = np.sqrt(np.sum(grad**2, axis=1))
-        return out
-
-    @classmethod
-    def _from_fields(cls, f):
-        """A loaded solution (:mod:`fpnorm._state.schema`): shapes that agree with the weight."""
-        weight, centers = check_whole_space_weight(f["weight"]), f["centers"]
-        L = monomial_exponents(weight.dim, null_degree(weight)).shape[0]
-        if centers.shape[1] != weight.dim or f["poly"].shape[0] != L or f["alpha"].shape[1] != f["norm2"].size:
-            raise ValueError(f"WholeSpaceSolution: arrays 'centers' {centers.shape}, 'poly' {f['poly'].shape}, "
-                             f"'alpha' {f['alpha'].shape} and 'norm2' {f['norm2'].shape} should agree with the "
-                             f"weight {weight!r} (d = {weight.dim}, {L} free monomials)")
-        return cls(centers, f["alpha"], f["poly"], f["shift"], f["scale"], weight, f["norm2"])
 
 
 def solve_whole_space(weight, x, rhs, *, refine=4, point_scale=None):
@@ -151,15 +63,18 @@ def solve_whole_space(weight, x, rhs, *, refine=4, point_scale=None):
 
     Returns
     -------
-    WholeSpaceSolution
+    WholeSpaceSolution or LineSpline
         ``info.residual`` certified at the points, ``info.condition`` the 1-norm condition estimate of
-        ``Q2^T A Q2``, ``info.method`` "exact_kernel".
+        ``Q2^T A Q2``, ``info.method`` "exact_kernel". The 1-d spline weights (PowerLaw p in {2, 4}, LFP) go
+        through :func:`fpnorm.solvers.line_spline.solve_line` instead: O(N), piecewise cubic, exact node values.
 
     Raises
     ------
     ValueError
         When the points do not determine the free polynomials (the minimiser is then not unique).
     """
+    if spline_parts(weight) is not None:
+        return solve_line(weight, x, rhs, point_scale=point_scale)
     start = time.perf_counter()
     N, d = x.shape
     m = rhs.shape[1]
@@ -171,9 +86,9 @@ def solve_whole_space(weight, x, rhs, *, refine=4, point_scale=None):
     shift = np.mean(x, axis=0)
     scale = float(np.max(np.abs(x - shift))) or 1.0
     sol = WholeSpaceSolution(x, np.zeros((N, m)), np.zeros((L, m)), shift, scale, weight, np.zeros(m))
-    A = radial_kernel(terms, _distances(x, x))
+    A = radial_kernel(terms, pairwise_distances(x, x))
     P = sol.basis(x)
-    _check_unisolvent(P, weight, N, d, A)
+    check_unisolvent(P, weight, N, d, A)
     Q, R = np.linalg.qr(P, mode="complete") if L else (np.eye(N), np.zeros((0, 0)))
     Q1, Q2 = Q[:, :L], Q[:, L:]
     AQ2 = A @ Q2
@@ -225,96 +140,6 @@ def solve_whole_space(weight, x, rhs, *, refine=4, point_scale=None):
     return sol
 
 
-def _check_unisolvent(P, weight, N, d, A):
-    """``ValueError`` naming `points` when the kernel overflows or the points do not determine the free monomials."""
-    if not np.isfinite(A).all():
-        raise ValueError("Expected `points` whose kernel values phi(|x_i - x_j|) are finite, got points so far "
-                         "apart that they overflow: rescale the points (and the weight with them, see the README's "
-                         "'Data on an interval or a box').")
-    L = P.shape[1]
-    rank = int(np.linalg.matrix_rank(P)) if L else 0
-    if rank < L:
-        raise ValueError(f"Expected `points` that determine the polynomials of degree <= {null_degree(weight)} the "
-                         f"weight {weight!r} leaves free on the whole space ({L} of them in d = {d}), got {N} "
-                         f"point(s) on which they have rank {rank}: the minimum-norm interpolant is not unique. "
-                         f"Add points off that {'line' if d == 2 else 'plane' if d == 3 else 'point'}, or use a "
-                         f"weight with fewer free polynomials.")
-
-
-class FlowBasis:
-    """The whole-space LFP flow's eigen-decomposition at the points (see :func:`flow_basis`).
-
-    Attributes
-    ----------
-    solution : WholeSpaceSolution
-        The kernel, the free monomials, the points; its coefficients are set per time by :meth:`coefficients`.
-    A, P, Q1, Q2, R : ndarray
-        Kernel matrix (N, N), monomials (N, L), the QR factors of ``P`` (``Q2`` spans the moment conditions).
-    lam, V : ndarray
-        ``Q2^T A Q2 = V diag(lam) V^T``, ``lam`` descending, shapes (N - L,) and (N - L, N - L).
-    """
-
-    def __init__(self, solution, A, P, Q1, Q2, R, lam, V):
-        self.solution, self.A, self.P, self.Q1, self.Q2, self.R, self.lam, self.V = solution, A, P, Q1, Q2, R, lam, V
-
-    def coefficients(self, ts, rhs):
-        """``alpha(t)`` (N, T * m) and ``c(t)`` (L, T * m), time-major, for right-hand sides `rhs` (N, m).
-
-        ``alpha = Q2 V diag((1 - e^{-t lam / N}) / lam) V^T Q2^T r`` and ``c`` the least-squares fit of
-        ``r - A alpha`` by the free monomials (the free part moves infinitely fast); both 0 at ``t = 0``. Directions
-        with ``lam <= 0`` (rounding of a singular kernel matrix) never move.
-        """
-        N, m = rhs.shape
-        L = self.P.shape[1]
-        w = self.V.T @ (self.Q2.T @ rhs)                                      # (n, m)
-        kept = self.lam > 0
-        phi = np.zeros((ts.size, self.lam.size))
-        with np.errstate(invalid="ignore", over="ignore"):
-            phi[:, kept] = -np.expm1(-ts[:, None] * (self.lam[kept] / N)[None, :]) / self.lam[kept][None, :]
-        b = (phi[:, :, None] * w[None]).transpose(1, 0, 2).reshape(self.lam.size, ts.size * m)
-        alpha = self.Q2 @ (self.V @ b)
-        target = np.tile(rhs, (1, ts.size)) - self.A @ alpha
-        c = sla.solve_triangular(self.R[:L, :L], self.Q1.T @ target) if L else np.zeros((0, alpha.shape[1]))
-        zero = np.repeat(ts == 0, m)
-        alpha[:, zero], c[:, zero] = 0.0, 0.0                                  # h(0) = h_ini exactly
-        return alpha, c
-
-
-def flow_basis(weight, x):
-    """The eigen-decomposition behind the whole-space LFP flow at points `x` (shape (N, d), distinct).
-
-    Returns
-    -------
-    FlowBasis
-
-    Raises
-    ------
-    ValueError
-        When the points do not determine the free polynomials (as :func:`solve_whole_space`).
-    """
-    N, d = x.shape
-    terms = kernel_terms(weight)
-    exps = monomial_exponents(d, null_degree(weight))
-    L = exps.shape[0]
-    check_memory(8 * N * N * (d + 6), f"the {N} x {N} whole-space kernel matrix and its eigenvectors",
-                 "Use fewer points.")
-    shift = np.mean(x, axis=0)
-    scale = float(np.max(np.abs(x - shift))) or 1.0
-    sol = WholeSpaceSolution(x, np.zeros((N, 1)), np.zeros((L, 1)), shift, scale, weight, np.zeros(1))
-    A = radial_kernel(terms, _distances(x, x))
-    P = sol.basis(x)
-    _check_unisolvent(P, weight, N, d, A)
-    Q, R = np.linalg.qr(P, mode="complete") if L else (np.eye(N), np.zeros((0, 0)))
-    Q2 = Q[:, L:]
-    B = Q2.T @ A @ Q2
-    lam, V = np.linalg.eigh((B + B.T) / 2)
-    order = np.argsort(lam)[::-1]
-    # eigenvalues within rounding of 0 (relative to the largest) carry no direction the data determine
-    lam = lam[order]
-    lam = np.where(lam > lam.size * np.finfo(float).eps * max(float(lam[0]) if lam.size else 0.0, 0.0), lam, 0.0)
-    return FlowBasis(sol, A, P, Q[:, :L], Q2, R, lam, V[:, order])
-
-
 def _certified_residual(sol, rhs):
     """``max |h(x_n) - y_n| / max |y|`` at the centres themselves, the upper end of a certified interval, and its
     kind ("exact" / "bound"), for the values ``sol(x)`` computes."""
@@ -330,7 +155,7 @@ def _certified_residual(sol, rhs):
     rows = max(1, _BLOCK // max(1, N))
     for start in range(0, N, rows):
         sl = slice(start, min(N, start + rows))
-        r = _distances(x[sl], x)
+        r = pairwise_distances(x[sl], x)
         phi = radial_kernel(sol.terms, r)
         basis = np.abs(sol.basis(x[sl]))
         values = phi @ sol.alpha + sol.basis(x[sl]) @ sol.poly
