@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from ._internal.checks import check_int, check_period, check_real
+from ._internal.checks import TORUS_THEOREM, check_int, check_period, check_real
 from .exceptions import UnresolvedNormWarning
 from .lattice_sums import gamma_l2_info
 from .norms import FPNorm, fp_norm
@@ -202,7 +202,7 @@ def generalization_bound(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f
     """
     M = check_int(M, "M", minimum=1)
     delta = _check_delta(delta)
-    period = check_period(period)
+    period = check_period(period, reason=TORUS_THEOREM)
     f_norm, gamma_l2, reason, g_err, record = _resolve(f_norm, gamma_l2, weight, f, h_ini, period)
     vacuous = math.isinf(f_norm) or math.isinf(gamma_l2)
     if vacuous:
@@ -244,7 +244,8 @@ def bound_curve(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f=None, h_
     if arr.size and (not np.all(np.isfinite(arr)) or arr.min() < 1):
         raise ValueError(f"Expected every `M` >= 1 and finite, got min {arr.min()}.")
     delta = _check_delta(delta)
-    f_norm, gamma_l2, _, _, _ = _resolve(f_norm, gamma_l2, weight, f, h_ini, check_period(period), warn_given=True)
+    f_norm, gamma_l2, _, _, _ = _resolve(f_norm, gamma_l2, weight, f, h_ini, check_period(period, reason=TORUS_THEOREM),
+                                         warn_given=True)
     if math.isinf(f_norm) or math.isinf(gamma_l2):
         return np.full(arr.shape, math.inf)
     return f_norm * gamma_l2 * bound_factor(arr, delta)
@@ -275,7 +276,8 @@ def sample_complexity(epsilon, delta, *, f_norm=None, gamma_l2=None, weight=None
     """
     epsilon = check_real(epsilon, "epsilon", minimum=0.0, strict_min=True)
     delta = _check_delta(delta)
-    f_norm, gamma_l2, _, _, _ = _resolve(f_norm, gamma_l2, weight, f, h_ini, check_period(period), warn_given=True)
+    f_norm, gamma_l2, _, _, _ = _resolve(f_norm, gamma_l2, weight, f, h_ini, check_period(period, reason=TORUS_THEOREM),
+                                         warn_given=True)
     if math.isinf(f_norm) or math.isinf(gamma_l2):
         return math.inf
     C = f_norm * gamma_l2

@@ -30,6 +30,7 @@ from .solvers.flow import (
 )
 from .solvers.problem import FreeModes, Problem, evaluate_h_ini, join_complex, right_hand_sides
 from .weights import check_weight
+from .whole_space_flow import WholeSpaceFlow
 
 __all__ = ["LFPFlow", "ShellErrors", "FLOW_METHODS", "shell_index", "convergence_times", "snapshot_grid"]
 
@@ -91,8 +92,10 @@ class LFPFlow:
         and ``shell_errors`` need an integer ``K``.
     h_ini : callable or array_like, optional
         Initial function, as in :class:`~fpnorm.FPInterpolator` (callable on the torus or a coefficient array).
-    period : float
-        Period ``P`` (default 1).
+    period : float or None
+        Period ``P`` (default 1). None: the flow on the whole space ``R^d`` (with ``K=None``), returned as a
+        :class:`~fpnorm.whole_space_flow.WholeSpaceFlow` (values, residual, loss, norm and rates; no Fourier
+        coefficients or shells).
     method : str
         One of :data:`FLOW_METHODS` (ignored for ``K=None``, which diagonalises the exact kernel matrix: "exact").
 
@@ -134,6 +137,11 @@ class LFPFlow:
     >>> bool(np.isclose(c[7 + 1].real, 0.5 * (1 - np.exp(-2.0))))
     True
     """
+
+    def __new__(cls, *args, period=1.0, **kwargs):
+        if period is None:   # the whole space R^d: a flow of kernel sums, not of Fourier coefficients
+            return WholeSpaceFlow(*args, **kwargs)
+        return super().__new__(cls)
 
     def __init__(self, points, values, *, weight, K, h_ini=None, period=1.0, method="auto"):
         self.weight = check_weight(weight)

@@ -28,11 +28,14 @@ from .solvers import METHODS, Problem, residual_warning, sensitivity_warning, so
 from .solvers.bound_grid import BOUND_RTOL, GridBounds, as_bound, bound_offsets
 from .solvers.certify import point_values
 from .solvers.constrained import SOLVERS, as_tolerances, solve_constrained
+from .solvers.line_spline import LineSpline
 from .solvers.periodic1d import LIMIT_METHODS, KernelExpansion, solve_limit
 from .solvers.problem import evaluate_h_ini, join_complex, right_hand_sides, scale_exponent
 from .solvers.smoothing import solve_smoothing
 from .solvers.truncation import truncation_error
+from .solvers.whole_space import solve_whole_space
 from .weights import check_weight
+from .whole_space import WholeSpaceSolution, check_whole_space_weight
 
 __all__ = ["FPInterpolator"]
 
@@ -73,8 +76,11 @@ class FPInterpolator:
     h_ini : callable or array_like, optional
         Initial function: a callable on the torus (``(Q, d)`` -> ``(Q,)``) or a complex coefficient array of shape
         ``(2K'+1,)*d`` (any ``K'``). The result is ``h_ini`` plus the minimum-norm correction.
-    period : float
-        Period ``P`` of the torus (default 1).
+    period : float or None
+        Period ``P`` of the torus (default 1). None: the whole space ``R^d`` with ``K=None``: minimise
+        ``int gamma(xi)^-2 |h^(xi)|^2 d xi`` over ``R^d`` (points not wrapped, plain interpolation, ``h_ini`` None or
+        a callable), solved exactly by :func:`fpnorm.solvers.whole_space.solve_whole_space` with the kernels of
+        :mod:`fpnorm.whole_space`.
     method : str
         One of :data:`fpnorm.solvers.METHODS`; "auto" (default) chooses from a cost estimate and escalates to the
         stable QR path when a faster one loses accuracy.
@@ -158,9 +164,12 @@ class FPInterpolator:
                  lower=None, upper=None, smoothing=0.0, solver="CLARABEL"):
         self.weight = check_weight(weight)
         self.dim = d = weight.dim
-        self.period = check_period(period)
+        self.period = check_period(period, allow_none=True)
         self.K = check_int(K, "K", minimum=0, allow_none=True)
         check_choice(method, "method", METHODS)
+        if self.period is None:
+            self._init_whole_space(points, values, h_ini, method, rtol, tol, lower, upper, smoothing)
+            return
         if (self.K is None) != (method in LIMIT_METHODS[1:]) and method != "auto":
             raise ValueError(f"Expected `method` in {LIMIT_METHODS} for K=None and in {_TRUNCATED} for an integer "
                              f"K, got method={method!r} with K={self.K!r}.")
@@ -244,6 +253,37 @@ class FPInterpolator:
         self.info = sol.info
         self._g = g
         self._limit = None
+
+    def _init_whole_space(self, points, values, h_ini, method, rtol, tol, lower, upper, smoothing):
+        """period=None: the whole space, solved by :func:`fpnorm.solvers.whole_space.solve_whole_space`."""
+        if self.K is not None or method not in ("auto", "exact_kernel"):
+            raise ValueError(f"Expected K=None and `method` in ('auto', 'exact_kernel') with period=None (the whole "
+                             f"space has no Fourier box), got K={self.K!r}, method={method!r}.")
+        if any(np.any(np.asarray(t) != 0) for t in (tol, smoothing)) or lower is not None or upper is not None:
+            raise ValueError("Expected no `tol`, `lower`, `upper` or `smoothing` with period=None: the whole-space "
+                             "solve supports plain interpolation only.")
+        if h_ini is not None and not callable(h_ini):
+            raise TypeError(f"Expected `h_ini` to be None or a callable on R^d with period=None, got "
+                            f"{type(h_ini).__name__}: Fourier coefficients describe a periodic function.")
+        check_whole_space_weight(self.weight)
+        self.rtol = check_real(rtol, "rtol", minimum=0.0, strict_min=True)
+        self.smoothing = 0.0
+        x, scale = as_points(points, self.dim, None, return_scale=True)
+        y = as_values(values, x.shape[0])
+        x, y, self.kept = merge_duplicates(x, y)   # no wrapping: only equal floats are one point
+        self.points, self.values = x, y
+        self._h_ini, self._h_ini_real = h_ini, True
+        rhs, self._complex = right_hand_sides(y, self._eval_h_ini(x))
+        self._limit_exponent = scale_exponent(rhs)
+        self._limit = solve_whole_space(self.weight, x, np.ldexp(rhs, -self._limit_exponent),
+                                        point_scale=float(np.max(np.linalg.norm(scale, axis=1))))
+        self.info = self._limit.info
+        if self._complex:  # the real and imaginary parts are certified one by one; |h - y| is at most sqrt(2) times
+            self.info.residual = _complex_residual(self.info.residual, 0.0)
+            self.info.residual_kind = "bound"
+        residual_warning(self.info, self.rtol, stacklevel=3)
+        sensitivity_warning(self.info, self.rtol, stacklevel=3)
+        self._multi = y.ndim == 2
 
     def _init_limit(self, x, y, rhs, method, scale):
         """K = infinity: the exact closed-form solve of :func:`fpnorm.solvers.periodic1d.solve_limit`."""
@@ -330,7 +370,9 @@ class FPInterpolator:
         out = np.empty((q.shape[0], self._limit.norm2.size))
         for start in range(0, q.shape[0], _EVAL_CHUNK):
             sl = slice(start, min(q.shape[0], start + _EVAL_CHUNK))
-            out[sl] = np.ldexp(self._limit.evaluate(*exact_quotient(q[sl, 0], self.period)), self._limit_exponent)
+            part = self._limit(q[sl]) if self.period is None else self._limit.evaluate(*exact_quotient(q[sl, 0],
+                                                                                                       self.period))
+            out[sl] = np.ldexp(part, self._limit_exponent)
         out = join_complex(out, self._complex)
         h0 = self._eval_h_ini(q) if q.shape[0] else None
         if h0 is not None:
@@ -368,7 +410,12 @@ class FPInterpolator:
         K, N = f["K"], f["points"].shape[0]
         if N == 0:
             raise ValueError("FPInterpolator array 'points' should hold at least one point")
-        if K is None and (f["dim"] != 1 or f["limit"] is None or f["coef"] is not None or f["limit_exponent"] is None):
+        whole = f["period"] is None
+        if whole != isinstance(f["limit"], (WholeSpaceSolution, LineSpline)) or (whole and f["h_ini"] is not None):
+            raise ValueError("FPInterpolator with period None should have a 'limit' of class WholeSpaceSolution or "
+                             "LineSpline and no array 'h_ini', and only then")
+        if K is None and ((f["dim"] != 1 and not whole) or f["limit"] is None or f["coef"] is not None
+                          or f["limit_exponent"] is None):
             raise ValueError(f"FPInterpolator with K=None should have metadata 'dim' 1 (got {f['dim']}), a 'limit' "
                              f"and a 'limit_exponent', and no array 'coef'")
         if K is not None and (f["coef"] is None or f["limit"] is not None or f["limit_exponent"] is not None):
@@ -387,8 +434,8 @@ class FPInterpolator:
             if s._limit.norm2.shape != (width,):
                 raise ValueError(f"FPInterpolator array 'limit_norm2' should have shape ({width},), got "
                                  f"{s._limit.norm2.shape}")
-            kernel = s._limit.evaluate
-            if isinstance(kernel, KernelExpansion) and kernel.weight != s.weight:
+            kernel = s._limit if whole else s._limit.evaluate
+            if isinstance(kernel, (KernelExpansion, WholeSpaceSolution, LineSpline)) and kernel.weight != s.weight:
                 raise ValueError(f"FPInterpolator: the K = None kernel's weight {kernel.weight!r} should be the "
                                  f"interpolant's, {s.weight!r}")
             s._limit.info = s.info

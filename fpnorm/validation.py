@@ -13,6 +13,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from ._internal.checks import (
+    TORUS_THEOREM,
     check_choice,
     check_h_ini,
     check_int,
@@ -89,7 +90,7 @@ def population_risk(h, f, *, dim, period=1.0, n=4096, replicates=16, method="sob
         raise TypeError(f"Expected `h` and `f` to be callables on the torus, got {type(h).__name__} and "
                         f"{type(f).__name__}.")
     dim = check_int(dim, "dim", minimum=1)
-    period = check_period(period)
+    period = check_period(period, reason=TORUS_THEOREM)
     n = check_int(n, "n", minimum=2)
     replicates = check_int(replicates, "replicates", minimum=2)
     check_choice(method, "method", QUADRATURES)
@@ -274,7 +275,7 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
     K = check_int(K, "K", minimum=0)
     trials = check_int(trials, "trials", minimum=1)
     delta = check_real(delta, "delta", minimum=0.0, maximum=1.0, strict_min=True, strict_max=True)
-    period = check_period(period)
+    period = check_period(period, reason=TORUS_THEOREM)
     if not callable(f):
         raise TypeError(f"Expected `f` to be a callable on the torus, got {type(f).__name__}.")
     Ms_arr = np.asarray(Ms)

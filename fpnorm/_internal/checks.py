@@ -14,7 +14,7 @@ from ..lattice import box_size
 
 __all__ = ["check_int", "check_dim", "check_period", "as_points", "as_values", "merge_duplicates", "as_query",
            "check_real", "check_choice", "evaluate_function", "duplicate_tolerance", "as_coefficients",
-           "check_h_ini", "warn_truncation", "TRUNCATION_FRACTION", "TRUNCATION_TOLERANCE"]
+           "check_h_ini", "warn_truncation", "TRUNCATION_FRACTION", "TRUNCATION_TOLERANCE", "TORUS_THEOREM"]
 
 # Coordinates are accepted within this many periods of the origin. Below it the float spacing at x is at most
 # eps |x| < 2^-12 P, so a coordinate keeps at least 12 bits (3.6 digits) of its position on the torus; beyond it the
@@ -28,6 +28,8 @@ TRUNCATION_TOLERANCE = 0.1
 # points warns instead: the nearly square truncated system aliases (measured: at N = 128, K = 64, d = 1 the risk of
 # a smooth fit grows about 20x).
 TRUNCATION_FRACTION = 0.5
+# Why the bound functions refuse period=None (check_period's `reason`).
+TORUS_THEOREM = "the generalization bound is a theorem on the torus [0, P)^d, where the points are drawn uniformly"
 # Two points coincide when their wrapped coordinates are within this many eps of max(P, |x_i|_inf, |x_j|_inf): the
 # rounding of their own inputs and of the wrapping adds up to at most 2.5 eps of it (duplicate_tolerance).
 _DUPLICATE_ULPS = 4.0
@@ -78,7 +80,15 @@ def check_choice(value, name, choices):
     return value
 
 
-def check_period(period):
+def check_period(period, *, allow_none=False, reason=None):
+    """A positive period; None (the whole space ``R^d``) only where `allow_none`, else a ``ValueError`` saying where
+    it is supported and, with `reason`, why not here."""
+    if period is None:
+        if allow_none:
+            return None
+        why = reason or "this function works on the torus [0, P)^d"
+        raise ValueError(f"Expected `period` to be a positive number, got None: {why}. The whole space (period=None) "
+                         f"is supported by FPInterpolator(..., K=None) only.")
     return check_real(period, "period", minimum=0.0, strict_min=True)
 
 
@@ -144,7 +154,7 @@ def duplicate_tolerance(scale, period):
 
 
 def as_points(points, dim, period, name="points", *, return_scale=False):
-    """Points as a new float array of shape (N, dim), wrapped into [0, period)^dim.
+    """Points as a new float array of shape (N, dim), wrapped into [0, period)^dim (as given when `period` is None).
 
     ``(N,)`` is accepted when ``dim == 1``. NaN/inf, wrong shapes and coordinates ``|x| >= 2^40 period`` (too far
     out for the double to place the point on the torus) raise ``ValueError``; booleans, strings, complex and object
@@ -164,6 +174,8 @@ def as_points(points, dim, period, name="points", *, return_scale=False):
     if bad.any():
         raise ValueError(f"Expected `{name}` to be finite; got NaN or inf at row(s) "
                          f"{np.flatnonzero(bad)[:10].tolist()}.")
+    if period is None:   # the whole space: the points as given
+        return (arr.copy(), np.abs(arr)) if return_scale else arr.copy()
     _check_wrappable(arr, period, name)
     wrapped = np.mod(arr, period)
     wrapped[wrapped >= period] = 0.0  # mod can round up to period itself
@@ -186,6 +198,8 @@ def as_query(query, dim, period):
         raise ValueError(f"Expected `query` to have shape {expect}, got shape {arr.shape}.")
     if not np.isfinite(arr).all():
         raise ValueError("Expected `query` to be finite; got NaN or inf.")
+    if period is None:   # the whole space: the points as given
+        return arr.copy()
     _check_wrappable(arr, period, "query")
     wrapped = np.mod(arr, period)
     wrapped[wrapped >= period] = 0.0  # mod can round up to period itself

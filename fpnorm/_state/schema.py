@@ -131,13 +131,15 @@ SCHEMAS = {
                     "initial": Array("f", ("S",))},
     "FPInterpolator": {
         "weight": WeightSpec(), "dim": Scalar("int", minimum=1), "K": Scalar("int", optional=True, minimum=0, box=True),
-        "period": Scalar("float", minimum=0.0, strict=True), "rtol": Scalar("float", minimum=0.0, strict=True),
+        "period": Scalar("float", optional=True, minimum=0.0, strict=True),
+        "rtol": Scalar("float", minimum=0.0, strict=True),
         "smoothing": Scalar("float", minimum=0.0), "complex": Scalar("bool"), "h_ini_real": Scalar("bool"),
         "points": Array("f", ("N", "dim"), finite=True, within=(0.0, "period"), nonempty=True),
         "values": Array("fc", ("N", "*m"), finite=True), "kept": Array("iu", ("N",), within=(0, None)),
         "coef": Array("c", ("box", "*m"), optional=True, finite=True),
         "h_ini": Array("c", ("cube:side",), optional=True, finite=True),
-        "info": Record(("SolveInfo",)), "limit": Record(("LimitSolution",), optional=True),
+        "info": Record(("SolveInfo",)),
+        "limit": Record(("LimitSolution", "WholeSpaceSolution", "LineSpline"), optional=True),
         "limit_exponent": Scalar("int", optional=True, minimum=-1100, maximum=1100)},
     "LimitSolution": {"evaluate": Record(("PiecewiseCubic", "PiecewiseLinear", "KernelExpansion", "Shifted")),
                       "norm2": Array("f", ("m",), finite=True, within=(0.0, None))},
@@ -148,6 +150,14 @@ SCHEMAS = {
     "KernelExpansion": {"z": Array("f", ("N",), finite=True, within=(0.0, 1.0), nonempty=True),
                         "alpha": Array("f", ("N", "m"), finite=True), "c": Array("f", ("m",), finite=True),
                         "weight": WeightSpec()},
+    "WholeSpaceSolution": {"centers": Array("f", ("N", "d"), finite=True, nonempty=True),
+                           "alpha": Array("f", ("N", "m"), finite=True), "poly": Array("f", ("L", "m"), finite=True),
+                           "shift": Array("f", ("d",), finite=True),
+                           "scale": Scalar("float", minimum=0.0, strict=True), "weight": WeightSpec(),
+                           "norm2": Array("f", ("m",), finite=True, within=(0.0, None))},
+    "LineSpline": {"z": Array("f", ("N",), finite=True, increasing=True, nonempty=True),
+                   "values": Array("f", ("N", "m"), finite=True), "second": Array("f", ("N", "m"), finite=True),
+                   "weight": WeightSpec(), "norm2": Array("f", ("m",), finite=True, within=(0.0, None))},
     "Shifted": {"f": Record(_PIECES), "u": Record(_PIECES), "t": Array("f", ("m",), finite=True)},
     "LFPFlow": {
         "weight": WeightSpec(), "dim": Scalar("int", minimum=1), "K": Scalar("int", minimum=0, box=True),
@@ -180,6 +190,8 @@ CLASSES = {
     "PiecewiseLinear": "fpnorm.solvers.periodic1d:PiecewiseLinear",
     "KernelExpansion": "fpnorm.solvers.periodic1d:KernelExpansion",
     "Shifted": "fpnorm.solvers.periodic1d:Shifted",
+    "WholeSpaceSolution": "fpnorm.whole_space:WholeSpaceSolution",
+    "LineSpline": "fpnorm.solvers.line_spline:LineSpline",
 }
 # Classes added at run time (fpnorm.io.register): name -> class.
 _ADDED = {}
@@ -425,7 +437,8 @@ def _decode_array(arr, kind, key, name, dims, fields):
     if kind.finite and arr.dtype.kind in "fc" and not np.isfinite(arr).all():
         raise ValueError(f"{where} holds NaN or inf")
     if kind.within is not None and arr.size:
-        low, high = (dims.get(b, b) if isinstance(b, str) else b for b in kind.within)
+        # a bound named by a field that is None (period=None: the whole space) is no bound
+        low, high = (dims.get(b) if isinstance(b, str) else b for b in kind.within)
         if (low is not None and arr.min() < low) or (high is not None and arr.max() >= high):
             raise ValueError(f"{where} should hold values in [{low}, {'inf' if high is None else high})")
     if kind.increasing and np.any(np.diff(arr) <= 0):
