@@ -7,7 +7,7 @@ answer raises :class:`SolveError`, which carries the measured numbers so a calle
 import numpy as np
 
 __all__ = ["SolveError", "MemoryEstimateError", "AccuracyWarning", "TruncationWarning", "IllPosedWeightWarning",
-           "UnresolvedNormWarning"]
+           "UnresolvedNormWarning", "FileFormatError"]
 
 
 class SolveError(np.linalg.LinAlgError):
@@ -73,3 +73,27 @@ class UnresolvedNormWarning(UserWarning):
     """The samples of a target do not decide its FP-norm ``||f - h_ini||_gamma`` (status ``"unresolved"``): the value
     given is the partial sum over the resolved shells, not a bound. The message carries the fitted numbers; pass
     exact coefficients, a target from :mod:`fpnorm.targets`, or a larger ``max_points``."""
+
+
+class FileFormatError(ValueError):
+    """A file is malformed, inconsistent or crafted, and was refused before anything large was read from it.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    member : str or None
+        The archive member (``.npz``) it concerns, if any.
+    line, column : int or None
+        Where in a text file (1-based), if known.
+    size : int or None
+        The size that was refused (bytes, elements or nesting depth, as the message says), if any.
+    """
+
+    def __init__(self, message, *, path, member=None, line=None, column=None, size=None):
+        super().__init__(message)
+        self.path = str(path)
+        self.member = member
+        self.line = line
+        self.column = column
+        self.size = size
