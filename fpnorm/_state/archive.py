@@ -62,7 +62,7 @@ class NpyMember:
 
 
 def _size(n):
-    for unit, div in (("GiB", 1 << 30), ("MiB", 1 << 20), ("kiB", 1 << 10)):
+    for unit, div in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("kiB", 1 << 10)):
         if n >= div:
             return f"{n / div:.3g} {unit} ({n} bytes)"
     return f"{n} bytes"
