@@ -7,7 +7,7 @@ answer raises :class:`SolveError`, which carries the measured numbers so a calle
 import numpy as np
 
 __all__ = ["SolveError", "MemoryEstimateError", "AccuracyWarning", "TruncationWarning", "IllPosedWeightWarning",
-           "UnresolvedNormWarning", "FileFormatError"]
+           "UnresolvedNormWarning", "FileFormatError", "FloatRangeWarning"]
 
 
 class SolveError(np.linalg.LinAlgError):
@@ -97,3 +97,9 @@ class FileFormatError(ValueError):
         self.line = line
         self.column = column
         self.size = size
+
+
+class FloatRangeWarning(UserWarning):
+    """A finite result lies beyond the largest double (~1.8e308) and is returned as ``inf``; the message gives its
+    value as ``m * 2^e`` and as a power of ten. Inputs near the limit are scaled by exact powers of two, so this is
+    raised only when the true result is out of range, never for an intermediate overflow."""
