@@ -43,9 +43,9 @@ def weighted_norm(a, root):
     ma, ea = np.frexp(np.where(free[:, None], 0.0, a))
     mr, er = np.frexp(np.where(free, 1.0, root))
     q = ma / mr[:, None]                        # in [1/2, 2), or 0
-    eq = ea - er[:, None]
+    eq = ea.astype(np.int64) - er[:, None]
     live = q > 0
-    top = np.max(np.where(live, eq, np.iinfo(np.int64).min), axis=0)
+    top = np.max(np.where(live, eq, -(1 << 20)), axis=0)     # below any double's exponent
     top = np.where(live.any(axis=0), top, 0)
     with np.errstate(under="ignore"):          # terms 2^-1100 below the largest add nothing anyway
         terms = np.where(live, np.ldexp(q, np.maximum(eq - top, -1100)), 0.0)
