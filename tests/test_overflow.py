@@ -14,8 +14,16 @@ import mpmath
 import numpy as np
 import pytest
 
-from fpnorm import (FloatRangeWarning, FPInterpolator, PowerLaw, Sobolev, bound_curve, fp_norm, generalization_bound,
-                    sample_complexity)
+from fpnorm import (
+    FloatRangeWarning,
+    FPInterpolator,
+    PowerLaw,
+    Sobolev,
+    bound_curve,
+    fp_norm,
+    generalization_bound,
+    sample_complexity,
+)
 
 X = np.array([0.1, 0.3, 0.55, 0.8])
 Y_ISSUE = np.array([1.7e308, -1.7e308, 1e308, 0.0])
