@@ -240,7 +240,7 @@ def _load_checked(path, zf, members, expect):
     try:
         unused = schema.check_layout(name, {k: (m.dtype, m.shape) for k, m in members.items()}, meta)
     except (KeyError, TypeError, ValueError) as exc:
-        raise FileFormatError(f"The {name} stored in {path!r} is inconsistent (found before reading its arrays): "
+        raise FileFormatError(f"The {name} stored in {path!r} is inconsistent: "
                               f"{type(exc).__name__}: {exc}", path=path) from None
     # arrays the class has no field for are refused by decode, after the class's own checks (whose message says
     # more about how the file is inconsistent); a large one is refused here, before it is read

@@ -212,7 +212,7 @@ def test_shape_checked_against_the_schema_before_reading(tmp_path):
     n = np.load(tmp_path / "good.npz")["lam"].size
     wrong = npy_header("<f8", (3, n + 1)) + bytes(8 * 3 * (n + 1))
     path = write_zip(tmp_path / "x.npz", [*((k, v) for k, v in good.items() if k != "U.npy"), ("U.npy", wrong)])
-    with pytest.raises(FileFormatError, match=r"inconsistent \(found before reading its arrays\): ValueError: LFPFlow "
+    with pytest.raises(FileFormatError, match=r"is inconsistent: ValueError: LFPFlow "
                                               rf"array 'U' should have shape \(\d+, {n}\), got \(3, {n + 1}\)"):
         load(path)
 
