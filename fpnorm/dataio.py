@@ -113,7 +113,19 @@ def _lenient(field):
 def decode_text(path, raw, what="a UTF-8 text file", hint="; use .npy/.npz for binary data"):
     """`raw` bytes of the file `path` as text (UTF-8, a byte-order mark dropped); a byte that is not UTF-8 raises
     :class:`~fpnorm.exceptions.FileFormatError` naming the byte, its line and column (1-based; the column counts
-    bytes), and ending with `hint`."""
+    bytes), and ending with `hint`.
+
+    Examples
+    --------
+    >>> from fpnorm.dataio import decode_text
+    >>> decode_text("a.csv", b"\\xef\\xbb\\xbfx,y\\n")
+    'x,y\\n'
+    >>> try:
+    ...     decode_text("a.csv", b"x,y\\n0.1,\\xff\\n")
+    ... except ValueError as exc:
+    ...     print(exc.line, exc.column)
+    2 5
+    """
     try:
         return raw.decode("utf-8-sig")  # -sig: a byte-order mark (Excel's "CSV UTF-8") is dropped
     except UnicodeDecodeError as exc:

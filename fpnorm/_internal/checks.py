@@ -422,6 +422,12 @@ def parse_int(text, name):
     ------
     ValueError
         "Expected `name` to be an integer (...), got '...'."
+
+    Examples
+    --------
+    >>> from fpnorm._internal.checks import parse_int
+    >>> parse_int(" -12 ", "n")
+    -12
     """
     if isinstance(text, str) and _INTEGER.fullmatch(text.strip()):
         return int(text.strip())
