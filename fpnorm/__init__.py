@@ -8,6 +8,8 @@ from .convergence import ConvergenceResult, convergence_study, kernel_tail_bound
 from .dynamics import LFPFlow, ShellErrors, convergence_times, shell_index
 from .exceptions import (
     AccuracyWarning,
+    FileFormatError,
+    FloatRangeWarning,
     IllPosedWeightWarning,
     MemoryEstimateError,
     NetworkRangeWarning,
@@ -34,7 +36,7 @@ __all__ = [
     "fp_norm", "FPNorm", "FPNORM_STATUSES", "generalization_bound", "BoundResult", "bound_curve", "sample_complexity",
     "population_risk", "validate_bound", "BoundValidation", "get_target", "TARGETS",
     "SolveError", "MemoryEstimateError", "AccuracyWarning", "TruncationWarning", "IllPosedWeightWarning",
-    "UnresolvedNormWarning", "NetworkRangeWarning",
+    "UnresolvedNormWarning", "NetworkRangeWarning", "FileFormatError", "FloatRangeWarning",
     "closed_form_kernel", "has_closed_form", "bernoulli_kernel", "sobolev_kernel",
     "convergence_study", "kernel_tail_bound", "limit_distance", "ConvergenceResult",
 ]

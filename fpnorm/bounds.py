@@ -26,6 +26,7 @@ import warnings
 import numpy as np
 
 from ._internal.checks import TORUS_THEOREM, check_int, check_period, check_real
+from ._internal.floatrange import product, to_float
 from .exceptions import UnresolvedNormWarning
 from .lattice_sums import gamma_l2_info
 from .norms import FPNorm, fp_norm
@@ -209,10 +210,15 @@ def generalization_bound(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f
         comp = conf = value = math.inf
         reason = reason if "vacuous" in reason else reason + ": the bound is vacuous"
     else:
-        C = f_norm * gamma_l2
-        comp = C * 2.0 / math.sqrt(M)
-        conf = C * 4.0 * math.sqrt(2.0 * math.log(4.0 / delta) / M)
+        # products formed in mantissa-exponent form: f_norm * gamma_l2 alone may overflow while the bound is finite
+        comp = _scaled(f_norm, gamma_l2, 2.0 / math.sqrt(M))
+        conf = _scaled(f_norm, gamma_l2, 4.0 * math.sqrt(2.0 * math.log(4.0 / delta) / M))
         value = comp + conf
+        if math.isinf(value):
+            m, e = product(f_norm, gamma_l2, float(bound_factor(M, delta)))
+            to_float(m, e, "The generalization bound", stacklevel=2)   # warns with its size
+            reason = "; ".join(filter(None, [reason, f"the bound {m:.6g} * 2^{e} exceeds the largest double "
+                                                     f"(~1.8e308)"]))
     status, f_err = (record.status, record.error_bound) if record is not None else (None, None)
     return BoundResult(value, f_norm, gamma_l2, comp, conf, M, delta, vacuous, reason, g_err, status, f_err)
 
@@ -248,7 +254,9 @@ def bound_curve(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f=None, h_
                                          warn_given=True)
     if math.isinf(f_norm) or math.isinf(gamma_l2):
         return np.full(arr.shape, math.inf)
-    return f_norm * gamma_l2 * bound_factor(arr, delta)
+    m, e = product(f_norm, gamma_l2)
+    mb, eb = np.frexp(bound_factor(arr, delta))
+    return to_float(m * mb, e + eb, "The generalization bound", stacklevel=2)
 
 
 def sample_complexity(epsilon, delta, *, f_norm=None, gamma_l2=None, weight=None, f=None, h_ini=None, period=1.0):
@@ -280,15 +288,25 @@ def sample_complexity(epsilon, delta, *, f_norm=None, gamma_l2=None, weight=None
                                          warn_given=True)
     if math.isinf(f_norm) or math.isinf(gamma_l2):
         return math.inf
-    C = f_norm * gamma_l2
-    if C == 0:
+    if f_norm == 0 or gamma_l2 == 0:
         return 1
-    ratio = C * float(bound_factor(1, delta)) / epsilon
-    if not ratio < 2.0**31:  # M ~ ratio^2 beyond 2^62 samples (or overflow): report it as inf
+    m, e = product(f_norm, gamma_l2, float(bound_factor(1, delta)))
+    me, ee = math.frexp(epsilon)
+    if e - ee > 33:  # M ~ ratio^2 beyond 2^62 samples: report it as inf (no product is formed that overflows)
+        return math.inf
+    ratio = math.ldexp(m / me, e - ee)
+    if not ratio < 2.0**31:
         return math.inf
     M = max(1, math.ceil(ratio**2))
-    while M > 1 and C * float(bound_factor(M - 1, delta)) <= epsilon:
+    while M > 1 and _scaled(f_norm, gamma_l2, float(bound_factor(M - 1, delta))) <= epsilon:
         M -= 1
-    while C * float(bound_factor(M, delta)) > epsilon:
+    while _scaled(f_norm, gamma_l2, float(bound_factor(M, delta))) > epsilon:
         M += 1
     return M
+
+
+def _scaled(f_norm, gamma_l2, factor):
+    """``f_norm * gamma_l2 * factor`` without intermediate overflow; ``inf`` only when the product itself is beyond the
+    largest double."""
+    m, e = product(f_norm, gamma_l2, factor)
+    return math.ldexp(m, e) if e <= 1024 else math.inf

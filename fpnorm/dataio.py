@@ -7,21 +7,29 @@ Formats, chosen by suffix (:data:`DATA_FORMATS`):
 - ``.npy``: one numeric array;
 - ``.npz``: the member named by `key` (or the only member).
 
-Arrays are read with ``allow_pickle=False``: object arrays are refused, so a data file can never execute code.
-Every problem (missing or empty file, text in a numeric column, rows of different lengths, wrong column count,
-NaN/inf, a .npz without the wanted member) raises ``ValueError`` naming the file, the line where it applies, what was
-expected and what was found.
+Numbers in text files follow a strict grammar (:data:`fpnorm._internal.checks.NUMBER_GRAMMAR`: an optional sign,
+digits with an optional decimal point and exponent): ``0_45``, ``0x1p3`` or ``١٢``, which Python's ``float`` reads,
+are refused; ``nan`` and ``inf`` are recognised and refused as non-finite.
+
+Arrays are read with ``allow_pickle=False``: object arrays are refused, so a data file can never execute code, and a
+``.npy`` header (alone or in a ``.npz``) is checked against the size of the data it comes with before anything is
+allocated (:mod:`fpnorm._state.archive`). Every problem (missing or empty file, bytes that are not UTF-8, text in a
+numeric column, rows of different lengths, wrong column count, NaN/inf, a header claiming more data than the file
+holds, a .npz without the wanted member) raises :class:`~fpnorm.exceptions.FileFormatError` (a ``ValueError``) whose
+message starts with ``file:line:column:`` where there is a line (and a column), and says what was expected and what
+was found.
 """
 
 import os
 import re
-import zipfile
 
 import numpy as np
 
-from ._internal.checks import check_int
+from ._internal.checks import check_int, parse_number
+from ._state import archive
+from .exceptions import FileFormatError
 
-__all__ = ["read_array", "read_points", "read_values", "DATA_FORMATS"]
+__all__ = ["read_array", "read_points", "read_values", "decode_text", "DATA_FORMATS"]
 
 # Suffix -> (format, column delimiter for text formats; None = any whitespace).
 DATA_FORMATS = {".csv": ("text", ","), ".txt": ("text", None), ".dat": ("text", None), ".tsv": ("text", "\t"),
@@ -37,10 +45,15 @@ def _format(path):
 
 def _is_number(field):
     try:
-        float(field)
+        parse_number(field, "field", nonfinite=True)
         return True
     except ValueError:
         return False
+
+
+def _error(path, message, line=None, column=None, **where):
+    """A :class:`FileFormatError` carrying the place its message names."""
+    return FileFormatError(message, path=path, line=line, column=column, **where)
 
 
 def _is_name(field):
@@ -56,77 +69,127 @@ def _split(line, delimiter):
 
 def _read_text(path, delimiter):
     """Parse a delimited text file into a float array of shape (rows, columns), diagnosing the first bad line."""
-    try:
-        with open(path, encoding="utf-8-sig") as fh:  # -sig: a byte-order mark (Excel's "CSV UTF-8") is dropped
-            lines = fh.read().splitlines()
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"Expected {path!r} to be a UTF-8 text file, but it is not ({exc.reason} at byte "
-                         f"{exc.start}); use .npy/.npz for binary data.") from None
+    with open(path, "rb") as fh:
+        text = decode_text(path, fh.read())
     rows = []  # (line number, fields)
-    for number, line in enumerate(lines, start=1):
-        text = line.split("#", 1)[0].strip()
-        if text:
-            rows.append((number, _split(text, delimiter)))
+    for number, line in enumerate(text.splitlines(), start=1):
+        data = line.split("#", 1)[0].rstrip()
+        if data.strip():
+            rows.append((number, _split(data, delimiter)))
     if not rows:
-        raise ValueError(f"Expected {path!r} to hold at least one data row, but it is empty (no lines other than "
-                         f"blanks and # comments).")
+        raise _error(path, f"Expected {path!r} to hold at least one data row, but it is empty (no lines other than "
+                           f"blanks and # comments).")
     first_no, first = rows[0]
     if all(_is_name(f) for f in first):  # a header of column names
         rows = rows[1:]
         if not rows:
-            raise ValueError(f"Expected {path!r} to hold data rows after its header (line {first_no}), got none.")
+            raise _error(path, f"Expected {path!r} to hold data rows after its header (line {first_no}), got none.",
+                         first_no)
     ncol = len(rows[0][1])
     data = np.empty((len(rows), ncol))
     for i, (number, fields) in enumerate(rows):
         if len(fields) != ncol:
-            raise ValueError(f"Expected every row of {path!r} to have {ncol} columns like line {rows[0][0]}, but "
-                             f"line {number} has {len(fields)}.")
+            raise _error(path, f"Expected every row of {path!r} to have {ncol} columns like line {rows[0][0]}, but "
+                               f"line {number} has {len(fields)}.", number)
         for j, field in enumerate(fields):
             try:
-                data[i, j] = float(field)
+                data[i, j] = parse_number(field, "field", nonfinite=True)
             except ValueError:
-                raise ValueError(f"Expected a number in {path!r} at line {number}, column {j + 1}, got "
-                                 f"{field[:40]!r}.") from None
+                raise _error(path, f"Expected a number in {path!r} at line {number}, column {j + 1}, got "
+                                   f"{field[:40]!r}{_lenient(field)}.", number, j + 1) from None
     return data, [number for number, _ in rows]
+
+
+def _lenient(field):
+    """Why a field that Python's ``float`` reads is refused (empty when ``float`` refuses it too)."""
+    try:
+        float(field)
+    except ValueError:
+        return ""
+    return (" (Python's float reads it, but numbers in data files are plain decimals: an optional sign, digits with "
+            "an optional point and exponent; no underscores, hex or other scripts' digits)")
+
+
+def decode_text(path, raw, what="a UTF-8 text file", hint="; use .npy/.npz for binary data"):
+    """`raw` bytes of the file `path` as text (UTF-8, a byte-order mark dropped); a byte that is not UTF-8 raises
+    :class:`~fpnorm.exceptions.FileFormatError` naming the byte, its line and column (1-based; the column counts
+    bytes), and ending with `hint`.
+
+    Examples
+    --------
+    >>> from fpnorm.dataio import decode_text
+    >>> decode_text("a.csv", b"\\xef\\xbb\\xbfx,y\\n")
+    'x,y\\n'
+    >>> try:
+    ...     decode_text("a.csv", b"x,y\\n0.1,\\xff\\n")
+    ... except ValueError as exc:
+    ...     print(exc.line, exc.column)
+    2 5
+    """
+    try:
+        return raw.decode("utf-8-sig")  # -sig: a byte-order mark (Excel's "CSV UTF-8") is dropped
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise _error(path, f"Expected {path!r} to be {what}, but it is not ({exc.reason}: byte "
+                           f"0x{raw[exc.start]:02x} at line {line}, column {column}, offset {exc.start}){hint}.",
+                     line, column) from None
 
 
 def _read_binary(path, kind, key):
     try:
-        loaded = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        if "Object arrays" in str(exc):
-            raise ValueError(f"Expected {path!r} to hold a numeric array, but it holds Python objects (an object "
-                             f"array), which fpnorm never loads because unpickling can run code.") from None
-        if "pickled" in str(exc):
-            raise ValueError(f"Expected {path!r} to be a {kind} file, but it is not (numpy sees pickled data, which "
-                             f"fpnorm never loads because unpickling can run code).") from None
-        raise ValueError(f"Expected {path!r} to be a valid {kind} file; numpy cannot read it: {exc}") from None
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise ValueError(f"Expected {path!r} to be a valid {kind} file; numpy cannot read it "
-                         f"({type(exc).__name__}: {exc}).") from None
-    if isinstance(loaded, np.ndarray):
-        if kind != "npy":
-            raise ValueError(f"Expected {path!r} to be a .npz archive, got a single .npy array.")
-        return loaded
-    with loaded:
-        members = loaded.files
+        if kind == "npy":
+            return _read_npy(path)
+        return _read_npz(path, key)
+    except (FileNotFoundError, PermissionError, IsADirectoryError, FileFormatError):
+        raise
+    except archive.LOADER_ERRORS as exc:
+        raise _error(path, f"Expected {path!r} to be a valid {kind} file; numpy cannot read it "
+                           f"({type(exc).__name__}: {str(exc)[:200]}).") from None
+
+
+def _read_npy(path):
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic != b"\x93NUMPY":
+        if magic[:1] == b"\x80":  # pickle protocol 2+
+            raise _error(path, f"Expected {path!r} to be a npy file, but it is not (numpy sees pickled data, which "
+                               f"fpnorm never loads because unpickling can run code).")
+        raise _error(path, f"Expected {path!r} to be a npy file, but it is not: it starts with {magic!r}, not the "
+                           f".npy magic string (fpnorm never loads anything else, pickled data included, because "
+                           f"unpickling can run code).")
+    try:
+        archive.read_npy_header(path)   # the declared shape against the file's size, before anything is allocated
+    except FileFormatError as exc:
+        if "without pickle" in str(exc):
+            raise _error(path, f"Expected {path!r} to hold a numeric array, but it holds Python objects (an object "
+                               f"array), which fpnorm never loads because unpickling can run code.") from None
+        raise
+    return np.load(path, allow_pickle=False)
+
+
+def _read_npz(path, key):
+    with open(path, "rb") as fh:
+        if fh.read(2) == b"\x93N":
+            raise _error(path, f"Expected {path!r} to be a .npz archive, got a single .npy array.")
+    try:
+        zf, members = archive.open_npz(path)   # every member's header checked against its size
+    except FileFormatError as exc:
+        if "without pickle" in str(exc):
+            raise _error(path, f"Expected member {exc.member!r} of {path!r} to be a numeric array, but it holds "
+                               f"Python objects (an object array), which fpnorm never loads because unpickling can "
+                               f"run code.", member=exc.member) from None
+        raise
+    with zf:
+        names = list(members)
         if key in members:
             name = key
         elif len(members) == 1:
-            name = members[0]
+            name = names[0]
         else:
-            raise ValueError(f"Expected {path!r} to have a member {key!r} (or exactly one member), got members "
-                             f"{members}.")
-        try:
-            return loaded[name]
-        except ValueError:
-            raise ValueError(f"Expected member {name!r} of {path!r} to be a numeric array, but it holds Python objects "
-                             f"(an object array), which fpnorm never loads because unpickling can run code.") from None
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
-            raise ValueError(f"Expected {path!r} to be a valid .npz file; member {name!r} is corrupt "
-                             f"({type(exc).__name__}: {exc}).") from None
+            raise _error(path, f"Expected {path!r} to have a member {key!r} (or exactly one member), got members "
+                               f"{names}.")
+        return archive.read_member(zf, members[name])
 
 
 def read_array(path, *, key="data", allow_complex=False):
@@ -164,25 +227,29 @@ def read_array(path, *, key="data", allow_complex=False):
     path = os.fspath(path)
     kind, delimiter = _format(path)
     if os.path.getsize(path) == 0:  # also raises FileNotFoundError naming the path
-        raise ValueError(f"Expected {path!r} to hold data, but the file is empty (0 bytes).")
+        raise _error(path, f"Expected {path!r} to hold data, but the file is empty (0 bytes).")
     if kind == "text":
         data, line_numbers = _read_text(path, delimiter)
     else:
         data, line_numbers = _read_binary(path, kind, key), None
         kinds = "iufc" if allow_complex else "iuf"
         if data.dtype.kind not in kinds:
-            raise ValueError(f"Expected {path!r} to hold {'real or complex' if allow_complex else 'real'} numbers, "
+            raise _error(path, f"Expected {path!r} to hold {'real or complex' if allow_complex else 'real'} numbers, "
                              f"got an array of dtype {data.dtype}.")
         if data.ndim not in (1, 2):
-            raise ValueError(f"Expected {path!r} to hold a 1-d or 2-d array, got shape {data.shape}.")
+            raise _error(path, f"Expected {path!r} to hold a 1-d or 2-d array, got shape {data.shape}.")
         if data.size == 0:
-            raise ValueError(f"Expected {path!r} to hold at least one value, got an empty array of shape {data.shape}.")
+            raise _error(path, f"Expected {path!r} to hold at least one value, got an empty array of shape "
+                               f"{data.shape}.")
         data = data.astype(complex if data.dtype.kind == "c" else float)
-    bad = ~np.isfinite(data.reshape(len(data), -1)).all(axis=1)
+    bad = ~np.isfinite(data.reshape(len(data), -1))
     if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        where = f"line {line_numbers[i]}" if line_numbers else f"row {i}"
-        raise ValueError(f"Expected finite numbers in {path!r}, got NaN or inf at {where}.")
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        if line_numbers:
+            line = line_numbers[i]
+            raise _error(path, f"Expected finite numbers in {path!r}, got NaN or inf at line {line}, column {j + 1}.",
+                         line, j + 1)
+        raise _error(path, f"Expected finite numbers in {path!r}, got NaN or inf at row {i}.")
     return data
 
 
@@ -206,8 +273,8 @@ def read_points(path, *, dim=None, key="points"):
     if data.ndim == 1:
         data = data[:, None]
     if dim is not None and data.shape[1] != dim:
-        raise ValueError(f"Expected {dim} column{'s' if dim > 1 else ''} (one per coordinate, d = {dim}) in points "
-                         f"file {os.fspath(path)!r}, got {data.shape[1]}.")
+        raise _error(os.fspath(path), f"Expected {dim} column{'s' if dim > 1 else ''} (one per coordinate, d = {dim}) "
+                                      f"in points file {os.fspath(path)!r}, got {data.shape[1]}.")
     return data
 
 
@@ -231,5 +298,6 @@ def read_values(path, *, n=None, key="values"):
     if data.ndim == 2 and data.shape[1] == 1:
         data = data[:, 0]
     if n is not None and data.shape[0] != n:
-        raise ValueError(f"Expected {n} rows (one per point) in values file {os.fspath(path)!r}, got {data.shape[0]}.")
+        raise _error(os.fspath(path), f"Expected {n} rows (one per point) in values file {os.fspath(path)!r}, got "
+                                      f"{data.shape[0]}.")
     return data

@@ -7,7 +7,7 @@ answer raises :class:`SolveError`, which carries the measured numbers so a calle
 import numpy as np
 
 __all__ = ["SolveError", "MemoryEstimateError", "AccuracyWarning", "TruncationWarning", "IllPosedWeightWarning",
-           "UnresolvedNormWarning", "NetworkRangeWarning"]
+           "UnresolvedNormWarning", "NetworkRangeWarning", "FileFormatError", "FloatRangeWarning"]
 
 
 class SolveError(np.linalg.LinAlgError):
@@ -79,3 +79,33 @@ class NetworkRangeWarning(UserWarning):
     """:meth:`fpnorm.LFP.from_network` was given training points that are not well inside the range covered by the
     network's ReLU breakpoints (fewer than 5 % of them on one side of the data): the bias density there is not the
     constant the LFP weight assumes. The message carries the data range and the breakpoint quantiles."""
+
+
+class FileFormatError(ValueError):
+    """A file is malformed, inconsistent or crafted, and was refused before anything large was read from it.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    member : str or None
+        The archive member (``.npz``) it concerns, if any.
+    line, column : int or None
+        Where in a text file (1-based), if known.
+    size : int or None
+        The size that was refused (bytes, elements or nesting depth, as the message says), if any.
+    """
+
+    def __init__(self, message, *, path, member=None, line=None, column=None, size=None):
+        super().__init__(message)
+        self.path = str(path)
+        self.member = member
+        self.line = line
+        self.column = column
+        self.size = size
+
+
+class FloatRangeWarning(UserWarning):
+    """A finite result lies beyond the largest double (~1.8e308) and is returned as ``inf``; the message gives its
+    value as ``m * 2^e`` and as a power of ten. Inputs near the limit are scaled by exact powers of two, so this is
+    raised only when the true result is out of range, never for an intermediate overflow."""

@@ -1,6 +1,7 @@
 """FPInterpolator: the minimum FP-norm interpolant on the torus. Validates, picks a solver, holds the result,
 evaluates."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -20,6 +21,7 @@ from ._internal.checks import (
     merge_duplicates,
     warn_truncation,
 )
+from ._internal.floatrange import SAFE_EXPONENT, to_float, unscale, weighted_norm
 from ._internal.memory import check_memory
 from .kernels import closed_form_kernel, has_closed_form
 from .lattice import box_size, exact_angles, exact_quotient
@@ -217,9 +219,15 @@ class FPInterpolator:
         top = max(float(np.max(scale)), float(np.max(x)))
         problem = Problem(t, rhs, self.K, g, eps=transforms.eps_for_rtol(self.rtol), t_lo=t_lo,
                           angle_scale=2 * np.pi * np.sqrt(d) * top / self.period)
+        shift = 0
         if self.smoothing > 0:
+            # the fit is linear in the data: solved for the data scaled by an exact power of two (as solve() does),
+            # so no sum in the solve overflows for data near 1.8e308
+            shift = scale_exponent(rhs)
+            problem = dataclasses.replace(problem, rhs=np.ldexp(rhs, -shift))
             sol = solve_smoothing(problem, self.smoothing)
         elif tolerances is not None or bounded:
+            _check_data_range(rhs)
             scale = float(np.max(np.abs(rhs))) or 1.0
             grid = (GridBounds(bound_offsets(lower, upper, self._eval_h_ini, d), self.period, BOUND_RTOL * scale)
                     if bounded else None)
@@ -233,6 +241,10 @@ class FPInterpolator:
                                                          smoothing=self.smoothing, is_complex=self._complex,
                                                          condition=sol.info.condition)
         sol.dual = sol.alpha = None  # the factorisation is not kept
+        if shift:
+            sol.coef, sol.info.truncation_error = unscale(sol.coef, shift, "the smoothing fit's coefficients"), \
+                math.ldexp(sol.info.truncation_error, shift) if math.isfinite(sol.info.truncation_error or 0.0) \
+                else sol.info.truncation_error
         if self.smoothing == 0 and tolerances is None:
             warn_truncation(N, self.K, d, "the number of distinct points N", error=sol.info.truncation_error,
                             scale=float(np.max(np.abs(rhs))))
@@ -320,16 +332,13 @@ class FPInterpolator:
             n2 = self._limit.norm2
             if self._complex:
                 n2 = n2[: n2.size // 2] + n2[n2.size // 2:]
-            val = np.ldexp(np.sqrt(n2), self._limit_exponent)
+            val = to_float(np.sqrt(n2), self._limit_exponent, "||h - h_ini||_gamma")
             return val if self._multi else float(val[0])
+        # sum |c_k|^2 / gamma(k)^2 in mantissa-exponent form: no quotient, square or sum over- or underflows, and a
+        # norm beyond the double range is inf with a warning (data near 1.8e308 have norms far beyond it)
         g = self._g
-        # |c_k| / gamma(k), scaled by its maximum so that neither squares underflow nor overflow
-        root = np.where(np.isinf(g), np.inf, np.sqrt(g))
-        t = np.abs(self.coef) / root.reshape(root.shape + (1,) * (self.coef.ndim - self.dim))
-        t = t.reshape((g.size, -1))
-        top = np.max(t, axis=0)
-        safe = np.where(top > 0, top, 1.0)
-        val = top * np.sqrt(np.sum((t / safe) ** 2, axis=0))
+        mantissa, exponent = weighted_norm(np.abs(self.coef).reshape((g.size, -1)), np.sqrt(g).ravel())
+        val = to_float(mantissa, exponent, "||h - h_ini||_gamma")
         return float(val[0]) if self.coef.ndim == self.dim else val
 
     def __call__(self, query):
@@ -358,9 +367,18 @@ class FPInterpolator:
         out = np.empty((Q,) + extra, dtype=complex)
         # a NUFFT's error must stay a tenth of the accuracy the interpolant has at its data
         accuracy = 0.1 * max(self.rtol, self.info.residual) * float(np.max(np.abs(self.values), initial=0.0))
+        # coefficients near the double limit are summed scaled by an exact power of two (sums of them overflow)
+        coef, shift = self.coef, scale_exponent(self.coef.reshape(-1, 1)) if self.coef.size else 0
+        shift = shift if abs(shift) > SAFE_EXPONENT else 0
+        if shift:
+            coef = np.ldexp(coef.real, -shift) + 1j * np.ldexp(coef.imag, -shift)
+            accuracy = math.ldexp(accuracy, -shift)
         for start in range(0, Q, _EVAL_CHUNK):
             sl = slice(start, min(Q, start + _EVAL_CHUNK))
-            out[sl] = point_values(self.coef, q[sl], self.period, tolerance=accuracy, real=not self._complex)
+            out[sl] = point_values(coef, q[sl], self.period, tolerance=accuracy, real=not self._complex)
+            if shift:
+                out[sl] = (to_float(out[sl].real, shift, "h(query)", stacklevel=3)
+                           + 1j * to_float(out[sl].imag, shift, "h(query)", stacklevel=3))
             h0 = self._eval_h_ini(q[sl])
             if h0 is not None:
                 out[sl] += h0.reshape((-1,) + (1,) * len(extra))
@@ -372,7 +390,7 @@ class FPInterpolator:
             sl = slice(start, min(q.shape[0], start + _EVAL_CHUNK))
             part = self._limit(q[sl]) if self.period is None else self._limit.evaluate(*exact_quotient(q[sl, 0],
                                                                                                        self.period))
-            out[sl] = np.ldexp(part, self._limit_exponent)
+            out[sl] = to_float(part, self._limit_exponent, "h(query)", stacklevel=3)
         out = join_complex(out, self._complex)
         h0 = self._eval_h_ini(q) if q.shape[0] else None
         if h0 is not None:
@@ -451,6 +469,21 @@ class FPInterpolator:
         m = "" if self.coef.ndim == self.dim else f", m={self.coef.shape[-1]}"
         return (f"FPInterpolator(N={self.points.shape[0]}{m}, weight={self.weight!r}, K={self.K}, "
                 f"period={self.period}, method={self.info.method!r}, residual={self.info.residual:.1e})")
+
+
+# Tolerance and bound problems are solved as given (their tolerances and bounds are in the data's units). Measured
+# (PowerLaw p = 4, K = 16, 4 points): data of size 1e305 solve as accurately as data of size 1, data of size 1.7e308
+# overflow inside the solve; 2^1000 (~1.07e301) keeps a margin for more points and rougher weights.
+_MAX_CONSTRAINED_EXPONENT = 1000
+
+
+def _check_data_range(rhs):
+    top = float(np.max(np.abs(rhs), initial=0.0))
+    if top >= math.ldexp(1.0, _MAX_CONSTRAINED_EXPONENT):
+        raise ValueError(f"Expected `values` (less `h_ini`) below 2^{_MAX_CONSTRAINED_EXPONENT} ~ 1.07e301 in "
+                         f"magnitude with `tol`, `lower` or `upper`, got max |y - h_ini| = {top:.6g}. Scale `values`, "
+                         f"`tol`, `lower`, `upper` and `h_ini` down by a power of two: the interpolant scales by the "
+                         f"same factor.")
 
 
 def _complex_residual(parts, joined):

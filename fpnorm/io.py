@@ -14,13 +14,14 @@ Floats in the JSON are written with ``repr`` (shortest exact round trip); NaN an
 import json
 import os
 import tempfile
-import zipfile
 from importlib import metadata
 
 import numpy as np
 
-from ._state import schema
+from ._internal.memory import check_memory
+from ._state import archive, schema
 from ._state.schema import ARRAY_KINDS, Array, Record, Scalar, WeightSpec
+from .exceptions import FileFormatError, MemoryEstimateError
 
 __all__ = ["save", "load", "register", "json_dumps", "package_version", "STATE_CLASSES", "FORMAT_VERSION", "Array",
            "Record", "Scalar", "WeightSpec"]
@@ -29,6 +30,8 @@ FORMAT = "fpnorm"
 # Version 2: one schema per class (nested records carry their class name); version 1 files are refused.
 FORMAT_VERSION = 2
 _META_KEY = "__fpnorm__"
+# Members the class does not use are read (to be refused with the class's diagnosis) only when at most this large.
+_MAX_UNUSED_BYTES = 1 << 20
 
 # Savable classes by name -> "module:attribute" inside fpnorm (imported lazily, only from this table).
 STATE_CLASSES = schema.CLASSES
@@ -169,71 +172,113 @@ def load(path, *, expect=None):
 
     Raises
     ------
-    ValueError
-        If the file is not an fpnorm file, holds object arrays, names an unknown class or is inconsistent.
+    FileFormatError
+        A ``ValueError``: the file is not an fpnorm file, holds object arrays, names an unknown class, is inconsistent,
+        or declares arrays out of proportion to its class or to its own size (see Notes). The message names the file
+        and, where one is at fault, the member and its size.
+    MemoryEstimateError
+        If the arrays the file declares, consistent as they are, would not fit in the memory available.
     OSError
-        If the file cannot be read.
+        If the file does not exist or cannot be read.
+
+    Notes
+    -----
+    Nothing is inflated before it is checked: the zip directory, then every member's ``.npy`` header (each must
+    fill its member exactly and inflate at most :data:`fpnorm._state.archive.MAX_RATIO` times its compressed size),
+    then the JSON metadata (bounded in size and nesting depth), then every declared shape against the class's schema
+    and the metadata (a coefficient box of the stored ``K``, one ``N`` across the arrays) and the total against the
+    memory available. Only then are the arrays read.
     """
     path = os.fspath(path)
-    arrays, header = _read(path)
+    try:
+        zf, members = archive.open_npz(path)
+    except (FileNotFoundError, PermissionError, IsADirectoryError, FileFormatError):
+        raise
+    except archive.LOADER_ERRORS as exc:
+        if _starts_with(path, b"\x93NUMPY"):
+            raise FileFormatError(f"Expected {path!r} to be an fpnorm .npz file, got a single .npy array.",
+                                  path=path) from None
+        raise FileFormatError(f"Expected {path!r} to be an fpnorm .npz file; numpy cannot read it "
+                              f"({type(exc).__name__}: {str(exc)[:200]}).", path=path) from None
+    with zf:
+        try:
+            return _load_checked(path, zf, members, expect)
+        except (FileFormatError, MemoryEstimateError, TypeError):
+            raise
+        except archive.LOADER_ERRORS as exc:
+            raise FileFormatError(f"Expected {path!r} to be a readable fpnorm .npz file, but reading it failed "
+                                  f"({type(exc).__name__}: {str(exc)[:200]}).", path=path) from None
+
+
+def _load_checked(path, zf, members, expect):
+    """The object of an open archive whose member headers :func:`archive.open_npz` checked."""
+    header = _read_header(path, zf, members)
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ValueError(f"Expected {path!r} to be an fpnorm file, but its metadata has no 'format': 'fpnorm'.")
+        raise FileFormatError(f"Expected {path!r} to be an fpnorm file, but its metadata has no 'format': 'fpnorm'.",
+                              path=path)
     version = header.get("version")
     if version != FORMAT_VERSION:
         hint = (" Version 1 files come from fpnorm before its one-schema-per-class layout: load them with that version "
                 "and save them again." if version == 1 else "")
-        raise ValueError(f"Expected {path!r} to have fpnorm file format version {FORMAT_VERSION}, got {version!r}."
-                         + hint)
+        raise FileFormatError(f"Expected {path!r} to have fpnorm file format version {FORMAT_VERSION}, got "
+                              f"{version!r}." + hint, path=path)
     name = header.get("class")
     known = schema.known_names()
     if not isinstance(name, str) or name not in known:
-        raise ValueError(f"Expected {path!r} to hold one of the fpnorm classes {known}, got class {name!r}.")
+        raise FileFormatError(f"Expected {path!r} to hold one of the fpnorm classes {known}, got class {name!r}.",
+                              path=path)
     if expect is not None:
         want = expect if isinstance(expect, str) else schema.name_of(expect)
         if want is None:
             raise TypeError(f"Expected `expect` to be a savable fpnorm class or its name, got {expect!r}.")
         if name != want:
-            raise ValueError(f"Expected {path!r} to hold a {want}, got a {name}.")
+            raise FileFormatError(f"Expected {path!r} to hold a {want}, got a {name}.", path=path)
     meta = header.get("meta")
     if not isinstance(meta, dict):
-        raise ValueError(f"Expected the metadata in {path!r} to be a JSON object, got {type(meta).__name__}.")
+        raise FileFormatError(f"Expected the metadata in {path!r} to be a JSON object, got {type(meta).__name__}.",
+                              path=path)
+    try:
+        unused = schema.check_layout(name, {k: (m.dtype, m.shape) for k, m in members.items()}, meta)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FileFormatError(f"The {name} stored in {path!r} is inconsistent: "
+                              f"{type(exc).__name__}: {exc}", path=path) from None
+    # arrays the class has no field for are refused by decode, after the class's own checks (whose message says
+    # more about how the file is inconsistent); a large one is refused here, before it is read
+    for key in unused:
+        if members[key].nbytes > _MAX_UNUSED_BYTES:
+            raise FileFormatError(f"Refused {path!r}: member {key!r} ({members[key].nbytes} bytes) is no field of a "
+                                  f"{name}.", path=path, member=key, size=members[key].nbytes)
+    total = sum(m.nbytes for m in members.values())
+    check_memory(total, f"The arrays declared by {path!r} ({len(members)} members)",
+                 "The file is corrupt, or was written on a machine with far more memory.")
+    arrays = {key: archive.read_member(zf, m) for key, m in members.items()}
     try:
         return schema.decode(name, arrays, meta)
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"The {name} stored in {path!r} is inconsistent: {type(exc).__name__}: {exc}") from None
+        raise FileFormatError(f"The {name} stored in {path!r} is inconsistent: {type(exc).__name__}: {exc}",
+                              path=path) from None
 
 
-def _read(path):
-    """All arrays of an ``.npz`` (``allow_pickle=False``) and the parsed JSON header."""
+def _read_header(path, zf, members):
+    """The parsed JSON header of an archive (its member popped from `members`), bounded before it is read."""
+    member = members.pop(_META_KEY, None)
+    if member is None or member.dtype.kind != "U" or member.shape != ():
+        raise FileFormatError(f"Expected {path!r} to be an fpnorm file with a {_META_KEY!r} text member; it has none "
+                              f"(members: {sorted(members)[:10]}).", path=path)
+    limit = archive.MAX_JSON_CHARS
+    if member.dtype.itemsize > 4 * limit:
+        raise FileFormatError(f"Refused {path!r}: member {_META_KEY!r} declares {member.dtype.itemsize // 4} "
+                              f"characters of metadata; fpnorm writes at most {limit}.", path=path,
+                              member=_META_KEY, size=member.dtype.itemsize // 4)
+    return archive.parse_json(str(archive.read_member(zf, member)), path)
+
+
+def _starts_with(path, magic):
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ValueError(f"Expected {path!r} to be an fpnorm .npz file; numpy cannot read it "
-                         f"({type(exc).__name__}: {exc}).") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"Expected {path!r} to be an fpnorm .npz file, got a single .npy array.")
-    arrays = {}
-    with archive:
-        for key in archive.files:
-            try:
-                arr = archive[key]
-            except ValueError as exc:  # object arrays refuse to load without pickle
-                raise ValueError(f"Expected {path!r} to hold only numeric arrays, but member {key!r} cannot be read "
-                                 f"without pickle (object array), which fpnorm never loads: {exc}") from None
-            except (zipfile.BadZipFile, EOFError, OSError) as exc:
-                raise ValueError(f"Expected {path!r} to be a readable .npz file; member {key!r} is corrupt "
-                                 f"({type(exc).__name__}: {exc}).") from None
-            _check_array(key, arr, f"in {path!r}")
-            arrays[key] = arr
-    text = arrays.pop(_META_KEY, None)
-    if text is None or text.dtype.kind != "U" or text.ndim != 0:
-        raise ValueError(f"Expected {path!r} to be an fpnorm file with a {_META_KEY!r} text member; it has none "
-                         f"(members: {sorted(arrays)[:10]}).")
-    try:
-        header = json.loads(str(text))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"Expected the metadata in {path!r} to be valid JSON: {exc}") from None
-    return arrays, header
+        with open(path, "rb") as fh:
+            return fh.read(len(magic)) == magic
+    except OSError:
+        return False
 
 
 def package_version():

@@ -21,10 +21,12 @@ import numpy as np
 
 from . import transforms
 from ._internal.checks import as_coefficients, check_int, check_period, check_real, evaluate_function
+from ._internal.floatrange import SAFE_EXPONENT, product
 from ._internal.memory import check_memory
 from .decay import FPNORM_STATUSES, fit_shell_decay
 from .exceptions import UnresolvedNormWarning
 from .lattice import resize_box, torus_grid
+from .solvers.problem import scale_exponent
 from .targets import Target
 from .weights import check_weight
 
@@ -223,7 +225,7 @@ def fp_norm(f, weight, h_ini=None, *, period=1.0, rtol=1e-10, max_points=_MAX_GR
         targets = []  # f - h_ini = 0 exactly
     if not funcs and not targets:
         scale = _scale(exact)
-        value = scale * math.sqrt(_weighted_sum(_divide(exact, scale), _penalty(weight, K_arr)))
+        value = _times(scale, math.sqrt(_weighted_sum(_divide(exact, scale), _penalty(weight, K_arr))))
         out = FPNorm(value, _rounding(exact.size) * value, "exact", K_arr)
     else:
         out = None
@@ -267,7 +269,7 @@ def _target_norm(targets, exact, weight, max_points):
             break
         K = _next_K(K, d, max_points)
     value, error = _from_squares(partial + 0.5 * (low + high), 0.5 * gap, _rounding(c.size))
-    return FPNorm(scale * value, scale * error, "exact" if high == 0 else "converged", K)
+    return FPNorm(_times(scale, value), scale * error, "exact" if high == 0 else "converged", K)
 
 
 def _next_K(K, d, max_points):
@@ -282,7 +284,7 @@ def _sampled_norm(funcs, targets, exact, weight, period, rtol, max_points):
     the budget is spent."""
     d = weight.dim
     K = max(_K_START, (exact.shape[0] - 1) // 2, *[t.band or 0 for _, t in targets])
-    prev, fit, last_top, scale = None, None, None, None
+    prev, fit, last_top, scale, shift = None, None, None, None, None
     while True:
         n = 2 * K + 1
         check_memory(n**d * 16 * 8, f"the grid of {n}^{d} points for fp_norm",
@@ -291,14 +293,22 @@ def _sampled_norm(funcs, targets, exact, weight, period, rtol, max_points):
         if funcs:
             x = torus_grid(n, d, period)
             vals = np.asarray(sum(sign * evaluate_function(fn, x, name, x.shape[0], d) for name, fn, sign in funcs))
-            c = transforms.grid_coefficients(vals.reshape((n,) * d))
+            if not np.isfinite(vals).all():   # finite samples whose sum (f - h_ini) leaves the double range
+                raise ValueError("Expected `f` - `h_ini` within the double range, got an overflow at the samples: "
+                                 "scale both down by a power of two (the norm scales by the same factor).")
+            if shift is None:
+                # samples near 1.8e308 make the FFT's sums overflow: every grid is transformed scaled by the same
+                # exact power of two (taken from the first grid), and the norm scaled back at the end
+                shift = max(scale_exponent(vals.reshape(-1, 1)) - SAFE_EXPONENT, 0)
+            c = transforms.grid_coefficients(np.ldexp(vals, -shift).reshape((n,) * d))
             # FFT rounding leaves ~eps log2(n) max|f| in every mode; gamma^-2 would amplify it at high k.
-            nu = 4.0 * _EPS * math.log2(vals.size + 1) * float(np.max(np.abs(vals), initial=0.0))
+            nu = 4.0 * _EPS * math.log2(vals.size + 1) * float(np.max(np.abs(np.ldexp(vals, -shift)), initial=0.0))
             nu = max(nu, np.finfo(float).smallest_subnormal * vals.size)
             c[np.abs(c) <= nu] = 0.0
         else:
             c = np.zeros((n,) * d, dtype=complex)
-        c += resize_box(exact, K) + sum(sign * t.coefficients(K) for sign, t in targets)
+        known = resize_box(exact, K) + sum(sign * t.coefficients(K) for sign, t in targets)
+        c += _divide(known, math.ldexp(1.0, shift)) if shift else known
         scale = _scale(c) if scale is None else scale
         c = _divide(c, scale)
         nu /= scale
@@ -306,7 +316,7 @@ def _sampled_norm(funcs, targets, exact, weight, period, rtol, max_points):
         if prev is not None:
             done = _exact_polynomial(c, prev, w, nu)
             if done is not None:
-                return _rescaled(done, scale)
+                return _rescaled(done, scale, shift)
             fit = _fit(c, prev, w, nu, rtol)
             value, error = _from_squares(fit.value2, fit.error2, 0.0)
             settled = fit.status in ("converged", "extrapolated") and error <= rtol * value
@@ -318,15 +328,34 @@ def _sampled_norm(funcs, targets, exact, weight, period, rtol, max_points):
             break
         K = _next_K(K, d, max_points)
     if fit is None:
-        return FPNorm(scale * math.sqrt(_weighted_sum(c, w)), math.inf, "unresolved", K,
+        return FPNorm(_times(scale, math.sqrt(_weighted_sum(c, w)), shift or 0), math.inf, "unresolved", K,
                       f"one grid ({n}^{d} points) fits in max_points = {max_points}; two are needed to estimate the "
                       f"aliasing error")
-    return _rescaled(_record(fit, K, c.size), scale)
+    return _rescaled(_record(fit, K, c.size), scale, shift)
 
 
-def _rescaled(record, scale):
-    """The record of coefficients that were divided by `scale`, in the caller's units."""
-    return dataclasses.replace(record, value=scale * record.value, error_bound=scale * record.error_bound)
+def _rescaled(record, scale, shift=None):
+    """The record of coefficients that were divided by `scale` and by ``2^shift``, in the caller's units."""
+    if math.isnan(record.value):
+        return record
+    with np.errstate(over="ignore"):
+        error = float(np.ldexp(scale * record.error_bound, shift or 0))
+    return dataclasses.replace(record, value=_times(scale, record.value, shift or 0), error_bound=error)
+
+
+def _times(scale, value, shift=0):
+    """``scale * value * 2^shift`` for a finite nonnegative value; a product beyond the double range is refused (an
+    FP-norm of ``inf`` means divergence, which a finite norm too large for a double is not)."""
+    if math.isinf(value):
+        return value
+    mantissa, exponent = product(scale, value)
+    exponent += shift
+    if mantissa > 0 and exponent > 1024:
+        log10 = math.log10(mantissa) + exponent * math.log10(2.0)
+        raise ValueError(f"Expected `f` - `h_ini` whose FP-norm fits in a double (below ~1.8e308), got a norm of "
+                         f"{mantissa:.6g} * 2^{exponent} ~ 10^{log10:.2f}: scale `f` (and `h_ini`) down by a power "
+                         f"of two, the norm scales by the same factor.")
+    return math.ldexp(mantissa, exponent)
 
 
 def _exact_polynomial(c, prev, w, nu):

@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from ._internal.checks import check_dim, check_int, check_real
+from ._internal.checks import check_dim, check_int, check_real, parse_int, parse_number
 from ._internal.memory import check_memory
 from .exceptions import NetworkRangeWarning
 from .lattice import box_points, box_size
@@ -592,7 +592,10 @@ def weight_from_spec(spec, dim=None):
         if name in values:
             raise ValueError(f"Expected each parameter once in weight spec {spec!r}, got `{name}` twice.")
         try:
-            values[name] = None if text.lower() == "none" else (int(text) if name == "dim" else float(text))
+            # a strict grammar: float() would take "0_5" or "١" from a command line or a file; nan and inf reach the
+            # weight, which names the parameter it refuses
+            values[name] = (None if text.lower() == "none" else parse_int(text, name) if name == "dim"
+                            else parse_number(text, name, nonfinite=True))
         except ValueError:
             what = "an integer" if name == "dim" else "a number"
             raise ValueError(f"Expected {what} for `{name}` in weight spec {spec!r}, got {text!r}.") from None

@@ -113,7 +113,8 @@ def test_header_only(tmp_path):
 
 def test_nan_in_text(tmp_path):
     path = write(tmp_path, "p.csv", "0.1\nnan\n")
-    with pytest.raises(ValueError, match=r"Expected finite numbers in '.*p\.csv', got NaN or inf at line 2\."):
+    with pytest.raises(ValueError, match=r"Expected finite numbers in '.*p\.csv', got NaN or inf at line 2, "
+                                         r"column 1\."):
         read_points(path)
 
 

@@ -2,6 +2,7 @@
 
 import math
 import numbers
+import re
 import warnings
 
 import numpy as np
@@ -14,7 +15,8 @@ from ..lattice import box_size
 
 __all__ = ["check_int", "check_dim", "check_period", "as_points", "as_values", "merge_duplicates", "as_query",
            "check_real", "check_choice", "evaluate_function", "duplicate_tolerance", "as_coefficients",
-           "check_h_ini", "warn_truncation", "TRUNCATION_FRACTION", "TRUNCATION_TOLERANCE", "TORUS_THEOREM"]
+           "check_h_ini", "warn_truncation", "parse_number", "parse_int", "TRUNCATION_FRACTION",
+           "TRUNCATION_TOLERANCE", "NUMBER_GRAMMAR", "TORUS_THEOREM"]
 
 # Coordinates are accepted within this many periods of the origin. Below it the float spacing at x is at most
 # eps |x| < 2^-12 P, so a coordinate keeps at least 12 bits (3.6 digits) of its position on the torus; beyond it the
@@ -385,3 +387,68 @@ def warn_truncation(N, K, dim, subject, *, error=math.nan, scale=0.0, stacklevel
     warnings.warn(f"{subject} = {N} is more than {part} the (2K+1)^d = {M} modes (K = {K}, d = {dim}): the truncated "
                   f"interpolant is then far from the K = inf minimiser (it aliases, and its error can grow with the "
                   f"number of points). Use K >= {need}.", TruncationWarning, stacklevel=stacklevel)
+
+
+# The grammar of a number in a user's text (data files, command-line options, weight specs): an optional sign, ASCII
+# digits with an optional decimal point, an optional exponent. Python's float() also takes "0_45", "١٢", " nan" and
+# "infinity"; a cell "0_45" would silently become 45.0. re.ASCII keeps \d to 0-9.
+NUMBER_GRAMMAR = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBER = re.compile(NUMBER_GRAMMAR, re.ASCII)
+_NONFINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.ASCII | re.IGNORECASE)
+_INTEGER = re.compile(r"[+-]?\d{1,4000}", re.ASCII)
+
+
+def parse_number(text, name, *, nonfinite=False):
+    """The float written in `text` by :data:`NUMBER_GRAMMAR` (surrounding blanks allowed).
+
+    `nonfinite` also accepts ``nan``, ``inf`` and ``infinity`` (any case, signed). A decimal beyond the float range
+    (``1e999``) gives ``+-inf`` like ``float``; callers that need finite numbers check.
+
+    Raises
+    ------
+    ValueError
+        "Expected `name` to be a decimal number (...), got '...'."
+
+    Examples
+    --------
+    >>> from fpnorm._internal.checks import parse_number
+    >>> parse_number(" -1.5e3 ", "x")
+    -1500.0
+    >>> try:
+    ...     parse_number("0_45", "x")
+    ... except ValueError as exc:
+    ...     print(str(exc)[-19:])
+    words), got '0_45'.
+    """
+    if isinstance(text, str):
+        stripped = text.strip()
+        if _NUMBER.fullmatch(stripped) or (nonfinite and _NONFINITE.fullmatch(stripped)):
+            return float(stripped)
+    words = "; no underscores or hex" if nonfinite else "; no underscores, hex or words"
+    raise ValueError(f"Expected `{name}` to be a decimal number (digits, an optional point and exponent{words}), got "
+                     f"{_shown(text)}.")
+
+
+def parse_int(text, name):
+    """The integer written in `text`: an optional sign and at most 4000 ASCII digits (blanks around allowed).
+
+    Raises
+    ------
+    ValueError
+        "Expected `name` to be an integer (...), got '...'."
+
+    Examples
+    --------
+    >>> from fpnorm._internal.checks import parse_int
+    >>> parse_int(" -12 ", "n")
+    -12
+    """
+    if isinstance(text, str) and _INTEGER.fullmatch(text.strip()):
+        return int(text.strip())
+    raise ValueError(f"Expected `{name}` to be an integer (an optional sign and at most 4000 digits 0-9), got "
+                     f"{_shown(text)}.")
+
+
+def _shown(text):
+    text = repr(text)
+    return text if len(text) <= 42 else f"{text[:40]}... ({len(text)} characters)"

@@ -36,7 +36,7 @@ from ..lattice import box_size
 from ..solvers.problem import RESIDUAL_KINDS
 from ..weights import CallableWeight, Weight, weight_from_spec
 
-__all__ = ["Scalar", "WeightSpec", "Array", "Record", "SCHEMAS", "CLASSES", "encode", "decode",
+__all__ = ["Scalar", "WeightSpec", "Array", "Record", "SCHEMAS", "CLASSES", "encode", "decode", "check_layout",
            "add_class", "resolve", "name_of"]
 
 # Array dtypes a state may hold: booleans, integers, floats, complex and fixed-width text.
@@ -372,6 +372,66 @@ def decode(name, arrays, meta, prefix="", used=None):
 
 
 _ORDER = {Scalar: 0, WeightSpec: 1, Array: 2, Record: 3}
+
+
+def check_layout(name, declared, meta, prefix="", used=None):
+    """Check the arrays a file declares against the schema of `name` and its metadata, before any is read.
+
+    Walks the schema as :func:`decode` does: the metadata's numbers bind the shape names (``K`` and ``dim`` fix the
+    coefficient box, an ``N`` bound by one array fixes the others), and every declared array must have its field's
+    dtype kind and shape. What is left free (``N`` itself) is bounded by the size of the file, which the reader
+    checked.
+
+    Parameters
+    ----------
+    name : str
+    declared : dict of str to (numpy.dtype, tuple)
+        Every array of the file: its dtype and shape, from its ``.npy`` header.
+    meta : dict
+        This object's metadata.
+
+    Returns
+    -------
+    list of str
+        The declared arrays no field names (:func:`decode` refuses them once the object's own checks have run).
+
+    Raises
+    ------
+    KeyError, TypeError, ValueError
+        As :func:`decode`, naming the field.
+    """
+    top = used is None
+    used = set() if top else used
+    schema = SCHEMAS[name]
+    if not isinstance(meta, dict):
+        raise TypeError(f"{name} metadata should be a JSON object, got {type(meta).__name__}")
+    dims = {}
+    for field in sorted(schema, key=lambda f: _ORDER[type(schema[f])]):
+        kind = schema[field]
+        if isinstance(kind, Array):
+            key = prefix + field
+            if key not in declared:
+                if not kind.optional:
+                    raise KeyError(f"{name}: missing array {key!r}")
+                continue
+            dtype, shape = declared[key]
+            if dtype.kind not in kind.kinds:
+                raise TypeError(f"{name} array {key!r} should have dtype kind in {kind.kinds!r}, got {dtype}")
+            want = _match_shape(shape, kind.shape, dims)
+            if want is not None:
+                raise ValueError(f"{name} array {key!r} should have shape {want}, got {shape}")
+            used.add(key)
+        elif field in meta and meta[field] is not None:
+            value = meta[field]
+            if isinstance(kind, Record):
+                sub = value.get("class") if isinstance(value, dict) else None
+                if sub not in kind.classes:
+                    raise ValueError(f"{name} metadata {field!r} should be an object of class "
+                                     f"{' or '.join(kind.classes)}, got {sub!r}")
+                check_layout(sub, declared, value, f"{prefix}{field}_", used)
+            elif isinstance(kind, Scalar) and kind.type in ("int", "float"):
+                _decode_meta(value, kind, field, name, dims)   # binds the shape names, checks K's box
+    return sorted(set(declared) - used) if top else None
 
 
 def _decode_meta(value, kind, field, name, dims):

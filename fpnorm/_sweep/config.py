@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import targets
 from .._internal.checks import check_choice, check_int, check_real, evaluate_function
+from ..dataio import decode_text
 from ..lattice import box_size
 from ..validation import QUADRATURES
 from ..weights import weight_from_spec
@@ -260,9 +261,10 @@ def load_config(path):
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ValueError(f"Expected `config` to be a readable TOML file, got {str(path)!r}: {exc.strerror}.") from None
+    text = decode_text(str(path), raw, "a UTF-8 TOML file", "")   # a bad byte is named by line and column
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

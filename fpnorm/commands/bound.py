@@ -8,6 +8,7 @@ from ..lattice_sums import gamma_l2_info
 from ..norms import fp_norm
 from ..targets import TARGETS, get_target
 from ..weights import weight_from_spec
+from . import decimal, decimal_or_inf, integer
 
 __all__ = ["add_parser", "run"]
 
@@ -19,15 +20,15 @@ def add_parser(sub):
                     "interpolant of M uniform samples on the torus (Zhang, Xu, Luo, Ma 2019): "
                     "||f - h_ini||_gamma * ||gamma||_l2 * (2/sqrt(M) + 4 sqrt(2 ln(4/delta)/M)), holding with "
                     "probability >= 1 - delta. Assumes absolute loss, uniform samples, noiseless labels.")
-    p.add_argument("--M", type=int, nargs="+", required=True, metavar="M", help="number of samples (one or more)")
-    p.add_argument("--delta", type=float, default=0.05, help="failure probability, 0 < delta < 1 (default 0.05)")
+    p.add_argument("--M", type=integer, nargs="+", required=True, metavar="M", help="number of samples (one or more)")
+    p.add_argument("--delta", type=decimal, default=0.05, help="failure probability, 0 < delta < 1 (default 0.05)")
     p.add_argument("--weight", help="weight spec, e.g. 'power:p=4,zero=1', 'lfp:a=1,b=1,zero=1', 'sobolev:s=2'")
-    p.add_argument("--dim", type=int, default=None, help="dimension d (default: from the spec, else 1)")
-    p.add_argument("--f-norm", type=float, default=None, help="||f - h_ini||_gamma, if known")
-    p.add_argument("--gamma-l2", type=float, default=None, help="||gamma||_l2, if known (else from --weight)")
+    p.add_argument("--dim", type=integer, default=None, help="dimension d (default: from the spec, else 1)")
+    p.add_argument("--f-norm", type=decimal_or_inf, default=None, help="||f - h_ini||_gamma, if known")
+    p.add_argument("--gamma-l2", type=decimal_or_inf, default=None, help="||gamma||_l2, if known (else from --weight)")
     p.add_argument("--target", choices=TARGETS, default=None, help="built-in target f whose norm is computed")
-    p.add_argument("--period", type=float, default=1.0, help="period P of the torus (default 1)")
-    p.add_argument("--epsilon", type=float, default=None, help="also report the smallest M with bound <= epsilon")
+    p.add_argument("--period", type=decimal, default=1.0, help="period P of the torus (default 1)")
+    p.add_argument("--epsilon", type=decimal, default=None, help="also report the smallest M with bound <= epsilon")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=run)
 

@@ -33,6 +33,7 @@ from ..plotting import new_figure, plot_bound_curve, plot_curves_1d, plot_flow_h
 from ..targets import get_target
 from ..validation import validate_bound
 from ..weights import LFP, weight_from_spec
+from . import integer
 
 __all__ = ["add_parser", "run", "load_demo_data", "lfp_1d", "xor_2d", "flow", "flow_target", "spline_energy",
            "linear_energy", "bound", "LFP_REGIMES", "LFP_CROSSOVER", "DEMO_K_1D", "DEMO_K_2D", "FLOW_SETUP",
@@ -61,7 +62,7 @@ def add_parser(sub):
                     "the frequency-resolved LFP flow heatmap. Writes PNG figures and summary.json "
                     "into --out and prints their paths. Takes a few seconds.")
     p.add_argument("--out", default="fpnorm-demo", metavar="DIR", help="output folder (default: ./fpnorm-demo)")
-    p.add_argument("--dpi", type=int, default=120, help="resolution of the PNG figures (default: 120)")
+    p.add_argument("--dpi", type=integer, default=120, help="resolution of the PNG figures (default: 120)")
     p.set_defaults(func=run)
 
 

@@ -23,6 +23,7 @@ from ..interpolant import FPInterpolator
 from ..io import json_dumps
 from ..solvers import METHODS
 from ..weights import WEIGHT_KINDS, weight_from_spec
+from . import decimal, integer
 
 __all__ = ["add_parser", "run"]
 
@@ -50,7 +51,7 @@ def add_parser(sub):
     p.add_argument("--K", type=_parse_K, required=True,
                    help="truncation: Fourier modes |k|_inf <= K; 'none' for the exact K = infinity kernel "
                         "(1-d PowerLaw with even p, LFP, Sobolev s = 1, 2)")
-    p.add_argument("--period", type=float, default=1.0, help="period P of the torus (default: 1)")
+    p.add_argument("--period", type=decimal, default=1.0, help="period P of the torus (default: 1)")
     p.add_argument("--method", default="auto", choices=METHODS, help="solve method (default: auto)")
     p.add_argument("--query", metavar="Q",
                    help="points at which to evaluate the interpolant, one row each: shape (Q, d)")
@@ -65,8 +66,8 @@ def _parse_K(text):
     if text.strip().lower() in ("none", "inf", "infinity"):
         return None
     try:
-        return int(text)
-    except ValueError:
+        return integer(text)
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"expected an integer or 'none', got {text!r}") from None
 
 

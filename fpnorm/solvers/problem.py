@@ -402,7 +402,13 @@ def right_hand_sides(values, h_ini_values):
     is_complex : bool
         Whether the data or ``h_ini`` were complex (undo the split with :func:`join_complex`).
     """
-    rhs = (values if values.ndim == 2 else values[:, None]) - (0.0 if h_ini_values is None else h_ini_values[:, None])
+    with np.errstate(over="ignore", invalid="ignore"):
+        rhs = (values if values.ndim == 2 else values[:, None]) - (0.0 if h_ini_values is None
+                                                                   else h_ini_values[:, None])
+    if not np.isfinite(rhs).all():  # finite values and h_ini whose difference leaves the double range
+        raise ValueError("Expected `values` - `h_ini` within the double range (|y - h_ini| <= 1.8e308), got an "
+                         "overflow: scale `values` and `h_ini` down by a power of two (the interpolant scales by the "
+                         "same factor).")
     is_complex = bool(np.iscomplexobj(rhs))
     if is_complex:
         rhs = np.concatenate([rhs.real, rhs.imag], axis=1)
