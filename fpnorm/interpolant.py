@@ -313,8 +313,7 @@ class FPInterpolator:
             return self._call_limit(q)
         Q = q.shape[0]
         extra = self.coef.shape[self.dim:]
-        check_memory(16 * Q * int(np.prod(extra)) * 2, f"evaluating at {Q} query points",
-                     "Evaluate in smaller batches.")
+        check_memory(16 * Q * int(np.prod(extra)), f"evaluating at {Q} query points", "Evaluate in smaller batches.")
         out = np.empty((Q,) + extra, dtype=complex)
         # a NUFFT's error must stay a tenth of the accuracy the interpolant has at its data
         accuracy = 0.1 * max(self.rtol, self.info.residual) * float(np.max(np.abs(self.values), initial=0.0))
@@ -327,6 +326,9 @@ class FPInterpolator:
         return out if self._complex else out.real
 
     def _call_limit(self, q):
+        # the values, their complex join, h_ini's values added
+        check_memory(8 * q.shape[0] * self._limit.norm2.size * 3, f"evaluating at {q.shape[0]} query points",
+                     "Evaluate in smaller batches.")
         out = np.empty((q.shape[0], self._limit.norm2.size))
         for start in range(0, q.shape[0], _EVAL_CHUNK):
             sl = slice(start, min(q.shape[0], start + _EVAL_CHUNK))

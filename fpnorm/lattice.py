@@ -11,9 +11,11 @@ coefficient vectors are stored as ``[a_0, a_1..a_H, b_1..b_H]`` (length ``M``, `
 
 import numpy as np
 
+from ._internal.memory import check_memory
+
 __all__ = ["box_shape", "box_size", "box_points", "half_points", "real_to_complex", "complex_to_real",
            "real_design", "torus_grid", "resize_box", "exact_angles", "exact_quotient",
-           "axis_exponentials"]
+           "axis_exponentials", "box_points_memory", "real_design_memory", "torus_grid_memory"]
 
 
 def box_shape(K, dim):
@@ -26,8 +28,15 @@ def box_size(K, dim):
     return (2 * K + 1) ** dim
 
 
+def box_points_memory(K, dim):
+    """Peak bytes of :func:`box_points`: the ``dim`` meshgrid axes, their stack and its int64 copy."""
+    return 3 * 8 * dim * box_size(K, dim)
+
+
 def box_points(K, dim):
     """All lattice points of the box in flat C order, int array of shape ``((2K+1)^dim, dim)``."""
+    check_memory(box_points_memory(K, dim), f"the {box_size(K, dim)} lattice points of the box |k|_inf <= {K} in "
+                 f"d = {dim}", "Use a smaller `K`.")
     axes = np.meshgrid(*([np.arange(-K, K + 1)] * dim), indexing="ij")
     return np.stack([a.ravel() for a in axes], axis=-1).astype(np.int64)
 
@@ -99,6 +108,15 @@ def complex_to_real(c, K, dim):
     return u
 
 
+def real_design_memory(N, K, dim):
+    """Peak bytes of :func:`real_design` (all columns): the ``N x M`` matrix, the complex products over the box
+    (the last two axes' products live together) and the per-axis exponentials."""
+    M = box_size(K, dim)
+    if dim == 1:
+        return 8 * N * M + 16 * N * (K + 3 * int(np.sqrt(K + 1)) + 3) * 2
+    return 8 * N * M + 16 * N * (M + M // (2 * K + 1)) + 16 * N * dim * (4 * K + 4) + 16 * N * M // 2
+
+
 def real_design(t, K, dim, cols=None, *, t_lo=None):
     """Real basis functions at points: the matrix ``[1, cos(k.t), sin(k.t)]``, with exactly formed phases.
 
@@ -142,6 +160,8 @@ def real_design(t, K, dim, cols=None, *, t_lo=None):
             raise ValueError(f"Expected `cols` in [0, {M}) (the real basis of K = {K} in d = {dim}), got "
                              f"{cols[(cols < 0) | (cols >= M)][:5].tolist()}.")
         return _real_columns(t, K, dim, cols, t_lo)
+    check_memory(real_design_memory(N, K, dim), f"the real design matrix of {N} points x {M} modes",
+                 "Use a smaller `K` or fewer points.")
     design = np.empty((N, M), dtype=float)
     design[:, 0] = 1.0
     if dim == 1:  # the half box is k = 1..K
@@ -190,6 +210,11 @@ def _real_columns(t, K, dim, cols, t_lo=None):
     return out
 
 
+def torus_grid_memory(n, dim):
+    """Peak bytes of :func:`torus_grid`: the ``dim`` meshgrid axes and their stack."""
+    return 2 * 8 * dim * n**dim
+
+
 def torus_grid(n, dim, period, *, midpoints=False):
     """The regular grid of ``n^dim`` points on the torus ``[0, P)^dim``, in C order over the axes.
 
@@ -212,6 +237,7 @@ def torus_grid(n, dim, period, *, midpoints=False):
     >>> torus_grid(2, 2, 1.0).tolist()
     [[0.0, 0.0], [0.0, 0.5], [0.5, 0.0], [0.5, 0.5]]
     """
+    check_memory(torus_grid_memory(n, dim), f"the grid of {n}^{dim} points", "Use a coarser grid (a smaller `K`).")
     axis = (np.arange(n) + (0.5 if midpoints else 0.0)) * (period / n)
     axes = np.meshgrid(*([axis] * dim), indexing="ij")
     return np.stack([a.ravel() for a in axes], axis=-1)

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from .. import transforms
+from .._internal.memory import check_memory
 from .problem import FreeModes, Solution, SolveInfo, relative_residual, values_at_points
 
 __all__ = ["solve_cholesky", "cholesky_memory"]
@@ -30,6 +31,8 @@ def solve_cholesky(problem, *, refine=3, rtol=1e-10):
     -------
     Solution
     """
+    check_memory(cholesky_memory(problem.N), f"the Cholesky solve's {problem.N} x {problem.N} kernel matrix, its "
+                 f"projection and factor", "Use method='iterative' (matrix-free) or fewer points.")
     K = problem.K
     plan = transforms.NufftPlan(problem.t, K, n_trans=problem.rhs.shape[1], eps=problem.eps)  # reused below
     free = FreeModes(problem)
