@@ -17,7 +17,10 @@ from ._internal.checks import (
     check_period,
     check_real,
     duplicate_tolerance,
+    h_ini_memory,
     merge_duplicates,
+    points_memory,
+    query_memory,
     warn_truncation,
 )
 from ._internal.memory import check_memory
@@ -170,6 +173,10 @@ class FPInterpolator:
         self.smoothing = check_real(smoothing, "smoothing", minimum=0.0)
         check_choice(solver, "solver", SOLVERS)
         lower, upper = as_bound(lower, "lower"), as_bound(upper, "upper")
+        _check_input_memory(points, "points", points_memory)
+        if isinstance(h_ini, np.ndarray):
+            check_memory(h_ini_memory(h_ini.size), f"the `h_ini` coefficient array of shape {h_ini.shape}",
+                         "Pass `h_ini` on a smaller box, or as a callable.")
         x, scale = as_points(points, d, self.period, return_scale=True)
         y = as_values(values, x.shape[0])
         tolerances = as_tolerances(tol, x.shape[0])
@@ -308,6 +315,7 @@ class FPInterpolator:
             max|y|``; else a direct sum within a proven bound (:func:`~fpnorm.solvers.certify.point_values`), so at
             the data points it agrees with ``info.residual``.
         """
+        _check_input_memory(query, "query", query_memory)
         q = as_query(query, self.dim, self.period)
         if self._limit is not None:
             return self._call_limit(q)
@@ -406,6 +414,17 @@ class FPInterpolator:
         m = "" if self.coef.ndim == self.dim else f", m={self.coef.shape[-1]}"
         return (f"FPInterpolator(N={self.points.shape[0]}{m}, weight={self.weight!r}, K={self.K}, "
                 f"period={self.period}, method={self.info.method!r}, residual={self.info.residual:.1e})")
+
+
+def _check_input_memory(arr, name, estimate):
+    """Check the memory of validating `arr` (points or queries, shape (N, d) or (N,)) before it is copied. Only
+    arrays: a Python sequence holds at least 32 bytes a number itself, and its shape is the validation's to check."""
+    if not isinstance(arr, np.ndarray):
+        return
+    shape = arr.shape
+    N, d = (shape[0] if shape else 1), (int(np.prod(shape[1:])) if len(shape) > 1 else 1)
+    check_memory(estimate(N, d), f"checking {N} points of `{name}` in d = {d}",
+                 f"Pass fewer points in `{name}`" + (" (evaluate in batches)." if name == "query" else "."))
 
 
 def _complex_residual(parts, joined):

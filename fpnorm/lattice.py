@@ -11,8 +11,6 @@ coefficient vectors are stored as ``[a_0, a_1..a_H, b_1..b_H]`` (length ``M``, `
 
 import numpy as np
 
-from ._internal.memory import check_memory
-
 __all__ = ["box_shape", "box_size", "box_points", "half_points", "real_to_complex", "complex_to_real",
            "real_design", "torus_grid", "resize_box", "exact_angles", "exact_quotient",
            "axis_exponentials", "box_points_memory", "real_design_memory", "torus_grid_memory"]
@@ -29,14 +27,16 @@ def box_size(K, dim):
 
 
 def box_points_memory(K, dim):
-    """Peak bytes of :func:`box_points`: the ``dim`` meshgrid axes, their stack and its int64 copy."""
+    """Peak bytes of :func:`box_points`: the ``dim`` meshgrid axes, their stack and its int64 copy.
+
+    The builders of this module allocate without checking (it sits on the lowest floor of the import graph): their
+    callers check this estimate, :func:`real_design_memory` and :func:`torus_grid_memory` with
+    :func:`fpnorm._internal.memory.check_memory`."""
     return 3 * 8 * dim * box_size(K, dim)
 
 
 def box_points(K, dim):
     """All lattice points of the box in flat C order, int array of shape ``((2K+1)^dim, dim)``."""
-    check_memory(box_points_memory(K, dim), f"the {box_size(K, dim)} lattice points of the box |k|_inf <= {K} in "
-                 f"d = {dim}", "Use a smaller `K`.")
     axes = np.meshgrid(*([np.arange(-K, K + 1)] * dim), indexing="ij")
     return np.stack([a.ravel() for a in axes], axis=-1).astype(np.int64)
 
@@ -160,8 +160,6 @@ def real_design(t, K, dim, cols=None, *, t_lo=None):
             raise ValueError(f"Expected `cols` in [0, {M}) (the real basis of K = {K} in d = {dim}), got "
                              f"{cols[(cols < 0) | (cols >= M)][:5].tolist()}.")
         return _real_columns(t, K, dim, cols, t_lo)
-    check_memory(real_design_memory(N, K, dim), f"the real design matrix of {N} points x {M} modes",
-                 "Use a smaller `K` or fewer points.")
     design = np.empty((N, M), dtype=float)
     design[:, 0] = 1.0
     if dim == 1:  # the half box is k = 1..K
@@ -237,7 +235,6 @@ def torus_grid(n, dim, period, *, midpoints=False):
     >>> torus_grid(2, 2, 1.0).tolist()
     [[0.0, 0.0], [0.0, 0.5], [0.5, 0.0], [0.5, 0.5]]
     """
-    check_memory(torus_grid_memory(n, dim), f"the grid of {n}^{dim} points", "Use a coarser grid (a smaller `K`).")
     axis = (np.arange(n) + (0.5 if midpoints else 0.0)) * (period / n)
     axes = np.meshgrid(*([axis] * dim), indexing="ij")
     return np.stack([a.ravel() for a in axes], axis=-1)

@@ -321,7 +321,8 @@ def kernel_matrix(t, g, *, eps=DEFAULT_EPS, backend="auto"):
     direct = _choose(backend, dim, n_pairs * M) == "direct"
     check_memory(kernel_matrix_memory(N, K, dim, direct=direct), f"the {N} x {N} kernel matrix"
                  + (f" by a direct sum over {M} modes (d = {dim})" if direct else ""),
-                 "Use method='iterative', fewer points" + (" or a smaller `K`." if direct else "."))
+                 "Use method='iterative', fewer points or a smaller `K`." if direct
+                 else "Use method='iterative' or fewer points.")
     if direct:
         e = _exp_rows(t, K)
         G = ((e * g.reshape(-1)) @ e.conj().T).real

@@ -30,11 +30,12 @@ _UNLIMITED = 1 << 60
 # Used when no limit can be read at all (neither Linux's /proc nor sysconf).
 _FALLBACK = 8 * 2**30
 
-# (time of the last reading, the binding MemoryLimit): readings are reused for this many seconds (a solve checks
-# memory several times).
-_CACHE = [-1e9, None]
+# (time of the last reading, the binding MemoryLimit, the soft rlimits then): available_memory() reuses a reading for
+# this many seconds unless an rlimit changed (a reading costs 0.1-0.8 ms; a small solve asks several times).
+_CACHE = [-1e9, None, None]
 _CACHE_SECONDS = 0.5
-
+# check_memory re-reads the limits for plans above this size: a process's usage moves by gigabytes within a second.
+_FRESH_BYTES = 16 * 2**20
 
 @dataclasses.dataclass(frozen=True)
 class MemoryLimit:
@@ -225,8 +226,7 @@ def memory_limits(*, proc="/proc", cgroup_root="/sys/fs/cgroup", rlimits=None):
     if avail is not None:
         out.append(MemoryLimit(avail, "MemAvailable (/proc/meminfo)"))
     if rlimits is None:
-        rlimits = {name: resource.getrlimit(getattr(resource, f"RLIMIT_{name}"))[0] for name in ("AS", "DATA")
-                   if hasattr(resource, f"RLIMIT_{name}")}
+        rlimits = _soft_rlimits()
     out += rlimit_limits(_read(os.path.join(proc, "self", "status")), rlimits)
     out += cgroup_limits(_read(os.path.join(proc, "self", "cgroup")), cgroup_root)
     return out
@@ -242,17 +242,22 @@ def binding_limit(limits):
         return MemoryLimit(_FALLBACK, "no readable limit (assumed)")
 
 
-def _binding():
-    now = time.monotonic()
-    if now - _CACHE[0] >= _CACHE_SECONDS or _CACHE[1] is None:
-        _CACHE[0], _CACHE[1] = now, binding_limit(memory_limits())
+def _soft_rlimits():
+    return {name: resource.getrlimit(getattr(resource, f"RLIMIT_{name}"))[0] for name in ("AS", "DATA")
+            if hasattr(resource, f"RLIMIT_{name}")}
+
+
+def _binding(*, fresh=False):
+    now, rlimits = time.monotonic(), _soft_rlimits()
+    if fresh or _CACHE[1] is None or now - _CACHE[0] >= _CACHE_SECONDS or _CACHE[2] != rlimits:
+        _CACHE[:] = [now, binding_limit(memory_limits(rlimits=rlimits)), rlimits]
     return _CACHE[1]
 
 
 def available_memory():
     """Bytes this process may still allocate: the least of the limits of :func:`memory_limits`.
 
-    A reading is reused for half a second."""
+    A reading is reused for half a second unless ``RLIMIT_AS`` or ``RLIMIT_DATA`` changed."""
     return _binding().available
 
 
@@ -278,9 +283,15 @@ def check_memory(nbytes, what, hint=""):
     hint : str, optional
         What the user can change, appended to the message.
     """
-    limit = _binding()
-    avail = limit.available
+    avail = available_memory()
+    # the reading behind `avail` (None when available_memory is replaced by a stand-in, as tests do)
+    limit = _CACHE[1] if _CACHE[1] is not None and _CACHE[1].available == avail else None
+    if nbytes > _FRESH_BYTES and (limit is not None or nbytes <= HEADROOM * avail):
+        limit = _binding(fresh=True)
+        avail = limit.available
     if nbytes > HEADROOM * avail:
-        msg = (f"{what} needs about {format_bytes(nbytes)}, but only {format_bytes(avail)} is available "
-               f"({limit.describe()}; at most {HEADROOM:.0%} of it is planned for)." + (f" {hint}" if hint else ""))
-        raise MemoryEstimateError(msg, required=nbytes, available=avail, limit=limit.source)
+        bound = (f" Bound by {limit.describe()}; at most {HEADROOM:.0%} of it is planned for one step."
+                 if limit is not None else "")
+        msg = (f"{what} needs about {format_bytes(nbytes)}, but only {format_bytes(avail)} is available."
+               + (f" {hint}" if hint else "") + bound)
+        raise MemoryEstimateError(msg, required=nbytes, available=avail, limit=limit.source if limit else None)

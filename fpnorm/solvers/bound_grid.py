@@ -16,7 +16,7 @@ import numpy as np
 from .. import transforms
 from .._internal.checks import evaluate_function
 from .._internal.memory import check_memory
-from ..lattice import box_points, real_design, real_to_complex, torus_grid
+from ..lattice import box_points, box_points_memory, real_design, real_to_complex, torus_grid
 
 __all__ = ["GridBounds", "BoundGrid", "bound_offsets", "derivative_bounds", "grid_points_per_axis", "as_bound",
            "check_bounds_fine", "check_data_within_bounds", "max_violation", "MAX_GRID_POINTS",
@@ -68,6 +68,8 @@ def derivative_bounds(coef, period, dim):
     Both are the largest over the columns.
     """
     K = (coef.shape[0] - 1) // 2
+    check_memory(box_points_memory(K, dim) + 32 * (2 * K + 1) ** dim, f"the derivative bounds over the box "
+                 f"|k|_inf <= {K} in d = {dim}", "Use a smaller K.")
     kn = np.linalg.norm(box_points(K, dim), axis=1)
     flat = np.abs(coef).reshape(kn.size, -1)
     w = 2 * np.pi / period

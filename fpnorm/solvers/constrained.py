@@ -280,7 +280,7 @@ def constrained_memory(N, M):
     """Peak bytes of :func:`solve_constrained` before its bound grid: the real design, its scaled copies, and the
     active set's factorisations or cvxpy's copies of it (measured N = 150, M = 6001: 63 bytes per design entry with
     tolerances on cvxpy, 52 with bounds met by the unbounded optimum)."""
-    return 80 * N * M
+    return 64 * N * M
 
 
 def solve_constrained(problem, *, tol=None, bounds=None, solver="CLARABEL"):
