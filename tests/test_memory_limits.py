@@ -200,7 +200,7 @@ LIMIT_MIB = 512
 CHILD = textwrap.dedent(f"""
     import json, resource, sys, time, warnings
     import numpy as np
-    from fpnorm import FPInterpolator, PowerLaw, Sobolev
+    from fpnorm import FPInterpolator, PowerLaw, Sobolev, fp_norm
     from fpnorm import transforms
     from fpnorm.solvers.certify import certified_values
     from fpnorm.solvers.periodic1d import solve_limit
@@ -240,6 +240,7 @@ CHILD = textwrap.dedent(f"""
         "tol": lambda: FPInterpolator(x30k[:2000], x30k[:2000], weight=PowerLaw(p=4), K=20000, tol=1e-3),
         "bounds": lambda: FPInterpolator(x6[:, :2], x6[:, 0], weight=PowerLaw(p=4, dim=2), K=600, lower=-1, upper=2),
         "certified": lambda: certified_values(coef3, t3),
+        "fp_norm_coefficients": lambda: fp_norm(c6, Sobolev(3, dim=6)),
         "truncated_qr": lambda: solve_qr(Problem(2 * np.pi * x30k[:9000, None], np.ones((9000, 1)), 5000,
                                                   PowerLaw(p=4).box(5000))),
     }}
@@ -266,7 +267,7 @@ def hostile():
 
 SIZE = r"needs about [\d.]+ [KMGT]i?B, but only [\d.]+ [KMGT]i?B is available\."
 EXPECTED = {
-    "cholesky": r"^the Cholesky solve's 30000 x 30000 kernel matrix, its projection and factor needs about 26\.8 GiB",
+    "cholesky": r"^the Cholesky solve's 30000 x 30000 kernel matrix, its projection and factor needs about 27\.0 GiB",
     "qr": r"^the QR solve \(12000 points x 12001 modes\) " + SIZE,
     "sobolev_d6": r"^the coefficient box \|k\|_inf <= 8 in d = 6 \(24137569 modes\) " + SIZE + " Use a smaller `K`",
     "direct_kernel_d6": r"^the 20 x 20 kernel matrix by a direct sum over 24137569 modes \(d = 6\) " + SIZE,
@@ -280,6 +281,7 @@ EXPECTED = {
     "tol": r"^the constrained solve \(2000 points x 40001 modes\) needs about 4\.8 GiB",
     "bounds": r"^the constrained solve \(20 points x 1442401 modes\) needs about 1\.7 GiB",
     "certified": r"^the certified sums at 262144 points over 8120601 modes \(d = 3\) " + SIZE,
+    "fp_norm_coefficients": r"^the `f` coefficient array of shape \(17, 17, 17, 17, 17, 17\) needs about 1\.4 GiB",
     "truncated_qr": r"^the QR solve \(9000 points x 10001 modes\) " + SIZE,
 }
 
