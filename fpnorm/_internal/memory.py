@@ -75,7 +75,13 @@ def _to_int(text):
 
 
 def meminfo_available(text):
-    """Bytes of ``MemAvailable`` in the text of ``/proc/meminfo``, or None when absent or unreadable."""
+    """Bytes of ``MemAvailable`` in the text of ``/proc/meminfo``, or None when absent or unreadable.
+
+    Examples
+    --------
+    >>> meminfo_available("MemTotal: 8000 kB\\nMemAvailable:   4096 kB\\n")
+    4194304
+    """
     return status_bytes(text, "MemAvailable")
 
 
@@ -115,6 +121,11 @@ def rlimit_limits(status_text, rlimits):
     -------
     list of MemoryLimit
         When a limit is set but the usage cannot be read, the whole limit is taken as available.
+
+    Examples
+    --------
+    >>> [lim.available for lim in rlimit_limits("VmSize: 1024 kB\\n", {"AS": 4 << 20, "DATA": -1})]
+    [3145728]
     """
     out = []
     for name, field, flag in (("AS", "VmSize", "ulimit -v"), ("DATA", "VmData", "ulimit -d")):
@@ -233,7 +244,13 @@ def memory_limits(*, proc="/proc", cgroup_root="/sys/fs/cgroup", rlimits=None):
 
 
 def binding_limit(limits):
-    """The least of `limits` (:class:`MemoryLimit`); without any, the free physical pages, else 8 GiB."""
+    """The least of `limits` (:class:`MemoryLimit`); without any, the free physical pages, else 8 GiB.
+
+    Examples
+    --------
+    >>> binding_limit([MemoryLimit(5, "a"), MemoryLimit(3, "b")]).source
+    'b'
+    """
     if limits:
         return min(limits, key=lambda lim: lim.available)
     try:
