@@ -37,6 +37,7 @@ _CACHE_SECONDS = 0.5
 # check_memory re-reads the limits for plans above this size: a process's usage moves by gigabytes within a second.
 _FRESH_BYTES = 16 * 2**20
 
+
 @dataclasses.dataclass(frozen=True)
 class MemoryLimit:
     """One limit on the memory this process may still allocate.
@@ -206,11 +207,9 @@ def cgroup_limits(proc_cgroup_text, root="/sys/fs/cgroup"):
                                         ("memory.limit_in_bytes", "memory.usage_in_bytes"), "v1")):
         if path is None:
             continue
-        seen = set()
         for directory in _ancestors(base, path):
             level = _cgroup_level(directory, *files, version)
-            if level is not None and level.source not in seen:
-                seen.add(level.source)
+            if level is not None:
                 out.append(level)
     return out
 
