@@ -203,6 +203,7 @@ CHILD = textwrap.dedent(f"""
     from fpnorm import FPInterpolator, PowerLaw, Sobolev, fp_norm
     from fpnorm import transforms
     from fpnorm.solvers.certify import certified_values
+    from fpnorm.solvers.dense import solve_cholesky
     from fpnorm.solvers.periodic1d import solve_limit
     from fpnorm.solvers.problem import Problem
     from fpnorm.solvers.qr import solve_qr
@@ -212,6 +213,7 @@ CHILD = textwrap.dedent(f"""
     x6 = rng.random((20, 6))
     g6 = np.zeros((17,) * 6)                       # the box of Sobolev(3, dim=6), K = 8: 24137569 modes
     c6 = np.zeros((17,) * 6, dtype=complex)
+    d6 = Problem(2 * np.pi * x6, np.ones((20, 1)), 6, np.ones((13,) * 6))   # 4826809 modes
     big_points = np.zeros(10**7)
     big_h_ini = np.zeros(10**7 + 1, dtype=complex)
     big_query = np.zeros(3 * 10**7)
@@ -228,6 +230,7 @@ CHILD = textwrap.dedent(f"""
     cases = {{
         "cholesky": lambda: FPInterpolator(x30k, np.sin(6 * x30k), weight=PowerLaw(p=4), K=15000, method="cholesky"),
         "qr": lambda: FPInterpolator(x30k[:12000], x30k[:12000], weight=PowerLaw(p=4), K=6000, method="qr"),
+        "cholesky_d6": lambda: solve_cholesky(d6),
         "sobolev_d6": lambda: FPInterpolator(x6, x6[:, 0], weight=Sobolev(3, dim=6), K=8),
         "direct_kernel_d6": lambda: transforms.kernel_matrix(2 * np.pi * x6, g6),
         "direct_evaluate_d6": lambda: transforms.evaluate(c6, 2 * np.pi * x6),
@@ -268,6 +271,8 @@ def hostile():
 SIZE = r"needs about [\d.]+ [KMGT]i?B, but only [\d.]+ [KMGT]i?B is available\."
 EXPECTED = {
     "cholesky": r"^the Cholesky solve's 30000 x 30000 kernel matrix, its projection and factor needs about 27\.0 GiB",
+    "cholesky_d6": r"^the Cholesky solve's 20 x 20 kernel matrix, its projection and factor \(direct sums over "
+                   r"4826809 modes in d = 6\) needs about 6\.5 GiB",
     "qr": r"^the QR solve \(12000 points x 12001 modes\) " + SIZE,
     "sobolev_d6": r"^the coefficient box \|k\|_inf <= 8 in d = 6 \(24137569 modes\) " + SIZE + " Use a smaller `K`",
     "direct_kernel_d6": r"^the 20 x 20 kernel matrix by a direct sum over 24137569 modes \(d = 6\) " + SIZE,

@@ -32,9 +32,14 @@ def solve_cholesky(problem, *, refine=3, rtol=1e-10):
     -------
     Solution
     """
-    check_memory(cholesky_memory(problem.N), f"the Cholesky solve's {problem.N} x {problem.N} kernel matrix, its "
-                 f"projection and factor", "Use method='iterative' (matrix-free) or fewer points.")
-    K = problem.K
+    N, K, dim = problem.N, problem.K, problem.dim
+    need = cholesky_memory(N)
+    if dim > 3:  # no finufft: the plan keeps the N x M exponentials and the kernel matrix is a direct sum
+        need += transforms.direct_sum_memory(N, K, dim, problem.rhs.shape[1]) + transforms.kernel_matrix_memory(
+            N, K, dim, direct=True)
+    check_memory(need, f"the Cholesky solve's {N} x {N} kernel matrix, its projection and factor"
+                 + (f" (direct sums over {problem.M} modes in d = {dim})" if dim > 3 else ""),
+                 "Use method='iterative' (matrix-free) or fewer points" + (", or a smaller `K`." if dim > 3 else "."))
     plan = transforms.NufftPlan(problem.t, K, n_trans=problem.rhs.shape[1], eps=problem.eps)  # reused below
     free = FreeModes(problem)
     gp = problem.g_penalised
