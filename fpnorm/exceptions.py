@@ -34,7 +34,7 @@ class SolveError(np.linalg.LinAlgError):
 
 
 class MemoryEstimateError(MemoryError):
-    """A problem would need more memory than the machine has; raised before anything large is allocated.
+    """A problem would need more memory than this process may use; raised before anything large is allocated.
 
     Attributes
     ----------
@@ -42,12 +42,15 @@ class MemoryEstimateError(MemoryError):
         Estimated bytes needed.
     available : int
         Bytes available when the estimate was made.
+    limit : str or None
+        What bound the available memory (e.g. ``"RLIMIT_AS (ulimit -v)"``, a cgroup's limit, ``MemAvailable``).
     """
 
-    def __init__(self, message, *, required, available):
+    def __init__(self, message, *, required, available, limit=None):
         super().__init__(message)
         self.required = int(required)
         self.available = int(available)
+        self.limit = limit
 
 
 class AccuracyWarning(UserWarning):

@@ -18,7 +18,10 @@ from ._internal.checks import (
     check_period,
     check_real,
     duplicate_tolerance,
+    h_ini_memory,
     merge_duplicates,
+    points_memory,
+    query_memory,
     warn_truncation,
 )
 from ._internal.floatrange import SAFE_EXPONENT, to_float, unscale, weighted_norm
@@ -181,6 +184,10 @@ class FPInterpolator:
         self.smoothing = check_real(smoothing, "smoothing", minimum=0.0)
         check_choice(solver, "solver", SOLVERS)
         lower, upper = as_bound(lower, "lower"), as_bound(upper, "upper")
+        _check_input_memory(points, "points", points_memory)
+        if isinstance(h_ini, np.ndarray):
+            check_memory(h_ini_memory(h_ini.size), f"the `h_ini` coefficient array of shape {h_ini.shape}",
+                         "Pass `h_ini` on a smaller box, or as a callable.")
         x, scale = as_points(points, d, self.period, return_scale=True)
         y = as_values(values, x.shape[0])
         tolerances = as_tolerances(tol, x.shape[0])
@@ -357,13 +364,13 @@ class FPInterpolator:
             max|y|``; else a direct sum within a proven bound (:func:`~fpnorm.solvers.certify.point_values`), so at
             the data points it agrees with ``info.residual``.
         """
+        _check_input_memory(query, "query", query_memory)
         q = as_query(query, self.dim, self.period)
         if self._limit is not None:
             return self._call_limit(q)
         Q = q.shape[0]
         extra = self.coef.shape[self.dim:]
-        check_memory(16 * Q * int(np.prod(extra)) * 2, f"evaluating at {Q} query points",
-                     "Evaluate in smaller batches.")
+        check_memory(16 * Q * int(np.prod(extra)), f"evaluating at {Q} query points", "Evaluate in smaller batches.")
         out = np.empty((Q,) + extra, dtype=complex)
         # a NUFFT's error must stay a tenth of the accuracy the interpolant has at its data
         accuracy = 0.1 * max(self.rtol, self.info.residual) * float(np.max(np.abs(self.values), initial=0.0))
@@ -385,6 +392,9 @@ class FPInterpolator:
         return out if self._complex else out.real
 
     def _call_limit(self, q):
+        # the values, their complex join, h_ini's values added
+        check_memory(8 * q.shape[0] * self._limit.norm2.size * 3, f"evaluating at {q.shape[0]} query points",
+                     "Evaluate in smaller batches.")
         out = np.empty((q.shape[0], self._limit.norm2.size))
         for start in range(0, q.shape[0], _EVAL_CHUNK):
             sl = slice(start, min(q.shape[0], start + _EVAL_CHUNK))
@@ -484,6 +494,17 @@ def _check_data_range(rhs):
                          f"magnitude with `tol`, `lower` or `upper`, got max |y - h_ini| = {top:.6g}. Scale `values`, "
                          f"`tol`, `lower`, `upper` and `h_ini` down by a power of two: the interpolant scales by the "
                          f"same factor.")
+
+
+def _check_input_memory(arr, name, estimate):
+    """Check the memory of validating `arr` (points or queries, shape (N, d) or (N,)) before it is copied. Only
+    arrays: a Python sequence holds at least 32 bytes a number itself, and its shape is the validation's to check."""
+    if not isinstance(arr, np.ndarray):
+        return
+    shape = arr.shape
+    N, d = (shape[0] if shape else 1), (int(np.prod(shape[1:])) if len(shape) > 1 else 1)
+    check_memory(estimate(N, d), f"checking {N} points of `{name}` in d = {d}",
+                 f"Pass fewer points in `{name}`" + (" (evaluate in batches)." if name == "query" else "."))
 
 
 def _complex_residual(parts, joined):

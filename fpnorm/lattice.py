@@ -13,7 +13,7 @@ import numpy as np
 
 __all__ = ["box_shape", "box_size", "box_points", "half_points", "real_to_complex", "complex_to_real",
            "real_design", "torus_grid", "resize_box", "exact_angles", "exact_quotient",
-           "axis_exponentials"]
+           "axis_exponentials", "box_points_memory", "real_design_memory", "torus_grid_memory"]
 
 
 def box_shape(K, dim):
@@ -24,6 +24,15 @@ def box_shape(K, dim):
 def box_size(K, dim):
     """Number of modes ``(2K+1)^dim``."""
     return (2 * K + 1) ** dim
+
+
+def box_points_memory(K, dim):
+    """Peak bytes of :func:`box_points`: the ``dim`` meshgrid axes, their stack and its int64 copy.
+
+    The builders of this module allocate without checking (it sits on the lowest floor of the import graph): their
+    callers check this estimate, :func:`real_design_memory` and :func:`torus_grid_memory` with
+    :func:`fpnorm._internal.memory.check_memory`."""
+    return 3 * 8 * dim * box_size(K, dim)
 
 
 def box_points(K, dim):
@@ -97,6 +106,15 @@ def complex_to_real(c, K, dim):
     u[1:H + 1] = (pos + neg).real
     u[H + 1:] = (1j * (pos - neg)).real
     return u
+
+
+def real_design_memory(N, K, dim):
+    """Peak bytes of :func:`real_design` (all columns): the ``N x M`` matrix, the complex products over the box
+    (the last two axes' products live together) and the per-axis exponentials."""
+    M = box_size(K, dim)
+    if dim == 1:
+        return 8 * N * M + 16 * N * (K + 3 * int(np.sqrt(K + 1)) + 3) * 2
+    return 8 * N * M + 16 * N * (M + M // (2 * K + 1)) + 16 * N * dim * (4 * K + 4) + 16 * N * M // 2
 
 
 def real_design(t, K, dim, cols=None, *, t_lo=None):
@@ -188,6 +206,11 @@ def _real_columns(t, K, dim, cols, t_lo=None):
         e *= np.where(ks[:, j] < 0, factor.conj(), factor)
     out[:, wave] = np.where(cols[wave] <= H, e.real, e.imag)
     return out
+
+
+def torus_grid_memory(n, dim):
+    """Peak bytes of :func:`torus_grid`: the ``dim`` meshgrid axes and their stack."""
+    return 2 * 8 * dim * n**dim
 
 
 def torus_grid(n, dim, period, *, midpoints=False):

@@ -218,6 +218,9 @@ def fp_norm(f, weight, h_ini=None, *, period=1.0, rtol=1e-10, max_points=_MAX_GR
         elif callable(item):
             funcs.append((name, item, sign))
         else:
+            if isinstance(item, np.ndarray):  # its complex copy, the signed copy, the sum and the padded box
+                check_memory(64 * item.size, f"the `{name}` coefficient array of shape {item.shape}",
+                             f"Pass `{name}` on a smaller box.")
             arrays.append(sign * as_coefficients(item, d, name))
     K_arr = max([(a.shape[0] - 1) // 2 for a in arrays], default=0)
     exact = sum((resize_box(a, K_arr) for a in arrays), np.zeros((2 * K_arr + 1,) * d, dtype=complex))

@@ -22,7 +22,8 @@ from ._internal.checks import check_int
 from ._internal.memory import check_memory
 
 __all__ = ["evaluate", "evaluate_grid", "adjoint", "kernel_matrix", "kernel_values", "grid_coefficients",
-           "NufftPlan", "eps_for_rtol", "BACKENDS", "DEFAULT_EPS"]
+           "NufftPlan", "eps_for_rtol", "BACKENDS", "DEFAULT_EPS", "direct_sum_memory", "nufft_memory",
+           "kernel_matrix_memory"]
 
 BACKENDS = ("auto", "finufft", "direct")
 DEFAULT_EPS = 1e-14
@@ -78,8 +79,36 @@ def _exp_rows(t, K):
     return full
 
 
+def direct_sum_memory(rows, K, dim, m=1):
+    """Peak bytes of a direct sum over the box ``|k|_inf <= K`` for `rows` points at once and `m` columns: the
+    exponentials of :func:`_exp_rows` (the last product and the one before it), the coefficients as complex, and the
+    result."""
+    M = (2 * K + 1) ** dim
+    return 16 * rows * (M + M // (2 * K + 1) + dim * (2 * K + 1)) + 16 * M * m + 16 * rows * m
+
+
+def nufft_memory(N, K, dim, m=1):
+    """Bytes of a finufft sum between N points and the box ``|k|_inf <= K`` with m columns: finufft's upsampled grid
+    (at most factor 2 per axis, plus the kernel's width), the coefficients and values as complex, and its sorting."""
+    fine = 1
+    for _ in range(dim):
+        fine *= 2 * (2 * K + 1) + 32
+    M = (2 * K + 1) ** dim
+    return 16 * fine * m + 2 * 16 * M * m + 2 * 16 * N * m + 8 * N * (dim + 2)
+
+
+def _check_direct(rows, K, dim, m, what):
+    check_memory(direct_sum_memory(rows, K, dim, m), f"{what}: a direct sum of {rows} points x {(2 * K + 1) ** dim} "
+                 f"modes (d = {dim}, K = {K}) at once", "Use a smaller `K`." + (" finufft covers d <= 3." if dim > 3
+                                                                                  else ""))
+
+
+def _chunk_rows(M):
+    return max(1, int(_CHUNK_BYTES // (16 * max(M, 1))))
+
+
 def _chunks(N, M):
-    rows = max(1, int(_CHUNK_BYTES // (16 * max(M, 1))))
+    rows = _chunk_rows(M)
     for start in range(0, N, rows):
         yield slice(start, min(N, start + rows))
 
@@ -134,10 +163,11 @@ class NufftPlan:
         self.n_trans = int(n_trans)
         self.backend = _choose(backend, self.dim, self.N * self.M)
         if self.backend == "direct":
-            check_memory(16 * self.N * self.M, f"the {self.N} x {self.M} exponentials of a direct sum",
-                         "Use backend='finufft'.")
+            _check_direct(self.N, self.K, self.dim, self.n_trans, "the exponentials of a direct sum kept for reuse")
             self._e = _exp_rows(t, self.K)
             return
+        check_memory(nufft_memory(self.N, self.K, self.dim, self.n_trans), f"finufft's sums between {self.N} points "
+                     f"and {self.M} modes (d = {self.dim})", "Use a smaller `K`.")
         self._eps = _nufft_eps(eps, self.dim)
         self._options = {} if upsampfac is None else {"upsampfac": float(upsampfac)}
         self._plans = {}
@@ -192,6 +222,7 @@ def evaluate(coef, t, *, eps=DEFAULT_EPS, backend="auto"):
     extra = coef.shape[dim:]
     flat = np.ascontiguousarray(coef, dtype=complex).reshape((M, -1))
     if _choose(backend, dim, N * M) == "direct":
+        _check_direct(min(N, _chunk_rows(M)), K, dim, flat.shape[1], f"evaluating at {N} points")
         out = np.empty((N, flat.shape[1]), dtype=complex)
         for sl in _chunks(N, M):
             out[sl] = _exp_rows(t[sl], K) @ flat
@@ -242,6 +273,7 @@ def adjoint(t, w, K, *, eps=DEFAULT_EPS, backend="auto"):
     extra = w.shape[1:]
     w2 = np.ascontiguousarray(w, dtype=complex).reshape((N, -1))
     if _choose(backend, dim, N * M) == "direct":
+        _check_direct(min(N, _chunk_rows(M)), K, dim, w2.shape[1], f"the adjoint sum of {N} points")
         out = np.zeros((M, w2.shape[1]), dtype=complex)
         for sl in _chunks(N, M):
             out += _exp_rows(t[sl], K).conj().T @ w2[sl]
@@ -253,6 +285,15 @@ def adjoint(t, w, K, *, eps=DEFAULT_EPS, backend="auto"):
 def kernel_values(g, z, *, eps=DEFAULT_EPS, backend="auto"):
     """``kappa(z_p) = sum_k g_k cos(k.z_p)`` at point differences ``z`` of shape (n, d) for an even real ``g``."""
     return evaluate(np.asarray(g, dtype=complex), z, eps=eps, backend=backend).real
+
+
+def kernel_matrix_memory(N, K, dim, *, direct=False):
+    """Peak bytes of :func:`kernel_matrix`: ``G`` and its symmetrisation, plus the ``N x M`` exponentials, their
+    weighted and conjugated copies of a direct sum, or finufft's difference blocks and upsampled grid."""
+    if direct:
+        return 3 * direct_sum_memory(N, K, dim) + 16 * N * N + 24 * N * N
+    pairs = min(_PAIR_CHUNK, N * N)
+    return 8 * N * N + 48 * pairs + nufft_memory(0, K, dim) + 8 * pairs * dim
 
 
 def kernel_matrix(t, g, *, eps=DEFAULT_EPS, backend="auto"):
@@ -276,10 +317,13 @@ def kernel_matrix(t, g, *, eps=DEFAULT_EPS, backend="auto"):
     N, dim = t.shape
     K = (g.shape[0] - 1) // 2
     M = g.size
-    check_memory(8 * N * N + 48 * min(_PAIR_CHUNK, N * N), f"the {N} x {N} kernel matrix",
-                 "Use method='iterative' or fewer points.")
     n_pairs = N * (N - 1) // 2
-    if _choose(backend, dim, n_pairs * M) == "direct":
+    direct = _choose(backend, dim, n_pairs * M) == "direct"
+    check_memory(kernel_matrix_memory(N, K, dim, direct=direct), f"the {N} x {N} kernel matrix"
+                 + (f" by a direct sum over {M} modes (d = {dim})" if direct else ""),
+                 "Use method='iterative', fewer points or a smaller `K`." if direct
+                 else "Use method='iterative' or fewer points.")
+    if direct:
         e = _exp_rows(t, K)
         G = ((e * g.reshape(-1)) @ e.conj().T).real
         return 0.5 * (G + G.T)

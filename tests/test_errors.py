@@ -437,8 +437,10 @@ class TestEvaluation:
     def test_query_memory(self, monkeypatch):
         s = fit()
         small_memory(monkeypatch, 10_000)
-        with pytest.raises(MemoryEstimateError, match=r"evaluating at 1000 query points needs about 31.2 KiB, but only "
-                                                      r"9.8 KiB is available\. Evaluate in smaller batches\."):
+        # the float copy (8 bytes a point) and as_query's magnitudes, wrapped copy and masks (18 bytes a point)
+        with pytest.raises(MemoryEstimateError, match=r"checking 1000 points of `query` in d = 1 needs about 25.4 KiB, "
+                                                      r"but only 9.8 KiB is available\. Pass fewer points in `query` "
+                                                      r"\(evaluate in batches\)\."):
             s(np.linspace(0, 1, 1000))
 
     def test_function_helper_shape_2d(self):

@@ -16,7 +16,7 @@ from ..lattice import box_size
 __all__ = ["check_int", "check_dim", "check_period", "as_points", "as_values", "merge_duplicates", "as_query",
            "check_real", "check_choice", "evaluate_function", "duplicate_tolerance", "as_coefficients",
            "check_h_ini", "warn_truncation", "parse_number", "parse_int", "TRUNCATION_FRACTION",
-           "TRUNCATION_TOLERANCE", "NUMBER_GRAMMAR", "TORUS_THEOREM"]
+           "TRUNCATION_TOLERANCE", "NUMBER_GRAMMAR", "TORUS_THEOREM", "points_memory", "query_memory", "h_ini_memory"]
 
 # Coordinates are accepted within this many periods of the origin. Below it the float spacing at x is at most
 # eps |x| < 2^-12 P, so a coordinate keeps at least 12 bits (3.6 digits) of its position on the torus; beyond it the
@@ -153,6 +153,22 @@ def duplicate_tolerance(scale, period):
     with a margin. It depends on the two points' own inputs only, never on the largest ``|x|`` of the set.
     """
     return _DUPLICATE_ULPS * np.finfo(float).eps * np.maximum(float(period), np.asarray(scale, dtype=float))
+
+
+def points_memory(N, dim):
+    """Peak bytes of checking N points in d = `dim` (:func:`as_points` with its float copy,
+    :func:`duplicate_tolerance`, :func:`merge_duplicates` with complex values): measured 132 bytes a point in 1-d,
+    195 in 3-d. The checks here allocate without checking (this module sits low in the import graph): callers check
+    this estimate, :func:`query_memory` and :func:`h_ini_memory` with :func:`fpnorm._internal.memory.check_memory`."""
+    return N * (136 + 48 * dim)
+
+
+def query_memory(Q, dim):
+    """Peak bytes of :func:`as_query` for Q points in d = `dim`: the float copy, the magnitudes of the wrapping check
+    and the wrapped copy (the second freed before the third is made), and two boolean masks."""
+    return Q * (24 * dim + 2)
+
+
 
 
 def as_points(points, dim, period, name="points", *, return_scale=False):
@@ -338,6 +354,12 @@ def as_coefficients(coef, dim, name, *, accepted="a callable or a coefficient ar
     if not np.isfinite(arr).all():
         raise ValueError(f"Expected `{name}` coefficients to be finite; got NaN or inf.")
     return arr.astype(complex)
+
+
+def h_ini_memory(size):
+    """Peak bytes of :func:`check_h_ini` for a coefficient array of `size` entries: its complex copy, the mirrored
+    conjugate and the temporaries of the Hermitian test (measured 56 bytes an entry)."""
+    return 64 * size
 
 
 def check_h_ini(h_ini, dim):

@@ -15,11 +15,12 @@ import numpy as np
 
 from .. import transforms
 from .._internal.checks import evaluate_function
-from ..lattice import box_points, real_design, real_to_complex, torus_grid
+from .._internal.memory import check_memory
+from ..lattice import box_points, box_points_memory, real_design, real_to_complex, torus_grid
 
 __all__ = ["GridBounds", "BoundGrid", "bound_offsets", "derivative_bounds", "grid_points_per_axis", "as_bound",
            "check_bounds_fine", "check_data_within_bounds", "max_violation", "MAX_GRID_POINTS",
-           "BOUND_RTOL"]
+           "BOUND_RTOL", "bound_grid_memory"]
 
 # Most points of the grid on which bounds are enforced (only the rows needed enter cvxpy; the grid itself costs
 # O(n^d) memory and one FFT per check).
@@ -67,6 +68,8 @@ def derivative_bounds(coef, period, dim):
     Both are the largest over the columns.
     """
     K = (coef.shape[0] - 1) // 2
+    check_memory(box_points_memory(K, dim) + 32 * (2 * K + 1) ** dim, f"the derivative bounds over the box "
+                 f"|k|_inf <= {K} in d = {dim}", "Use a smaller K.")
     kn = np.linalg.norm(box_points(K, dim), axis=1)
     flat = np.abs(coef).reshape(kn.size, -1)
     w = 2 * np.pi / period
@@ -100,6 +103,12 @@ def grid_points_per_axis(L1, L2, dim, atol, K, period):
     cap = int(np.floor(MAX_GRID_POINTS ** (1.0 / dim) + 1e-9))
     n = max(2 * K + 2, need)
     return (min(n, cap), n > cap)
+
+
+def bound_grid_memory(n, dim):
+    """Peak bytes of a bound grid of ``n^dim`` points (:class:`BoundGrid`, :func:`check_bounds_fine`): its points,
+    the bounds' offsets there, and one FFT's complex grid, its output and real part."""
+    return n**dim * (16 * dim + 80)
 
 
 class BoundGrid:
@@ -215,6 +224,8 @@ def check_bounds_fine(coef, bounds, n, dim, *, stacklevel):
     P = bounds.period
     K = (coef.shape[0] - 1) // 2
     nf = max(4 * n if (4 * n) ** dim <= _FINE_CHECK_POINTS else 2 * n, 2 * K + 1)
+    check_memory(bound_grid_memory(nf, dim), f"the check of the bounds on a grid of {nf}^{dim} points",
+                 "Use a smaller K.")
     xf = torus_grid(nf, dim, P)  # a multiple 4n or 2n: contains the midpoints of the enforcement grid
     lo, hi = bounds.offsets(xf)
     vals = transforms.evaluate_grid(coef, nf, dim).real.reshape(nf**dim, -1)

@@ -20,11 +20,13 @@ accuracy for ``cos`` and ``sin`` (:data:`fpnorm.lattice.LIBM_ULPS`).
 import numpy as np
 
 from .. import transforms
+from .._internal.memory import check_memory
 from ..lattice import EXP_ERROR_UNITS, axis_exponentials, exact_angles
 from .problem import RESIDUAL_KINDS, Problem, values_at_points
 
 __all__ = ["EXACT_WORK", "EXACT_SHARE", "NUFFT_ERROR", "DIRECT_SUM_CAP", "certified_values", "certified_residual",
-           "band_violation", "sensitivity", "point_values", "relative_interval", "interval_kind"]
+           "band_violation", "sensitivity", "point_values", "relative_interval", "interval_kind",
+           "certified_values_memory"]
 
 # Terms (points x modes x columns) up to which values are summed in extended precision: about 0.5 s on the 2-core
 # machine (numpy's long-double products run at ~25 ns a complex multiply-add, measured: 3.2 s for N = 8000 points
@@ -71,6 +73,17 @@ def _relative_bound(K, dim, extended, real=False):
     return phi / (1.0 - phi)
 
 
+def certified_values_memory(N, K, dim, m=1, *, extended=False):
+    """Peak bytes of :func:`certified_values` at N points: the angle-addition factors of every axis and the
+    ``N x (2K+1)`` products of the axes after the first, the padded coefficients and their transpose, the chunk's
+    intermediates (at most a few times ``_CHUNK_BYTES``) and the result."""
+    item = 32 if extended else 16
+    n = 2 * K + 1
+    B = max(1, int(np.ceil(np.sqrt(n))))
+    factors = N * dim * (2 * B + 3) * item + 2 * N * n * (dim - 1) * item
+    return factors + 3 * (n + B) ** dim * m * item + 4 * _CHUNK_BYTES + 2 * N * m * item
+
+
 def certified_values(coef, t, t_lo=None, *, extended=None, real=False):
     """``h_n = sum_k c_k e^{i k.(t_n + t_lo_n)}`` with exact phases, and a proven bound on the error of every value.
 
@@ -110,6 +123,8 @@ def certified_values(coef, t, t_lo=None, *, extended=None, real=False):
     if extended is None:
         extended = N * n**dim * m <= EXACT_WORK
     cplx = np.clongdouble if extended else complex
+    check_memory(certified_values_memory(N, K, dim, m, extended=extended), f"the certified sums at {N} points over "
+                 f"{n ** dim} modes (d = {dim})", "Use a smaller `K` or fewer points.")
     rho = np.sum(np.abs(flat.reshape(-1, m)), axis=0) * (1 + 4 * n**dim * 2.0**-53)   # rounded up
     error = _relative_bound(K, dim, extended, real) * rho
     rest = n ** (dim - 1) * m

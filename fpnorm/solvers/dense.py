@@ -12,14 +12,16 @@ import numpy as np
 import scipy.linalg as sla
 
 from .. import transforms
+from .._internal.memory import check_memory
 from .problem import FreeModes, Solution, SolveInfo, relative_residual, values_at_points
 
 __all__ = ["solve_cholesky", "cholesky_memory"]
 
 
 def cholesky_memory(N):
-    """Peak bytes of :func:`solve_cholesky`: G, its projection and factor, and the difference array of the NUFFT."""
-    return 8 * N * N * 4
+    """Peak bytes of :func:`solve_cholesky`: G, its projection and factor, a temporary of their size, and the NUFFT's
+    difference blocks (at most 2^22 differences at a time; measured 35 bytes per matrix entry at N = 3000)."""
+    return 8 * N * N * 4 + 48 * min(1 << 22, N * N)
 
 
 def solve_cholesky(problem, *, refine=3, rtol=1e-10):
@@ -30,7 +32,14 @@ def solve_cholesky(problem, *, refine=3, rtol=1e-10):
     -------
     Solution
     """
-    K = problem.K
+    N, K, dim = problem.N, problem.K, problem.dim
+    need = cholesky_memory(N)
+    if dim > 3:  # no finufft: the plan keeps the N x M exponentials and the kernel matrix is a direct sum
+        need += transforms.direct_sum_memory(N, K, dim, problem.rhs.shape[1]) + transforms.kernel_matrix_memory(
+            N, K, dim, direct=True)
+    check_memory(need, f"the Cholesky solve's {N} x {N} kernel matrix, its projection and factor"
+                 + (f" (direct sums over {problem.M} modes in d = {dim})" if dim > 3 else ""),
+                 "Use method='iterative' (matrix-free) or fewer points" + (", or a smaller `K`." if dim > 3 else "."))
     plan = transforms.NufftPlan(problem.t, K, n_trans=problem.rhs.shape[1], eps=problem.eps)  # reused below
     free = FreeModes(problem)
     gp = problem.g_penalised

@@ -17,7 +17,8 @@ import scipy.linalg as sla
 
 from .. import transforms
 from .._internal.checks import evaluate_function
-from ..lattice import complex_to_real, real_design, real_to_complex
+from .._internal.memory import check_memory
+from ..lattice import complex_to_real, real_design, real_design_memory, real_to_complex
 
 __all__ = ["Problem", "SolveInfo", "Solution", "FreeModes", "ScaledDesign", "scaled_design", "real_scales",
            "relative_residual", "direct_values", "forward", "values_at_points", "right_hand_sides", "join_complex",
@@ -366,6 +367,10 @@ class ScaledDesign:
 
 def scaled_design(problem, free):
     """:class:`ScaledDesign` of `problem`, with `free` its :class:`FreeModes`."""
+    N, K, dim = problem.N, problem.K, problem.dim
+    # the design, then its scaled copy (and the penalised columns' copy when some modes are free)
+    check_memory(real_design_memory(N, K, dim) + 16 * N * problem.M, f"the real design matrix of {N} points x "
+                 f"{problem.M} modes", "Use a smaller `K` or fewer points.")
     design = real_design(problem.t, problem.K, problem.dim, t_lo=problem.t_lo)
     scales = real_scales(problem)
     if free.n == 0:  # every column penalised: no column selection (saves a copy of the N x M matrix)

@@ -35,8 +35,8 @@ from .. import transforms
 from .._internal.checks import check_int
 from .._internal.memory import check_memory
 from ..exceptions import MemoryEstimateError
-from ..lattice import box_points, resize_box
-from ..weights import LFP, PowerLaw, Sobolev, check_weight
+from ..lattice import box_points, box_points_memory, resize_box
+from ..weights import LFP, PowerLaw, Sobolev, box_memory, check_weight
 from .problem import FreeModes, join_complex, scale_exponent
 
 __all__ = ["kernel_tail_bound", "truncation_error", "tail_moments", "far_tail_matrix", "OUTER_FACTOR"]
@@ -224,7 +224,8 @@ def _summed_tail(weight, Ko):
     diverge, or the weight may not have started to decay) or the weight is free (``inf``) somewhere beyond ``Ko``."""
     d = weight.dim
     n_max = max(2 * Ko, min(8 * Ko, int((_SUMMED_POINTS ** (1.0 / d) - 1) // 2)))
-    check_memory(8 * (d + 3) * (2 * n_max + 1) ** d, f"the tail of the weight to |k|_inf <= {n_max}")
+    # the lattice points, their shells, and the weight on those outside (as Weight.box)
+    check_memory(box_points_memory(n_max, d) + box_memory(n_max, d), f"the tail of the weight to |k|_inf <= {n_max}")
     k = box_points(n_max, d)
     shell = np.max(np.abs(k), axis=1)
     outside = shell > Ko
