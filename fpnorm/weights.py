@@ -107,7 +107,8 @@ def _breakpoint_offsets(omega, s, points, d, P):
                       f"range of the network's ReLU breakpoints: {100 * lo:.1f} % of them lie below and "
                       f"{100 * hi:.1f} % above the data (offsets' {100 * _RANGE_FRACTION:g} % and "
                       f"{100 * (1 - _RANGE_FRACTION):g} % quantiles {q[0]:.3g}, {q[1]:.3g}); the LFP weight assumes a "
-                      f"constant bias density across the data and period {P:g}.", NetworkRangeWarning, stacklevel=3)
+                      f"constant bias density across the data"
+                      + ("." if P is None else f" and period {P:g}."), NetworkRangeWarning, stacklevel=3)
     return rel
 
 
@@ -382,9 +383,11 @@ class LFP(Weight):
             Input weights at initialisation.
         b, a : array_like, shape (m,)
             Biases and output weights at initialisation.
-        period : float
+        period : float or None
             Period ``P`` of the torus the network's function is compared on; take it several times the diameter of
-            the data (the network lives on the whole space).
+            the data. None: the whole space ``R^d``, where the network lives (``LFPFlow(..., K=None, period=None)``,
+            ``FPInterpolator(..., K=None, period=None)``); the weight is then a function of the real frequency
+            ``xi``.
         form : str
             One of :data:`NETWORK_FORMS`: ``"seed"``, ``h(x) = m^-1/2 sum_j a_j ReLU(W_j (x + b_j))`` (1-d), or
             ``"standard"``, ``h(x) = m^-1/2 sum_j a_j ReLU(W_j . x + b_j)`` (any d); gradient on all of W, b, a.
@@ -441,6 +444,18 @@ class LFP(Weight):
         for biases uniform on ``[-B, B]``); the ``a^2`` share of ``A4`` matters only when ``a`` is comparable to
         ``r``.
 
+        *The whole space* (``period=None``). On ``R^d`` the flow is ``d/dt h^(xi) = -gamma(xi)^2 (h - y)_p^(xi)``
+        with ``u_p^(xi) = (1/N) sum_i u(x_i) e^{-2 pi i xi.x_i}`` and ``xi`` real (cycles per unit length), i.e.
+        ``dh/dt = -(1/N) sum_i phi(x - x_i) (h(x_i) - y_i)`` with ``phi`` the inverse transform of ``gamma^2``. It is
+        the network's flow when ``phi = Theta`` up to the polynomials the weight leaves free, so ``gamma(xi)^2 =
+        Theta^(xi)`` itself, with no ``P^-d`` from the Fourier-series normalisation and no ``P``-power from
+        ``xi = k / P``: ``a = c_d A2 / (4 pi^2)``, ``b = c_d A4 / (16 pi^4)`` -- the torus constants at ``P = 1``.
+        The torus weight of period ``P`` is ``P^-d gamma(k / P)^2`` of this one (``a P``, ``b P^3``), exactly, for
+        every ``P``; its interpolant and flow tend to the whole-space ones as ``P -> inf`` (the affine part, free
+        here because ``b > 0``, costs ``O(1/P)`` on the torus). The whole-space flow moves the free affine part
+        infinitely fast, while the network moves it through the dropped polynomial parts of ``Theta``: fast, not
+        infinitely; at early times the whole-space flow is therefore ahead of the network.
+
         *Estimating* ``<rho A>``: the breakpoints ``s_j`` within the data ball ``|s_j - omega_j.c| <= R`` are
         counted with their weights ``A_j``, ``<rho A> = sum A_j / (2 R m)``; for the seed form ``s_j = -b_j``. This
         is the density the network sees at the data, sampling noise included. The polynomial parts dropped above
@@ -459,8 +474,11 @@ class LFP(Weight):
         >>> clock = 32 * 4.0 * np.pi**4 * 32.0                        # 32 B pi^4 P
         >>> bool(np.isclose(w.a, ref.a / clock) and np.isclose(w.b, ref.b / clock))
         True
+        >>> ws = LFP.from_network(W, b, a, period=None, points=np.linspace(-1, 1, 10))    # on R: a / P, b / P^3
+        >>> bool(np.isclose(ws.a, w.a / 32.0) and np.isclose(ws.b, w.b / 32.0**3))
+        True
         """
-        P = check_real(period, "period", minimum=0.0, strict_min=True)
+        P = None if period is None else check_real(period, "period", minimum=0.0, strict_min=True)
         if form not in NETWORK_FORMS:
             raise ValueError(f"Expected `form` to be one of {NETWORK_FORMS}, got {form!r}.")
         W, b, a = _network_arrays(W, b, a)
@@ -487,7 +505,8 @@ class LFP(Weight):
         c_d = 2.0 / (2.0 * math.pi ** (d / 2) / math.gamma(d / 2))
         rho_a4 = float(np.sum(A4[inside])) / (2.0 * R * m)
         rho_a2 = float(np.sum(A2[inside])) / (2.0 * R * m)
-        return cls(c_d * rho_a2 * P / (4.0 * math.pi**2), c_d * rho_a4 * P**3 / (16.0 * math.pi**4), dim=d,
+        L = 1.0 if P is None else P              # gamma(xi)^2 = Theta^(xi) on R^d; P^-d Theta^(k / P) on the torus
+        return cls(c_d * rho_a2 * L / (4.0 * math.pi**2), c_d * rho_a4 * L**3 / (16.0 * math.pi**4), dim=d,
                    zero=zero)
 
     def _gamma2_nonzero(self, k, r):
