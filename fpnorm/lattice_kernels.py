@@ -4,8 +4,9 @@
 finite ``zero`` and left out (free) when ``zero`` is None; Sobolev weights include ``gamma(0)^2 = 1``.
 
 Every supported weight is a sum of terms ``C (c + 4 pi^2 |k|^2)^-s`` (``c = 0``: power laws, ``k = 0`` left out;
-``c = 1``: Sobolev). With ``(c + 4 pi^2 k^2)^-s = (4 pi)^-s / Gamma(s) int_0^inf t^(s-1) e^{-c t / 4 pi} e^{-pi k^2 t} dt``
-split at ``t = eta`` (Crandall 1998), each lattice sum ``T(z) = sum_k (c + 4 pi^2 |k|^2)^-s e^{2 pi i k.z}`` is
+``c = 1``: Sobolev). With
+``(c + 4 pi^2 k^2)^-s = (4 pi)^-s / Gamma(s) int_0^inf t^(s-1) e^{-c t / 4 pi} e^{-pi k^2 t} dt`` split at ``t = eta``
+(Crandall 1998), each lattice sum ``T(z) = sum_k (c + 4 pi^2 |k|^2)^-s e^{2 pi i k.z}`` is
 
 - reciprocal: ``sum_k (c + 4 pi^2 k^2)^-s Q(s, eta (c / 4 pi + pi k^2)) cos(2 pi k.z)`` (``Q`` the regularised upper
   incomplete gamma function, Gaussian decay in ``k``);
