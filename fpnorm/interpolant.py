@@ -21,14 +21,16 @@ from ._internal.checks import (
     warn_truncation,
 )
 from ._internal.memory import check_memory
-from .kernels import closed_form_kernel, has_closed_form
+from .kernels import has_closed_form
 from .lattice import box_size, exact_angles, exact_quotient
+from .lattice_kernels import TorusKernel, has_torus_kernel
 from .lattice_sums import warn_ill_posed
 from .solvers import METHODS, Problem, residual_warning, sensitivity_warning, solve
 from .solvers.bound_grid import BOUND_RTOL, GridBounds, as_bound, bound_offsets
 from .solvers.certify import point_values
 from .solvers.constrained import SOLVERS, as_tolerances, solve_constrained
-from .solvers.periodic1d import LIMIT_METHODS, KernelExpansion, solve_limit
+from .solvers.lattice_limit import LATTICE_METHOD, LatticeExpansion, solve_lattice_limit
+from .solvers.periodic1d import LIMIT_METHODS, KernelExpansion, LimitSolution, solve_limit
 from .solvers.problem import evaluate_h_ini, join_complex, right_hand_sides, scale_exponent
 from .solvers.smoothing import solve_smoothing
 from .solvers.truncation import truncation_error
@@ -38,8 +40,10 @@ __all__ = ["FPInterpolator"]
 
 # Query points evaluated per chunk: bounds memory of evaluation at ``_EVAL_CHUNK * m`` complex numbers.
 _EVAL_CHUNK = 1 << 18
+# Methods for K=None (besides "auto"): the 1-d closed forms and the Ewald-split kernels in d = 1, 2, 3.
+_LIMIT = LIMIT_METHODS[1:] + (LATTICE_METHOD,)
 # Methods that need an integer K.
-_TRUNCATED = tuple(m for m in METHODS if m not in LIMIT_METHODS[1:])
+_TRUNCATED = tuple(m for m in METHODS if m not in _LIMIT)
 
 
 class FPInterpolator:
@@ -161,11 +165,11 @@ class FPInterpolator:
         self.period = check_period(period)
         self.K = check_int(K, "K", minimum=0, allow_none=True)
         check_choice(method, "method", METHODS)
-        if (self.K is None) != (method in LIMIT_METHODS[1:]) and method != "auto":
-            raise ValueError(f"Expected `method` in {LIMIT_METHODS} for K=None and in {_TRUNCATED} for an integer "
-                             f"K, got method={method!r} with K={self.K!r}.")
-        if self.K is None and not has_closed_form(weight):
-            closed_form_kernel(weight)  # raises the ValueError that names what K=None supports
+        if (self.K is None) != (method in _LIMIT) and method != "auto":
+            raise ValueError(f"Expected `method` in {('auto',) + _LIMIT} for K=None and in {_TRUNCATED} for an "
+                             f"integer K, got method={method!r} with K={self.K!r}.")
+        if self.K is None and not (has_closed_form(weight) or has_torus_kernel(weight)):
+            TorusKernel(weight)  # raises the ValueError that names what K=None supports
         self.rtol = check_real(rtol, "rtol", minimum=0.0, strict_min=True)
         self.smoothing = check_real(smoothing, "smoothing", minimum=0.0)
         check_choice(solver, "solver", SOLVERS)
@@ -246,12 +250,25 @@ class FPInterpolator:
         self._limit = None
 
     def _init_limit(self, x, y, rhs, method, scale):
-        """K = infinity: the exact closed-form solve of :func:`fpnorm.solvers.periodic1d.solve_limit`."""
+        """K = infinity: the exact closed-form solve of :func:`fpnorm.solvers.periodic1d.solve_limit` in 1-d, the
+        dense Ewald-split kernel solve of :func:`fpnorm.solvers.lattice_limit.solve_lattice_limit` otherwise."""
         # the data scaled by an exact power of two (as solvers.solve does) so no square in the solve overflows
         self._limit_exponent = scale_exponent(rhs)
-        z, dz = exact_quotient(x[:, 0], self.period)     # the nodes and their exact remainder x / P - z
-        self._limit = solve_limit(self.weight, z, np.ldexp(rhs, -self._limit_exponent), method=method, dz=dz,
-                                  point_scale=max(scale, float(np.max(x))) / self.period)
+        scaled = np.ldexp(rhs, -self._limit_exponent)
+        point_scale = max(scale, float(np.max(x))) / self.period
+        lattice = method == LATTICE_METHOD or (method == "auto" and not has_closed_form(self.weight))
+        if lattice:
+            if not has_torus_kernel(self.weight):
+                TorusKernel(self.weight)     # raises the ValueError that names what the method supports
+            # the nodes and their exact remainders x / P - z, coordinate by coordinate
+            parts = [exact_quotient(x[:, i], self.period) for i in range(self.dim)]
+            z = np.stack([p[0] for p in parts], axis=1)
+            dz = np.stack([p[1] for p in parts], axis=1)
+            self._limit = LimitSolution(*solve_lattice_limit(z, scaled, weight=self.weight, dz=dz,
+                                                             point_scale=point_scale))
+        else:
+            z, dz = exact_quotient(x[:, 0], self.period)     # the nodes and their exact remainder x / P - z
+            self._limit = solve_limit(self.weight, z, scaled, method=method, dz=dz, point_scale=point_scale)
         self.info = self._limit.info
         if self._complex:  # the real and imaginary parts are certified one by one; |h - y| is at most sqrt(2) times
             self.info.residual = _complex_residual(self.info.residual, 0.0)
@@ -330,7 +347,12 @@ class FPInterpolator:
         out = np.empty((q.shape[0], self._limit.norm2.size))
         for start in range(0, q.shape[0], _EVAL_CHUNK):
             sl = slice(start, min(q.shape[0], start + _EVAL_CHUNK))
-            out[sl] = np.ldexp(self._limit.evaluate(*exact_quotient(q[sl, 0], self.period)), self._limit_exponent)
+            if isinstance(self._limit.evaluate, LatticeExpansion):
+                zq = np.stack([exact_quotient(q[sl, i], self.period)[0] for i in range(self.dim)], axis=1)
+                out[sl] = np.ldexp(self._limit.evaluate(zq), self._limit_exponent)
+            else:
+                out[sl] = np.ldexp(self._limit.evaluate(*exact_quotient(q[sl, 0], self.period)),
+                                   self._limit_exponent)
         out = join_complex(out, self._complex)
         h0 = self._eval_h_ini(q) if q.shape[0] else None
         if h0 is not None:
@@ -368,7 +390,9 @@ class FPInterpolator:
         K, N = f["K"], f["points"].shape[0]
         if N == 0:
             raise ValueError("FPInterpolator array 'points' should hold at least one point")
-        if K is None and (f["dim"] != 1 or f["limit"] is None or f["coef"] is not None or f["limit_exponent"] is None):
+        lattice = f["limit"] is not None and isinstance(f["limit"].evaluate, LatticeExpansion)
+        if K is None and ((f["dim"] != 1 and not lattice) or f["limit"] is None or f["coef"] is not None
+                          or f["limit_exponent"] is None):
             raise ValueError(f"FPInterpolator with K=None should have metadata 'dim' 1 (got {f['dim']}), a 'limit' "
                              f"and a 'limit_exponent', and no array 'coef'")
         if K is not None and (f["coef"] is None or f["limit"] is not None or f["limit_exponent"] is not None):
@@ -388,7 +412,7 @@ class FPInterpolator:
                 raise ValueError(f"FPInterpolator array 'limit_norm2' should have shape ({width},), got "
                                  f"{s._limit.norm2.shape}")
             kernel = s._limit.evaluate
-            if isinstance(kernel, KernelExpansion) and kernel.weight != s.weight:
+            if isinstance(kernel, (KernelExpansion, LatticeExpansion)) and kernel.weight != s.weight:
                 raise ValueError(f"FPInterpolator: the K = None kernel's weight {kernel.weight!r} should be the "
                                  f"interpolant's, {s.weight!r}")
             s._limit.info = s.info

@@ -30,6 +30,7 @@ import math
 
 import numpy as np
 from scipy import special
+from scipy.linalg import blas
 
 from .weights import LFP, PowerLaw, Sobolev
 
@@ -40,9 +41,11 @@ TORUS_KERNEL_DIMS = (1, 2, 3)
 _U = 2.0**-53
 # The splitting parameter per dimension: real space within R = 3.5 sqrt(eta), reciprocal within 3.5 / sqrt(eta).
 # Smaller in d = 2 and 3, where the reciprocal part of a kernel matrix is one BLAS product of cos/sin features and
-# each real-space image costs special functions on every pair.
-_ETA = {1: 0.25, 2: 0.06, 3: 0.1}
-# Terms of the series of e^{-c t / 4 pi} on t <= eta (Sobolev): (eta / 4 pi)^m / m! < 1e-21 at m = 9, eta <= 0.25.
+# each real-space image costs special functions on every pair (assembly of an N = 2000 LFP matrix measured fastest
+# near these values on the 2-core machine).
+_ETA = {1: 0.25, 2: 0.02, 3: 0.06}
+# Terms of the series of e^{-c t / 4 pi} on t <= eta (Sobolev): the first left out, (eta / 4 pi)^11 / 11!, is below
+# 1e-23 for eta <= 0.4.
 _SERIES = 10
 # Relative accuracy assumed of scipy's gammaincc (orders p0 other than 1/2, 1); erfc, exp, exp1 within a few units.
 _GAMMAINCC_RTOL = 1e-14
@@ -228,6 +231,20 @@ class TorusKernel:
         for C, s, c in self._terms:
             if c == 0:
                 self._const -= C * (4 * math.pi) ** -s / math.gamma(s) * self.eta**s / s
+        # the terms sharing a base order p0 share one recurrence: {p: (extra steps, [(index in chain, factor)])}
+        chains = {}
+        for C, s, c in sorted(self._terms, key=lambda t: t[1]):
+            b = s - d / 2.0
+            base = b + 1.0 - (math.ceil(b + 1.0) - 1)
+            start = min([p for p in chains if p - base == round(p - base)] or [b + 1.0])
+            series = _SERIES if c else 0
+            for m in range(series + 1):
+                coef = C * (4 * math.pi) ** -s / math.gamma(s) * (-c / (4 * math.pi)) ** m / math.factorial(m) \
+                    * self.eta ** (b + m)
+                chains.setdefault(start, [0, []])[1].append((int(round(b + 1.0 + m - start)), coef))
+        self._chains = {}
+        for start, (_, parts) in chains.items():
+            self._chains[start] = (max(i for i, _ in parts), parts)
         self.value0 = float(self(np.zeros((1, d)))[0])
         self.error = self._error_bound()
 
@@ -238,34 +255,39 @@ class TorusKernel:
         rel = _GAMMAINCC_RTOL if uses else 0.0
         # every real-space term within (16 (steps + 4) u + rel) of f(0), one term per image offset at most
         real = self._offsets.shape[0] * _real_magnitude(self._terms, d, self.eta) * (16 * (steps + 4) * _U + rel)
-        kz = np.sum(np.abs(self._modes), axis=1)                     # |k.z| <= |k|_1 / 2 in the reduced cell
+        kz = np.sum(np.abs(self._modes), axis=1) * 2.0   # |k.x| <= |k|_1 for points in [0, 1)^d, features included
         recip = float(np.sum(2 * self._w * (8 * _U + 2 * math.pi * kz * 4 * _U + _GAMMAINCC_RTOL)))
         return 2.0 * self._tol + recip + abs(self._w0) * (4 * _U + _GAMMAINCC_RTOL) + real \
             + abs(self._const) * 8 * _U + 4 * _U * abs(self.value0)
 
     # -- the two halves, on offsets reduced to [-1/2, 1/2]^d ----------------------------------------------------
     def _real(self, z):
-        """Real-space sum at reduced offsets ``z`` (P, d), shape (P,)."""
-        d, eta = self.dim, self.eta
-        out = np.full(z.shape[0], self._const)
+        """Real-space sum at reduced offsets: ``z`` a list of d coordinate arrays of one shape, in [-1/2, 1/2]."""
+        eta = self.eta
+        out = np.full(z[0].shape, self._const)
         R2 = self.R**2
         for n in self._offsets:
-            r2 = np.sum((z + n) ** 2, axis=1)
-            near = np.nonzero(r2 <= R2)[0]
-            if near.size == 0:
+            r2 = (z[0] + n[0]) ** 2
+            for i in range(1, self.dim):
+                r2 += (z[i] + n[i]) ** 2
+            if np.sum(np.abs(n)) == 0 and self.R**2 >= self.dim / 4.0:
+                out += self._radial((math.pi / eta) * r2)          # every offset's nearest image is within R
                 continue
-            x = (np.pi / eta) * r2[near]
-            acc = np.zeros(near.size)
-            for C, s, c in self._terms:
-                b = s - d / 2.0
-                chain, _ = _expint_chain(x, b + 1.0, _SERIES if c else 0)
-                pre = C * (4 * math.pi) ** -s / math.gamma(s)
-                for m, e in enumerate(chain):
-                    acc += pre * (-c / (4 * math.pi)) ** m / math.factorial(m) * eta ** (b + m) * e
-            out[near] += acc
+            near = np.nonzero(r2 <= R2)
+            if near[0].size:
+                out[near] += self._radial((math.pi / eta) * r2[near])
         return out
 
-    def _features(self, x):
+    def _radial(self, x):
+        """``sum_terms C (4 pi)^-s / Gamma(s) sum_m (-c / 4 pi)^m / m! eta^(b+m) E_(b+m+1)(x)`` (one image each)."""
+        acc = np.zeros_like(x)
+        for p, (extra, parts) in self._chains.items():
+            chain, _ = _expint_chain(x, p, extra)
+            for order, coef in parts:
+                acc += coef * chain[order]
+        return acc
+
+    def features(self, x):
         """``cos(2 pi k.x)`` and ``sin(2 pi k.x)`` for the kept modes, each (P, n)."""
         ph = (2 * math.pi) * (x @ self._modes.T.astype(float))
         return np.cos(ph), np.sin(ph)
@@ -283,50 +305,99 @@ class TorusKernel:
         chunk = max(1, (1 << 22) // max(1, self._modes.shape[0] + self._offsets.shape[0]))
         for start in range(0, flat.shape[0], chunk):
             zc = flat[start:start + chunk]
-            cos, _ = self._features(zc)
-            out[start:start + chunk] = self._real(zc) + 2.0 * (cos @ self._w) + self._w0
+            cos = np.cos((2 * math.pi) * (zc @ self._modes.T.astype(float)))
+            out[start:start + chunk] = self._real(list(zc.T)) + 2.0 * (cos @ self._w) + self._w0
         return out.reshape(shape)
 
-    def matrix(self, x, y=None):
+    def matrix(self, x, y=None, *, split=False):
         """``kappa(x_i - y_j)``, shape (N, M), for points ``x`` (N, d) and ``y`` (M, d) in periods (``y = x`` by
-        default: the kernel matrix, exactly symmetric). The reciprocal part is one product of cos/sin features."""
+        default: the kernel matrix, exactly symmetric). The reciprocal part is one product of cos/sin features;
+        ``split=True`` returns the real-space and reciprocal parts separately (their sum is the matrix)."""
         x = np.asarray(x, dtype=float)
         sym = y is None
         y = x if sym else np.asarray(y, dtype=float)
         sw = np.sqrt(2.0 * self._w)
-        cx, sx = self._features(x)
+        cx, sx = self.features(x)
         if sym:
             F = np.concatenate([cx * sw, sx * sw], axis=1)
-            out = F @ F.T
+            # the lower triangle of F F^T (BLAS syrk, half a product), mirrored
+            rec = blas.dsyrk(1.0, F, lower=1)
+            rec = np.tril(rec) + np.tril(rec, -1).T
         else:
-            cy, sy = self._features(y)
-            out = (cx * (2 * self._w)) @ cy.T + (sx * (2 * self._w)) @ sy.T
-        out += self._w0
+            cy, sy = self.features(y)
+            rec = (cx * (2 * self._w)) @ cy.T + (sx * (2 * self._w)) @ sy.T
+        rec += self._w0
+        real = np.empty((x.shape[0], y.shape[0]))
         rows = max(1, (1 << 21) // max(1, y.shape[0]))
         for start in range(0, x.shape[0], rows):
             sl = slice(start, min(x.shape[0], start + rows))
-            z = (x[sl, None, :] - y[None, :, :]).reshape(-1, self.dim)
-            out[sl] += self._real(z - np.round(z)).reshape(-1, y.shape[0])
+            real[sl] = self._real(_reduced_differences(x[sl], y))
         if sym:
-            out = (out + out.T) / 2.0
+            real = (real + real.T) / 2.0
+        return (real, rec) if split else real + rec
+
+    @property
+    def mode_weights(self):
+        """``(modes, weights, w0)``: one of each pair ``+-k`` (int, shape (n, d)), the weights of ``2 cos(2 pi k.z)``
+        in the reciprocal sum (so the sum is ``sum 2 w cos + w0``), and the constant mode's weight."""
+        return self._modes, self._w, self._w0
+
+    @property
+    def free_constant(self):
+        """Whether the constant mode is left out (free): power-law weights with ``zero=None``."""
+        return self.weight.zero is None and not isinstance(self.weight, Sobolev)
+
+    def holder(self, delta):
+        """A bound on ``|kappa(z + e) - kappa(z)|`` over ``|e| <= delta`` (float or array): a Lipschitz bound (the
+        real-space part's measured on rays through 0, grid step ``2^-12``, doubled; the reciprocal part's exact)
+        times ``delta``, plus, for each term with
+        ``2 s - d < 1`` (Holder at 0), twice its whole-space singular part ``C (2 pi)^-2s pi^(2s - d/2)
+        |Gamma(d/2 - s)| / Gamma(s) delta^(2s - d)``."""
+        if not hasattr(self, "_lip"):
+            t = np.arange(-(1 << 11), (1 << 11) + 1) / float(1 << 12)
+            d = self.dim
+            best = 0.0
+            for v in [np.eye(d)[i] for i in range(d)] + [np.ones(d) / math.sqrt(d)]:
+                ray = t[:, None] * v[None, :]
+                vals = self._real(list((ray - np.round(ray)).T))
+                best = max(best, float(np.max(np.abs(np.diff(vals)))) * (1 << 12))
+            # the reciprocal part's gradient is at most sum 2 w_k 2 pi |k| (exact bound)
+            recip = float(np.sum(2 * self._w * 2 * math.pi * np.sqrt(np.sum(self._modes.astype(float) ** 2, axis=1))))
+            self._lip = 2.0 * best + recip
+        delta = np.asarray(delta, dtype=float)
+        out = self._lip * delta
+        for C, s, _ in self._terms:
+            e = 2 * s - self.dim
+            if e < 1:
+                out = out + 2 * abs(C) * (2 * math.pi) ** (-2 * s) * math.pi ** (2 * s - self.dim / 2) \
+                    * abs(math.gamma(self.dim / 2 - s)) / math.gamma(s) * delta**e
         return out
 
     def expand(self, q, x, alpha):
         """``sum_j kappa(q - x_j) alpha_j``, shape (Q, m), for queries ``q`` (Q, d), nodes ``x`` (N, d), ``alpha``
         (N, m); the reciprocal part through the nodes' transform, ``O((Q + N) n)`` for ``n`` modes."""
-        cx, sx = self._features(x)
+        cx, sx = self.features(x)
         Cx, Sx = cx.T @ alpha, sx.T @ alpha                          # (n, m)
         out = np.empty((q.shape[0], alpha.shape[1]))
         total = np.sum(alpha, axis=0)
         rows = max(1, (1 << 21) // max(1, x.shape[0]))
         for start in range(0, q.shape[0], rows):
             sl = slice(start, min(q.shape[0], start + rows))
-            cq, sq = self._features(q[sl])
+            cq, sq = self.features(q[sl])
             rec = (cq * (2 * self._w)) @ Cx + (sq * (2 * self._w)) @ Sx + self._w0 * total
-            z = (q[sl, None, :] - x[None, :, :]).reshape(-1, self.dim)
-            real = self._real(z - np.round(z)).reshape(-1, x.shape[0])
+            real = self._real(_reduced_differences(q[sl], x))
             out[sl] = rec + real @ alpha
         return out
+
+
+def _reduced_differences(x, y):
+    """``x_i - y_j`` reduced to ``[-1/2, 1/2]``, as a list of d arrays of shape (N, M)."""
+    out = []
+    for i in range(x.shape[1]):
+        diff = x[:, i, None] - y[None, :, i]
+        diff -= np.round(diff)
+        out.append(diff)
+    return out
 
 
 def torus_kernel(weight, z):

@@ -139,7 +139,8 @@ SCHEMAS = {
         "h_ini": Array("c", ("cube:side",), optional=True, finite=True),
         "info": Record(("SolveInfo",)), "limit": Record(("LimitSolution",), optional=True),
         "limit_exponent": Scalar("int", optional=True, minimum=-1100, maximum=1100)},
-    "LimitSolution": {"evaluate": Record(("PiecewiseCubic", "PiecewiseLinear", "KernelExpansion", "Shifted")),
+    "LimitSolution": {"evaluate": Record(("PiecewiseCubic", "PiecewiseLinear", "KernelExpansion", "Shifted",
+                                          "LatticeExpansion")),
                       "norm2": Array("f", ("m",), finite=True, within=(0.0, None))},
     "PiecewiseCubic": {"z": _NODES, "values": Array("f", ("N", "m"), finite=True),
                        "second": Array("f", ("N", "m"), finite=True), "lead": Array("f", ("m",), finite=True)},
@@ -148,6 +149,9 @@ SCHEMAS = {
     "KernelExpansion": {"z": Array("f", ("N",), finite=True, within=(0.0, 1.0), nonempty=True),
                         "alpha": Array("f", ("N", "m"), finite=True), "c": Array("f", ("m",), finite=True),
                         "weight": WeightSpec()},
+    "LatticeExpansion": {"z": Array("f", ("N", "d"), finite=True, within=(0.0, 1.0), nonempty=True),
+                         "alpha": Array("f", ("N", "m"), finite=True), "c": Array("f", ("m",), finite=True),
+                         "weight": WeightSpec()},
     "Shifted": {"f": Record(_PIECES), "u": Record(_PIECES), "t": Array("f", ("m",), finite=True)},
     "LFPFlow": {
         "weight": WeightSpec(), "dim": Scalar("int", minimum=1), "K": Scalar("int", minimum=0, box=True),
@@ -180,6 +184,7 @@ CLASSES = {
     "PiecewiseLinear": "fpnorm.solvers.periodic1d:PiecewiseLinear",
     "KernelExpansion": "fpnorm.solvers.periodic1d:KernelExpansion",
     "Shifted": "fpnorm.solvers.periodic1d:Shifted",
+    "LatticeExpansion": "fpnorm.solvers.lattice_limit:LatticeExpansion",
 }
 # Classes added at run time (fpnorm.io.register): name -> class.
 _ADDED = {}
