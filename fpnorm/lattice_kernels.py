@@ -321,8 +321,8 @@ class TorusKernel:
         if sym:
             F = np.concatenate([cx * sw, sx * sw], axis=1)
             # the lower triangle of F F^T (BLAS syrk, half a product), mirrored
-            rec = blas.dsyrk(1.0, F, lower=1)
-            rec = np.tril(rec) + np.tril(rec, -1).T
+            rec = blas.dsyrk(1.0, F, lower=1)          # the strict upper triangle is left zero
+            rec += np.tril(rec, -1).T
         else:
             cy, sy = self.features(y)
             rec = (cx * (2 * self._w)) @ cy.T + (sx * (2 * self._w)) @ sy.T
@@ -373,11 +373,16 @@ class TorusKernel:
                     * abs(math.gamma(self.dim / 2 - s)) / math.gamma(s) * delta**e
         return out
 
-    def expand(self, q, x, alpha):
-        """``sum_j kappa(q - x_j) alpha_j``, shape (Q, m), for queries ``q`` (Q, d), nodes ``x`` (N, d), ``alpha``
-        (N, m); the reciprocal part through the nodes' transform, ``O((Q + N) n)`` for ``n`` modes."""
+    def transform(self, x, alpha):
+        """The nodes' transform ``(sum_j alpha_j cos(2 pi k.x_j), sum_j alpha_j sin(2 pi k.x_j))``, each (n, m)."""
         cx, sx = self.features(x)
-        Cx, Sx = cx.T @ alpha, sx.T @ alpha                          # (n, m)
+        return cx.T @ alpha, sx.T @ alpha
+
+    def expand(self, q, x, alpha, *, transform=None):
+        """``sum_j kappa(q - x_j) alpha_j``, shape (Q, m), for queries ``q`` (Q, d), nodes ``x`` (N, d), ``alpha``
+        (N, m); the reciprocal part through the nodes' transform (:meth:`transform`, computed when not given),
+        ``O((Q + N) n)`` for ``n`` modes."""
+        Cx, Sx = self.transform(x, alpha) if transform is None else transform
         out = np.empty((q.shape[0], alpha.shape[1]))
         total = np.sum(alpha, axis=0)
         rows = max(1, (1 << 21) // max(1, x.shape[0]))

@@ -6,10 +6,9 @@ free), the minimum-norm interpolant is ``h = sum_j alpha_j kappa(z - z_j) + c`` 
     [ G    1 ] [alpha]   [r]
     [ 1^T  0 ] [  c  ] = [0]        (G_ij = kappa(z_i - z_j); without the border when gamma(0) is finite)
 
-and ``||h||^2 = alpha^T G alpha``. The bordered matrix is factored once (symmetric indefinite, Bunch-Kaufman); the
-solution is refined against the kernel applied in extended precision (the real-space part as a matrix, the
-reciprocal part through the nodes' transform, both summed in long double), and the residual is certified at the
-user's points ``z + dz`` (:func:`lattice_residual`).
+and ``||h||^2 = alpha^T G alpha``. The matrix is factored once; the solution is refined against the kernel applied
+in extended precision (the real-space part as a matrix, the reciprocal part through the nodes' transform, both summed
+in long double), and the residual is certified at the user's points ``z + dz`` (:func:`lattice_residual`).
 
 Everything here works in ``z = x / P`` (the weight is a function of the integer ``k``).
 """
@@ -37,6 +36,8 @@ _U = 2.0**-53
 _ULD = float(np.finfo(np.longdouble).eps) / 2
 # Modes per chunk of the extended-precision reciprocal sums (bounds memory at N * chunk long doubles).
 _MODE_CHUNK = 512
+# Nodes at which the sensitivity's difference quotients are taken (each costs a kernel row).
+_SLOPE_NODES = 256
 # Step (in periods) of the difference quotients that estimate |grad h| at the nodes for the sensitivity.
 _STEP = 1e-6
 
@@ -56,6 +57,7 @@ class LatticeExpansion:
     def __init__(self, z, alpha, c, weight):
         self.z, self.alpha, self.c, self.weight = z, alpha, c, weight
         self.kernel = TorusKernel(weight)
+        self._transform = None   # the nodes' transform, computed on first evaluation
 
     @property
     def width(self):
@@ -74,7 +76,9 @@ class LatticeExpansion:
         """Values at ``q`` (shape (Q, d) in periods, any reals), shape (Q, m); ``dq`` (an exact remainder far below
         the resolution of ``q``) only enters the certified residual."""
         q = np.asarray(q, dtype=float).reshape(-1, self.z.shape[1])
-        return self.kernel.expand(q - np.floor(q), self.z, self.alpha) + self.c
+        if self._transform is None:
+            self._transform = self.kernel.transform(self.z, self.alpha)
+        return self.kernel.expand(q - np.floor(q), self.z, self.alpha, transform=self._transform) + self.c
 
 
 def _apply_extended(kernel, real, feats, x):
@@ -143,20 +147,15 @@ def solve_lattice_limit(z, rhs, *, weight, dz=None, point_scale=None, refine=4):
     G += real
     feats = kernel.features(z)
     n = N + 1 if free else N
-    B = np.zeros((n, n))
-    B[:N, :N] = G
-    if free:
-        B[:N, N] = B[N, :N] = 1.0
     b = np.zeros((n, m))
     b[:N] = rhs
-    lu, piv, info = sla.lapack.dsytrf(B, lower=1)
-    if info > 0:   # an exactly singular pivot: coincident nodes cannot reach here (they are merged)
-        raise np.linalg.LinAlgError(f"The K = infinity kernel matrix is singular (pivot {info} of {n}).")
-    anorm = float(np.max(np.sum(np.abs(B), axis=0)))
-    rcond = sla.lapack.dsycon(lu, piv, anorm, lower=1)[0]
+    factor, rcond = _factor(G, free)
+
+    applied = {}
 
     def residual(x):
-        Gx, _ = _apply_extended(kernel, real, feats, x[:N])
+        Gx, mag = _apply_extended(kernel, real, feats, x[:N])
+        applied[id(x)] = (Gx, mag)
         r = b.astype(np.longdouble)
         r[:N] -= Gx
         if free:
@@ -164,11 +163,11 @@ def solve_lattice_limit(z, rhs, *, weight, dz=None, point_scale=None, refine=4):
             r[N] -= np.sum(x[:N].astype(np.longdouble), axis=0)
         return r.astype(float)
 
-    x = sla.lapack.dsytrs(lu, piv, b, lower=1)[0]
+    x = factor(b)
     r = residual(x)
     steps = 0
     for _ in range(refine):
-        x_new = x + sla.lapack.dsytrs(lu, piv, r, lower=1)[0]
+        x_new = x + factor(r)
         r_new = residual(x_new)
         if not np.max(np.abs(r_new)) < np.max(np.abs(r)):
             break
@@ -176,15 +175,54 @@ def solve_lattice_limit(z, rhs, *, weight, dz=None, point_scale=None, refine=4):
     alpha = x[:N]
     c = x[N] if free else np.zeros(m)
     f = LatticeExpansion(z, alpha, c, weight)
+    cos, sin = feats
+    f._transform = (cos.T @ alpha, sin.T @ alpha)
     norm2 = np.maximum(np.einsum("im,im->m", alpha, G @ alpha), 0.0)
     info = SolveInfo(LATTICE_METHOD, float("nan"), 1.0 / rcond if rcond > 0 else np.inf, steps)
     info.residual, info.residual_kind, info.sensitivity = lattice_residual(
-        f, z, dz, rhs, point_scale=point_scale, real=real, feats=feats)
+        f, z, dz, rhs, point_scale=point_scale, real=real, feats=feats, applied=applied[id(x)])
     info.seconds = time.perf_counter() - start
     return f, norm2, info
 
 
-def lattice_residual(piece, z, dz, rhs, *, point_scale=None, real=None, feats=None):
+def _factor(G, free):
+    """A solver of the (bordered, when `free`) system and its reciprocal condition estimate (1-norm).
+
+    ``G`` is positive definite (``alpha^T G alpha = sum_k gamma(k)^2 |alpha^(k)|^2``), so a Cholesky factor serves,
+    with the border by its Schur complement ``1^T G^-1 1``; when rounding makes ``G`` numerically indefinite (its
+    condition beyond ~1e16) the bordered matrix is factored by Bunch-Kaufman instead.
+    """
+    N = G.shape[0]
+    anorm = float(np.max(np.sum(np.abs(G), axis=0))) + (1.0 if free else 0.0)
+    try:
+        cf = sla.cho_factor(G, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        cf = None
+    if cf is not None:
+        rcond = sla.lapack.dpocon(cf[0], anorm, uplo="L")[0]
+        if not free:
+            return (lambda v: sla.cho_solve(cf, v, check_finite=False)), rcond
+        u = sla.cho_solve(cf, np.ones(N), check_finite=False)
+        schur = float(np.sum(u))
+        if schur > 0:
+            def solve_bordered(v):
+                w = sla.cho_solve(cf, v[:N], check_finite=False)
+                c = (np.sum(w, axis=0) - v[N]) / schur
+                return np.concatenate([w - u[:, None] * c, c[None, :]], axis=0)
+            return solve_bordered, rcond
+    n = N + 1 if free else N
+    B = np.zeros((n, n))
+    B[:N, :N] = G
+    if free:
+        B[:N, N] = B[N, :N] = 1.0
+    lu, piv, info = sla.lapack.dsytrf(B, lower=1)
+    if info > 0:   # an exactly singular pivot: coincident nodes cannot reach here (they are merged)
+        raise np.linalg.LinAlgError(f"The K = infinity kernel matrix is singular (pivot {info} of {n}).")
+    rcond = sla.lapack.dsycon(lu, piv, float(np.max(np.sum(np.abs(B), axis=0))), lower=1)[0]
+    return (lambda v: sla.lapack.dsytrs(lu, piv, v, lower=1)[0]), rcond
+
+
+def lattice_residual(piece, z, dz, rhs, *, point_scale=None, real=None, feats=None, applied=None):
     """Certified residual ``max |h(x_n) - y_n| / max |y|`` of a :class:`LatticeExpansion` at ``z + dz``.
 
     The value at a node is the kernel sum in long double (real-space matrix plus the reciprocal sum through the
@@ -207,7 +245,7 @@ def lattice_residual(piece, z, dz, rhs, *, point_scale=None, real=None, feats=No
         real = kernel.matrix(z, split=True)[0]
     if feats is None:
         feats = kernel.features(z)
-    Gx, mag = _apply_extended(kernel, real, feats, alpha)
+    Gx, mag = _apply_extended(kernel, real, feats, alpha) if applied is None else applied
     values = (Gx + c.astype(np.longdouble)).astype(float)
     total = np.sum(np.abs(alpha), axis=0)
     offset = np.zeros(N) if dz is None else np.sqrt(np.sum(dz**2, axis=1))
@@ -220,8 +258,10 @@ def lattice_residual(piece, z, dz, rhs, *, point_scale=None, real=None, feats=No
     upper, lower = relative_interval(hi, lo, rhs)
     residual, kind, _ = interval_kind(upper, lower)
     # |grad h| at the nodes by a difference quotient along the diagonal (an estimate, as in 1-d: cancelling dual
-    # coefficients make sum |alpha| times the kernel's Lipschitz bound far too large)
-    slope = np.abs(piece(z + _STEP / math.sqrt(d)) - values) / _STEP
+    # coefficients make sum |alpha| times the kernel's Lipschitz bound far too large), at the nodes with the largest
+    # |alpha|, where the cancellation between close nodes is
+    pick = np.argsort(-np.max(np.abs(alpha), axis=1))[:_SLOPE_NODES]
+    slope = np.abs(piece(z[pick] + _STEP / math.sqrt(d)) - values[pick]) / _STEP
     top = float(np.max(np.abs(rhs))) if rhs.size else 0.0
     scale_pts = float(np.max(z, initial=0.0)) if point_scale is None else float(point_scale)
     sens = float(np.max(slope, initial=0.0) * math.sqrt(d) * np.finfo(float).eps * scale_pts
