@@ -71,9 +71,10 @@ class FPInterpolator:
         the truncated solution to the K = infinity one is estimated (``info.truncation_error``), and an interpolant
         farther than :data:`~fpnorm._internal.checks.TRUNCATION_TOLERANCE` times ``max |y - h_ini|`` warns
         (:class:`~fpnorm.exceptions.TruncationWarning`; with bounds, which have no estimate: more points than half the
-        modes). None means K = infinity, solved exactly with the closed-form kernel (1-d PowerLaw with even p, LFP,
-        Sobolev s in {1, 2}; see :mod:`fpnorm.kernels`): O(N) and accurate to rounding for PowerLaw p in {2, 4} and
-        LFP.
+        modes). None means K = infinity, solved exactly: in 1-d with the closed-form kernels (:mod:`fpnorm.kernels`;
+        O(N) and accurate to rounding for PowerLaw p in {2, 4} and LFP), otherwise (PowerLaw p > d, LFP, Sobolev
+        s > d/2 in d = 1, 2, 3) by a dense solve with the Ewald-split kernel (:mod:`fpnorm.lattice_kernels`,
+        :mod:`fpnorm.solvers.lattice_limit`; at most ``DENSE_LIMIT_MAX_POINTS`` points).
     h_ini : callable or array_like, optional
         Initial function: a callable on the torus (``(Q, d)`` -> ``(Q,)``) or a complex coefficient array of shape
         ``(2K'+1,)*d`` (any ``K'``). The result is ``h_ini`` plus the minimum-norm correction.
@@ -257,6 +258,9 @@ class FPInterpolator:
         scaled = np.ldexp(rhs, -self._limit_exponent)
         point_scale = max(scale, float(np.max(x))) / self.period
         lattice = method == LATTICE_METHOD or (method == "auto" and not has_closed_form(self.weight))
+        if not lattice and self.dim != 1:
+            raise ValueError(f"Expected `method` in ('auto', {LATTICE_METHOD!r}) for K=None in d = {self.dim}, got "
+                             f"method={method!r} (a 1-d method).")
         if lattice:
             if not has_torus_kernel(self.weight):
                 TorusKernel(self.weight)     # raises the ValueError that names what the method supports

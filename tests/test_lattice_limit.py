@@ -223,6 +223,28 @@ def test_unsupported_weight_raises(weight):
         FPInterpolator(x, np.ones(3), weight=weight, K=None)
 
 
+def test_one_d_method_in_two_d_raises():
+    with pytest.raises(ValueError, match=r"Expected `method` in \('auto', 'lattice_kernel'\) for K=None in d = 2, "
+                                         r"got method='periodic1d'"):
+        FPInterpolator(np.array([[0.1, 0.2], [0.5, 0.6]]), [1.0, 2.0], weight=LFP(a=1.0, b=1.0, dim=2), K=None,
+                       method="periodic1d")
+
+
+def test_h_ini_is_added():
+    w = LFP(a=1.0, b=1.0, dim=2)
+    rng = np.random.default_rng(6)
+    x, q = rng.random((15, 2)), rng.random((9, 2))
+    y = rng.standard_normal(15)
+
+    def h0(p):
+        return np.sin(2 * np.pi * p[:, 0])
+
+    s = FPInterpolator(x, y, weight=w, K=None, h_ini=h0)
+    t = FPInterpolator(x, y - h0(x), weight=w, K=None)
+    np.testing.assert_allclose(s(q), t(q) + h0(q), atol=1e-10)
+    assert abs(s.norm - t.norm) <= 1e-10 * t.norm
+
+
 def test_lattice_method_with_integer_K_raises():
     with pytest.raises(ValueError, match=r"got method='lattice_kernel' with K=8"):
         FPInterpolator(np.array([[0.1, 0.2], [0.5, 0.6]]), [1.0, 2.0], weight=LFP(a=1.0, b=1.0, dim=2), K=8,
