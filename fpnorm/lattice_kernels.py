@@ -385,7 +385,7 @@ class TorusKernel:
         Cx, Sx = self.transform(x, alpha) if transform is None else transform
         out = np.empty((q.shape[0], alpha.shape[1]))
         total = np.sum(alpha, axis=0)
-        rows = max(1, (1 << 21) // max(1, x.shape[0]))
+        rows = max(1, (1 << 21) // max(1, x.shape[0], self._modes.shape[0]))
         for start in range(0, q.shape[0], rows):
             sl = slice(start, min(q.shape[0], start + rows))
             cq, sq = self.features(q[sl])

@@ -29,8 +29,8 @@ __all__ = ["LatticeExpansion", "solve_lattice_limit", "lattice_residual", "DENSE
 
 # The method name reported for this path (FPInterpolator(..., K=None, method=...)).
 LATTICE_METHOD = "lattice_kernel"
-# Largest number of distinct points of the dense K = infinity solve: three N x N float matrices (kernel, its
-# real-space part, the factor) take 3.5 GB at 12,000 points.
+# Largest number of distinct points of the dense K = infinity solve: four N x N float matrices (kernel, its
+# real-space part, the factor, a product) take 4.6 GB at 12,000 points.
 DENSE_LIMIT_MAX_POINTS = 12000
 _U = 2.0**-53
 _ULD = float(np.finfo(np.longdouble).eps) / 2
@@ -139,9 +139,11 @@ def solve_lattice_limit(z, rhs, *, weight, dz=None, point_scale=None, refine=4):
         raise ValueError(f"Expected at most {DENSE_LIMIT_MAX_POINTS} distinct points for K=None in d = {d}, got "
                          f"{N}: the exact K = infinity solve is dense (N x N matrices, O(N^3) time). Use an integer "
                          f"K (its info.truncation_error says how far it is from K = infinity).")
-    check_memory(8 * (N + 1) ** 2 * 4, f"the {N} x {N} K = infinity kernel matrices",
-                 "Use fewer points or an integer K.")
     kernel = TorusKernel(weight)
+    n_modes = kernel.mode_weights[1].size
+    # the kernel matrix, its real-space part, the factor and a product; the nodes' cos/sin features three times over
+    check_memory(8 * (N + 1) ** 2 * 4 + 8 * N * 2 * n_modes * 3, f"the {N} x {N} K = infinity kernel matrices",
+                 "Use fewer points or an integer K.")
     free = kernel.free_constant
     real, G = kernel.matrix(z, split=True)
     G += real
