@@ -19,10 +19,9 @@ Every supported weight is a sum of terms ``C (c + 4 pi^2 |k|^2)^-s`` (``c = 0``:
 ``exp1`` for integer orders, ``gammaincc`` otherwise) by the upward recurrence ``p E_(p+1) = e^{-x} - x E_p``.
 ``E_(b+1)(0) = 1 / b`` is finite: every kernel here is finite at ``z = 0``, since ``s > d/2``.
 
-The truncation radii of both sums are chosen from Gaussian tail bounds (:func:`_real_tail`, :func:`_recip_tail`) so
-that each tail is
-below a quarter of a unit of rounding of a lower bound on ``kappa(0)``; :attr:`TorusKernel.error` adds a bound on the
-rounding of the sums.
+The truncation radii of both sums are chosen from Gaussian tail bounds (``_real_tail``, ``_recip_tail``) so that
+each tail is below a quarter of a unit of rounding of a lower bound on ``kappa(0)``; :attr:`TorusKernel.error` adds a
+bound on the rounding of the sums.
 """
 
 import functools
@@ -309,15 +308,16 @@ class TorusKernel:
             out[start:start + chunk] = self._real(list(zc.T)) + 2.0 * (cos @ self._w) + self._w0
         return out.reshape(shape)
 
-    def matrix(self, x, y=None, *, split=False):
+    def matrix(self, x, y=None, *, split=False, features=None):
         """``kappa(x_i - y_j)``, shape (N, M), for points ``x`` (N, d) and ``y`` (M, d) in periods (``y = x`` by
         default: the kernel matrix, exactly symmetric). The reciprocal part is one product of cos/sin features;
-        ``split=True`` returns the real-space and reciprocal parts separately (their sum is the matrix)."""
+        ``split=True`` returns the real-space and reciprocal parts separately (their sum is the matrix); `features`
+        may pass :meth:`features` of ``x``, already computed."""
         x = np.asarray(x, dtype=float)
         sym = y is None
         y = x if sym else np.asarray(y, dtype=float)
         sw = np.sqrt(2.0 * self._w)
-        cx, sx = self.features(x)
+        cx, sx = self.features(x) if features is None else features
         if sym:
             F = np.concatenate([cx * sw, sx * sw], axis=1)
             # the lower triangle of F F^T (BLAS syrk, half a product), mirrored

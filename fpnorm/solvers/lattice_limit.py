@@ -36,6 +36,8 @@ _U = 2.0**-53
 _ULD = float(np.finfo(np.longdouble).eps) / 2
 # Modes per chunk of the extended-precision reciprocal sums (bounds memory at N * chunk long doubles).
 _MODE_CHUNK = 512
+# Refinement stops once the extended-precision residual is below this share of the data (a few units of rounding).
+_DONE = 2.0**-50
 # Nodes at which the sensitivity's difference quotients are taken (each costs a kernel row).
 _SLOPE_NODES = 256
 # Step (in periods) of the difference quotients that estimate |grad h| at the nodes for the sensitivity.
@@ -145,9 +147,9 @@ def solve_lattice_limit(z, rhs, *, weight, dz=None, point_scale=None, refine=4):
     check_memory(8 * (N + 1) ** 2 * 4 + 8 * N * 2 * n_modes * 3, f"the {N} x {N} K = infinity kernel matrices",
                  "Use fewer points or an integer K.")
     free = kernel.free_constant
-    real, G = kernel.matrix(z, split=True)
-    G += real
     feats = kernel.features(z)
+    real, G = kernel.matrix(z, split=True, features=feats)
+    G += real
     n = N + 1 if free else N
     b = np.zeros((n, m))
     b[:N] = rhs
@@ -169,6 +171,8 @@ def solve_lattice_limit(z, rhs, *, weight, dz=None, point_scale=None, refine=4):
     r = residual(x)
     steps = 0
     for _ in range(refine):
+        if np.max(np.abs(r)) <= _DONE * np.max(np.abs(b)):
+            break
         x_new = x + factor(r)
         r_new = residual(x_new)
         if not np.max(np.abs(r_new)) < np.max(np.abs(r)):
