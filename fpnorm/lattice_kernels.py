@@ -327,13 +327,15 @@ class TorusKernel:
             cy, sy = self.features(y)
             rec = (cx * (2 * self._w)) @ cy.T + (sx * (2 * self._w)) @ sy.T
         rec += self._w0
-        real = np.empty((x.shape[0], y.shape[0]))
+        real = np.zeros((x.shape[0], y.shape[0]))
         rows = max(1, (1 << 21) // max(1, y.shape[0]))
         for start in range(0, x.shape[0], rows):
             sl = slice(start, min(x.shape[0], start + rows))
-            real[sl] = self._real(_reduced_differences(x[sl], y))
+            cols = slice(0, sl.stop if sym else y.shape[0])    # symmetric: the lower triangle, mirrored below
+            real[sl, cols] = self._real(_reduced_differences(x[sl], y[cols]))
         if sym:
-            real = (real + real.T) / 2.0
+            real = np.tril(real)
+            real += np.tril(real, -1).T
         return (real, rec) if split else real + rec
 
     @property
