@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import baselines  # noqa: E402
+import bench_limit  # noqa: E402
 
 from fpnorm import LFP, FPInterpolator, Sobolev, SolveError  # noqa: E402
 from fpnorm.solvers import choose_method  # noqa: E402
@@ -184,7 +185,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller cases (about a minute)")
     parser.add_argument("--only", default=None,
-                        help="comma-separated subset: cvxpy,floor,large,large_random,large_random_smooth,lfp,scaling")
+                        help="comma-separated subset: cvxpy,floor,large,large_random,large_random_smooth,lfp,limit2d,"
+                             "limit3d,scaling")
     parser.add_argument("--slow-tests", action="store_true",
                         help="run only the test cases marked `slow` (too large for the default suite), then exit")
     args = parser.parse_args(argv)
@@ -194,7 +196,9 @@ def main(argv=None):
         return subprocess.call([sys.executable, "-m", "pytest", "-q", "-m", "slow", os.path.join(HERE, "..", "tests")])
     os.makedirs(RESULTS, exist_ok=True)
     benches = {"cvxpy": bench_cvxpy, "floor": bench_floor, "large": bench_large, "large_random": bench_large_random,
-               "large_random_smooth": bench_large_random_smooth, "lfp": bench_lfp}
+               "large_random_smooth": bench_large_random_smooth, "lfp": bench_lfp,
+               "limit2d": lambda quick: bench_limit.bench_limit2d(quick, _row),
+               "limit3d": lambda quick: bench_limit.bench_limit3d(quick, _row)}
     wanted = args.only.split(",") if args.only else list(benches) + ["scaling"]
     start = time.perf_counter()
     rows = []

@@ -3,7 +3,8 @@
 - :func:`kernel_tail_bound` (from :mod:`fpnorm.solvers.truncation`): a rigorous bound on
   ``sum_{|k|_inf > K} gamma(k)^2``, in any dimension; it bounds the kernel error ``sup_z |kappa(z) - kappa_K(z)|``.
 - :func:`convergence_study`: solves over a sequence of K and reports successive differences, the distance to the
-  exact K = None interpolant where a closed form exists, and the fitted algebraic rate.
+  exact K = None interpolant where an exact kernel exists (closed forms in 1-d, Ewald-split kernels in d <= 3), and the
+  fitted algebraic rate.
 - :func:`limit_distance`: the same question for one existing :class:`~fpnorm.FPInterpolator` (every truncated
   interpolant also carries an estimate, ``info.truncation_error``, that needs no second solve).
 
@@ -24,6 +25,7 @@ from .exceptions import IllPosedWeightWarning
 from .interpolant import FPInterpolator
 from .kernels import has_closed_form
 from .lattice import torus_grid
+from .lattice_kernels import has_torus_kernel
 from .lattice_sums import warn_ill_posed
 from .solvers.truncation import kernel_tail_bound
 from .weights import check_weight
@@ -54,11 +56,11 @@ class ConvergenceResult:
     successive : ndarray, shape (n - 1,)
         ``max_grid |h_{K_{i+1}} - h_{K_i}|``.
     to_limit : ndarray, shape (n,)
-        ``max_grid |h_{K_i} - h_inf|`` against the exact K = None solve; all nan without a closed form.
+        ``max_grid |h_{K_i} - h_inf|`` against the exact K = None solve; all nan without an exact kernel.
     norms : ndarray, shape (n,)
         ``||h_K - h_ini||_gamma``.
     limit_norm : float
-        ``||h_inf - h_ini||_gamma`` (nan without a closed form).
+        ``||h_inf - h_ini||_gamma`` (nan without an exact kernel).
     tail_bounds : ndarray, shape (n,)
         :func:`kernel_tail_bound` at each K (nan for weights it does not cover).
     rate : float
@@ -143,7 +145,7 @@ def convergence_study(points, values, *, weight, Ks, period=1.0, h_ini=None, n_g
     grid = _grid(weight.dim, period, n_grid)
     ill_posed = warn_ill_posed(weight)   # once here, not once per K below
     limit, limit_vals, limit_norm = None, None, float("nan")
-    if has_closed_form(weight):
+    if has_closed_form(weight) or has_torus_kernel(weight):
         limit = FPInterpolator(points, values, weight=weight, K=None, h_ini=h_ini, period=period)
         limit_vals, limit_norm = limit(grid), limit.norm
     vals, norms = [], []
@@ -182,7 +184,7 @@ def limit_distance(interpolant, *, n_grid=4096):
     Returns
     -------
     dict
-        ``"max_error"``: ``max_grid |h_K - h_inf|`` (nan without a closed form); ``"norm_K"``, ``"norm_inf"``:
+        ``"max_error"``: ``max_grid |h_K - h_inf|`` (nan without an exact kernel); ``"norm_K"``, ``"norm_inf"``:
         the two FP-norms; ``"tail_bound"``: :func:`kernel_tail_bound` at K (nan where not covered).
     """
     if not isinstance(interpolant, FPInterpolator):
@@ -192,7 +194,7 @@ def limit_distance(interpolant, *, n_grid=4096):
     n_grid = check_int(n_grid, "n_grid", minimum=2)
     s, w = interpolant, interpolant.weight
     out = {"max_error": float("nan"), "norm_K": s.norm, "norm_inf": float("nan"), "tail_bound": _safe_tail(w, s.K)}
-    if has_closed_form(w):
+    if has_closed_form(w) or has_torus_kernel(w):
         lim = FPInterpolator(s.points, s.values, weight=w, K=None, h_ini=s._h_ini, period=s.period)
         grid = _grid(w.dim, s.period, n_grid)
         out["max_error"] = float(np.max(np.abs(s(grid) - lim(grid))))

@@ -26,15 +26,17 @@ from ._internal.checks import (
 )
 from ._internal.floatrange import SAFE_EXPONENT, to_float, unscale, weighted_norm
 from ._internal.memory import check_memory
-from .kernels import closed_form_kernel, has_closed_form
+from .kernels import has_closed_form
 from .lattice import box_size, exact_angles, exact_quotient
+from .lattice_kernels import TorusKernel, has_torus_kernel
 from .lattice_sums import warn_ill_posed
 from .solvers import METHODS, Problem, residual_warning, sensitivity_warning, solve
 from .solvers.bound_grid import BOUND_RTOL, GridBounds, as_bound, bound_offsets
 from .solvers.certify import point_values
 from .solvers.constrained import SOLVERS, as_tolerances, solve_constrained
+from .solvers.lattice_limit import LATTICE_METHOD, LatticeExpansion, solve_lattice_limit
 from .solvers.line_spline import LineSpline
-from .solvers.periodic1d import LIMIT_METHODS, KernelExpansion, solve_limit
+from .solvers.periodic1d import LIMIT_METHODS, KernelExpansion, LimitSolution, solve_limit
 from .solvers.problem import evaluate_h_ini, join_complex, right_hand_sides, scale_exponent
 from .solvers.smoothing import solve_smoothing
 from .solvers.truncation import truncation_error
@@ -46,8 +48,10 @@ __all__ = ["FPInterpolator"]
 
 # Query points evaluated per chunk: bounds memory of evaluation at ``_EVAL_CHUNK * m`` complex numbers.
 _EVAL_CHUNK = 1 << 18
+# Methods for K=None (besides "auto"): the 1-d closed forms and the Ewald-split kernels in d = 1, 2, 3.
+_LIMIT = LIMIT_METHODS[1:] + (LATTICE_METHOD,)
 # Methods that need an integer K.
-_TRUNCATED = tuple(m for m in METHODS if m not in LIMIT_METHODS[1:])
+_TRUNCATED = tuple(m for m in METHODS if m not in _LIMIT)
 
 
 class FPInterpolator:
@@ -75,9 +79,10 @@ class FPInterpolator:
         the truncated solution to the K = infinity one is estimated (``info.truncation_error``), and an interpolant
         farther than :data:`~fpnorm._internal.checks.TRUNCATION_TOLERANCE` times ``max |y - h_ini|`` warns
         (:class:`~fpnorm.exceptions.TruncationWarning`; with bounds, which have no estimate: more points than half the
-        modes). None means K = infinity, solved exactly with the closed-form kernel (1-d PowerLaw with even p, LFP,
-        Sobolev s in {1, 2}; see :mod:`fpnorm.kernels`): O(N) and accurate to rounding for PowerLaw p in {2, 4} and
-        LFP.
+        modes). None means K = infinity, solved exactly: in 1-d with the closed-form kernels (:mod:`fpnorm.kernels`;
+        O(N) and accurate to rounding for PowerLaw p in {2, 4} and LFP), otherwise (PowerLaw p > d, LFP, Sobolev
+        s > d/2 in d = 1, 2, 3) by a dense solve with the Ewald-split kernel (:mod:`fpnorm.lattice_kernels`,
+        :mod:`fpnorm.solvers.lattice_limit`; at most ``DENSE_LIMIT_MAX_POINTS`` points).
     h_ini : callable or array_like, optional
         Initial function: a callable on the torus (``(Q, d)`` -> ``(Q,)``) or a complex coefficient array of shape
         ``(2K'+1,)*d`` (any ``K'``). The result is ``h_ini`` plus the minimum-norm correction.
@@ -175,11 +180,11 @@ class FPInterpolator:
         if self.period is None:
             self._init_whole_space(points, values, h_ini, method, rtol, tol, lower, upper, smoothing)
             return
-        if (self.K is None) != (method in LIMIT_METHODS[1:]) and method != "auto":
-            raise ValueError(f"Expected `method` in {LIMIT_METHODS} for K=None and in {_TRUNCATED} for an integer "
-                             f"K, got method={method!r} with K={self.K!r}.")
-        if self.K is None and not has_closed_form(weight):
-            closed_form_kernel(weight)  # raises the ValueError that names what K=None supports
+        if (self.K is None) != (method in _LIMIT) and method != "auto":
+            raise ValueError(f"Expected `method` in {('auto',) + _LIMIT} for K=None and in {_TRUNCATED} for an "
+                             f"integer K, got method={method!r} with K={self.K!r}.")
+        if self.K is None and not (has_closed_form(weight) or has_torus_kernel(weight)):
+            TorusKernel(weight)  # raises the ValueError that names what K=None supports
         self.rtol = check_real(rtol, "rtol", minimum=0.0, strict_min=True)
         self.smoothing = check_real(smoothing, "smoothing", minimum=0.0)
         check_choice(solver, "solver", SOLVERS)
@@ -305,12 +310,28 @@ class FPInterpolator:
         self._multi = y.ndim == 2
 
     def _init_limit(self, x, y, rhs, method, scale):
-        """K = infinity: the exact closed-form solve of :func:`fpnorm.solvers.periodic1d.solve_limit`."""
+        """K = infinity: the exact closed-form solve of :func:`fpnorm.solvers.periodic1d.solve_limit` in 1-d, the
+        dense Ewald-split kernel solve of :func:`fpnorm.solvers.lattice_limit.solve_lattice_limit` otherwise."""
         # the data scaled by an exact power of two (as solvers.solve does) so no square in the solve overflows
         self._limit_exponent = scale_exponent(rhs)
-        z, dz = exact_quotient(x[:, 0], self.period)     # the nodes and their exact remainder x / P - z
-        self._limit = solve_limit(self.weight, z, np.ldexp(rhs, -self._limit_exponent), method=method, dz=dz,
-                                  point_scale=max(scale, float(np.max(x))) / self.period)
+        scaled = np.ldexp(rhs, -self._limit_exponent)
+        point_scale = max(scale, float(np.max(x))) / self.period
+        lattice = method == LATTICE_METHOD or (method == "auto" and not has_closed_form(self.weight))
+        if not lattice and self.dim != 1:
+            raise ValueError(f"Expected `method` in ('auto', {LATTICE_METHOD!r}) for K=None in d = {self.dim}, got "
+                             f"method={method!r} (a 1-d method).")
+        if lattice:
+            if not has_torus_kernel(self.weight):
+                TorusKernel(self.weight)     # raises the ValueError that names what the method supports
+            # the nodes and their exact remainders x / P - z, coordinate by coordinate
+            parts = [exact_quotient(x[:, i], self.period) for i in range(self.dim)]
+            z = np.stack([p[0] for p in parts], axis=1)
+            dz = np.stack([p[1] for p in parts], axis=1)
+            self._limit = LimitSolution(*solve_lattice_limit(z, scaled, weight=self.weight, dz=dz,
+                                                             point_scale=point_scale))
+        else:
+            z, dz = exact_quotient(x[:, 0], self.period)     # the nodes and their exact remainder x / P - z
+            self._limit = solve_limit(self.weight, z, scaled, method=method, dz=dz, point_scale=point_scale)
         self.info = self._limit.info
         if self._complex:  # the real and imaginary parts are certified one by one; |h - y| is at most sqrt(2) times
             self.info.residual = _complex_residual(self.info.residual, 0.0)
@@ -398,8 +419,13 @@ class FPInterpolator:
         out = np.empty((q.shape[0], self._limit.norm2.size))
         for start in range(0, q.shape[0], _EVAL_CHUNK):
             sl = slice(start, min(q.shape[0], start + _EVAL_CHUNK))
-            part = self._limit(q[sl]) if self.period is None else self._limit.evaluate(*exact_quotient(q[sl, 0],
-                                                                                                       self.period))
+            if self.period is None:
+                part = self._limit(q[sl])
+            elif isinstance(self._limit.evaluate, LatticeExpansion):
+                part = self._limit.evaluate(np.stack([exact_quotient(q[sl, i], self.period)[0]
+                                                      for i in range(self.dim)], axis=1))
+            else:
+                part = self._limit.evaluate(*exact_quotient(q[sl, 0], self.period))
             out[sl] = to_float(part, self._limit_exponent, "h(query)", stacklevel=3)
         out = join_complex(out, self._complex)
         h0 = self._eval_h_ini(q) if q.shape[0] else None
@@ -442,7 +468,8 @@ class FPInterpolator:
         if whole != isinstance(f["limit"], (WholeSpaceSolution, LineSpline)) or (whole and f["h_ini"] is not None):
             raise ValueError("FPInterpolator with period None should have a 'limit' of class WholeSpaceSolution or "
                              "LineSpline and no array 'h_ini', and only then")
-        if K is None and ((f["dim"] != 1 and not whole) or f["limit"] is None or f["coef"] is not None
+        lattice = not whole and f["limit"] is not None and isinstance(f["limit"].evaluate, LatticeExpansion)
+        if K is None and ((f["dim"] != 1 and not (whole or lattice)) or f["limit"] is None or f["coef"] is not None
                           or f["limit_exponent"] is None):
             raise ValueError(f"FPInterpolator with K=None should have metadata 'dim' 1 (got {f['dim']}), a 'limit' "
                              f"and a 'limit_exponent', and no array 'coef'")
@@ -463,7 +490,8 @@ class FPInterpolator:
                 raise ValueError(f"FPInterpolator array 'limit_norm2' should have shape ({width},), got "
                                  f"{s._limit.norm2.shape}")
             kernel = s._limit if whole else s._limit.evaluate
-            if isinstance(kernel, (KernelExpansion, WholeSpaceSolution, LineSpline)) and kernel.weight != s.weight:
+            if (isinstance(kernel, (KernelExpansion, LatticeExpansion, WholeSpaceSolution, LineSpline))
+                    and kernel.weight != s.weight):
                 raise ValueError(f"FPInterpolator: the K = None kernel's weight {kernel.weight!r} should be the "
                                  f"interpolant's, {s.weight!r}")
             s._limit.info = s.info

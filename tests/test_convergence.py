@@ -81,11 +81,17 @@ def test_measured_rates_match_the_kernel_tails(weight, lo, hi):
     assert np.all(r.limit_norm <= r.norms * (1 + 1e-12))  # the truncated minimiser is admissible at K = inf
 
 
-def test_study_without_closed_form_uses_successive_differences():
-    w = PowerLaw(p=3)  # odd p: no Bernoulli kernel
+def test_study_without_exact_kernel_uses_successive_differences():
+    w = Weight.from_callable(lambda k: (2 * np.pi * np.abs(k[:, 0])) ** -3.0, dim=1)   # PowerLaw(3) as a callable
     r = convergence_study(X, Y, weight=w, Ks=[32, 64, 128, 256], n_grid=1024)
     assert np.all(np.isnan(r.to_limit)) and math.isnan(r.limit_norm)
     assert 1.5 <= r.rate <= 3.0  # tail ~ K^(1-p) = K^-2; pre-asymptotic here (measured 2.5: factors 7.0, 4.7)
+
+
+def test_study_against_the_ewald_kernel_limit():
+    r = convergence_study(X, Y, weight=PowerLaw(p=3), Ks=[32, 64, 128, 256], n_grid=1024)
+    assert np.all(np.isfinite(r.to_limit)) and np.all(np.diff(r.to_limit) < 0)
+    assert 1.7 <= r.rate <= 2.8  # max |h_K - h_inf| ~ K^-(p - d) = K^-2 (measured 2.25)
 
 
 def test_limit_distance_agrees_with_the_study():

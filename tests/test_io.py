@@ -353,7 +353,7 @@ def _empty_piece(arrays):
     (lambda a, h: a.pop("limit_evaluate_lead"), r"PiecewiseCubic: missing array 'limit_evaluate_lead'"),
     (lambda a, h: h["meta"]["limit"]["evaluate"].update({"class": "os.system"}),
      r"LimitSolution metadata 'evaluate' should be an object of class PiecewiseCubic or PiecewiseLinear or "
-     r"KernelExpansion or Shifted, got 'os.system'"),
+     r"KernelExpansion or Shifted or LatticeExpansion, got 'os.system'"),
     (lambda a, h: h["meta"].pop("limit"), r"FPInterpolator with K=None should have metadata 'dim' 1 \(got 1\), a "
                                           r"'limit' and a 'limit_exponent', and no array 'coef'"),
     (lambda a, h: h["meta"].pop("limit_exponent"), r"should have metadata 'dim' 1 \(got 1\), a 'limit' and a "

@@ -222,10 +222,11 @@ def test_coef_is_not_available_for_K_none():
         _ = s.coef
 
 
-@pytest.mark.parametrize("w", [PowerLaw(3), PowerLaw(4, dim=2), Sobolev(3)])
-def test_K_none_without_closed_form_raises(w):
+@pytest.mark.parametrize("w", [PowerLaw(1), PowerLaw(2, dim=2), Sobolev(0.5)])
+def test_K_none_without_exact_kernel_raises(w):
+    # p <= d, 2 s <= d: no K = infinity limit (the kernels of tests/test_lattice_kernels.py cover the rest)
     x = [0.1, 0.6] if w.dim == 1 else [[0.1, 0.2], [0.6, 0.5]]
-    with pytest.raises(ValueError, match=r"Expected a weight with a closed-form K = infinity kernel"):
+    with pytest.raises(ValueError, match=r"Expected a weight with a K = infinity torus kernel"):
         FPInterpolator(x, [1.0, 2.0], weight=w, K=None)
 
 

@@ -141,7 +141,8 @@ SCHEMAS = {
         "info": Record(("SolveInfo",)),
         "limit": Record(("LimitSolution", "WholeSpaceSolution", "LineSpline"), optional=True),
         "limit_exponent": Scalar("int", optional=True, minimum=-1100, maximum=1100)},
-    "LimitSolution": {"evaluate": Record(("PiecewiseCubic", "PiecewiseLinear", "KernelExpansion", "Shifted")),
+    "LimitSolution": {"evaluate": Record(("PiecewiseCubic", "PiecewiseLinear", "KernelExpansion", "Shifted",
+                                          "LatticeExpansion")),
                       "norm2": Array("f", ("m",), finite=True, within=(0.0, None))},
     "PiecewiseCubic": {"z": _NODES, "values": Array("f", ("N", "m"), finite=True),
                        "second": Array("f", ("N", "m"), finite=True), "lead": Array("f", ("m",), finite=True)},
@@ -158,6 +159,9 @@ SCHEMAS = {
     "LineSpline": {"z": Array("f", ("N",), finite=True, increasing=True, nonempty=True),
                    "values": Array("f", ("N", "m"), finite=True), "second": Array("f", ("N", "m"), finite=True),
                    "weight": WeightSpec(), "norm2": Array("f", ("m",), finite=True, within=(0.0, None))},
+    "LatticeExpansion": {"z": Array("f", ("N", "d"), finite=True, within=(0.0, 1.0), nonempty=True),
+                         "alpha": Array("f", ("N", "m"), finite=True), "c": Array("f", ("m",), finite=True),
+                         "weight": WeightSpec()},
     "Shifted": {"f": Record(_PIECES), "u": Record(_PIECES), "t": Array("f", ("m",), finite=True)},
     "LFPFlow": {
         "weight": WeightSpec(), "dim": Scalar("int", minimum=1), "K": Scalar("int", minimum=0, box=True),
@@ -192,6 +196,7 @@ CLASSES = {
     "Shifted": "fpnorm.solvers.periodic1d:Shifted",
     "WholeSpaceSolution": "fpnorm.whole_space:WholeSpaceSolution",
     "LineSpline": "fpnorm.solvers.line_spline:LineSpline",
+    "LatticeExpansion": "fpnorm.solvers.lattice_limit:LatticeExpansion",
 }
 # Classes added at run time (fpnorm.io.register): name -> class.
 _ADDED = {}
