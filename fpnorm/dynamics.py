@@ -87,9 +87,9 @@ class LFPFlow:
     K : int or None
         Truncation ``|k|_inf <= K``. Any ``K >= 0``: with fewer modes than points the flow converges to the
         least-squares fit instead of an interpolant. None: every mode (``K = infinity``), exactly, for weights with
-        a closed-form kernel (:func:`~fpnorm.has_closed_form`; 1-d): ``h(t) = h_ini + sum_i kappa(x - x_i)
-        alpha_i(t) (+ the free constant)``, from an eigendecomposition of the ``N x N`` kernel matrix; ``coef``
-        and ``shell_errors`` need an integer ``K``.
+        a closed-form (1-d) or Ewald-split (d = 1, 2, 3: :func:`fpnorm.lattice_kernels.has_torus_kernel`) kernel:
+        ``h(t) = h_ini + sum_i kappa(x - x_i) alpha_i(t) (+ the free constant)``, from an eigendecomposition of the
+        ``N x N`` kernel matrix; ``coef`` and ``shell_errors`` need an integer ``K``.
     h_ini : callable or array_like, optional
         Initial function, as in :class:`~fpnorm.FPInterpolator` (callable on the torus or a coefficient array).
     period : float or None

@@ -1,10 +1,10 @@
-"""LFPFlow with K=None (the exact kernel flow, 1-d), ShellErrors.from_snapshots and the network-vs-flow plots."""
+"""LFPFlow with K=None (the exact kernel flow, d = 1, 2, 3), ShellErrors.from_snapshots, the network-vs-flow plots."""
 
 import numpy as np
 import pytest
 from scipy.interpolate import CubicSpline
 
-from fpnorm import LFP, FPInterpolator, LFPFlow, PowerLaw, ShellErrors, Sobolev
+from fpnorm import LFP, FPInterpolator, LFPFlow, PowerLaw, ShellErrors
 from fpnorm.dynamics import snapshot_grid
 from fpnorm.plotting import plot_network_vs_flow, plot_shell_errors_pair
 
@@ -59,6 +59,27 @@ def test_exact_flow_is_the_limit_of_truncated_flows():
     np.testing.assert_allclose(exact([1e2, 1e4], q), truncated([1e2, 1e4], q), atol=1e-7)
 
 
+@pytest.mark.parametrize("dim, Ks", [(2, (32, 64, 128)), (3, (8, 16, 32))])
+def test_exact_flow_in_2d_and_3d_is_the_limit_of_truncated_flows(dim, Ks):
+    # LFP in d dims: the kernel's tail sum_{|k|_inf > K} gamma(k)^2 falls like K^-1 (the |k|^-(d+1) part), so the
+    # truncated flows approach the exact one with the error halving per doubling of K, and the Richardson
+    # combination 2 h_2K - h_K of the two largest boxes (independent truncated sums) is much closer than either
+    rng = np.random.default_rng(dim)
+    x = rng.random((16, dim))
+    y = np.sin(2 * np.pi * x[:, 0]) + 0.5 * np.cos(2 * np.pi * x[:, -1])
+    q = rng.random((30, dim))
+    w = LFP(1.0, 1.0, dim=dim)
+    exact = LFPFlow(x, y, weight=w, K=None)
+    trunc = [LFPFlow(x, y, weight=w, K=K)(0.5, q) for K in Ks]
+    ref = exact(0.5, q)
+    errs = [np.max(np.abs(h - ref)) for h in trunc]
+    assert 1.6 < errs[0] / errs[1] < 2.5 and 1.6 < errs[1] / errs[2] < 2.5
+    if dim == 2:   # in 3-d the next term of the tail is not yet small at K = 32
+        assert np.max(np.abs(2 * trunc[2] - trunc[1] - ref)) < 0.2 * errs[2]
+    # t -> infinity: the exact interpolant (tested against mpmath lattice-sum references in test_lattice_limit)
+    np.testing.assert_allclose(exact(1e14, q), FPInterpolator(x, y, weight=w, K=None)(q), atol=1e-10)
+
+
 def test_exact_flow_refuses_what_needs_a_box():
     x = np.linspace(0, 1, 6, endpoint=False)
     flow = LFPFlow(x, np.sin(2 * np.pi * x), weight=LFP(a=1.0, b=1.0), K=None)
@@ -67,8 +88,8 @@ def test_exact_flow_refuses_what_needs_a_box():
         flow.coef(1.0)
     with pytest.raises(ValueError, match="integer `K`"):
         flow.shell_errors(np.sin, [1.0])
-    with pytest.raises(ValueError, match="K=None"):
-        LFPFlow(x, x, weight=Sobolev(3), K=None)
+    with pytest.raises(ValueError, match="p > d"):   # sum_k |k|^-1 diverges: no K = infinity kernel
+        LFPFlow(x, x, weight=PowerLaw(1.0), K=None)
 
 
 def test_from_snapshots_is_the_flows_shell_errors_on_the_same_grid():

@@ -22,8 +22,9 @@ import scipy.linalg as sla
 
 from .. import transforms
 from .._internal.memory import check_memory
-from ..kernels import closed_form_kernel
+from ..kernels import closed_form_kernel, has_closed_form
 from ..lattice import complex_to_real
+from ..lattice_kernels import TorusKernel
 from .problem import scaled_design
 
 __all__ = ["FlowSpectrum", "spectrum_svd", "spectrum_eigh", "svd_memory", "eigh_memory", "LimitFlowSpectrum",
@@ -140,7 +141,8 @@ def limit_kernel_matrix(weight, x, y, period):
     Parameters
     ----------
     weight : Weight
-        One with a closed-form kernel (:func:`fpnorm.kernels.has_closed_form`; today 1-d).
+        One with a closed-form kernel (:func:`fpnorm.kernels.has_closed_form`, 1-d) or an Ewald-split one
+        (:func:`fpnorm.lattice_kernels.has_torus_kernel`, d = 1, 2, 3).
     x, y : ndarray, shape (N, d) and (Q, d)
     period : float
 
@@ -150,12 +152,14 @@ def limit_kernel_matrix(weight, x, y, period):
 
     Notes
     -----
-    The one place the exact flow takes its kernel from: a weight with a closed form in more dimensions (lattice
-    sums) plugs in here. Raises the ``ValueError`` of :func:`fpnorm.kernels.closed_form_kernel` otherwise.
+    The one place the exact flow takes its kernel from. The 1-d closed forms are exact to rounding; the Ewald-split
+    kernel is within :attr:`fpnorm.lattice_kernels.TorusKernel.error` (about 1e-13 of ``kappa(0)``). Raises the
+    ``ValueError`` of :class:`~fpnorm.lattice_kernels.TorusKernel` for weights with neither.
     """
-    kappa = closed_form_kernel(weight)
-    check_memory(8 * 3 * x.shape[0] * y.shape[0], f"the {x.shape[0]} x {y.shape[0]} exact kernel matrix")
-    return kappa((x[:, None, 0] - y[None, :, 0]) / period)
+    check_memory(8 * 4 * x.shape[0] * y.shape[0], f"the {x.shape[0]} x {y.shape[0]} exact kernel matrix")
+    if has_closed_form(weight):
+        return closed_form_kernel(weight)((x[:, None, 0] - y[None, :, 0]) / period)
+    return TorusKernel(weight).matrix(x / period, y / period)
 
 
 @dataclass
