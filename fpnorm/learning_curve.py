@@ -16,7 +16,7 @@ import dataclasses
 import math
 
 import numpy as np
-from scipy import optimize, signal
+from scipy import integrate, optimize, signal
 
 from . import transforms
 from ._internal.checks import as_coefficients, check_int, check_period, check_real, evaluate_function
@@ -104,22 +104,29 @@ def _radial(weight, n):
     return (1.0 + 4 * math.pi**2 * n) ** -weight.s
 
 
-def _nonzero_total(weight):
-    """``(sum_{k != 0} gamma(k)^2, error bound)``."""
+def _nonzero_total(weight, power):
+    """``(sum_{k != 0} gamma(k)^(2 power), error bound)`` for ``power`` 1 or 2 (Epstein zeta sums)."""
     d = weight.dim
     if isinstance(weight, PowerLaw):
-        z, e = epstein_zeta(weight.p, d, full=True)[:2]
-        c = (2 * math.pi) ** -weight.p
-        return c * z, c * e
+        z, e = epstein_zeta(power * weight.p, d, full=True)[:2]
+        c = (2 * math.pi) ** (-power * weight.p)
+        return c * z, c * e + 4 * _EPS * c * z
     if isinstance(weight, LFP):
+        a, b = weight.a, weight.b
+        terms = ((a, d + 1.0), (b, d + 3.0)) if power == 1 else ((a * a, 2 * d + 2.0), (2 * a * b, 2 * d + 4.0),
+                                                                 (b * b, 2 * d + 6.0))
         total = err = 0.0
-        for coef, s in ((weight.a, d + 1.0), (weight.b, d + 3.0)):
+        for coef, s in terms:
             if coef:
                 z, e = epstein_zeta(s, d, full=True)[:2]
                 total, err = total + coef * z, err + coef * e
         return total, err + 4 * _EPS * total
-    info = gamma_l2_info(weight)
+    info = gamma_l2_info(weight if power == 1 else Sobolev(s=2 * weight.s, dim=d))
     return info.sum - 1.0, 2 * info.value * info.error_bound + 2 * _EPS * info.sum
+
+
+def _intersect(a, b):
+    return max(a[0], b[0]), max(min(a[1], b[1]), max(a[0], b[0]))
 
 
 def _shells(d, R):
@@ -147,7 +154,8 @@ class _Spectrum:
         self.zero = 0.0 if self.free or isinstance(weight, Sobolev) else weight.zero
         if isinstance(weight, Sobolev):
             self.zero = 1.0
-        self.total, self.total_err = _nonzero_total(weight)
+        self.total, self.total_err = _nonzero_total(weight, 1)
+        self.total2, self.total2_err = _nonzero_total(weight, 2) if math.isfinite(self.total) else (math.inf, 0.0)
         self.R = None
 
     def set_radius(self, R):
@@ -155,28 +163,51 @@ class _Spectrum:
         self.n, self.count = _shells(self.d, R)
         self.lam = _radial(self.weight, self.n)
         inside = float(np.sum(self.count * self.lam))
-        # the sum over |k| > R: the Epstein total minus the shells, with both errors
-        self.t1 = max(self.total - inside, 0.0)
-        self.t1_err = self.total_err + 8 * _EPS * self.total
+        inside2 = float(np.sum(self.count * self.lam**2))
+        # the sums over |k| > R: the Epstein totals minus the shells, brackets [low, high] with both errors
+        err1 = self.total_err + 8 * _EPS * self.total
+        err2 = self.total2_err + 8 * _EPS * self.total2
+        self.t1 = (max(self.total - inside - err1, 0.0), self.total - inside + err1)
+        self.t2 = (max(self.total2 - inside2 - err2, 0.0), max(self.total2 - inside2 + err2, 0.0))
+        if self.d == 1:
+            # the subtraction leaves ~eps * total, which 1/kappa amplifies at large M; in 1-d the tails are also
+            # bracketed by integrals of the decreasing lambda: 2 int_{R+1}^inf <= sum_{|j| > R} <= 2 int_R^inf
+            self.t1 = _intersect(self.t1, self._integrals(R, 1))
+            self.t2 = _intersect(self.t2, self._integrals(R, 2))
         R_out = math.sqrt(self.n[-1] + 1) if self.d > 1 else R + 1.0
         self.lam_out = float(_radial(self.weight, np.array(R_out * R_out)))   # the largest lambda outside
 
+    def _integrals(self, R, power):
+        def lam(u):
+            return float(_radial(self.weight, np.array(u * u))) ** power
+
+        lo, lo_err = integrate.quad(lam, R + 1.0, np.inf, epsabs=0.0, epsrel=1e-12, limit=200)
+        hi, hi_err = integrate.quad(lam, float(R), np.inf, epsabs=0.0, epsrel=1e-12, limit=200)
+        return 2 * max(lo - lo_err, 0.0) * (1 - 1e-12), 2 * (hi + hi_err) * (1 + 1e-12)
+
+    def _outside(self, kappa):
+        """Brackets of ``sum_{|k| > R} L_k`` and ``sum_{|k| > R} L_k^2``: with ``lambda <= lam_out`` there,
+        ``max(lambda/kappa - lambda^2/kappa^2, lambda/(lam_out + kappa)) <= L <= lambda/kappa -
+        lambda^2/(kappa (lam_out + kappa))`` and ``(lambda/(lam_out + kappa))^2 <= L^2 <= lambda^2/kappa^2``."""
+        (t1l, t1h), (t2l, t2h) = self.t1, self.t2
+        c = self.lam_out + kappa
+        s1 = (max(t1l / kappa - t2h / kappa**2, t1l / c), t1h / kappa - t2l / (kappa * c))
+        s2 = (t2l / c**2, min(t2h / kappa**2, t1h / kappa))
+        return s1, s2
+
     def sums(self, kappa, upper):
-        """``(sum L_k, sum L_k^2)`` with the outside part at its upper (`upper`) or lower end: there
-        ``lambda / (lam_out + kappa) <= L <= lambda / kappa`` and ``L^2 <= lam_out lambda / kappa^2``."""
+        """``(sum L_k, sum L_k^2)`` with the outside part at its upper (`upper`) or lower end."""
         L = self.lam / (self.lam + kappa)
         zero = self.zero / (self.zero + kappa) if self.zero else 0.0
         s1 = self.free + zero + float(np.sum(self.count * L))
         s2 = self.free + zero**2 + float(np.sum(self.count * L * L))
-        if upper:
-            t1 = self.t1 + self.t1_err
-            return s1 + t1 / kappa, s2 + min(self.lam_out * t1 / kappa**2, t1 / kappa)
-        return s1 + max(self.t1 - self.t1_err, 0.0) / (self.lam_out + kappa), s2
+        o1, o2 = self._outside(kappa)
+        return s1 + o1[int(upper)], s2 + o2[int(upper)]
 
     def width(self, kappa):
-        """How far the outside bracket moves ``sum L``."""
-        t1 = self.t1 + self.t1_err
-        return t1 / kappa - max(self.t1 - self.t1_err, 0.0) / (self.lam_out + kappa)
+        """How far the outside brackets move ``sum L`` and ``sum L^2``."""
+        o1, o2 = self._outside(kappa)
+        return max(o1[1] - o1[0], o2[1] - o2[0])
 
     def solve(self, M, upper):
         def excess(log_kappa):
