@@ -28,6 +28,7 @@ import numpy as np
 from ._internal.checks import check_int, check_period, check_real
 from .exceptions import UnresolvedNormWarning
 from .lattice_sums import gamma_l2_info
+from .learning_curve import learning_curve
 from .norms import FPNorm, fp_norm
 
 __all__ = ["generalization_bound", "BoundResult", "bound_curve", "sample_complexity", "bound_factor"]
@@ -217,7 +218,8 @@ def generalization_bound(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f
     return BoundResult(value, f_norm, gamma_l2, comp, conf, M, delta, vacuous, reason, g_err, status, f_err)
 
 
-def bound_curve(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f=None, h_ini=None, period=1.0):
+def bound_curve(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f=None, h_ini=None, period=1.0,
+                predict=False):
     """The bound as a function of ``M``: an array of sample sizes in, an array of bound values out.
 
     Parameters
@@ -225,11 +227,16 @@ def bound_curve(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f=None, h_
     M : array_like of numbers >= 1
     delta, f_norm, gamma_l2, weight, f, h_ini, period
         As in :func:`generalization_bound`; the norms are computed once.
+    predict : bool
+        Also return the eigenlearning prediction of the mean square error at the same ``M`` (integers), from
+        `weight` and `f` (:func:`fpnorm.learning_curve.learning_curve`; its ``rmse`` is on the scale of the risk).
 
     Returns
     -------
     ndarray of float, shape of `M`
         ``inf`` everywhere when the bound is vacuous.
+    LearningCurve
+        With `predict` only: ``(curve, learning_curve)``.
 
     Examples
     --------
@@ -245,9 +252,15 @@ def bound_curve(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f=None, h_
         raise ValueError(f"Expected every `M` >= 1 and finite, got min {arr.min()}.")
     delta = _check_delta(delta)
     f_norm, gamma_l2, _, _, _ = _resolve(f_norm, gamma_l2, weight, f, h_ini, check_period(period), warn_given=True)
-    if math.isinf(f_norm) or math.isinf(gamma_l2):
-        return np.full(arr.shape, math.inf)
-    return f_norm * gamma_l2 * bound_factor(arr, delta)
+    if predict and (weight is None or f is None):
+        raise ValueError("Expected `weight` and `f` with `predict`=True (the prediction needs the spectrum and the "
+                         "target's coefficients), got " + ("no `weight`" if weight is None else "no `f`") + ".")
+    curve = (np.full(arr.shape, math.inf) if math.isinf(f_norm) or math.isinf(gamma_l2)
+             else f_norm * gamma_l2 * bound_factor(arr, delta))
+    if predict:
+        return curve, learning_curve(arr.astype(np.int64).reshape(-1), weight=weight, f=f, h_ini=h_ini,
+                                     period=period)
+    return curve
 
 
 def sample_complexity(epsilon, delta, *, f_norm=None, gamma_l2=None, weight=None, f=None, h_ini=None, period=1.0):
