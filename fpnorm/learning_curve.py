@@ -36,6 +36,8 @@ _SHELL_RTOL = 1e-7
 # Budget of shells n = |k|^2 (d >= 2) or of radii (d = 1), and of the target's box.
 _MAX_SHELLS = 2**22
 _MAX_BOX = 2**22
+# A sampled callable's grid stops at this many points (a function with a jump or a kink never meets _COEF_RTOL).
+_MAX_SAMPLED = 2**16
 # The target's box grows until the coefficients' tail is below this fraction of their energy.
 _COEF_RTOL = 1e-12
 # Axis modes k = j e_1, j = 0.._TABLE - 1, in the learnability table.
@@ -255,7 +257,7 @@ def _coefficients(f, f_coef, h_ini, d, period):
         else:   # sum_{|k|_inf > K} |c|^2 <= sum (2 pi |k|)^2 |c|^2 / (2 pi (K+1))^2, Minkowski over the targets
             roots = [math.sqrt(t.tail_bound(aux, K).high) for _, t in targets]
             tail = sum(roots) ** 2 / (2 * math.pi * (K + 1)) ** 2
-        if tail <= _COEF_RTOL * energy or (2 * (2 * K + 1) + 1) ** d > _MAX_BOX:
+        if tail <= _COEF_RTOL * energy or (2 * (2 * K + 1) + 1) ** d > (_MAX_SAMPLED if funcs else _MAX_BOX):
             return c, tail, "sampled" if funcs else "certified"
         prev, K = c, 2 * K + 1
 

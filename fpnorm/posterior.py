@@ -121,13 +121,15 @@ class PosteriorBound:
     def l2(self):
         """A certified bound on ``(E_x |f(x) - h(x)|^2)^(1/2)`` over the torus (see :func:`posterior_bound`)."""
         if self._l2 is None:
-            mean = _mean_power2(self._system, self._W)
-            if mean is None or not math.isfinite(self.residual_norm):
+            mean, slack = _mean_power2(self._system, self._W)
+            if not math.isfinite(self.residual_norm):
                 self._l2 = math.inf
             else:
                 self._l2 = math.sqrt(mean) * self.residual_norm + self._free_term()
-            # the root mean square never exceeds the sup; the rounding slack of the trace formula can
-            self._l2 = min(self._l2, self.sup)
+            if slack > 0.1 * mean:
+                # the root mean square never exceeds the sup, and the trace formula's rounding slack (ill-conditioned
+                # G: large Lagrange weights) can: then the sup is the better bound
+                self._l2 = min(self._l2, self.sup)
         return self._l2
 
     def to_dict(self):
@@ -179,10 +181,11 @@ def _cell_modulus(ks, half):
 def _mean_power2(ks, W):
     """A certified upper bound on the torus mean of ``P_X^2``: ``E_x Q(W v(x))`` for the computed weights, which is
     ``kappa(0) - 2 tr(W_1 G2) + tr(W_1^T G W_1 G2) + tr(W_2^T G W_2 D)`` (``E_x k_x k_x^T = G2``, ``E_x p_x p_x^T =
-    D`` diagonal, ``E_x k_x p_x^T = 0`` since the free modes are not in the kernel), plus its rounding."""
+    D`` diagonal, ``E_x k_x p_x^T = 0`` since the free modes are not in the kernel), plus its rounding: ``(bound,
+    rounding slack)``; ``(inf, inf)`` without a kernel of ``gamma^4``."""
     G2 = ks.second_moment()
     if G2 is None:
-        return None
+        return math.inf, math.inf
     N = ks.N
     W1, W2 = W[:, :N], W[:, N:]
     GW1 = ks.G @ W1
@@ -192,7 +195,8 @@ def _mean_power2(ks, W):
     if ks.n_free:
         value += np.sum((W2.T @ ks.G @ W2) * np.diag(ks.free_means))
         size += np.sum((np.abs(W2).T @ np.abs(ks.G) @ np.abs(W2)) * np.diag(ks.free_means))
-    return max(float(value) + (4 * (N + 3) * _EPS + 2 * _KERNEL_RTOL) * float(size), 0.0)
+    slack = (4 * (N + 3) * _EPS + 2 * _KERNEL_RTOL) * float(size)
+    return max(float(value) + slack, 0.0), slack
 
 
 def _rhs(s):

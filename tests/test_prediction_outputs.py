@@ -68,6 +68,6 @@ def test_sweep_rows_carry_the_prediction():
     row = run_trial(cfg.tasks()[0])
     ref = learning_curve(6, weight=PowerLaw(p=4, zero=1.0), f=get_target("sin")).mse[0]
     assert row["predicted_mse"] == pytest.approx(ref, rel=1e-12)
-    cfg = parse_config({"weights": ["power:p=4,zero=1"], "K": [8], "M": [6], "seeds": [0], "target": "numpy:sin",
+    cfg = parse_config({"weights": ["lfp:a=1,b=1,zero=1"], "K": [8], "M": [1], "seeds": [0], "target": "sin",
                         "delta": 0.05, "risk": {"n": 500}})
     assert math.isfinite(run_trial(cfg.tasks()[0])["predicted_mse"])
