@@ -23,8 +23,14 @@ import numpy as np
 
 from . import transforms
 from ._internal.memory import check_memory
-from .kernels import SOBOLEV_CLOSED_FORM, bernoulli_kernel, closed_form_kernel, has_closed_form, sobolev_kernel, \
-    spline_parts
+from .kernels import (
+    SOBOLEV_CLOSED_FORM,
+    bernoulli_kernel,
+    closed_form_kernel,
+    has_closed_form,
+    sobolev_kernel,
+    spline_parts,
+)
 from .lattice import box_points
 from .weights import PowerLaw, Sobolev
 

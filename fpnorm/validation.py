@@ -239,11 +239,17 @@ def _prediction_row(v, i):
             "power_bound_over_rmse_median": _json_float(float(np.median(power / np.sqrt(mse))))}
 
 
-def _predict_trial(s, f, q, fq):
-    """(MSE on the quadrature points, LOO, power-function bound on the RMS error) of one fit."""
+def _predict_trial(s, f, q, fq, norm):
+    """(MSE on the quadrature points, LOO, power-function bound on the RMS error) of one fit; `norm` is the FPNorm
+    of ``f - h_ini``, computed once for the run (``s`` interpolates ``f`` by construction)."""
     mse = float(np.mean(np.abs(s(q) - fq) ** 2))
     try:
-        power = posterior_bound(s, f=f).l2
+        if s.K is None:   # the exact kernel's space holds every f of finite norm
+            f_norm = math.nan if norm.status == "unresolved" else norm.value + norm.error_bound
+            power = posterior_bound(s, f_norm=f_norm).l2 if math.isfinite(f_norm) or norm.status == "divergent" \
+                else math.nan
+        else:
+            power = posterior_bound(s, f=f).l2
     except ValueError:   # f outside the box of an integer K, or values not f's: the theorem does not apply
         power = math.nan
     return mse, loo_error(s), power
@@ -374,7 +380,7 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
         risks[i, trial], errs[i, trial] = population_risk(s, f, dim=d, period=period, n=n_quad, method=quadrature,
                                                           seed=rng)
         if predict:
-            extra[:, i, trial] = _predict_trial(s, f, q, fq)
+            extra[:, i, trial] = _predict_trial(s, f, q, fq, norm)
         if trial == 0:
             bound = generalization_bound(M, delta, f_norm=norm, gamma_l2=info.value)
             bounds[i] = bound.value

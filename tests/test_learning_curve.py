@@ -128,7 +128,8 @@ def _b2_coef(K=4000):
 
 
 # targets with power-law coefficients (kinks), exact coefficients; K = None in 1-d, a box in 2-d
-_CASES = [("b2", 1, LFP(1.0, 1.0, zero=1.0), None), ("abs", 1, LFP(1.0, 1.0, zero=1.0), None), ("abs", 2, PowerLaw(p=3, dim=2, zero=1.0), 32),
+_CASES = [("b2", 1, LFP(1.0, 1.0, zero=1.0), None), ("abs", 1, LFP(1.0, 1.0, zero=1.0), None),
+          ("abs", 2, PowerLaw(p=3, dim=2, zero=1.0), 32),
           ("abs", 2, LFP(1.0, 1.0, dim=2, zero=1.0), 32)]
 
 
