@@ -422,12 +422,16 @@ for name, v in pred_runs.items():
 times larger in 1-d: the error of an interpolant is local, and the rare sample sets with a wide gap at a kink of
 $f$ dominate the mean. The eigenlearning theory averages over a Gaussian-equivalent design and describes the typical
 set; read it as a typical-case prediction. In 2-d the gaps are many and small and mean and median agree. The
-prediction is asymptotic in $M$, and it assumes power-law-like target spectra: for analytic targets (coefficients
-decaying exponentially) it falls far below the measured error, which is then set by the widest gaps.
+prediction is asymptotic in $M$ and made for power-law-like target spectra: for the very smooth `gauss` under
+`PowerLaw(4)` (coefficients decaying faster than exponentially) it falls 7 to 100 times below the measured error,
+which is then set by the widest gaps.
 
 The power-function bound holds for every sample set (below: pointwise on a fine grid and its certified sup), at a
 modest factor above the true error; it needs $f$ in the interpolant's space (in 2-d above `abs` is not in the box, so
-it shows n/a). Leave-one-out tracks the true MSE within a few times.
+it shows n/a). Leave-one-out tracks the true MSE within a few times, and overestimates it for a 1-d kink at large
+$M$: leaving out the point next to the kink doubles the gap there, so that one residual is about $(2g)^2$ against
+the gap's share $g^3$ of the MSE ($g \\approx 1/M$): a bias of about 4x (measured 4.6x at $M = 512$ over 200 sets
+for $\\pi^2 B_2(\\{x\\})$). In 2-d it is within 1.2x.
 """),
     code("""
 rng = np.random.default_rng(5)
@@ -469,9 +473,10 @@ for p in (2, 4):   # the exact values lie within the reported error bounds; p = 
             abs(n.value - math.sqrt(17 / 16)) <= n.error_bound < 1e-6
 assert r4.value == math.inf and r4.vacuous and "diverges" in r4.reason
 assert runs["bandlimited"].decay_rate > runs["abs"].decay_rate > 0.5    # smooth targets beat the worst case more
-for name, v in pred_runs.items():   # the prediction within 3x of the median, LOO within 4x of the MSE
+for name, v in pred_runs.items():   # the prediction within 3x of the median, LOO within 4x of the MSE up to M = 128
     for row in v.summary():
-        assert 1 / 3 <= row["predicted_over_median"] <= 3 and 1 / 4 <= row["loo_over_mse_median"] <= 4
+        assert 1 / 3 <= row["predicted_over_median"] <= 3
+        assert 1 / 4 <= row["loo_over_mse_median"] <= (4 if row["M"] <= 128 else 8)
 v1 = pred_runs["1-d abs, LFP(1,1), K=None"]
 assert np.all(np.sqrt(v1.mse) <= 1.05 * v1.power_bound)   # the theorem, up to the quadrature of the RMS error
 assert held and all(1 <= ratio <= 30 for ratio in sup_ratios.values())
