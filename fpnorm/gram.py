@@ -147,6 +147,19 @@ class KernelSystem:
             return np.zeros((self.N, self.N))
         return transforms.kernel_matrix(self._angles(self.points), self._g**2)
 
+    def cell_modulus(self, half, rtol):
+        """An upper bound on ``kappa(0) - kappa(z)`` over ``|z|_inf <= half`` (kernel values accurate to ``rtol
+        kappa(0)``): ``sum_k gamma^2 min(2, (2 pi |k|_1 half / P)^2 / 2)`` on a box (``1 - cos t <= min(2, t^2/2)``
+        and ``|k.z| <= |k|_1 |z|_inf``); for ``K = None`` the closed form at ``half``, since ``kappa(0) - kappa(z) =
+        sum 2 gamma^2 (1 - cos 2 pi k z / P)`` increases on ``[0, P/2]`` for the 1-d closed forms (sums of Bernoulli
+        and Sobolev kernels, each increasing there)."""
+        if self.K is None:
+            z = np.array([half / self.period])
+            return max(float(self.kappa0 - self._kappa(z)[0]), 0.0) + 4 * rtol * self.kappa0
+        k1 = np.sum(np.abs(box_points(self.K, self.dim)), axis=1)
+        theta = 2 * math.pi * k1 * half / self.period
+        return float(np.sum(self._g.reshape(-1) * np.minimum(2.0, 0.5 * theta**2))) * (1 + 1e-12)
+
     def bordered(self):
         """``B = [[G, F], [F^T, 0]]``, shape (N + n_f, N + n_f)."""
         n = self.N + self.n_free

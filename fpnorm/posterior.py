@@ -19,7 +19,6 @@ from . import transforms
 from ._internal.checks import as_query
 from ._internal.memory import check_memory
 from .gram import KernelSystem
-from .lattice import box_points
 from .norms import fp_norm
 from .targets import Target
 
@@ -115,7 +114,7 @@ class PosteriorBound:
         axes = [np.arange(n) * h] * ks.dim
         grid = np.stack([a.ravel() for a in np.meshgrid(*axes, indexing="ij")], axis=1)
         top = float(np.max(self.power_function(grid)))
-        return top + math.sqrt(2.0 * _cell_modulus(ks, h / 2))
+        return top + math.sqrt(2.0 * ks.cell_modulus(h / 2, _KERNEL_RTOL))
 
     @property
     def l2(self):
@@ -164,18 +163,6 @@ def _reproduction_defect(ks, W):
     D[:, ks.N:] -= np.eye(ks.n_free)
     rows = np.sum(np.abs(D[:, : ks.N]), axis=1) * ks.kappa0 + np.sum(np.abs(D[:, ks.N:]), axis=1)
     return float(np.max(rows)) * (1 + 4 * ks.N * _EPS)
-
-
-def _cell_modulus(ks, half):
-    """An upper bound on ``kappa(0) - kappa(z)`` over ``|z|_inf <= half``."""
-    if ks.K is None:
-        # 1-d closed forms: kappa(0) - kappa(z) = sum 2 gamma^2 (1 - cos 2 pi k z/P) increases on [0, P/2]
-        z = np.array([half / ks.period])
-        return max(float(ks.kappa0 - ks._kappa(z)[0]), 0.0) + 4 * _KERNEL_RTOL * ks.kappa0
-    g = ks._g.reshape(-1)
-    k1 = np.sum(np.abs(box_points(ks.K, ks.dim)), axis=1)
-    theta = 2 * math.pi * k1 * half / ks.period      # |k.z| 2 pi / P <= 2 pi |k|_1 |z|_inf / P
-    return float(np.sum(g * np.minimum(2.0, 0.5 * theta**2))) * (1 + 1e-12)
 
 
 def _mean_power2(ks, W):
