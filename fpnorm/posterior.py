@@ -312,6 +312,9 @@ def posterior_bound(s, *, f=None, f_norm=None):
     ks = KernelSystem.from_interpolant(s)
     W, _ = _inverse(ks)
     norm = _norm_lower(ks, W, _rhs(s)[:, 0])
+    if f_norm < norm:
+        raise ValueError(f"Expected `f_norm` >= ||h - h_ini||_gamma >= {norm:.6g} (the interpolant of f has the "
+                         f"least norm among the functions that take f's values), got {f_norm:.6g}.")
     return PosteriorBound(ks, W, f_norm, norm, status)
 
 

@@ -115,6 +115,8 @@ def test_f_norm_given_and_errors():
         posterior_bound(s, f=lambda q: np.sin(q))
     with pytest.raises(ValueError, match="Expected `f_norm` >= 0"):
         posterior_bound(s, f_norm=-1.0)
+    with pytest.raises(ValueError, match=r"Expected `f_norm` >= \|\|h - h_ini\|\|_gamma"):
+        posterior_bound(s, f_norm=0.5 * s.norm)
     t = FPInterpolator(x, f(x), weight=PowerLaw(p=2, zero=1.0), K=8)
     with pytest.raises(ValueError, match="no Fourier coefficients beyond the box"):
         posterior_bound(t, f=f)
