@@ -84,7 +84,7 @@ def _holds_2d(trials, seed):
             return np.einsum("qa,ab,qb->q", e0, c, e1).real
 
         weight = PowerLaw(p=3, dim=2) if trial % 2 else LFP(1.0, 1.0, dim=2, zero=1.0)
-        x = rng.random((30 + 5 * trial, 2))
+        x = rng.random((30 + (5 * trial) % 80, 2))
         s = FPInterpolator(x, f(x), weight=weight, K=K)
         b = posterior_bound(s, f=c)
         q, err = _true_errors(f, s, 2, rng)
@@ -100,6 +100,10 @@ def test_bound_holds_in_every_trial_2d_box():
 @pytest.mark.parametrize("weight", [LFP(1.0, 1.0, zero=1.0), LFP(1.0, 1.0), PowerLaw(p=2), LFP(0.0, 1.0)])
 def test_bound_holds_in_many_trials(weight):
     _holds_1d(weight, (8, 16, 32, 64, 128) * 8, 50)
+
+
+@pytest.mark.slow
+def test_bound_holds_in_many_trials_2d():
     _holds_2d(20, 51)
 
 
