@@ -21,7 +21,9 @@ from .interpolant import FPInterpolator
 from .io import load, package_version, save
 from .kernels import bernoulli_kernel, closed_form_kernel, has_closed_form, sobolev_kernel
 from .lattice_sums import GammaL2, gamma_l2_info, gamma_l2_norm
+from .learning_curve import LearningCurve, learning_curve
 from .norms import FPNORM_STATUSES, FPNorm, fp_norm
+from .posterior import PosteriorBound, loo_error, posterior_bound
 from .targets import TARGETS, get_target
 from .validation import BoundValidation, population_risk, validate_bound
 from .weights import LFP, PowerLaw, Sobolev, Weight, weight_from_spec
@@ -39,4 +41,5 @@ __all__ = [
     "UnresolvedNormWarning", "NetworkRangeWarning", "FileFormatError", "FloatRangeWarning",
     "closed_form_kernel", "has_closed_form", "bernoulli_kernel", "sobolev_kernel",
     "convergence_study", "kernel_tail_bound", "limit_distance", "ConvergenceResult",
+    "learning_curve", "LearningCurve", "posterior_bound", "PosteriorBound", "loo_error",
 ]

@@ -29,6 +29,7 @@ from ._internal.checks import TORUS_THEOREM, check_int, check_period, check_real
 from ._internal.floatrange import product, to_float
 from .exceptions import UnresolvedNormWarning
 from .lattice_sums import gamma_l2_info
+from .learning_curve import learning_curve
 from .norms import FPNorm, fp_norm
 
 __all__ = ["generalization_bound", "BoundResult", "bound_curve", "sample_complexity", "bound_factor"]
@@ -223,7 +224,8 @@ def generalization_bound(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f
     return BoundResult(value, f_norm, gamma_l2, comp, conf, M, delta, vacuous, reason, g_err, status, f_err)
 
 
-def bound_curve(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f=None, h_ini=None, period=1.0):
+def bound_curve(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f=None, h_ini=None, period=1.0,
+                predict=False):
     """The bound as a function of ``M``: an array of sample sizes in, an array of bound values out.
 
     Parameters
@@ -231,11 +233,16 @@ def bound_curve(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f=None, h_
     M : array_like of numbers >= 1
     delta, f_norm, gamma_l2, weight, f, h_ini, period
         As in :func:`generalization_bound`; the norms are computed once.
+    predict : bool
+        Also return the eigenlearning prediction of the mean square error at the same ``M`` (integers), from
+        `weight` and `f` (:func:`fpnorm.learning_curve.learning_curve`; its ``rmse`` is on the scale of the risk).
 
     Returns
     -------
     ndarray of float, shape of `M`
         ``inf`` everywhere when the bound is vacuous.
+    LearningCurve
+        With `predict` only: ``(curve, learning_curve)``.
 
     Examples
     --------
@@ -252,11 +259,19 @@ def bound_curve(M, delta, *, f_norm=None, gamma_l2=None, weight=None, f=None, h_
     delta = _check_delta(delta)
     f_norm, gamma_l2, _, _, _ = _resolve(f_norm, gamma_l2, weight, f, h_ini, check_period(period, reason=TORUS_THEOREM),
                                          warn_given=True)
+    if predict and (weight is None or f is None):
+        raise ValueError("Expected `weight` and `f` with `predict`=True (the prediction needs the spectrum and the "
+                         "target's coefficients), got " + ("no `weight`" if weight is None else "no `f`") + ".")
     if math.isinf(f_norm) or math.isinf(gamma_l2):
-        return np.full(arr.shape, math.inf)
-    m, e = product(f_norm, gamma_l2)
-    mb, eb = np.frexp(bound_factor(arr, delta))
-    return to_float(m * mb, e + eb, "The generalization bound", stacklevel=2)
+        curve = np.full(arr.shape, math.inf)
+    else:
+        m, e = product(f_norm, gamma_l2)
+        mb, eb = np.frexp(bound_factor(arr, delta))
+        curve = to_float(m * mb, e + eb, "The generalization bound", stacklevel=2)
+    if predict:
+        return curve, learning_curve(arr.astype(np.int64).reshape(-1), weight=weight, f=f, h_ini=h_ini,
+                                     period=period)
+    return curve
 
 
 def sample_complexity(epsilon, delta, *, f_norm=None, gamma_l2=None, weight=None, f=None, h_ini=None, period=1.0):

@@ -352,6 +352,17 @@ class FPInterpolator:
     def _eval_h_ini(self, x):
         return evaluate_h_ini(self._h_ini, self._h_ini_real, x, self.period)
 
+    @property
+    def h_ini(self):
+        """The initial function as given (a callable or coefficient array), or None."""
+        return self._h_ini
+
+    def h_ini_at(self, query):
+        """``h_ini`` at query points of shape (Q, d) (or (Q,) in 1-d): shape (Q,); zeros when there is none."""
+        q = as_query(query, self.dim, self.period)
+        vals = self._eval_h_ini(q)
+        return np.zeros(q.shape[0]) if vals is None else np.asarray(vals)
+
     # -- results --------------------------------------------------------------------------------------------------
     @property
     def norm(self):

@@ -264,7 +264,7 @@ def _positive_1d(values, name, *, allow_zero=False):
 
 
 def plot_bound_curve(M, bound, *, risk_M=None, risk=None, risk_err=None, ax=None, title=None,
-                     label="a-priori bound"):
+                     label="a-priori bound", predicted=None, power_M=None, power=None, rmse=None):
     """The generalization bound against the sample size ``M``, log-log, with Monte-Carlo risk estimates.
 
     Parameters
@@ -283,6 +283,14 @@ def plot_bound_curve(M, bound, *, risk_M=None, risk=None, risk_err=None, ax=None
         Draw into this axes; a new figure by default.
     title, label : str
         Title and the bound's legend label.
+    predicted : array_like, shape (n,), optional
+        The predicted root mean square error ``sqrt(mse)`` at each ``M`` (:func:`fpnorm.learning_curve.
+        learning_curve`), drawn as a dashed line.
+    power_M, power : array_like, shape (p,), optional
+        Sample sizes and the median power-function bound on the RMS error there
+        (:func:`fpnorm.posterior.posterior_bound`), drawn as squares.
+    rmse : array_like, shape (r,), optional
+        Monte-Carlo root mean square errors at `risk_M` (e.g. the median over trials), drawn as open circles.
 
     Returns
     -------
@@ -327,8 +335,28 @@ def plot_bound_curve(M, bound, *, risk_M=None, risk=None, risk_err=None, ax=None
                     label="Monte-Carlo risk  E|h_M - f|")
     elif risk_err is not None:
         raise ValueError("Expected `risk_err` only together with `risk_M` and `risk`.")
+    if rmse is not None:
+        if not all(given):
+            raise ValueError("Expected `rmse` only together with `risk_M` and `risk`.")
+        e = _positive_1d(rmse, "rmse")
+        if e.shape != rM.shape:
+            raise ValueError(f"Expected `rmse` to have the shape of `risk_M` {rM.shape}, got {e.shape}.")
+        ax.loglog(rM, e, "o", mfc="none", color="C3", ms=7, label="Monte-Carlo RMS error (median)")
+    if predicted is not None:
+        p = _positive_1d(predicted, "predicted")
+        if p.shape != M.shape:
+            raise ValueError(f"Expected `predicted` to have the shape of `M` {M.shape}, got {p.shape}.")
+        ax.loglog(M, p, "--", lw=1.8, color="C2", label="predicted RMS error (eigenlearning)")
+    if (power_M is None) != (power is None):
+        raise ValueError("Expected `power_M` and `power` together, got only one of them.")
+    if power is not None:
+        pM, pw = _positive_1d(power_M, "power_M"), _positive_1d(power, "power")
+        if pw.shape != pM.shape:
+            raise ValueError(f"Expected `power` to have the shape of `power_M` {pM.shape}, got {pw.shape}.")
+        ax.loglog(pM, pw, "s", color="C1", ms=6, label="power-function bound on the RMS error (median)")
     ax.set_xlabel("number of samples M")
-    ax.set_ylabel("population risk  L(h_M) = E|h_M - f|")
+    ax.set_ylabel("error:  E|h_M - f|,  RMS" if (predicted is not None or power is not None or rmse is not None)
+                  else "population risk  L(h_M) = E|h_M - f|")
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="best", fontsize="small")
     if title:

@@ -45,6 +45,7 @@ from .bounds import generalization_bound
 from .interpolant import FPInterpolator
 from .io import json_dumps
 from .lattice_sums import gamma_l2_info
+from .learning_curve import learning_curve
 from .norms import fp_norm
 from .plotting import plot_sweep
 from .validation import population_risk
@@ -59,7 +60,7 @@ __all__ = ["EXAMPLE_CONFIG", "CONFIG_KEYS", "RISK_KEYS", "ROW_SCHEMA", "COLUMNS"
 ROW_SCHEMA = (("weight", str), ("K", int), ("M", int), ("seed", int), ("dim", int), ("period", float),
               ("target", str), ("h_ini", str), ("delta", float), ("risk_n", int), ("risk", float),
               ("risk_stderr", float), ("bound", float), ("f_norm", float), ("gamma_l2", float), ("norm", float),
-              ("status", str), ("seconds", float))
+              ("predicted_mse", float), ("status", str), ("seconds", float))
 COLUMNS = tuple(name for name, _ in ROW_SCHEMA)
 # The columns that identify a task.
 KEY_COLUMNS = ("weight", "K", "M", "seed")
@@ -83,6 +84,20 @@ def _bound_constants(weight_spec, dim, period, target, h_ini):
         norm = fp_norm(resolve_function(target, "target", dim, period), weight,
                        resolve_h_ini(h_ini, dim, period), period=period, full=True)
         _CONSTANTS[key] = (norm, float(gamma_l2_info(weight).value))
+    return _CONSTANTS[key]
+
+
+def _predicted_mse(weight_spec, dim, period, target, h_ini, M):
+    """The eigenlearning prediction of the MSE (:func:`fpnorm.learning_curve.learning_curve`), cached per process;
+    nan for a weight or target it does not cover."""
+    key = ("predicted", weight_spec, dim, period, target, h_ini, M)
+    if key not in _CONSTANTS:
+        try:
+            _CONSTANTS[key] = float(learning_curve(M, weight=weight_from_spec(weight_spec, dim=dim),
+                                                   f=resolve_function(target, "target", dim, period),
+                                                   h_ini=resolve_h_ini(h_ini, dim, period), period=period).mse[0])
+        except ValueError:
+            _CONSTANTS[key] = math.nan
     return _CONSTANTS[key]
 
 
@@ -123,7 +138,8 @@ def run_trial(task):
     :func:`fpnorm.validation.population_risk` with ``risk_n`` points seeded by ``SeedSequence(seed,
     spawn_key=(M, 1))``. The bound is ``||f - h_ini||_gamma ||gamma||_l2 (2/sqrt(M) + 4 sqrt(2 ln(4/delta)/M))``
     (:func:`fpnorm.bounds.generalization_bound`) with ``||f - h_ini||_gamma`` from :func:`fpnorm.fp_norm`; it is
-    ``inf`` (vacuous) when either norm diverges.
+    ``inf`` (vacuous) when either norm diverges. ``predicted_mse`` is the eigenlearning prediction of ``E_x |h_M -
+    f|^2`` (:func:`fpnorm.learning_curve.learning_curve`; nan for a callable weight).
 
     Every BLAS call of the trial runs on one thread (:func:`fpnorm._internal.threads.single_threaded`): the order
     of a threaded BLAS's floating-point additions depends on its thread count, and a row must not. When this
@@ -170,7 +186,8 @@ def _trial(task):
     bound = generalization_bound(M, float(task["delta"]), f_norm=f_norm, gamma_l2=gamma_l2)
     row = {c: task[c] for c in COLUMNS if c in task}
     row.update(risk=risk, risk_stderr=stderr, bound=float(bound.value), f_norm=float(f_norm.value),
-               gamma_l2=gamma_l2, norm=norm, status=_flag(status, f_norm, bound))
+               gamma_l2=gamma_l2, norm=norm, status=_flag(status, f_norm, bound),
+               predicted_mse=_predicted_mse(task["weight"], d, period, task["target"], task["h_ini"], M))
     return row
 
 

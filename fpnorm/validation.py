@@ -28,7 +28,9 @@ from .exceptions import IllPosedWeightWarning, TruncationWarning, UnresolvedNorm
 from .interpolant import FPInterpolator
 from .lattice import box_size
 from .lattice_sums import gamma_l2_info, warn_ill_posed
+from .learning_curve import learning_curve
 from .norms import fp_norm
+from .posterior import loo_error, posterior_bound
 from .solvers.problem import evaluate_h_ini
 from .weights import check_weight
 
@@ -141,6 +143,17 @@ class BoundValidation:
         ``"unresolved"`` means the bounds use an estimate the samples do not support.
     reason : str or None
         Why the bound is vacuous (None when finite).
+    mse : ndarray, shape (n_M, trials), optional
+        With ``predict=True``: the Monte-Carlo mean square error ``E_x |h_M - f|^2`` of each trial (None otherwise).
+    loo : ndarray, shape (n_M, trials), optional
+        Rippa's leave-one-out mean squared error of each trial (:func:`fpnorm.posterior.loo_error`).
+    power_bound : ndarray, shape (n_M, trials), optional
+        The power-function bound on the root mean square error ``(E_x |h_M - f|^2)^(1/2)`` of each trial
+        (:func:`fpnorm.posterior.posterior_bound`, ``l2``); nan where the theorem does not apply (``f`` outside an
+        integer ``K``'s box, an unresolved norm).
+    predicted : ndarray, shape (n_M,), optional
+        The eigenlearning prediction of the MSE (:func:`fpnorm.learning_curve.learning_curve`); nan for a weight it
+        does not cover.
     """
 
     Ms: np.ndarray
@@ -159,6 +172,10 @@ class BoundValidation:
     K: int
     f_norm_status: str
     reason: str | None
+    mse: np.ndarray = None
+    loo: np.ndarray = None
+    power_bound: np.ndarray = None
+    predicted: np.ndarray = None
 
     @property
     def mean_risk(self):
@@ -174,6 +191,8 @@ class BoundValidation:
             rows.append({"M": int(M), "mean_risk": float(r.mean()), "std_risk": float(r.std(ddof=1)) if r.size > 1
                          else 0.0, "max_risk": float(r.max()), "max_stderr": float(self.stderrs[i].max()),
                          "bound": b if math.isfinite(b) else None, "held": float(self.held[i])})
+            if self.mse is not None:
+                rows[-1].update(_prediction_row(self, i))
         return rows
 
     def plot(self, *, ax=None):
@@ -206,8 +225,39 @@ class BoundValidation:
         return plot_bound_validation(self, ax=ax)
 
 
+def _json_float(x):
+    return float(x) if math.isfinite(x) else None
+
+
+def _prediction_row(v, i):
+    """The per-``M`` prediction, leave-one-out and power-function statistics of a run with ``predict=True``."""
+    mse, loo, power = v.mse[i], v.loo[i], v.power_bound[i]
+    median = float(np.median(mse))
+    return {"median_mse": median, "mean_mse": float(np.mean(mse)), "predicted_mse": _json_float(v.predicted[i]),
+            "predicted_over_median": _json_float(v.predicted[i] / median) if median > 0 else None,
+            "median_loo": float(np.median(loo)), "loo_over_mse_median": float(np.median(loo / mse)),
+            "median_power_bound": _json_float(float(np.median(power))),
+            "power_bound_over_rmse_median": _json_float(float(np.median(power / np.sqrt(mse))))}
+
+
+def _predict_trial(s, f, q, fq, norm):
+    """(MSE on the quadrature points, LOO, power-function bound on the RMS error) of one fit; `norm` is the FPNorm
+    of ``f - h_ini``, computed once for the run (``s`` interpolates ``f`` by construction)."""
+    mse = float(np.mean(np.abs(s(q) - fq) ** 2))
+    try:
+        if s.K is None:   # the exact kernel's space holds every f of finite norm
+            f_norm = math.nan if norm.status == "unresolved" else norm.value + norm.error_bound
+            power = posterior_bound(s, f_norm=f_norm).l2 if math.isfinite(f_norm) or norm.status == "divergent" \
+                else math.nan
+        else:
+            power = posterior_bound(s, f=f).l2
+    except ValueError:   # f outside the box of an integer K, or values not f's: the theorem does not apply
+        power = math.nan
+    return mse, loo_error(s), power
+
+
 def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, period=1.0, seed=0, n_quad=4096,
-                   quadrature="sobol", method="auto", show_progress=None):
+                   quadrature="sobol", method="auto", show_progress=None, predict=False):
     """Check the generalization bound by simulation.
 
     For each ``M`` in `Ms` and each trial: draw ``M`` uniform points on the torus, fit
@@ -219,8 +269,9 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
     f : callable
         The target on the torus (``(Q, d)`` or ``(Q,)`` in 1-d -> ``(Q,)``), e.g. from :mod:`fpnorm.targets`.
     weight : Weight
-    K : int
-        Truncation of the interpolants; needs ``(2K+1)^d >= max(Ms)``. Warns once
+    K : int or None
+        Truncation of the interpolants; needs ``(2K+1)^d >= max(Ms)``; None for the exact kernel (1-d weights with
+        a closed form, :func:`fpnorm.kernels.has_closed_form`). Warns once
         (:class:`~fpnorm.exceptions.TruncationWarning`, with the fit farthest from its limit) when a fit's estimated
         distance to its K = inf limit (``info.truncation_error``) exceeds ``TRUNCATION_TOLERANCE`` times
         ``max |f(x_i) - h_ini(x_i)|``. The theorem is about ``K = inf``; choose ``K`` at least the band of a
@@ -245,6 +296,10 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
         Solve method of the interpolants.
     show_progress : bool, optional
         Progress bar on stderr (default: when stderr is a terminal).
+    predict : bool
+        Also record, per trial, the Monte-Carlo MSE (on `n_quad` uniform points), Rippa's leave-one-out MSE and the
+        power-function bound on the RMS error, and per ``M`` the eigenlearning prediction (``mse``, ``loo``,
+        ``power_bound``, ``predicted``; see :meth:`BoundValidation.summary`). Costs one ``N^3`` factorisation per fit.
 
     Returns
     -------
@@ -272,7 +327,7 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
     """
     weight = check_weight(weight)
     d = weight.dim
-    K = check_int(K, "K", minimum=0)
+    K = check_int(K, "K", minimum=0, allow_none=True)
     trials = check_int(trials, "trials", minimum=1)
     delta = check_real(delta, "delta", minimum=0.0, maximum=1.0, strict_min=True, strict_max=True)
     period = check_period(period, reason=TORUS_THEOREM)
@@ -283,7 +338,7 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
         raise ValueError(f"Expected `Ms` to be a non-empty 1-d sequence of integers, got {Ms!r}.")
     if Ms_arr.min() < 1:
         raise ValueError(f"Expected every `Ms` >= 1, got {int(Ms_arr.min())}.")
-    if Ms_arr.max() > box_size(K, d):
+    if K is not None and Ms_arr.max() > box_size(K, d):
         raise ValueError(f"Expected every `Ms` <= (2K+1)^d = {box_size(K, d)} for K = {K} in d = {d}, got "
                          f"{int(Ms_arr.max())}.")
     warn_ill_posed(weight)  # once here, not once per fit below
@@ -301,6 +356,15 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
     jobs = [(i, int(M), trial) for i, M in enumerate(Ms_arr) for trial in range(trials)]
     worst = (-math.inf, int(Ms_arr.max()), math.nan, 0.0)  # the fit farthest from its K = inf limit, relatively
     h_ini_checked, h_ini_real = check_h_ini(h_ini, d)
+    if predict:
+        extra = np.full((3, Ms_arr.size, trials), math.nan)
+        q = period * rng.random((n_quad, d))
+        q = q[:, 0] if d == 1 else q
+        fq = evaluate_function(f, q.reshape(n_quad, d), "f", n_quad, d)
+        try:
+            predicted = learning_curve(Ms_arr, weight=weight, f=f, h_ini=h_ini, period=period).mse
+        except ValueError:   # a weight whose spectrum has no certified sums
+            predicted = np.full(Ms_arr.size, math.nan)
     for i, M, trial in progress(jobs, desc="validate_bound", enabled=show_progress):
         x = period * rng.random((M, d))
         xs = x[:, 0] if d == 1 else x
@@ -316,11 +380,14 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
             worst = (error / scale if scale > 0 else error, M, error, scale)
         risks[i, trial], errs[i, trial] = population_risk(s, f, dim=d, period=period, n=n_quad, method=quadrature,
                                                           seed=rng)
+        if predict:
+            extra[:, i, trial] = _predict_trial(s, f, q, fq, norm)
         if trial == 0:
             bound = generalization_bound(M, delta, f_norm=norm, gamma_l2=info.value)
             bounds[i] = bound.value
             reason = bound.reason
-    warn_truncation(worst[1], K, d, "M", error=worst[2], scale=worst[3])
+    if K is not None:
+        warn_truncation(worst[1], K, d, "M", error=worst[2], scale=worst[3])
     held = np.mean(risks <= bounds[:, None], axis=1)
     mean = risks.mean(axis=1)
     rate, rate_err = math.nan, math.nan
@@ -337,4 +404,5 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
             rate_err = math.sqrt(s2 / float(np.sum((X - X.mean()) ** 2)))
     return BoundValidation(Ms_arr.astype(int), risks, errs, bounds, held, float(np.mean(held)), rate, rate_err,
                            delta, norm.value, info.value, not math.isfinite(info.value) or not norm.finite,
-                           weight, K, norm.status, reason)
+                           weight, K, norm.status, reason, *((extra[0], extra[1], extra[2], predicted) if predict
+                                                             else ()))

@@ -94,3 +94,23 @@ def test_module_entry_point():
                            "--json"], capture_output=True, text=True, check=True)
     assert json.loads(proc.stdout)["results"][0]["value"] == pytest.approx(
         generalization_bound(10, 0.05, f_norm=1.0, gamma_l2=1.0).value)
+
+
+def test_predict_json_and_text(capsys):
+    from fpnorm import LFP, learning_curve
+
+    out = _json(capsys, ["bound", "--M", "32", "128", "--weight", "lfp:a=1,b=1,zero=1", "--target", "abs",
+                         "--predict", "--json"])
+    ref = learning_curve([32, 128], weight=LFP(1.0, 1.0, zero=1.0), f=get_target("abs"))
+    for row, mse, err in zip(out["results"], ref.mse, ref.error_bound, strict=True):
+        assert abs(row["predicted_mse"] - mse) <= err + row["predicted_mse_error"]
+        assert row["predicted_rmse"] == pytest.approx(math.sqrt(row["predicted_mse"]), rel=1e-15)
+    assert out["prediction"]["status"] == "certified" and "median" in out["prediction"]["what"]
+    assert main(["bound", "--M", "64", "--weight", "power:p=4,zero=1", "--target", "sin", "--predict"]) == 0
+    text = capsys.readouterr().out
+    assert "predicted mse" in text and "rmse" in text
+
+
+def test_predict_needs_weight_and_target(capsys):
+    assert main(["bound", "--M", "64", "--f-norm", "1", "--gamma-l2", "1", "--predict"]) != 0
+    assert "Expected --weight and --target with --predict" in capsys.readouterr().err

@@ -147,6 +147,9 @@ def test_bound_numbers_are_the_closed_forms(demo):
     # the theorem's promise, and the interpolants' much faster decay on a band-limited target
     assert r["held_fraction"] == 1.0 and np.all(np.array(r["mean_risk"]) <= np.array(r["bound"]))
     assert r["risk_decay_rate"] > 0.5
+    # the power-function bound holds for every sample set, so its median lies above the median RMS error
+    assert np.all(np.array(r["median_power_bound_rmse"]) >= np.sqrt(np.array(r["median_mse"])))
+    assert len(r["curve_predicted_rmse"]) == len(r["curve_M"]) and len(r["predicted_mse"]) == len(r["Ms"])
 
 
 def test_demo_help_and_errors(capsys):

@@ -218,7 +218,7 @@ def _write(path, arrays, header, **extra):
     ("validation", lambda a, h: h["meta"].update(weight="__import__('os')"), r"Expected the weight kind in `spec`"),
     ("validation", lambda a, h: h["meta"].update(weight=3),
      r"metadata 'weight' should be a weight spec string, got int"),
-    ("validation", lambda a, h: h["meta"].update(K=-1.5), r"metadata 'K' should be int, got float"),
+    ("validation", lambda a, h: h["meta"].update(K=-1.5), r"metadata 'K' should be int or None, got float"),
 ])
 def test_tampered_file(tmp_path, case, change, message):
     arrays, header = _parts(CASES[case], tmp_path)

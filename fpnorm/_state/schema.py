@@ -33,6 +33,7 @@ from .._internal import memory
 from .._internal.memory import HEADROOM, format_bytes
 from ..decay import FPNORM_STATUSES
 from ..lattice import box_size
+from ..learning_curve import LEARNING_CURVE_STATUSES
 from ..solvers.problem import RESIDUAL_KINDS
 from ..weights import CallableWeight, Weight, weight_from_spec
 
@@ -121,8 +122,18 @@ SCHEMAS = {
                         "held_fraction": Scalar("float"), "decay_rate": Scalar("float"),
                         "decay_rate_stderr": Scalar("float"), "delta": Scalar("float"), "f_norm": Scalar("float"),
                         "gamma_l2": Scalar("float"), "vacuous": Scalar("bool"), "weight": WeightSpec(),
-                        "K": Scalar("int"), "f_norm_status": Scalar("str", choices=FPNORM_STATUSES),
-                        "reason": Scalar("str", optional=True)},
+                        "K": Scalar("int", optional=True), "f_norm_status": Scalar("str", choices=FPNORM_STATUSES),
+                        "reason": Scalar("str", optional=True),
+                        "mse": Array("f", ("n", "trials"), optional=True),
+                        "loo": Array("f", ("n", "trials"), optional=True),
+                        "power_bound": Array("f", ("n", "trials"), optional=True),
+                        "predicted": Array("f", ("n",), optional=True)},
+    "LearningCurve": {"M": Array("iu", ("n",), nonempty=True, within=(1, None)),
+                      "mse": Array("f", ("n",), within=(0.0, None)), "error_bound": Array("f", ("n",)),
+                      "effective_regularisation": Array("f", ("n",), finite=True, within=(0.0, None)),
+                      "e0": Array("f", ("n",)), "bias": Array("f", ("n",)), "learnability": Array("f", ("n", "S")),
+                      "noise": Scalar("float", minimum=0.0), "weight": WeightSpec(),
+                      "status": Scalar("str", choices=LEARNING_CURVE_STATUSES)},
     "ConvergenceResult": {"Ks": Array("iu", ("n",)), "successive": Array("f", ("n-1", "*m")),
                           "to_limit": Array("f", ("n", "*m")), "norms": Array("f", ("n", "*m")),
                           "limit_norm": Scalar("float"), "tail_bounds": _FLOAT_ARRAY, "rate": Scalar("float"),
@@ -187,6 +198,7 @@ CLASSES = {
     "GammaL2": "fpnorm.lattice_sums:GammaL2",
     "BoundValidation": "fpnorm.validation:BoundValidation",
     "ConvergenceResult": "fpnorm.convergence:ConvergenceResult",
+    "LearningCurve": "fpnorm.learning_curve:LearningCurve",
     "ShellErrors": "fpnorm.dynamics:ShellErrors",
     "LFPFlow": "fpnorm.dynamics:LFPFlow",
     "LimitSolution": "fpnorm.solvers.periodic1d:LimitSolution",

@@ -5,6 +5,7 @@ import math
 
 from ..bounds import generalization_bound, sample_complexity
 from ..lattice_sums import gamma_l2_info
+from ..learning_curve import learning_curve
 from ..norms import fp_norm
 from ..targets import TARGETS, get_target
 from ..weights import weight_from_spec
@@ -29,6 +30,10 @@ def add_parser(sub):
     p.add_argument("--target", choices=TARGETS, default=None, help="built-in target f whose norm is computed")
     p.add_argument("--period", type=decimal, default=1.0, help="period P of the torus (default 1)")
     p.add_argument("--epsilon", type=decimal, default=None, help="also report the smallest M with bound <= epsilon")
+    p.add_argument("--predict", action="store_true",
+                   help="also print the predicted mean square error E|h_M - f|^2 (eigenlearning from gamma and the "
+                        "target's coefficients; needs --weight and --target)")
+    p.add_argument("--noise", type=decimal, default=0.0, help="label-noise standard deviation for --predict")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=run)
 
@@ -78,6 +83,19 @@ def run(args):
         m = sample_complexity(args.epsilon, args.delta, f_norm=first.f_norm, gamma_l2=first.gamma_l2)
         out["epsilon"] = args.epsilon
         out["sample_complexity"] = None if m == math.inf else m
+    lc = None
+    if args.predict:
+        if weight is None or args.target is None:
+            raise ValueError("Expected --weight and --target with --predict (the prediction needs the spectrum and "
+                             "the target's coefficients).")
+        lc = learning_curve(args.M, weight=weight, f=get_target(args.target, dim, period=args.period),
+                            noise=args.noise, period=args.period)
+        out["prediction"] = {"what": "eigenlearning prediction of E_x|h_M - f|^2 + noise^2 (squared loss, typical "
+                                     "sample set: it tracks the Monte-Carlo median); rmse = sqrt(mse) >= E|h_M - f|",
+                             "noise": args.noise, "status": lc.status}
+        for row, i in zip(out["results"], range(len(args.M)), strict=True):
+            row.update(predicted_mse=float(lc.mse[i]), predicted_mse_error=float(lc.error_bound[i]),
+                       predicted_rmse=float(lc.rmse[i]), effective_regularisation=float(lc.effective_regularisation[i]))
     if args.json:
         print(json.dumps(out, indent=2, allow_nan=False))
         return 0
@@ -86,13 +104,19 @@ def run(args):
     print(_norm_line(first))
     extra = f"  ({g_info.method}, error <= {g_info.error_bound:.1e})" if g_info and g_info.finite else ""
     print(f"  ||gamma||_l2        = {_fmt(first.gamma_l2)}{extra}")
-    for r in results:
+    for i, r in enumerate(results):
         print(f"  M = {r.M:<10d} bound = {_fmt(r.value)}  = complexity {_fmt(r.complexity_term)} "
               f"+ confidence {_fmt(r.confidence_term)}")
+        if lc is not None:
+            print(f"               predicted mse = {lc.mse[i]:.6g} (error <= {lc.error_bound[i]:.1e}, {lc.status}), "
+                  f"rmse = {lc.rmse[i]:.6g}")
     if first.vacuous:
         print(f"  VACUOUS: {out['reason']}")
     elif first.f_norm_status == "unresolved":
         print(f"  UNRESOLVED ||f - h_ini||_gamma: {norm.reason}")
+    if lc is not None:
+        print("  predicted mse: eigenlearning (squared loss, the typical sample set; it tracks the Monte-Carlo median, "
+              "not the mean)")
     if args.epsilon is not None:
         m = out["sample_complexity"]
         none = "none (vacuous)" if first.vacuous else "more than 2^62 (beyond any sample size)"

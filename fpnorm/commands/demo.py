@@ -173,18 +173,27 @@ def bound(ax):
     c = BOUND_SETUP
     f, w = get_target(c["target"]), weight_from_spec(c["weight"])
     v = validate_bound(f, weight=w, K=c["K"], Ms=c["Ms"], trials=c["trials"], delta=c["delta"], n_quad=c["n_quad"],
-                       seed=c["seed"])
+                       seed=c["seed"], predict=True)
     M_grid = np.unique(np.round(np.logspace(0, 4, 41)).astype(int))
-    curve = bound_curve(M_grid, c["delta"], weight=w, f=f)
+    curve, lc = bound_curve(M_grid, c["delta"], weight=w, f=f, predict=True)
     risk_std = v.risks.std(axis=1, ddof=1)
-    plot_bound_curve(M_grid, curve, risk_M=v.Ms, risk=v.mean_risk, risk_err=risk_std, ax=ax,
-                     title=f"A-priori bound vs Monte-Carlo risk\ntarget '{c['target']}', weight {c['weight']}, "
-                           f"K = {c['K']}, {c['trials']} trials per M", label=f"bound, delta = {c['delta']:g}")
+    median_rmse = np.sqrt(np.median(v.mse, axis=1))
+    power = np.median(v.power_bound, axis=1)
+    plot_bound_curve(M_grid, curve, risk_M=v.Ms, risk=v.mean_risk, risk_err=risk_std, ax=ax, rmse=median_rmse,
+                     predicted=lc.rmse, power_M=v.Ms, power=power,
+                     title=f"Bound, prediction and power-function bound vs Monte Carlo\ntarget '{c['target']}', "
+                           f"weight {c['weight']}, K = {c['K']}, {c['trials']} trials per M",
+                     label=f"a-priori bound, delta = {c['delta']:g}")
     r1000 = generalization_bound(1000, c["delta"], weight=w, f=f)
+    rows = v.summary()
     return {"setup": dict(c), "weight": w.spec(), "f_norm": v.f_norm, "gamma_l2": v.gamma_l2,
             "Ms": v.Ms.tolist(), "bound": v.bounds.tolist(), "mean_risk": v.mean_risk.tolist(),
             "std_risk": risk_std.tolist(), "held_fraction": v.held_fraction, "risk_decay_rate": v.decay_rate,
             "bound_at_M_1000": r1000.value, "curve_M": M_grid.tolist(), "curve_bound": curve.tolist(),
+            "curve_predicted_rmse": lc.rmse.tolist(),
+            "median_mse": [r["median_mse"] for r in rows], "mean_mse": [r["mean_mse"] for r in rows],
+            "predicted_mse": v.predicted.tolist(), "median_loo": [r["median_loo"] for r in rows],
+            "median_power_bound_rmse": power.tolist(),
             "error_bars": "standard deviation of the risk over the trials at each M"}
 
 
