@@ -47,9 +47,11 @@ from .._internal.memory import check_memory
 
 __all__ = ["Kernel", "box_kernel", "maximin_ordering", "sparsity_sets", "build_kl_factor", "RHO", "MAX_SET"]
 
-# Default sparsity radius by dimension, from the measured radius-vs-iterations curve (benchmarks/bench_scale.py,
-# --rho): beyond these the factor's cost grows faster than the iterations fall.
-RHO = {1: 3.0, 2: 2.5, 3: 2.0}
+# Default sparsity radius by dimension, from the measured radius-vs-iterations curve (benchmarks/bench_scale.py
+# --rows rho; uniform random points, Sobolev(2), rtol 1e-10): 3-d, N = 5000, K = 16: 85 / 46 / 39 / 35 iterations at
+# rho = 2 / 3 / 4 / 5, the factor's columns growing like rho^3; 2-d, N = 5000, K = 64: 908 / 511 / 372 / 242. 1-d is
+# not measured through the solver (it uses the sorted-chain factor), the value keeps columns of about 2 rho points.
+RHO = {1: 6.0, 2: 5.0, 3: 3.0}
 # Largest column (the nearest points are kept): bounds the dense work per column on unusual point sets.
 MAX_SET = {1: 24, 2: 48, 3: 64}
 # Relative jitter of the (unit-diagonal) local covariance matrices: trades exactness on the tightest clusters for
