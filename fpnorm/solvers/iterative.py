@@ -72,8 +72,8 @@ _CHECK_EPS = 1e-15
 # Loosest finufft tolerance of the Krylov products: the preconditioner's rows scale rounding in A z by up to
 # 1 / sqrt(_JITTER), so the products are made that much tighter than the tolerance the residual target asks for.
 _PROD_EPS = 1e-14
-# Solves with at least this many points show a CG progress line (on a terminal only).
-_PROGRESS_MIN_POINTS = 5000
+# Solves still running after this many seconds show a progress line with the residual (on a terminal only).
+_PROGRESS_DELAY = 2.0
 
 
 def iterative_memory(N, M, m=1, dim=1, neighbours=NEIGHBOURS):
@@ -254,7 +254,7 @@ def _variogram_taylor(g, tau):
     return out
 
 
-def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter):
+def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None, report=None):
     """Craig's method (Golub-Kahan bidiagonalisation) for ``min ||z||`` subject to ``L P A z = L P b``.
 
     ``A`` maps scaled coefficients ``z`` (complex, shape ``box + (m,)``) to values at the points (real, (N, m));
@@ -264,7 +264,8 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter):
     at most `tol`, or on breakdown. Craig's iterates approach the solution monotonically in norm while the misfit
     may rise and fall on the way, so the last iterate is returned, with the iterations used and its dual variables
     ``y`` (``z = A^H y``, ``P y = y``): every ``v_j`` is ``A^H P L^T w_j`` with ``w_j`` following the same
-    recurrence in point space, so ``y = P L^T sum_j zeta_j w_j`` costs no product.
+    recurrence in point space, so ``y = P L^T sum_j zeta_j w_j`` costs no product. `ticks` (an iterator) is
+    advanced once per iteration and `report` given the misfit (a progress line).
     """
     axes = tuple(range(b.ndim - 1))
 
@@ -288,14 +289,14 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter):
     av = forward(v)
     fit = zeta * av
     it = 0
-    # a progress line on long solves (shown only when stderr is a terminal)
-    ticks = progress(itertools.count(), desc=f"fpnorm Craig ({b.shape[0]} points)",
-                     enabled=None if b.shape[0] >= _PROGRESS_MIN_POINTS else False)
-    for _ in ticks:
-        if not (it < maxiter and active.any()):
-            break
+    while it < maxiter and active.any():
         it += 1
-        active &= np.max(np.abs(project(b - fit)), axis=axes) > tol
+        misfit = np.max(np.abs(project(b - fit)), axis=axes)
+        active &= misfit > tol
+        if report is not None:
+            report(float(np.max(misfit)))
+        if ticks is not None:
+            next(ticks)
         u = left(project(av)) - alpha * u
         beta = np.sqrt(np.sum(u * u, axis=axes))
         u = u / safe(beta)
@@ -310,7 +311,6 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter):
         y = y + zeta * w
         av = forward(v)
         fit = fit + zeta * av
-    ticks.close()
     return z, left_t(y), it
 
 
@@ -386,11 +386,19 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
     remainder = rhs.copy()
     best = (relative_residual(np.zeros_like(rhs), rhs), coef, dual)
     used, runs, idle = 0, 0, 0
+    # a progress line with the residual as it falls, on solves that last over _PROGRESS_DELAY (terminal only)
+    shown = {"misfit": np.nan}
+    norm = scale if scale > 0 else 1.0
+    ticks = progress(itertools.count(), desc=f"fpnorm iterative ({N} points)", delay=_PROGRESS_DELAY,
+                     postfix=lambda: f"residual ~{shown['misfit'] / norm:.1e} (target {rtol:.0e})")
+
+    def report(misfit):
+        shown["misfit"] = misfit
     # Krylov runs of at most _RUN iterations, each on the remainder measured exactly after the last (iterative
     # refinement: it resets the rounding the recurrences accumulate); the best measured solution is kept
     while best[0] > rtol and used < maxiter and idle < _IDLE_RUNS:
         z, y, it = _craig(forward, adjoint, lambda r: W @ r, lambda u: project(WT @ u), project, remainder, tol,
-                          min(_RUN, maxiter - used))
+                          min(_RUN, maxiter - used), ticks, report)
         used, runs = used + it, runs + 1
         coef, dual = coef + coefficients(z, remainder), dual + y
         values = values_at_points(check.evaluate, coef, problem).real   # at t + t_lo: the points themselves
@@ -401,6 +409,7 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         remainder = rhs - values
         if it == 0:
             break
+    ticks.close()
     res, coef, dual = best
     attempts = []
     if res > rtol:
