@@ -381,22 +381,37 @@ def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER):
     sizes = np.diff(indptr)
     check_memory(int(np.sum(sizes.astype(float) ** 2)) * 8 * 6, "the preconditioner's local matrices",
                  "Use a smaller `rho`.")
-    rows, cols, vals = [], [], []
     k0 = kernel.kappa0
+    # the columns share most of their pairs: the variogram is evaluated once per distinct pair
+    buckets, keys = [], []
     for n in np.unique(sizes):
         who = np.flatnonzero(sizes == n)
         S = indices[indptr[who][:, None] + np.arange(n)]          # (B, n): the point, then nearest earlier first
+        buckets.append(S)
+        if n > 1:
+            a, b = np.triu_indices(n, 1)
+            lo, hi = np.minimum(S[:, a], S[:, b]), np.maximum(S[:, a], S[:, b])
+            keys.append((lo * N + hi).reshape(-1))
+    if keys:
+        uniq, inverse = np.unique(np.concatenate(keys), return_inverse=True)
+        z = x[uniq // N] - x[uniq % N]
+        gam_pairs = kernel.variogram(z)[inverse]
+        del uniq, inverse, z
+    rows, cols, vals = [], [], []
+    used = 0
+    for S in buckets:
+        B, n = S.shape
         if n == 1:
             rows.append(S[:, 0])
             cols.append(S[:, 0])
-            vals.append(np.full(who.size, 1.0 / np.sqrt(k0)))
+            vals.append(np.full(B, 1.0 / np.sqrt(k0)))
             continue
-        B = who.size
         a, b = np.triu_indices(n, 1)
-        z = (x[S[:, a]] - x[S[:, b]]).reshape(-1, dim)
+        count = B * a.size
         gam = np.zeros((B, n, n))
-        gam[:, a, b] = kernel.variogram(z).reshape(B, -1)
+        gam[:, a, b] = gam_pairs[used:used + count].reshape(B, -1)
         gam[:, b, a] = gam[:, a, b]
+        used += count
         col = _columns(gam, k0, jitter)
         rows.append(S.reshape(-1))
         cols.append(np.repeat(S[:, 0], n))
