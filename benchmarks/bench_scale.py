@@ -3,9 +3,10 @@
 Run ``python3 benchmarks/bench_scale.py [--rows quick|table|noisy|curve|rho] [--out FILE]`` from the repository
 root. Each row: uniform random points, a smooth target (plus 0.1 standard normal noise for the noisy rows), default
 rtol; the solve is timed and divided by one NUFFT pair (a type-2 and a type-1 transform at the same points and box,
-eps 1e-12, plans made outside the clock as the solver reuses its own) timed right before it, so the ratio is what to compare across runs on a shared machine.
-``--rows curve`` measures iterations and time against N per dimension and plots them (``results/scale.png``) with
-the NUFFT-pair floor; ``--rows rho`` the iterations against the preconditioner's radius.
+eps 1e-12, plans made outside the clock as the solver reuses its own) timed right before it, so the ratio is what to
+compare across runs on a shared machine. ``--rows curve`` measures iterations and time against N per dimension and
+plots them (``results/scale.png``) with the NUFFT-pair floor; ``--rows rho`` the iterations against the
+preconditioner's radius.
 """
 
 import argparse
@@ -125,11 +126,11 @@ def main(argv=None):
     ap.add_argument("--rows", default="quick", choices=("quick", "table", "noisy", "curve", "rho"))
     ap.add_argument("--dims", default="1,2,3")
     ap.add_argument("--only", type=int, default=None, help="run only this row index of the chosen list")
-    ap.add_argument("--preconditioner", default="kl")
+    ap.add_argument("--preconditioner", default=None, help="kl or vecchia (default: the solver's, by dimension)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     dims = [int(d) for d in args.dims.split(",")]
-    kw = {"preconditioner": args.preconditioner}
+    kw = {} if args.preconditioner is None else {"preconditioner": args.preconditioner}
     rows = []
     if args.rows in ("quick", "table", "noisy"):
         cases = {"quick": QUICK, "table": TABLE, "noisy": NOISY}[args.rows]

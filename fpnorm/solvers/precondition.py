@@ -34,12 +34,13 @@ preconditioner ``G^-1 ~ L L^T`` (CG on ``L^T G L``).
 """
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import scipy.ndimage as ndi
 import scipy.sparse as sp
+from scipy.fft import next_fast_len
 from scipy.spatial import cKDTree
 
 from .. import transforms
@@ -173,7 +174,6 @@ def box_kernel(g):
 
 def _table_size(K, dim):
     """Grid points per axis of the d >= 2 kernel table: oversampled, bounded in total, a fast FFT length."""
-    from scipy.fft import next_fast_len
     want = _TABLE_OVERSAMPLING * (2 * K + 1)
     cap = int(_TABLE_POINTS ** (1.0 / dim))
     return next_fast_len(max(2 * K + 2, min(want, cap)))
