@@ -139,7 +139,14 @@ def main(argv=None):
     ap.add_argument("--only", type=int, default=None, help="run only this row index of the chosen list")
     ap.add_argument("--preconditioner", default=None, help="kl or vecchia (default: the solver's, by dimension)")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--plot", nargs="+", default=None, help="only plot the rows of these --out files")
     args = ap.parse_args(argv)
+    if args.plot:
+        rows = [row for name in args.plot for row in json.load(open(name))]
+        os.makedirs(RESULTS, exist_ok=True)
+        _plot(sorted(rows, key=lambda r: (r["case"][:3], int(r["case"].split()[1][2:]))),
+              os.path.join(RESULTS, "scale.png"))
+        return rows
     dims = [int(d) for d in args.dims.split(",")]
     kw = {} if args.preconditioner is None else {"preconditioner": args.preconditioner}
     rows = []

@@ -23,9 +23,13 @@ point ``r``, whose covariances are sums of variogram values ``kappa(0) - kappa(t
 then caps the rows' size, trading exactness on the tightest clusters for products that do not amplify rounding
 (measured at N = 20000, K = 32768 on uniform random points with noisy data: jitter 1e-12 needs 217 iterations where
 1e-15 needs 439).
-For a Markov kernel in 1-d (Sobolev s = 1) the factor is nearly exact; for Matern-like kernels in any ``d`` it
-bounds the iteration count almost independently of ``N``. Setup: one NUFFT at ``N (n_b + 1)^2`` differences and
-``N`` small solves.
+For a Markov kernel in 1-d (Sobolev s = 1) the factor is nearly exact. Setup: one NUFFT at ``N (n_b + 1)^2``
+differences and ``N`` small solves.
+
+The other preconditioner (``preconditioner="kl"``, the default in 3-d, :data:`DEFAULT_PRECONDITIONER`) is the
+KL-minimising factor of :mod:`fpnorm.solvers.precondition`: a true radius pattern ``rho * l_i`` in an ``r``-net maximin
+ordering instead of a fixed number of nearest neighbours, so coarse points condition on a wide neighbourhood; ``W``
+is its transpose (``W^T W = L L^T ~ G^-1``).
 """
 
 import itertools
