@@ -70,6 +70,8 @@ _TABLE_OVERSAMPLING = 4
 _TABLE_POINTS = 2**24
 # Kernel values per finufft call / per direct-sum block.
 _CHUNK = 2**22
+# Entries of the local matrices solved in one batch (their temporaries are a few times this many floats).
+_LOCAL_ENTRIES = 2**23
 
 
 @dataclass(frozen=True)
@@ -247,31 +249,44 @@ def maximin_ordering(points):
 
 
 def _separated(x, cand, pri, r):
-    """A maximal subset of `cand` with pairwise torus distance >= r, by rounds of local maxima of `pri` (farthest
-    first, ties by index); returned in decreasing priority."""
+    """A maximal subset of `cand` with pairwise torus distance >= r, farthest (highest `pri`) first; returned in
+    decreasing priority.
+
+    Rounds: in each cell of side ``r / sqrt(d)`` (any two of its points are within ``r``) only the highest-priority
+    pending point competes; among those, the local maxima of priority over their ``r``-neighbours are kept (Luby),
+    and every pending point within ``r`` of a kept one drops out. So no round looks at more than one point per cell
+    (memory bounded by the packing number, not by the candidates), and the result is maximal: a candidate is left
+    out only within ``r`` of a kept point.
+    """
     if cand.size <= 1:
         return cand
+    dim = x.shape[1]
     rank = np.empty(cand.size, dtype=np.int64)
     rank[np.lexsort((cand, -pri))] = np.arange(cand.size)       # 0 = highest priority
-    undecided = np.ones(cand.size, dtype=bool)
+    cells = np.floor(x[cand] * (np.sqrt(dim) / r)).astype(np.int64)
+    pending = np.ones(cand.size, dtype=bool)
     keep = np.zeros(cand.size, dtype=bool)
-    while undecided.any():
-        sub = np.flatnonzero(undecided)
-        if sub.size == 1:
-            keep[sub] = True
-            break
-        pairs = cKDTree(x[cand[sub]], boxsize=1.0).query_pairs(r * (1 - 1e-12), output_type="ndarray")
-        if pairs.size == 0:
-            keep[sub] = True
-            break
-        a, b = sub[pairs[:, 0]], sub[pairs[:, 1]]
-        loser = np.where(rank[a] < rank[b], b, a)
-        local = undecided.copy()
-        local[loser] = False                       # a neighbour of higher priority is undecided
-        keep |= local
-        undecided &= ~local
-        hit = np.concatenate([b[local[a]], a[local[b]]])
-        undecided[hit] = False                     # neighbours of a kept point are out
+    while pending.any():
+        sub = np.flatnonzero(pending)
+        srt = sub[np.lexsort((rank[sub],) + tuple(cells[sub].T[::-1]))]
+        first = np.ones(srt.size, dtype=bool)
+        first[1:] = np.any(cells[srt[1:]] != cells[srt[:-1]], axis=1)
+        lead = srt[first]                                       # the best pending point of each cell
+        if lead.size == 1:
+            new = lead
+        else:
+            pairs = cKDTree(x[cand[lead]], boxsize=1.0).query_pairs(r * (1 - 1e-12), output_type="ndarray")
+            beaten = np.zeros(lead.size, dtype=bool)
+            if pairs.size:
+                a, b = pairs[:, 0], pairs[:, 1]
+                beaten[np.where(rank[lead[a]] < rank[lead[b]], b, a)] = True
+            new = lead[~beaten]
+        keep[new] = True
+        pending[new] = False
+        rest = np.flatnonzero(pending)
+        if rest.size:
+            dist, _ = cKDTree(x[cand[new]], boxsize=1.0).query(x[cand[rest]], k=1)
+            pending[rest[dist < r * (1 - 1e-12)]] = False
     out = np.flatnonzero(keep)
     return cand[out[np.argsort(rank[out])]]
 
@@ -379,8 +394,8 @@ def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER):
     order, length = maximin_ordering(x)
     indptr, indices = sparsity_sets(x, order, length, rho, max_set=max_set)
     sizes = np.diff(indptr)
-    check_memory(int(np.sum(sizes.astype(float) ** 2)) * 8 * 6, "the preconditioner's local matrices",
-                 "Use a smaller `rho`.")
+    check_memory(int(np.sum(sizes.astype(float) ** 2)) * 8 * 2 + 64 * _LOCAL_ENTRIES, "the preconditioner's local "
+                 "matrices", "Use a smaller `rho`.")
     k0 = kernel.kappa0
     # the columns share most of their pairs: the variogram is evaluated once per distinct pair
     buckets, keys = [], []
@@ -390,13 +405,19 @@ def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER):
         buckets.append(S)
         if n > 1:
             a, b = np.triu_indices(n, 1)
-            lo, hi = np.minimum(S[:, a], S[:, b]), np.maximum(S[:, a], S[:, b])
-            keys.append((lo * N + hi).reshape(-1))
+            step = max(1, _LOCAL_ENTRIES // (n * n))
+            for c in range(0, S.shape[0], step):
+                sa, sb = S[c:c + step, a], S[c:c + step, b]
+                keys.append((np.minimum(sa, sb) * N + np.maximum(sa, sb)).reshape(-1))
     if keys:
-        uniq, inverse = np.unique(np.concatenate(keys), return_inverse=True)
+        allkeys = np.concatenate(keys)
+        del keys
+        uniq, inverse = np.unique(allkeys, return_inverse=True)
+        del allkeys
         z = x[uniq // N] - x[uniq % N]
+        del uniq
         gam_pairs = kernel.variogram(z)[inverse]
-        del uniq, inverse, z
+        del inverse, z
     rows, cols, vals = [], [], []
     used = 0
     for S in buckets:
@@ -407,15 +428,16 @@ def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER):
             vals.append(np.full(B, 1.0 / np.sqrt(k0)))
             continue
         a, b = np.triu_indices(n, 1)
-        count = B * a.size
-        gam = np.zeros((B, n, n))
-        gam[:, a, b] = gam_pairs[used:used + count].reshape(B, -1)
-        gam[:, b, a] = gam[:, a, b]
-        used += count
-        col = _columns(gam, k0, jitter)
+        pairs = gam_pairs[used:used + B * a.size].reshape(B, -1)
+        used += B * a.size
+        step = max(1, _LOCAL_ENTRIES // (n * n))           # columns per batch: bounded temporaries
+        for c in range(0, B, step):
+            gam = np.zeros((min(step, B - c), n, n))
+            gam[:, a, b] = pairs[c:c + step]
+            gam[:, b, a] = gam[:, a, b]
+            vals.append(_columns(gam, k0, jitter).reshape(-1))
         rows.append(S.reshape(-1))
         cols.append(np.repeat(S[:, 0], n))
-        vals.append(col.reshape(-1))
     L = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(N, N))
     return L, order
 
