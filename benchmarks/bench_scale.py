@@ -111,15 +111,19 @@ def _plot(rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    for dim, color in zip((1, 2, 3), ("tab:blue", "tab:orange", "tab:green"), strict=True):
-        r = [row for row in rows if row["case"].startswith(f"d={dim} ")]
-        if not r:
-            continue
+    # one line per case family (dimension, box, weight): rows of different K or weight are not joined
+    families = {}
+    for row in rows:
+        words = row["case"].split()
+        families.setdefault(" ".join(words[:1] + words[2:]), []).append(row)
+    colors = iter(("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"))
+    for label, r in families.items():
+        color = next(colors)
         N = [int(row["case"].split()[1][2:]) for row in r]
-        ax1.loglog(N, [row["solve_s"] for row in r], "o-", color=color, label=f"d={dim} solve")
-        ax1.loglog(N, [100 * row["pair_s"] for row in r], ":", color=color, label=f"d={dim} 100 NUFFT pairs")
-        ax1.loglog(N, [row["pair_s"] for row in r], "--", color=color, lw=0.8, label=f"d={dim} one NUFFT pair")
-        ax2.semilogx(N, [row["iterations"] for row in r], "s-", color=color, label=f"d={dim}")
+        ax1.loglog(N, [row["solve_s"] for row in r], "o-", color=color, label=f"{label}: solve")
+        ax1.loglog(N, [100 * row["pair_s"] for row in r], "x:", color=color, label="100 NUFFT pairs")
+        ax1.loglog(N, [row["pair_s"] for row in r], "+--", color=color, lw=0.8, label="one NUFFT pair")
+        ax2.semilogx(N, [row["iterations"] for row in r], "s-", color=color, label=label)
     ax1.set_xlabel("N")
     ax1.set_ylabel("seconds")
     ax1.legend(fontsize=7)
