@@ -56,3 +56,23 @@ def test_stopping_early_still_ends_the_line():
     bar.close()
     text = out.getvalue()
     assert text.endswith("\n") and "cg 3" in text.splitlines()[-1].replace("\r", "\n").splitlines()[-1]
+
+
+def test_delay_hides_short_work_and_postfix_follows_the_state():
+    stream = FakeTTY()
+    assert list(progress(range(3), desc="s", stream=stream, delay=60.0)) == [0, 1, 2]
+    assert stream.getvalue() == ""          # ended before the delay: nothing drawn, no newline
+    stream = FakeTTY()
+    state = {"res": 1.0}
+    for i in progress(range(3), total=3, desc="r", stream=stream, postfix=lambda: f"residual {state['res']:.0e}"):
+        state["res"] = 10.0 ** -(i + 1)
+    assert "residual 1e-03" in stream.getvalue()
+
+
+def test_iterative_solve_is_quiet_off_a_terminal(capsys):
+    import numpy as np
+
+    from fpnorm import FPInterpolator, Sobolev
+    x = np.random.default_rng(0).random(300)
+    FPInterpolator(x, np.sin(2 * np.pi * x), weight=Sobolev(s=1.0, dim=1), K=512, method="iterative")
+    assert capsys.readouterr().err == ""

@@ -6,7 +6,7 @@ import time
 __all__ = ["progress"]
 
 
-def progress(iterable, *, total=None, desc="", enabled=None, stream=None):
+def progress(iterable, *, total=None, desc="", enabled=None, stream=None, delay=0.0, postfix=None):
     """Yield from `iterable`, drawing ``desc [#####     ] i/total  elapsed`` on `stream` when it is a terminal.
 
     Parameters
@@ -20,6 +20,19 @@ def progress(iterable, *, total=None, desc="", enabled=None, stream=None):
         Force on or off; by default on exactly when `stream` is a TTY.
     stream : file, optional
         Default ``sys.stderr``.
+    delay : float
+        Seconds before the first drawing: work that ends sooner shows nothing.
+    postfix : callable, optional
+        ``postfix() -> str`` appended to each drawing (e.g. the residual as it falls).
+
+    Examples
+    --------
+    >>> import io
+    >>> out = io.StringIO()
+    >>> sum(progress(range(5), desc="work", enabled=True, stream=out, postfix=lambda: "ok"))
+    10
+    >>> "5/5" in out.getvalue() and out.getvalue().endswith("ok\\n")
+    True
     """
     stream = sys.stderr if stream is None else stream
     if enabled is None:
@@ -33,28 +46,35 @@ def progress(iterable, *, total=None, desc="", enabled=None, stream=None):
     width = 30
     count = 0
 
+    shown = False
+
     def draw():
+        nonlocal shown
+        shown = True
         elapsed = time.monotonic() - start
+        tail = f" {postfix()}" if postfix is not None else ""
         if total:
             filled = int(width * count / total)
             bar = "#" * filled + " " * (width - filled)
-            stream.write(f"\r{desc} [{bar}] {count}/{total} {elapsed:6.1f}s")
+            stream.write(f"\r{desc} [{bar}] {count}/{total} {elapsed:6.1f}s{tail}")
         else:
-            stream.write(f"\r{desc} {count} {elapsed:6.1f}s")
+            stream.write(f"\r{desc} {count} {elapsed:6.1f}s{tail}")
         stream.flush()
 
-    draw()
+    if delay <= 0:
+        draw()
     drawn = 0
     try:
         for item in iterable:
             yield item
             count += 1
             now = time.monotonic()
-            if now - last > 0.1 or count == total:
+            if (now - last > 0.1 or count == total) and now - start >= delay:
                 draw()
                 last, drawn = now, count
     finally:  # also when the caller stops early (break closes the generator): end on the final state and a newline
-        if drawn != count:
-            draw()
-        stream.write("\n")
-        stream.flush()
+        if shown:
+            if drawn != count:
+                draw()
+            stream.write("\n")
+            stream.flush()

@@ -23,9 +23,13 @@ point ``r``, whose covariances are sums of variogram values ``kappa(0) - kappa(t
 then caps the rows' size, trading exactness on the tightest clusters for products that do not amplify rounding
 (measured at N = 20000, K = 32768 on uniform random points with noisy data: jitter 1e-12 needs 217 iterations where
 1e-15 needs 439).
-For a Markov kernel in 1-d (Sobolev s = 1) the factor is nearly exact; for Matern-like kernels in any ``d`` it
-bounds the iteration count almost independently of ``N``. Setup: one NUFFT at ``N (n_b + 1)^2`` differences and
-``N`` small solves.
+For a Markov kernel in 1-d (Sobolev s = 1) the factor is nearly exact. Setup: one NUFFT at ``N (n_b + 1)^2``
+differences and ``N`` small solves.
+
+The other preconditioner (``preconditioner="kl"``, the default in 3-d, :data:`DEFAULT_PRECONDITIONER`) is the
+KL-minimising factor of :mod:`fpnorm.solvers.precondition`: a true radius pattern ``rho * l_i`` in an ``r``-net maximin
+ordering instead of a fixed number of nearest neighbours, so coarse points condition on a wide neighbourhood; ``W``
+is its transpose (``W^T W = L L^T ~ G^-1``).
 """
 
 import itertools
@@ -37,9 +41,21 @@ from scipy.spatial import cKDTree
 from .. import transforms
 from .._internal.memory import check_memory
 from .._internal.progress import progress
+from .precondition import box_kernel, build_kl_factor
 from .problem import FreeModes, Solution, SolveInfo, relative_residual, values_at_points
 
-__all__ = ["solve_iterative", "iterative_memory", "vecchia_factor", "coarse_to_fine", "NEIGHBOURS"]
+__all__ = ["solve_iterative", "iterative_memory", "vecchia_factor", "coarse_to_fine", "NEIGHBOURS", "PRECONDITIONERS",
+           "DEFAULT_PRECONDITIONER"]
+
+# Preconditioners of solve_iterative: "kl" the KL factor in maximin ordering (:mod:`fpnorm.solvers.precondition`),
+# "vecchia" the nearest-neighbour factor of this module (sorted order in 1-d).
+PRECONDITIONERS = ("kl", "vecchia")
+# The default preconditioner by dimension, from benchmarks/bench_scale.py (uniform random points, Sobolev weights,
+# rtol 1e-10): in 3-d the KL factor needs 46 iterations at N = 5000, K = 16 where the Vecchia factor needs 223; in
+# 2-d (N = 5000, K = 64) it needs 511 / 372 / 242 at rho = 3 / 4 / 5 against the Vecchia factor's 236 at half the
+# entries; in 1-d the sorted chain is nearly exact for the Markov-like Sobolev kernels (KL divergence 10 against 160
+# for the maximin factor at rho = 6, N = 1500, K = 2048, Sobolev(1.5)).
+DEFAULT_PRECONDITIONER = {1: "vecchia", 2: "vecchia", 3: "kl"}
 
 # Earlier neighbours per point in the preconditioner (its rows have NEIGHBOURS + 1 entries).
 NEIGHBOURS = 12
@@ -60,8 +76,8 @@ _CHECK_EPS = 1e-15
 # Loosest finufft tolerance of the Krylov products: the preconditioner's rows scale rounding in A z by up to
 # 1 / sqrt(_JITTER), so the products are made that much tighter than the tolerance the residual target asks for.
 _PROD_EPS = 1e-14
-# Solves with at least this many points show a CG progress line (on a terminal only).
-_PROGRESS_MIN_POINTS = 5000
+# Solves still running after this many seconds show a progress line with the residual (on a terminal only).
+_PROGRESS_DELAY = 2.0
 
 
 def iterative_memory(N, M, m=1, dim=1, neighbours=NEIGHBOURS):
@@ -242,7 +258,7 @@ def _variogram_taylor(g, tau):
     return out
 
 
-def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter):
+def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None, report=None):
     """Craig's method (Golub-Kahan bidiagonalisation) for ``min ||z||`` subject to ``L P A z = L P b``.
 
     ``A`` maps scaled coefficients ``z`` (complex, shape ``box + (m,)``) to values at the points (real, (N, m));
@@ -252,7 +268,8 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter):
     at most `tol`, or on breakdown. Craig's iterates approach the solution monotonically in norm while the misfit
     may rise and fall on the way, so the last iterate is returned, with the iterations used and its dual variables
     ``y`` (``z = A^H y``, ``P y = y``): every ``v_j`` is ``A^H P L^T w_j`` with ``w_j`` following the same
-    recurrence in point space, so ``y = P L^T sum_j zeta_j w_j`` costs no product.
+    recurrence in point space, so ``y = P L^T sum_j zeta_j w_j`` costs no product. `ticks` (an iterator) is
+    advanced once per iteration and `report` given the misfit (a progress line).
     """
     axes = tuple(range(b.ndim - 1))
 
@@ -276,14 +293,14 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter):
     av = forward(v)
     fit = zeta * av
     it = 0
-    # a progress line on long solves (shown only when stderr is a terminal)
-    ticks = progress(itertools.count(), desc=f"fpnorm Craig ({b.shape[0]} points)",
-                     enabled=None if b.shape[0] >= _PROGRESS_MIN_POINTS else False)
-    for _ in ticks:
-        if not (it < maxiter and active.any()):
-            break
+    while it < maxiter and active.any():
         it += 1
-        active &= np.max(np.abs(project(b - fit)), axis=axes) > tol
+        misfit = np.max(np.abs(project(b - fit)), axis=axes)
+        active &= misfit > tol
+        if report is not None:
+            report(float(np.max(misfit)))
+        if ticks is not None:
+            next(ticks)
         u = left(project(av)) - alpha * u
         beta = np.sqrt(np.sum(u * u, axis=axes))
         u = u / safe(beta)
@@ -298,11 +315,10 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter):
         y = y + zeta * w
         av = forward(v)
         fit = fit + zeta * av
-    ticks.close()
     return z, left_t(y), it
 
 
-def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS):
+def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS, preconditioner=None, rho=None):
     """Coefficient-space solve by Craig's method with NUFFT products and a Vecchia preconditioner; see the module
     docstring.
 
@@ -314,7 +330,11 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS)
     maxiter : int, optional
         Iterations over all restarts (default ``max(500, min(N, 5000))``).
     neighbours : int
-        Preconditioner neighbours per point.
+        Neighbours per point of the "vecchia" preconditioner.
+    preconditioner : str, optional
+        One of :data:`PRECONDITIONERS` (default :data:`DEFAULT_PRECONDITIONER` for the dimension).
+    rho : float, optional
+        Sparsity radius of the "kl" preconditioner (default :data:`fpnorm.solvers.precondition.RHO`).
 
     Returns
     -------
@@ -322,6 +342,10 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS)
         ``info.iterations`` counts Krylov iterations (one type-1 and one type-2 NUFFT each); ``info.condition`` is
         nan (not estimated).
     """
+    if preconditioner is None:
+        preconditioner = DEFAULT_PRECONDITIONER.get(problem.dim, "kl")
+    if preconditioner not in PRECONDITIONERS:
+        raise ValueError(f"Expected `preconditioner` to be one of {PRECONDITIONERS}, got {preconditioner!r}.")
     N, K, dim = problem.N, problem.K, problem.dim
     rhs = problem.rhs
     m = rhs.shape[1]
@@ -338,7 +362,11 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS)
 
     finite = gp[np.isfinite(problem.g)]
     g_prec = np.where(np.isinf(problem.g), float(finite.max()) if finite.size else 1.0, gp)
-    W = vecchia_factor(problem.t, g_prec, neighbours=neighbours, eps=1e-14)
+    if preconditioner == "kl":
+        L, _ = build_kl_factor(problem.t / (2 * np.pi), box_kernel(g_prec), rho=rho)
+        W = L.T.tocsr()
+    else:
+        W = vecchia_factor(problem.t, g_prec, neighbours=neighbours, eps=1e-14)
     WT = W.T.tocsr()
     nf = free.n
 
@@ -362,11 +390,19 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS)
     remainder = rhs.copy()
     best = (relative_residual(np.zeros_like(rhs), rhs), coef, dual)
     used, runs, idle = 0, 0, 0
+    # a progress line with the residual as it falls, on solves that last over _PROGRESS_DELAY (terminal only)
+    shown = {"misfit": np.nan}
+    norm = scale if scale > 0 else 1.0
+    ticks = progress(itertools.count(), desc=f"fpnorm iterative ({N} points)", delay=_PROGRESS_DELAY,
+                     postfix=lambda: f"residual ~{shown['misfit'] / norm:.1e} (target {rtol:.0e})")
+
+    def report(misfit):
+        shown["misfit"] = misfit
     # Krylov runs of at most _RUN iterations, each on the remainder measured exactly after the last (iterative
     # refinement: it resets the rounding the recurrences accumulate); the best measured solution is kept
     while best[0] > rtol and used < maxiter and idle < _IDLE_RUNS:
         z, y, it = _craig(forward, adjoint, lambda r: W @ r, lambda u: project(WT @ u), project, remainder, tol,
-                          min(_RUN, maxiter - used))
+                          min(_RUN, maxiter - used), ticks, report)
         used, runs = used + it, runs + 1
         coef, dual = coef + coefficients(z, remainder), dual + y
         values = values_at_points(check.evaluate, coef, problem).real   # at t + t_lo: the points themselves
@@ -377,6 +413,7 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS)
         remainder = rhs - values
         if it == 0:
             break
+    ticks.close()
     res, coef, dual = best
     attempts = []
     if res > rtol:

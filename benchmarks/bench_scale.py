@@ -1,0 +1,183 @@
+"""Large iterative solves against a NUFFT pair timed in the same run (the issue "Scale" table).
+
+Run ``python3 benchmarks/bench_scale.py [--rows quick|table|noisy|curve|rho] [--out FILE]`` from the repository
+root. Each row: uniform random points, a smooth target (plus 0.1 standard normal noise for the noisy rows), default
+rtol; the solve is timed and divided by one NUFFT pair (a type-2 and a type-1 transform at the same points and box,
+eps 1e-12, plans made outside the clock as the solver reuses its own) timed right before it, so the ratio is what to
+compare across runs on a shared machine. ``--rows curve`` measures iterations and time against N per dimension and
+plots them (``results/scale.png``) with the NUFFT-pair floor; ``--rows rho`` the iterations against the
+preconditioner's radius.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import finufft
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import fpnorm.solvers as solvers  # noqa: E402
+from fpnorm import LFP, FPInterpolator, Sobolev, SolveError  # noqa: E402
+from fpnorm.solvers.iterative import solve_iterative  # noqa: E402
+
+__all__ = ["main", "nufft_pair_seconds", "solve_row"]
+
+RESULTS = os.path.join(HERE, "results")
+# (d, N, K, weight name): the issue's table, noise-free
+TABLE = [(1, 100_000, 2**17, "Sobolev(1.5)"), (1, 100_000, 2**17, "LFP(1,1)"), (2, 20_000, 128, "LFP(1,1)"),
+         (2, 80_000, 256, "Sobolev(2)"), (3, 20_000, 24, "Sobolev(2)")]
+NOISY = [(1, 20_000, 32768, "Sobolev(1)"), (1, 100_000, 32768, "Sobolev(1)"), (1, 400_000, 32768, "Sobolev(1)")]
+QUICK = [(1, 20_000, 2**15, "Sobolev(1.5)"), (2, 5_000, 64, "Sobolev(2)"), (3, 5_000, 16, "Sobolev(2)")]
+# iterations against N: the largest N and its box per dimension, smaller N at the same K
+CURVE = {1: (2**17, "Sobolev(1.5)", [5000, 20000, 100_000]), 2: (256, "Sobolev(2)", [5000, 20000, 80_000]),
+         3: (24, "Sobolev(2)", [5000, 10000, 20000])}
+
+
+def weight(name, dim):
+    if name.startswith("Sobolev"):
+        return Sobolev(s=float(name[8:-1]), dim=dim)
+    return LFP(a=1.0, b=1.0, dim=dim)
+
+
+def data(N, dim, seed=0, noise=0.0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((N, dim))
+    y = np.sin(2 * np.pi * x[:, 0]) + 0.5 * np.cos(2 * np.pi * x.sum(axis=1)) + noise * rng.standard_normal(N)
+    return (x[:, 0] if dim == 1 else x), y
+
+
+def nufft_pair_seconds(x, K, *, repeats=3):
+    """Best of `repeats`: a type-2 and a type-1 finufft at the points and the box, eps 1e-12 (plans made and points
+    set outside the clock, as the solver reuses its plans across iterations)."""
+    x = np.asarray(x, dtype=float).reshape(len(x), -1)
+    dim = x.shape[1]
+    t = [np.ascontiguousarray(2 * np.pi * x[:, j]) for j in range(dim)]
+    shape = (2 * K + 1,) * dim
+    coef = np.ones(shape, dtype=complex)
+    vals = np.ones(x.shape[0], dtype=complex)
+    p2 = finufft.Plan(2, shape, eps=1e-12)
+    p2.setpts(*t)
+    p1 = finufft.Plan(1, shape, eps=1e-12)
+    p1.setpts(*t)
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        p2.execute(coef)
+        p1.execute(vals)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def solve_row(dim, N, K, wname, *, noise=0.0, method="iterative", **solver):
+    """One row: the NUFFT pair, then the solve (`solver` options go to the iterative path)."""
+    x, y = data(N, dim, seed=N + dim, noise=noise)
+    pair = nufft_pair_seconds(x, K)
+    # the iterative runner with this row's options (FPInterpolator has no pass-through for solver internals)
+    inner = []
+
+    def runner(problem, **kw):
+        begin = time.perf_counter()
+        sol = solve_iterative(problem, **kw, **solver)
+        inner.append(time.perf_counter() - begin)
+        return sol
+
+    solvers._RUNNERS["iterative"] = runner
+    start = time.perf_counter()
+    try:
+        fit = FPInterpolator(x, y, weight=weight(wname, dim), K=K, method=method)
+        info = fit.info
+        res, kind, it, used = info.residual, info.residual_kind, info.iterations, info.method
+        err = ""
+    except SolveError as exc:
+        res, kind, it, used, err = getattr(exc, "residual", np.nan), "bound", -1, method, str(exc)[:120]
+    seconds = time.perf_counter() - start
+    # iterative_s: inside the iterative runner (preconditioner and Krylov runs); the rest of solve_s is validation,
+    # the certified residual and the truncation estimate
+    row = {"case": f"d={dim} N={N} K={K} {wname}" + (", noisy" if noise else ""), "solve_s": seconds,
+           "pair_s": pair, "pairs": seconds / pair, "iterations": it, "residual": res, "kind": kind,
+           "method": used, "iterative_s": sum(inner), "error": err,
+           **{k: v for k, v in solver.items() if np.isscalar(v)}}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def _plot(rows, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    # one line per case family (dimension, box, weight): rows of different K or weight are not joined
+    families = {}
+    for row in rows:
+        words = row["case"].split()
+        families.setdefault(" ".join(words[:1] + words[2:]), []).append(row)
+    colors = iter(("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"))
+    for label, r in families.items():
+        color = next(colors)
+        N = [int(row["case"].split()[1][2:]) for row in r]
+        ax1.loglog(N, [row["solve_s"] for row in r], "o-", color=color, label=f"{label}: solve")
+        ax1.loglog(N, [100 * row["pair_s"] for row in r], "x:", color=color, label="100 NUFFT pairs")
+        ax1.loglog(N, [row["pair_s"] for row in r], "+--", color=color, lw=0.8, label="one NUFFT pair")
+        ax2.semilogx(N, [row["iterations"] for row in r], "s-", color=color, label=label)
+    ax1.set_xlabel("N")
+    ax1.set_ylabel("seconds")
+    ax1.legend(fontsize=7)
+    ax2.set_xlabel("N")
+    ax2.set_ylabel("Craig iterations")
+    ax2.set_ylim(bottom=0)
+    ax2.legend(fontsize=7)
+    fig.suptitle("iterative solve (KL preconditioner), uniform random points, rtol 1e-10")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", default="quick", choices=("quick", "table", "noisy", "curve", "rho"))
+    ap.add_argument("--dims", default="1,2,3")
+    ap.add_argument("--only", type=int, default=None, help="run only this row index of the chosen list")
+    ap.add_argument("--preconditioner", default=None, help="kl or vecchia (default: the solver's, by dimension)")
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--plot", nargs="+", default=None, help="only plot the rows of these --out files")
+    args = ap.parse_args(argv)
+    if args.plot:
+        rows = [row for name in args.plot for row in json.load(open(name))]
+        os.makedirs(RESULTS, exist_ok=True)
+        _plot(sorted(rows, key=lambda r: (r["case"][:3], int(r["case"].split()[1][2:]))),
+              os.path.join(RESULTS, "scale.png"))
+        return rows
+    dims = [int(d) for d in args.dims.split(",")]
+    kw = {} if args.preconditioner is None else {"preconditioner": args.preconditioner}
+    rows = []
+    if args.rows in ("quick", "table", "noisy"):
+        cases = {"quick": QUICK, "table": TABLE, "noisy": NOISY}[args.rows]
+        cases = [c for c in cases if c[0] in dims]
+        if args.only is not None:
+            cases = [cases[args.only]]
+        for dim, N, K, wname in cases:
+            rows.append(solve_row(dim, N, K, wname, noise=0.1 if args.rows == "noisy" else 0.0, **kw))
+    elif args.rows == "curve":
+        for dim in dims:
+            K, wname, Ns = CURVE[dim]
+            for N in Ns:
+                rows.append(solve_row(dim, N, K, wname, **kw))
+        os.makedirs(RESULTS, exist_ok=True)
+        _plot(rows, os.path.join(RESULTS, "scale.png"))
+    else:
+        for dim in dims:
+            dim_, N, K, wname = QUICK[dim - 1]
+            for rho in (2.0, 3.0, 4.0, 5.0):
+                rows.append(solve_row(dim_, N, K, wname, rho=rho, **kw))
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump(rows, fh, indent=1)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,477 @@
+"""Sparse inverse-Cholesky factor of a kernel matrix by Kullback-Leibler minimisation in a maximin ordering.
+
+For points ``x_1..x_N`` on the unit torus ``[0, 1)^d`` and a stationary positive definite kernel
+``kappa(z) = sum_k g_k e^{2 pi i k.z}``, :func:`build_kl_factor` returns a sparse ``L`` with ``L L^T ~ G^-1`` for
+``G_ij = kappa(x_i - x_j)`` (Schaefer, Katzfuss, Owhadi, "Sparse Cholesky factorization by Kullback-Leibler
+minimization", SIAM J. Sci. Comput. 2021):
+
+- **Ordering.** :func:`maximin_ordering` orders the points coarse to fine: level by level, each level a maximal set
+  of points at least ``r`` apart and at least ``r`` from every earlier point (``r`` halving from level to level; an
+  ``r``-net hierarchy, so ``l_i``, the distance of point ``i`` to the points of coarser levels, lies in ``[r, 2r)``:
+  the maximin ordering up to a factor 2). Within a level, points farther from the coarser ones come first.
+- **Pattern.** The factor is lower triangular in the *reverse* ordering (fine to coarse): column ``i`` holds ``i``
+  and the points earlier than ``i`` in the maximin ordering within torus distance ``rho * l_i`` (at most
+  ``max_set``, the nearest). Earlier points are ``l_i``-separated, so a column has ``O(rho^d)`` entries and the
+  factor ``O(N rho^d)``; the accuracy improves exponentially with ``rho`` for Matern-like kernels.
+- **Columns.** Column ``i`` on its set ``S_i`` (``i`` first) is ``G_SS^-1 e_1 / sqrt(e_1^T G_SS^-1 e_1)``, the
+  minimiser of the KL divergence between ``N(0, G)`` and ``N(0, (L L^T)^-1)`` over the pattern; when every set holds
+  all earlier points it is the exact Cholesky factor of ``G^-1`` in the reverse ordering. The small matrices are
+  solved in batches of equal size. They are written in increments ``x_a - x_r`` from the nearest earlier point ``r``,
+  whose covariances are sums of variogram values ``kappa(0) - kappa(z)``, so a point far closer than ``1/K`` to
+  another still gets an accurate column, and a relative ``jitter`` caps the columns' size on the tightest clusters
+  (a preconditioner need not be exact: what the factor does not capture is left to the Krylov solver).
+
+Contract for reuse (any stationary kernel, e.g. ``K = None`` kernels in closed form)::
+
+    L, order = build_kl_factor(points, kernel, rho=rho)
+
+``points`` has shape (N, d) in periods (the unit torus); ``kernel`` is a :class:`Kernel`, made by
+:func:`box_kernel` from a truncated box of ``g = gamma(k)^2`` or directly from ``kappa(0)`` and a variogram callable
+``z (n, d) -> kappa(0) - kappa(z)`` (which should keep its relative accuracy for small ``z``). ``L`` is a
+``scipy.sparse.csc_matrix`` indexed like the points (not permuted); ``order`` is the maximin ordering, and
+``L[order[::-1]][:, order[::-1]]`` is lower triangular. Use ``L.T @ r`` and ``L @ u`` as the two halves of the
+preconditioner ``G^-1 ~ L L^T`` (CG on ``L^T G L``).
+"""
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.ndimage as ndi
+import scipy.sparse as sp
+from scipy.fft import next_fast_len
+from scipy.spatial import cKDTree
+
+from .. import transforms
+from .._internal.memory import check_memory
+
+__all__ = ["Kernel", "box_kernel", "maximin_ordering", "sparsity_sets", "build_kl_factor", "RHO", "MAX_SET"]
+
+# Default sparsity radius by dimension, from the measured radius-vs-iterations curve (benchmarks/bench_scale.py
+# --rows rho; uniform random points, Sobolev(2), rtol 1e-10): 3-d, N = 5000, K = 16: 85 / 46 / 39 / 35 iterations at
+# rho = 2 / 3 / 4 / 5, the factor's columns growing like rho^3; 2-d, N = 5000, K = 64: 908 / 511 / 372 / 242. 1-d is
+# not measured through the solver (it uses the sorted-chain factor), the value keeps columns of about 2 rho points.
+RHO = {1: 6.0, 2: 5.0, 3: 3.0}
+# Largest column (the nearest points are kept): bounds the dense work per column on unusual point sets.
+MAX_SET = {1: 24, 2: 48, 3: 64}
+# Relative jitter of the (unit-diagonal) local covariance matrices: trades exactness on the tightest clusters for
+# columns that do not amplify rounding in the products.
+JITTER = 1e-12
+# 1-d box kernels: the variogram is summed by its Taylor series for 2 pi K |z| <= _TAYLOR_RANGE, with _TAYLOR_TERMS
+# terms (the last below 4^80 / 80! of the first; the alternating sum loses at most about two digits at the end).
+_TAYLOR_RANGE = 4.0
+_TAYLOR_TERMS = 40
+# d >= 2 box kernels: pairs with K |z|_2 below this are summed directly as sum_k g_k 2 sin^2(pi k.z) (no
+# cancellation); farther pairs come from the tabulated kernel.
+_DIRECT_RANGE = 0.05
+# Table of the kernel in d >= 2: a cubic spline on a grid oversampled this much (at most _TABLE_POINTS nodes).
+_TABLE_OVERSAMPLING = 4
+_TABLE_POINTS = 2**24
+# Kernel values per finufft call / per direct-sum block.
+_CHUNK = 2**22
+# Entries of the local matrices solved in one batch (their temporaries are a few times this many floats).
+_LOCAL_ENTRIES = 2**23
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A stationary kernel on the unit torus, as the factor needs it.
+
+    Attributes
+    ----------
+    kappa0 : float
+        ``kappa(0)``, positive.
+    variogram : callable
+        ``z`` of shape (n, d) (differences in periods) -> ``kappa(0) - kappa(z)``, shape (n,).
+    dim : int
+    """
+
+    kappa0: float
+    variogram: Callable
+    dim: int
+
+
+def box_kernel(g):
+    """The :class:`Kernel` of a truncated box of finite, positive, even weights ``g = gamma(k)^2``.
+
+    In 1-d the variogram is one finufft evaluation (tolerance 1e-14) and a Taylor series near 0, exact to rounding;
+    in d >= 2 a cubic spline of the kernel tabulated on an oversampled FFT grid, with direct sums for nearly
+    coincident points (a preconditioner need not be exact).
+
+    Parameters
+    ----------
+    g : ndarray, shape ``(2K+1,)*d``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> k = np.arange(-8, 9)
+    >>> ker = box_kernel(1.0 / (1.0 + (2 * np.pi * k) ** 2))
+    >>> z = np.array([[0.1], [1e-9]])
+    >>> exact = np.sum(2 * np.sin(np.pi * k * z) ** 2 / (1.0 + (2 * np.pi * k) ** 2), axis=1)
+    >>> bool(np.allclose(ker.variogram(z), exact, rtol=1e-9, atol=0))
+    True
+    """
+    g = np.asarray(g, dtype=float)
+    dim = g.ndim
+    if not (np.isfinite(g).all() and (g >= 0).all() and g.sum() > 0):
+        raise ValueError(f"Expected `g` finite and nonnegative with a positive sum, got min {np.min(g)!r}, "
+                         f"max {np.max(g)!r}.")
+    K = g.shape[0] // 2
+    kappa0 = float(np.sum(g))
+    if dim == 1:
+        q = (np.arange(-K, K + 1) / max(K, 1)) ** 2
+        moments = [float(np.sum(g * q**j)) for j in range(1, _TAYLOR_TERMS + 1)]
+
+        def variogram(z):
+            tau = _torus_abs(z[:, 0])
+            out = np.empty(tau.shape)
+            near = 2 * np.pi * K * tau <= _TAYLOR_RANGE
+            x2 = (2 * np.pi * K * tau[near]) ** 2
+            term, acc = np.ones_like(x2), np.zeros_like(x2)
+            for j, nu in enumerate(moments, start=1):
+                term = term * x2 / ((2 * j - 1) * (2 * j))
+                acc += (-1) ** (j + 1) * nu * term
+            out[near] = acc
+            far = np.flatnonzero(~near)
+            for s in range(0, far.size, _CHUNK):
+                part = far[s:s + _CHUNK]
+                out[part] = kappa0 - transforms.kernel_values(g, 2 * np.pi * z[part], eps=1e-14)
+            return out
+
+        return Kernel(kappa0, variogram, 1)
+    n = _table_size(K, dim)
+    check_memory(24 * n**dim, f"the preconditioner's kernel table ({n}^{dim})", "Use a smaller K.")
+    coef = np.zeros((n,) * dim)
+    idx = np.ix_(*[np.arange(-K, K + 1) % n] * dim)
+    coef[idx] = g
+    table = np.fft.ifftn(coef).real * n**dim            # kappa at the grid nodes j / n (g is even: kappa is real)
+    spline = ndi.spline_filter(table, order=3, mode="grid-wrap")
+    del table
+    kvec = np.stack(np.meshgrid(*[np.arange(-K, K + 1)] * dim, indexing="ij"), axis=-1).reshape(-1, dim)
+    gflat = g.reshape(-1)
+    keep = gflat > 0
+    kvec, gflat = kvec[keep].astype(float), gflat[keep]
+
+    def variogram(z):
+        zw = z - np.round(z)
+        near = np.sqrt(np.sum(zw * zw, axis=1)) * K <= _DIRECT_RANGE
+        out = np.empty(z.shape[0])
+        far = np.flatnonzero(~near)
+        for s in range(0, far.size, _CHUNK):
+            part = far[s:s + _CHUNK]
+            coords = (np.mod(z[part], 1.0) * n).T
+            out[part] = kappa0 - ndi.map_coordinates(spline, coords, order=3, mode="grid-wrap", prefilter=False)
+        close = np.flatnonzero(near)
+        block = max(1, _CHUNK // max(kvec.shape[0], 1))
+        for s in range(0, close.size, block):
+            part = close[s:s + block]
+            ph = np.sin(np.pi * (zw[part] @ kvec.T))
+            out[part] = 2.0 * (ph * ph) @ gflat
+        return out
+
+    return Kernel(kappa0, variogram, dim)
+
+
+def _table_size(K, dim):
+    """Grid points per axis of the d >= 2 kernel table: oversampled, bounded in total, a fast FFT length."""
+    want = _TABLE_OVERSAMPLING * (2 * K + 1)
+    cap = int(_TABLE_POINTS ** (1.0 / dim))
+    return next_fast_len(max(2 * K + 2, min(want, cap)))
+
+
+def _torus_abs(z):
+    """``|z|`` on the circle of period 1, in ``[0, 1/2]``."""
+    return np.abs(z - np.round(z))
+
+
+def _unit_points(points):
+    x = np.asarray(points, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[0] == 0 or not np.isfinite(x).all():
+        raise ValueError(f"Expected `points` a finite array of shape (N, d) or (N,), got shape {np.shape(points)}.")
+    x = np.mod(x, 1.0)
+    x[x >= 1.0] = 0.0
+    return x
+
+
+def maximin_ordering(points):
+    """A maximin (coarse-to-fine) ordering of points on the unit torus and each point's length scale.
+
+    Level by level with ``r = sqrt(d)/2, sqrt(d)/4, ...``: the points at least ``r`` from every earlier point are
+    candidates, and a maximal ``r``-separated subset of them (farthest first) joins the ordering. So every point
+    after a level lies within ``r`` of the ordering so far, and ``l_i`` (the distance of ``i`` to the points of
+    coarser levels) is in ``[r, 2r)`` on its level: the farthest-point ordering up to a factor 2.
+
+    Parameters
+    ----------
+    points : ndarray, shape (N, d) or (N,)
+        In periods (wrapped onto ``[0, 1)``).
+
+    Returns
+    -------
+    order : int ndarray, shape (N,)
+        Point indices, coarse to fine.
+    length : ndarray, shape (N,)
+        ``l_i`` indexed like the points; ``inf`` for the first point.
+
+    Examples
+    --------
+    >>> order, length = maximin_ordering(np.array([0.0, 0.5, 0.25, 0.26]))
+    >>> order.tolist(), length[order[1:]].round(2).tolist()
+    ([0, 1, 2, 3], [0.5, 0.25, 0.01])
+    """
+    x = _unit_points(points)
+    N, dim = x.shape
+    length = np.full(N, np.inf)
+    chosen = [np.array([0])]
+    done = np.zeros(N, dtype=bool)
+    done[0] = True
+    r = np.sqrt(dim) / 2
+    while not done.all():
+        rest = np.flatnonzero(~done)
+        tree = cKDTree(x[np.concatenate(chosen)], boxsize=1.0)
+        dist, _ = tree.query(x[rest], k=1)
+        if r < 1e-16:                  # coincident points: the rest in any order
+            cand, pri = rest, dist
+            take = cand[np.argsort(-pri, kind="stable")]
+        else:
+            ok = dist >= r
+            cand, pri = rest[ok], dist[ok]
+            take = _separated(x, cand, pri, r)
+        length[take] = dist[np.searchsorted(rest, take)]
+        chosen.append(take)
+        done[take] = True
+        r = r / 2
+    return np.concatenate(chosen), length
+
+
+def _separated(x, cand, pri, r):
+    """A maximal subset of `cand` with pairwise torus distance >= r, farthest (highest `pri`) first; returned in
+    decreasing priority.
+
+    Rounds: in each cell of side ``r / sqrt(d)`` (any two of its points are within ``r``) only the highest-priority
+    pending point competes; among those, the local maxima of priority over their ``r``-neighbours are kept (Luby),
+    and every pending point within ``r`` of a kept one drops out. So no round looks at more than one point per cell
+    (memory bounded by the packing number, not by the candidates), and the result is maximal: a candidate is left
+    out only within ``r`` of a kept point.
+    """
+    if cand.size <= 1:
+        return cand
+    dim = x.shape[1]
+    rank = np.empty(cand.size, dtype=np.int64)
+    rank[np.lexsort((cand, -pri))] = np.arange(cand.size)       # 0 = highest priority
+    cells = np.floor(x[cand] * (np.sqrt(dim) / r)).astype(np.int64)
+    pending = np.ones(cand.size, dtype=bool)
+    keep = np.zeros(cand.size, dtype=bool)
+    while pending.any():
+        sub = np.flatnonzero(pending)
+        srt = sub[np.lexsort((rank[sub],) + tuple(cells[sub].T[::-1]))]
+        first = np.ones(srt.size, dtype=bool)
+        first[1:] = np.any(cells[srt[1:]] != cells[srt[:-1]], axis=1)
+        lead = srt[first]                                       # the best pending point of each cell
+        if lead.size == 1:
+            new = lead
+        else:
+            pairs = cKDTree(x[cand[lead]], boxsize=1.0).query_pairs(r * (1 - 1e-12), output_type="ndarray")
+            beaten = np.zeros(lead.size, dtype=bool)
+            if pairs.size:
+                a, b = pairs[:, 0], pairs[:, 1]
+                beaten[np.where(rank[lead[a]] < rank[lead[b]], b, a)] = True
+            new = lead[~beaten]
+        keep[new] = True
+        pending[new] = False
+        rest = np.flatnonzero(pending)
+        if rest.size:
+            dist, _ = cKDTree(x[cand[new]], boxsize=1.0).query(x[cand[rest]], k=1)
+            pending[rest[dist < r * (1 - 1e-12)]] = False
+    out = np.flatnonzero(keep)
+    return cand[out[np.argsort(rank[out])]]
+
+
+def sparsity_sets(points, order, length, rho, *, max_set=None):
+    """Each point's column: itself, then the earlier points (in `order`) within ``rho * l_i``, nearest first.
+
+    Returns
+    -------
+    indptr, indices : int ndarrays
+        The set of point ``i`` (indexed like the points) is ``indices[indptr[i]:indptr[i + 1]]``, starting with
+        ``i``; at most `max_set` entries (default :data:`MAX_SET`), the nearest kept.
+    """
+    x = _unit_points(points)
+    N, dim = x.shape
+    max_set = MAX_SET.get(dim, 64) if max_set is None else int(max_set)
+    owners, members, dists = [order[:1]], [order[:1]], [np.zeros(1)]
+    # one tree per level of the ordering (length scales within a factor 2): the earlier points are those before
+    # the level's end, filtered by position
+    for lo, hi in _batches(length[order]):
+        here = order[lo:hi]
+        if lo == 0:
+            here = here[1:]
+            if here.size == 0:
+                continue
+        tree = cKDTree(x[order[:hi]], boxsize=1.0)
+        radius = np.minimum(rho * length[here], np.sqrt(dim))
+        lists = tree.query_ball_point(x[here], radius)
+        counts = np.fromiter((len(v) for v in lists), dtype=np.int64, count=here.size)
+        js = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum()))
+        own = np.repeat(here, counts)
+        pos_own = np.repeat(np.arange(lo, lo + here.size) + (1 if lo == 0 else 0), counts)
+        keep = js < pos_own                    # tree indices are positions in the ordering
+        j, own = order[js[keep]], own[keep]
+        d = x[j] - x[own]
+        d -= np.round(d)
+        owners += [here, own]
+        members += [here, j]
+        dists += [np.full(here.size, -1.0), np.sum(d * d, axis=1)]
+    own, mem, dist = np.concatenate(owners), np.concatenate(members), np.concatenate(dists)
+    srt = np.lexsort((dist, own))                       # by owner, the point itself (-1) first, then nearest
+    own, mem = own[srt], mem[srt]
+    start = np.searchsorted(own, np.arange(N))
+    rank = np.arange(own.size) - start[own]
+    keep = rank < max_set
+    own, mem = own[keep], mem[keep]
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(own, minlength=N))))
+    return indptr, mem
+
+
+def _batches(lengths):
+    """Consecutive ranges of the ordering whose length scales lie within a factor 2 (one per level)."""
+    N = lengths.size
+    lev = np.floor(np.log2(np.where(np.isfinite(lengths) & (lengths > 0), lengths, 1.0))).astype(np.int64)
+    lev[~np.isfinite(lengths)] = 10**6
+    cuts = np.flatnonzero(np.diff(lev) != 0) + 1
+    edges = np.concatenate(([0], cuts, [N]))
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER):
+    """The KL-minimising sparse inverse-Cholesky factor: ``L L^T ~ G^-1`` (see the module docstring).
+
+    Parameters
+    ----------
+    points : ndarray, shape (N, d) or (N,)
+        In periods on the unit torus.
+    kernel : Kernel
+        See :func:`box_kernel`.
+    rho : float, optional
+        Sparsity radius in units of the length scales (default :data:`RHO` for the dimension).
+    max_set : int, optional
+        Largest column (default :data:`MAX_SET`).
+    jitter : float
+        Relative diagonal jitter of the local covariance matrices; 0 gives the exact KL minimiser.
+
+    Returns
+    -------
+    L : scipy.sparse.csc_matrix, shape (N, N)
+    order : int ndarray, shape (N,)
+        The maximin ordering; ``L`` is lower triangular in ``order[::-1]``.
+
+    Examples
+    --------
+    With a radius covering every point the factor is exact:
+
+    >>> import numpy as np
+    >>> k = np.arange(-6, 7)
+    >>> g = 1.0 / (1.0 + (2 * np.pi * k) ** 2)
+    >>> x = np.random.default_rng(0).random(8)
+    >>> L, order = build_kl_factor(x, box_kernel(g), rho=100.0, jitter=0.0)
+    >>> G = np.sum(g * np.cos(2 * np.pi * k * (x[:, None, None] - x[None, :, None])), axis=2)
+    >>> bool(np.allclose(L.toarray().T @ G @ L.toarray(), np.eye(8), atol=1e-8))
+    True
+    """
+    if not isinstance(kernel, Kernel):
+        raise TypeError(f"Expected `kernel` a Kernel (see box_kernel), got {type(kernel).__name__}.")
+    x = _unit_points(points)
+    N, dim = x.shape
+    if dim != kernel.dim:
+        raise ValueError(f"Expected `points` of dimension {kernel.dim} (the kernel's), got {dim}.")
+    rho = RHO.get(dim, 2.0) if rho is None else float(rho)
+    if not rho > 0:
+        raise ValueError(f"Expected `rho` positive, got {rho!r}.")
+    order, length = maximin_ordering(x)
+    indptr, indices = sparsity_sets(x, order, length, rho, max_set=max_set)
+    sizes = np.diff(indptr)
+    check_memory(int(np.sum(sizes.astype(float) ** 2)) * 8 * 2 + 64 * _LOCAL_ENTRIES, "the preconditioner's local "
+                 "matrices", "Use a smaller `rho`.")
+    k0 = kernel.kappa0
+    # the columns share most of their pairs: the variogram is evaluated once per distinct pair
+    buckets, keys = [], []
+    for n in np.unique(sizes):
+        who = np.flatnonzero(sizes == n)
+        S = indices[indptr[who][:, None] + np.arange(n)]          # (B, n): the point, then nearest earlier first
+        buckets.append(S)
+        if n > 1:
+            a, b = np.triu_indices(n, 1)
+            step = max(1, _LOCAL_ENTRIES // (n * n))
+            for c in range(0, S.shape[0], step):
+                sa, sb = S[c:c + step, a], S[c:c + step, b]
+                keys.append((np.minimum(sa, sb) * N + np.maximum(sa, sb)).reshape(-1))
+    if keys:
+        allkeys = np.concatenate(keys)
+        del keys
+        uniq, inverse = np.unique(allkeys, return_inverse=True)
+        del allkeys
+        z = x[uniq // N] - x[uniq % N]
+        del uniq
+        gam_pairs = kernel.variogram(z)[inverse]
+        del inverse, z
+    rows, cols, vals = [], [], []
+    used = 0
+    for S in buckets:
+        B, n = S.shape
+        if n == 1:
+            rows.append(S[:, 0])
+            cols.append(S[:, 0])
+            vals.append(np.full(B, 1.0 / np.sqrt(k0)))
+            continue
+        a, b = np.triu_indices(n, 1)
+        pairs = gam_pairs[used:used + B * a.size].reshape(B, -1)
+        used += B * a.size
+        step = max(1, _LOCAL_ENTRIES // (n * n))           # columns per batch: bounded temporaries
+        for c in range(0, B, step):
+            gam = np.zeros((min(step, B - c), n, n))
+            gam[:, a, b] = pairs[c:c + step]
+            gam[:, b, a] = gam[:, a, b]
+            vals.append(_columns(gam, k0, jitter).reshape(-1))
+        rows.append(S.reshape(-1))
+        cols.append(np.repeat(S[:, 0], n))
+    L = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(N, N))
+    return L, order
+
+
+def _columns(gam, k0, jitter):
+    """KL columns ``G_SS^-1 e_0 / sqrt((G_SS^-1)_00)`` from the variogram matrices ``gam`` (B, n, n), n >= 2.
+
+    Variables ``D_0 = Z_0 - Z_1``, ``Z_1``, ``D_a = Z_a - Z_1`` (point 1 the nearest earlier one) have covariances
+    that are sums of variogram values, exact to rounding however close the points are; with ``T`` that change of
+    variables (``T e_0 = e_0``), ``G^-1 e_0 = T^T S^-1 e_0`` and ``(G^-1)_00 = (S^-1)_00``.
+    """
+    B, n, _ = gam.shape
+    gr = gam[:, :, 1]
+    sig = gr[:, :, None] + gr[:, None, :] - gam
+    sig[:, 1, :] = -gr
+    sig[:, :, 1] = -gr
+    sig[:, 1, 1] = k0
+    diag = np.diagonal(sig, axis1=1, axis2=2)
+    scale = np.sqrt(np.maximum(diag, 1e-300 * k0))
+    unit = sig / (scale[:, :, None] * scale[:, None, :])
+    unit[:, np.arange(n), np.arange(n)] = 1.0 + jitter
+    rhs = np.zeros((B, n, 1))
+    rhs[:, 0, 0] = 1.0
+    try:
+        s = np.linalg.solve(unit, rhs)[:, :, 0]
+    except np.linalg.LinAlgError:
+        s = np.stack([np.linalg.lstsq(u, rhs[0], rcond=None)[0][:, 0] for u in unit])
+    s = s / scale / scale[:, :1]                                    # S^-1 e_0 in the unscaled variables
+    s0 = s[:, 0]
+    ok = (s0 > 0) & np.isfinite(s).all(axis=1)
+    col = np.empty_like(s)
+    col[:, :] = s
+    col[:, 1] = s[:, 1] - s[:, 0] - s[:, 2:].sum(axis=1)           # T^T: Z_1 carries minus every increment
+    col /= np.sqrt(np.where(ok, s0, 1.0))[:, None]
+    col[~ok] = 0.0
+    col[~ok, 0] = 1.0 / np.sqrt(k0)                                # a column the jitter could not save: diagonal
+    return col
