@@ -42,9 +42,9 @@ _U = 2.0**-53
 # Smaller in d = 2 and 3, where the reciprocal part of a kernel matrix is one BLAS product of cos/sin features
 # (modes ~ eta^(-d/2)) and the real-space part costs special functions on every pair for the nearest image (whatever
 # R) plus the pairs within R of the other images. In d = 2, eta = 0.02 is the largest with R < 1/2 (the nearest image
-# only); in d = 3 the product dominates and a larger eta pays (assembly of an N = 2000 LFP matrix measured fastest
-# near these values on the 2-core machine).
-_ETA = {1: 0.25, 2: 0.02, 3: 0.08}
+# only; assembly of an N = 2000 LFP matrix measured fastest there on the 2-core machine). In d = 3 a larger eta
+# assembles faster (0.08: 15% at N = 2000) but widens the error bound from 6e-14 to 9e-14 kappa(0).
+_ETA = {1: 0.25, 2: 0.02, 3: 0.06}
 # Entries per block of the real-space sums: the special functions' temporaries stay in cache (blocks of 2^21 entries
 # measured 1.5x slower at N = 2000).
 _CHUNK = 1 << 16
