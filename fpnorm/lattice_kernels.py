@@ -46,7 +46,7 @@ _U = 2.0**-53
 # assembles faster (0.08: 15% at N = 2000) but widens the error bound from 6e-14 to 9e-14 kappa(0).
 _ETA = {1: 0.25, 2: 0.02, 3: 0.06}
 # Entries per block of the real-space sums: the special functions' temporaries stay in cache (blocks of 2^21 entries
-# measured 1.5x slower at N = 2000).
+# measured 1.4x slower at N = 2000).
 _CHUNK = 1 << 16
 # Terms of the series of e^{-c t / 4 pi} on t <= eta (Sobolev): the first left out, (eta / 4 pi)^11 / 11!, is below
 # 1e-23 for eta <= 0.4.
