@@ -162,6 +162,36 @@ def test_matrix_and_expansion_match_the_pointwise_kernel():
                                atol=4 * kernel.error)
 
 
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_features_are_the_cosines_and_sines_of_the_phases(d):
+    # products of per-axis exponentials against the phases 2 pi k.x in 40-digit arithmetic
+    kernel = TorusKernel(LFP(a=1.0, b=1.0, dim=d))
+    modes = kernel.mode_weights[0]
+    x = np.random.default_rng(7).random((12, d))
+    cos, sin = kernel.features(x)
+    assert cos.shape == sin.shape == (12, modes.shape[0])
+    pick = np.random.default_rng(8).choice(modes.shape[0], size=min(60, modes.shape[0]), replace=False)
+    with mpmath.workdps(40):
+        for i in range(12):
+            for j in pick:
+                terms = [int(k) * mpmath.mpf(float(v)) for k, v in zip(modes[j], x[i], strict=True)]
+                ph = 2 * mpmath.pi * mpmath.fsum(terms)
+                bound = (8 + 8 * math.pi * float(np.sum(np.abs(modes[j])))) * 2.0**-53
+                assert abs(cos[i, j] - float(mpmath.cos(ph))) <= bound
+                assert abs(sin[i, j] - float(mpmath.sin(ph))) <= bound
+
+
+def test_large_matrix_is_exactly_symmetric_and_matches_the_pointwise_kernel():
+    # more points than one tile of the mirrored assembly, and not a multiple of it
+    kernel = TorusKernel(LFP(a=1.0, b=1.0, dim=2))
+    x = np.random.default_rng(9).random((601, 2))
+    G = kernel.matrix(x)
+    assert np.array_equal(G, G.T)
+    rows = np.r_[0, 255, 256, 300, 511, 512, 600]
+    ref = kernel(x[rows, None, :] - x[None, :, :])
+    np.testing.assert_allclose(G[rows], ref, rtol=0, atol=4 * kernel.error)
+
+
 def test_function_form():
     z = np.array([[0.1, 0.2]])
     w = Sobolev(s=1.5, dim=2)

@@ -88,15 +88,18 @@ def _apply_extended(kernel, real, feats, x):
     """``G x`` in long double, with ``real`` the real-space matrix and ``feats`` the nodes' (cos, sin) features:
     returns the product and ``|G| |x|``'s bound used for the rounding, both (N, m)."""
     xl = x.astype(np.longdouble)
-    out = real.astype(np.longdouble) @ xl
+    # einsum on the double matrices casts in buffers and sums in long double (the bound below holds for any order of
+    # summation): no long double copy of the N x N matrix, and no strided long double matmul through c.T
+    out = np.einsum("ij,jk->ik", real, xl)
     cos, sin = feats
     _, w, w0 = kernel.mode_weights
     w = 2.0 * w
     for start in range(0, w.size, _MODE_CHUNK):
         sl = slice(start, min(w.size, start + _MODE_CHUNK))
-        c, s = cos[:, sl].astype(np.longdouble), sin[:, sl].astype(np.longdouble)
+        c, s = cos[:, sl], sin[:, sl]
         wl = w[sl].astype(np.longdouble)[:, None]
-        out += c @ (wl * (c.T @ xl)) + s @ (wl * (s.T @ xl))
+        out += np.einsum("ij,jk->ik", c, wl * np.einsum("ij,ik->jk", c, xl))
+        out += np.einsum("ij,jk->ik", s, wl * np.einsum("ij,ik->jk", s, xl))
     out += np.longdouble(w0) * np.sum(xl, axis=0)
     mag = (np.abs(real) @ np.abs(x)) + (float(np.sum(w)) + abs(w0)) * np.sum(np.abs(x), axis=0)
     return out, mag
