@@ -79,6 +79,13 @@ class KernelSystem:
     >>> ks = KernelSystem(PowerLaw(p=2), None, np.array([[0.0], [0.5]]), 1.0)
     >>> ks.G.round(6).tolist(), ks.F.ravel().tolist()    # kappa = B_2 / 2: 1/12 at 0, -1/24 at 1/2
     ([[0.083333, -0.041667], [-0.041667, 0.083333]], [1.0, 1.0])
+
+    In 2-d, ``kappa(0) = sum_{k != 0} (2 pi |k|)^-4 = 4 zeta(2) beta(2) / (2 pi)^4`` (``beta(2)`` Catalan's constant):
+
+    >>> ks = KernelSystem(PowerLaw(p=4, dim=2), None, np.zeros((1, 2)), 1.0)
+    >>> exact = 4 * (np.pi**2 / 6) * 0.915965594177219015 / (2 * np.pi) ** 4
+    >>> bool(abs(ks.kappa0 - exact) <= ks.kernel_error + 1e-18), ks.n_free
+    (True, 1)
     """
 
     def __init__(self, weight, K, points, period):
