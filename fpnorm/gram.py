@@ -94,7 +94,7 @@ class KernelSystem:
         self.N, self.dim = self.points.shape
         check_memory(8 * 4 * (self.N + 2) ** 2, f"the {self.N} x {self.N} kernel matrices")
         self.kernel_error = self.kernel4_error = 0.0
-        self._torus = None
+        self._torus = self._features = None
         if K is None:
             if has_closed_form(weight):
                 self._kappa, self._kappa4, self.kappa0, self._free_k = _limit_kernels(weight)
@@ -146,7 +146,9 @@ class KernelSystem:
         """``kappa(x_j - q)`` for query points `q` of shape (Q, d): shape (N, Q)."""
         q = np.asarray(query, dtype=float).reshape(-1, self.dim)
         if self._torus is not None:
-            return self._torus.matrix(self.points / self.period, q / self.period)
+            if self._features is None:   # the points' cos/sin features, shared by every block of queries
+                self._features = self._torus.features(self.points / self.period)
+            return self._torus.matrix(self.points / self.period, q / self.period, features=self._features)
         if self.K is None:
             z = self.points[:, 0] / self.period
             return self._kappa(z[:, None] - q[None, :, 0] / self.period)
