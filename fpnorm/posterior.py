@@ -387,7 +387,9 @@ def loo_error(s, *, full=False):
     -----
     Removing point ``i`` from the bordered system ``B [alpha; c] = [r; 0]`` (``B = [[G, F], [F^T, 0]]``) and refitting
     gives ``e_i = alpha_i / (B^-1)_ii`` (Rippa 1999; with the free modes the bordered inverse's diagonal replaces
-    ``(G^-1)_ii``). Exact in exact arithmetic; the factorisation's accuracy is that of ``B``'s conditioning. For an
+    ``(G^-1)_ii``). Exact in exact arithmetic; the factorisation's accuracy is that of ``B``'s conditioning (and, for
+    ``K = None`` through the Ewald-split torus kernel in d = 2, 3, the kernel values are within
+    ``KernelSystem.kernel_error``, a few units of rounding of ``kappa(0)``: an estimate, not a certified figure). For an
     integer ``K`` the refits are in the same box; with more free basis functions than ``N - 1`` points there is no
     refit and this raises.
 
