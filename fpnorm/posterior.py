@@ -65,7 +65,8 @@ class PosteriorBound:
 
         ``P_X(x)^2 <= Q(u) = kappa(0) - 2 u^T k_x + u^T G u`` for every weight vector ``u`` that reproduces the free
         modes; ``u`` is the computed Lagrange vector (equality when exact) and the subtraction's rounding is bounded
-        by ``(2 (N + 3) eps + eta) kappa(0) (1 + ||u||_1)^2`` with ``eta`` the kernel values' relative accuracy.
+        by ``(2 (N + 3) eps + eta) kappa(0) (1 + ||u||_1)^2`` with ``eta`` the kernel values' relative accuracy
+        (for a torus kernel at least its error bound over ``kappa(0)``).
         """
         ks = self._system
         q = as_query(query, ks.dim, ks.period)
@@ -75,7 +76,7 @@ class PosteriorBound:
             k = ks.cross(q[sl])
             u = self._W[:, : ks.N] @ k + self._W[:, ks.N:] @ ks.free_at(q[sl]).T
             value = ks.kappa0 - 2.0 * np.sum(u * k, axis=0) + np.sum(u * (ks.G @ u), axis=0)
-            slack = (2 * (ks.N + 3) * _EPS + _KERNEL_RTOL) * ks.kappa0 * (1.0 + np.sum(np.abs(u), axis=0)) ** 2
+            slack = (2 * (ks.N + 3) * _EPS + _rtol(ks)) * ks.kappa0 * (1.0 + np.sum(np.abs(u), axis=0)) ** 2
             out[sl] = np.sqrt(np.maximum(value + slack, 0.0))
         return out
 
@@ -140,6 +141,12 @@ class PosteriorBound:
                 f"norm={self.norm:.4g})")
 
 
+def _rtol(ks):
+    """The kernel values' accuracy relative to ``kappa(0)``: the rounding of box sums and closed forms, or a torus
+    kernel's own error bound when larger."""
+    return max(_KERNEL_RTOL, ks.kernel_error / ks.kappa0) if ks.kappa0 > 0 else _KERNEL_RTOL
+
+
 def _inverse(ks):
     """``W``: the first ``N`` rows of ``B^-1`` (shape (N, N + n_f)), corrected so that ``F^T W = [0, I]`` up to
     rounding (the reproduction of the free modes that the error functional needs)."""
@@ -161,7 +168,7 @@ def _reproduction_defect(ks, W):
         return 0.0
     D = ks.F.T @ W
     D[:, ks.N:] -= np.eye(ks.n_free)
-    rows = np.sum(np.abs(D[:, : ks.N]), axis=1) * ks.kappa0 + np.sum(np.abs(D[:, ks.N:]), axis=1)
+    rows = np.sum(np.abs(D[:, : ks.N]), axis=1) * (ks.kappa0 + ks.kernel_error) + np.sum(np.abs(D[:, ks.N:]), axis=1)
     return float(np.max(rows)) * (1 + 4 * ks.N * _EPS)
 
 
@@ -183,6 +190,15 @@ def _mean_power2(ks, W):
         value += np.sum((W2.T @ ks.G @ W2) * np.diag(ks.free_means))
         size += np.sum((np.abs(W2).T @ np.abs(ks.G) @ np.abs(W2)) * np.diag(ks.free_means))
     slack = (4 * (N + 3) * _EPS + 2 * _KERNEL_RTOL) * float(size)
+    if ks.kernel_error or ks.kernel4_error:
+        # entries of G (and kappa(0)) within e1, of G2 within e2 (torus kernels): the perturbation of each term
+        e1, e2 = ks.kernel_error, ks.kernel4_error
+        col = np.sum(A1, axis=0)
+        slack += e1 + 2 * e2 * float(np.sum(A1)) + e2 * float(np.sum(np.abs(W1.T @ GW1))) \
+            + e1 * float(np.sum(np.outer(col, col) * (np.abs(G2).T + e2)))
+        if ks.n_free:
+            c2 = np.sum(np.abs(W2), axis=0)
+            slack += e1 * float(np.sum(c2**2 * ks.free_means))
     return max(float(value) + slack, 0.0), slack
 
 
@@ -262,14 +278,21 @@ def posterior_bound(s, *, f=None, f_norm=None):
     *L2.* On the torus ``E_x k_x k_x^T = G2`` with ``G2_ij = sum_k gamma(k)^4 e^{2 pi i k.(x_i - x_j)/P}`` and
     ``E_x p_x p_x^T`` is diagonal (1 for the constant, 1/2 for a cosine or sine), so
     ``E_x P_X^2 = kappa(0) - tr(B^-1 E_x v v^T)`` exactly; it is evaluated as ``E_x Q(W v)`` with the rounding added.
-    ``G2`` is a box sum for an integer ``K`` and a closed form for ``K = None`` (Bernoulli kernels of ``gamma^4``);
-    where none exists ``l2`` is ``inf``.
+    ``G2`` is a box sum for an integer ``K`` and, for ``K = None``, a closed form in 1-d (Bernoulli kernels of
+    ``gamma^4``) or a combination of Ewald-split torus kernels in d = 1, 2, 3 (``gamma^4`` of ``PowerLaw(p)`` is
+    ``PowerLaw(2p)``, of ``Sobolev(s)`` is ``Sobolev(2s)``, of LFP three power laws), whose error bounds enter the
+    slack; where none exists ``l2`` is ``inf``.
 
     *Sup.* ``P_X`` is bounded on a grid of spacing ``h`` (about 16 points per data point), and inside each cell by
     ``P_X(x) <= P_X(y) + ||kappa_x - kappa_y|| = P_X(y) + (2 (kappa(0) - kappa(x - y)))^(1/2)`` (the Lagrange weights
     of the grid point ``y`` used at ``x``), with ``kappa(0) - kappa(z) <= sum_k gamma^2 min(2, (2 pi |k|_1 h/2P)^2
-    / 2)`` on a box, or its closed form (increasing on ``[0, P/2]``) for ``K = None``. Only a constant free mode is
-    supported by this step (``sup`` is ``inf`` otherwise).
+    / 2)`` on a box, its closed form (increasing on ``[0, P/2]``) for a 1-d closed-form ``K = None`` kernel, and
+    ``sum_k gamma^2 min(2, 2 pi^2 |k|^2 delta^2)`` (``delta = sqrt(d) h / 2P``, an exact ball sum plus the tail
+    ``2 (kappa(0) - ball sum)`` with ``kappa(0)`` at its certified upper end) for a torus kernel. Only a constant free
+    mode is supported by this step (``sup`` is ``inf`` otherwise).
+
+    For ``K = None`` in d = 2, 3 (and 1-d weights without a closed form) the kernel is the Ewald-split
+    :class:`fpnorm.lattice_kernels.TorusKernel`; its error bound on every kernel value is added to each slack.
 
     The bound is about the exact interpolant; the computed one differs from it by the solve's error
     (``s.info.residual`` at the points).
@@ -329,7 +352,8 @@ def _norm_lower(ks, W, r):
     den = float(beta @ (ks.G @ beta))
     n = ks.N
     err_num = 2 * n * _EPS * float(np.abs(beta) @ np.abs(r))
-    err_den = (2 * n * _EPS + _KERNEL_RTOL) * float(np.abs(beta) @ (np.abs(ks.G) @ np.abs(beta)))
+    err_den = (2 * n * _EPS + _KERNEL_RTOL) * float(np.abs(beta) @ (np.abs(ks.G) @ np.abs(beta))) \
+        + ks.kernel_error * float(np.sum(np.abs(beta))) ** 2
     if ks.n_free:
         # beta^T r = <h, sum beta_j kappa_j> + (F^T beta)^T c with c the free coefficients of h - h_ini; rounding
         # leaves F^T beta ~ eps |beta|, and |c| is taken as twice the computed one plus the data's scale
@@ -363,7 +387,9 @@ def loo_error(s, *, full=False):
     -----
     Removing point ``i`` from the bordered system ``B [alpha; c] = [r; 0]`` (``B = [[G, F], [F^T, 0]]``) and refitting
     gives ``e_i = alpha_i / (B^-1)_ii`` (Rippa 1999; with the free modes the bordered inverse's diagonal replaces
-    ``(G^-1)_ii``). Exact in exact arithmetic; the factorisation's accuracy is that of ``B``'s conditioning. For an
+    ``(G^-1)_ii``). Exact in exact arithmetic; the factorisation's accuracy is that of ``B``'s conditioning (and, for
+    ``K = None`` through the Ewald-split torus kernel in d = 2, 3, the kernel values are within
+    ``KernelSystem.kernel_error``, a few units of rounding of ``kappa(0)``: an estimate, not a certified figure). For an
     integer ``K`` the refits are in the same box; with more free basis functions than ``N - 1`` points there is no
     refit and this raises.
 
