@@ -24,6 +24,7 @@ from .solvers.flow import (
     eigh_memory,
     limit_kernel_matrix,
     limit_spectrum,
+    norms_from_squares,
     spectrum_eigh,
     spectrum_svd,
     svd_memory,
@@ -53,22 +54,6 @@ def _choose_method(N, M):
         return "svd"
     return "eigh"
 
-
-def _as_times(t):
-    """Validated times: a float array of shape (T,) and whether `t` was a scalar."""
-    if isinstance(t, bool):
-        raise TypeError(f"Expected `t` to be a real number or an array of them, got bool {t!r}.")
-    arr = np.asarray(t)
-    if arr.dtype == object or arr.dtype.kind not in "iuf":
-        raise TypeError(f"Expected `t` to be a real number or an array of them, got dtype {arr.dtype}.")
-    if arr.ndim > 1:
-        raise ValueError(f"Expected `t` to be a scalar or a 1-d array of times, got shape {arr.shape}.")
-    arr = arr.astype(float)
-    if np.isnan(arr).any():
-        raise ValueError("Expected `t` to be times >= 0 (numpy.inf allowed), got NaN.")
-    if (arr < 0).any():
-        raise ValueError(f"Expected `t` >= 0 (numpy.inf allowed), got {float(arr[arr < 0].flat[0])}.")
-    return arr.reshape(-1), arr.ndim == 0
 
 
 class LFPFlow:
@@ -269,7 +254,7 @@ class LFPFlow:
             Same layout as :attr:`fpnorm.FPInterpolator.coef`.
         """
         self._need_box("`coef`")
-        ts, scalar = _as_times(t)
+        ts, scalar = checks.as_times(t)
         return self._finish(self._coef_columns(ts), scalar)
 
     def __call__(self, t, query):
@@ -286,7 +271,7 @@ class LFPFlow:
         ndarray, shape (Q,) or (Q, m), with a leading ``(T,)`` axis for array `t`
             Real unless the data or ``h_ini`` are complex.
         """
-        ts, scalar = _as_times(t)
+        ts, scalar = checks.as_times(t)
         q = checks.as_query(query, self.dim, self.period)
         if self.K is None:
             out = self._limit_columns(ts, q)
@@ -324,7 +309,7 @@ class LFPFlow:
         float or ndarray, shape (T,) (+ ``(m,)``)
         """
         res = np.abs(self.residual(t)) ** 2
-        _, scalar = _as_times(t)
+        _, scalar = checks.as_times(t)
         val = 0.5 * np.mean(res, axis=0 if scalar else 1)
         return float(val) if np.ndim(val) == 0 else val
 
@@ -335,17 +320,11 @@ class LFPFlow:
         -------
         float or ndarray, shape (T,) (+ ``(m,)``)
         """
-        ts, scalar = _as_times(t)
+        ts, scalar = checks.as_times(t)
         if self.K is None:
             z2 = self._phi(ts) ** 2 * self._spec.lam[None, :]                   # lam_j z_j^2 per unit w_j^2
             sq = np.einsum("tn,nc->tc", z2, np.abs(self._w) ** 2)                  # (T, mm)
-            if self._complex:
-                half = sq.shape[1] // 2
-                sq = sq[:, :half] + sq[:, half:]
-            val = np.sqrt(sq)
-            val = val[:, 0] if self.values.ndim == 1 else val
-            val = val[0] if scalar else val
-            return float(val) if np.ndim(val) == 0 else val
+            return norms_from_squares(sq, complex_data=self._complex, single=self.values.ndim == 1, scalar=scalar)
         coef = self._finish(self._coef_columns(ts), False)
         g = self._g
         w = np.where(np.isinf(g), 0.0, 1.0 / np.where(np.isinf(g), 1.0, g))
@@ -384,7 +363,7 @@ class LFPFlow:
         if self.values.ndim != 1:
             raise ValueError(f"Expected a flow with one column of `values` for shell errors against one target "
                              f"`f`, got {self.values.shape[1]} columns.")
-        ts, _ = _as_times(times)
+        ts, _ = checks.as_times(times)
         if ts.size and np.any(np.diff(ts) < 0):
             raise ValueError("Expected `times` to be non-decreasing.")
         n = self._grid_size(grid)
@@ -661,7 +640,7 @@ class ShellErrors:
         >>> ShellErrors.from_snapshots([1.0, 2.0], snaps, f, period=1.0).errors[:, 1:].round(12).tolist()
         [[0.5, nan, 1.0], [0.0, nan, 1.0]]
         """
-        ts, _ = _as_times(times)
+        ts, _ = checks.as_times(times)
         if ts.size and np.any(np.diff(ts) < 0):
             raise ValueError("Expected `times` to be non-decreasing.")
         P = checks.check_period(period)

@@ -270,8 +270,9 @@ def validate_bound(f, *, weight, K, Ms, trials=10, delta=0.05, h_ini=None, perio
         The target on the torus (``(Q, d)`` or ``(Q,)`` in 1-d -> ``(Q,)``), e.g. from :mod:`fpnorm.targets`.
     weight : Weight
     K : int or None
-        Truncation of the interpolants; needs ``(2K+1)^d >= max(Ms)``; None for the exact kernel (1-d weights with
-        a closed form, :func:`fpnorm.kernels.has_closed_form`). Warns once
+        Truncation of the interpolants; needs ``(2K+1)^d >= max(Ms)``; None for the exact ``K = inf`` interpolants
+        (what ``FPInterpolator(..., K=None)`` supports: the 1-d closed forms, and the Ewald-split torus kernels of
+        PowerLaw, LFP and Sobolev weights in d = 1, 2, 3, :func:`fpnorm.lattice_kernels.has_torus_kernel`). Warns once
         (:class:`~fpnorm.exceptions.TruncationWarning`, with the fit farthest from its limit) when a fit's estimated
         distance to its K = inf limit (``info.truncation_error``) exceeds ``TRUNCATION_TOLERANCE`` times
         ``max |f(x_i) - h_ini(x_i)|``. The theorem is about ``K = inf``; choose ``K`` at least the band of a

@@ -13,6 +13,7 @@ minimum-norm interpolant of :class:`~fpnorm.FPInterpolator` with ``period=None``
 import numpy as np
 
 from ._internal import checks
+from .solvers.flow import norms_from_squares
 from .solvers.problem import evaluate_h_ini, join_complex, right_hand_sides
 from .weights import check_weight
 from .whole_space import check_whole_space_weight, flow_basis
@@ -22,20 +23,6 @@ __all__ = ["WholeSpaceFlow"]
 # Query points per chunk of an evaluation.
 _EVAL_CHUNK = 1 << 14
 
-
-def _as_times(t):
-    """Times as a float array of shape (T,) (each >= 0, inf allowed) and whether `t` was a scalar."""
-    if isinstance(t, bool):
-        raise TypeError(f"Expected `t` to be a real number or an array of them, got bool {t!r}.")
-    arr = np.asarray(t)
-    if arr.dtype == object or arr.dtype.kind not in "iuf":
-        raise TypeError(f"Expected `t` to be a real number or an array of them, got dtype {arr.dtype}.")
-    if arr.ndim > 1:
-        raise ValueError(f"Expected `t` to be a scalar or a 1-d array of times, got shape {arr.shape}.")
-    arr = arr.astype(float)
-    if np.isnan(arr).any() or (arr < 0).any():
-        raise ValueError("Expected `t` >= 0 (numpy.inf allowed), got a negative time or NaN.")
-    return arr.reshape(-1), arr.ndim == 0
 
 
 class WholeSpaceFlow:
@@ -115,7 +102,7 @@ class WholeSpaceFlow:
 
     def __call__(self, t, query):
         """Values of ``h(t)`` at query points: shape (Q,) or (Q, m), with a leading (T,) axis for array `t`."""
-        ts, scalar = _as_times(t)
+        ts, scalar = checks.as_times(t)
         q = checks.as_query(query, self.dim, None)
         alpha, c = self._basis.coefficients(ts, self._rhs)
         sol = self._basis.solution
@@ -139,22 +126,16 @@ class WholeSpaceFlow:
     def loss(self, t):
         """The empirical loss ``(1/2N) sum_i |h(t, x_i) - y_i|^2`` that the flow descends."""
         res = np.abs(self.residual(t)) ** 2
-        _, scalar = _as_times(t)
+        _, scalar = checks.as_times(t)
         val = 0.5 * np.mean(res, axis=0 if scalar else 1)
         return float(val) if np.ndim(val) == 0 else val
 
     def norm(self, t):
         """``||h(t) - h_ini||`` on ``R^d`` (``alpha^T A alpha``; the free polynomials cost nothing)."""
-        ts, scalar = _as_times(t)
+        ts, scalar = checks.as_times(t)
         alpha, _ = self._basis.coefficients(ts, self._rhs)
         n2 = np.maximum(np.einsum("im,im->m", alpha, self._basis.A @ alpha), 0.0).reshape(ts.size, -1)
-        if self._complex:
-            half = n2.shape[1] // 2
-            n2 = n2[:, :half] + n2[:, half:]
-        val = np.sqrt(n2)
-        val = val[:, 0] if self.values.ndim == 1 else val
-        val = val[0] if scalar else val
-        return float(val) if np.ndim(val) == 0 else val
+        return norms_from_squares(n2, complex_data=self._complex, single=self.values.ndim == 1, scalar=scalar)
 
     def __repr__(self):
         return f"WholeSpaceFlow(N={self._N}, weight={self.weight!r}, period=None)"

@@ -13,8 +13,8 @@ from scipy.spatial import cKDTree
 from ..exceptions import TruncationWarning
 from ..lattice import box_size
 
-__all__ = ["check_int", "check_dim", "check_period", "as_points", "as_values", "merge_duplicates", "as_query",
-           "check_real", "check_choice", "evaluate_function", "duplicate_tolerance", "as_coefficients",
+__all__ = ["check_int", "check_dim", "check_period", "as_times", "as_points", "as_values", "merge_duplicates",
+           "as_query", "check_real", "check_choice", "evaluate_function", "duplicate_tolerance", "as_coefficients",
            "check_h_ini", "warn_truncation", "parse_number", "parse_int", "TRUNCATION_FRACTION",
            "TRUNCATION_TOLERANCE", "NUMBER_GRAMMAR", "TORUS_THEOREM", "points_memory", "query_memory", "h_ini_memory"]
 
@@ -80,6 +80,23 @@ def check_choice(value, name, choices):
     if value not in choices:
         raise ValueError(f"Expected `{name}` to be one of {tuple(choices)}, got {value!r}.")
     return value
+
+
+def as_times(t):
+    """Validated times: a float array of shape (T,) (each >= 0, ``numpy.inf`` allowed) and whether `t` was a scalar."""
+    if isinstance(t, bool):
+        raise TypeError(f"Expected `t` to be a real number or an array of them, got bool {t!r}.")
+    arr = np.asarray(t)
+    if arr.dtype == object or arr.dtype.kind not in "iuf":
+        raise TypeError(f"Expected `t` to be a real number or an array of them, got dtype {arr.dtype}.")
+    if arr.ndim > 1:
+        raise ValueError(f"Expected `t` to be a scalar or a 1-d array of times, got shape {arr.shape}.")
+    arr = arr.astype(float)
+    if np.isnan(arr).any():
+        raise ValueError("Expected `t` to be times >= 0 (numpy.inf allowed), got NaN.")
+    if (arr < 0).any():
+        raise ValueError(f"Expected `t` >= 0 (numpy.inf allowed), got {float(arr[arr < 0].flat[0])}.")
+    return arr.reshape(-1), arr.ndim == 0
 
 
 def check_period(period, *, allow_none=False, reason=None):

@@ -28,7 +28,7 @@ from ..lattice_kernels import TorusKernel
 from .problem import scaled_design
 
 __all__ = ["FlowSpectrum", "spectrum_svd", "spectrum_eigh", "svd_memory", "eigh_memory", "LimitFlowSpectrum",
-           "limit_spectrum", "limit_kernel_matrix"]
+           "limit_spectrum", "limit_kernel_matrix", "norms_from_squares"]
 
 
 @dataclass
@@ -209,3 +209,16 @@ def limit_spectrum(G, free):
     alpha_map = Q2 @ U
     return LimitFlowSpectrum(lam=np.where(kept, lam, 0.0), kept=kept, U=U, alpha_map=alpha_map, pts=G @ alpha_map,
                              free=free)
+
+
+def norms_from_squares(sq, *, complex_data, single, scalar):
+    """Norms ``sqrt(sq)`` of a flow's columns, shaped as its data: `sq` (T, columns) squared norms per time and real
+    right-hand side (complex data as its real then imaginary halves, summed here when `complex_data`); a (T,) axis
+    only for array times (not `scalar`), an (m,) axis only for several right-hand sides (not `single`)."""
+    if complex_data:
+        half = sq.shape[1] // 2
+        sq = sq[:, :half] + sq[:, half:]
+    val = np.sqrt(sq)
+    val = val[:, 0] if single else val
+    val = val[0] if scalar else val
+    return float(val) if np.ndim(val) == 0 else val
