@@ -546,10 +546,11 @@ which is then set by the widest gaps.
 
 The power-function bound holds for every sample set (below: pointwise on a fine grid and its certified sup), at a
 modest factor above the true error; it needs $f$ in the interpolant's space (in 2-d above `abs` is not in the box, so
-it shows n/a). Leave-one-out tracks the true MSE within a few times, and overestimates it for a 1-d kink at large
-$M$: leaving out the point next to the kink doubles the gap there, so that one residual is about $(2g)^2$ against
-the gap's share $g^3$ of the MSE ($g \\approx 1/M$): a bias of about 4x (measured 4.6x at $M = 512$ over 200 sets
-for $\\pi^2 B_2(\\{x\\})$). In 2-d it is within 1.2x.
+it shows n/a). Leave-one-out is an unbiased estimate of the *mean* risk at $M - 1$ points; set by set it tracks the
+true MSE within a few times, and overestimates it at a 1-d kink: leaving out the point next to the kink doubles the
+gap there whether or not this set's gap is narrow (for $\\pi^2 B_2(\\{x\\})$ over 1000 sets per $M$,
+`benchmarks/study_prediction.py`: median LOO / MSE 2.2, 2.3, 3.3 at $M$ = 32, 128, 512, mean LOO / mean MSE 1.13,
+1.06, 0.91). In 2-d it is within 1.2x.
 """),
     code("""
 rng = np.random.default_rng(5)
@@ -591,10 +592,10 @@ for p in (2, 4):   # the exact values lie within the reported error bounds; p = 
             abs(n.value - math.sqrt(17 / 16)) <= n.error_bound < 1e-6
 assert r4.value == math.inf and r4.vacuous and "diverges" in r4.reason
 assert runs["bandlimited"].decay_rate > runs["abs"].decay_rate > 0.5    # smooth targets beat the worst case more
-for name, v in pred_runs.items():   # the prediction within 3x of the median, LOO within 4x of the MSE up to M = 128
+for name, v in pred_runs.items():   # the prediction within 3x of the median, LOO within 4x of the MSE
     for row in v.summary():
         assert 1 / 3 <= row["predicted_over_median"] <= 3
-        assert 1 / 4 <= row["loo_over_mse_median"] <= (4 if row["M"] <= 128 else 8)
+        assert 1 / 4 <= row["loo_over_mse_median"] <= 4
 v1 = pred_runs["1-d abs, LFP(1,1), K=None"]
 assert np.all(np.sqrt(v1.mse) <= 1.05 * v1.power_bound)   # the theorem, up to the quadrature of the RMS error
 assert held and all(1 <= ratio <= 30 for ratio in sup_ratios.values())

@@ -226,9 +226,9 @@ def test_loo_and_sup_ratios_small():
 @pytest.mark.parametrize("M", [32, 128, 512])
 def test_loo_and_sup_ratios(M):
     loo, sup = _mc_ratios(get_target("abs"), LFP(1.0, 1.0, zero=1.0), None, M, 16, 1, M)
-    # at a 1-d kink, leaving out its neighbour doubles the gap there: one residual ~ (2g)^2 against the gap's share
-    # g^3 of the MSE, g ~ 1/M, a bias of about 4x at large M (4.6x measured at M = 512 over 200 sets)
-    assert 1 / 4 <= loo <= (4 if M <= 128 else 8) and 1 <= sup <= 30
+    # at a 1-d kink, leaving out its neighbour doubles the gap there, so set by set LOO overestimates (median ratio
+    # 2.2 to 3.3 for pi^2 B_2 over 1000 sets, benchmarks/study_prediction.py); `abs` measured 1.4 to 1.7
+    assert 1 / 4 <= loo <= 4 and 1 <= sup <= 30
     loo, _ = _mc_ratios(get_target("abs", 2), PowerLaw(p=3, dim=2, zero=1.0), 32, M, 8, 2, M + 1)
     assert 1 / 4 <= loo <= 4
 
