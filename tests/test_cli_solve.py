@@ -139,6 +139,29 @@ def test_pickled_object_arrays_are_never_loaded(tmp_path, capsys):
     assert status == 2 and "never loads" in err and not (tmp_path / "h.npz").exists()
 
 
+def test_solve_loo_and_power_bound_for_the_piecewise_linear_interpolant(tmp_path, capsys):
+    # PowerLaw(p=2) with K = None is piecewise-linear interpolation; f = sin(2 pi x) at 8 equispaced nodes:
+    # dropping a node leaves the chord of its neighbours, e_i = f(x_i) (1 - cos(2 pi / 8)); ||f||_gamma^2 =
+    # sum_k (2 pi k)^2 |f^(k)|^2 = 2 pi^2 with the mean free
+    x = np.arange(8) / 8
+    y = np.sin(2 * np.pi * x)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    f_norm = np.pi * np.sqrt(2.0)
+    status, out, err = _run(capsys, tmp_path / "x.npy", tmp_path / "y.npy", "--weight", "power:p=2", "--K", "none",
+                            "--loo", "--f-norm", f_norm, "--out", tmp_path / "h.npz")
+    assert status == 0, err
+    summary = json.loads((tmp_path / "h.json").read_text())
+    assert summary["loo_mse"] == pytest.approx(np.mean((y * (1 - np.cos(2 * np.pi / 8))) ** 2), rel=1e-9)
+    q = np.linspace(0, 1, 4097)
+    err_q = np.abs(np.sin(2 * np.pi * q) - np.interp(q, np.r_[x, 1.0], np.r_[y, 0.0]))
+    pb = summary["power_bound"]
+    assert pb["f_norm"] == pytest.approx(f_norm, rel=1e-15)
+    assert err_q.max() <= pb["sup"] < 30 * err_q.max()
+    assert np.sqrt(np.mean(err_q[:-1] ** 2)) <= pb["l2"] < 30 * np.sqrt(np.mean(err_q[:-1] ** 2))
+    assert "leave-one-out mean squared error" in out and "power-function bound" in out
+
+
 @pytest.mark.parametrize("extra, match", [
     (["--weight", "pow:p=4", "--K", "8", "--out", "h.npz"],
      r"fpnorm solve: error: Bad `--weight` 'pow:p=4': Expected the weight kind"),
@@ -150,6 +173,10 @@ def test_pickled_object_arrays_are_never_loaded(tmp_path, capsys):
      r"fpnorm solve: error: argument --K: expected an integer or 'none', got 'x'"),
     (["--weight", "power:p=4,dim=2", "--K", "8", "--out", "h.npz"],
      r"fpnorm solve: error: Bad `--weight` 'power:p=4,dim=2': Expected the weight spec's dim=2 to match"),
+    (["--weight", "power:p=4", "--K", "8", "--f-norm", "-1", "--out", "h.npz"],
+     r"fpnorm solve: error: Expected `--f-norm` a nonnegative number, got -1.0."),
+    (["--weight", "power:p=4", "--K", "8", "--f-norm", "abc", "--out", "h.npz"],
+     r"fpnorm solve: error: argument --f-norm: expected a decimal number"),
 ])
 def test_solve_errors_are_one_line(data_1d, capsys, monkeypatch, extra, match):
     d, _, _ = data_1d

@@ -9,7 +9,11 @@ per point, ``#`` comments, an optional header line), ``.npy``, and ``.npz`` (the
 also reads it (members ``points``, ``values``, ``kept``, ``coef`` -- absent for K = infinity --, the K = infinity
 pieces, and the metadata ``__fpnorm__``). With ``--query``, the query points and the values there go to
 ``FILE`` with suffix ``.eval.npz`` (arrays ``query`` and ``evaluations``). The JSON summary (suffix ``.json``) holds
-the weight, ``K``, ``period``, ``dim``, ``N``, ``m``, ``norm`` and the solve record (method, residual, condition).
+the weight, ``K``, ``period``, ``dim``, ``N``, ``m``, ``norm`` and the solve record (method, residual, condition);
+with ``--loo`` also Rippa's leave-one-out mean squared error (``loo_mse``, :func:`fpnorm.posterior.loo_error`), and
+with ``--f-norm F`` the power-function bound ``|f(x) - h(x)| <= P_X(x) (F^2 - ||h - h_ini||^2)^(1/2)`` on the error
+against any ``f`` with ``||f - h_ini||_gamma <= F`` that the data sample (``power_bound``: its certified ``sup`` and
+``l2`` over the torus, :func:`fpnorm.posterior.posterior_bound`).
 """
 
 import argparse
@@ -21,6 +25,7 @@ import numpy as np
 from ..dataio import DATA_FORMATS, read_points, read_values
 from ..interpolant import FPInterpolator
 from ..io import json_dumps
+from ..posterior import loo_error, posterior_bound
 from ..solvers import METHODS
 from ..weights import WEIGHT_KINDS, weight_from_spec
 from . import decimal, integer
@@ -50,11 +55,18 @@ def add_parser(sub):
                    help="frequency weight, e.g. power:p=4, lfp:a=1,b=0.5,zero=1, sobolev:s=2")
     p.add_argument("--K", type=_parse_K, required=True,
                    help="truncation: Fourier modes |k|_inf <= K; 'none' for the exact K = infinity kernel "
-                        "(1-d PowerLaw with even p, LFP, Sobolev s = 1, 2)")
+                        "(PowerLaw p > d, LFP, Sobolev s > d/2, in d = 1, 2, 3)")
     p.add_argument("--period", type=decimal, default=1.0, help="period P of the torus (default: 1)")
     p.add_argument("--method", default="auto", choices=METHODS, help="solve method (default: auto)")
     p.add_argument("--query", metavar="Q",
                    help="points at which to evaluate the interpolant, one row each: shape (Q, d)")
+    p.add_argument("--loo", action="store_true",
+                   help="also report the leave-one-out mean squared error (Rippa's formula, one factorisation; one "
+                        "real right-hand side or several)")
+    p.add_argument("--f-norm", type=decimal, metavar="F",
+                   help="also report the power-function bound on |f - h| (its certified sup and L2 norm over the "
+                        "torus) for any f with ||f - h_ini||_gamma <= F that the values sample (one real right-hand "
+                        "side)")
     p.add_argument("--out", required=True, metavar="FILE",
                    help="output .npz, loadable with FPInterpolator.load; the JSON summary goes next to it with suffix "
                         ".json, the --query evaluations with suffix .eval.npz")
@@ -84,6 +96,18 @@ def run(args):
     except (TypeError, ValueError) as exc:
         raise ValueError(f"Bad `--weight` {args.weight!r}: {exc}") from None
     s = FPInterpolator(points, values, weight=weight, K=args.K, period=args.period, method=args.method)
+    extras = {}
+    if args.loo:
+        extras["loo_mse"] = np.asarray(loo_error(s), dtype=float).tolist()
+    if args.f_norm is not None:
+        if not args.f_norm >= 0:
+            raise ValueError(f"Expected `--f-norm` a nonnegative number, got {args.f_norm!r}.")
+        if values.ndim != 1 or np.iscomplexobj(values):
+            raise ValueError(f"Expected one real right-hand side for `--f-norm` (the power-function bound), got "
+                             f"values of shape {values.shape} and dtype {values.dtype}.")
+        b = posterior_bound(s, f_norm=args.f_norm)
+        extras["power_bound"] = {"f_norm": b.f_norm, "norm_lower": b.norm, "residual_norm": b.residual_norm,
+                                 "sup": b.sup, "l2": b.l2}
     evals_path = None
     if args.query is not None:
         query = read_points(args.query, dim=dim, key="query")
@@ -100,13 +124,20 @@ def run(args):
                "query_points": 0 if evals_path is None else int(evaluations["query"].shape[0]),
                "inputs": {"points": str(args.points), "values": str(args.values), "query": args.query},
                "npz": str(out),
-               "evaluations": None if evals_path is None else str(evals_path), "seconds": time.perf_counter() - start}
+               "evaluations": None if evals_path is None else str(evals_path), **extras,
+               "seconds": time.perf_counter() - start}
     json_path = out.with_suffix(".json")
     json_path.write_text(json_dumps(summary, indent=2))
     K_text = "infinity" if s.K is None else s.K
     print(f"fpnorm solve: N = {summary['N']} points in d = {dim}, K = {K_text}, method {s.info.method}, "
           f"relative residual {s.info.residual:.1e} ({s.info.residual_kind}), ||h - h_ini||_gamma = "
           f"{np.round(s.norm, 6)}")
+    if "loo_mse" in extras:
+        print(f"fpnorm solve: leave-one-out mean squared error {np.round(extras['loo_mse'], 8)}")
+    if "power_bound" in extras:
+        pb = extras["power_bound"]
+        print(f"fpnorm solve: power-function bound for ||f - h_ini||_gamma <= {pb['f_norm']:.6g}: sup |f - h| <= "
+              f"{pb['sup']:.3e}, ||f - h||_L2 <= {pb['l2']:.3e} (certified)")
     print(f"fpnorm solve: wrote {out}")
     if evals_path is not None:
         print(f"fpnorm solve: wrote {evals_path}")
