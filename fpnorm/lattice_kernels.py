@@ -149,9 +149,12 @@ def _recip_tail(terms, d, eta, Kc):
 @functools.cache
 def _setup(terms, d, eta, zero, tol):
     """Cutoffs and precomputed pieces: (R, offsets, modes (n, d) int with one of each +-k pair, their weights)."""
-    R = 0.25
+    # from 0.25 in steps of 0.01 (the default splits); a small eta (the matrix-free path's few near pairs) starts
+    # at 2 sqrt(eta) and steps by a 200th of it
+    R = min(0.25, 2.0 * math.sqrt(eta))
+    step = 0.01 if R == 0.25 else R / 200.0
     while _real_tail(terms, d, eta, R) > tol:
-        R += 0.01
+        R += step
     Kc = 1.0
     while _recip_tail(terms, d, eta, Kc) > tol:
         Kc += 0.05
@@ -164,7 +167,7 @@ def _setup(terms, d, eta, zero, tol):
     ks = np.stack(np.meshgrid(*([np.arange(-kk, kk + 1)] * d), indexing="ij"), axis=-1).reshape(-1, d)
     r2 = np.sum(ks.astype(float) ** 2, axis=1)
     # one of each pair +-k: the first nonzero coordinate positive
-    first = np.array([next((v for v in row if v != 0), 0) for row in ks])
+    first = ks[np.arange(ks.shape[0]), np.argmax(ks != 0, axis=1)]
     keep = (r2 <= Kc**2) & (first > 0)
     modes = ks[keep]
     rho2 = r2[keep]
@@ -284,6 +287,23 @@ class TorusKernel:
             if near[0].size:
                 out[near] += self._radial((math.pi / eta) * r2[near])
         return out
+
+    @staticmethod
+    def default_eta(dim):
+        """The default splitting parameter in dimension `dim` (its real-space radius is below 1/2 in d = 2, 3)."""
+        return _ETA[dim]
+
+    @property
+    def real_constant(self):
+        """The constant of the real-space sum (``-C (4 pi)^-s eta^s / (s Gamma(s))`` per power-law term): part of
+        every ``kappa(z)``, whatever the distance."""
+        return self._const
+
+    def radial(self, r2):
+        """The real-space terms of one image at squared distances `r2` (array, in periods squared), without
+        :attr:`real_constant`: ``kappa(z) = real_constant + sum_n radial(|z + n|^2) + reciprocal(z)``, and the images
+        farther than :attr:`R` add less than the tail bound in :attr:`error` (:func:`_real_tail`)."""
+        return self._radial((math.pi / self.eta) * np.asarray(r2, dtype=float))
 
     def _radial(self, x):
         """``sum_terms C (4 pi)^-s / Gamma(s) sum_m (-c / 4 pi)^m / m! eta^(b+m) E_(b+m+1)(x)`` (one image each)."""

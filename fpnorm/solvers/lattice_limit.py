@@ -24,7 +24,7 @@ from ..lattice_kernels import TorusKernel
 from .certify import interval_kind, relative_interval
 from .problem import SolveInfo
 
-__all__ = ["LatticeExpansion", "solve_lattice_limit", "lattice_residual", "DENSE_LIMIT_MAX_POINTS",
+__all__ = ["LatticeExpansion", "solve_lattice_limit", "lattice_residual", "dense_memory", "DENSE_LIMIT_MAX_POINTS",
            "LATTICE_METHOD"]
 
 # The method name reported for this path (FPInterpolator(..., K=None, method=...)).
@@ -105,6 +105,19 @@ def _apply_extended(kernel, real, feats, x):
     return out, mag
 
 
+def dense_memory(N, dim, n_modes=None):
+    """Peak bytes of :func:`solve_lattice_limit`: the kernel matrix, its real-space part, the factor and a product;
+    the nodes' cos/sin features three times over (`n_modes` kept modes, by default the dense kernel's count for an
+    LFP weight in `dim`)."""
+    if n_modes is None:
+        n_modes = _DEFAULT_MODES[dim]
+    return 8 * (N + 1) ** 2 * 4 + 8 * N * 2 * n_modes * 3
+
+
+# Kept modes of the default split's reciprocal sum by dimension (LFP weights; the memory estimate's default).
+_DEFAULT_MODES = {1: 8, 2: 966, 3: 33725}
+
+
 def solve_lattice_limit(z, rhs, *, weight, dz=None, point_scale=None, refine=4):
     """Dense K = infinity solve with the Ewald-split kernel, refined in extended precision, certified at the points.
 
@@ -146,9 +159,7 @@ def solve_lattice_limit(z, rhs, *, weight, dz=None, point_scale=None, refine=4):
                          f"{N}: the exact K = infinity solve is dense (N x N matrices, O(N^3) time). Use an integer "
                          f"K (its info.truncation_error says how far it is from K = infinity).")
     kernel = TorusKernel(weight)
-    n_modes = kernel.mode_weights[1].size
-    # the kernel matrix, its real-space part, the factor and a product; the nodes' cos/sin features three times over
-    check_memory(8 * (N + 1) ** 2 * 4 + 8 * N * 2 * n_modes * 3, f"the {N} x {N} K = infinity kernel matrices",
+    check_memory(dense_memory(N, d, kernel.mode_weights[1].size), f"the {N} x {N} K = infinity kernel matrices",
                  "Use fewer points or an integer K.")
     free = kernel.free_constant
     feats = kernel.features(z)
