@@ -84,7 +84,9 @@ class FPInterpolator:
         modes). None means K = infinity, solved exactly: in 1-d with the closed-form kernels (:mod:`fpnorm.kernels`;
         O(N) and accurate to rounding for PowerLaw p in {2, 4} and LFP), otherwise (PowerLaw p > d, LFP, Sobolev
         s > d/2 in d = 1, 2, 3) by a dense solve with the Ewald-split kernel (:mod:`fpnorm.lattice_kernels`,
-        :mod:`fpnorm.solvers.lattice_limit`; at most ``DENSE_LIMIT_MAX_POINTS`` points).
+        :mod:`fpnorm.solvers.lattice_limit`; at most ``DENSE_LIMIT_MAX_POINTS`` points), in d = 2, 3 from
+        ``MATFREE_MIN_POINTS`` points on matrix-free (:mod:`fpnorm.solvers.lattice_matfree`: a sparse near part and
+        a NUFFT pair per product, preconditioned conjugate gradients; ``method="lattice_matfree"`` forces it).
     h_ini : callable or array_like, optional
         Initial function: a callable on the torus (``(Q, d)`` -> ``(Q,)``) or a complex coefficient array of shape
         ``(2K'+1,)*d`` (any ``K'``). The result is ``h_ini`` plus the minimum-norm correction.
@@ -313,7 +315,9 @@ class FPInterpolator:
 
     def _init_limit(self, x, y, rhs, method, scale):
         """K = infinity: the exact closed-form solve of :func:`fpnorm.solvers.periodic1d.solve_limit` in 1-d, the
-        dense Ewald-split kernel solve of :func:`fpnorm.solvers.lattice_limit.solve_lattice_limit` otherwise."""
+        Ewald-split kernel solve otherwise, dense (:func:`fpnorm.solvers.lattice_limit.solve_lattice_limit`) or
+        matrix-free (:func:`fpnorm.solvers.lattice_matfree.solve_lattice_matfree`), as
+        :func:`fpnorm.solvers.lattice_matfree.lattice_method` chooses."""
         # the data scaled by an exact power of two (as solvers.solve does) so no square in the solve overflows
         self._limit_exponent = scale_exponent(rhs)
         scaled = np.ldexp(rhs, -self._limit_exponent)

@@ -11,7 +11,7 @@ import pytest
 from fpnorm import LFP, FPInterpolator, PowerLaw, Sobolev
 from fpnorm.exceptions import MemoryEstimateError
 from fpnorm.lattice_kernels import TorusKernel
-from fpnorm.solvers import lattice_matfree
+from fpnorm.solvers import lattice_limit, lattice_matfree
 from fpnorm.solvers.lattice_matfree import (
     MATFREE_METHOD,
     EwaldOperator,
@@ -129,7 +129,7 @@ def test_errors():
     with pytest.raises(ValueError, match=r"Expected points in d in \(2, 3\) for the matrix-free K=None solve, got "
                                          r"d = 1"):
         solve_lattice_matfree(np.array([[0.1], [0.5]]), np.ones((2, 1)), weight=w1)
-    with pytest.raises(ValueError, match=r"Expected `eta` with a real-space radius below 1/2, got eta=0.05"):
+    with pytest.raises(ValueError, match=r"Expected a split with a real-space radius below 1/2, got eta=0.05"):
         EwaldOperator(np.array([[0.1, 0.2], [0.5, 0.6]]), LFP(a=1.0, b=1.0, dim=2), eta=0.05)
 
 
@@ -138,3 +138,18 @@ def test_memory_estimate_is_checked(monkeypatch):
     x, y = _data(50, 2, 0)
     with pytest.raises(MemoryEstimateError, match="matrix-free K = infinity solve"):
         FPInterpolator(x, y, weight=LFP(a=1.0, b=1.0, dim=2), K=None, method=MATFREE_METHOD)
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_many_node_expansion_evaluates_through_the_split(d):
+    # from _SPLIT_NODES nodes on, s(q) sums a near part on k-d trees and a NUFFT: against the dense kernel rows
+    w = LFP(a=1.0, b=1.0, dim=d)
+    N = lattice_limit._SPLIT_NODES
+    rng = np.random.default_rng(12)
+    z = rng.random((N, d))
+    alpha = rng.standard_normal((N, 2))
+    piece = lattice_limit.LatticeExpansion(z, alpha, np.array([0.5, -1.0]), w)
+    q = np.concatenate([rng.random((40, d)), z[:10] + 1e-9, [np.zeros(d), np.full(d, 0.999999)]])
+    ref = piece.kernel.expand(q, z, alpha) + piece.c
+    bound = (piece.kernel.error + 1e-12 * piece.kernel.value0) * np.sum(np.abs(alpha), axis=0)
+    assert np.all(np.max(np.abs(piece(q) - ref), axis=0) <= bound)

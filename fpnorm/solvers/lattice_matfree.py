@@ -26,21 +26,19 @@ import math
 import time
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.spatial import cKDTree
 
 from .. import transforms
 from .._internal.memory import available_memory, check_memory
 from .._internal.progress import progress
 from ..lattice import EXP_ERROR_UNITS, axis_exponentials, exact_angles
-from ..lattice_kernels import TorusKernel
+from ..lattice_kernels import TorusKernel, split_for_pairs
 from .certify import interval_kind, relative_interval
 from .lattice_limit import DENSE_LIMIT_MAX_POINTS, LATTICE_METHOD, LatticeExpansion, dense_memory
 from .precondition import Kernel, build_kl_factor
 from .problem import SolveInfo
 
 __all__ = ["EwaldOperator", "solve_lattice_matfree", "matfree_residual", "matfree_eta", "matfree_memory",
-           "lattice_method", "near_matrix", "MATFREE_METHOD", "MATFREE_DIMS", "MATFREE_MIN_POINTS", "NEAR_PAIRS"]
+           "lattice_method", "MATFREE_METHOD", "MATFREE_DIMS", "MATFREE_MIN_POINTS", "NEAR_PAIRS"]
 
 # The method name reported for this path (FPInterpolator(..., K=None, method=...)).
 MATFREE_METHOD = "lattice_matfree"
@@ -55,11 +53,6 @@ MATFREE_MIN_POINTS = {2: 3000, 3: 6000}
 # once, one sparse product per iteration) and the reciprocal box (one NUFFT pair per iteration, and the certificate's
 # direct sums grow with its size).
 NEAR_PAIRS = {2: 200, 3: 600}
-# x = pi R^2 / eta at which the real-space tail meets the kernel's tolerance (measured: 35.5 to 37 for LFP and
-# Sobolev weights in d = 2, 3): R = sqrt(_XR / pi) sqrt(eta).
-_XR = 35.0
-# Largest splitting parameter: its radius ~0.41 stays below 1/2 (only the nearest image of a pair within R).
-_ETA_MAX = 0.014
 # NUFFT tolerance of the products: their error, about eps kappa(0) sum |v|, is a floor under the residual the Krylov
 # iteration reaches (sum |alpha| kappa(0) is a few times max |y| for smooth data).
 _EPS = 1e-13
@@ -94,23 +87,18 @@ def lattice_method(N, dim):
 
 def matfree_eta(N, dim):
     """The splitting parameter with about :data:`NEAR_PAIRS` neighbours per point within the real-space radius
-    (at most ``_ETA_MAX``, whose radius is below 1/2)."""
-    pairs = NEAR_PAIRS[dim]
-    if dim == 2:
-        R2 = pairs / (math.pi * N)
-    else:
-        R2 = (3.0 * pairs / (4.0 * math.pi * N)) ** (2.0 / 3.0)
-    return min(_ETA_MAX, R2 * math.pi / _XR)
+    (:func:`fpnorm.lattice_kernels.split_for_pairs`)."""
+    return split_for_pairs(N, dim, NEAR_PAIRS[dim])
 
 
 def matfree_memory(N, dim, m=1, *, eta=None):
     """Peak bytes of :func:`solve_lattice_matfree`: the near matrix (twice, with its set-up), the NUFFT plans, the
     preconditioner, the Krylov vectors and the certificate's exponential tables."""
     eta = matfree_eta(N, dim) if eta is None else eta
-    R = math.sqrt(_XR / math.pi * eta)
+    R = 3.4 * math.sqrt(eta)
     ball = math.pi * R * R if dim == 2 else 4.0 / 3.0 * math.pi * R**3
     nnz = N * (N * ball + 1)
-    kmax = int(math.ceil(math.sqrt(_XR / math.pi / eta))) + 1
+    kmax = int(math.ceil(3.4 / math.sqrt(eta))) + 1
     near = nnz * (12 + 12) * 2 + nnz * 40
     fourier = transforms.nufft_memory(N, kmax, dim, m)
     precond = N * 48 * 8 * 4 + N * 48 * 48 * 8 * 2
@@ -162,21 +150,11 @@ class EwaldOperator:
         N, d = z.shape
         self.z, self.dim = z, d
         self.kernel = kernel = TorusKernel(weight, eta=matfree_eta(N, d) if eta is None else eta)
-        if kernel.R >= 0.5:
-            raise ValueError(f"Expected `eta` with a real-space radius below 1/2, got eta={kernel.eta} (R = "
-                             f"{kernel.R:.3f}).")
-        self.near = near_matrix(z, kernel)
-        modes, w, w0 = kernel.mode_weights
-        self.kmax = kmax = int(np.max(np.abs(modes))) if modes.size else 0
-        W = np.zeros((2 * kmax + 1,) * d)
-        idx = modes + kmax
-        W[tuple(idx.T)] = w
-        W[tuple((kmax - modes).T)] = w
-        W[(kmax,) * d] = w0 + kernel.real_constant
-        self.weights = W
+        self.near = kernel.near_matrix(z)
+        self.weights, self.kmax = kernel.weight_box()
         self.n_trans = int(n_trans)
-        self._plan = transforms.NufftPlan(2 * np.pi * z, kmax, n_trans=self.n_trans, eps=eps)
-        self._W = W if self.n_trans == 1 else W[..., None]
+        self._plan = transforms.NufftPlan(2 * np.pi * z, self.kmax, n_trans=self.n_trans, eps=eps)
+        self._W = self.weights if self.n_trans == 1 else self.weights[..., None]
 
     def smooth(self, v):
         """The reciprocal part ``sum_j sum_k W_k e^{2 pi i k.(z_i - z_j)} v_j``, v of shape (N, n_trans)."""
@@ -187,27 +165,6 @@ class EwaldOperator:
     def __call__(self, v):
         """``G v`` for ``v`` of shape (N, n_trans)."""
         return self.near @ v + self.smooth(v)
-
-
-def near_matrix(z, kernel):
-    """The sparse real-space part: ``f(|z_i - z_j|)`` (nearest image) on the pairs within ``kernel.R`` and the
-    diagonal ``f(0)``, CSR (``kernel.R < 1/2``: no other image of a pair is within ``R``)."""
-    N, d = z.shape
-    zt = np.mod(z, 1.0)
-    zt[zt >= 1.0] = 0.0
-    tree = cKDTree(zt, boxsize=1.0)
-    # a hair beyond R so that no pair within R is lost to the tree's rounding (a pair beyond R adds an exact term)
-    pairs = tree.query_pairs(kernel.R * (1 + 1e-12), output_type="ndarray")
-    i, j = pairs[:, 0], pairs[:, 1]
-    diff = z[i] - z[j]
-    diff -= np.round(diff)
-    vals = kernel.radial(np.sum(diff * diff, axis=1))
-    del diff
-    diag = np.arange(N)
-    rows = np.concatenate([i, j, diag])
-    cols = np.concatenate([j, i, diag])
-    data = np.concatenate([vals, vals, np.full(N, float(kernel.radial(np.zeros(1))[0]))])
-    return sp.csr_matrix((data, (rows, cols)), shape=(N, N))
 
 
 def _variogram(op):
@@ -363,7 +320,7 @@ def _axis_tables(z, kmax, half_first):
         half = half_first and a == 0
         n = kmax + 1 if half else 2 * kmax + 1
         shift, high, low = axis_exponentials(t[:, a], kmax, t_lo=t_lo[:, a], half=half)
-        tables.append((shift[:, None, None] * high[:, :, None] * low[:, None, :]).reshape(z.shape[0], -1)[:, :n])
+        tables.append(((shift[:, None] * high)[:, :, None] * low[:, None, :]).reshape(z.shape[0], -1)[:, :n])
     return tables
 
 
