@@ -81,7 +81,15 @@ _ETA_NEAR_MAX = 0.014
 def split_for_pairs(N, dim, pairs):
     """The splitting parameter ``eta`` that gives each of `N` uniformly spread points on the unit torus about `pairs`
     neighbours within the real-space radius ``R`` (at most ``_ETA_NEAR_MAX``, whose ``R`` is below 1/2): the split
-    of :meth:`TorusKernel.near_matrix` plus a reciprocal box for large point sets (d = 2, 3)."""
+    of :meth:`TorusKernel.near_matrix` plus a reciprocal box for large point sets (d = 2, 3).
+
+    Examples
+    --------
+    >>> from fpnorm import LFP
+    >>> k = TorusKernel(LFP(a=1.0, b=1.0, dim=2), eta=split_for_pairs(20000, 2, 200))
+    >>> round(3.14159 * k.R**2 * 20000)      # neighbours within R of a point
+    193
+    """
     if dim == 2:
         R2 = pairs / (math.pi * N)
     else:

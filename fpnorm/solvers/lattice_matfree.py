@@ -51,8 +51,11 @@ MATFREE_DIMS = (2, 3)
 MATFREE_MIN_POINTS = {2: 3000, 3: 6000}
 # Neighbours per point within the real-space radius, by dimension: the split between the sparse near part (set up
 # once, one sparse product per iteration) and the reciprocal box (one NUFFT pair per iteration, and the certificate's
-# direct sums grow with its size).
-NEAR_PAIRS = {2: 200, 3: 600}
+# direct sums grow with its size). Measured at N = 2e4, LFP(1, 1): in 2-d 200 pairs set up in 0.3 s, a sparse
+# product takes 4 ms and the NUFFT pair (box |k| <= 200) 20 ms; in 3-d one product takes 0.82 / 0.45 / 0.27 s with
+# 600 / 1500 / 3000 pairs (boxes |k| <= 60 / 45 / 35: the FFTs dominate) and the near part sets up in 2.7 / 5.7 /
+# 13 s.
+NEAR_PAIRS = {2: 200, 3: 1500}
 # NUFFT tolerance of the products: their error, about eps kappa(0) sum |v|, is a floor under the residual the Krylov
 # iteration reaches (sum |alpha| kappa(0) is a few times max |y| for smooth data).
 _EPS = 1e-13
@@ -63,11 +66,16 @@ _EPS = 1e-13
 # kappa(0) is a few times max |y|); noisy data, whose sum |alpha| is thousands of times max |y|, take the short one.
 _BLOCKS = (1024, 128)
 _BLOCK_SHARE = 0.05
+# Conjugate-gradient runs at most: each restarts from the residual measured with the operator.
+_RUNS = 4
 # Stop the iteration at this share of the requested tolerance: the certificate adds the kernel's error and
 # roundings on top.
 _MARGIN = 0.25
-# KL preconditioner's sparsity radius (in units of the maximin length scales) by dimension.
-_RHO = {2: 3.0, 3: 2.5}
+# KL preconditioner's sparsity radius (in units of the maximin length scales) by dimension. Measured in 2-d at
+# N = 2e4 (uniform random points, smooth data, one thread), iterations / set-up + iterations seconds at
+# rho = 2 / 3 / 4 / 5: LFP(1, 1) 106 / 49 / 32 / 25 and 7.0 / 4.5 / 4.2 / 8.0 s; Sobolev(2), a smoother kernel that
+# screens less, 1371 / 542 / 307 / 202 and 64 / 27 / 23 / 16 s. 3-d: the radius precondition.RHO measured there.
+_RHO = {2: 4.0, 3: 3.0}
 _U = 2.0**-53
 # Solves still running after this many seconds show a progress line (terminal only).
 _PROGRESS_DELAY = 2.0
@@ -77,7 +85,13 @@ def lattice_method(N, dim):
     """The K = None Ewald solve for `N` distinct points in dimension `dim`: :data:`MATFREE_METHOD` from
     :data:`MATFREE_MIN_POINTS` points on (d in :data:`MATFREE_DIMS`), or when the dense solve's matrices would not
     fit in the memory available, else the dense :data:`~fpnorm.solvers.lattice_limit.LATTICE_METHOD`. The one
-    place the choice is made."""
+    place the choice is made.
+
+    Examples
+    --------
+    >>> lattice_method(500, 2), lattice_method(20000, 2), lattice_method(20000, 1)
+    ('lattice_kernel', 'lattice_matfree', 'lattice_kernel')
+    """
     if dim not in MATFREE_DIMS:
         return LATTICE_METHOD
     if N >= MATFREE_MIN_POINTS[dim] or N > DENSE_LIMIT_MAX_POINTS or dense_memory(N, dim) > available_memory():
@@ -247,6 +261,23 @@ def solve_lattice_matfree(z, rhs, *, weight, dz=None, point_scale=None, rtol=1e-
         ``info.residual`` certified (:func:`matfree_residual`), ``info.iterations`` the conjugate-gradient
         iterations, ``info.condition`` nan (not estimated), ``info.timings`` the seconds of set-up, iterations and
         certificate.
+
+    Raises
+    ------
+    ValueError
+        For points in a dimension outside :data:`MATFREE_DIMS`.
+    MemoryEstimateError
+        When :func:`matfree_memory` exceeds the memory available.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fpnorm import LFP
+    >>> z = np.random.default_rng(0).random((500, 2))
+    >>> y = np.sin(2 * np.pi * z[:, :1])
+    >>> piece, norm2, info = solve_lattice_matfree(z, y, weight=LFP(a=1.0, b=1.0, dim=2))
+    >>> bool(info.residual <= 1e-10), bool(np.max(np.abs(piece(z) - y)) <= 1e-10)
+    (True, True)
     """
     start = time.perf_counter()
     N, m = rhs.shape
@@ -288,7 +319,7 @@ def solve_lattice_matfree(z, rhs, *, weight, dz=None, point_scale=None, rtol=1e-
         Ga = op(alpha)
         c = np.mean(rhs - Ga, axis=0) if free else np.zeros(m)
         measured = np.max(np.abs(rhs - Ga - c)) / norm
-        if measured <= _MARGIN * rtol or used >= maxiter or runs >= 4 or it == 0:
+        if measured <= _MARGIN * rtol or used >= maxiter or runs >= _RUNS or it == 0:
             break
     ticks.close()
     solved = time.perf_counter() - start - setup
