@@ -351,7 +351,10 @@ def _axis_tables(z, kmax, half_first):
         half = half_first and a == 0
         n = kmax + 1 if half else 2 * kmax + 1
         shift, high, low = axis_exponentials(t[:, a], kmax, t_lo=t_lo[:, a], half=half)
-        tables.append(((shift[:, None] * high)[:, :, None] * low[:, None, :]).reshape(z.shape[0], -1)[:, :n])
+        # written in place and sliced as a view: a copy of the slice costs as much as the products (fresh pages)
+        full = np.empty((z.shape[0], high.shape[1], low.shape[1]), dtype=complex)
+        np.multiply((shift[:, None] * high)[:, :, None], low[:, None, :], out=full)
+        tables.append(full.reshape(z.shape[0], -1)[:, :n])
     return tables
 
 
