@@ -44,11 +44,11 @@ __all__ = ["EwaldOperator", "solve_lattice_matfree", "matfree_residual", "matfre
 MATFREE_METHOD = "lattice_matfree"
 # Dimensions of the matrix-free path.
 MATFREE_DIMS = (2, 3)
-# Fewest distinct points for which FPInterpolator(..., K=None) takes the matrix-free path, by dimension (the dense
-# solve below: it is accurate to ~1e-13 where the iteration stops at its rtol). Measured on the 2-core machine with
-# LFP(1, 1), uniform random points: in 2-d the matrix-free solve takes 0.7 s at N = 4000 where the dense one takes
-# 2.0 s (0.3 s against 0.8 s at N = 1500); in 3-d 9.5 s against 7.2 s at N = 4000.
-MATFREE_MIN_POINTS = {2: 3000, 3: 6000}
+# Fewest distinct points for which FPInterpolator(..., K=None) takes the matrix-free path, by dimension. Below, the
+# dense solve: it certifies ~1e-13 (2-d) where the iteration stops at its rtol, at a cost still moderate. Measured on
+# the 2-core machine, LFP(1, 1), uniform random points, smooth data, dense / matrix-free seconds: 2-d 1.8 / 0.42 at
+# N = 2000, 2.9 / 0.41 at 3000, 6.1 / 0.77 at 5000; 3-d 7.4 / 5.0 at 3000, 22.9 / 10.1 at 6000.
+MATFREE_MIN_POINTS = {2: 3000, 3: 3000}
 # Neighbours per point within the real-space radius, by dimension: the split between the sparse near part (set up
 # once, one sparse product per iteration) and the reciprocal box (one NUFFT pair per iteration, and the certificate's
 # direct sums grow with its size). Measured at N = 2e4, LFP(1, 1): in 2-d 200 pairs set up in 0.3 s, a sparse
