@@ -153,3 +153,23 @@ def test_many_node_expansion_evaluates_through_the_split(d):
     ref = piece.kernel.expand(q, z, alpha) + piece.c
     bound = (piece.kernel.error + 1e-12 * piece.kernel.value0) * np.sum(np.abs(alpha), axis=0)
     assert np.all(np.max(np.abs(piece(q) - ref), axis=0) <= bound)
+
+
+@pytest.mark.slow
+def test_beyond_the_dense_limit():
+    # more points than the dense solve holds: the certified residual bounds the values at sampled points, summed in
+    # long double with an independent split
+    w = LFP(a=1.0, b=1.0, dim=2)
+    N = lattice_limit.DENSE_LIMIT_MAX_POINTS + 1000
+    x, y = _data(N, 2, 21)
+    s = FPInterpolator(x, y, weight=w, K=None)
+    assert s.info.method == MATFREE_METHOD and s.info.residual <= 1e-10
+    ref = TorusKernel(w, eta=0.01)
+    pick = np.random.default_rng(0).choice(N, 50, replace=False)
+    piece = s._limit.evaluate
+    alpha = piece.alpha[:, 0]
+    rows = ref.matrix(x[pick], x).astype(np.longdouble)
+    values = np.ldexp((rows @ alpha.astype(np.longdouble)).astype(float) + piece.c[0], s._limit_exponent)
+    err = np.ldexp((ref.error + 1e-16 * ref.value0) * np.sum(np.abs(alpha)), s._limit_exponent)
+    assert np.max(np.abs(values - y[pick])) <= s.info.residual * np.max(np.abs(y)) + err
+    np.testing.assert_allclose(s(x[pick]), y[pick], atol=1e-9)
