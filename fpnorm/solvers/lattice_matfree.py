@@ -342,31 +342,37 @@ def _gamma(n, u=_U):
     return n * u / (1.0 - n * u)
 
 
-def _axis_tables(z, kmax, half_first):
-    """Per axis ``e^{2 pi i k z_j}`` (exact phases, :func:`fpnorm.lattice.axis_exponentials`), shape (N, n) with
-    ``k = -kmax..kmax`` (``0..kmax`` on the first axis with `half_first`); each entry within ``_ENTRY`` units."""
-    t, t_lo = exact_angles(np.mod(z, 1.0), 1.0)
+def _angles(z):
+    """The nodes' angles ``2 pi z`` as exact sums ``t + t_lo`` (:func:`fpnorm.lattice.exact_angles`)."""
+    return exact_angles(np.mod(z, 1.0), 1.0)
+
+
+def _block_tables(angles, rows, kmax):
+    """Per axis ``e^{2 pi i k z_j}`` at the nodes `rows` (exact phases, :func:`fpnorm.lattice.axis_exponentials`),
+    shape (len, n): ``k = 0..kmax`` on the first axis, ``-kmax..kmax`` on the others; each entry within ``_ENTRY``
+    units. Made block by block, twice (the type-1 and type-2 sums): whole N x n tables cost more in fresh pages
+    (0.5 s at N = 2e4, kmax = 200) than their products."""
+    t, t_lo = angles
     tables = []
-    for a in range(z.shape[1]):
-        half = half_first and a == 0
+    for a in range(t.shape[1]):
+        half = a == 0
         n = kmax + 1 if half else 2 * kmax + 1
-        shift, high, low = axis_exponentials(t[:, a], kmax, t_lo=t_lo[:, a], half=half)
-        # written in place and sliced as a view: a copy of the slice costs as much as the products (fresh pages)
-        full = np.empty((z.shape[0], high.shape[1], low.shape[1]), dtype=complex)
+        shift, high, low = axis_exponentials(t[rows, a], kmax, t_lo=t_lo[rows, a], half=half)
+        full = np.empty((shift.shape[0], high.shape[1], low.shape[1]), dtype=complex)
         np.multiply((shift[:, None] * high)[:, :, None], low[:, None, :], out=full)
-        tables.append(full.reshape(z.shape[0], -1)[:, :n])
+        tables.append(full.reshape(shift.shape[0], -1)[:, :n])
     return tables
 
 
-# An entry of _axis_tables: three factors within EXP_ERROR_UNITS units each, two complex products (sqrt(2) gamma_2).
+# An entry of _block_tables: three factors within EXP_ERROR_UNITS units each, two complex products (sqrt(2) gamma_2).
 _ENTRY = 3 * EXP_ERROR_UNITS + 2 * math.sqrt(2) * 2.0 * 1.01
 
 
-def _khatri_rao(tables, rows):
-    """Row-wise Kronecker products of the tables after the first, on `rows`: shape (len, n^(d-1))."""
-    out = tables[1][rows]
+def _khatri_rao(tables):
+    """Row-wise Kronecker products of the tables after the first: shape (rows, n^(d-1))."""
+    out = tables[1]
     for tab in tables[2:]:
-        out = (out[:, :, None] * tab[rows][:, None, :]).reshape(out.shape[0], -1)
+        out = (out[:, :, None] * tab[:, None, :]).reshape(out.shape[0], -1)
     return out
 
 
@@ -401,21 +407,22 @@ def _direct_smooth(op, alpha, tolerance=0.0):
     `tolerance` (absolute), else the short one."""
     z, kmax, d = op.z, op.kmax, op.dim
     N, m = alpha.shape
-    tables = _axis_tables(z, kmax, True)
+    angles = _angles(z)
     n = 2 * kmax + 1
     n1 = kmax + 1
     rest = n ** (d - 1)
     total = np.sum(np.abs(alpha), axis=0)
     mass = 2.0 * float(np.sum(op.weights)) * float(np.max(total, initial=0.0))
     block = _BLOCKS[0] if _phi1(d, _BLOCKS[0], N) * mass <= _BLOCK_SHARE * tolerance else _BLOCKS[-1]
-    A = np.zeros((n1, rest, m), dtype=complex)
-    for col in range(m):
-        def parts(col=col):
-            for s in range(0, N, block):
-                rows = slice(s, min(N, s + block))
-                left = np.conj(tables[0][rows]) * alpha[rows, col][:, None]
-                yield left.T @ np.conj(_khatri_rao(tables, rows))
-        A[:, :, col] = _pairwise(parts())
+    def parts():
+        for s in range(0, N, block):
+            rows = slice(s, min(N, s + block))
+            tables = _block_tables(angles, rows, kmax)
+            right = np.conj(_khatri_rao(tables))
+            first = np.conj(tables[0])
+            yield np.stack([(first * alpha[rows, col][:, None]).T @ right for col in range(m)], axis=-1)
+
+    A = _pairwise(parts())
     phi1 = _phi1(d, block, N)
     # the constant mode exactly rounded (math.fsum): with a finite gamma(0) it carries most of the weight (Sobolev:
     # W_0 ~ kappa(0)) while sum alpha cancels far below sum |alpha|
@@ -435,8 +442,9 @@ def _direct_smooth(op, alpha, tolerance=0.0):
     DT = D.transpose(2, 1, 0)                              # (m, rest, n1)
     for s in range(0, N, _BLOCKS[0]):
         rows = slice(s, min(N, s + _BLOCKS[0]))
-        kr = _khatri_rao(tables, rows)
-        e1 = tables[0][rows]
+        tables = _block_tables(angles, rows, kmax)
+        kr = _khatri_rao(tables)
+        e1 = tables[0]
         for col in range(m):
             out[rows, col] = np.einsum("ik,ik->i", kr @ DT[col], e1).real
     # evaluation: d exponentials, Khatri-Rao products, inner products of length n^(d-1) then n1 (complex)
