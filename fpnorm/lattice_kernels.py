@@ -236,6 +236,9 @@ class TorusKernel:
         ``1e-14``).
     value0 : float
         ``kappa(0)``.
+    eta, R : float
+        The splitting parameter and the real-space radius: the terms of images farther than ``R`` are within the
+        tail bound in :attr:`error` (:meth:`near_matrix` keeps the pairs within ``R``).
 
     Examples
     --------
