@@ -68,6 +68,8 @@ _BLOCKS = (1024, 128)
 _BLOCK_SHARE = 0.05
 # Conjugate-gradient runs at most: each restarts from the residual measured with the operator.
 _RUNS = 4
+# Certificates at most: one more after a tenfold tighter iteration when the first misses rtol.
+_CERTIFY_ATTEMPTS = 2
 # Stop the iteration at this share of the requested tolerance: the certificate adds the kernel's error and
 # roundings on top.
 _MARGIN = 0.25
@@ -301,7 +303,6 @@ def solve_lattice_matfree(z, rhs, *, weight, dz=None, point_scale=None, rtol=1e-
 
     setup = time.perf_counter() - start
     scale = float(np.max(np.abs(rhs))) if rhs.size else 0.0
-    tol = _MARGIN * rtol * (scale if scale > 0 else 1.0)
     shown = {"misfit": np.nan}
     norm = scale if scale > 0 else 1.0
     ticks = progress(itertools.count(), desc=f"fpnorm K=None matrix-free ({N} points)", delay=_PROGRESS_DELAY,
@@ -311,28 +312,37 @@ def solve_lattice_matfree(z, rhs, *, weight, dz=None, point_scale=None, rtol=1e-
         shown["misfit"] = misfit
 
     alpha = np.zeros((N, m))
-    used, runs = 0, 0
-    while True:
-        alpha, it = _pcg(op, precond, project, rhs, alpha, tol, maxiter - used, ticks, report)
-        used, runs = used + it, runs + 1
-        alpha = project(alpha)
-        Ga = op(alpha)
-        c = np.mean(rhs - Ga, axis=0) if free else np.zeros(m)
-        measured = np.max(np.abs(rhs - Ga - c)) / norm
-        if measured <= _MARGIN * rtol or used >= maxiter or runs >= _RUNS or it == 0:
+    used, target, spent = 0, _MARGIN * rtol, {"iterations": 0.0, "certificate": 0.0}
+    for _ in range(_CERTIFY_ATTEMPTS):
+        begin, runs = time.perf_counter(), 0
+        while True:
+            alpha, it = _pcg(op, precond, project, rhs, alpha, target * norm, maxiter - used, ticks, report)
+            used, runs = used + it, runs + 1
+            alpha = project(alpha)
+            Ga = op(alpha)
+            c = np.mean(rhs - Ga, axis=0) if free else np.zeros(m)
+            measured = np.max(np.abs(rhs - Ga - c)) / norm
+            if measured <= target or used >= maxiter or runs >= _RUNS or it == 0:
+                break
+        spent["iterations"] += time.perf_counter() - begin
+        begin = time.perf_counter()
+        piece = LatticeExpansion(z, alpha, c, weight)
+        info = SolveInfo(MATFREE_METHOD, float("nan"), float("nan"), used)
+        info.residual, info.residual_kind, info.sensitivity = matfree_residual(piece, op, z, dz, rhs,
+                                                                              point_scale=point_scale, rtol=rtol)
+        spent["certificate"] += time.perf_counter() - begin
+        # a certificate above rtol is refined once with a tenfold tighter iteration, unless what remains is the
+        # certificate's own bar (the measured residual already far below rtol) or the iterations are spent
+        if info.residual <= rtol or measured <= 0.01 * rtol or used >= maxiter:
             break
+        target *= 0.1
     ticks.close()
-    solved = time.perf_counter() - start - setup
-    piece = LatticeExpansion(z, alpha, c, weight)
     norm2 = np.maximum(np.einsum("im,im->m", alpha, Ga), 0.0)
-    info = SolveInfo(MATFREE_METHOD, float("nan"), float("nan"), used)
-    info.residual, info.residual_kind, info.sensitivity = matfree_residual(piece, op, z, dz, rhs,
-                                                                          point_scale=point_scale, rtol=rtol)
     if info.residual > rtol:
         info.attempts.append(f"{MATFREE_METHOD}: certified residual {info.residual:.2e} after {used} "
                              f"conjugate-gradient iterations (measured with the NUFFT: {measured:.2e})")
     info.seconds = time.perf_counter() - start
-    info.timings = {"setup": setup, "iterations": solved, "certificate": info.seconds - setup - solved}
+    info.timings = {"setup": setup, **spent}
     return piece, norm2, info
 
 
