@@ -186,7 +186,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="smaller cases (about a minute)")
     parser.add_argument("--only", default=None,
                         help="comma-separated subset: cvxpy,floor,large,large_random,large_random_smooth,lfp,limit2d,"
-                             "limit3d,scaling")
+                             "limit3d,matfree2d,matfree3d,scaling")
     parser.add_argument("--slow-tests", action="store_true",
                         help="run only the test cases marked `slow` (too large for the default suite), then exit")
     args = parser.parse_args(argv)
@@ -198,7 +198,9 @@ def main(argv=None):
     benches = {"cvxpy": bench_cvxpy, "floor": bench_floor, "large": bench_large, "large_random": bench_large_random,
                "large_random_smooth": bench_large_random_smooth, "lfp": bench_lfp,
                "limit2d": lambda quick: bench_limit.bench_limit2d(quick, _row),
-               "limit3d": lambda quick: bench_limit.bench_limit3d(quick, _row)}
+               "limit3d": lambda quick: bench_limit.bench_limit3d(quick, _row),
+               "matfree2d": lambda quick: bench_limit.bench_matfree2d(quick, _row),
+               "matfree3d": lambda quick: bench_limit.bench_matfree3d(quick, _row)}
     wanted = args.only.split(",") if args.only else list(benches) + ["scaling"]
     start = time.perf_counter()
     rows = []

@@ -35,6 +35,7 @@ from .solvers.bound_grid import BOUND_RTOL, GridBounds, as_bound, bound_offsets
 from .solvers.certify import point_values
 from .solvers.constrained import SOLVERS, as_tolerances, solve_constrained
 from .solvers.lattice_limit import LATTICE_METHOD, LatticeExpansion, solve_lattice_limit
+from .solvers.lattice_matfree import MATFREE_DIMS, MATFREE_METHOD, lattice_method, solve_lattice_matfree
 from .solvers.line_spline import LineSpline
 from .solvers.periodic1d import LIMIT_METHODS, KernelExpansion, LimitSolution, solve_limit
 from .solvers.problem import evaluate_h_ini, join_complex, right_hand_sides, scale_exponent
@@ -48,8 +49,9 @@ __all__ = ["FPInterpolator"]
 
 # Query points evaluated per chunk: bounds memory of evaluation at ``_EVAL_CHUNK * m`` complex numbers.
 _EVAL_CHUNK = 1 << 18
-# Methods for K=None (besides "auto"): the 1-d closed forms and the Ewald-split kernels in d = 1, 2, 3.
-_LIMIT = LIMIT_METHODS[1:] + (LATTICE_METHOD,)
+# Methods for K=None (besides "auto"): the 1-d closed forms and the Ewald-split kernels in d = 1, 2, 3 (dense) and
+# d = 2, 3 (matrix-free).
+_LIMIT = LIMIT_METHODS[1:] + (LATTICE_METHOD, MATFREE_METHOD)
 # Methods that need an integer K.
 _TRUNCATED = tuple(m for m in METHODS if m not in _LIMIT)
 
@@ -82,7 +84,9 @@ class FPInterpolator:
         modes). None means K = infinity, solved exactly: in 1-d with the closed-form kernels (:mod:`fpnorm.kernels`;
         O(N) and accurate to rounding for PowerLaw p in {2, 4} and LFP), otherwise (PowerLaw p > d, LFP, Sobolev
         s > d/2 in d = 1, 2, 3) by a dense solve with the Ewald-split kernel (:mod:`fpnorm.lattice_kernels`,
-        :mod:`fpnorm.solvers.lattice_limit`; at most ``DENSE_LIMIT_MAX_POINTS`` points).
+        :mod:`fpnorm.solvers.lattice_limit`; at most ``DENSE_LIMIT_MAX_POINTS`` points), in d = 2, 3 from
+        ``MATFREE_MIN_POINTS`` points on matrix-free (:mod:`fpnorm.solvers.lattice_matfree`: a sparse near part and
+        a NUFFT pair per product, preconditioned conjugate gradients; ``method="lattice_matfree"`` forces it).
     h_ini : callable or array_like, optional
         Initial function: a callable on the torus (``(Q, d)`` -> ``(Q,)``) or a complex coefficient array of shape
         ``(2K'+1,)*d`` (any ``K'``). The result is ``h_ini`` plus the minimum-norm correction.
@@ -311,15 +315,20 @@ class FPInterpolator:
 
     def _init_limit(self, x, y, rhs, method, scale):
         """K = infinity: the exact closed-form solve of :func:`fpnorm.solvers.periodic1d.solve_limit` in 1-d, the
-        dense Ewald-split kernel solve of :func:`fpnorm.solvers.lattice_limit.solve_lattice_limit` otherwise."""
+        Ewald-split kernel solve otherwise, dense (:func:`fpnorm.solvers.lattice_limit.solve_lattice_limit`) or
+        matrix-free (:func:`fpnorm.solvers.lattice_matfree.solve_lattice_matfree`), as
+        :func:`fpnorm.solvers.lattice_matfree.lattice_method` chooses."""
         # the data scaled by an exact power of two (as solvers.solve does) so no square in the solve overflows
         self._limit_exponent = scale_exponent(rhs)
         scaled = np.ldexp(rhs, -self._limit_exponent)
         point_scale = max(scale, float(np.max(x))) / self.period
-        lattice = method == LATTICE_METHOD or (method == "auto" and not has_closed_form(self.weight))
+        lattice = method in (LATTICE_METHOD, MATFREE_METHOD) or (method == "auto" and not has_closed_form(self.weight))
         if not lattice and self.dim != 1:
+            raise ValueError(f"Expected `method` in ('auto', {LATTICE_METHOD!r}, {MATFREE_METHOD!r}) for K=None in "
+                             f"d = {self.dim}, got method={method!r} (a 1-d method).")
+        if method == MATFREE_METHOD and self.dim not in MATFREE_DIMS:
             raise ValueError(f"Expected `method` in ('auto', {LATTICE_METHOD!r}) for K=None in d = {self.dim}, got "
-                             f"method={method!r} (a 1-d method).")
+                             f"method={method!r} (matrix-free in d in {MATFREE_DIMS} only).")
         if lattice:
             if not has_torus_kernel(self.weight):
                 TorusKernel(self.weight)     # raises the ValueError that names what the method supports
@@ -327,8 +336,14 @@ class FPInterpolator:
             parts = [exact_quotient(x[:, i], self.period) for i in range(self.dim)]
             z = np.stack([p[0] for p in parts], axis=1)
             dz = np.stack([p[1] for p in parts], axis=1)
-            self._limit = LimitSolution(*solve_lattice_limit(z, scaled, weight=self.weight, dz=dz,
-                                                             point_scale=point_scale))
+            if method == "auto":
+                method = lattice_method(z.shape[0], self.dim)
+            if method == MATFREE_METHOD:
+                piece = solve_lattice_matfree(z, scaled, weight=self.weight, dz=dz, point_scale=point_scale,
+                                              rtol=self.rtol)
+            else:
+                piece = solve_lattice_limit(z, scaled, weight=self.weight, dz=dz, point_scale=point_scale)
+            self._limit = LimitSolution(*piece)
         else:
             z, dz = exact_quotient(x[:, 0], self.period)     # the nodes and their exact remainder x / P - z
             self._limit = solve_limit(self.weight, z, scaled, method=method, dz=dz, point_scale=point_scale)

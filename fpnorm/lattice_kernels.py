@@ -28,12 +28,14 @@ import functools
 import math
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import special
 from scipy.linalg import blas
+from scipy.spatial import cKDTree
 
 from .weights import LFP, PowerLaw, Sobolev
 
-__all__ = ["TorusKernel", "torus_kernel", "has_torus_kernel", "TORUS_KERNEL_DIMS"]
+__all__ = ["TorusKernel", "torus_kernel", "has_torus_kernel", "split_for_pairs", "TORUS_KERNEL_DIMS"]
 
 # Dimensions with an Ewald-split K = infinity kernel.
 TORUS_KERNEL_DIMS = (1, 2, 3)
@@ -67,6 +69,32 @@ def has_torus_kernel(weight):
     if isinstance(weight, Sobolev):
         return 2 * weight.s > weight.dim
     return False
+
+
+# x = pi R^2 / eta at which the real-space tail meets the kernel's tolerance (measured: 35.0 to 37 for LFP and
+# Sobolev weights in d = 2, 3): R ~ sqrt(_XR / pi) sqrt(eta).
+_XR = 35.0
+# Largest splitting parameter of split_for_pairs: its radius ~0.41 stays below 1/2 (one image of a pair within R).
+_ETA_NEAR_MAX = 0.014
+
+
+def split_for_pairs(N, dim, pairs):
+    """The splitting parameter ``eta`` that gives each of `N` uniformly spread points on the unit torus about `pairs`
+    neighbours within the real-space radius ``R`` (at most ``_ETA_NEAR_MAX``, whose ``R`` is below 1/2): the split
+    of :meth:`TorusKernel.near_matrix` plus a reciprocal box for large point sets (d = 2, 3).
+
+    Examples
+    --------
+    >>> from fpnorm import LFP
+    >>> k = TorusKernel(LFP(a=1.0, b=1.0, dim=2), eta=split_for_pairs(20000, 2, 200))
+    >>> round(3.14159 * k.R**2 * 20000)      # neighbours within R of a point
+    193
+    """
+    if dim == 2:
+        R2 = pairs / (math.pi * N)
+    else:
+        R2 = (3.0 * pairs / (4.0 * math.pi * N)) ** (2.0 / 3.0)
+    return min(_ETA_NEAR_MAX, R2 * math.pi / _XR)
 
 
 def _terms(weight):
@@ -149,9 +177,12 @@ def _recip_tail(terms, d, eta, Kc):
 @functools.cache
 def _setup(terms, d, eta, zero, tol):
     """Cutoffs and precomputed pieces: (R, offsets, modes (n, d) int with one of each +-k pair, their weights)."""
-    R = 0.25
+    # from 0.25 in steps of 0.01 (the default splits); a small eta (the matrix-free path's few near pairs) starts
+    # at 2 sqrt(eta) and steps by a 200th of it
+    R = min(0.25, 2.0 * math.sqrt(eta))
+    step = 0.01 if R == 0.25 else R / 200.0
     while _real_tail(terms, d, eta, R) > tol:
-        R += 0.01
+        R += step
     Kc = 1.0
     while _recip_tail(terms, d, eta, Kc) > tol:
         Kc += 0.05
@@ -164,7 +195,7 @@ def _setup(terms, d, eta, zero, tol):
     ks = np.stack(np.meshgrid(*([np.arange(-kk, kk + 1)] * d), indexing="ij"), axis=-1).reshape(-1, d)
     r2 = np.sum(ks.astype(float) ** 2, axis=1)
     # one of each pair +-k: the first nonzero coordinate positive
-    first = np.array([next((v for v in row if v != 0), 0) for row in ks])
+    first = ks[np.arange(ks.shape[0]), np.argmax(ks != 0, axis=1)]
     keep = (r2 <= Kc**2) & (first > 0)
     modes = ks[keep]
     rho2 = r2[keep]
@@ -205,6 +236,9 @@ class TorusKernel:
         ``1e-14``).
     value0 : float
         ``kappa(0)``.
+    eta, R : float
+        The splitting parameter and the real-space radius: the terms of images farther than ``R`` are within the
+        tail bound in :attr:`error` (:meth:`near_matrix` keeps the pairs within ``R``).
 
     Examples
     --------
@@ -284,6 +318,61 @@ class TorusKernel:
             if near[0].size:
                 out[near] += self._radial((math.pi / eta) * r2[near])
         return out
+
+    @staticmethod
+    def default_eta(dim):
+        """The default splitting parameter in dimension `dim` (its real-space radius is below 1/2 in d = 2, 3)."""
+        return _ETA[dim]
+
+    @property
+    def real_constant(self):
+        """The constant of the real-space sum (``-C (4 pi)^-s eta^s / (s Gamma(s))`` per power-law term): part of
+        every ``kappa(z)``, whatever the distance."""
+        return self._const
+
+    def radial(self, r2):
+        """The real-space terms of one image at squared distances `r2` (array, in periods squared), without
+        :attr:`real_constant`: ``kappa(z) = real_constant + sum_n radial(|z + n|^2) + reciprocal(z)``, and the images
+        farther than :attr:`R` add less than the tail bound in :attr:`error` (:func:`_real_tail`)."""
+        return self._radial((math.pi / self.eta) * np.asarray(r2, dtype=float))
+
+    def weight_box(self):
+        """The reciprocal part as a box of Fourier weights: ``(W, kmax)`` with ``W`` of shape ``(2 kmax + 1,)*d``,
+        ``W_k = W_-k`` the weight of ``e^{2 pi i k.z}`` and :attr:`real_constant` folded into ``W_0``, so
+        ``kappa(z) = sum_n radial(|z + n|^2) + sum_k W_k e^{2 pi i k.z}``."""
+        modes, w, w0 = self._modes, self._w, self._w0
+        kmax = int(np.max(np.abs(modes))) if modes.size else 0
+        W = np.zeros((2 * kmax + 1,) * self.dim)
+        W[tuple((modes + kmax).T)] = w
+        W[tuple((kmax - modes).T)] = w
+        W[(kmax,) * self.dim] = w0 + self._const
+        return W, kmax
+
+    def near_matrix(self, x, y=None):
+        """The real-space terms ``radial(|x_i - y_j|^2)`` (nearest image) on the pairs within :attr:`R`, a
+        ``scipy.sparse.csr_matrix`` of shape (N, M) (``y = x`` by default, the diagonal included); the pairs are
+        found on k-d trees with periodic boxes. Needs ``R < 1/2``, where no other image of a pair is within ``R``:
+        the terms left out are within the tail bound of :attr:`error`."""
+        if self.R >= 0.5:
+            raise ValueError(f"Expected a split with a real-space radius below 1/2, got eta={self.eta} (R = "
+                             f"{self.R:.3f}).")
+        x = np.asarray(x, dtype=float)
+        # a hair beyond R, so no pair within R is lost to the trees' rounding (one beyond adds an exact term)
+        radius = self.R * (1 + 1e-12)
+        tx = cKDTree(_unit_torus(x), boxsize=1.0)
+        if y is None:
+            pairs = tx.query_pairs(radius, output_type="ndarray")
+            i, j = pairs[:, 0], pairs[:, 1]
+            vals = self.radial(_torus_r2(x[i] - x[j]))
+            n = np.arange(x.shape[0])
+            rows, cols = np.concatenate([i, j, n]), np.concatenate([j, i, n])
+            data = np.concatenate([vals, vals, np.full(n.size, float(self.radial(np.zeros(1))[0]))])
+            return sp.csr_matrix((data, (rows, cols)), shape=(x.shape[0], x.shape[0]))
+        y = np.asarray(y, dtype=float)
+        coo = tx.sparse_distance_matrix(cKDTree(_unit_torus(y), boxsize=1.0), radius, output_type="ndarray")
+        i, j = coo["i"].astype(np.int64), coo["j"].astype(np.int64)
+        vals = self.radial(_torus_r2(x[i] - y[j]))
+        return sp.csr_matrix((vals, (i, j)), shape=(x.shape[0], y.shape[0]))
 
     def _radial(self, x):
         """``sum_terms C (4 pi)^-s / Gamma(s) sum_m (-c / 4 pi)^m / m! eta^(b+m) E_(b+m+1)(x)`` (one image each)."""
@@ -454,6 +543,19 @@ def _mirror_lower(a, block=256):
         tile = a[bi, bi]
         upper = np.triu_indices(tile.shape[0], 1)
         tile[upper] = tile.T[upper]
+
+
+def _unit_torus(x):
+    """Coordinates in ``[0, 1)`` for the periodic k-d trees (``mod`` can round up to 1)."""
+    u = np.mod(x, 1.0)
+    u[u >= 1.0] = 0.0
+    return u
+
+
+def _torus_r2(diff):
+    """``|diff|^2`` of differences reduced to ``[-1/2, 1/2]^d``, shape (n,)."""
+    diff = diff - np.round(diff)
+    return np.sum(diff * diff, axis=1)
 
 
 def _reduced_differences(x, y):

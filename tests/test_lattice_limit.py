@@ -224,8 +224,8 @@ def test_unsupported_weight_raises(weight):
 
 
 def test_one_d_method_in_two_d_raises():
-    with pytest.raises(ValueError, match=r"Expected `method` in \('auto', 'lattice_kernel'\) for K=None in d = 2, "
-                                         r"got method='periodic1d'"):
+    with pytest.raises(ValueError, match=r"Expected `method` in \('auto', 'lattice_kernel', 'lattice_matfree'\) for "
+                                         r"K=None in d = 2, got method='periodic1d'"):
         FPInterpolator(np.array([[0.1, 0.2], [0.5, 0.6]]), [1.0, 2.0], weight=LFP(a=1.0, b=1.0, dim=2), K=None,
                        method="periodic1d")
 

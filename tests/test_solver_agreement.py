@@ -8,7 +8,8 @@ from fpnorm import FPInterpolator, PowerLaw, Sobolev
 from fpnorm.solvers import METHODS
 
 # the paths of an integer K
-PATHS = [m for m in METHODS if m not in ("auto", "periodic1d", "exact_kernel", "lattice_kernel")] + ["auto"]
+PATHS = [m for m in METHODS if m not in ("auto", "periodic1d", "exact_kernel", "lattice_kernel",
+                                                  "lattice_matfree")] + ["auto"]
 
 
 def _reference(x, y, weight, K):

@@ -25,9 +25,11 @@ __all__ = ["METHODS", "Problem", "Solution", "SolveInfo", "solve", "choose_metho
            "residual_warning", "sensitivity_warning"]
 
 # Methods a user may ask for; "auto" chooses (see choose_method). "periodic1d" and "exact_kernel" solve the
-# K = infinity problem (K=None) in 1-d, see :mod:`fpnorm.solvers.periodic1d`, "lattice_kernel" in d = 1, 2, 3, see
-# :mod:`fpnorm.solvers.lattice_limit`; the others need an integer K.
-METHODS = ("auto", "qr", "svd", "cholesky", "iterative", "periodic1d", "exact_kernel", "lattice_kernel")
+# K = infinity problem (K=None) in 1-d, see :mod:`fpnorm.solvers.periodic1d`, "lattice_kernel" (dense) in d = 1, 2, 3,
+# see :mod:`fpnorm.solvers.lattice_limit`, "lattice_matfree" (matrix-free) in d = 2, 3, see
+# :mod:`fpnorm.solvers.lattice_matfree`; the others need an integer K.
+METHODS = ("auto", "qr", "svd", "cholesky", "iterative", "periodic1d", "exact_kernel", "lattice_kernel",
+           "lattice_matfree")
 
 # A result whose relative residual exceeds this is no interpolant at all: raise instead of warning.
 UNUSABLE_RESIDUAL = 1e-4

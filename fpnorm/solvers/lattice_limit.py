@@ -19,12 +19,13 @@ import time
 import numpy as np
 import scipy.linalg as sla
 
+from .. import transforms
 from .._internal.memory import check_memory
-from ..lattice_kernels import TorusKernel
+from ..lattice_kernels import TorusKernel, split_for_pairs
 from .certify import interval_kind, relative_interval
 from .problem import SolveInfo
 
-__all__ = ["LatticeExpansion", "solve_lattice_limit", "lattice_residual", "DENSE_LIMIT_MAX_POINTS",
+__all__ = ["LatticeExpansion", "solve_lattice_limit", "lattice_residual", "dense_memory", "DENSE_LIMIT_MAX_POINTS",
            "LATTICE_METHOD"]
 
 # The method name reported for this path (FPInterpolator(..., K=None, method=...)).
@@ -43,6 +44,16 @@ _DONE = 2.0**-46
 _SLOPE_NODES = 256
 # Step (in periods) of the difference quotients that estimate |grad h| at the nodes for the sensitivity.
 _STEP = 1e-6
+# Nodes from which an expansion in d = 2, 3 is evaluated through a split with few near pairs (a sparse near part on
+# k-d trees and one type-2 NUFFT at the queries, after one type-1 NUFFT of the nodes) instead of whole kernel rows:
+# a query then costs ~_EVAL_PAIRS kernel terms instead of N (the rows cost ~55 ns a node and query in 2-d).
+_SPLIT_NODES = 3000
+_EVAL_PAIRS = {2: 200, 3: 1500}
+# Queries per block of the split evaluation (bounds the near part's sparse matrix at ~_EVAL_PAIRS times this).
+_SPLIT_QUERIES = 1 << 14
+# NUFFT tolerance of the split evaluation: its error is about this times kappa(0) sum |alpha| (a few times max |y|
+# for smooth data).
+_SPLIT_EPS = 1e-14
 
 
 class LatticeExpansion:
@@ -61,6 +72,7 @@ class LatticeExpansion:
         self.z, self.alpha, self.c, self.weight = z, alpha, c, weight
         self.kernel = TorusKernel(weight)
         self._transform = None   # the nodes' transform, computed on first evaluation
+        self._split = None       # many nodes in d = 2, 3: the near-pair split and its Fourier coefficients
 
     @property
     def width(self):
@@ -78,10 +90,32 @@ class LatticeExpansion:
     def __call__(self, q, dq=None):
         """Values at ``q`` (shape (Q, d) in periods, any reals), shape (Q, m); ``dq`` (an exact remainder far below
         the resolution of ``q``) only enters the certified residual."""
-        q = np.asarray(q, dtype=float).reshape(-1, self.z.shape[1])
+        N, d = self.z.shape
+        q = np.asarray(q, dtype=float).reshape(-1, d)
+        q = q - np.floor(q)
+        if d >= 2 and N >= _SPLIT_NODES:
+            return self._split_values(q) + self.c
         if self._transform is None:
             self._transform = self.kernel.transform(self.z, self.alpha)
-        return self.kernel.expand(q - np.floor(q), self.z, self.alpha, transform=self._transform) + self.c
+        return self.kernel.expand(q, self.z, self.alpha, transform=self._transform) + self.c
+
+    def _split_values(self, q):
+        """``sum_j alpha_j kappa(q - z_j)`` through a split with about ``_EVAL_PAIRS`` near nodes per query: the
+        near part from :meth:`TorusKernel.near_matrix`, the smooth part by NUFFTs (within ``_SPLIT_EPS kappa(0)
+        sum |alpha|``)."""
+        N, d = self.z.shape
+        if self._split is None:
+            kernel = TorusKernel(self.weight, eta=split_for_pairs(N, d, _EVAL_PAIRS[d]))
+            W, kmax = kernel.weight_box()
+            F = transforms.adjoint(2 * np.pi * self.z, self.alpha, kmax, eps=_SPLIT_EPS)
+            self._split = (kernel, F * W[..., None])
+        kernel, coef = self._split
+        out = np.empty((q.shape[0], self.alpha.shape[1]))
+        for start in range(0, q.shape[0], _SPLIT_QUERIES):
+            sl = slice(start, min(q.shape[0], start + _SPLIT_QUERIES))
+            smooth = transforms.evaluate(coef, 2 * np.pi * q[sl], eps=_SPLIT_EPS).real
+            out[sl] = kernel.near_matrix(q[sl], self.z) @ self.alpha + smooth.reshape(-1, self.alpha.shape[1])
+        return out
 
 
 def _apply_extended(kernel, real, feats, x):
@@ -103,6 +137,19 @@ def _apply_extended(kernel, real, feats, x):
     out += np.longdouble(w0) * np.sum(xl, axis=0)
     mag = (np.abs(real) @ np.abs(x)) + (float(np.sum(w)) + abs(w0)) * np.sum(np.abs(x), axis=0)
     return out, mag
+
+
+def dense_memory(N, dim, n_modes=None):
+    """Peak bytes of :func:`solve_lattice_limit`: the kernel matrix, its real-space part, the factor and a product;
+    the nodes' cos/sin features three times over (`n_modes` kept modes, by default the dense kernel's count for an
+    LFP weight in `dim`)."""
+    if n_modes is None:
+        n_modes = _DEFAULT_MODES[dim]
+    return 8 * (N + 1) ** 2 * 4 + 8 * N * 2 * n_modes * 3
+
+
+# Kept modes of the default split's reciprocal sum by dimension (LFP weights; the memory estimate's default).
+_DEFAULT_MODES = {1: 8, 2: 966, 3: 33725}
 
 
 def solve_lattice_limit(z, rhs, *, weight, dz=None, point_scale=None, refine=4):
@@ -143,12 +190,11 @@ def solve_lattice_limit(z, rhs, *, weight, dz=None, point_scale=None, refine=4):
     d = z.shape[1]
     if N > DENSE_LIMIT_MAX_POINTS:
         raise ValueError(f"Expected at most {DENSE_LIMIT_MAX_POINTS} distinct points for K=None in d = {d}, got "
-                         f"{N}: the exact K = infinity solve is dense (N x N matrices, O(N^3) time). Use an integer "
-                         f"K (its info.truncation_error says how far it is from K = infinity).")
+                         f"{N}: the dense K = infinity solve holds N x N matrices (O(N^3) time). Use "
+                         f"method='lattice_matfree' (d = 2, 3) or an integer K (its info.truncation_error says how "
+                         f"far it is from K = infinity).")
     kernel = TorusKernel(weight)
-    n_modes = kernel.mode_weights[1].size
-    # the kernel matrix, its real-space part, the factor and a product; the nodes' cos/sin features three times over
-    check_memory(8 * (N + 1) ** 2 * 4 + 8 * N * 2 * n_modes * 3, f"the {N} x {N} K = infinity kernel matrices",
+    check_memory(dense_memory(N, d, kernel.mode_weights[1].size), f"the {N} x {N} K = infinity kernel matrices",
                  "Use fewer points or an integer K.")
     free = kernel.free_constant
     feats = kernel.features(z)
