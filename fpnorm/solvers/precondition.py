@@ -394,8 +394,11 @@ def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER):
     order, length = maximin_ordering(x)
     indptr, indices = sparsity_sets(x, order, length, rho, max_set=max_set)
     sizes = np.diff(indptr)
-    check_memory(int(np.sum(sizes.astype(float) ** 2)) * 8 * 2 + 64 * _LOCAL_ENTRIES, "the preconditioner's local "
-                 "matrices", "Use a smaller `rho`.")
+    entries = int(np.sum(sizes.astype(float) ** 2))
+    # the pair keys and variogram values (a few floats per entry), and one batch's temporaries in _columns (about
+    # eight arrays of the batch's entries, a batch holding at most _LOCAL_ENTRIES)
+    check_memory(entries * 8 * 2 + 64 * min(entries, _LOCAL_ENTRIES), "the preconditioner's local matrices",
+                 "Use a smaller `rho`.")
     k0 = kernel.kappa0
     # the columns share most of their pairs: the variogram is evaluated once per distinct pair
     buckets, keys = [], []
