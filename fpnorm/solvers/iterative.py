@@ -63,14 +63,29 @@ NEIGHBOURS = 12
 # that the recurrences accumulate on nearly singular problems (measured: runs of 200 reach 1e-11 where one long run
 # drifts at 1e-6).
 _RUN = 200
+# A Krylov run ends early when its misfit has neither halved nor moved by more than a factor _FLAT over the last
+# _STALL iterations: it sits on the floor that the rounding of its recurrences sets (measured near 1e-10 relative at
+# N = 1e4, K = 2^14, Sobolev(1.5), 1e-9 at N = 2e4, K = 2^15), and a fresh run on the exactly measured remainder gets
+# below it; plateaus where the misfit still swings are left to run (cutting them needed 787 iterations and failed
+# where letting them run needs 290).
+_STALL = 30
+_FLAT = 1.5
+_GAIN = 0.8
+# A run also ends when its misfit exceeds its lowest by this factor: past convergence the recurrences drift off (seen
+# reaching 1e2 after 3e-11 on an out-of-reach rtol); on the way the misfit swings by up to ~10x.
+_DIVERGED = 1e3
+# Increments of the preconditioner's local covariances shorter than _SHORT / K (angles) are summed by a series of
+# _SHORT_TERMS terms (_short_increments): the last is below 0.5^16 / 16! ~ 7e-19 of the first.
+_SHORT = 0.5
+_SHORT_TERMS = 16
 # Relative jitter of the (unit-diagonal) local covariance matrices of the preconditioner.
 _JITTER = 1e-12
 # The variogram is summed by its Taylor series for K |tau| <= _TAYLOR_RANGE (1-d), with _TAYLOR_TERMS terms: the last
 # is below 4^80 / 80! ~ 2e-71 of the first, and the alternating sum loses at most about two digits at the range end.
 _TAYLOR_RANGE = 4.0
 _TAYLOR_TERMS = 40
-# Runs in a row that do not halve the best measured residual before the solve gives up.
-_IDLE_RUNS = 3
+# Iterations in a row whose runs do not halve the best measured residual before the solve gives up.
+_IDLE_ITERATIONS = 600
 # finufft tolerance of the residual check.
 _CHECK_EPS = 1e-15
 # Loosest finufft tolerance of the Krylov products: the preconditioner's rows scale rounding in A z by up to
@@ -141,16 +156,25 @@ def _neighbour_sets(x, order, level, nb):
 
 
 def _chain_sets(x, nb):
-    """1-d: each point and the `nb` points before it in sorted order (the first point's set wraps around)."""
+    """1-d: each point and its `nb` nearest earlier points on the circle in sorted order (the points before it and,
+    across the wrap, the first points), nearest first; -1 pads."""
     N = x.size
     srt = np.argsort(x, kind="stable")
+    xs = x[srt]
     pos = np.arange(N)
+    back = pos[:, None] - np.arange(1, nb + 1)[None, :]
+    wrap = np.broadcast_to(np.arange(nb)[None, :], (N, nb))
+    cand = np.concatenate([back, wrap], axis=1)
+    ok = (cand >= 0) & (cand < pos[:, None])
+    ok[:, nb:] &= cand[:, nb:] < pos[:, None] - nb          # not already among the points just before
+    dist = np.abs(xs[np.where(ok, cand, 0)] - xs[:, None])
+    dist = np.where(ok, np.minimum(dist, 1.0 - dist), np.inf)
+    order = np.argsort(dist, axis=1, kind="stable")[:, :nb]
+    pick = np.take_along_axis(cand, order, axis=1)
+    pick = np.where(np.isfinite(np.take_along_axis(dist, order, axis=1)), pick, -1)
     sets = np.full((N, nb + 1), -1, dtype=np.int64)
     sets[srt, 0] = srt
-    for j in range(1, nb + 1):
-        prev = pos - j
-        ok = prev >= 0
-        sets[srt[ok], j] = srt[prev[ok]]
+    sets[srt, 1:] = np.where(pick >= 0, srt[np.maximum(pick, 0)], -1)
     return sets
 
 
@@ -186,17 +210,24 @@ def vecchia_factor(t, g, *, neighbours=NEIGHBOURS, eps=1e-10, jitter=None):
     else:
         order, level = coarse_to_fine(x)
         sets = _neighbour_sets(x, order, level, nb)
-    n = nb + 1
+    if nb == 0:                      # no neighbours: the diagonal preconditioner 1 / sqrt(kappa(0))
+        return sp.diags(np.full(N, 1.0 / np.sqrt(float(np.sum(g))))).tocsr()
+    return _factor_rows(t, g, sets, eps, _JITTER if jitter is None else float(jitter))
+
+
+def _factor_rows(t, g, sets, eps, jitter):
+    """Rows ``[1, -b_i] / sqrt(d_i)`` for sets of shape (R, n): each row's point, then its neighbours nearest first
+    (-1 pads); a sparse (R, N) matrix."""
+    N, dim = t.shape
+    R, n = sets.shape
     kappa0 = float(np.sum(g))
-    if n == 1:                       # no neighbours: the diagonal preconditioner 1 / sqrt(kappa(0))
-        return sp.diags(np.full(N, 1.0 / np.sqrt(kappa0))).tocsr()
     valid = sets >= 0
     safe = np.where(valid, sets, sets[:, :1])
     diffs = (t[safe][:, :, None, :] - t[safe][:, None, :, :]).reshape(-1, dim)
-    kappa = transforms.kernel_values(g, diffs, eps=eps).reshape(N, n, n)
+    kappa = transforms.kernel_values(g, diffs, eps=eps).reshape(R, n, n)
     gam = kappa0 - 0.5 * (kappa + np.swapaxes(kappa, 1, 2))          # the variogram kappa(0) - kappa(t_a - t_b)
     if dim == 1:
-        tau = np.abs(np.mod(diffs[:, 0] + np.pi, 2 * np.pi) - np.pi).reshape(N, n, n)
+        tau = np.abs(np.mod(diffs[:, 0] + np.pi, 2 * np.pi) - np.pi).reshape(R, n, n)
         near = tau * (g.shape[0] // 2) <= _TAYLOR_RANGE
         gam[near] = _variogram_taylor(g, tau[near])
     gam[:, np.arange(n), np.arange(n)] = 0.0
@@ -205,6 +236,8 @@ def vecchia_factor(t, g, *, neighbours=NEIGHBOURS, eps=1e-10, jitter=None):
     # kappa itself would lose every digit of the conditional variance.
     gr = gam[:, :, 1]
     sigma = gr[:, :, None] + gr[:, None, :] - gam
+    if dim == 1:
+        _short_increments(t[:, 0], g, safe, valid, sigma, eps)
     sigma[:, 1, :] = -gr
     sigma[:, :, 1] = -gr
     sigma[:, 1, 1] = kappa0
@@ -214,18 +247,15 @@ def vecchia_factor(t, g, *, neighbours=NEIGHBOURS, eps=1e-10, jitter=None):
     eye = np.eye(n, dtype=bool)[None]
     sigma = np.where(pair, sigma, np.where(eye, kappa0, 0.0))
     scale = np.sqrt(np.maximum(np.diagonal(sigma, axis1=1, axis2=2), 1e-300 * kappa0))
-    jitter = _JITTER if jitter is None else float(jitter)
     unit = sigma / (scale[:, :, None] * scale[:, None, :]) + jitter * np.eye(n)[None]
-    rhs = np.zeros((N, n, 1))
-    rhs[:, 0, 0] = 1.0
-    x = np.linalg.solve(unit, rhs)[:, :, 0] / scale / scale[:, :1]    # Sigma^-1 e_0
+    x = _robust_rows(unit, used) / scale / scale[:, :1]                # Sigma^-1 e_0
     x0 = x[:, 0]
     ok = x0 > 0
     cond_var = np.where(ok, 1.0 / np.where(ok, x0, 1.0), kappa0)       # d_i = 1 / (Sigma^-1)_00
     c = -x / np.where(ok, x0, 1.0)[:, None]                               # D_i ~ c_1 Z_r + sum_a c_a D_a
     c[:, 0] = 0.0
     c = np.where(used, c, 0.0)
-    u = np.empty((N, n))
+    u = np.empty((R, n))
     u[:, 0] = 1.0
     u[:, 2:] = -c[:, 2:]
     u[:, 1] = -(1.0 + c[:, 1] - c[:, 2:].sum(axis=1))
@@ -233,10 +263,74 @@ def vecchia_factor(t, g, *, neighbours=NEIGHBOURS, eps=1e-10, jitter=None):
     u[bad, 0] = 1.0
     u[bad, 1:] = 0.0
     u /= np.sqrt(np.where(bad, kappa0, cond_var))[:, None]
-    rows = np.repeat(np.arange(N), n)
+    rows = np.repeat(np.arange(R), n)
     cols = safe.reshape(-1)
     vals = np.where(valid, u, 0.0).reshape(-1)
-    return sp.csr_matrix((vals, (rows, cols)), shape=(N, N))
+    return sp.csr_matrix((vals, (rows, cols)), shape=(R, N))
+
+
+def _short_increments(t, g, safe, valid, sigma, eps):
+    """Recompute, in place, the covariances ``Cov(D_a, D_b) = kappa_ab - kappa_ar - kappa_rb + kappa(0)`` of every
+    short increment ``D_a = Z_a - Z_r`` (``K |t_a - t_r| <= _SHORT``, r the set's column 1) with the other increments
+    of its set, by a series in ``delta = t_a - t_r`` with no cancellation (d = 1).
+
+    From variogram values these covariances are differences of numbers of order ``kappa(0)``, each rounded at
+    finufft's tolerance, while their value is of order ``delta``: for pairs far closer than ``1/K`` that leaves
+    wrong conditional variances (measured: a dense ``W G W^T`` at N = 2000, K = 3277, Sobolev(1.5), with 50 planted
+    pairs 1e-5/K .. 1e-3/K apart had eigenvalues up to 289 and down to 1e-2; with exact covariances [3e-4, 4.2]).
+    Here ``Cov(D_a, D_b) = sum_n delta^n / n! Re[F_n(t_r - t_b) - F_n(0)]``, ``F_n(z) = sum_k g_k (ik)^n e^{ikz}``:
+    one NUFFT per term at the short increments' sets.
+    """
+    K = g.shape[0] // 2
+    R, n = safe.shape
+    delta = np.mod(t[safe] - t[safe[:, 1:2]] + np.pi, 2 * np.pi) - np.pi            # (R, n)
+    short = valid & (np.abs(delta) * K <= _SHORT) & (np.arange(n) != 1)[None, :] & valid[:, 1:2]
+    rows = np.flatnonzero(short.any(axis=1))
+    if rows.size == 0 or K == 0:
+        return
+    z = (t[safe[rows, 1]][:, None] - t[safe[rows]]).reshape(-1, 1)                   # t_r - t_b
+    k = np.arange(-K, K + 1) / K
+    coef = np.stack([g * (1j * k) ** j for j in range(1, _SHORT_TERMS + 1)], axis=1)  # F_n / K^n
+    F = transforms.evaluate(coef.astype(complex), np.concatenate([z, [[0.0]]]), eps=eps).real
+    F = F[:-1].reshape(rows.size, n, _SHORT_TERMS) - F[-1][None, None, :]
+    x = (delta[rows] * K)                                                           # (rows, n)
+    powers = np.cumprod(x[:, :, None] / np.arange(1, _SHORT_TERMS + 1)[None, None, :], axis=2)   # (K delta)^j / j!
+    cov = np.einsum("raj,rbj->rab", powers, F)                                      # Cov(D_a, D_b), a short
+    sub = sigma[rows]
+    mask = short[rows][:, :, None] & valid[rows][:, None, :]
+    mask &= ~np.eye(n, dtype=bool)[None]
+    sub = np.where(mask, cov, sub)
+    sub = np.where(np.swapaxes(mask, 1, 2) & ~mask, np.swapaxes(cov, 1, 2), sub)
+    sigma[rows] = sub
+
+
+def _robust_rows(unit, used):
+    """``Sigma^-1 e_0`` of each unit-diagonal local matrix, shape (N, n, n), on its longest leading block that solves
+    consistently: a positive, finite ``(Sigma^-1)_00`` and a conditional variance ``1 / (Sigma^-1)_00`` that does not
+    grow as neighbours are added. Shape (N, n), zero beyond the block used; `used` (N, n) marks real neighbours.
+
+    Where far neighbours' covariances with an increment of nearly coincident points lose their digits to
+    cancellation, the full solve can give a negative ``(Sigma^-1)_00``; those rows then keep the neighbours that
+    still condition consistently instead of dropping all of them (measured at N = 1e4, K = 2^14, Sobolev(1.5): four
+    such rows made the solve stall at residual 9e-9).
+    """
+    N, n, _ = unit.shape
+    best = np.zeros((N, n))
+    best[:, 0] = 1.0
+    variance = np.ones(N)
+    alive = np.ones(N, dtype=bool)
+    for c in range(2, n + 1):
+        rhs = np.zeros((N, c, 1))
+        rhs[:, 0, 0] = 1.0
+        with np.errstate(all="ignore"):
+            x = np.linalg.solve(unit[:, :c, :c], rhs)[:, :, 0]
+        positive = x[:, 0] > 0
+        var = 1.0 / np.where(positive, x[:, 0], 1.0)
+        alive &= positive & np.isfinite(x).all(axis=1) & (var <= variance * (1 + 1e-6)) & used[:, c - 1]
+        best[alive, :c] = x[alive]
+        best[alive, c:] = 0.0
+        variance = np.where(alive, var, variance)
+    return best
 
 
 def _variogram_taylor(g, tau):
@@ -258,20 +352,23 @@ def _variogram_taylor(g, tau):
     return out
 
 
-def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None, report=None):
+def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None, report=None, stall=None):
     """Craig's method (Golub-Kahan bidiagonalisation) for ``min ||z||`` subject to ``L P A z = L P b``.
 
     ``A`` maps scaled coefficients ``z`` (complex, shape ``box + (m,)``) to values at the points (real, (N, m));
     ``P`` projects the free basis functions out and ``L`` is the left preconditioner, so the constraint set, and
     hence the minimum-norm solution, is that of ``P A z = P b``. One independent run per column of ``b``; a column
     stops when its misfit ``max|P(b - A z)|`` (updated alongside the iterate from the products already computed) is
-    at most `tol`, or on breakdown. Craig's iterates approach the solution monotonically in norm while the misfit
-    may rise and fall on the way, so the last iterate is returned, with the iterations used and its dual variables
+    at most `tol`, on breakdown, when the misfit sits flat (see ``_STALL``) or when it has grown ``_DIVERGED`` times
+    above its lowest (past convergence, rounding drives the recurrences off). Craig's iterates approach the solution
+    monotonically in norm while the misfit may rise and fall on the way, so the iterate of the lowest misfit is
+    returned, with the iterations used and its dual variables
     ``y`` (``z = A^H y``, ``P y = y``): every ``v_j`` is ``A^H P L^T w_j`` with ``w_j`` following the same
     recurrence in point space, so ``y = P L^T sum_j zeta_j w_j`` costs no product. `ticks` (an iterator) is
     advanced once per iteration and `report` given the misfit (a progress line).
     """
     axes = tuple(range(b.ndim - 1))
+    stall = maxiter + 1 if stall is None else stall
 
     def cnorm(v):
         return np.sqrt(np.sum(v.real**2 + v.imag**2, axis=tuple(range(v.ndim - 1))))
@@ -293,10 +390,26 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None,
     av = forward(v)
     fit = zeta * av
     it = 0
-    while it < maxiter and active.any():
-        it += 1
+    best = np.full(active.shape, np.inf)       # the lowest misfit by halvings (the stall test)
+    lowest = np.full(active.shape, np.inf)     # the lowest misfit, whose iterate is kept
+    keep_z, keep_y = z.copy(), y.copy()
+    since = np.zeros(active.shape, dtype=np.int64)
+    recent = np.zeros((min(stall, maxiter + 1),) + active.shape)
+    while active.any():
         misfit = np.max(np.abs(project(b - fit)), axis=axes)
-        active &= misfit > tol
+        lower = active & (misfit < lowest)
+        if lower.any():
+            lowest = np.where(lower, misfit, lowest)
+            keep_z[..., lower], keep_y[..., lower] = z[..., lower], y[..., lower]
+        if it == maxiter:
+            break
+        it += 1
+        improved = misfit < _GAIN * best
+        best = np.where(improved, misfit, best)
+        since = np.where(improved, 0, since + 1)
+        recent[it % stall] = misfit
+        flat = (since >= stall) & (np.max(recent, axis=0) < _FLAT * np.min(recent, axis=0))
+        active &= (misfit > tol) & ~flat & (misfit < _DIVERGED * lowest)
         if report is not None:
             report(float(np.max(misfit)))
         if ticks is not None:
@@ -315,7 +428,7 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None,
         y = y + zeta * w
         av = forward(v)
         fit = fit + zeta * av
-    return z, left_t(y), it
+    return keep_z, left_t(keep_y), it
 
 
 def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS, preconditioner=None, rho=None):
@@ -400,14 +513,14 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         shown["misfit"] = misfit
     # Krylov runs of at most _RUN iterations, each on the remainder measured exactly after the last (iterative
     # refinement: it resets the rounding the recurrences accumulate); the best measured solution is kept
-    while best[0] > rtol and used < maxiter and idle < _IDLE_RUNS:
+    while best[0] > rtol and used < maxiter and idle < _IDLE_ITERATIONS:
         z, y, it = _craig(forward, adjoint, lambda r: W @ r, lambda u: project(WT @ u), project, remainder, tol,
-                          min(_RUN, maxiter - used), ticks, report)
+                          min(_RUN, maxiter - used), ticks, report, _STALL)
         used, runs = used + it, runs + 1
         coef, dual = coef + coefficients(z, remainder), dual + y
         values = values_at_points(check.evaluate, coef, problem).real   # at t + t_lo: the points themselves
         res = relative_residual(values, rhs)
-        idle = 0 if res < 0.5 * best[0] else idle + 1
+        idle = 0 if res < 0.5 * best[0] else idle + it
         if res < best[0]:
             best = (res, coef, dual)
         remainder = rhs - values
