@@ -231,16 +231,22 @@ def _factor_rows(t, g, sets, eps, jitter):
         near = tau * (g.shape[0] // 2) <= _TAYLOR_RANGE
         gam[near] = _variogram_taylor(g, tau[near])
     gam[:, np.arange(n), np.arange(n)] = 0.0
-    # Variables: D_i = Z_i - Z_r, Z_r, D_a = Z_a - Z_r (r the nearest neighbour, column 1 of the set). Their
-    # covariances are sums of variogram values, exact to rounding even for points far closer than 1/K, where
-    # kappa itself would lose every digit of the conditional variance.
-    gr = gam[:, :, 1]
-    sigma = gr[:, :, None] + gr[:, None, :] - gam
-    if dim == 1:
-        _short_increments(t[:, 0], g, safe, valid, sigma, eps)
-    sigma[:, 1, :] = -gr
-    sigma[:, :, 1] = -gr
+    # Variables: E_i = Z_i - Z_r, Z_r and E_a = Z_a - Z_b(a) (r the nearest neighbour, column 1 of the set; b(a) the
+    # member before a in the set nearest to it, in 1-d, else r). Their covariances are sums of variogram values,
+    # exact to rounding even for points far closer than 1/K, where kappa itself would lose every digit of the
+    # conditional variance; in 1-d, those of increments shorter than _SHORT / K come from a series in their length
+    # (_short_increments), as sums of variogram values cancel there.
+    base = _bases(t[:, 0], safe, valid) if dim == 1 else np.ones((R, n), dtype=np.int64)
+    at_base_c = np.take_along_axis(gam, np.broadcast_to(base[:, None, :], (R, n, n)), axis=2)   # gam[a, b(c)]
+    at_base_a = np.take_along_axis(gam, np.broadcast_to(base[:, :, None], (R, n, n)), axis=1)   # gam[b(a), c]
+    both = np.take_along_axis(at_base_a, np.broadcast_to(base[:, None, :], (R, n, n)), axis=2)   # gam[b(a), b(c)]
+    sigma = at_base_c + at_base_a - gam - both
+    to_r = at_base_a[:, :, 1] - gam[:, :, 1]                                 # Cov(E_a, Z_r)
+    sigma[:, 1, :] = to_r
+    sigma[:, :, 1] = to_r
     sigma[:, 1, 1] = kappa0
+    if dim == 1:
+        _short_increments(t[:, 0], g, safe, valid, base, sigma, eps)
     alone = ~valid[:, 1]                   # no earlier neighbour: the row is e_i / sqrt(kappa(0))
     used = valid & ~alone[:, None]
     pair = used[:, :, None] & used[:, None, :]
@@ -252,13 +258,15 @@ def _factor_rows(t, g, sets, eps, jitter):
     x0 = x[:, 0]
     ok = x0 > 0
     cond_var = np.where(ok, 1.0 / np.where(ok, x0, 1.0), kappa0)       # d_i = 1 / (Sigma^-1)_00
-    c = -x / np.where(ok, x0, 1.0)[:, None]                               # D_i ~ c_1 Z_r + sum_a c_a D_a
+    c = -x / np.where(ok, x0, 1.0)[:, None]                               # E_i ~ c_1 Z_r + sum_a c_a E_a
     c[:, 0] = 0.0
     c = np.where(used, c, 0.0)
-    u = np.empty((R, n))
+    u = np.zeros((R, n))                  # (E_i - c_1 Z_r - sum_a c_a E_a) in the points' values
     u[:, 0] = 1.0
+    u[:, 1] = -1.0 - c[:, 1]
     u[:, 2:] = -c[:, 2:]
-    u[:, 1] = -(1.0 + c[:, 1] - c[:, 2:].sum(axis=1))
+    for j in range(2, n):
+        np.add.at(u, (np.arange(R), base[:, j]), c[:, j])
     bad = ~ok | alone
     u[bad, 0] = 1.0
     u[bad, 1:] = 0.0
@@ -269,39 +277,57 @@ def _factor_rows(t, g, sets, eps, jitter):
     return sp.csr_matrix((vals, (rows, cols)), shape=(R, N))
 
 
-def _short_increments(t, g, safe, valid, sigma, eps):
-    """Recompute, in place, the covariances ``Cov(D_a, D_b) = kappa_ab - kappa_ar - kappa_rb + kappa(0)`` of every
-    short increment ``D_a = Z_a - Z_r`` (``K |t_a - t_r| <= _SHORT``, r the set's column 1) with the other increments
-    of its set, by a series in ``delta = t_a - t_r`` with no cancellation (d = 1).
+def _bases(t, safe, valid):
+    """1-d: for each set member past the nearest neighbour (column 1), the column of the member before it in the set
+    that is nearest to it on the circle; column 0 (the row's point) takes column 1. Shape (R, n)."""
+    R, n = safe.shape
+    x = t[safe] / (2 * np.pi)
+    d = np.abs(x[:, :, None] - x[:, None, :])
+    d = np.minimum(d, 1.0 - d)
+    d = np.where(valid[:, None, :], d, np.inf)
+    earlier = np.tril(np.ones((n, n), dtype=bool), -1)
+    earlier[:, 0] = False                                # column 0 is no one's base
+    d = np.where(earlier[None], d, np.inf)
+    base = np.argmin(d, axis=2)
+    base[:, :2] = 1
+    return base
+
+
+def _short_increments(t, g, safe, valid, base, sigma, eps):
+    """Recompute, in place, the covariances of every short increment ``E_a = Z_a - Z_b(a)``
+    (``K |t_a - t_b(a)| <= _SHORT``) with ``Z_r`` and the other increments of its set, by a series in
+    ``delta = t_a - t_b(a)`` with no cancellation (d = 1).
 
     From variogram values these covariances are differences of numbers of order ``kappa(0)``, each rounded at
     finufft's tolerance, while their value is of order ``delta``: for pairs far closer than ``1/K`` that leaves
     wrong conditional variances (measured: a dense ``W G W^T`` at N = 2000, K = 3277, Sobolev(1.5), with 50 planted
     pairs 1e-5/K .. 1e-3/K apart had eigenvalues up to 289 and down to 1e-2; with exact covariances [3e-4, 4.2]).
-    Here ``Cov(D_a, D_b) = sum_n delta^n / n! Re[F_n(t_r - t_b) - F_n(0)]``, ``F_n(z) = sum_k g_k (ik)^n e^{ikz}``:
-    one NUFFT per term at the short increments' sets.
+    Here ``Cov(E_a, E_c) = sum_n delta^n / n! Re[F_n(t_b(a) - t_c) - F_n(t_b(a) - t_b(c))]`` and
+    ``Cov(E_a, Z_r) = sum_n delta^n / n! Re F_n(t_b(a) - t_r)``, ``F_n(z) = sum_k g_k (ik)^n e^{ikz}``: one NUFFT
+    per term at ``2 n`` differences per short increment.
     """
     K = g.shape[0] // 2
     R, n = safe.shape
-    delta = np.mod(t[safe] - t[safe[:, 1:2]] + np.pi, 2 * np.pi) - np.pi            # (R, n)
+    tb = t[np.take_along_axis(safe, base, axis=1)]                                  # t_b(a)
+    delta = np.mod(t[safe] - tb + np.pi, 2 * np.pi) - np.pi                          # (R, n)
     short = valid & (np.abs(delta) * K <= _SHORT) & (np.arange(n) != 1)[None, :] & valid[:, 1:2]
-    rows = np.flatnonzero(short.any(axis=1))
+    rows, cols = np.nonzero(short)
     if rows.size == 0 or K == 0:
         return
-    z = (t[safe[rows, 1]][:, None] - t[safe[rows]]).reshape(-1, 1)                   # t_r - t_b
+    far = tb[rows, cols][:, None] - t[safe[rows]]                                   # t_b(a) - t_c
+    near = tb[rows, cols][:, None] - tb[rows]                                       # t_b(a) - t_b(c)
+    z = np.concatenate([far, near], axis=1).reshape(-1, 1)
     k = np.arange(-K, K + 1) / K
     coef = np.stack([g * (1j * k) ** j for j in range(1, _SHORT_TERMS + 1)], axis=1)  # F_n / K^n
-    F = transforms.evaluate(coef.astype(complex), np.concatenate([z, [[0.0]]]), eps=eps).real
-    F = F[:-1].reshape(rows.size, n, _SHORT_TERMS) - F[-1][None, None, :]
-    x = (delta[rows] * K)                                                           # (rows, n)
-    powers = np.cumprod(x[:, :, None] / np.arange(1, _SHORT_TERMS + 1)[None, None, :], axis=2)   # (K delta)^j / j!
-    cov = np.einsum("raj,rbj->rab", powers, F)                                      # Cov(D_a, D_b), a short
-    sub = sigma[rows]
-    mask = short[rows][:, :, None] & valid[rows][:, None, :]
-    mask &= ~np.eye(n, dtype=bool)[None]
-    sub = np.where(mask, cov, sub)
-    sub = np.where(np.swapaxes(mask, 1, 2) & ~mask, np.swapaxes(cov, 1, 2), sub)
-    sigma[rows] = sub
+    F = transforms.evaluate(coef.astype(complex), z, eps=eps).real.reshape(rows.size, 2, n, _SHORT_TERMS)
+    powers = np.cumprod((delta[rows, cols] * K)[:, None] / np.arange(1, _SHORT_TERMS + 1), axis=1)
+    cov = np.einsum("sj,scj->sc", powers, F[:, 0] - F[:, 1])                         # Cov(E_a, E_c)
+    cov[:, 1] = np.einsum("sj,sj->s", powers, F[:, 0, 1])                           # Cov(E_a, Z_r)
+    keep = valid[rows] & (np.arange(n)[None, :] != cols[:, None])                    # not Var(E_a): exact already
+    cur = sigma[rows, cols, :]
+    new = np.where(keep, cov, cur)
+    sigma[rows, cols, :] = new
+    sigma[rows, :, cols] = new
 
 
 def _robust_rows(unit, used):
