@@ -234,13 +234,12 @@ def _factor_rows(t, g, sets, eps, jitter):
     kappa0 = float(np.sum(g))
     valid = sets >= 0
     safe = np.where(valid, sets, sets[:, :1])
-    diffs = (t[safe][:, :, None, :] - t[safe][:, None, :, :]).reshape(-1, dim)
-    kappa = transforms.kernel_values(g, diffs, eps=eps).reshape(R, n, n)
-    gam = kappa0 - 0.5 * (kappa + np.swapaxes(kappa, 1, 2))          # the variogram kappa(0) - kappa(t_a - t_b)
     if dim == 1:
-        tau = np.abs(np.mod(diffs[:, 0] + np.pi, 2 * np.pi) - np.pi).reshape(R, n, n)
-        near = tau * (g.shape[0] // 2) <= _TAYLOR_RANGE
-        gam[near] = _variogram_taylor(g, tau[near])
+        gam = _set_variograms(t[:, 0], g, safe, eps)
+    else:
+        diffs = (t[safe][:, :, None, :] - t[safe][:, None, :, :]).reshape(-1, dim)
+        kappa = transforms.kernel_values(g, diffs, eps=eps).reshape(R, n, n)
+        gam = kappa0 - 0.5 * (kappa + np.swapaxes(kappa, 1, 2))      # the variogram kappa(0) - kappa(t_a - t_b)
     gam[:, np.arange(n), np.arange(n)] = 0.0
     # Variables: E_i = Z_i - Z_r, Z_r and E_a = Z_a - Z_b(a) (r the nearest neighbour, column 1 of the set; b(a) the
     # member before a in the set nearest to it, in 1-d, else r). Their covariances are sums of variogram values,
@@ -286,6 +285,43 @@ def _factor_rows(t, g, sets, eps, jitter):
     cols = safe.reshape(-1)
     vals = np.where(valid, u, 0.0).reshape(-1)
     return sp.csr_matrix((vals, (rows, cols)), shape=(R, N))
+
+
+def _variogram_1d(g, d, eps):
+    """``kappa(0) - kappa(d)`` at angle differences ``d`` (d = 1): finufft, and the Taylor series near 0."""
+    kappa0 = float(np.sum(g))
+    out = kappa0 - transforms.kernel_values(g, d[:, None], eps=eps)
+    tau = np.abs(np.mod(d + np.pi, 2 * np.pi) - np.pi)
+    near = tau * (g.shape[0] // 2) <= _TAYLOR_RANGE
+    out[near] = _variogram_taylor(g, tau[near])
+    return out
+
+
+def _set_variograms(t, g, safe, eps):
+    """``kappa(0) - kappa(t_a - t_b)`` for every two members of each set, shape (R, n, n) (d = 1).
+
+    The chain's sets are runs of points consecutive in sorted order, so two members are at most ``n - 1`` sorted
+    positions apart: the variogram is evaluated once per point and lag (``N n`` differences instead of ``R n^2``),
+    and directly only for the pairs across the wrap.
+    """
+    R, n = safe.shape
+    N = t.size
+    srt = np.argsort(t, kind="stable")
+    pos = np.empty(N, dtype=np.int64)
+    pos[srt] = np.arange(N)
+    p = pos[safe]
+    lag = np.abs(p[:, :, None] - p[:, None, :])
+    top = np.maximum(p[:, :, None], p[:, None, :])
+    ts = t[srt]
+    q = np.arange(N)[:, None]
+    back = np.maximum(q - np.arange(n)[None, :], 0)
+    table = _variogram_1d(g, (ts[q] - ts[back]).reshape(-1), eps).reshape(N, n)     # table[q, l]: q and q - l
+    inside = lag < n
+    gam = np.empty((R, n, n))
+    gam[inside] = table[top[inside], lag[inside]]
+    if not inside.all():
+        gam[~inside] = _variogram_1d(g, (t[safe][:, :, None] - t[safe][:, None, :])[~inside], eps)
+    return gam
 
 
 def _bases(t, safe, valid):
