@@ -155,7 +155,7 @@ def test_near_coincident_pairs_agree_with_the_qr_reference():
 
 @pytest.mark.parametrize("weight", [Sobolev(s=1.0, dim=1), Sobolev(s=2.5, dim=1)])
 def test_variogram_taylor_series_matches_the_direct_sum(weight):
-    from fpnorm.solvers.iterative import _TAYLOR_RANGE, _variogram_taylor
+    from fpnorm.solvers.vecchia import _TAYLOR_RANGE, _variogram_taylor
     K = 256
     g = weight.box(K)
     k = np.arange(-K, K + 1)
@@ -229,7 +229,7 @@ def _exact_local_rows(t, g, sets, dps=30):
 def test_chain_rows_of_near_duplicates_match_exact_local_covariances():
     # pairs 1e-6/K .. 1e-2/K apart: from variogram values their covariances with farther increments would lose
     # every digit to cancellation; the series in the increment keeps the rows at the exact kriging weights
-    from fpnorm.solvers.iterative import _chain_sets
+    from fpnorm.solvers.vecchia import _chain_sets
     K = 256
     x, _, g = _clustered(300, K, 7, [1e-6, 1e-5, 1e-4, 1e-3, 1e-2], Sobolev(s=1.5, dim=1))
     t = 2 * np.pi * x
