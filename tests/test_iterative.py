@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import mp_values
 
 import fpnorm._internal.memory as memory
 import fpnorm.solvers as solvers
@@ -154,7 +155,7 @@ def test_near_coincident_pairs_agree_with_the_qr_reference():
 
 @pytest.mark.parametrize("weight", [Sobolev(s=1.0, dim=1), Sobolev(s=2.5, dim=1)])
 def test_variogram_taylor_series_matches_the_direct_sum(weight):
-    from fpnorm.solvers.iterative import _TAYLOR_RANGE, _variogram_taylor
+    from fpnorm.solvers.vecchia import _TAYLOR_RANGE, _variogram_taylor
     K = 256
     g = weight.box(K)
     k = np.arange(-K, K + 1)
@@ -181,3 +182,83 @@ def test_uniform_random_points_with_clusters_and_rough_data_converge():
     norm = lambda c: float(np.sqrt(np.sum(np.abs(c[:, 0]) ** 2 / g)))      # noqa: E731
     assert norm(ref.coef) > 1e8
     assert norm(sol.coef) == pytest.approx(norm(ref.coef), rel=1e-6)
+
+
+def _clustered(N, K, seed, spacings, weight):
+    """A jittered grid plus, for each spacing s (in units of 1/K), a near-duplicate of a grid point s/K away; noisy
+    data, so the interpolant must bend sharply between the twins (and nowhere else)."""
+    rng = np.random.default_rng(seed)
+    n = N - len(spacings)
+    x = (np.arange(n) + 0.5 * rng.random(n)) / n
+    twins = np.mod(x[:len(spacings)] + np.asarray(spacings) / K, 1.0)
+    x = np.concatenate([x, twins])
+    y = np.sin(2 * np.pi * x) + 0.1 * rng.standard_normal(N)
+    return x, y, weight.box(K)
+
+
+def _exact_local_rows(t, g, sets, dps=30):
+    """Reference rows of the chain factor in mpmath: the covariances of the increments ``D_a = Z_a - Z_r`` as sums of
+    ``8 g_k sin(k d_a / 2) sin(k d_b / 2) cos(k (m_a - m_b))`` over k >= 1 (no cancellation), the kriging solve at
+    `dps` digits; rows ``[1, -b] / sqrt(d)`` as float arrays."""
+    import mpmath
+    K = g.shape[0] // 2
+    rows = []
+    with mpmath.workdps(dps):
+        gk = [mpmath.mpf(float(v)) for v in g[K + 1:]]
+        kappa0 = mpmath.fsum(mpmath.mpf(float(v)) for v in g)
+        for s in sets:
+            s = s[s >= 0]
+            n = len(s)
+            tr = mpmath.mpf(float(t[s[1]]))
+            d = [mpmath.mpf(float(t[j])) - tr for j in s]
+            m = [(mpmath.mpf(float(t[j])) + tr) / 2 for j in s]
+            S = mpmath.matrix(n, n)
+            for a in range(n):
+                for b in range(a, n):
+                    S[a, b] = S[b, a] = mpmath.fsum(8 * gv * mpmath.sin(k * d[a] / 2) * mpmath.sin(k * d[b] / 2)
+                                                    * mpmath.cos(k * (m[a] - m[b])) for k, gv in enumerate(gk, 1))
+            for a in range(n):                     # Cov(D_a, Z_r) = -gamma(d_a) = -Var(D_a) / 2; Var(Z_r)
+                S[a, 1] = S[1, a] = -S[a, a] / 2 if a != 1 else kappa0
+            x = mpmath.lu_solve(S, mpmath.matrix([1] + [0] * (n - 1)))
+            c = [-x[j] / x[0] for j in range(n)]
+            u = [mpmath.mpf(1), -(1 + c[1] - mpmath.fsum(c[2:]))] + [-cj for cj in c[2:]]
+            rows.append((s, np.array([float(v * mpmath.sqrt(x[0])) for v in u])))
+    return rows
+
+
+def test_chain_rows_of_near_duplicates_match_exact_local_covariances():
+    # pairs 1e-6/K .. 1e-2/K apart: from variogram values their covariances with farther increments would lose
+    # every digit to cancellation; the series in the increment keeps the rows at the exact kriging weights
+    from fpnorm.solvers.vecchia import _chain_sets
+    K = 256
+    x, _, g = _clustered(300, K, 7, [1e-6, 1e-5, 1e-4, 1e-3, 1e-2], Sobolev(s=1.5, dim=1))
+    t = 2 * np.pi * x
+    W = vecchia_factor(t[:, None], g, neighbours=4, eps=1e-14, jitter=0.0).tocsr()
+    sets = _chain_sets(x, 4)
+    near = [i for i in range(300) if abs(x[sets[i, 1]] - x[i]) * K < 0.05]    # the rows of tight pairs
+    assert len(near) == 5
+    for i, (s, u) in zip(near, _exact_local_rows(t, g, sets[near]), strict=True):
+        # the float64 kriging solve of a local matrix this ill-conditioned keeps about four digits at 1e-5/K
+        assert np.allclose(W[i].toarray()[0, s], u, rtol=1e-3, atol=0)
+
+
+def test_noisy_near_duplicates_reach_rtol_with_an_honest_residual():
+    # Sobolev(1.5) with twins at known spacings far below 1/K and noisy data (the case that stalled at residual 9e-9
+    # or ended in SolveError): the iterative path reaches rtol, its certified residual bounds the direct-sum one, and
+    # the interpolant agrees with the dense QR path
+    from fpnorm.solvers.qr import solve_qr
+    K = 1024
+    x, y, g = _clustered(1200, K, 11, [1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1], Sobolev(s=1.5, dim=1))
+    with pytest.warns(AccuracyWarning, match="Rounding the points themselves"):   # the twin 1e-4/K apart
+        fit = FPInterpolator(x, y, weight=Sobolev(s=1.5), K=K, method="iterative", rtol=1e-10)
+    assert fit.info.method == "iterative" and fit.info.residual <= 1e-10
+    coef = fit.coef
+    # the reported residual bounds the true one (mpmath sums at the float points themselves): at the twins and
+    # their partners, where the interpolant bends, and at 30 other points
+    pts = np.unique(np.concatenate([np.arange(len(x) - 6, len(x)), np.arange(6),
+                                    np.random.default_rng(0).choice(len(x), 30, replace=False)]))
+    h = np.array([float(v[0]) for v in mp_values(coef, x[pts])])
+    assert np.max(np.abs(h - y[pts])) <= fit.info.residual * np.max(np.abs(y))
+    ref = solve_qr(Problem(2 * np.pi * x[:, None], y[:, None], K, g, eps=1e-14))
+    norm = lambda c: float(np.sqrt(np.sum(np.abs(c) ** 2 / g)))      # noqa: E731
+    assert norm(coef) == pytest.approx(norm(ref.coef[:, 0]), rel=1e-6)

@@ -11,20 +11,12 @@ nearly coincide: the dual variables are then huge and cancel, and a residual com
 while the coefficients stay moderate.
 
 The stopping test is on the interpolation misfit ``max|r - A z|``, the quantity the user asked about. Each Krylov
-run is at most ``_RUN`` iterations; the residual is then re-measured with the exact forward map and a new run starts
-on what is left (iterative refinement), which resets the rounding the recurrences accumulate.
+run is at most ``_RUN`` iterations, and ends early when its misfit sits flat (the floor that the rounding of its
+recurrences sets) or runs away past convergence; its best iterate is kept, the residual is re-measured with the
+exact forward map and a new run starts on what is left (iterative refinement), which resets that rounding.
 
-Preconditioner: a Vecchia / Kullback-Leibler factor (Schaefer, Sullivan, Owhadi 2021). Points are ordered (sorted in
-1-d, coarse to fine on dyadic grids in higher d, an approximate maximin ordering); row ``i`` of ``W`` is
-``[1, -b_i] / sqrt(d_i)`` with ``b_i`` the kriging weights of ``i`` on its ``n_b`` nearest earlier points and ``d_i``
-the conditional variance. The local covariances are written in increments ``Z_a - Z_r`` from the nearest earlier
-point ``r``, whose covariances are sums of variogram values ``kappa(0) - kappa(tau)`` (by a Taylor series when
-``K |tau| <= 4`` in 1-d), so points far closer than ``1/K`` still get accurate rows; a relative jitter ``_JITTER``
-then caps the rows' size, trading exactness on the tightest clusters for products that do not amplify rounding
-(measured at N = 20000, K = 32768 on uniform random points with noisy data: jitter 1e-12 needs 217 iterations where
-1e-15 needs 439).
-For a Markov kernel in 1-d (Sobolev s = 1) the factor is nearly exact. Setup: one NUFFT at ``N (n_b + 1)^2``
-differences and ``N`` small solves.
+Preconditioner: the Vecchia factor of :mod:`fpnorm.solvers.vecchia` (sorted chain in 1-d, exact for nearly
+coincident points; coarse to fine on dyadic grids in higher d).
 
 The other preconditioner (``preconditioner="kl"``, the default in 3-d, :data:`DEFAULT_PRECONDITIONER`) is the
 KL-minimising factor of :mod:`fpnorm.solvers.precondition`: a true radius pattern ``rho * l_i`` in an ``r``-net maximin
@@ -35,14 +27,13 @@ is its transpose (``W^T W = L L^T ~ G^-1``).
 import itertools
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.spatial import cKDTree
 
 from .. import transforms
 from .._internal.memory import check_memory
 from .._internal.progress import progress
 from .precondition import box_kernel, build_kl_factor
 from .problem import FreeModes, Solution, SolveInfo, relative_residual, values_at_points
+from .vecchia import NEIGHBOURS, coarse_to_fine, vecchia_factor
 
 __all__ = ["solve_iterative", "iterative_memory", "vecchia_factor", "coarse_to_fine", "NEIGHBOURS", "PRECONDITIONERS",
            "DEFAULT_PRECONDITIONER"]
@@ -57,20 +48,23 @@ PRECONDITIONERS = ("kl", "vecchia")
 # for the maximin factor at rho = 6, N = 1500, K = 2048, Sobolev(1.5)).
 DEFAULT_PRECONDITIONER = {1: "vecchia", 2: "vecchia", 3: "kl"}
 
-# Earlier neighbours per point in the preconditioner (its rows have NEIGHBOURS + 1 entries).
-NEIGHBOURS = 12
 # Iterations per Krylov run: refinement then restarts on the exactly measured remainder, which resets the rounding
 # that the recurrences accumulate on nearly singular problems (measured: runs of 200 reach 1e-11 where one long run
 # drifts at 1e-6).
 _RUN = 200
-# Relative jitter of the (unit-diagonal) local covariance matrices of the preconditioner.
-_JITTER = 1e-12
-# The variogram is summed by its Taylor series for K |tau| <= _TAYLOR_RANGE (1-d), with _TAYLOR_TERMS terms: the last
-# is below 4^80 / 80! ~ 2e-71 of the first, and the alternating sum loses at most about two digits at the range end.
-_TAYLOR_RANGE = 4.0
-_TAYLOR_TERMS = 40
-# Runs in a row that do not halve the best measured residual before the solve gives up.
-_IDLE_RUNS = 3
+# A Krylov run ends early when its misfit has neither halved nor moved by more than a factor _FLAT over the last
+# _STALL iterations: it sits on the floor that the rounding of its recurrences sets (measured near 1e-10 relative at
+# N = 1e4, K = 2^14, Sobolev(1.5), 1e-9 at N = 2e4, K = 2^15), and a fresh run on the exactly measured remainder gets
+# below it; plateaus where the misfit still swings are left to run (cutting them needed 787 iterations and failed
+# where letting them run needs 290).
+_STALL = 30
+_FLAT = 1.5
+_GAIN = 0.8
+# A run also ends when its misfit exceeds its lowest by this factor: past convergence the recurrences drift off (seen
+# reaching 1e2 after 3e-11 on an out-of-reach rtol); on the way the misfit swings by up to ~10x.
+_DIVERGED = 1e3
+# Iterations in a row whose runs do not halve the best measured residual before the solve gives up.
+_IDLE_ITERATIONS = 600
 # finufft tolerance of the residual check.
 _CHECK_EPS = 1e-15
 # Loosest finufft tolerance of the Krylov products: the preconditioner's rows scale rounding in A z by up to
@@ -85,193 +79,29 @@ def iterative_memory(N, M, m=1, dim=1, neighbours=NEIGHBOURS):
     grid = 16 * M * (2**dim) * m * 2          # two plans, oversampling 2 per axis
     vectors = 8 * N * m * 10 + 16 * M * m * 6    # point-space and coefficient-space Krylov vectors, temporaries
     nb = neighbours + 1
-    setup = 8 * N * nb * nb * 6 + 16 * N * nb * nb   # local matrices, differences, their kernel values
+    # local matrices, differences, their kernel values and the increments' covariances: the factor's peak grew by
+    # 95 bytes per N nb^2 in 1-d (1536 MiB at N = 1e5, K = 2^17, 12 neighbours)
+    setup = 8 * N * nb * nb * 12 + 16 * N * nb * nb
     return grid + vectors + setup
 
 
-def coarse_to_fine(x):
-    """An approximately maximin ordering of points on the unit torus, coarse to fine, and each point's level.
-
-    Parameters
-    ----------
-    x : ndarray, shape (N, d), in ``[0, 1)``
-
-    Returns
-    -------
-    order : int ndarray, shape (N,)
-        Point indices, first the one point of level 0, then one new point per occupied cell of the ``2^l`` grid.
-    level : int ndarray, shape (N,)
-        Level of each point (indexed like `x`).
-    """
-    N, dim = x.shape
-    L = max(1, min(int(np.ceil(np.log2(max(N, 2)) / dim)) + 2, 60 // dim))
-    chosen = np.zeros(N, dtype=bool)
-    level = np.full(N, L + 1, dtype=np.int64)
-    order = []
-    for lev in range(L + 1):
-        cells = np.minimum((x * 2**lev).astype(np.int64), 2**lev - 1)
-        cid = np.ravel_multi_index(tuple(cells.T), (2**lev,) * dim)
-        fresh = ~chosen & ~np.isin(cid, cid[chosen])
-        idx = np.flatnonzero(fresh)
-        _, first = np.unique(cid[idx], return_index=True)
-        new = idx[np.sort(first)]
-        order.append(new)
-        chosen[new] = True
-        level[new] = lev
-        if chosen.all():
-            break
-    order.append(np.flatnonzero(~chosen))
-    return np.concatenate(order), level
-
-
-def _neighbour_sets(x, order, level, nb):
-    """Each point and its (up to) `nb` nearest points of coarser levels; shape (N, nb + 1), -1 pads."""
-    N = x.shape[0]
-    sets = np.full((N, nb + 1), -1, dtype=np.int64)
-    sets[:, 0] = np.arange(N)
-    levels = np.unique(level)
-    for lev in levels[1:]:
-        prev = np.flatnonzero(level < lev)
-        here = np.flatnonzero(level == lev)
-        k = min(nb, prev.size)
-        tree = cKDTree(x[prev], boxsize=1.0)
-        _, j = tree.query(x[here], k=k)
-        sets[here, 1:k + 1] = prev[np.reshape(j, (here.size, k))]
-    return sets
-
-
-def _chain_sets(x, nb):
-    """1-d: each point and the `nb` points before it in sorted order (the first point's set wraps around)."""
-    N = x.size
-    srt = np.argsort(x, kind="stable")
-    pos = np.arange(N)
-    sets = np.full((N, nb + 1), -1, dtype=np.int64)
-    sets[srt, 0] = srt
-    for j in range(1, nb + 1):
-        prev = pos - j
-        ok = prev >= 0
-        sets[srt[ok], j] = srt[prev[ok]]
-    return sets
-
-
-def vecchia_factor(t, g, *, neighbours=NEIGHBOURS, eps=1e-10, jitter=None):
-    """Sparse ``W`` with ``W^T W ~ G^-1`` for the kernel matrix of an even, finite, positive weight ``g``.
-
-    Parameters
-    ----------
-    t : ndarray, shape (N, d)
-        Angles in ``[0, 2 pi)``.
-    g : ndarray, shape ``(2K+1,)*d``
-        Finite, positive ``gamma(k)^2``.
-    neighbours : int
-        Earlier neighbours per row.
-    eps : float
-        finufft tolerance for the local kernel values.
-    jitter : float, optional
-        Added to the diagonal of the unit-diagonal local covariance matrices (default ``_JITTER``); 0 gives the exact
-        Vecchia factor.
-
-    Returns
-    -------
-    scipy.sparse.csr_matrix, shape (N, N)
-        Row ``i`` is ``[1, -b_i] / sqrt(d_i)`` on ``i`` and its neighbours: ``b_i`` the kriging weights of ``i`` on
-        its neighbours, ``d_i`` the conditional variance (of the jittered local covariances).
-    """
-    N, dim = t.shape
-    x = np.mod(t / (2 * np.pi), 1.0)
-    x[x >= 1.0] = 0.0
-    nb = max(0, min(int(neighbours), N - 1))
-    if dim == 1:
-        sets = _chain_sets(x[:, 0], nb)
-    else:
-        order, level = coarse_to_fine(x)
-        sets = _neighbour_sets(x, order, level, nb)
-    n = nb + 1
-    kappa0 = float(np.sum(g))
-    if n == 1:                       # no neighbours: the diagonal preconditioner 1 / sqrt(kappa(0))
-        return sp.diags(np.full(N, 1.0 / np.sqrt(kappa0))).tocsr()
-    valid = sets >= 0
-    safe = np.where(valid, sets, sets[:, :1])
-    diffs = (t[safe][:, :, None, :] - t[safe][:, None, :, :]).reshape(-1, dim)
-    kappa = transforms.kernel_values(g, diffs, eps=eps).reshape(N, n, n)
-    gam = kappa0 - 0.5 * (kappa + np.swapaxes(kappa, 1, 2))          # the variogram kappa(0) - kappa(t_a - t_b)
-    if dim == 1:
-        tau = np.abs(np.mod(diffs[:, 0] + np.pi, 2 * np.pi) - np.pi).reshape(N, n, n)
-        near = tau * (g.shape[0] // 2) <= _TAYLOR_RANGE
-        gam[near] = _variogram_taylor(g, tau[near])
-    gam[:, np.arange(n), np.arange(n)] = 0.0
-    # Variables: D_i = Z_i - Z_r, Z_r, D_a = Z_a - Z_r (r the nearest neighbour, column 1 of the set). Their
-    # covariances are sums of variogram values, exact to rounding even for points far closer than 1/K, where
-    # kappa itself would lose every digit of the conditional variance.
-    gr = gam[:, :, 1]
-    sigma = gr[:, :, None] + gr[:, None, :] - gam
-    sigma[:, 1, :] = -gr
-    sigma[:, :, 1] = -gr
-    sigma[:, 1, 1] = kappa0
-    alone = ~valid[:, 1]                   # no earlier neighbour: the row is e_i / sqrt(kappa(0))
-    used = valid & ~alone[:, None]
-    pair = used[:, :, None] & used[:, None, :]
-    eye = np.eye(n, dtype=bool)[None]
-    sigma = np.where(pair, sigma, np.where(eye, kappa0, 0.0))
-    scale = np.sqrt(np.maximum(np.diagonal(sigma, axis1=1, axis2=2), 1e-300 * kappa0))
-    jitter = _JITTER if jitter is None else float(jitter)
-    unit = sigma / (scale[:, :, None] * scale[:, None, :]) + jitter * np.eye(n)[None]
-    rhs = np.zeros((N, n, 1))
-    rhs[:, 0, 0] = 1.0
-    x = np.linalg.solve(unit, rhs)[:, :, 0] / scale / scale[:, :1]    # Sigma^-1 e_0
-    x0 = x[:, 0]
-    ok = x0 > 0
-    cond_var = np.where(ok, 1.0 / np.where(ok, x0, 1.0), kappa0)       # d_i = 1 / (Sigma^-1)_00
-    c = -x / np.where(ok, x0, 1.0)[:, None]                               # D_i ~ c_1 Z_r + sum_a c_a D_a
-    c[:, 0] = 0.0
-    c = np.where(used, c, 0.0)
-    u = np.empty((N, n))
-    u[:, 0] = 1.0
-    u[:, 2:] = -c[:, 2:]
-    u[:, 1] = -(1.0 + c[:, 1] - c[:, 2:].sum(axis=1))
-    bad = ~ok | alone
-    u[bad, 0] = 1.0
-    u[bad, 1:] = 0.0
-    u /= np.sqrt(np.where(bad, kappa0, cond_var))[:, None]
-    rows = np.repeat(np.arange(N), n)
-    cols = safe.reshape(-1)
-    vals = np.where(valid, u, 0.0).reshape(-1)
-    return sp.csr_matrix((vals, (rows, cols)), shape=(N, N))
-
-
-def _variogram_taylor(g, tau):
-    """``sum_k g_k (1 - cos(k tau))`` for ``K |tau| <= _TAYLOR_RANGE`` (d = 1) by its Taylor series.
-
-    The terms are ``nu_n (K tau)^(2n) / (2n)!`` with ``nu_n = sum_k g_k (k/K)^(2n) <= nu_1``: no cancellation of
-    ``kappa(0)`` against ``kappa(tau)``, so the result keeps its relative accuracy however small ``tau`` is.
-    """
-    K = g.shape[0] // 2
-    q = (np.arange(-K, K + 1) / max(K, 1)) ** 2
-    out = np.zeros_like(tau)
-    x2 = (tau * K) ** 2
-    power = np.ones_like(tau)
-    qn = np.ones_like(q)
-    for j in range(1, _TAYLOR_TERMS + 1):
-        qn = qn * q
-        power = power * x2 / ((2 * j - 1) * (2 * j))
-        out += (-1) ** (j + 1) * float(np.sum(g * qn)) * power
-    return out
-
-
-def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None, report=None):
+def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None, report=None, stall=None):
     """Craig's method (Golub-Kahan bidiagonalisation) for ``min ||z||`` subject to ``L P A z = L P b``.
 
     ``A`` maps scaled coefficients ``z`` (complex, shape ``box + (m,)``) to values at the points (real, (N, m));
     ``P`` projects the free basis functions out and ``L`` is the left preconditioner, so the constraint set, and
     hence the minimum-norm solution, is that of ``P A z = P b``. One independent run per column of ``b``; a column
     stops when its misfit ``max|P(b - A z)|`` (updated alongside the iterate from the products already computed) is
-    at most `tol`, or on breakdown. Craig's iterates approach the solution monotonically in norm while the misfit
-    may rise and fall on the way, so the last iterate is returned, with the iterations used and its dual variables
+    at most `tol`, on breakdown, when the misfit sits flat (see ``_STALL``) or when it has grown ``_DIVERGED`` times
+    above its lowest (past convergence, rounding drives the recurrences off). Craig's iterates approach the solution
+    monotonically in norm while the misfit may rise and fall on the way, so the iterate of the lowest misfit is
+    returned, with the iterations used and its dual variables
     ``y`` (``z = A^H y``, ``P y = y``): every ``v_j`` is ``A^H P L^T w_j`` with ``w_j`` following the same
     recurrence in point space, so ``y = P L^T sum_j zeta_j w_j`` costs no product. `ticks` (an iterator) is
     advanced once per iteration and `report` given the misfit (a progress line).
     """
     axes = tuple(range(b.ndim - 1))
+    stall = maxiter + 1 if stall is None else stall
 
     def cnorm(v):
         return np.sqrt(np.sum(v.real**2 + v.imag**2, axis=tuple(range(v.ndim - 1))))
@@ -293,10 +123,26 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None,
     av = forward(v)
     fit = zeta * av
     it = 0
-    while it < maxiter and active.any():
-        it += 1
+    best = np.full(active.shape, np.inf)       # the lowest misfit by halvings (the stall test)
+    lowest = np.full(active.shape, np.inf)     # the lowest misfit, whose iterate is kept
+    keep_z, keep_y = z.copy(), y.copy()
+    since = np.zeros(active.shape, dtype=np.int64)
+    recent = np.zeros((min(stall, maxiter + 1),) + active.shape)
+    while active.any():
         misfit = np.max(np.abs(project(b - fit)), axis=axes)
-        active &= misfit > tol
+        lower = active & (misfit < lowest)
+        if lower.any():
+            lowest = np.where(lower, misfit, lowest)
+            keep_z[..., lower], keep_y[..., lower] = z[..., lower], y[..., lower]
+        if it == maxiter:
+            break
+        it += 1
+        improved = misfit < _GAIN * best
+        best = np.where(improved, misfit, best)
+        since = np.where(improved, 0, since + 1)
+        recent[it % stall] = misfit
+        flat = (since >= stall) & (np.max(recent, axis=0) < _FLAT * np.min(recent, axis=0))
+        active &= (misfit > tol) & ~flat & (misfit < _DIVERGED * lowest)
         if report is not None:
             report(float(np.max(misfit)))
         if ticks is not None:
@@ -315,7 +161,7 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None,
         y = y + zeta * w
         av = forward(v)
         fit = fit + zeta * av
-    return z, left_t(y), it
+    return keep_z, left_t(keep_y), it
 
 
 def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS, preconditioner=None, rho=None):
@@ -400,14 +246,14 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         shown["misfit"] = misfit
     # Krylov runs of at most _RUN iterations, each on the remainder measured exactly after the last (iterative
     # refinement: it resets the rounding the recurrences accumulate); the best measured solution is kept
-    while best[0] > rtol and used < maxiter and idle < _IDLE_RUNS:
+    while best[0] > rtol and used < maxiter and idle < _IDLE_ITERATIONS:
         z, y, it = _craig(forward, adjoint, lambda r: W @ r, lambda u: project(WT @ u), project, remainder, tol,
-                          min(_RUN, maxiter - used), ticks, report)
+                          min(_RUN, maxiter - used), ticks, report, _STALL)
         used, runs = used + it, runs + 1
         coef, dual = coef + coefficients(z, remainder), dual + y
         values = values_at_points(check.evaluate, coef, problem).real   # at t + t_lo: the points themselves
         res = relative_residual(values, rhs)
-        idle = 0 if res < 0.5 * best[0] else idle + 1
+        idle = 0 if res < 0.5 * best[0] else idle + it
         if res < best[0]:
             best = (res, coef, dual)
         remainder = rhs - values
