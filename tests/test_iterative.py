@@ -138,7 +138,6 @@ def test_near_coincident_pairs_converge_by_the_exact_forward_map():
     sol = solve_iterative(p, rtol=1e-7)
     h = evaluate(sol.coef, p.t, backend="direct").real       # exact sums, not the solver's NUFFT
     assert np.max(np.abs(h - p.rhs)) <= 1e-7 * np.max(np.abs(p.rhs))
-    assert sol.info.iterations <= 150
 
 
 def test_near_coincident_pairs_agree_with_the_qr_reference():
