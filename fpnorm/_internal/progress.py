@@ -1,9 +1,10 @@
 """A minimal progress bar for long work: shown on a terminal (stderr), silent otherwise."""
 
+import itertools
 import sys
 import time
 
-__all__ = ["progress"]
+__all__ = ["progress", "residual_progress"]
 
 
 def progress(iterable, *, total=None, desc="", enabled=None, stream=None, delay=0.0, postfix=None):
@@ -78,3 +79,26 @@ def progress(iterable, *, total=None, desc="", enabled=None, stream=None, delay=
                 draw()
             stream.write("\n")
             stream.flush()
+
+
+def residual_progress(desc, *, rtol, scale, delay):
+    """A progress line for an iteration of unknown length that shows its relative residual as it falls.
+
+    Returns ``(ticks, report)``: ``next(ticks)`` once per iteration, ``report(misfit)`` with the latest absolute
+    misfit (shown relative to `scale`, the data's ``max |y|``, against the target `rtol`); ``ticks.close()`` at the
+    end. Drawn only on a terminal, after `delay` seconds.
+
+    Examples
+    --------
+    >>> ticks, report = residual_progress("solve", rtol=1e-10, scale=2.0, delay=0.0)
+    >>> report(1e-3); _ = next(ticks); ticks.close()
+    """
+    shown = {"misfit": float("nan")}
+    norm = scale if scale > 0 else 1.0
+    ticks = progress(itertools.count(), desc=desc, delay=delay,
+                     postfix=lambda: f"residual ~{shown['misfit'] / norm:.1e} (target {rtol:.0e})")
+
+    def report(misfit):
+        shown["misfit"] = misfit
+
+    return ticks, report

@@ -24,13 +24,12 @@ ordering instead of a fixed number of nearest neighbours, so coarse points condi
 is its transpose (``W^T W = L L^T ~ G^-1``).
 """
 
-import itertools
 
 import numpy as np
 
 from .. import transforms
 from .._internal.memory import check_memory
-from .._internal.progress import progress
+from .._internal.progress import residual_progress
 from .precondition import box_kernel, build_kl_factor
 from .problem import FreeModes, Solution, SolveInfo, relative_residual, values_at_points
 from .vecchia import NEIGHBOURS, coarse_to_fine, vecchia_factor
@@ -237,13 +236,8 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
     best = (relative_residual(np.zeros_like(rhs), rhs), coef, dual)
     used, runs, idle = 0, 0, 0
     # a progress line with the residual as it falls, on solves that last over _PROGRESS_DELAY (terminal only)
-    shown = {"misfit": np.nan}
-    norm = scale if scale > 0 else 1.0
-    ticks = progress(itertools.count(), desc=f"fpnorm iterative ({N} points)", delay=_PROGRESS_DELAY,
-                     postfix=lambda: f"residual ~{shown['misfit'] / norm:.1e} (target {rtol:.0e})")
-
-    def report(misfit):
-        shown["misfit"] = misfit
+    ticks, report = residual_progress(f"fpnorm iterative ({N} points)", rtol=rtol, scale=scale,
+                                      delay=_PROGRESS_DELAY)
     # Krylov runs of at most _RUN iterations, each on the remainder measured exactly after the last (iterative
     # refinement: it resets the rounding the recurrences accumulate); the best measured solution is kept
     while best[0] > rtol and used < maxiter and idle < _IDLE_ITERATIONS:

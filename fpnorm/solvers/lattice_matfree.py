@@ -21,7 +21,6 @@ times ``sum |alpha|``, and the move from the nodes to the user's points as in
 :func:`fpnorm.solvers.lattice_limit.lattice_residual`. The result is the dense path's :class:`LatticeExpansion`.
 """
 
-import itertools
 import math
 import time
 
@@ -29,7 +28,7 @@ import numpy as np
 
 from .. import transforms
 from .._internal.memory import available_memory, check_memory
-from .._internal.progress import progress
+from .._internal.progress import residual_progress
 from ..lattice import EXP_ERROR_UNITS, axis_exponentials, exact_angles
 from ..lattice_kernels import TorusKernel, split_for_pairs
 from .certify import interval_kind, relative_interval
@@ -303,13 +302,9 @@ def solve_lattice_matfree(z, rhs, *, weight, dz=None, point_scale=None, rtol=1e-
 
     setup = time.perf_counter() - start
     scale = float(np.max(np.abs(rhs))) if rhs.size else 0.0
-    shown = {"misfit": np.nan}
     norm = scale if scale > 0 else 1.0
-    ticks = progress(itertools.count(), desc=f"fpnorm K=None matrix-free ({N} points)", delay=_PROGRESS_DELAY,
-                     postfix=lambda: f"residual ~{shown['misfit'] / norm:.1e} (target {rtol:.0e})")
-
-    def report(misfit):
-        shown["misfit"] = misfit
+    ticks, report = residual_progress(f"fpnorm K=None matrix-free ({N} points)", rtol=rtol, scale=scale,
+                                      delay=_PROGRESS_DELAY)
 
     alpha = np.zeros((N, m))
     used, target, spent = 0, _MARGIN * rtol, {"iterations": 0.0, "certificate": 0.0}
