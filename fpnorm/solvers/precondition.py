@@ -40,13 +40,14 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.ndimage as ndi
 import scipy.sparse as sp
-from scipy.fft import next_fast_len
+from scipy.fft import irfftn, next_fast_len
 from scipy.spatial import cKDTree
 
 from .. import transforms
 from .._internal.memory import check_memory
 
-__all__ = ["Kernel", "box_kernel", "maximin_ordering", "sparsity_sets", "build_kl_factor", "RHO", "MAX_SET"]
+__all__ = ["Kernel", "box_kernel", "maximin_ordering", "sparsity_sets", "build_kl_factor", "unique_inverse", "RHO",
+           "MAX_SET"]
 
 # Default sparsity radius by dimension, from the measured radius-vs-iterations curve (benchmarks/bench_scale.py
 # --rows rho; uniform random points, Sobolev(2), rtol 1e-10): 3-d, N = 5000, K = 16: 85 / 46 / 39 / 35 iterations at
@@ -146,7 +147,8 @@ def box_kernel(g):
     coef = np.zeros((n,) * dim)
     idx = np.ix_(*[np.arange(-K, K + 1) % n] * dim)
     coef[idx] = g
-    table = np.fft.ifftn(coef).real * n**dim            # kappa at the grid nodes j / n (g is even: kappa is real)
+    # kappa at the grid nodes j / n; g is even, so coef is Hermitian and its half spectrum gives kappa (real)
+    table = irfftn(coef[..., :n // 2 + 1], s=(n,) * dim, overwrite_x=True) * float(n) ** dim
     spline = ndi.spline_filter(table, order=3, mode="grid-wrap")
     del table
     kvec = np.stack(np.meshgrid(*[np.arange(-K, K + 1)] * dim, indexing="ij"), axis=-1).reshape(-1, dim)
@@ -415,7 +417,7 @@ def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER):
     if keys:
         allkeys = np.concatenate(keys)
         del keys
-        uniq, inverse = np.unique(allkeys, return_inverse=True)
+        uniq, inverse = unique_inverse(allkeys, N * N)
         del allkeys
         z = x[uniq // N] - x[uniq % N]
         del uniq
@@ -443,6 +445,55 @@ def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER):
         cols.append(np.repeat(S[:, 0], n))
     L = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(N, N))
     return L, order
+
+
+def unique_inverse(keys, bound):
+    """``np.unique(keys, return_inverse=True)`` for nonnegative integer keys below `bound`, by one sort of the keys
+    packed with their positions.
+
+    ``numpy.unique`` with ``return_inverse`` argsorts the keys; sorting values is several times faster than sorting
+    indices (measured on the 1.5e7 pair keys of a 3-d factor, N = 2e4, rho = 3: 0.66 s against 2.1 s), so when the
+    key and its position fit in 63 bits together they are sorted as one integer and the position read back from its
+    low bits. Otherwise this is ``numpy.unique``.
+
+    Parameters
+    ----------
+    keys : int ndarray, shape (P,)
+        Nonnegative, below `bound`.
+    bound : int
+        An upper bound on the keys.
+
+    Returns
+    -------
+    uniq : int64 ndarray, shape (U,)
+        The distinct keys, increasing.
+    inverse : int64 ndarray, shape (P,)
+        ``uniq[inverse] == keys``.
+
+    Examples
+    --------
+    >>> uniq, inverse = unique_inverse(np.array([7, 3, 7, 0]), 8)
+    >>> uniq.tolist(), inverse.tolist()
+    ([0, 3, 7], [2, 1, 2, 0])
+    """
+    keys = np.asarray(keys).reshape(-1)
+    P = keys.size
+    shift = max(1, int(P - 1).bit_length())
+    if P == 0 or int(bound - 1).bit_length() + shift > 63:
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        return uniq.astype(np.int64), inverse.reshape(-1).astype(np.int64)
+    packed = np.left_shift(keys, shift, dtype=np.int64)
+    packed |= np.arange(P, dtype=np.int64)
+    packed.sort()
+    position = packed & ((1 << shift) - 1)
+    packed >>= shift
+    starts = np.flatnonzero(packed[1:] != packed[:-1]) + 1
+    ids = np.zeros(P, dtype=np.int64)             # the rank of each sorted key among the distinct ones
+    ids[starts] = 1
+    np.cumsum(ids, out=ids)
+    inverse = np.empty(P, dtype=np.int64)
+    inverse[position] = ids
+    return packed[np.concatenate(([0], starts))], inverse
 
 
 def _columns(gam, k0, jitter):
