@@ -135,6 +135,14 @@ def test_unique_inverse_matches_numpy_unique(P, bound):
     assert uniq.dtype == np.int64 and inverse.dtype == np.int64
 
 
+def test_unique_inverse_may_overwrite_its_keys_on_many_keys():
+    # more keys than one chunk of the packing (2^22), the keys' buffer reused for the inverse
+    keys = np.random.default_rng(5).integers(0, 10**6, size=5_000_000, dtype=np.int64)
+    ref, ref_inverse = np.unique(keys, return_inverse=True)
+    uniq, inverse = unique_inverse(keys, 10**6, overwrite_keys=True)
+    assert np.array_equal(uniq, ref) and np.array_equal(inverse, ref_inverse.reshape(-1))
+
+
 def test_box_kernel_factor_is_close_to_the_exact_one():
     # the tabulated kernel changes the factor by about its table error only
     kvec, g = _box(8, 2, 2.0)
