@@ -417,7 +417,7 @@ def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER):
             step = max(1, _LOCAL_ENTRIES // (n * n))
             for c in range(0, S.shape[0], step):
                 sa, sb = S[c:c + step, a], S[c:c + step, b]
-                key = np.minimum(sa, sb)
+                key = np.minimum(sa, sb, dtype=np.int64)
                 key *= N
                 key += np.maximum(sa, sb)
                 allkeys[filled:filled + key.size] = key.reshape(-1)
@@ -461,7 +461,7 @@ def unique_inverse(keys, bound, *, overwrite_keys=False):
     indices, so when the key and its position fit in 63 bits together they are sorted as one integer and the
     position read back from its low bits. Otherwise this is ``numpy.unique``. Besides the outputs it holds one more
     array of the keys' size (fresh memory is slow to fault in: measured on the 1.5e7 pair keys of a 3-d factor,
-    N = 2e4, rho = 3, in a fresh process, 0.5 s against 2.1 s for ``numpy.unique``).
+    N = 2e4, rho = 3, in a fresh process, 0.6 s against 2.1 s for ``numpy.unique``).
 
     Parameters
     ----------
@@ -470,7 +470,8 @@ def unique_inverse(keys, bound, *, overwrite_keys=False):
     bound : int
         An upper bound on the keys.
     overwrite_keys : bool
-        Whether `keys` (if int64 and contiguous) may be used as scratch space; its contents are then lost.
+        Whether `keys` (if int64 and contiguous) may be used as scratch space: its contents are then lost, and
+        `inverse` may be returned in it.
 
     Returns
     -------
