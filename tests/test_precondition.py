@@ -8,7 +8,14 @@ import scipy.linalg as sla
 from fpnorm import FPInterpolator, PowerLaw, Sobolev
 from fpnorm.solvers import Problem
 from fpnorm.solvers.iterative import solve_iterative
-from fpnorm.solvers.precondition import Kernel, box_kernel, build_kl_factor, maximin_ordering, sparsity_sets
+from fpnorm.solvers.precondition import (
+    Kernel,
+    box_kernel,
+    build_kl_factor,
+    maximin_ordering,
+    sparsity_sets,
+    unique_inverse,
+)
 
 
 def _box(K, dim, s):
@@ -101,7 +108,7 @@ def test_kl_divergence_falls_as_rho_grows(dim):
     assert frob[2] < frob[0]
 
 
-@pytest.mark.parametrize("dim", [1, 2])
+@pytest.mark.parametrize("dim", [1, 2, 3])
 def test_box_kernel_variogram_against_the_direct_sum(dim):
     kvec, g = _box(200 if dim == 1 else 12, dim, 1.0 if dim == 1 else 2.0)
     rng = np.random.default_rng(dim)
@@ -114,6 +121,26 @@ def test_box_kernel_variogram_against_the_direct_sum(dim):
     assert np.all(np.abs(got - exact) <= tol * exact + (1e-12 if dim == 1 else 1e-6) * g.sum())
     near = np.sqrt(np.sum((z - np.round(z)) ** 2, axis=1)) * 12 <= 0.05
     assert np.allclose(got[near], exact[near], rtol=1e-10, atol=0) or dim == 1
+
+
+@pytest.mark.parametrize(("P", "bound"), [(0, 10), (1, 10), (5000, 40), (5000, 10**9), (3000, 2**62)])
+def test_unique_inverse_matches_numpy_unique(P, bound):
+    # packed sort for small bounds, numpy.unique when key and position do not fit in 63 bits together
+    keys = np.random.default_rng(P).integers(0, bound, size=P, dtype=np.int64)
+    if P > 10:
+        keys[::7] = keys[0]                                  # duplicates also when the bound is large
+    uniq, inverse = unique_inverse(keys, bound)
+    ref, ref_inverse = np.unique(keys, return_inverse=True)
+    assert uniq.tolist() == ref.tolist() and inverse.tolist() == ref_inverse.reshape(-1).tolist()
+    assert uniq.dtype == np.int64 and inverse.dtype == np.int64
+
+
+def test_unique_inverse_may_overwrite_its_keys_on_many_keys():
+    # more keys than one chunk of the packing (2^22), the keys' buffer reused for the inverse
+    keys = np.random.default_rng(5).integers(0, 10**6, size=5_000_000, dtype=np.int64)
+    ref, ref_inverse = np.unique(keys, return_inverse=True)
+    uniq, inverse = unique_inverse(keys, 10**6, overwrite_keys=True)
+    assert np.array_equal(uniq, ref) and np.array_equal(inverse, ref_inverse.reshape(-1))
 
 
 def test_box_kernel_factor_is_close_to_the_exact_one():
