@@ -60,15 +60,25 @@ _DENSE_POINTS = 512
 _PAIRS_PER_POINT = 64
 # Conjugate gradients stop when the iterate's misfit at the points is below _CG_TOL times the RMS of e (so that
 # h_inf - iterate, the limit interpolant of that misfit, is small against e), or after _CG_MAX iterations. Measured:
-# 1 iteration for resolved problems, up to 11 for N near (2K+1)/2 in 1-d.
+# 1 iteration for resolved problems, up to 11 for N near (2K+1)/2 in 1-d with an exact dual; with the iterative
+# solver's preconditioner as the dual, 8 at d = 3, N = 5000, K = 24 and 28 at N = 2e4 (stopped at 20, the value was
+# 7% below the converged one; at 28, 0.6%).
 _CG_TOL = 0.3
-_CG_MAX = 20
+_CG_MAX = 40
 # finufft accuracy of the estimate's transforms. Their errors reach e through G_K^-1, amplified up to cond(G_K): the
 # loose tolerance (with upsampling 1.25, about half the cost) serves kernel matrices whose condition estimate is at
-# most _LOOSE_CONDITION, the tight one the others (measured: 2000 random points, PowerLaw p = 4, K = 2048, cond 1e27,
-# exact distance 4.9e-9: estimate 5.3e-5 at 1e-9, 2.4e-8 at 1e-14).
+# most _LOOSE_CONDITION, the middle or tight one the others (measured: 2000 random points, PowerLaw p = 4, K = 2048,
+# cond 1e27, exact distance 4.9e-9: estimate 5.3e-5 at 1e-9, 2.4e-8 at 1e-14).
 _LOOSE_EPS, _LOOSE_UPSAMPFAC, _LOOSE_CONDITION = 1e-9, 1.25, 1e6
 _TIGHT_EPS = 1e-14
+# The others first run at a middle tolerance, half the cost of a tight pair (3-d, N = 2e4, box |k|_inf <= 36: 0.11 s
+# against 0.22 s; the fine grid, not the kernel width, sets the cost there), and are redone at the tight one when the
+# model of the transforms' error in e, eps sum g (||alpha||_1 + sum_j |a_j| ||p_j||_1) (finufft's error is about eps
+# times the 1-norm of its input), exceeds _MODEL_SHARE of the RMS of e (it is 6e-5 on that row, and above 1e4 at
+# the condition 1e27 above). The model bounds the error of e's coefficients, not its effect through the iteration,
+# so it is asked to be small.
+_MIDDLE_EPS, _MIDDLE_UPSAMPFAC = 1e-12, 1.6
+_MODEL_SHARE = 1e-2
 # The maximum of e is taken on a grid of n >= _OVERSAMPLE[d] (2K' + 1) points per axis (about 4 (2K'+1)^d points,
 # the size of one NUFFT's upsampled grid), at most _GRID_POINTS in all (then n >= 2K' + 2: the grid still resolves
 # the band, with a coarser maximum).
@@ -318,8 +328,11 @@ def truncation_error(problem, dual, weight, *, alpha=None, smoothing=0.0, is_com
     error: when the solver's condition estimate approaches ``1 / eps`` (points far closer than ``1/K`` with a smooth
     weight) it is only an order of magnitude (measured: 15 times the distance at condition 1e26). Cost: per
     conjugate-gradient iteration (one or two for resolved problems, up to about ten near N = (2K+1)^d / 2) one
-    application of the solver's factorisation and two NUFFTs on the box ``|k|_inf <= 3K/2``; two more NUFFTs for
-    ``alpha``; one FFT on a grid of about ``4 (3K)^d`` points.
+    application of the solver's factorisation (or preconditioner) and two NUFFTs on the box ``|k|_inf <= 3K/2``; two
+    more NUFFTs for ``alpha``; one FFT on a grid of about ``4 (3K)^d`` points. With a preconditioner as `dual`
+    (iterative solves) it takes more iterations: 28 at d = 3, N = 2e4, K = 24. In 1-d at ``N ~ 0.3 (2K+1)`` (e.g.
+    N = 2e4, K = 32768, Sobolev s = 1) the iterations stop at their cap with the misfit still far above the stopping
+    rule, and the figure there is not converged.
 
     Examples
     --------
@@ -371,42 +384,23 @@ def _estimate(problem, dual, alpha, weight, known, mu, is_complex, loose):
     gpo = gpo[..., None]
     far = far_tail_matrix(problem.t, T0, variogram, d)
     free = FreeModes(problem)
-    plan = transforms.NufftPlan(problem.t, Ko, n_trans=m, eps=_LOOSE_EPS if loose else _TIGHT_EPS,
-                                upsampfac=_LOOSE_UPSAMPFAC if loose else None)
-    axes = tuple(range(d))
 
     def project(v):
         return v if free.n == 0 else free.lift(free.qt(v)[free.n:])
 
-    def quadratic(vhat, v):  # v^T (G~ + mu I) v per column, from v's transform on the outer box
-        return np.sum(gpo * (vhat.real**2 + vhat.imag**2), axis=axes) + np.sum(v * (far @ v + mu * v), axis=0)
-
-    def apply(vhat, v):  # (G~ + mu I) v at the points
-        return plan.evaluate(gpo * vhat).real + far @ v + mu * v
-
     exponent = scale_exponent(problem.rhs)
     alpha = dual(np.ldexp(problem.rhs, -exponent)) if alpha is None else np.ldexp(alpha, -exponent)
-    A = plan.adjoint(alpha)
-    tail_alpha = plan.evaluate(band * A).real + far @ alpha       # (G~ - G_K) alpha at the points
-    r = -project(tail_alpha)                                        # the K = inf residual of alpha
-    step_values = np.zeros_like(alpha)                             # (G~ + mu I)(beta - alpha) at the points
-    Xd = np.zeros_like(A)                                           # transform of beta - alpha
-    z = dual(r)
-    p, P = z, plan.adjoint(z)
-    rz = np.sum(r * z, axis=0)
-    for it in range(_CG_MAX):
-        pq = quadratic(P, p)
-        a = np.where(pq > 0, rz / np.where(pq > 0, pq, 1.0), 0.0)
-        Gp = apply(P, p)
-        Xd, step_values = Xd + a * P, step_values + a * Gp
-        r = r - a * project(Gp)
-        e_rms = np.sqrt(np.sum(np.abs(band * A + gpo * Xd) ** 2, axis=axes))
-        if it == _CG_MAX - 1 or np.all(np.max(np.abs(r), axis=0) <= _CG_TOL * e_rms) or not np.any(a):
+    # the loose transforms where the condition estimate allows them; else the middle ones, checked against the model
+    # of their error and redone at the tight tolerance when it is too large
+    tiers = [(_LOOSE_EPS, _LOOSE_UPSAMPFAC, False)] if loose else \
+        [(_MIDDLE_EPS, _MIDDLE_UPSAMPFAC, True), (_TIGHT_EPS, None, False)]
+    for eps, upsampfac, checked in tiers:
+        plan = transforms.NufftPlan(problem.t, Ko, n_trans=m, eps=eps, upsampfac=upsampfac)
+        found = _difference(plan, dual, project, alpha, gpo, band, far, mu,
+                            eps * float(np.sum(gpo)) if checked else 0.0)
+        if found is not None:
             break
-        z = dual(r)
-        rz_new = np.sum(r * z, axis=0)
-        beta = np.where(rz != 0, rz_new / np.where(rz != 0, rz, 1.0), 0.0)
-        p, P, rz = z + beta * p, plan.adjoint(z) + beta * P, rz_new
+    A, Xd, step_values, tail_alpha = found
     e_hat = band * A + gpo * Xd
     if free.n:  # the free part of h_inf - h_K: the free fit of -(G~ beta - G_K alpha) (+ mu (beta - alpha))
         shift = free.add_free_part(np.zeros(problem.g.shape + (m,), dtype=complex), -(step_values + tail_alpha))
@@ -419,6 +413,49 @@ def _estimate(problem, dual, alpha, weight, known, mu, is_complex, loose):
     worst = max(float(np.max(np.abs(_grid_values(e_hat[..., j], side, not is_complex))))
                 for j in range(e_hat.shape[-1]))
     return float(np.ldexp(worst, exponent))
+
+
+def _difference(plan, dual, project, alpha, gpo, band, far, mu, model_scale):
+    """Conjugate gradients for ``beta - alpha``: ``(A, Xd, step_values, tail_alpha)`` (the transforms of ``alpha`` and
+    of ``beta - alpha`` on the outer box, ``(G~ + mu I)(beta - alpha)`` and ``(G~ - G_K) alpha`` at the points);
+    ``None`` when ``model_scale > 0`` (the transforms' ``eps sum g``) and the model of the transforms' error,
+    ``eps sum g (||alpha||_1 + sum_j |a_j| ||p_j||_1)``, exceeds ``_MODEL_SHARE`` times the RMS of ``e``."""
+    axes = tuple(range(gpo.ndim - 1))
+
+    def quadratic(vhat, v):  # v^T (G~ + mu I) v per column, from v's transform on the outer box
+        return np.sum(gpo * (vhat.real**2 + vhat.imag**2), axis=axes) + np.sum(v * (far @ v + mu * v), axis=0)
+
+    def apply(vhat, v):  # (G~ + mu I) v at the points
+        return plan.evaluate(gpo * vhat).real + far @ v + mu * v
+
+    A = plan.adjoint(alpha)
+    tail_alpha = plan.evaluate(band * A).real + far @ alpha       # (G~ - G_K) alpha at the points
+    r = -project(tail_alpha)                                        # the K = inf residual of alpha
+    step_values = np.zeros_like(alpha)                             # (G~ + mu I)(beta - alpha) at the points
+    Xd = np.zeros_like(A)                                           # transform of beta - alpha
+    model = np.sum(np.abs(alpha), axis=0)
+    z = dual(r)
+    p, P = z, plan.adjoint(z)
+    rz = np.sum(r * z, axis=0)
+    for it in range(_CG_MAX):
+        pq = quadratic(P, p)
+        a = np.where(pq > 0, rz / np.where(pq > 0, pq, 1.0), 0.0)
+        Gp = apply(P, p)
+        Xd, step_values = Xd + a * P, step_values + a * Gp
+        model = model + np.abs(a) * np.sum(np.abs(p), axis=0)
+        r = r - a * project(Gp)
+        e_rms = np.sqrt(np.sum(np.abs(band * A + gpo * Xd) ** 2, axis=axes))
+        done = it == _CG_MAX - 1 or np.all(np.max(np.abs(r), axis=0) <= _CG_TOL * e_rms) or not np.any(a)
+        # checked on the first iterate (an ill-conditioned system shows in alpha already) and on the last
+        if (it == 0 or done) and np.any(model_scale * model > _MODEL_SHARE * e_rms):
+            return None
+        if done:
+            break
+        z = dual(r)
+        rz_new = np.sum(r * z, axis=0)
+        beta = np.where(rz != 0, rz_new / np.where(rz != 0, rz, 1.0), 0.0)
+        p, P, rz = z + beta * p, plan.adjoint(z) + beta * P, rz_new
+    return A, Xd, step_values, tail_alpha
 
 
 def _grid_values(coef, side, real):
