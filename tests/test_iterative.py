@@ -30,8 +30,12 @@ def test_vecchia_with_all_earlier_neighbours_is_the_exact_inverse():
     assert np.linalg.norm(W.T @ W @ G - np.eye(N), 2) <= 1e-8
 
 
-def test_vecchia_rows_are_kriging_weights():
-    # row i of W is [1, -b_i] / sqrt(d_i): W G W^T has unit diagonal (d_i is the conditional variance)
+@pytest.mark.parametrize("block_rows", [None, 9])
+def test_vecchia_rows_are_kriging_weights(block_rows, monkeypatch):
+    # row i of W is [1, -b_i] / sqrt(d_i): W G W^T has unit diagonal (d_i is the conditional variance), whether the
+    # rows are made at once or in blocks of 9
+    if block_rows:
+        monkeypatch.setattr("fpnorm.solvers.vecchia._BLOCK_ENTRIES", block_rows * 7 * 7)
     p = _problem(200, 8, Sobolev(s=1.5, dim=2), seed=3)
     W = vecchia_factor(p.t, p.g, neighbours=6, eps=1e-14)
     G = kernel_matrix(p.t, p.g, backend="direct")
@@ -225,10 +229,14 @@ def _exact_local_rows(t, g, sets, dps=30):
     return rows
 
 
-def test_chain_rows_of_near_duplicates_match_exact_local_covariances():
+@pytest.mark.parametrize("block_rows", [None, 7])
+def test_chain_rows_of_near_duplicates_match_exact_local_covariances(block_rows, monkeypatch):
     # pairs 1e-6/K .. 1e-2/K apart: from variogram values their covariances with farther increments would lose
-    # every digit to cancellation; the series in the increment keeps the rows at the exact kriging weights
+    # every digit to cancellation; the series in the increment keeps the rows at the exact kriging weights (made at
+    # once or in blocks of 7 rows, so the tight pairs' rows fall in different blocks)
     from fpnorm.solvers.vecchia import _chain_sets
+    if block_rows:
+        monkeypatch.setattr("fpnorm.solvers.vecchia._BLOCK_ENTRIES", block_rows * 5 * 5)
     K = 256
     x, _, g = _clustered(300, K, 7, [1e-6, 1e-5, 1e-4, 1e-3, 1e-2], Sobolev(s=1.5, dim=1))
     t = 2 * np.pi * x

@@ -228,7 +228,9 @@ class FreeModes:
 
     def _apply(self, X, side, trans):
         X = np.asfortranarray(X, dtype=float)
-        lwork = max(1, 64 * max(X.shape))
+        # LAPACK's optimal work is the block size (<= 64) times the dimension of X not being transformed; a work array
+        # over the long side cost 5.6 ms a call in fresh pages at N = 1e5, 100x the product itself
+        lwork = max(1, 64 * ((X.shape[1] if X.ndim > 1 else 1) if side == "L" else X.shape[0]))
         out, _, info = sla.lapack.dormqr(side, trans, self._qr, self._tau, X, lwork)
         if info != 0:  # pragma: no cover - LAPACK argument error
             raise np.linalg.LinAlgError(f"LAPACK dormqr failed with info = {info}.")
