@@ -156,17 +156,6 @@ def test_near_coincident_pairs_agree_with_the_qr_reference():
     assert np.max(np.abs(it.coef - ref.coef)) <= 1e-8 * np.max(np.abs(ref.coef)) * np.sqrt(k.size)
 
 
-@pytest.mark.parametrize("weight", [Sobolev(s=1.0, dim=1), Sobolev(s=2.5, dim=1)])
-def test_variogram_taylor_series_matches_the_direct_sum(weight):
-    from fpnorm.solvers.vecchia import _TAYLOR_RANGE, _variogram_taylor
-    K = 256
-    g = weight.box(K)
-    k = np.arange(-K, K + 1)
-    tau = np.logspace(-9, np.log10(_TAYLOR_RANGE), 40) / K
-    exact = np.array([np.sum(g * 2 * np.sin(k * s / 2) ** 2) for s in tau])   # no cancellation in this form
-    assert np.allclose(_variogram_taylor(g, tau), exact, rtol=1e-12, atol=0)
-
-
 def test_uniform_random_points_with_clusters_and_rough_data_converge():
     # uniform random points at N = 2000, K = 2048: pairs ~1e-7 apart and clusters within a few 1/K, noisy data, so
     # the interpolant's norm is ~4e8: dual variables of nearly coincident points are huge and cancel here

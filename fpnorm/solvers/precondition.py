@@ -43,8 +43,8 @@ import scipy.sparse as sp
 from scipy.fft import irfftn, next_fast_len
 from scipy.spatial import cKDTree
 
-from .. import transforms
 from .._internal.memory import check_memory
+from .variogram import variogram_1d
 
 __all__ = ["Kernel", "box_kernel", "maximin_ordering", "sparsity_sets", "build_kl_factor", "unique_inverse", "RHO",
            "MAX_SET"]
@@ -59,10 +59,6 @@ MAX_SET = {1: 24, 2: 48, 3: 64}
 # Relative jitter of the (unit-diagonal) local covariance matrices: trades exactness on the tightest clusters for
 # columns that do not amplify rounding in the products.
 JITTER = 1e-12
-# 1-d box kernels: the variogram is summed by its Taylor series for 2 pi K |z| <= _TAYLOR_RANGE, with _TAYLOR_TERMS
-# terms (the last below 4^80 / 80! of the first; the alternating sum loses at most about two digits at the end).
-_TAYLOR_RANGE = 4.0
-_TAYLOR_TERMS = 40
 # d >= 2 box kernels: pairs with K |z|_2 below this are summed directly as sum_k g_k 2 sin^2(pi k.z) (no
 # cancellation); farther pairs come from the tabulated kernel.
 _DIRECT_RANGE = 0.05
@@ -98,7 +94,7 @@ class Kernel:
 def box_kernel(g):
     """The :class:`Kernel` of a truncated box of finite, positive, even weights ``g = gamma(k)^2``.
 
-    In 1-d the variogram is one finufft evaluation (tolerance 1e-14) and a Taylor series near 0, exact to rounding;
+    In 1-d the variogram to a few units of rounding of its own size (:func:`fpnorm.solvers.variogram.variogram_1d`);
     in d >= 2 a cubic spline of the kernel tabulated on an oversampled FFT grid, with direct sums for nearly
     coincident points (a preconditioner need not be exact).
 
@@ -124,24 +120,8 @@ def box_kernel(g):
     K = g.shape[0] // 2
     kappa0 = float(np.sum(g))
     if dim == 1:
-        q = (np.arange(-K, K + 1) / max(K, 1)) ** 2
-        moments = [float(np.sum(g * q**j)) for j in range(1, _TAYLOR_TERMS + 1)]
-
         def variogram(z):
-            tau = _torus_abs(z[:, 0])
-            out = np.empty(tau.shape)
-            near = 2 * np.pi * K * tau <= _TAYLOR_RANGE
-            x2 = (2 * np.pi * K * tau[near]) ** 2
-            term, acc = np.ones_like(x2), np.zeros_like(x2)
-            for j, nu in enumerate(moments, start=1):
-                term = term * x2 / ((2 * j - 1) * (2 * j))
-                acc += (-1) ** (j + 1) * nu * term
-            out[near] = acc
-            far = np.flatnonzero(~near)
-            for s in range(0, far.size, _CHUNK):
-                part = far[s:s + _CHUNK]
-                out[part] = kappa0 - transforms.kernel_values(g, 2 * np.pi * z[part], eps=1e-14)
-            return out
+            return variogram_1d(g, 2 * np.pi * _torus_abs(z[:, 0]), eps=1e-14)
 
         return Kernel(kappa0, variogram, 1)
     n = _table_size(K, dim)

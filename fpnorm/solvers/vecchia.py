@@ -6,7 +6,8 @@ A Vecchia / Kullback-Leibler factor (Schaefer, Sullivan, Owhadi 2021). Points ar
 the circle: the last points also see the first ones across the period) and ``d_i`` the conditional variance. The
 local covariances are written in increments: ``Z_i - Z_r`` from the nearest earlier point ``r``, and in 1-d each
 further neighbour from the nearest member before it in the set. Their covariances are sums of variogram values
-``kappa(0) - kappa(tau)`` (by a Taylor series when ``K |tau| <= 4`` in 1-d), and in 1-d those of increments shorter
+``kappa(0) - kappa(tau)`` (in 1-d to a few units of rounding of their own size, :mod:`fpnorm.solvers.variogram`),
+and in 1-d those of increments shorter
 than ``_SHORT / K`` come from a series in the increment's length, so points far closer than ``1/K`` (twins among the
 neighbours too) still get accurate rows: at N = 2000, K = 3277, Sobolev(1.5) with 50 planted pairs 1e-5/K .. 1e-3/K
 apart, the eigenvalues of ``W G W^T`` are those of the factor from exact local covariances ([3e-4, 4.2], one below
@@ -33,6 +34,7 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from .. import transforms
+from .variogram import variogram_1d, wrap_angle
 
 __all__ = ["vecchia_factor", "coarse_to_fine", "NEIGHBOURS"]
 
@@ -51,10 +53,6 @@ _SHORT_CHUNK = 2**17
 _BLOCK_ENTRIES = 2**21
 # Relative jitter of the (unit-diagonal) local covariance matrices of the preconditioner.
 _JITTER = 1e-12
-# The variogram is summed by its Taylor series for K |tau| <= _TAYLOR_RANGE (1-d), with _TAYLOR_TERMS terms: the last
-# is below 4^80 / 80! ~ 2e-71 of the first, and the alternating sum loses at most about two digits at the range end.
-_TAYLOR_RANGE = 4.0
-_TAYLOR_TERMS = 40
 
 
 def coarse_to_fine(x):
@@ -257,16 +255,6 @@ def _block_rows(t, g, safe, valid, base, eps, jitter, lags, short, block):
     return np.where(valid, u, 0.0).reshape(-1)
 
 
-def _variogram_1d(g, d, eps):
-    """``kappa(0) - kappa(d)`` at angle differences ``d`` (d = 1): finufft, and the Taylor series near 0."""
-    kappa0 = float(np.sum(g))
-    out = kappa0 - transforms.kernel_values(g, d[:, None], eps=eps)
-    tau = np.abs(np.mod(d + np.pi, 2 * np.pi) - np.pi)
-    near = tau * (g.shape[0] // 2) <= _TAYLOR_RANGE
-    out[near] = _variogram_taylor(g, tau[near])
-    return out
-
-
 def _lag_table(t, g, n, eps):
     """Each point's sorted position, and ``kappa(0) - kappa`` between the points at sorted positions ``q`` and
     ``q - l`` for ``l < n``, flat at ``q n + l`` (d = 1): the values :func:`_set_variograms` gathers."""
@@ -277,7 +265,7 @@ def _lag_table(t, g, n, eps):
     ts = t[srt]
     q = np.arange(N)[:, None]
     back = np.maximum(q - np.arange(n)[None, :], 0)
-    return pos, _variogram_1d(g, (ts[q] - ts[back]).reshape(-1), eps)
+    return pos, variogram_1d(g, (ts[q] - ts[back]).reshape(-1), eps=eps)
 
 
 def _set_variograms(t, g, safe, eps, lags):
@@ -299,7 +287,7 @@ def _set_variograms(t, g, safe, eps, lags):
     np.putmask(flat, ~inside, 0)
     gam = np.take(table, flat)
     if not inside.all():
-        gam[~inside] = _variogram_1d(g, (t[safe][:, :, None] - t[safe][:, None, :])[~inside], eps)
+        gam[~inside] = variogram_1d(g, (t[safe][:, :, None] - t[safe][:, None, :])[~inside], eps=eps)
     return gam
 
 
@@ -335,7 +323,7 @@ def _short_increments(t, g, safe, valid, base, eps):
     K = g.shape[0] // 2
     R, n = safe.shape
     tb = t[np.take_along_axis(safe, base, axis=1)]                                  # t_b(a)
-    delta = np.mod(t[safe] - tb + np.pi, 2 * np.pi) - np.pi                          # (R, n)
+    delta = wrap_angle(t[safe] - tb)                                                 # (R, n)
     short = valid & (np.abs(delta) * K <= _SHORT) & (np.arange(n) != 1)[None, :] & valid[:, 1:2]
     rows, cols = np.nonzero(short)
     out = np.zeros((rows.size, n)), np.zeros((rows.size, n), dtype=bool)
@@ -385,22 +373,3 @@ def _robust_rows(unit, used):
         best[alive, c:] = 0.0
         variance = np.where(alive, var, variance)
     return best
-
-
-def _variogram_taylor(g, tau):
-    """``sum_k g_k (1 - cos(k tau))`` for ``K |tau| <= _TAYLOR_RANGE`` (d = 1) by its Taylor series.
-
-    The terms are ``nu_n (K tau)^(2n) / (2n)!`` with ``nu_n = sum_k g_k (k/K)^(2n) <= nu_1``: no cancellation of
-    ``kappa(0)`` against ``kappa(tau)``, so the result keeps its relative accuracy however small ``tau`` is.
-    """
-    K = g.shape[0] // 2
-    q = (np.arange(-K, K + 1) / max(K, 1)) ** 2
-    out = np.zeros_like(tau)
-    x2 = (tau * K) ** 2
-    power = np.ones_like(tau)
-    qn = np.ones_like(q)
-    for j in range(1, _TAYLOR_TERMS + 1):
-        qn = qn * q
-        power = power * x2 / ((2 * j - 1) * (2 * j))
-        out += (-1) ** (j + 1) * float(np.sum(g * qn)) * power
-    return out
