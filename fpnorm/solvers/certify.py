@@ -52,13 +52,14 @@ NUFFT_ERROR = 1e-12
 DIRECT_SUM_CAP = 2e9
 # Bytes of the largest intermediate array per chunk of points.
 _CHUNK_BYTES = 64 * 2**20
-# Time model of the double-precision direct sums (one core, measured on the 2-core machine): an exactly phased
-# exponential of axis_exponentials costs ~56 ns (4.1 s for 1e5 points and 2 x 363 of them), a term of the 1-d
-# matrix product ~0.1 ns (BLAS: 1.3 s for 1e5 points and 131073 modes), a term in d >= 2 ~0.65 ns (the products
-# over the further axes: 6.9 s for 8e4 points and 257 x 513 modes).
+# Time model of the double-precision direct sums (one core, measured on the shared 2-core machine): an exactly
+# phased exponential of axis_exponentials costs ~56 ns (4.1 s for 1e5 points and 2 x 363 of them), a term of the
+# 1-d matrix product ~0.12 ns (BLAS: 1.3-4 s for 1e5 points and 131073 modes, by the machine's load), a term in
+# d >= 2 ~0.8 ns (the products over the further axes: 6.8-7.9 s for 8e4 points and 257 x 513 modes, 1.2-2.0 s for
+# 2e4 points and 25 x 49^2).
 _EXP_NS = 56.0
-_TERM_NS = {1: 0.1}
-_TERM_NS_ND = 0.65
+_TERM_NS = {1: 0.12}
+_TERM_NS_ND = 0.8
 # The Taylor NUFFT (:mod:`fpnorm.solvers.certify_fft`) replaces the double-precision direct sums when its modelled
 # time is lower and its a-priori bound at most this many times theirs (they are alike: a few hundred to a few
 # thousand units of rounding of sum |c_k| where it is faster), or within what the caller can accept.
