@@ -12,8 +12,9 @@ import pytest
 import scipy.fft
 from conftest import mp_values
 
+from fpnorm import Sobolev
 from fpnorm.lattice import exact_angles
-from fpnorm.solvers import certify, certify_fft
+from fpnorm.solvers import Problem, certify, certify_fft
 
 U = 2.0**-53
 # eta without the safety factor: twiddle + complex product + complex sum, per radix-2 level
@@ -211,3 +212,27 @@ def test_the_plan_covers_the_box_without_aliasing():
         z = sum(W * np.pi / n for _, _, _, W, n in axes)
         # the remainder at the largest offsets is within its allowance
         assert float(z) ** R / float(mpmath.factorial(R)) <= certify_fft.TRUNCATION_UNITS * U
+
+
+def test_the_residual_certified_through_the_fast_path_brackets_the_exact_one(monkeypatch):
+    # a residual at 3000 points and K = 2^14, its values by the Taylor NUFFT: its interval overlaps the
+    # extended-precision one (bound ~1e-17 sum |c_k|), so both hold the true residual
+    monkeypatch.setattr(certify, "fast_path", lambda *args, **kwargs: 1)
+    rng = np.random.default_rng(4)
+    K, N = 2**14, 3000
+    x = rng.random((N, 1))
+    y = np.sin(2 * np.pi * x[:, :1]) + 0.01 * rng.standard_normal((N, 1))
+    t, t_lo = exact_angles(x, 1.0)
+    problem = Problem(t, y, K, Sobolev(s=1.0).box(K), t_lo=t_lo)
+    coef = (rng.standard_normal((2 * K + 1, 1)) + 1j * rng.standard_normal((2 * K + 1, 1))) / (1.0 + np.abs(
+        np.arange(-K, K + 1)))[:, None] ** 2
+    upper, kind, lower = certify.certified_residual(coef, problem, extended=False)
+    exact_upper, exact_kind, exact_lower = certify.certified_residual(coef, problem, extended=True)
+    assert exact_kind == "exact"
+    assert lower <= exact_upper and exact_lower <= upper
+    assert kind == "exact" and upper <= (1 + certify.EXACT_SHARE) * exact_lower
+
+
+def test_no_points():
+    values, error = certify_fft.taylor_values(np.ones((9, 2), dtype=complex), np.zeros((0, 1)), real=True)
+    assert values.shape == (0, 2) and error.shape == (2,) and np.all(error >= 0)
