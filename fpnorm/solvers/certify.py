@@ -19,8 +19,11 @@ accuracy for ``cos`` and ``sin`` (:data:`fpnorm.lattice.LIBM_ULPS`).
 In double precision, where it is cheaper by the time models (:func:`direct_seconds`,
 :func:`fpnorm.solvers.certify_fft.taylor_seconds`) and its bound is about as tight (:func:`fast_path`), the values
 come from a low-rank Taylor NUFFT instead (:mod:`fpnorm.solvers.certify_fft`: ``T`` power-of-two FFTs and ``T``
-multiply-adds per point), with its own proven bound of the same form ``phi sum_k |c_k|``; it adds one assumption,
-a componentwise error model of scipy.fft stated there.
+multiply-adds per point), with its own proven bound of the same form ``phi sum_k |c_k|``. It adds one assumption,
+next to libm's: every output of scipy.fft's complex power-of-two transforms (its default backend, pocketfft, a
+Cooley-Tukey network) is within ``((1 + eta)^{log2 n} - 1) sum_k |x_k|`` of the exact one, ``eta`` =
+:data:`fpnorm.solvers.certify_fft.FFT_LEVEL_ERROR` (a twiddle's, a complex product's and a complex sum's rounding,
+with a safety factor; measured far inside it against exact sums).
 """
 
 import numpy as np

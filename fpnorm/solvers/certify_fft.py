@@ -27,7 +27,8 @@ The error of every value is bounded by ``phi sum_k |c_k|`` with ``phi`` the sum 
 - with a centre ``k0 != 0`` (the folded half box of ``real``), the factor ``e^{i k0.delta}`` from libm
   (``LIBM_ULPS``, :mod:`fpnorm.lattice`) and its product.
 
-FFT model (assumed of scipy.fft, i.e. pocketfft, for complex power-of-two sizes, next to the libm assumption
+FFT model (assumed of scipy.fft's default backend, pocketfft, for complex power-of-two sizes; another backend set
+with ``scipy.fft.set_backend`` must meet it too; next to the libm assumption
 :data:`fpnorm.lattice.LIBM_ULPS`): a length-``n`` transform is a radix-``2^j`` Cooley-Tukey network, so every
 output is ``sum_k x_k w^{jk} prod_{path} (1 + eps_e)``, one path of ``log2 n`` radix-2 levels per (input, output),
 each level perturbing by at most ``eta``: a twiddle within ``FFT_TWIDDLE_UNITS`` units of rounding, a complex
