@@ -12,7 +12,7 @@ coefficient vectors are stored as ``[a_0, a_1..a_H, b_1..b_H]`` (length ``M``, `
 import numpy as np
 
 __all__ = ["box_shape", "box_size", "box_points", "half_points", "real_to_complex", "complex_to_real",
-           "real_design", "torus_grid", "resize_box", "exact_angles", "exact_quotient",
+           "real_design", "torus_grid", "resize_box", "exact_angles", "exact_quotient", "TWO_PI_HI", "TWO_PI_LO",
            "axis_exponentials", "box_points_memory", "real_design_memory", "torus_grid_memory"]
 
 
@@ -265,8 +265,8 @@ def exact_angles(x, period):
     (True, 6.123233995736766e-17)
     """
     q, q_lo = exact_quotient(x, period)
-    hi, lo = _two_product(np.full_like(q, _TWO_PI_HI), q)
-    rest = lo + (_TWO_PI_HI * q_lo + _TWO_PI_LO * q)
+    hi, lo = _two_product(np.full_like(q, TWO_PI_HI), q)
+    rest = lo + (TWO_PI_HI * q_lo + TWO_PI_LO * q)
     t = hi + rest
     t_lo = rest - (t - hi)                       # |hi| >= |rest|: the rounding error of t, exactly
     return t, t_lo
@@ -291,9 +291,9 @@ def exact_quotient(x, period):
     return q, ((xs - p) - e) / Ps                # xs - p is exact (p is within two units of rounding of xs)
 
 
-# 2 pi as the unevaluated sum of two floats (2 pi - _TWO_PI_HI = 2.449e-16, rounded to 53 bits)
-_TWO_PI_HI = 6.283185307179586
-_TWO_PI_LO = 2.4492935982947064e-16
+# 2 pi as the unevaluated sum of two floats (2 pi - TWO_PI_HI = 2.449e-16, rounded to 53 bits)
+TWO_PI_HI = 6.283185307179586
+TWO_PI_LO = 2.4492935982947064e-16
 
 
 def _split(a):

@@ -15,6 +15,15 @@ times the data, and the residual is reported as "exact". Beyond, the sums run in
 (``N M`` multiply-adds as one matrix product) and the residual is reported as a "bound". Either way the figure is
 the upper end of the certified interval, so it is never below the true residual. The only assumption is libm's
 accuracy for ``cos`` and ``sin`` (:data:`fpnorm.lattice.LIBM_ULPS`).
+
+In double precision, where it is cheaper by the time models (:func:`direct_seconds`,
+:func:`fpnorm.solvers.certify_fft.taylor_seconds`) and its bound is about as tight (:func:`fast_path`), the values
+come from a low-rank Taylor NUFFT instead (:mod:`fpnorm.solvers.certify_fft`: ``T`` power-of-two FFTs and ``T``
+multiply-adds per point), with its own proven bound of the same form ``phi sum_k |c_k|``. It adds one assumption,
+next to libm's: every output of scipy.fft's complex power-of-two transforms (its default backend, pocketfft, a
+Cooley-Tukey network) is within ``((1 + eta)^{log2 n} - 1) sum_k |x_k|`` of the exact one, ``eta`` =
+:data:`fpnorm.solvers.certify_fft.FFT_LEVEL_ERROR` (a twiddle's, a complex product's and a complex sum's rounding,
+with a safety factor; measured far inside it against exact sums).
 """
 
 import numpy as np
@@ -22,11 +31,12 @@ import numpy as np
 from .. import transforms
 from .._internal.memory import check_memory
 from ..lattice import EXP_ERROR_UNITS, axis_exponentials, exact_angles
+from .certify_fft import fold_half, relative_bound, taylor_plan, taylor_seconds, taylor_values
 from .problem import RESIDUAL_KINDS, Problem, values_at_points
 
 __all__ = ["EXACT_WORK", "EXACT_SHARE", "NUFFT_ERROR", "DIRECT_SUM_CAP", "certified_values", "certified_residual",
            "band_violation", "sensitivity", "point_values", "relative_interval", "interval_kind",
-           "certified_values_memory"]
+           "certified_values_memory", "direct_seconds", "fast_path"]
 
 # Terms (points x modes x columns) up to which values are summed in extended precision: about 0.5 s on the 2-core
 # machine (numpy's long-double products run at ~25 ns a complex multiply-add, measured: 3.2 s for N = 8000 points
@@ -45,6 +55,21 @@ NUFFT_ERROR = 1e-12
 DIRECT_SUM_CAP = 2e9
 # Bytes of the largest intermediate array per chunk of points.
 _CHUNK_BYTES = 64 * 2**20
+# Time model of the double-precision direct sums (one core, measured on the shared 2-core machine): an exactly
+# phased exponential of axis_exponentials costs ~56 ns (4.1 s for 1e5 points and 2 x 363 of them), a term of the
+# 1-d matrix product ~0.12 ns (BLAS: 1.3-4 s for 1e5 points and 131073 modes, by the machine's load), a term in
+# d >= 2 ~0.8 ns (the products over the further axes: 6.8-7.9 s for 8e4 points and 257 x 513 modes, 1.2-2.0 s for
+# 2e4 points and 25 x 49^2).
+_EXP_NS = 56.0
+_TERM_NS = {1: 0.12}
+_TERM_NS_ND = 0.8
+# The Taylor NUFFT (:mod:`fpnorm.solvers.certify_fft`) replaces the double-precision direct sums when its modelled
+# time is lower and its a-priori bound at most this many times theirs (they are alike: a few hundred to a few
+# thousand units of rounding of sum |c_k| where it is faster), or within what the caller can accept.
+_FAST_BOUND_RATIO = 4.0
+# certified_residual accepts a bound on the values of this share of `enough` (times max |rhs|): a residual near
+# `enough` then keeps an interval within EXACT_SHARE of it.
+_ENOUGH_SHARE = 0.02
 
 
 def _unit(extended):
@@ -73,6 +98,27 @@ def _relative_bound(K, dim, extended, real=False):
     return phi / (1.0 - phi)
 
 
+def direct_seconds(N, K, dim, m=1, *, real=False):
+    """Modelled seconds of the double-precision direct sums of :func:`certified_values` (one core)."""
+    n = 2 * K + 1
+    first = K + 1 if real else n
+    exps = N * (2 * np.sqrt(first) + 2 * (dim - 1) * np.sqrt(n)) * _EXP_NS
+    return (exps + N * first * n ** (dim - 1) * m * _TERM_NS.get(dim, _TERM_NS_ND)) * 1e-9
+
+
+def fast_path(N, K, dim, m=1, *, real=False, allowance=0.0):
+    """The grid oversampling (1 or 2) of the Taylor NUFFT when :func:`certified_values` takes it in double
+    precision (cheaper by the time models, its a-priori bound within ``_FAST_BOUND_RATIO`` of the direct sums' or
+    within `allowance`, relative to ``sum_k |c_k|``), else None."""
+    seconds, grow = taylor_seconds(N, K, dim, m, real=real)
+    if not seconds < direct_seconds(N, K, dim, m, real=real):
+        return None
+    axes, R = taylor_plan(K, dim, real, grow)
+    z = sum(a[3] * np.pi / a[4] for a in axes)
+    bound = relative_bound(axes, R, z, [2.0**-50 * np.pi / a[4] for a in axes], real=real)
+    return grow if bound <= max(_FAST_BOUND_RATIO * _relative_bound(K, dim, False, real), allowance) else None
+
+
 def certified_values_memory(N, K, dim, m=1, *, extended=False):
     """Peak bytes of :func:`certified_values` at N points: the angle-addition factors of every axis and the
     ``N x (2K+1)`` products of the axes after the first, the padded coefficients and their transpose, the chunk's
@@ -84,7 +130,7 @@ def certified_values_memory(N, K, dim, m=1, *, extended=False):
     return factors + 3 * (n + B) ** dim * m * item + 4 * _CHUNK_BYTES + 2 * N * m * item
 
 
-def certified_values(coef, t, t_lo=None, *, extended=None, real=False):
+def certified_values(coef, t, t_lo=None, *, extended=None, real=False, fast=None, tolerance=0.0):
     """``h_n = sum_k c_k e^{i k.(t_n + t_lo_n)}`` with exact phases, and a proven bound on the error of every value.
 
     Parameters
@@ -99,6 +145,12 @@ def certified_values(coef, t, t_lo=None, *, extended=None, real=False):
     real : bool
         Only ``Re h``, at half the cost: ``Re h = Re sum_{k_1 >= 0} d_k e^{i k.t}`` with ``d_k = c_k + conj(c_-k)``
         for ``k_1 > 0`` and ``d_k = c_k`` for ``k_1 = 0`` (an identity for any coefficients).
+    fast : bool, optional
+        In double precision, the Taylor NUFFT (:func:`fpnorm.solvers.certify_fft.taylor_values`, its own proven
+        bound) instead of the direct sums; default where it is cheaper (:func:`fast_path`). Ignored when `extended`.
+    tolerance : float
+        An error of every value the caller accepts (absolute): the default `fast` also takes the Taylor NUFFT when
+        its bound is within it.
 
     Returns
     -------
@@ -122,20 +174,23 @@ def certified_values(coef, t, t_lo=None, *, extended=None, real=False):
     m = flat.shape[-1]
     if extended is None:
         extended = N * n**dim * m <= EXACT_WORK
+    rho = np.sum(np.abs(flat.reshape(-1, m)), axis=0) * (1 + 4 * n**dim * 2.0**-53)   # rounded up
+    if not extended:
+        allowance = float(tolerance / np.max(rho)) if np.max(rho, initial=0.0) > 0 else 0.0
+        grow = fast_path(N, K, dim, m, real=real, allowance=allowance) if fast is None else (1 if fast else None)
+        if grow is not None:
+            values, error = taylor_values(coef, t, t_lo, real=real, grow=grow)
+            if values is not None:
+                return values, error
     cplx = np.clongdouble if extended else complex
     check_memory(certified_values_memory(N, K, dim, m, extended=extended), f"the certified sums at {N} points over "
                  f"{n ** dim} modes (d = {dim})", "Use a smaller `K` or fewer points.")
-    rho = np.sum(np.abs(flat.reshape(-1, m)), axis=0) * (1 + 4 * n**dim * 2.0**-53)   # rounded up
     error = _relative_bound(K, dim, extended, real) * rho
     rest = n ** (dim - 1) * m
     axes = [axis_exponentials(t[:, j], K, t_lo=None if t_lo is None else t_lo[:, j], extended=extended,
                               half=real and j == 0) for j in range(dim)]
     B, Q = axes[0][2].shape[1], axes[0][1].shape[1]
-    if real:  # fold k_1 < 0 onto k_1 > 0: the other axes reversed (-k), conjugated
-        first = flat[K:].astype(cplx)
-        first[1:] += np.conj(flat[:K][::-1][(slice(None),) + (slice(None, None, -1),) * (dim - 1)]).astype(cplx)
-    else:
-        first = flat
+    first = fold_half(flat, K, dim, cplx) if real else flat   # k_1 < 0 onto k_1 > 0 (-k, conjugated)
     # the first axis, padded to Q B entries: (Q, B, rest) -> (B, Q rest) for one matrix product with the lows
     padded = np.zeros((Q * B, rest), dtype=cplx)
     padded[:first.shape[0]] = first.reshape(first.shape[0], rest)
@@ -186,7 +241,7 @@ def certified_residual(coef, problem, target=None, *, extended=None, enough=0.0,
         The interval's lower end.
     """
     if extended is None:
-        upper, lower = _interval(coef, problem, target, False)
+        upper, lower = _interval(coef, problem, target, False, enough=enough)
         result = interval_kind(upper, lower)
         if affordable is None:
             affordable = problem.N * coef.size <= EXACT_WORK
@@ -197,13 +252,16 @@ def certified_residual(coef, problem, target=None, *, extended=None, enough=0.0,
     return interval_kind(upper, lower)
 
 
-def _interval(coef, problem, target, extended, band=None):
-    """Upper and lower ends of the certified relative residual (of the band violation ``|r| - band`` with `band`)."""
+def _interval(coef, problem, target, extended, band=None, enough=0.0):
+    """Upper and lower ends of the certified relative residual (of the band violation ``|r| - band`` with `band`);
+    values within ``_ENOUGH_SHARE enough max |rhs|`` are accurate enough."""
     rhs = problem.rhs
     target = rhs if target is None else target
     if not np.isfinite(coef).all():
         return np.nan, np.nan
-    values, error = certified_values(coef, problem.t, problem.t_lo, extended=extended, real=True)
+    scale = float(np.max(np.abs(rhs))) if rhs.size else 0.0
+    values, error = certified_values(coef, problem.t, problem.t_lo, extended=extended, real=True,
+                                     tolerance=_ENOUGH_SHARE * enough * scale)
     u = _unit(values.dtype == np.longdouble)
     diff = np.abs(values - target.astype(values.dtype))                              # (N, m), rounded by u
     hi = diff * (1 + 2 * u) + error

@@ -1,0 +1,358 @@
+"""Certified values by a low-rank Taylor NUFFT: ``O(N T + T n^d log n)`` instead of ``O(N (2K+1)^d)``.
+
+The values ``h_n = sum_k c_k e^{i k.theta_n}`` at angles ``theta = t + t_lo`` (:func:`fpnorm.lattice.exact_angles`)
+are computed as in Ruiz-Antolin and Townsend, "A nonuniform fast Fourier transform based on low rank approximation"
+(SIAM J. Sci. Comput. 40, 2018). Along each axis a grid of ``n = 2^p > 2W`` points (``W`` the half-width of the
+modes about their centre ``k0``) and ``theta = 2 pi s / n + delta`` with an integer ``s`` and ``|delta| <~ pi / n``:
+
+    e^{i k.theta} = e^{2 pi i k.s/n} e^{i k0.delta} e^{i (k - k0).delta},
+    e^{i (k - k0).delta} = sum_{|a| < R} prod_j (i n_j delta_j)^{a_j} / a_j! ((k_j - k0_j) / n_j)^{a_j} + remainder,
+
+so ``h_n = e^{i k0.delta_n} sum_{|a| < R} i^{|a|} q_a(delta_n) F_a[s_n]`` with ``F_a`` the inverse FFT of
+``c_k prod_j ((k_j - k0_j)/n_j)^{a_j}`` (numbers of size ``<= 1``: the scaling by ``n`` keeps them ``O(1)``):
+``T = C(R - 1 + d, d)`` FFTs of size ``n^d`` (the total-degree expansion) and ``T`` multiply-adds per point.
+
+The error of every value is bounded by ``phi sum_k |c_k|`` with ``phi`` the sum of (:func:`relative_bound`):
+
+- the Taylor remainder: with ``z = sum_j W_j |delta_j|`` (the largest over the points), the terms of total degree
+  ``>= R`` sum to at most ``z^R / R! / (1 - z / (R + 1))``;
+- ``delta`` itself: formed from the double-double angle with an exact product and two exact differences
+  (Cody-Waite pieces of ``2 pi / n``, Knuth's two-sum), so it is off by a few units of rounding of ``delta`` and of
+  the low parts; a phase error ``e`` moves ``e^{i (k - k0).delta}`` by at most ``W e``;
+- the rounding of the weights ``c_k prod ((k - k0)/n)^a`` (``R + d`` roundings), of the powers ``q_a``
+  (``2R + d``), of the products and of the sums (the ``g <= C(R - 2 + d, d - 1)`` terms of each degree, then the
+  ``R`` degrees): ``gamma_{4R + 2d + 1 + g}`` relative, on terms whose moduli sum to at most
+  ``sum_{r < R} z^r / r! sum_k |c_k|``;
+- the FFTs, under the componentwise model below, with the same sum of moduli;
+- with a centre ``k0 != 0`` (the folded half box of ``real``), the factor ``e^{i k0.delta}`` from libm
+  (``LIBM_ULPS``, :mod:`fpnorm.lattice`) and its product.
+
+FFT model (assumed of scipy.fft's default backend, pocketfft, for complex power-of-two sizes; another backend set
+with ``scipy.fft.set_backend`` must meet it too; next to the libm assumption
+:data:`fpnorm.lattice.LIBM_ULPS`): a length-``n`` transform is a radix-``2^j`` Cooley-Tukey network, so every
+output is ``sum_k x_k w^{jk} prod_{path} (1 + eps_e)``, one path of ``log2 n`` radix-2 levels per (input, output),
+each level perturbing by at most ``eta``: a twiddle within ``FFT_TWIDDLE_UNITS`` units of rounding, a complex
+product (``sqrt(2) gamma_2``) and a complex sum (``u``) (Higham, *Accuracy and Stability of Numerical
+Algorithms*, 2nd ed., ch. 24 and sec. 3.6); multiplications by ``+-1, +-i`` are exact and the radix-8
+rotations by ``(1 +- i) / sqrt(2)`` fit in the same per-level budget. A ``d``-dimensional transform composes the
+axes, so its paths have ``sum_j log2 n_j`` levels. Then ``|fl(y_j) - y_j| <= ((1 + eta)^L - 1) sum_k |x_k|``.
+``eta`` carries a safety factor :data:`FFT_SAFETY` over that sum; tests/test_certify_fft.py measures the model
+against exact sums.
+"""
+
+import itertools
+import math
+
+import numpy as np
+import scipy.fft
+
+from .._internal.memory import check_memory
+from ..lattice import LIBM_ULPS, TWO_PI_HI, TWO_PI_LO
+
+__all__ = ["FFT_TWIDDLE_UNITS", "FFT_SAFETY", "FFT_LEVEL_ERROR", "TRUNCATION_UNITS", "fft_error", "fold_half",
+           "taylor_plan", "taylor_seconds", "relative_bound", "taylor_values", "taylor_values_memory"]
+
+_U = 2.0**-53
+# Error of a twiddle factor in units of rounding u: pocketfft forms w^k as the product of two table entries
+# computed to within about an ulp (at most 2 sqrt(2) u each, complex), and their product adds sqrt(2) gamma_2
+# (~2.8 u): 8 units cover both entries at 1.4 ulps.
+FFT_TWIDDLE_UNITS = 8.0
+# Safety factor on the per-level error: the model's eta is FFT_SAFETY times twiddle + complex product + complex sum
+# (~11.8 u). Radix-4 and radix-8 stages spend one twiddle on two or three levels, so the budget is already about
+# twice what a level of pocketfft's network can take; tests/test_certify_fft.py measures the largest error, on
+# random and on adversarial data, far below the model without this factor.
+FFT_SAFETY = 2.0
+FFT_LEVEL_ERROR = FFT_SAFETY * (FFT_TWIDDLE_UNITS * _U + np.sqrt(2.0) * 2 * _U / (1 - 2 * _U) + _U)
+# The Taylor remainder is made at most this many units of rounding (relative to sum |c_k|): a tenth or less of the
+# FFT's rounding (some hundreds of units at the sizes where the route is taken), so one more term would not tighten
+# the bound noticeably.
+TRUNCATION_UNITS = 32.0
+# Largest |s| of a grid index (26 bits): s times the 27-bit leading piece of 2 pi / n, and times the 26-bit second
+# piece, are exact.
+_S_BITS = 26
+# Time model of taylor_seconds (one core, measured on the shared 2-core machine): per element and radix-2 level of
+# an FFT (pocketfft: ~4 ms for 2^18 points; the 2-d grids' pruned transforms run faster, so 2-d is overestimated
+# ~1.5x), per element of the grid (placing the weighted coefficients), and per point and term (the gather
+# F_a[s_n] and the multiply-adds). Measured against the model: 0.10 s (0.14) at 1e5 points and K = 2^17, 1.6-2.5 s
+# (3.9) at 8e4 points and K = 256 in 2-d.
+_FFT_NS = 0.8
+_GRID_NS = 3.0
+_POINT_NS = 12.0
+# Fixed cost per term (the FFT call, a dozen numpy operations on small arrays): 0.3 ms for the 16 terms at 120 points
+# and K = 256, where the direct sums take as long.
+_TERM_NS = 20_000.0
+
+
+def _gamma(n):
+    return n * _U / (1.0 - n * _U)
+
+
+def fft_error(levels, eta=FFT_LEVEL_ERROR):
+    """``(1 + eta)^L - 1``: the componentwise error of an FFT with `levels` radix-2 levels, relative to
+    ``sum_k |x_k|`` (module docstring), rounded up.
+
+    Examples
+    --------
+    >>> bool(fft_error(19) < 1e-13), fft_error(0)
+    (True, 0.0)
+    """
+    return float(np.expm1(levels * np.log1p(eta))) * (1 + 2.0**-40)
+
+
+def fold_half(flat, K, dim, dtype=complex):
+    """``d_k = c_k + conj(c_-k)`` for ``k_1 > 0`` and ``d_k = c_k`` for ``k_1 = 0``: the half box ``k_1 = 0..K``
+    with ``Re h = Re sum_{k_1 >= 0} d_k e^{i k.t}`` for any coefficients.
+
+    Parameters
+    ----------
+    flat : complex ndarray, shape ``(2K+1,)*dim + (m,)``
+    K, dim : int
+    dtype : numpy dtype
+        Of the result and of its sums (``numpy.clongdouble`` for the extended-precision sums).
+
+    Returns
+    -------
+    complex ndarray, shape ``(K+1,) + (2K+1,)*(dim-1) + (m,)``, each entry rounded once.
+    """
+    first = flat[K:].astype(dtype)
+    first[1:] += np.conj(flat[:K][::-1][(slice(None),) + (slice(None, None, -1),) * (dim - 1)]).astype(dtype)
+    return first
+
+
+def taylor_plan(K, dim, real=False, grow=1):
+    """The grid of every axis: ``(lo, hi, k0, W, n)`` per axis (modes ``lo..hi`` about the centre ``k0``, half-width
+    ``W``, ``n`` the smallest power of two above ``2W`` times `grow`), and the degree ``R`` that makes the Taylor
+    remainder at most :data:`TRUNCATION_UNITS` for ``|delta_j| <= pi / n_j``.
+
+    Examples
+    --------
+    >>> axes, R = taylor_plan(2**17, 1)
+    >>> axes, R
+    ([(-131072, 131072, 0, 131072, 524288)], 16)
+    """
+    axes = []
+    for j in range(dim):
+        lo, hi = (0, K) if real and j == 0 else (-K, K)
+        k0 = (lo + hi) // 2
+        W = max(hi - k0, k0 - lo)
+        axes.append((lo, hi, k0, W, grow << (2 * W).bit_length()))
+    # the a-priori z, with room for the rounding of s (|delta_j| <= (1/2 + 2^-40) 2 pi / n_j)
+    z = sum(W * np.pi / n for _, _, _, W, n in axes) * (1 + 2.0**-38)
+    return axes, _degree(z)
+
+
+def _tail(z, R):
+    """``sum_{r >= R} z^r / r!`` bounded above (``z^R / R! / (1 - z / (R + 1))``), for ``0 <= z < R + 1``."""
+    if z == 0:
+        return 0.0
+    return float(np.exp(R * np.log(z) - math.lgamma(R + 1)) / (1 - z / (R + 1))) * (1 + 2.0**-40)
+
+
+def _degree(z):
+    R = 1
+    while R < z + 1 or _tail(z, R) > TRUNCATION_UNITS * _U:
+        R += 1
+    return R
+
+
+def _terms(R, dim):
+    """The multi-indices of total degree below R, lowest degree first."""
+    return [a for r in range(R) for a in itertools.product(range(r + 1), repeat=dim) if sum(a) == r]
+
+
+def taylor_seconds(N, K, dim, m=1, *, real=False):
+    """Modelled seconds of :func:`taylor_values` (one core), and its `grow` (1 or 2): the cheaper grid."""
+    best = (np.inf, 1)
+    for grow in (1, 2):
+        axes, R = taylor_plan(K, dim, real, grow)
+        T = math.comb(R - 1 + dim, dim)
+        size = math.prod(a[4] for a in axes)
+        seconds = T * m * (size * (_FFT_NS * np.log2(max(size, 2)) + _GRID_NS) + N * _POINT_NS + _TERM_NS) * 1e-9
+        best = min(best, (seconds, grow))
+    return best
+
+
+def taylor_values_memory(N, K, dim, m=1, *, real=False, grow=1):
+    """Peak bytes of :func:`taylor_values`: the FFT grid and its transform, the weighted box, the per-point powers,
+    offsets and gathered values, the accumulator."""
+    axes, R = taylor_plan(K, dim, real, grow)
+    size = math.prod(a[4] for a in axes)
+    box = math.prod(a[1] - a[0] + 1 for a in axes)
+    return 16 * m * (2 * size + 2 * box) + 8 * N * (dim * (R + 4) + 2) + 16 * N * m * 3
+
+
+def _blocks(lo, hi, n):
+    """The modes ``lo..hi`` (``hi >= 0``) at their grid places ``k mod n``: (slice of the box, slice of the grid)
+    pairs, one per contiguous run."""
+    if lo >= 0:
+        return [(slice(0, hi - lo + 1), slice(lo, hi + 1))]
+    return [(slice(0, -lo), slice(n + lo, n)), (slice(-lo, hi - lo + 1), slice(0, hi + 1))]
+
+
+def _two_sum(a, b):
+    """``a + b = s + e`` exactly (Knuth)."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _offsets(t, t_lo, n):
+    """Grid indices ``s`` and offsets ``delta = t + t_lo - 2 pi s / n`` with a bound on each offset's error, or
+    None when an index would exceed :data:`_S_BITS` bits.
+
+    ``2 pi / n = C1 + C2 + C3``: ``C1`` the leading 27 bits of ``TWO_PI_HI / n``, ``C2`` the rest of it (26 bits),
+    ``C3 = TWO_PI_LO / n`` (``n`` a power of two: exact scalings). ``s C1`` and ``s C2`` are exact and the two
+    differences are two-sums, so only the low parts' sum, ``s C3`` and the final sum round.
+    """
+    w_hi, w_lo = TWO_PI_HI / n, TWO_PI_LO / n
+    s = np.rint(t * (n / TWO_PI_HI))
+    if s.size and not float(np.max(np.abs(s))) < 2.0**_S_BITS:          # too large, or not finite
+        return None
+    e = int(np.frexp(w_hi)[1])
+    c1 = float(np.ldexp(np.floor(np.ldexp(w_hi, 27 - e)), e - 27))
+    c2 = w_hi - c1                                              # exact: the low 26 bits of w_hi
+    a, ea = _two_sum(t, -(s * c1))
+    hi, eh = _two_sum(a, -(s * c2))
+    p3 = s * w_lo
+    low = 0.0 if t_lo is None else t_lo
+    lo = ((ea + eh) + low) - p3
+    delta = hi + lo
+    # the final sum (u |delta|), the three sums of the low parts (gamma_3 of their moduli), s C3 (u |s C3|) and
+    # 2 pi - (TWO_PI_HI + TWO_PI_LO) <= 2^-105 times |s| / n; all rounded up by the factor
+    err = (_U * np.abs(delta) + _gamma(3) * (np.abs(ea) + np.abs(eh) + np.abs(low) + np.abs(p3))
+           + _U * np.abs(p3) + np.abs(s) * (2.0**-105 / n)) * (1 + 8 * _U)
+    return s.astype(np.int64) % n, delta, err
+
+
+def relative_bound(axes, R, z, delta_error, *, real=False, fft_eta=FFT_LEVEL_ERROR):
+    """``phi``: every value of :func:`taylor_values` is within ``phi sum_k |c_k|`` of the exact one.
+
+    Parameters
+    ----------
+    axes, R : from :func:`taylor_plan`
+    z : float
+        The largest ``sum_j W_j |delta_j|`` over the points (of the computed offsets).
+    delta_error : sequence of float
+        Per axis, the largest error of a computed offset.
+    real : bool
+        The half box of :func:`fold_half` (its one rounding per coefficient counted here).
+    """
+    dim = len(axes)
+    group = math.comb(R - 2 + dim, dim - 1) if R > 1 else 1
+    levels = sum(int(a[4]).bit_length() - 1 for a in axes)
+    moduli = sum(z**r / math.factorial(r) for r in range(R)) * (1 + 2.0**-40)
+    rounding = (1 + _gamma(4 * R + 2 * dim + 1 + group)) * (1 + fft_error(levels, fft_eta)) - 1
+    phi = rounding * moduli + _tail(z, R) + sum(a[3] * e for a, e in zip(axes, delta_error, strict=True))
+    if any(a[2] for a in axes):  # e^{i k0.delta}: libm, the rounded phase, the offsets' errors; its product
+        centre = sum(abs(a[2]) * e for a, e in zip(axes, delta_error, strict=True))
+        phase = sum(abs(a[2]) * np.pi / a[4] for a in axes) * 1.01                   # |k0.delta| at most
+        shift = 2 * np.sqrt(2.0) * LIBM_ULPS * _U + _gamma(2 * dim) * phase + centre
+        phi = phi + (1 + phi) * (shift + (1 + shift) * np.sqrt(2.0) * _gamma(2))
+    if real:  # the folded coefficients are rounded once: sum |d~_k| <= (1 + u) sum |c_k|
+        phi = _U + (1 + _U) * phi
+    return phi * (1 + 2.0**-40)
+
+
+def taylor_values(coef, t, t_lo=None, *, real=False, grow=1):
+    """``h_n = sum_k c_k e^{i k.(t_n + t_lo_n)}`` by the Taylor NUFFT, with a proven bound on every value's error.
+
+    Parameters
+    ----------
+    coef : complex ndarray, shape ``(2K+1,)*d`` (+ ``(m,)``)
+    t : float ndarray, shape (N, d)
+        Angles (finite; of modulus up to ``2^26 2 pi / n``, which wrapped angles are).
+    t_lo : float ndarray, shape (N, d), optional
+        Their low parts (:func:`fpnorm.lattice.exact_angles`).
+    real : bool
+        Only ``Re h``, through the folded half box (:func:`fold_half`): half the grid along the first axis.
+    grow : int
+        1 or 2: the grid's oversampling beyond the smallest power of two (:func:`taylor_seconds` picks it).
+
+    Returns
+    -------
+    values : complex ndarray, shape (N,) (+ ``(m,)``); real with `real`
+    error : float ndarray, shape (m,) or ()
+        ``|values_n - h_n| <= error`` (``Re h_n`` with `real`) for every point of a column (module docstring).
+        None when the angles are too large for the grid (then nothing is computed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = np.array([0.5, 0.0, 0.5], dtype=complex)           # cos(t)
+    >>> v, err = taylor_values(c, np.array([[0.25], [2.0]]))
+    >>> bool(np.all(np.abs(v - np.cos([0.25, 2.0])) <= err)), bool(err < 1e-13)
+    (True, True)
+    """
+    N, dim = t.shape
+    n_modes = coef.shape[0]
+    K = (n_modes - 1) // 2
+    tail = coef.shape[dim:]
+    flat = np.asarray(coef).reshape((n_modes,) * dim + (-1,))
+    m = flat.shape[-1]
+    check_memory(taylor_values_memory(N, K, dim, m, real=real, grow=grow),
+                 f"the Taylor NUFFT at {N} points over {n_modes ** dim} modes (d = {dim})",
+                 "Use a smaller `K` or fewer points.")
+    axes, R = taylor_plan(K, dim, real, grow)
+    box = fold_half(flat, K, dim) if real else flat.astype(complex)
+    rho = np.sum(np.abs(flat.reshape(-1, m)), axis=0) * (1 + 4 * n_modes**dim * _U)   # rounded up
+    shape = tuple(a[4] for a in axes)
+    index = np.zeros(N, dtype=np.int64)
+    deltas, errors = [], []
+    for j, (_, _, _, _, n) in enumerate(axes):
+        got = _offsets(t[:, j], None if t_lo is None else t_lo[:, j], n)
+        if got is None:
+            return None, None
+        s, delta, err = got
+        index = index * n + s
+        deltas.append(delta)
+        errors.append(float(np.max(err, initial=0.0)))
+    z = float(np.max(sum(a[3] * np.abs(d) for a, d in zip(axes, deltas, strict=True)), initial=0.0))
+    z *= 1 + 2 * dim * _U
+    if z >= R + 1 or _tail(z, R) > TRUNCATION_UNITS * _U:  # not for offsets within the a-priori pi / n
+        R = _degree(z)
+    # per axis: weights ((k - k0)/n)^a over the modes and powers (n delta)^a / a! at the points, a < R
+    weights, powers, places = [], [], []
+    for (lo, hi, k0, _, n), delta in zip(axes, deltas, strict=True):
+        p = (np.arange(lo, hi + 1) - k0) / n
+        w = np.ones((R, p.size))
+        x = n * delta
+        q = np.ones((R, N))
+        for a in range(1, R):
+            w[a] = w[a - 1] * p
+            q[a] = q[a - 1] * x / a
+        weights.append(w)
+        powers.append(q)
+        places.append(_blocks(lo, hi, n))
+    grid = np.zeros(shape + (m,), dtype=complex)
+    # the trailing axes are transformed only where the first axis holds modes (the other rows stay exact zeros):
+    # the same network on fewer rows, a quarter less work in 2-d
+    work = np.zeros_like(grid) if dim > 1 else None
+    acc = np.zeros((N, m), dtype=complex)
+    part = np.zeros((N, m), dtype=complex)
+    unit = (1.0, 1j, -1.0, -1j)
+    for number, alpha in enumerate(_terms(R, dim)):
+        scale = weights[0][alpha[0]]
+        for j in range(1, dim):
+            scale = np.multiply.outer(scale, weights[j][alpha[j]])
+        for pieces in itertools.product(*places):
+            src = tuple(p[0] for p in pieces)
+            np.multiply(box[src], scale[src][..., None], out=grid[tuple(p[1] for p in pieces)])
+        if dim == 1:
+            F = scipy.fft.ifft(grid, axis=0, norm="forward")
+        else:
+            for _, rows in places[0]:
+                work[rows] = scipy.fft.ifftn(grid[rows], axes=tuple(range(1, dim)), norm="forward")
+            F = scipy.fft.ifft(work, axis=0, norm="forward").reshape(-1, m)
+        q = powers[0][alpha[0]]
+        for j in range(1, dim):
+            q = q * powers[j][alpha[j]]
+        part += (unit[sum(alpha) % 4] * q)[:, None] * F[index]
+        if number + 1 == math.comb(sum(alpha) + dim, dim):    # the last term of its degree: a short sum per degree
+            acc += part
+            part[:] = 0.0
+    if any(a[2] for a in axes):
+        phase = sum(a[2] * d for a, d in zip(axes, deltas, strict=True))
+        acc *= (np.cos(phase) + 1j * np.sin(phase))[:, None]
+    error = relative_bound(axes, R, z, errors, real=real) * rho
+    values = acc.real if real else acc
+    return values.reshape((N,) + tail), error.reshape(tail)
