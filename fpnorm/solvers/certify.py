@@ -9,16 +9,17 @@ and summed as matrix products whose rounding has the classical bound: a computed
 With ``phi`` the sum of all relative perturbations a term meets (each unit-modulus factor's error, each inner
 product's ``sqrt(2) gamma``), every value is within ``phi / (1 - phi) sum_k |c_k|`` of the exact one.
 
-Up to ``EXACT_WORK`` terms the sums run in extended precision (``numpy.clongdouble``: a unit of rounding ``2^-64``
-on x86), so the bound is some ``1e-17 sum_k |c_k|``: far below the residual even when ``sum_k |c_k|`` is ``1e8``
-times the data, and the residual is reported as "exact". Beyond, the sums run in double precision through BLAS
+Up to ``EXACT_WORK`` terms (or :data:`EXACT_SECONDS` of the Taylor NUFFT below) the sums run in extended precision
+(``numpy.clongdouble``: a unit of rounding ``2^-64`` on x86), so the bound is some ``1e-17 sum_k |c_k|``: far
+below the residual even when ``sum_k |c_k|`` is ``1e8`` times the data, and the residual is reported as "exact".
+Beyond, the sums run in double precision through BLAS
 (``N M`` multiply-adds as one matrix product) and the residual is reported as a "bound". Either way the figure is
 the upper end of the certified interval, so it is never below the true residual. The only assumption is libm's
 accuracy for ``cos`` and ``sin`` (:data:`fpnorm.lattice.LIBM_ULPS`).
 
-In double precision, where it is cheaper by the time models (:func:`direct_seconds`,
-:func:`fpnorm.solvers.certify_fft.taylor_seconds`) and its bound is about as tight (:func:`fast_path`), the values
-come from a low-rank Taylor NUFFT instead (:mod:`fpnorm.solvers.certify_fft`: ``T`` power-of-two FFTs and ``T``
+Where it is cheaper by the time models (:func:`direct_seconds`, :func:`fpnorm.solvers.certify_fft.taylor_seconds`)
+and, in double precision, its bound is about as tight (:func:`fast_path`), the values come from a low-rank Taylor
+NUFFT instead (:mod:`fpnorm.solvers.certify_fft`: ``T`` power-of-two FFTs and ``T``
 multiply-adds per point), with its own proven bound of the same form ``phi sum_k |c_k|``. It adds one assumption,
 next to libm's: every output of scipy.fft's complex power-of-two transforms (its default backend, pocketfft, a
 Cooley-Tukey network) is within ``((1 + eta)^{log2 n} - 1) sum_k |x_k|`` of the exact one, ``eta`` =
@@ -34,15 +35,19 @@ from ..lattice import EXP_ERROR_UNITS, axis_exponentials, exact_angles
 from .certify_fft import fold_half, relative_bound, taylor_plan, taylor_seconds, taylor_values
 from .problem import RESIDUAL_KINDS, Problem, values_at_points
 
-__all__ = ["EXACT_WORK", "EXACT_SHARE", "NUFFT_ERROR", "DIRECT_SUM_CAP", "certified_values", "certified_residual",
-           "band_violation", "sensitivity", "point_values", "relative_interval", "interval_kind",
-           "certified_values_memory", "direct_seconds", "fast_path"]
+__all__ = ["EXACT_WORK", "EXACT_SECONDS", "EXACT_SHARE", "NUFFT_ERROR", "DIRECT_SUM_CAP", "certified_values",
+           "certified_residual", "band_violation", "sensitivity", "point_values", "relative_interval", "interval_kind",
+           "certified_values_memory", "direct_seconds", "extended_affordable", "fast_path"]
 
 # Terms (points x modes x columns) up to which values are summed in extended precision: about 0.5 s on the 2-core
 # machine (numpy's long-double products run at ~25 ns a complex multiply-add, measured: 3.2 s for N = 8000 points
 # and 16385 modes, against 0.34 s for the double-precision BLAS route). solve() also sums in extended precision
 # after a dense QR/SVD solve, whose O(N^2 M) cost dwarfs it.
 EXACT_WORK = 2e7
+# Modelled seconds up to which the extended-precision Taylor NUFFT runs where the direct sums would exceed EXACT_WORK
+# (about 0.7 s at 1e5 points and K = 2^17 in 1-d, with a bound of 1e-18 sum |c_k| against 1e-13 in double; 2-d and
+# 3-d boxes of the issue's sizes model at 10 s and more).
+EXACT_SECONDS = 2.0
 # The residual is "exact" when its certified interval is this narrow relative to its lower end: the reported upper
 # end is then the residual to within 10%, never below it.
 EXACT_SHARE = 0.1
@@ -63,6 +68,8 @@ _CHUNK_BYTES = 64 * 2**20
 _EXP_NS = 56.0
 _TERM_NS = {1: 0.12}
 _TERM_NS_ND = 0.8
+# numpy's long-double complex multiply-add (EXACT_WORK's measurement)
+_EXTENDED_TERM_NS = 25.0
 # The Taylor NUFFT (:mod:`fpnorm.solvers.certify_fft`) replaces the double-precision direct sums when its modelled
 # time is lower and its a-priori bound at most this many times theirs (they are alike: a few hundred to a few
 # thousand units of rounding of sum |c_k| where it is faster), or within what the caller can accept.
@@ -98,12 +105,21 @@ def _relative_bound(K, dim, extended, real=False):
     return phi / (1.0 - phi)
 
 
-def direct_seconds(N, K, dim, m=1, *, real=False):
-    """Modelled seconds of the double-precision direct sums of :func:`certified_values` (one core)."""
+def direct_seconds(N, K, dim, m=1, *, real=False, extended=False):
+    """Modelled seconds of the direct sums of :func:`certified_values` (one core), in double or extended precision."""
     n = 2 * K + 1
     first = K + 1 if real else n
     exps = N * (2 * np.sqrt(first) + 2 * (dim - 1) * np.sqrt(n)) * _EXP_NS
-    return (exps + N * first * n ** (dim - 1) * m * _TERM_NS.get(dim, _TERM_NS_ND)) * 1e-9
+    term = _EXTENDED_TERM_NS if extended else _TERM_NS.get(dim, _TERM_NS_ND)
+    return (exps + N * first * n ** (dim - 1) * m * term) * 1e-9
+
+
+def extended_affordable(N, K, dim, m=1, *, real=False):
+    """Whether :func:`certified_values` in extended precision fits its time budget: ``N M m <= EXACT_WORK`` for the
+    direct sums, or the Taylor NUFFT's modelled time within :data:`EXACT_SECONDS`."""
+    if N * (2 * K + 1) ** dim * m <= EXACT_WORK:
+        return True
+    return taylor_seconds(N, K, dim, m, real=real, extended=True)[0] <= EXACT_SECONDS
 
 
 def fast_path(N, K, dim, m=1, *, real=False, allowance=0.0):
@@ -146,8 +162,9 @@ def certified_values(coef, t, t_lo=None, *, extended=None, real=False, fast=None
         Only ``Re h``, at half the cost: ``Re h = Re sum_{k_1 >= 0} d_k e^{i k.t}`` with ``d_k = c_k + conj(c_-k)``
         for ``k_1 > 0`` and ``d_k = c_k`` for ``k_1 = 0`` (an identity for any coefficients).
     fast : bool, optional
-        In double precision, the Taylor NUFFT (:func:`fpnorm.solvers.certify_fft.taylor_values`, its own proven
-        bound) instead of the direct sums; default where it is cheaper (:func:`fast_path`). Ignored when `extended`.
+        The Taylor NUFFT (:func:`fpnorm.solvers.certify_fft.taylor_values`, its own proven bound) instead of the
+        direct sums; default where it is cheaper (in double precision, :func:`fast_path`; in extended precision by
+        the time models alone: both bounds are far below what a caller asks).
     tolerance : float
         An error of every value the caller accepts (absolute): the default `fast` also takes the Taylor NUFFT when
         its bound is within it.
@@ -180,6 +197,12 @@ def certified_values(coef, t, t_lo=None, *, extended=None, real=False, fast=None
         grow = fast_path(N, K, dim, m, real=real, allowance=allowance) if fast is None else (1 if fast else None)
         if grow is not None:
             values, error = taylor_values(coef, t, t_lo, real=real, grow=grow)
+            if values is not None:
+                return values, error
+    elif fast is not False:
+        seconds, grow = taylor_seconds(N, K, dim, m, real=real, extended=True)
+        if fast or seconds < direct_seconds(N, K, dim, m, real=real, extended=True):
+            values, error = taylor_values(coef, t, t_lo, real=real, grow=grow, extended=True)
             if values is not None:
                 return values, error
     cplx = np.clongdouble if extended else complex
@@ -228,7 +251,7 @@ def certified_residual(coef, problem, target=None, *, extended=None, enough=0.0,
     enough : float
         A residual bound that needs no sharper figure (``rtol`` for a solve).
     affordable : bool, optional
-        Whether the extended-precision sums may run; default when ``N M m <= EXACT_WORK``.
+        Whether the extended-precision sums may run; default :func:`extended_affordable`.
 
     Returns
     -------
@@ -244,7 +267,8 @@ def certified_residual(coef, problem, target=None, *, extended=None, enough=0.0,
         upper, lower = _interval(coef, problem, target, False, enough=enough)
         result = interval_kind(upper, lower)
         if affordable is None:
-            affordable = problem.N * coef.size <= EXACT_WORK
+            m = coef.size // problem.M
+            affordable = extended_affordable(problem.N, problem.K, problem.dim, m, real=True)
         if result[1] == RESIDUAL_KINDS[0] or not upper > enough or not affordable:
             return result
         extended = True

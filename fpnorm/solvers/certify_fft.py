@@ -53,6 +53,13 @@ __all__ = ["FFT_TWIDDLE_UNITS", "FFT_SAFETY", "FFT_LEVEL_ERROR", "TRUNCATION_UNI
            "taylor_plan", "taylor_seconds", "relative_bound", "taylor_values", "taylor_values_memory"]
 
 _U = 2.0**-53
+# Unit of rounding of the extended type (numpy.longdouble: 2^-64 on x86, the double's where the platform has no wider
+# type); scipy.fft transforms clongdouble in that type, with twiddles computed in it (measured: 1e-21 of sum |x_k|
+# against mpmath at n = 2^12).
+_U_EXTENDED = float(np.finfo(np.longdouble).eps) / 2
+# The extended path's time relative to the double one's (measured: an FFT of 2^19 clongdouble points 63 ms against
+# 13 ms; the per-point products alike).
+_EXTENDED_COST = 5.0
 # Error of a twiddle factor in units of rounding u: pocketfft forms w^k as the product of two table entries
 # computed to within about an ulp (at most 2 sqrt(2) u each, complex), and their product adds sqrt(2) gamma_2
 # (~2.8 u): 8 units cover both entries at 1.4 ulps.
@@ -62,7 +69,13 @@ FFT_TWIDDLE_UNITS = 8.0
 # twice what a level of pocketfft's network can take; tests/test_certify_fft.py measures the largest error, on
 # random and on adversarial data, far below the model without this factor.
 FFT_SAFETY = 2.0
-FFT_LEVEL_ERROR = FFT_SAFETY * (FFT_TWIDDLE_UNITS * _U + np.sqrt(2.0) * 2 * _U / (1 - 2 * _U) + _U)
+
+
+def _level_error(u):
+    return FFT_SAFETY * (FFT_TWIDDLE_UNITS * u + np.sqrt(2.0) * 2 * u / (1 - 2 * u) + u)
+
+
+FFT_LEVEL_ERROR = _level_error(_U)
 # The Taylor remainder is made at most this many units of rounding (relative to sum |c_k|): a tenth or less of the
 # FFT's rounding (some hundreds of units at the sizes where the route is taken), so one more term would not tighten
 # the bound noticeably.
@@ -83,8 +96,8 @@ _POINT_NS = 12.0
 _TERM_NS = 20_000.0
 
 
-def _gamma(n):
-    return n * _U / (1.0 - n * _U)
+def _gamma(n, u=_U):
+    return n * u / (1.0 - n * u)
 
 
 def fft_error(levels, eta=FFT_LEVEL_ERROR):
@@ -119,7 +132,7 @@ def fold_half(flat, K, dim, dtype=complex):
     return first
 
 
-def taylor_plan(K, dim, real=False, grow=1):
+def taylor_plan(K, dim, real=False, grow=1, extended=False):
     """The grid of every axis: ``(lo, hi, k0, W, n)`` per axis (modes ``lo..hi`` about the centre ``k0``, half-width
     ``W``, ``n`` the smallest power of two above ``2W`` times `grow`), and the degree ``R`` that makes the Taylor
     remainder at most :data:`TRUNCATION_UNITS` for ``|delta_j| <= pi / n_j``.
@@ -138,7 +151,7 @@ def taylor_plan(K, dim, real=False, grow=1):
         axes.append((lo, hi, k0, W, grow << (2 * W).bit_length()))
     # the a-priori z, with room for the rounding of s (|delta_j| <= (1/2 + 2^-40) 2 pi / n_j)
     z = sum(W * np.pi / n for _, _, _, W, n in axes) * (1 + 2.0**-38)
-    return axes, _degree(z)
+    return axes, _degree(z, _U_EXTENDED if extended else _U)
 
 
 def _tail(z, R):
@@ -148,9 +161,9 @@ def _tail(z, R):
     return float(np.exp(R * np.log(z) - math.lgamma(R + 1)) / (1 - z / (R + 1))) * (1 + 2.0**-40)
 
 
-def _degree(z):
+def _degree(z, u=_U):
     R = 1
-    while R < z + 1 or _tail(z, R) > TRUNCATION_UNITS * _U:
+    while R < z + 1 or _tail(z, R) > TRUNCATION_UNITS * u:
         R += 1
     return R
 
@@ -160,25 +173,27 @@ def _terms(R, dim):
     return [a for r in range(R) for a in itertools.product(range(r + 1), repeat=dim) if sum(a) == r]
 
 
-def taylor_seconds(N, K, dim, m=1, *, real=False):
+def taylor_seconds(N, K, dim, m=1, *, real=False, extended=False):
     """Modelled seconds of :func:`taylor_values` (one core), and its `grow` (1 or 2): the cheaper grid."""
     best = (np.inf, 1)
     for grow in (1, 2):
-        axes, R = taylor_plan(K, dim, real, grow)
+        axes, R = taylor_plan(K, dim, real, grow, extended)
         T = math.comb(R - 1 + dim, dim)
         size = math.prod(a[4] for a in axes)
         seconds = T * m * (size * (_FFT_NS * np.log2(max(size, 2)) + _GRID_NS) + N * _POINT_NS + _TERM_NS) * 1e-9
+        seconds *= _EXTENDED_COST if extended else 1.0
         best = min(best, (seconds, grow))
     return best
 
 
-def taylor_values_memory(N, K, dim, m=1, *, real=False, grow=1):
+def taylor_values_memory(N, K, dim, m=1, *, real=False, grow=1, extended=False):
     """Peak bytes of :func:`taylor_values`: the FFT grid and its transform, the weighted box, the per-point powers,
     offsets and gathered values, the accumulator."""
-    axes, R = taylor_plan(K, dim, real, grow)
+    axes, R = taylor_plan(K, dim, real, grow, extended)
     size = math.prod(a[4] for a in axes)
     box = math.prod(a[1] - a[0] + 1 for a in axes)
-    return 16 * m * (2 * size + 2 * box) + 8 * N * (dim * (R + 4) + 2) + 16 * N * m * 3
+    wide = 2 if extended else 1
+    return wide * (16 * m * (2 * size + 2 * box) + 8 * N * (dim * (R + 4) + 2) + 16 * N * m * 3)
 
 
 def _blocks(lo, hi, n):
@@ -196,13 +211,14 @@ def _two_sum(a, b):
     return s, (a - (s - bb)) + (b - bb)
 
 
-def _offsets(t, t_lo, n):
+def _offsets(t, t_lo, n, extended=False):
     """Grid indices ``s`` and offsets ``delta = t + t_lo - 2 pi s / n`` with a bound on each offset's error, or
     None when an index would exceed :data:`_S_BITS` bits.
 
     ``2 pi / n = C1 + C2 + C3``: ``C1`` the leading 27 bits of ``TWO_PI_HI / n``, ``C2`` the rest of it (26 bits),
     ``C3 = TWO_PI_LO / n`` (``n`` a power of two: exact scalings). ``s C1`` and ``s C2`` are exact and the two
-    differences are two-sums, so only the low parts' sum, ``s C3`` and the final sum round.
+    differences are two-sums, so only the low parts' sum, ``s C3`` and the final sum round (the final sum in the
+    extended type with `extended`: ``delta`` is then a long double).
     """
     w_hi, w_lo = TWO_PI_HI / n, TWO_PI_LO / n
     s = np.rint(t * (n / TWO_PI_HI))
@@ -216,15 +232,20 @@ def _offsets(t, t_lo, n):
     p3 = s * w_lo
     low = 0.0 if t_lo is None else t_lo
     lo = ((ea + eh) + low) - p3
-    delta = hi + lo
+    if extended:
+        delta = hi.astype(np.longdouble) + lo
+        final = _U_EXTENDED * np.abs(delta).astype(float)
+    else:
+        delta = hi + lo
+        final = _U * np.abs(delta)
     # the final sum (u |delta|), the three sums of the low parts (gamma_3 of their moduli), s C3 (u |s C3|) and
     # 2 pi - (TWO_PI_HI + TWO_PI_LO) <= 2^-105 times |s| / n; all rounded up by the factor
-    err = (_U * np.abs(delta) + _gamma(3) * (np.abs(ea) + np.abs(eh) + np.abs(low) + np.abs(p3))
+    err = (final + _gamma(3) * (np.abs(ea) + np.abs(eh) + np.abs(low) + np.abs(p3))
            + _U * np.abs(p3) + np.abs(s) * (2.0**-105 / n)) * (1 + 8 * _U)
     return s.astype(np.int64) % n, delta, err
 
 
-def relative_bound(axes, R, z, delta_error, *, real=False, fft_eta=FFT_LEVEL_ERROR):
+def relative_bound(axes, R, z, delta_error, *, real=False, fft_eta=None, extended=False):
     """``phi``: every value of :func:`taylor_values` is within ``phi sum_k |c_k|`` of the exact one.
 
     Parameters
@@ -236,24 +257,30 @@ def relative_bound(axes, R, z, delta_error, *, real=False, fft_eta=FFT_LEVEL_ERR
         Per axis, the largest error of a computed offset.
     real : bool
         The half box of :func:`fold_half` (its one rounding per coefficient counted here).
+    fft_eta : float, optional
+        The FFT model's error per level (default :data:`FFT_LEVEL_ERROR`, or its extended-type value).
+    extended : bool
+        The sums ran in ``numpy.longdouble`` (its unit of rounding in every term).
     """
+    u = _U_EXTENDED if extended else _U
+    fft_eta = _level_error(u) if fft_eta is None else fft_eta
     dim = len(axes)
     group = math.comb(R - 2 + dim, dim - 1) if R > 1 else 1
     levels = sum(int(a[4]).bit_length() - 1 for a in axes)
     moduli = sum(z**r / math.factorial(r) for r in range(R)) * (1 + 2.0**-40)
-    rounding = (1 + _gamma(4 * R + 2 * dim + 1 + group)) * (1 + fft_error(levels, fft_eta)) - 1
+    rounding = (1 + _gamma(4 * R + 2 * dim + 1 + group, u)) * (1 + fft_error(levels, fft_eta)) - 1
     phi = rounding * moduli + _tail(z, R) + sum(a[3] * e for a, e in zip(axes, delta_error, strict=True))
     if any(a[2] for a in axes):  # e^{i k0.delta}: libm, the rounded phase, the offsets' errors; its product
         centre = sum(abs(a[2]) * e for a, e in zip(axes, delta_error, strict=True))
         phase = sum(abs(a[2]) * np.pi / a[4] for a in axes) * 1.01                   # |k0.delta| at most
-        shift = 2 * np.sqrt(2.0) * LIBM_ULPS * _U + _gamma(2 * dim) * phase + centre
-        phi = phi + (1 + phi) * (shift + (1 + shift) * np.sqrt(2.0) * _gamma(2))
+        shift = 2 * np.sqrt(2.0) * LIBM_ULPS * u + _gamma(2 * dim, u) * phase + centre
+        phi = phi + (1 + phi) * (shift + (1 + shift) * np.sqrt(2.0) * _gamma(2, u))
     if real:  # the folded coefficients are rounded once: sum |d~_k| <= (1 + u) sum |c_k|
-        phi = _U + (1 + _U) * phi
+        phi = u + (1 + u) * phi
     return phi * (1 + 2.0**-40)
 
 
-def taylor_values(coef, t, t_lo=None, *, real=False, grow=1):
+def taylor_values(coef, t, t_lo=None, *, real=False, grow=1, extended=False):
     """``h_n = sum_k c_k e^{i k.(t_n + t_lo_n)}`` by the Taylor NUFFT, with a proven bound on every value's error.
 
     Parameters
@@ -267,10 +294,12 @@ def taylor_values(coef, t, t_lo=None, *, real=False, grow=1):
         Only ``Re h``, through the folded half box (:func:`fold_half`): half the grid along the first axis.
     grow : int
         1 or 2: the grid's oversampling beyond the smallest power of two (:func:`taylor_seconds` picks it).
+    extended : bool
+        Transform and sum in ``numpy.clongdouble`` (a bound some 2000 times tighter on x86, at ~5 times the cost).
 
     Returns
     -------
-    values : complex ndarray, shape (N,) (+ ``(m,)``); real with `real`
+    values : complex ndarray, shape (N,) (+ ``(m,)``); clongdouble with `extended`; real with `real`
     error : float ndarray, shape (m,) or ()
         ``|values_n - h_n| <= error`` (``Re h_n`` with `real`) for every point of a column (module docstring).
         None when the angles are too large for the grid (then nothing is computed).
@@ -289,17 +318,18 @@ def taylor_values(coef, t, t_lo=None, *, real=False, grow=1):
     tail = coef.shape[dim:]
     flat = np.asarray(coef).reshape((n_modes,) * dim + (-1,))
     m = flat.shape[-1]
-    check_memory(taylor_values_memory(N, K, dim, m, real=real, grow=grow),
+    check_memory(taylor_values_memory(N, K, dim, m, real=real, grow=grow, extended=extended),
                  f"the Taylor NUFFT at {N} points over {n_modes ** dim} modes (d = {dim})",
                  "Use a smaller `K` or fewer points.")
-    axes, R = taylor_plan(K, dim, real, grow)
-    box = fold_half(flat, K, dim) if real else flat.astype(complex)
+    axes, R = taylor_plan(K, dim, real, grow, extended)
+    u, cplx = (_U_EXTENDED, np.clongdouble) if extended else (_U, complex)
+    box = fold_half(flat, K, dim, cplx) if real else flat.astype(cplx)
     rho = np.sum(np.abs(flat.reshape(-1, m)), axis=0) * (1 + 4 * n_modes**dim * _U)   # rounded up
     shape = tuple(a[4] for a in axes)
     index = np.zeros(N, dtype=np.int64)
     deltas, errors = [], []
     for j, (_, _, _, _, n) in enumerate(axes):
-        got = _offsets(t[:, j], None if t_lo is None else t_lo[:, j], n)
+        got = _offsets(t[:, j], None if t_lo is None else t_lo[:, j], n, extended)
         if got is None:
             return None, None
         s, delta, err = got
@@ -308,27 +338,27 @@ def taylor_values(coef, t, t_lo=None, *, real=False, grow=1):
         errors.append(float(np.max(err, initial=0.0)))
     z = float(np.max(sum(a[3] * np.abs(d) for a, d in zip(axes, deltas, strict=True)), initial=0.0))
     z *= 1 + 2 * dim * _U
-    if z >= R + 1 or _tail(z, R) > TRUNCATION_UNITS * _U:  # not for offsets within the a-priori pi / n
-        R = _degree(z)
+    if z >= R + 1 or _tail(z, R) > TRUNCATION_UNITS * u:  # not for offsets within the a-priori pi / n
+        R = _degree(z, u)
     # per axis: weights ((k - k0)/n)^a over the modes and powers (n delta)^a / a! at the points, a < R
     weights, powers, places = [], [], []
     for (lo, hi, k0, _, n), delta in zip(axes, deltas, strict=True):
-        p = (np.arange(lo, hi + 1) - k0) / n
-        w = np.ones((R, p.size))
+        p = (np.arange(lo, hi + 1) - k0) / n                   # exact: n is a power of two
+        w = np.ones((R, p.size), dtype=delta.dtype)
         x = n * delta
-        q = np.ones((R, N))
+        q = np.ones((R, N), dtype=delta.dtype)
         for a in range(1, R):
             w[a] = w[a - 1] * p
             q[a] = q[a - 1] * x / a
         weights.append(w)
         powers.append(q)
         places.append(_blocks(lo, hi, n))
-    grid = np.zeros(shape + (m,), dtype=complex)
+    grid = np.zeros(shape + (m,), dtype=cplx)
     # the trailing axes are transformed only where the first axis holds modes (the other rows stay exact zeros):
     # the same network on fewer rows, a quarter less work in 2-d
     work = np.zeros_like(grid) if dim > 1 else None
-    acc = np.zeros((N, m), dtype=complex)
-    part = np.zeros((N, m), dtype=complex)
+    acc = np.zeros((N, m), dtype=cplx)
+    part = np.zeros((N, m), dtype=cplx)
     unit = (1.0, 1j, -1.0, -1j)
     for number, alpha in enumerate(_terms(R, dim)):
         scale = weights[0][alpha[0]]
@@ -353,6 +383,6 @@ def taylor_values(coef, t, t_lo=None, *, real=False, grow=1):
     if any(a[2] for a in axes):
         phase = sum(a[2] * d for a, d in zip(axes, deltas, strict=True))
         acc *= (np.cos(phase) + 1j * np.sin(phase))[:, None]
-    error = relative_bound(axes, R, z, errors, real=real) * rho
+    error = relative_bound(axes, R, z, errors, real=real, extended=extended) * rho
     values = acc.real if real else acc
     return values.reshape((N,) + tail), error.reshape(tail)
