@@ -114,7 +114,7 @@ _PROGRESS_DELAY = 2.0
 
 def iterative_memory(N, M, m=1, dim=1, neighbours=NEIGHBOURS):
     """Peak bytes of :func:`solve_iterative`: NUFFT plans' fine grids, Krylov vectors, the preconditioner setup."""
-    grid = 16 * M * (2**dim) * m * 2          # two plans, oversampling 2 per axis
+    grid = 16 * M * (2**dim) * m * 3          # up to three plans (check, loose, tight), oversampling 2 per axis
     vectors = 8 * N * m * 10 + 16 * M * m * 6    # point-space and coefficient-space Krylov vectors, temporaries
     nb = neighbours + 1
     # local matrices, differences, their kernel values and the increments' covariances: the factor's peak grew by
@@ -131,11 +131,12 @@ class _ProductTiers:
     ``size``: what its products can reach (``reach`` grows to what the last loose run achieved), not rtol.
     """
 
-    def __init__(self, t, K, m, root, *, tight):
+    def __init__(self, t, K, m, root, *, tight, exact=False):
         self._t, self._K, self._m, self._root = t, K, m, root
         self.tight = tight
         loose = _LOOSE_EPS.get(t.shape[1], min(_LOOSE_EPS.values()))
-        self.loose = loose if loose > tight else None
+        # exact (direct-sum) products cost the same at any tolerance: loose runs would only add restarts
+        self.loose = loose if loose > tight and not exact else None
         self.reach = _LOOSE_REACH * loose
         self.current = None           # the tolerance of the last run's products when loose, else None
         self._plans = {}
@@ -338,7 +339,7 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         # would leave its error in the free coefficients)
         return free.add_free_part(coef, remainder - check.evaluate(coef).real) if nf else coef
 
-    tiers = _ProductTiers(problem.t, K, m, root, tight=min(problem.eps, _PROD_EPS))
+    tiers = _ProductTiers(problem.t, K, m, root, tight=min(problem.eps, _PROD_EPS), exact=check.backend == "direct")
     scale = float(np.max(np.abs(rhs))) if rhs.size else 0.0
     if tiers.loose is not None and scale > 0:
         # the solution's sum |c_k| estimated from the preconditioner's dual, g Phi^H W^T W P r (half a product pair)
