@@ -81,15 +81,14 @@ _PROD_EPS = 1e-14
 # remainder with the tight check plan after every run, so a run's products need only be accurate relative to the
 # correction it computes. Cost of a type-2 + type-1 pair against eps 1e-14 (finufft 2.5, one thread, uniform random
 # points, best of 10): d = 1 (N = 2e4 and 1e5, K = 2^15 and 2^17) 0.61-0.63 at 1e-8 but 0.84-0.87 at 1e-9; d = 2
-# (N = 5e3 .. 8e4, K = 64 .. 256) 0.50-0.62 at 1e-8 but 0.77-1.03 at 1e-9 (finufft switches to upsampling 1.25 at
-# 1e-8); d = 3 (N = 5e3 and 2e4, K = 16 and 24) 0.42-0.48 at 1e-9 but 0.61-0.76 at 1e-8, where the wider kernel of
-# upsampling 1.25 costs more than its smaller grid saves.
+# (N = 5e3 .. 8e4, K = 64 .. 256) 0.50-0.62 at 1e-8 but 0.77-1.03 at 1e-9; d = 3 (N = 5e3 and 2e4, K = 16 and 24)
+# 0.42-0.48 at 1e-9 but 0.61-0.76 at 1e-8 (finufft's own choice of kernel and upsampling changes between the two).
 _LOOSE_EPS = {1: 1e-8, 2: 1e-8, 3: 1e-9}
 # A loose run is asked to cut its (projected) remainder by _LOOSE_REACH times its products' tolerance (1e-6 at eps
 # 1e-8), not to rtol: chasing further stalls on the products' error. Measured cuts per run at this target: 1e-7 ..
-# 1e-6 in the first run on the noise-free benchmark rows; two loose runs then reach rtol 1e-10 in about as many
-# iterations as tight ones (d = 1 N = 2e4 197 against 198, d = 2 N = 5e3 232 against 246, d = 3 N = 5e3 51 against
-# 47).
+# 1e-6 in the first run on the noise-free benchmark rows; two or three loose runs then reach rtol 1e-10 in about as
+# many iterations as tight ones (benchmarks/bench_scale.py rows: d = 1 N = 2e4 187 against 207, d = 2 N = 5e3 237
+# against 230, N = 2e4 229 against 236, d = 3 N = 5e3 51 against 47, N = 2e4 92 against 88).
 _LOOSE_REACH = 100
 # Loose products are dropped for the rest of the solve (_ProductTiers.measured) once a loose run that reached its
 # inner tolerance cuts the measured remainder by less than this factor, _LOOSE_EPS times the sum |c_k| of its
