@@ -15,6 +15,14 @@ run is at most ``_RUN`` iterations, and ends early when its misfit sits flat (th
 recurrences sets) or runs away past convergence; its best iterate is kept, the residual is re-measured with the
 exact forward map and a new run starts on what is left (iterative refinement), which resets that rounding.
 
+Refinement also lets the runs' products be cheaper than the measurement (mixed-precision iterative refinement): a
+run only has to get its correction right to a few digits relative to the remainder it is given, so its NUFFTs run at
+a loose finufft tolerance (``_LOOSE_EPS``, about half the cost of the tight ones in 3-d) and it stops at what those
+products can see (a few digits below its remainder), while every remainder is measured at the tightest tolerance
+(``_CHECK_EPS``) and the reported residual is certified outside this module. Where loose products cannot make
+progress (nearly coincident points, rough data: ``sum |c_k| >> max |y|``) the runs fall back to tight products
+(:class:`_ProductTiers`).
+
 Preconditioner: the Vecchia factor of :mod:`fpnorm.solvers.vecchia` (sorted chain in 1-d, exact for nearly
 coincident points; coarse to fine on dyadic grids in higher d).
 
@@ -69,19 +77,116 @@ _CHECK_EPS = 1e-15
 # Loosest finufft tolerance of the Krylov products: the preconditioner's rows scale rounding in A z by up to
 # 1 / sqrt(_JITTER), so the products are made that much tighter than the tolerance the residual target asks for.
 _PROD_EPS = 1e-14
+# finufft tolerance of the loose tier of Krylov products (_ProductTiers), by dimension. Refinement re-measures the
+# remainder with the tight check plan after every run, so a run's products need only be accurate relative to the
+# correction it computes. Cost of a type-2 + type-1 pair against eps 1e-14 (finufft 2.5, one thread, uniform random
+# points, best of 10): d = 1 (N = 2e4 and 1e5, K = 2^15 and 2^17) 0.61-0.63 at 1e-8 but 0.84-0.87 at 1e-9; d = 2
+# (N = 5e3 .. 8e4, K = 64 .. 256) 0.50-0.62 at 1e-8 but 0.77-1.03 at 1e-9; d = 3 (N = 5e3 and 2e4, K = 16 and 24)
+# 0.42-0.48 at 1e-9 but 0.61-0.76 at 1e-8 (finufft's own choice of kernel and upsampling changes between the two).
+_LOOSE_EPS = {1: 1e-8, 2: 1e-8, 3: 1e-9}
+# A loose run is asked to cut its (projected) remainder by _LOOSE_REACH times its products' tolerance (1e-6 at eps
+# 1e-8), not to rtol: chasing further stalls on the products' error. Measured cuts per run at this target: 1e-7 ..
+# 1e-6 in the first run on the noise-free benchmark rows; two or three loose runs then reach rtol 1e-10 in about as
+# many iterations as tight ones (benchmarks/bench_scale.py rows: d = 1 N = 2e4 187 against 207, d = 2 N = 5e3 237
+# against 230, N = 2e4 229 against 236, d = 3 N = 5e3 51 against 47, N = 2e4 92 against 88).
+_LOOSE_REACH = 100
+# Loose products are dropped for the rest of the solve (_ProductTiers.measured) once a loose run that reached its
+# inner tolerance cuts the measured remainder by less than this factor, _LOOSE_EPS times the sum |c_k| of its
+# correction exceeds it relative to that run's remainder, or the run stalls; a run that cut its remainder by less is
+# discarded. Discarding matters: a loose run that stalled at 2.4e-2 near nearly coincident points (d = 1, N = 1e5,
+# K = 2^17, Sobolev(1.5)) left a remainder on which tight runs crawled, 1706 iterations to 5e-6, where from the data
+# they take 1000 to 3e-7.
+_LOOSE_PROGRESS = 1e-2
+# ... and once a loose run that used all its _RUN iterations cuts the remainder by less than this. Such runs are
+# slow, not misled: on d = 2, N = 8e4, K = 256, Sobolev(2) a loose run of 200 cut its remainder to 1.3e-2, and
+# tight runs of 200 on the same remainder to 9.4e-3.
+_LOOSE_SLOW = 0.1
+# Loose products are not tried when _LOOSE_EPS times the solution's sum |c_k| / max |y|, as estimated from the
+# preconditioner's dual, exceeds this. The estimate is 1-20x the true sum on noise-free rows and up to 7e3x on noisy
+# ones (which all start tight: 7e-4 and above). It separates d = 1, K = 2^15, N = 2e4, Sobolev(1.5) (1.8e-7: loose
+# runs cut the remainder 1e-6 a run) from N = 1e5, K = 2^17 (8.1e-7: the first loose run stalled at 2.4e-2, and it
+# is discarded).
+_LOOSE_START = 4e-7
 # Solves still running after this many seconds show a progress line with the residual (on a terminal only).
 _PROGRESS_DELAY = 2.0
 
 
 def iterative_memory(N, M, m=1, dim=1, neighbours=NEIGHBOURS):
     """Peak bytes of :func:`solve_iterative`: NUFFT plans' fine grids, Krylov vectors, the preconditioner setup."""
-    grid = 16 * M * (2**dim) * m * 2          # two plans, oversampling 2 per axis
+    grid = 16 * M * (2**dim) * m * 3          # up to three plans (check, loose, tight), oversampling 2 per axis
     vectors = 8 * N * m * 10 + 16 * M * m * 6    # point-space and coefficient-space Krylov vectors, temporaries
     nb = neighbours + 1
     # local matrices, differences, their kernel values and the increments' covariances: the factor's peak grew by
     # 95 bytes per N nb^2 in 1-d (1536 MiB at N = 1e5, K = 2^17, 12 neighbours)
     setup = 8 * N * nb * nb * 12 + 16 * N * nb * nb
     return grid + vectors + setup
+
+
+class _ProductTiers:
+    """The Krylov products of each refinement run: loose (finufft eps ``_LOOSE_EPS``) while loose runs cut the
+    measured remainder, tight (``tight``) from the first run that does not; each plan is made on first use.
+
+    A loose run is given the inner tolerance ``max(tol, reach * size)`` for a remainder of largest projected value
+    ``size``: what its products can reach (``reach`` grows to what the last loose run achieved), not rtol.
+    """
+
+    def __init__(self, t, K, m, root, *, tight, exact=False):
+        self._t, self._K, self._m, self._root = t, K, m, root
+        self.tight = tight
+        loose = _LOOSE_EPS.get(t.shape[1], min(_LOOSE_EPS.values()))
+        # exact (direct-sum) products cost the same at any tolerance: loose runs would only add restarts
+        self.loose = loose if loose > tight and not exact else None
+        self.reach = _LOOSE_REACH * loose
+        self.current = None           # the tolerance of the last run's products when loose, else None
+        self._plans = {}
+
+    def operators(self, eps):
+        """``A z`` and ``A^H r`` with products at finufft tolerance `eps`."""
+        if eps not in self._plans:
+            self._plans[eps] = transforms.NufftPlan(self._t, self._K, n_trans=self._m, eps=eps)
+        plan, root = self._plans[eps], self._root
+        scaled = np.empty(root.shape[:-1] + (self._m,), dtype=complex)   # reused: see _craig on temporaries
+
+        def forward(z):           # A z: values of the scaled coefficients at the points
+            return plan.evaluate(np.multiply(root, z, out=scaled)).real
+
+        def adjoint(r):           # A^H r
+            out = plan.adjoint(r)
+            return np.multiply(out, root, out=out)
+
+        return forward, adjoint
+
+    def predict(self, mass):
+        """Keep the loose tier only when ``_LOOSE_EPS`` times `mass`, an estimate of the solution's ``sum |c_k|``
+        relative to the data, is within ``_LOOSE_START``."""
+        if self.loose is not None and not self.loose * mass <= _LOOSE_START:
+            self.loose = None
+
+    def run(self, size, tol):
+        """``forward, adjoint, run_tol`` of the next run on a remainder of largest projected value `size`."""
+        self.current = self.loose
+        if self.loose is None:
+            return (*self.operators(self.tight), tol)
+        return (*self.operators(self.loose), max(tol, self.reach * size))
+
+    def measured(self, before, after, mass, converged, exhausted):
+        """After a run on a remainder of size `before`: the measured size `after`, its correction's ``sum |c_k|``
+        (`mass`), whether it reached its inner tolerance by its own misfit (`converged`) or used all its iterations
+        (`exhausted`). Keeps the loose tier while the runs make progress: a converged run cuts the remainder by
+        ``_LOOSE_PROGRESS``, an exhausted one by ``_LOOSE_SLOW`` (convergence, not the products, held it back);
+        otherwise (the products' error showed, or the run stalled on it) drops it, and returns True when the run
+        is to be discarded (less than ``_LOOSE_PROGRESS``): refinement goes on, with tight products, from the
+        remainder before it."""
+        if self.current is None or before <= 0:
+            return False
+        gain = after / before
+        floor = self.loose * mass / before
+        if floor <= _LOOSE_PROGRESS and (gain <= _LOOSE_PROGRESS if converged else exhausted and gain <= _LOOSE_SLOW):
+            if converged:
+                self.reach = max(self.reach, gain, floor)
+            return False
+        self.loose = None
+        return gain > _LOOSE_PROGRESS
 
 
 def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None, report=None, stall=None):
@@ -94,7 +199,7 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None,
     at most `tol`, on breakdown, when the misfit sits flat (see ``_STALL``) or when it has grown ``_DIVERGED`` times
     above its lowest (past convergence, rounding drives the recurrences off). Craig's iterates approach the solution
     monotonically in norm while the misfit may rise and fall on the way, so the iterate of the lowest misfit is
-    returned, with the iterations used and its dual variables
+    returned, with the iterations used, its misfit (as the products computed it) and its dual variables
     ``y`` (``z = A^H y``, ``P y = y``): every ``v_j`` is ``A^H P L^T w_j`` with ``w_j`` following the same
     recurrence in point space, so ``y = P L^T sum_j zeta_j w_j`` costs no product. `ticks` (an iterator) is
     advanced once per iteration and `report` given the misfit (a progress line).
@@ -102,22 +207,26 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None,
     axes = tuple(range(b.ndim - 1))
     stall = maxiter + 1 if stall is None else stall
 
-    def cnorm(v):
-        return np.sqrt(np.sum(v.real**2 + v.imag**2, axis=tuple(range(v.ndim - 1))))
+    def cnorm(v):                 # column norms of a C-ordered complex array, without temporaries
+        flat = v.reshape(-1, v.shape[-1])
+        return np.sqrt(np.array([np.vdot(flat[:, j], flat[:, j]).real for j in range(flat.shape[1])]))
 
     def safe(x):
         return np.where(x > 0, x, 1.0)
 
+    # the coefficient-space vectors (v, z, keep_z) are updated in place: at 2^18 modes a fresh temporary per
+    # operation cost 8 ms an iteration (page faults of new memory), against 1.6 ms in place (measured, 1 core)
     u = left(project(b))
     beta = np.sqrt(np.sum(u * u, axis=axes))
     u = u / safe(beta)
-    v = adjoint(left_t(u))
+    v = np.ascontiguousarray(adjoint(left_t(u)))
     alpha = cnorm(v)
-    v = v / safe(alpha)
+    v /= safe(alpha)
     w = u / safe(alpha)
     active = (np.max(np.abs(project(b)), axis=axes) > tol) & (beta > 0) & (alpha > 0)
     zeta = np.where(active, beta / safe(alpha), 0.0)
     z = zeta * v
+    step = np.empty_like(z)
     y = zeta * w
     av = forward(v)
     fit = zeta * av
@@ -132,7 +241,8 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None,
         lower = active & (misfit < lowest)
         if lower.any():
             lowest = np.where(lower, misfit, lowest)
-            keep_z[..., lower], keep_y[..., lower] = z[..., lower], y[..., lower]
+            np.copyto(keep_z, z, where=lower)
+            np.copyto(keep_y, y, where=lower)
         if it == maxiter:
             break
         it += 1
@@ -149,18 +259,20 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None,
         u = left(project(av)) - alpha * u
         beta = np.sqrt(np.sum(u * u, axis=axes))
         u = u / safe(beta)
-        v = adjoint(left_t(u)) - beta * v
+        v *= -beta
+        v += adjoint(left_t(u))
         w = u - beta * w
         alpha = cnorm(v)
-        v = v / safe(alpha)
+        v /= safe(alpha)
         w = w / safe(alpha)
         active &= (beta > 0) & (alpha > 0)
         zeta = np.where(active, -beta * zeta / safe(alpha), 0.0)
-        z = z + zeta * v
+        np.multiply(v, zeta, out=step)
+        z += step
         y = y + zeta * w
         av = forward(v)
         fit = fit + zeta * av
-    return keep_z, left_t(keep_y), it
+    return keep_z, left_t(keep_y), it, float(np.max(lowest, initial=0.0))
 
 
 def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS, preconditioner=None, rho=None):
@@ -199,7 +311,6 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
                  f"{problem.M} modes)", "Use a smaller K or fewer points.")
     free = FreeModes(problem)
     gp = problem.g_penalised
-    plan = transforms.NufftPlan(problem.t, K, n_trans=m, eps=min(problem.eps, _PROD_EPS))
     # the residual that refinement and the report rest on is measured at the tightest NUFFT tolerance: with nearly
     # coincident points sum |c_k| exceeds max |h| by orders of magnitude and problem.eps would hide misfits
     check = transforms.NufftPlan(problem.t, K, n_trans=m, eps=_CHECK_EPS)
@@ -214,21 +325,25 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         W = vecchia_factor(problem.t, g_prec, neighbours=neighbours, eps=1e-14)
     WT = W.T.tocsr()
     nf = free.n
+    # P r = Q_2 Q_2^T r = r - Q_1 Q_1^T r with the n_f columns Q_1 formed once: applying the Householder reflectors
+    # instead costs a workspace of 64 N floats and an O(n_f N) LAPACK call on every one of three calls an iteration
+    Q1 = free.q(np.eye(N, nf)) if nf else None
 
-    def forward(z):               # A z: values of the scaled coefficients at the points
-        return plan.evaluate(root * z).real
-
-    def adjoint(r):               # A^H r
-        return root * plan.adjoint(r)
-
-    def project(r):               # P r = Q_2 Q_2^T r: the part the free basis functions cannot fit
-        return r if nf == 0 else free.lift(free.qt(r)[nf:])
+    def project(r):               # P r: the part the free basis functions cannot fit
+        return r if nf == 0 else r - Q1 @ (Q1.T @ r)
 
     def coefficients(z, remainder):
         coef = root * z
-        return free.add_free_part(coef, remainder - plan.evaluate(coef).real) if nf else coef
+        # the free part fitted to what the penalised part leaves, measured at the tight tolerance (a loose product
+        # would leave its error in the free coefficients)
+        return free.add_free_part(coef, remainder - check.evaluate(coef).real) if nf else coef
 
+    tiers = _ProductTiers(problem.t, K, m, root, tight=min(problem.eps, _PROD_EPS), exact=check.backend == "direct")
     scale = float(np.max(np.abs(rhs))) if rhs.size else 0.0
+    if tiers.loose is not None and scale > 0:
+        # the solution's sum |c_k| estimated from the preconditioner's dual, g Phi^H W^T W P r (half a product pair)
+        rough = root * tiers.operators(tiers.loose)[1](project(WT @ (W @ project(rhs))))
+        tiers.predict(float(np.max(np.sum(np.abs(rough).reshape(-1, m), axis=0))) / scale)
     tol = 0.5 * rtol * (scale if scale > 0 else 1.0)
     coef = np.zeros(gp.shape + (m,), dtype=complex)
     dual = np.zeros_like(rhs)                     # the dual variables of coef's penalised part
@@ -238,19 +353,29 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
     # a progress line with the residual as it falls, on solves that last over _PROGRESS_DELAY (terminal only)
     ticks, report = residual_progress(f"fpnorm iterative ({N} points)", rtol=rtol, scale=scale,
                                       delay=_PROGRESS_DELAY)
-    # Krylov runs of at most _RUN iterations, each on the remainder measured exactly after the last (iterative
-    # refinement: it resets the rounding the recurrences accumulate); the best measured solution is kept
+    # Krylov runs of at most _RUN iterations, each on the remainder measured with the tight check plan after the
+    # last (iterative refinement: it resets the rounding the recurrences accumulate, and lets a run's products be
+    # loose, _ProductTiers); the best measured solution is kept
     while best[0] > rtol and used < maxiter and idle < _IDLE_ITERATIONS:
-        z, y, it = _craig(forward, adjoint, lambda r: W @ r, lambda u: project(WT @ u), project, remainder, tol,
-                          min(_RUN, maxiter - used), ticks, report, _STALL)
+        size = float(np.max(np.abs(project(remainder))))
+        forward, adjoint, run_tol = tiers.run(size, tol)
+        budget = min(_RUN, maxiter - used)
+        z, y, it, computed = _craig(forward, adjoint, lambda r: W @ r, lambda u: project(WT @ u), project,
+                                    remainder, run_tol, budget, ticks, report, _STALL)
         used, runs = used + it, runs + 1
-        coef, dual = coef + coefficients(z, remainder), dual + y
-        values = values_at_points(check.evaluate, coef, problem).real   # at t + t_lo: the points themselves
+        step = coefficients(z, remainder)
+        new_coef = coef + step
+        values = values_at_points(check.evaluate, new_coef, problem).real   # at t + t_lo: the points themselves
+        new_remainder = rhs - values
+        after = float(np.max(np.abs(project(new_remainder))))
+        mass = float(np.max(np.sum(np.abs(step).reshape(-1, m), axis=0)))
+        if tiers.measured(size, after, mass, computed <= run_tol, it >= budget):
+            continue          # the loose products misled the run: refine on from before it, with tight products
+        coef, dual, remainder = new_coef, dual + y, new_remainder
         res = relative_residual(values, rhs)
         idle = 0 if res < 0.5 * best[0] else idle + it
         if res < best[0]:
             best = (res, coef, dual)
-        remainder = rhs - values
         if it == 0:
             break
     ticks.close()
