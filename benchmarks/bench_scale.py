@@ -1,12 +1,12 @@
 """Large iterative solves against a NUFFT pair timed in the same run (the issue "Scale" table).
 
-Run ``python3 benchmarks/bench_scale.py [--rows quick|table|noisy|curve|rho] [--out FILE]`` from the repository
+Run ``python3 benchmarks/bench_scale.py [--rows quick|table|noisy|curve|rho|all] [--out FILE]`` from the repository
 root. Each row: uniform random points, a smooth target (plus 0.1 standard normal noise for the noisy rows), default
 rtol; the solve is timed and divided by one NUFFT pair (a type-2 and a type-1 transform at the same points and box,
 eps 1e-12, plans made outside the clock as the solver reuses its own) timed right before it, so the ratio is what to
 compare across runs on a shared machine. ``--rows curve`` measures iterations and time against N per dimension and
 plots them (``results/scale.png``) with the NUFFT-pair floor; ``--rows rho`` the iterations against the
-preconditioner's radius.
+preconditioner's radius; ``--rows all`` the table, the noisy rows and the curve in one run (benchmarks/RESULTS.md).
 """
 
 import argparse
@@ -140,7 +140,7 @@ def _plot(rows, path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", default="quick", choices=("quick", "table", "noisy", "curve", "rho"))
+    ap.add_argument("--rows", default="quick", choices=("quick", "table", "noisy", "curve", "rho", "all"))
     ap.add_argument("--dims", default="1,2,3")
     ap.add_argument("--only", type=int, default=None, help="run only this row index of the chosen list")
     ap.add_argument("--preconditioner", default=None, help="kl or vecchia (default: the solver's, by dimension)")
@@ -156,21 +156,25 @@ def main(argv=None):
     dims = [int(d) for d in args.dims.split(",")]
     kw = {} if args.preconditioner is None else {"preconditioner": args.preconditioner}
     rows = []
-    if args.rows in ("quick", "table", "noisy"):
-        cases = {"quick": QUICK, "table": TABLE, "noisy": NOISY}[args.rows]
-        cases = [c for c in cases if c[0] in dims]
-        if args.only is not None:
-            cases = [cases[args.only]]
-        for dim, N, K, wname in cases:
-            rows.append(solve_row(dim, N, K, wname, noise=0.1 if args.rows == "noisy" else 0.0, **kw))
-    elif args.rows == "curve":
+    if args.rows in ("quick", "table", "noisy", "all"):
+        lists = {"quick": [QUICK], "table": [TABLE], "noisy": [NOISY], "all": [TABLE, NOISY]}[args.rows]
+        for cases in lists:
+            noise = 0.1 if cases is NOISY else 0.0
+            cases = [c for c in cases if c[0] in dims]
+            if args.only is not None:
+                cases = [cases[args.only]]
+            for dim, N, K, wname in cases:
+                rows.append(solve_row(dim, N, K, wname, noise=noise, **kw))
+    if args.rows in ("curve", "all"):
+        curve = []
         for dim in dims:
             K, wname, Ns = CURVE[dim]
             for N in Ns:
-                rows.append(solve_row(dim, N, K, wname, **kw))
+                curve.append(solve_row(dim, N, K, wname, **kw))
+        rows += curve
         os.makedirs(RESULTS, exist_ok=True)
-        _plot(rows, os.path.join(RESULTS, "scale.png"))
-    else:
+        _plot(curve, os.path.join(RESULTS, "scale.png"))
+    elif args.rows == "rho":
         for dim in dims:
             dim_, N, K, wname = QUICK[dim - 1]
             for rho in (2.0, 3.0, 4.0, 5.0):
