@@ -32,7 +32,7 @@ import numpy as np
 from .. import transforms
 from .._internal.memory import check_memory
 from ..lattice import EXP_ERROR_UNITS, axis_exponentials, exact_angles
-from .certify_fft import fold_half, relative_bound, taylor_plan, taylor_seconds, taylor_values
+from .certify_fft import box_columns, fold_half, relative_bound, taylor_plan, taylor_seconds, taylor_values
 from .problem import RESIDUAL_KINDS, Problem, values_at_points
 
 __all__ = ["EXACT_WORK", "EXACT_SECONDS", "EXACT_SHARE", "NUFFT_ERROR", "DIRECT_SUM_CAP", "certified_values",
@@ -184,11 +184,7 @@ def certified_values(coef, t, t_lo=None, *, extended=None, real=False, fast=None
     (True, True)
     """
     N, dim = t.shape
-    n = coef.shape[0]
-    K = (n - 1) // 2
-    tail = coef.shape[dim:]
-    flat = np.asarray(coef).reshape((n,) * dim + (-1,))
-    m = flat.shape[-1]
+    n, K, tail, flat, m = box_columns(coef, dim)
     if extended is None:
         extended = N * n**dim * m <= EXACT_WORK
     rho = np.sum(np.abs(flat.reshape(-1, m)), axis=0) * (1 + 4 * n**dim * 2.0**-53)   # rounded up

@@ -49,8 +49,8 @@ import scipy.fft
 from .._internal.memory import check_memory
 from ..lattice import LIBM_ULPS, TWO_PI_HI, TWO_PI_LO
 
-__all__ = ["FFT_TWIDDLE_UNITS", "FFT_SAFETY", "FFT_LEVEL_ERROR", "TRUNCATION_UNITS", "fft_error", "fold_half",
-           "taylor_plan", "taylor_seconds", "relative_bound", "taylor_values", "taylor_values_memory"]
+__all__ = ["FFT_TWIDDLE_UNITS", "FFT_SAFETY", "FFT_LEVEL_ERROR", "TRUNCATION_UNITS", "box_columns", "fft_error",
+           "fold_half", "taylor_plan", "taylor_seconds", "relative_bound", "taylor_values", "taylor_values_memory"]
 
 _U = 2.0**-53
 # Unit of rounding of the extended type (numpy.longdouble: 2^-64 on x86, the double's where the platform has no wider
@@ -110,6 +110,15 @@ def fft_error(levels, eta=FFT_LEVEL_ERROR):
     (True, 0.0)
     """
     return float(np.expm1(levels * np.log1p(eta))) * (1 + 2.0**-40)
+
+
+def box_columns(coef, dim):
+    """A box of coefficients as columns: ``(2K+1, K, tail, flat, m)`` with ``tail`` the shape after the box axes and
+    ``flat`` of shape ``(2K+1,)*dim + (m,)``."""
+    n_modes = coef.shape[0]
+    tail = coef.shape[dim:]
+    flat = np.asarray(coef).reshape((n_modes,) * dim + (-1,))
+    return n_modes, (n_modes - 1) // 2, tail, flat, flat.shape[-1]
 
 
 def fold_half(flat, K, dim, dtype=complex):
@@ -313,11 +322,7 @@ def taylor_values(coef, t, t_lo=None, *, real=False, grow=1, extended=False):
     (True, True)
     """
     N, dim = t.shape
-    n_modes = coef.shape[0]
-    K = (n_modes - 1) // 2
-    tail = coef.shape[dim:]
-    flat = np.asarray(coef).reshape((n_modes,) * dim + (-1,))
-    m = flat.shape[-1]
+    n_modes, K, tail, flat, m = box_columns(coef, dim)
     check_memory(taylor_values_memory(N, K, dim, m, real=real, grow=grow, extended=extended),
                  f"the Taylor NUFFT at {N} points over {n_modes ** dim} modes (d = {dim})",
                  "Use a smaller `K` or fewer points.")
