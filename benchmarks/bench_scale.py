@@ -6,7 +6,9 @@ rtol; the solve is timed and divided by one NUFFT pair (a type-2 and a type-1 tr
 eps 1e-12, plans made outside the clock as the solver reuses its own) timed right before it, so the ratio is what to
 compare across runs on a shared machine. ``--rows curve`` measures iterations and time against N per dimension and
 plots them (``results/scale.png``) with the NUFFT-pair floor; ``--rows rho`` the iterations against the
-preconditioner's radius; ``--rows all`` the table, the noisy rows and the curve in one run (benchmarks/RESULTS.md).
+preconditioner's radius; ``--rows all`` the table, the noisy rows and the curve in one run (benchmarks/RESULTS.md);
+``--rows clusters`` what nearly coincident points cost in 1-d: N = 5000, K = 6554 (the density of the N = 1e5,
+K = 2^17 row), five seeds, with and without the pairs closer than 0.01/K.
 """
 
 import argparse
@@ -34,6 +36,8 @@ TABLE = [(1, 100_000, 2**17, "Sobolev(1.5)"), (1, 100_000, 2**17, "LFP(1,1)"), (
 # noisy 1-d rows: N = 1e5 and 4e5 points need K >= N/2 (at most 2K + 1 distinct points), so their box grows with N
 # at about the density of the N = 2e4, K = 32768 row (0.76 against 0.61 points per 1/K)
 NOISY = [(1, 20_000, 32768, "Sobolev(1)"), (1, 100_000, 2**17, "Sobolev(1)"), (1, 400_000, 2**19, "Sobolev(1)")]
+# nearly coincident points in 1-d at the density of the N = 1e5, K = 2^17 row (0.76 points per 1/K)
+CLUSTER = (1, 5000, 6554, "Sobolev(1.5)")
 QUICK = [(1, 20_000, 2**15, "Sobolev(1.5)"), (2, 5_000, 64, "Sobolev(2)"), (3, 5_000, 16, "Sobolev(2)")]
 # iterations against N: the largest N and its box per dimension, smaller N at the same K
 CURVE = {1: (2**17, "Sobolev(1.5)", [5000, 20000, 100_000]), 2: (256, "Sobolev(2)", [5000, 20000, 80_000]),
@@ -46,10 +50,16 @@ def weight(name, dim):
     return LFP(a=1.0, b=1.0, dim=dim)
 
 
-def data(N, dim, seed=0, noise=0.0):
+def data(N, dim, seed=0, noise=0.0, apart=0.0):
+    """Uniform random points and smooth data (plus noise); with `apart` > 0 (d = 1) the later point of every pair
+    closer than `apart` is dropped (fewer than N points)."""
     rng = np.random.default_rng(seed)
     x = rng.random((N, dim))
     y = np.sin(2 * np.pi * x[:, 0]) + 0.5 * np.cos(2 * np.pi * x.sum(axis=1)) + noise * rng.standard_normal(N)
+    if apart > 0 and dim == 1:
+        order = np.argsort(x[:, 0])
+        keep = order[np.r_[True, np.diff(x[order, 0]) > apart]]
+        x, y = x[keep], y[keep]
     return (x[:, 0] if dim == 1 else x), y
 
 
@@ -75,9 +85,9 @@ def nufft_pair_seconds(x, K, *, repeats=3):
     return best
 
 
-def solve_row(dim, N, K, wname, *, noise=0.0, method="iterative", **solver):
+def solve_row(dim, N, K, wname, *, noise=0.0, method="iterative", seed=None, apart=0.0, **solver):
     """One row: the NUFFT pair, then the solve (`solver` options go to the iterative path)."""
-    x, y = data(N, dim, seed=N + dim, noise=noise)
+    x, y = data(N, dim, seed=N + dim if seed is None else seed, noise=noise, apart=apart)
     pair = nufft_pair_seconds(x, K)
     # the iterative runner with this row's options (FPInterpolator has no pass-through for solver internals)
     inner = []
@@ -100,7 +110,9 @@ def solve_row(dim, N, K, wname, *, noise=0.0, method="iterative", **solver):
     seconds = time.perf_counter() - start
     # iterative_s: inside the iterative runner (preconditioner and Krylov runs); the rest of solve_s is validation,
     # the certified residual and the truncation estimate
-    row = {"case": f"d={dim} N={N} K={K} {wname}" + (", noisy" if noise else ""), "solve_s": seconds,
+    row = {"case": f"d={dim} N={N} K={K} {wname}" + (", noisy" if noise else "")
+           + (f", seed {seed}" if seed is not None else "") + (f", pairs closer than {apart * K:g}/K dropped"
+                                                               if apart else ""), "solve_s": seconds,
            "pair_s": pair, "pairs": seconds / pair, "iterations": it, "residual": res, "kind": kind,
            "method": used, "iterative_s": sum(inner), "error": err,
            **{k: v for k, v in solver.items() if np.isscalar(v)}}
@@ -141,7 +153,8 @@ def _plot(rows, path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", default="quick", choices=("quick", "table", "noisy", "curve", "rho", "all"))
+    ap.add_argument("--rows", default="quick",
+                    choices=("quick", "table", "noisy", "curve", "rho", "all", "clusters"))
     ap.add_argument("--dims", default="1,2,3")
     ap.add_argument("--only", type=int, default=None, help="run only this row index of the chosen list")
     ap.add_argument("--preconditioner", default=None, help="kl or vecchia (default: the solver's, by dimension)")
@@ -175,6 +188,10 @@ def main(argv=None):
         rows += curve
         os.makedirs(RESULTS, exist_ok=True)
         _plot(curve, os.path.join(RESULTS, "scale.png"))
+    elif args.rows == "clusters":
+        for seed in range(5):
+            for apart in (0.0, 0.01 / CLUSTER[2]):
+                rows.append(solve_row(*CLUSTER, seed=seed, apart=apart, **kw))
     elif args.rows == "rho":
         for dim in dims:
             dim_, N, K, wname = QUICK[dim - 1]
