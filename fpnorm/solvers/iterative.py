@@ -41,7 +41,7 @@ from .._internal.progress import residual_progress
 from .certify import certified_values
 from .precondition import box_kernel, build_kl_factor
 from .problem import FreeModes, Solution, SolveInfo, relative_residual, values_at_points
-from .vecchia import NEIGHBOURS, coarse_to_fine, vecchia_factor
+from .vecchia import NEIGHBOURS, coarse_to_fine, vecchia_factor, vecchia_memory
 
 __all__ = ["solve_iterative", "iterative_memory", "vecchia_factor", "coarse_to_fine", "NEIGHBOURS", "PRECONDITIONERS",
            "DEFAULT_PRECONDITIONER"]
@@ -116,11 +116,7 @@ def iterative_memory(N, M, m=1, dim=1, neighbours=NEIGHBOURS):
     """Peak bytes of :func:`solve_iterative`: NUFFT plans' fine grids, Krylov vectors, the preconditioner setup."""
     grid = 16 * M * (2**dim) * m * 3          # up to three plans (check, loose, tight), oversampling 2 per axis
     vectors = 8 * N * m * 10 + 16 * M * m * 6    # point-space and coefficient-space Krylov vectors, temporaries
-    nb = neighbours + 1
-    # local matrices, differences, their kernel values and the increments' covariances: the factor's peak grew by
-    # 95 bytes per N nb^2 in 1-d (1536 MiB at N = 1e5, K = 2^17, 12 neighbours)
-    setup = 8 * N * nb * nb * 12 + 16 * N * nb * nb
-    return grid + vectors + setup
+    return grid + vectors + vecchia_memory(N, neighbours)
 
 
 class _ProductTiers:
