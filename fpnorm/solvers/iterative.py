@@ -24,7 +24,9 @@ progress (nearly coincident points, rough data: ``sum |c_k| >> max |y|``) the ru
 (:class:`_ProductTiers`).
 
 Preconditioner: the Vecchia factor of :mod:`fpnorm.solvers.vecchia` (sorted chain in 1-d, exact for nearly
-coincident points; coarse to fine on dyadic grids in higher d).
+coincident points; coarse to fine on dyadic grids in higher d), corrected on the lowest Fourier modes by the two-level
+balancing preconditioner of :mod:`fpnorm.solvers.coarse` (a local factor misses those modes, and what it misses grows
+with N: 1-d N = 1e5, K = 2^17, Sobolev(1.5) took 400-500 iterations without the correction and 100-125 with it).
 
 The other preconditioner (``preconditioner="kl"``, the default in 3-d, :data:`DEFAULT_PRECONDITIONER`) is the
 KL-minimising factor of :mod:`fpnorm.solvers.precondition`: a true radius pattern ``rho * l_i`` in an ``r``-net maximin
@@ -39,6 +41,7 @@ from .. import transforms
 from .._internal.memory import check_memory
 from .._internal.progress import residual_progress
 from .certify import certified_values
+from .coarse import COARSE_WIDTH, coarse_memory, two_level
 from .precondition import box_kernel, build_kl_factor
 from .problem import FreeModes, Solution, SolveInfo, relative_residual, values_at_points
 from .vecchia import NEIGHBOURS, coarse_to_fine, vecchia_factor, vecchia_memory
@@ -84,7 +87,10 @@ _PROD_EPS = 1e-14
 # points, best of 10): d = 1 (N = 2e4 and 1e5, K = 2^15 and 2^17) 0.61-0.63 at 1e-8 but 0.84-0.87 at 1e-9; d = 2
 # (N = 5e3 .. 8e4, K = 64 .. 256) 0.50-0.62 at 1e-8 but 0.77-1.03 at 1e-9; d = 3 (N = 5e3 and 2e4, K = 16 and 24)
 # 0.42-0.48 at 1e-9 but 0.61-0.76 at 1e-8 (finufft's own choice of kernel and upsampling changes between the two).
-_LOOSE_EPS = {1: 1e-8, 2: 1e-8, 3: 1e-9}
+# 1-d has no loose tier: with the two-level preconditioner its runs are short and loose products cost more than they
+# save (N = 1e5, K = 2^17: LFP(1,1) 32 tight iterations in 1.0 s against 53 in 1.3 s; Sobolev(1.5) 100 tight
+# iterations in one run, where a loose first run left refinement stalled at 2e-10 after 842).
+_LOOSE_EPS = {2: 1e-8, 3: 1e-9}
 # A loose run is asked to cut its (projected) remainder by _LOOSE_REACH times its products' tolerance (1e-6 at eps
 # 1e-8), not to rtol: chasing further stalls on the products' error. Measured cuts per run at this target: 1e-7 ..
 # 1e-6 in the first run on the noise-free benchmark rows; two or three loose runs then reach rtol 1e-10 in about as
@@ -104,9 +110,9 @@ _LOOSE_PROGRESS = 1e-2
 _LOOSE_SLOW = 0.1
 # Loose products are not tried when _LOOSE_EPS times the solution's sum |c_k| / max |y|, as estimated from the
 # preconditioner's dual, exceeds this. The estimate is 1-20x the true sum on noise-free rows and up to 7e3x on noisy
-# ones (which all start tight: 7e-4 and above). It separates d = 1, K = 2^15, N = 2e4, Sobolev(1.5) (1.8e-7: loose
-# runs cut the remainder 1e-6 a run) from N = 1e5, K = 2^17 (8.1e-7: the first loose run stalled at 2.4e-2, and it
-# is discarded).
+# ones (which all start tight: 7e-4 and above). It lies between two 1-d rows measured with loose products, d = 1,
+# K = 2^15, N = 2e4, Sobolev(1.5) (1.8e-7: loose runs cut the remainder 1e-6 a run) and N = 1e5, K = 2^17 (8.1e-7:
+# the first loose run stalled at 2.4e-2, and it is discarded).
 _LOOSE_START = 4e-7
 # Solves still running after this many seconds show a progress line with the residual (on a terminal only).
 _PROGRESS_DELAY = 2.0
@@ -116,7 +122,7 @@ def iterative_memory(N, M, m=1, dim=1, neighbours=NEIGHBOURS):
     """Peak bytes of :func:`solve_iterative`: NUFFT plans' fine grids, Krylov vectors, the preconditioner setup."""
     grid = 16 * M * (2**dim) * m * 3          # up to three plans (check, loose, tight), oversampling 2 per axis
     vectors = 8 * N * m * 10 + 16 * M * m * 6    # point-space and coefficient-space Krylov vectors, temporaries
-    return grid + vectors + vecchia_memory(N, neighbours)
+    return grid + vectors + vecchia_memory(N, neighbours) + coarse_memory(N, M, dim)
 
 
 class _ProductTiers:
@@ -130,10 +136,10 @@ class _ProductTiers:
     def __init__(self, t, K, m, root, *, tight, exact=False):
         self._t, self._K, self._m, self._root = t, K, m, root
         self.tight = tight
-        loose = _LOOSE_EPS.get(t.shape[1], min(_LOOSE_EPS.values()))
+        loose = _LOOSE_EPS.get(t.shape[1], min(_LOOSE_EPS.values()) if t.shape[1] > 1 else None)
         # exact (direct-sum) products cost the same at any tolerance: loose runs would only add restarts
-        self.loose = loose if loose > tight and not exact else None
-        self.reach = _LOOSE_REACH * loose
+        self.loose = loose if loose is not None and loose > tight and not exact else None
+        self.reach = _LOOSE_REACH * (loose or tight)
         self.current = None           # the tolerance of the last run's products when loose, else None
         self._plans = {}
 
@@ -272,7 +278,8 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None,
     return keep_z, left_t(keep_y), it, float(np.max(lowest, initial=0.0))
 
 
-def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS, preconditioner=None, rho=None):
+def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS, preconditioner=None, rho=None,
+                    width=None):
     """Coefficient-space solve by Craig's method with NUFFT products and a Vecchia preconditioner; see the module
     docstring.
 
@@ -289,6 +296,9 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         One of :data:`PRECONDITIONERS` (default :data:`DEFAULT_PRECONDITIONER` for the dimension).
     rho : float, optional
         Sparsity radius of the "kl" preconditioner (default :data:`fpnorm.solvers.precondition.RHO`).
+    width : int, optional
+        Half-width of the box of Fourier modes the two-level correction puts right (default
+        :data:`fpnorm.solvers.coarse.COARSE_WIDTH` for the dimension; negative: the sparse factor alone).
 
     Returns
     -------
@@ -320,7 +330,6 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         W = L.T.tocsr()
     else:
         W = vecchia_factor(problem.t, g_prec, neighbours=neighbours, eps=1e-14)
-    WT = W.T.tocsr()
     nf = free.n
     # P r = Q_2 Q_2^T r = r - Q_1 Q_1^T r with the n_f columns Q_1 formed once: applying the Householder reflectors
     # instead costs a workspace of 64 N floats and an O(n_f N) LAPACK call on every one of three calls an iteration
@@ -347,10 +356,13 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         return free.add_free_part(coef, remainder - check.evaluate(coef).real) if nf else coef
 
     tiers = _ProductTiers(problem.t, K, m, root, tight=min(problem.eps, _PROD_EPS), exact=check.backend == "direct")
+    # the sparse factor corrected on the lowest Fourier modes, which it misses (fpnorm.solvers.coarse)
+    two = two_level(W, problem.t, gp, width=COARSE_WIDTH.get(dim, 1) if width is None else width,
+                    eps=tiers.loose or tiers.tight, project=project)
     scale = float(np.max(np.abs(rhs))) if rhs.size else 0.0
     if tiers.loose is not None and scale > 0:
-        # the solution's sum |c_k| estimated from the preconditioner's dual, g Phi^H W^T W P r (half a product pair)
-        rough = root * tiers.operators(tiers.loose)[1](project(WT @ (W @ project(rhs))))
+        # the solution's sum |c_k| estimated from the preconditioner's dual, g Phi^H M P r (half a product pair)
+        rough = root * tiers.operators(tiers.loose)[1](project(two.apply(project(rhs))))
         tiers.predict(float(np.max(np.sum(np.abs(rough).reshape(-1, m), axis=0))) / scale)
     tol = 0.5 * rtol * (scale if scale > 0 else 1.0)
     coef = np.zeros(gp.shape + (m,), dtype=complex)
@@ -368,7 +380,7 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         size = float(np.max(np.abs(project(remainder))))
         forward, adjoint, run_tol = tiers.run(size, tol)
         budget = min(_RUN, maxiter - used)
-        z, y, it, computed = _craig(forward, adjoint, lambda r: W @ r, lambda u: project(WT @ u), project,
+        z, y, it, computed = _craig(forward, adjoint, two.left, lambda u: project(two.left_t(u)), project,
                                     remainder, run_tol, budget, ticks, report, _STALL)
         used, runs = used + it, runs + 1
         step = coefficients(z, remainder)
@@ -392,6 +404,10 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
     if res > rtol:
         attempts.append(f"iterative: residual {res:.2e} after {used} Craig iterations in {runs} runs (maxiter "
                         f"{maxiter})")
-    # no factorisation to reuse: the preconditioner P W^T W P ~ G^-1 stands in for it, with the dual variables
+    # no factorisation to reuse: the sparse factor's P W^T W P ~ G^-1 stands in for it, with the dual variables. Not
+    # the two-level M: the truncation estimate's conjugate gradients (on the kernel of a wider box) stop at their cap
+    # in dense 1-d either way, and the figure they leave was further off with M (N = 2e4, K = 26214, Sobolev(1.5):
+    # 5e-5 against 5e-8, where max |h_K - h_8K| on a grid of 2^22 points is 2e-9)
+    WT = W.T.tocsr()
     return Solution(coef, SolveInfo("iterative", res, float("nan"), used, attempts),
                     dual=lambda r: project(WT @ (W @ project(r))), alpha=dual)

@@ -1,0 +1,150 @@
+"""A two-level preconditioner: a sparse factor ``W`` (``W^T W ~ G^-1``) corrected on the lowest Fourier modes.
+
+The sparse factors of :mod:`fpnorm.solvers.vecchia` and :mod:`fpnorm.solvers.precondition` are local: each row
+conditions a point on a few neighbours, so they capture ``G`` at short range and miss its largest, smoothest part, the
+lowest Fourier modes at the points, which carry most of ``kappa``. Measured on ``W G W^T`` (1-d, Sobolev(1.5), uniform
+random points at 0.76 points per ``1/K``, Lanczos): besides a few cluster eigenvalues, the constant mode sits at 3e-5
+and the pair ``cos t, sin t`` at 18 for N = 2e4; at N = 1e5 they are 1e-6 and 59, and they move apart as N grows.
+That is why the Krylov iterations grew with N.
+
+The balancing correction (Mandel 1993; Tang, Nabben, Vuik, Erlangga, J. Sci. Comput. 2009, "BNN") puts those modes
+right: with ``V`` the values at the points of the real Fourier modes ``|k|_inf <= width`` (projected and orthonormal)
+and ``E = V^T G V``,
+
+    ``M = P^T W^T W P + V E^-1 V^T``,   ``P = I - G V E^-1 V^T``,
+
+is symmetric positive definite for any ``W`` of full rank, and ``M G`` has the spectrum of ``W^T W G`` on the
+``G``-orthogonal complement of the modes, with the modes themselves at exactly 1. Craig's method takes the factored
+form ``M = L^T L``, ``L = [W P; S V^T]`` with ``S^T S = E^-1`` (``L`` has ``N + k`` rows; it is injective, so the
+preconditioned constraints have the solutions of the original ones). ``G V`` costs ``k`` NUFFT pairs once; every
+application ``O(N k)`` besides ``W``. Preconditioned CG to 1e-10 on ``G`` (uniform random points, the Scale rows of
+benchmarks/bench_scale.py): 1-d N = 1e5, K = 2^17, Sobolev(1.5) 529 iterations with ``W`` alone, 108 / 87 / 113 / 78
+with width 4 / 8 / 16 / 32; LFP(1,1) 54 and 31 / 22 (width 4 / 8); 2-d N = 8e4, K = 256, Sobolev(2) 467 and
+216 / 187 (width 2 / 4); N = 2e4, K = 128, LFP(1,1) 208 and 162 / 159 / 151 (width 1 / 2 / 4); 3-d N = 2e4, K = 24,
+Sobolev(2), the KL factor, 85 and 50 / 41 / 36 (width 1 / 2 / 3).
+
+Examples
+--------
+>>> import numpy as np
+>>> import scipy.sparse as sp
+>>> t = 2 * np.pi * np.random.default_rng(0).random((40, 1))
+>>> g = 1.0 / (1.0 + np.arange(-16, 17) ** 2.0)
+>>> two = two_level(sp.identity(40, format="csr"), t, g, width=2, eps=1e-12)
+>>> two.modes, two.left(np.ones((40, 1))).shape
+(5, (45, 1))
+"""
+
+import numpy as np
+
+from .. import transforms
+
+__all__ = ["TwoLevel", "two_level", "low_modes", "coarse_memory", "COARSE_WIDTH"]
+
+# The half-width of the box of corrected modes by dimension (1 + (2 w + 1)^d - 1 real columns: 17, 25, 27), from the
+# measurements in the module docstring: each column costs a NUFFT pair of set-up, so 3-d stops at width 1.
+COARSE_WIDTH = {1: 8, 2: 2, 3: 1}
+# Columns of V transformed together (bounds the coefficient arrays of G V at 8 boxes).
+_CHUNK = 8
+# Eigenvalues of E below this fraction of its largest are dropped with their directions (modes the points cannot
+# tell apart, or a free mode's remnant after projection).
+_RCOND = 1e-12
+
+
+def coarse_memory(N, M, dim, width=None):
+    """Peak bytes of :func:`two_level` and its :class:`TwoLevel`: ``V``, ``G V`` and their scaled copies (``N k``
+    each, and the QR's), and one chunk of ``G V``'s coefficients (``M _CHUNK`` complex, twice).
+
+    Examples
+    --------
+    >>> coarse_memory(100_000, 2**18 + 1, 1) < 2**30
+    True
+    """
+    width = COARSE_WIDTH.get(dim, 1) if width is None else width
+    k = (2 * width + 1) ** dim if width >= 0 else 0
+    return 8 * N * k * 6 + 32 * M * min(k, _CHUNK)
+
+
+def low_modes(t, width):
+    """Values at angles `t` (N, d) of the real Fourier modes ``|k|_inf <= width``: ``1``, and ``cos(k.t)``,
+    ``sin(k.t)`` for ``k`` in half of the box; shape ``(N, (2 width + 1)^d)``."""
+    N, dim = t.shape
+    grid = np.stack(np.meshgrid(*[np.arange(-width, width + 1)] * dim, indexing="ij"), axis=-1).reshape(-1, dim)
+    half = grid[[tuple(k) > tuple(-k) for k in grid]]
+    phase = t @ half.T.astype(float)
+    return np.concatenate([np.ones((N, 1)), np.cos(phase), np.sin(phase)], axis=1)
+
+
+class TwoLevel:
+    """The balancing preconditioner ``M = L^T L``, ``L = [W P; S V^T]`` (module docstring) from ``V`` (N, k) with
+    orthonormal columns and ``GV = G V``.
+
+    Attributes
+    ----------
+    modes : int
+        Directions corrected (``k`` less those ``E`` cannot resolve).
+    """
+
+    def __init__(self, W, V, GV):
+        self._W, self._WT = W, W.T.tocsr()
+        E = V.T @ GV
+        lam, U = np.linalg.eigh(0.5 * (E + E.T))
+        keep = lam > _RCOND * max(float(lam.max(initial=0.0)), 0.0)
+        scale = U[:, keep] / np.sqrt(lam[keep])             # S^T: S^T S = E^-1 on the kept directions
+        self._Vs, self._GVs = V @ scale, GV @ scale
+        self.modes = int(keep.sum())
+
+    def left(self, r):
+        """``L r`` for r of shape (N,) or (N, m): ``(N + k,)`` (+ ``(m,)``)."""
+        Pr = r - self._GVs @ (self._Vs.T @ r)
+        return np.concatenate([self._W @ Pr, self._Vs.T @ r])
+
+    def left_t(self, u):
+        """``L^T u`` for u of shape ``(N + k,)`` (+ ``(m,)``)."""
+        N = self._W.shape[0]
+        x = self._WT @ u[:N]
+        return x - self._Vs @ (self._GVs.T @ x) + self._Vs @ u[N:]
+
+    def apply(self, r):
+        """``M r = L^T L r``."""
+        return self.left_t(self.left(r))
+
+
+def two_level(W, t, g, *, width, eps, project=None):
+    """:class:`TwoLevel` for the kernel matrix ``G = P Phi diag(g) Phi^H P`` at angles `t` (N, d).
+
+    Parameters
+    ----------
+    W : scipy.sparse matrix, shape (N, N)
+        The sparse factor, ``W^T W ~ G^-1``.
+    t : ndarray, shape (N, d)
+        Angles.
+    g : ndarray, shape ``(2K+1,)*d``
+        The penalised ``gamma(k)^2`` (zero at free modes).
+    width : int
+        Half-width of the box of corrected modes (0: the constant alone; negative: none).
+    eps : float
+        finufft tolerance of ``G V`` (the preconditioner need not be exact: ``M`` stays positive definite).
+    project : callable, optional
+        ``P``, the orthogonal projection out of the free basis functions (default: none).
+    """
+    N, dim = t.shape
+    project = (lambda r: r) if project is None else project
+    K = g.shape[0] // 2
+    if width < 0:
+        V = np.zeros((N, 0))
+    else:
+        # an orthonormal basis of the projected modes' span; the singular vectors, not a QR without pivoting, whose
+        # column for a mode the projection removed (the free constant) is an arbitrary direction outside that span
+        U, sv, _ = np.linalg.svd(project(low_modes(t, int(width))), full_matrices=False)
+        V = U[:, sv > 1e-8 * max(float(sv.max(initial=0.0)), 1e-300)]
+    GV = np.empty_like(V)
+    if V.shape[1]:
+        plan = transforms.NufftPlan(t, K, n_trans=min(_CHUNK, V.shape[1]), eps=eps)
+        for start in range(0, V.shape[1], _CHUNK):
+            cols = V[:, start:start + _CHUNK]
+            pad = np.zeros((N, plan.n_trans))
+            pad[:, :cols.shape[1]] = cols
+            coef = plan.adjoint(pad)
+            coef *= g[..., None]
+            GV[:, start:start + _CHUNK] = project(plan.evaluate(coef).real[:, :cols.shape[1]])
+    return TwoLevel(W, V, GV)
