@@ -61,8 +61,8 @@ _PAIRS_PER_POINT = 64
 # Conjugate gradients stop when the iterate's misfit at the points is below _CG_TOL times the RMS of e (so that
 # h_inf - iterate, the limit interpolant of that misfit, is small against e), or after _CG_MAX iterations. Measured:
 # 1 iteration for resolved problems, up to 11 for N near (2K+1)/2 in 1-d with an exact dual; with the iterative
-# solver's preconditioner as the dual, 8 at d = 3, N = 5000, K = 24 and 28 at N = 2e4 (stopped at 20, the value was
-# 7% below the converged one; at 28, 0.6%).
+# solver's sparse factor as the dual, 8 at d = 3, N = 5000, K = 24 and 28 at N = 2e4 (stopped at 20, the value was
+# 7% below the converged one; at 28, 0.6%); with its two-level preconditioner, 19 at N = 2e4.
 _CG_TOL = 0.3
 _CG_MAX = 40
 # finufft accuracy of the estimate's transforms. Their errors reach e through G_K^-1, amplified up to cond(G_K): the
@@ -330,7 +330,7 @@ def truncation_error(problem, dual, weight, *, alpha=None, smoothing=0.0, is_com
     conjugate-gradient iteration (one or two for resolved problems, up to about ten near N = (2K+1)^d / 2) one
     application of the solver's factorisation (or preconditioner) and two NUFFTs on the box ``|k|_inf <= 3K/2``; two
     more NUFFTs for ``alpha``; one FFT on a grid of about ``4 (3K)^d`` points. With a preconditioner as `dual`
-    (iterative solves) it takes more iterations: 28 at d = 3, N = 2e4, K = 24. In 1-d at ``N ~ 0.3 (2K+1)`` (e.g.
+    (iterative solves) it takes more iterations: 19 at d = 3, N = 2e4, K = 24. In 1-d at ``N ~ 0.3 (2K+1)`` (e.g.
     N = 2e4, K = 32768, Sobolev s = 1) the iterations stop at their cap with the misfit still far above the stopping
     rule, and the figure there is not converged.
 
