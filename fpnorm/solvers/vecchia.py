@@ -364,28 +364,48 @@ def _short_increments(t, g, safe, valid, base, eps):
 
 def _robust_rows(unit, used):
     """``Sigma^-1 e_0`` of each unit-diagonal local matrix, shape (N, n, n), on its longest leading block that solves
-    consistently: a positive, finite ``(Sigma^-1)_00`` and a conditional variance ``1 / (Sigma^-1)_00`` that does not
-    grow as neighbours are added. Shape (N, n), zero beyond the block used; `used` (N, n) marks real neighbours.
+    consistently: the neighbours' leading block positive definite (Cholesky pivots positive and finite) and a positive
+    conditional variance. Shape (N, n), zero beyond the block used; `used` (N, n) marks real neighbours.
 
-    Where far neighbours' covariances with an increment of nearly coincident points lose their digits to
-    cancellation, the full solve can give a negative ``(Sigma^-1)_00``; those rows then keep the neighbours that
+    One batched Cholesky of the neighbours' block ``S_NN = L L^T`` and ``w = L^-1 s_N0`` give every leading block at
+    once: the conditional variance of point 0 on the first ``c`` neighbours is ``S_00 - sum_{j<c} w_j^2``, and its
+    kriging weights ``L_c^-T w_c``. Where far neighbours' covariances with an increment of nearly coincident points
+    lose their digits to cancellation, the whole block can be indefinite; those rows then keep the neighbours that
     still condition consistently instead of dropping all of them (measured at N = 1e4, K = 2^14, Sobolev(1.5): four
-    such rows made the solve stall at residual 9e-9).
+    such rows made the solve stall at residual 9e-9). Made column by column over the batch: at N = 1e5, n = 13 this
+    took 0.15 s where a batched LU solve per leading block took 0.6 s.
     """
-    N, n, _ = unit.shape
-    best = np.zeros((N, n))
-    best[:, 0] = 1.0
-    variance = np.ones(N)
-    alive = np.ones(N, dtype=bool)
-    for c in range(2, n + 1):
-        rhs = np.zeros((N, c, 1))
-        rhs[:, 0, 0] = 1.0
-        with np.errstate(all="ignore"):
-            x = np.linalg.solve(unit[:, :c, :c], rhs)[:, :, 0]
-        positive = x[:, 0] > 0
-        var = 1.0 / np.where(positive, x[:, 0], 1.0)
-        alive &= positive & np.isfinite(x).all(axis=1) & (var <= variance * (1 + 1e-6)) & used[:, c - 1]
-        best[alive, :c] = x[alive]
-        best[alive, c:] = 0.0
-        variance = np.where(alive, var, variance)
+    R, n, _ = unit.shape
+    m = n - 1
+    S = unit[:, 1:, 1:]
+    s = unit[:, 1:, 0]
+    L = np.zeros((R, m, m))
+    w = np.zeros((R, m))
+    good = np.ones(R, dtype=bool)              # every pivot so far positive and finite
+    ok = np.zeros((R, m), dtype=bool)          # the block of the first j + 1 neighbours is usable
+    with np.errstate(all="ignore"):
+        for j in range(m):
+            col = S[:, j:, j] - np.einsum("rik,rk->ri", L[:, j:, :j], L[:, j, :j])
+            pivot = col[:, 0]
+            good &= np.isfinite(pivot) & (pivot > 0)
+            root = np.sqrt(np.where(good, pivot, 1.0))
+            L[:, j:, j] = np.where(good[:, None], col / root[:, None], 0.0)
+            L[:, j, j] = np.where(good, L[:, j, j], 1.0)
+            w[:, j] = np.where(good, (s[:, j] - np.einsum("rk,rk->r", L[:, j, :j], w[:, :j])) / root, 0.0)
+            ok[:, j] = good
+        variance = unit[:, 0, 0][:, None] - np.cumsum(w * w, axis=1)    # on the first j + 1 neighbours
+        ok &= (variance > 0) & np.isfinite(variance) & used[:, 1:]
+        ok = np.logical_and.accumulate(ok, axis=1)
+        size = ok.sum(axis=1)                                            # neighbours kept
+        d = np.where(size > 0, np.take_along_axis(variance, np.maximum(size - 1, 0)[:, None], axis=1)[:, 0],
+                     unit[:, 0, 0])
+        keep = np.arange(m)[None, :] < size[:, None]
+        w = np.where(keep, w, 0.0)
+        b = np.zeros((R, m))                                             # L^-T w on the kept block
+        for j in range(m - 1, -1, -1):
+            b[:, j] = np.where(keep[:, j], (w[:, j] - np.einsum("rk,rk->r", L[:, j + 1:, j], b[:, j + 1:]))
+                               / L[:, j, j], 0.0)
+    best = np.zeros((R, n))
+    best[:, 0] = 1.0 / d
+    best[:, 1:] = -b / d[:, None]
     return best
