@@ -95,14 +95,18 @@ class TwoLevel:
 
     def left(self, r):
         """``L r`` for r of shape (N,) or (N, m): ``(N + k,)`` (+ ``(m,)``)."""
-        Pr = r - self._GVs @ (self._Vs.T @ r)
-        return np.concatenate([self._W @ Pr, self._Vs.T @ r])
+        c = self._Vs.T @ r
+        out = np.empty((self._W.shape[0] + c.shape[0],) + c.shape[1:])
+        out[:self._W.shape[0]] = self._W @ (r - self._GVs @ c)
+        out[self._W.shape[0]:] = c
+        return out
 
     def left_t(self, u):
         """``L^T u`` for u of shape ``(N + k,)`` (+ ``(m,)``)."""
         N = self._W.shape[0]
         x = self._WT @ u[:N]
-        return x - self._Vs @ (self._GVs.T @ x) + self._Vs @ u[N:]
+        x += self._Vs @ (u[N:] - self._GVs.T @ x)
+        return x
 
     def apply(self, r):
         """``M r = L^T L r``."""
