@@ -52,7 +52,7 @@ _RCOND = 1e-12
 
 def coarse_memory(N, M, dim, width=None):
     """Peak bytes of :func:`two_level` and its :class:`TwoLevel`: ``V``, ``G V`` and their scaled copies (``N k``
-    each, and the QR's), and one chunk of ``G V``'s coefficients (``M _CHUNK`` complex, twice).
+    each, and the SVD's), and one chunk of ``G V``'s coefficients (``M _CHUNK`` complex, twice).
 
     Examples
     --------
