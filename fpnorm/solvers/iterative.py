@@ -11,9 +11,10 @@ nearly coincide: the dual variables are then huge and cancel, and a residual com
 while the coefficients stay moderate.
 
 The stopping test is on the interpolation misfit ``max|r - A z|``, the quantity the user asked about. Each Krylov
-run is at most ``_RUN`` iterations, and ends early when its misfit sits flat (the floor that the rounding of its
-recurrences sets) or runs away past convergence; its best iterate is kept, the residual is re-measured with the
-exact forward map and a new run starts on what is left (iterative refinement), which resets that rounding.
+run is at most ``_RUN`` iterations (twice as many after a run that used all its iterations and still made progress,
+up to ``_RUN_MAX``), and ends early when its misfit sits flat (the floor that the rounding of its recurrences sets)
+or runs away past convergence; its best iterate is kept, the residual is re-measured with the exact forward map and
+a new run starts on what is left (iterative refinement), which resets that rounding.
 
 Refinement also lets the runs' products be cheaper than the measurement (mixed-precision iterative refinement): a
 run only has to get its correction right to a few digits relative to the remainder it is given, so its NUFFTs run at
