@@ -112,6 +112,10 @@ class TwoLevel:
         """``M r = L^T L r``."""
         return self.left_t(self.left(r))
 
+    def apply_factor(self, r):
+        """``W^T W r``: the sparse factor alone, without the correction."""
+        return self._WT @ (self._W @ r)
+
 
 def two_level(W, t, g, *, width, eps, project=None):
     """:class:`TwoLevel` for the kernel matrix ``G = P Phi diag(g) Phi^H P`` at angles `t` (N, d).

@@ -418,13 +418,6 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
     # instead of the 37th; the figures within 2% of each other). In 1-d the sparse factor's P W^T W P: those
     # iterations stop at their cap in dense 1-d either way, and the figure they leave was further off with M
     # (N = 2e4, K = 26214, Sobolev(1.5): 5e-5 against 5e-8, where max |h_K - h_8K| on a grid of 2^22 points is 2e-9)
-    if dim >= 2:
-        preconditioner_dual = two.apply
-    else:
-        WT = W.T.tocsr()
-
-        def preconditioner_dual(r):
-            return WT @ (W @ r)
-
+    preconditioner_dual = two.apply if dim >= 2 else two.apply_factor
     return Solution(coef, SolveInfo("iterative", res, float("nan"), used, attempts),
                     dual=lambda r: project(preconditioner_dual(project(r))), alpha=dual)
