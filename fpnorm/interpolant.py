@@ -37,7 +37,7 @@ from .solvers.constrained import SOLVERS, as_tolerances, solve_constrained
 from .solvers.lattice_limit import LATTICE_METHOD, LatticeExpansion, solve_lattice_limit
 from .solvers.lattice_matfree import MATFREE_DIMS, MATFREE_METHOD, lattice_method, solve_lattice_matfree
 from .solvers.line_spline import LineSpline
-from .solvers.periodic1d import LIMIT_METHODS, KernelExpansion, LimitSolution, solve_limit
+from .solvers.periodic1d import LIMIT_METHODS, KernelExpansion, LimitSolution, banded_solver, solve_limit
 from .solvers.problem import evaluate_h_ini, join_complex, right_hand_sides, scale_exponent
 from .solvers.smoothing import solve_smoothing
 from .solvers.truncation import truncation_error
@@ -253,9 +253,9 @@ class FPInterpolator:
         # a smoothing fit of more points than half the modes is not estimated: there the estimate was measured at a
         # quarter of the distance to the K = infinity smoothing fit (PowerLaw p = 2, N = 500, K = 16)
         if sol.dual is not None and not (self.smoothing > 0 and N > TRUNCATION_FRACTION * M):
-            sol.info.truncation_error = truncation_error(problem, sol.dual, self.weight, alpha=sol.alpha,
-                                                         smoothing=self.smoothing, is_complex=self._complex,
-                                                         condition=sol.info.condition)
+            sol.info.truncation_error = truncation_error(problem, sol.dual, self.weight, alpha=sol.alpha, coef=sol.coef,
+                                                         limit=banded_solver(self.weight), smoothing=self.smoothing,
+                                                         is_complex=self._complex, condition=sol.info.condition)
         sol.dual = sol.alpha = None  # the factorisation is not kept
         if shift:
             sol.coef, sol.info.truncation_error = unscale(sol.coef, shift, "the smoothing fit's coefficients"), \

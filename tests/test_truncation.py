@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pytest
 from conftest import brute_force_solve
+from scipy.interpolate import CubicSpline
 from scipy.special import zeta
 
 from fpnorm import LFP, FPInterpolator, PowerLaw, Sobolev, Weight
@@ -69,6 +70,64 @@ def test_estimate_is_within_a_factor_of_the_exact_distance_in_1d(weight, K):
     # p = 6 at K = 64: the distance (~K^-5) is below what the dense closed-form K = None solve can certify for most
     # point sets (its residual is a proven but loose bound), so fewer references remain
     assert checked >= (2 if weight == PowerLaw(p=6) and K == 64 else 4)
+
+
+def _spline_limit(x, y, p):
+    """The K = infinity interpolant of PowerLaw p = 2 / 4 (constant free) by numpy / scipy alone: the periodic
+    piecewise-linear interpolant and the periodic cubic spline."""
+    if p == 2:
+        return lambda q: np.interp(q, x, y, period=1.0)
+    spline = CubicSpline(np.r_[x, x[0] + 1.0], np.r_[y, y[0]], bc_type="periodic")
+    return lambda q: spline(np.mod(q - x[0], 1.0) + x[0])
+
+
+# The 1-d spline weights are measured on a grid of 12 points to a period of e^{i K x}: at least cos(pi / 12) = 0.966
+# of the maximum of an oscillation at frequency K
+MEASURED = 0.95
+
+
+@pytest.mark.parametrize("p", [2, 4])
+@pytest.mark.parametrize("method", ["cholesky", "iterative"])
+@pytest.mark.parametrize("K", [16, 200])
+def test_spline_weights_are_measured_against_the_exact_limit_in_1d(p, method, K):
+    for seed in (1, 2):
+        for kind, x in _point_sets(K // 2 + 4, K, seed):
+            if kind == "N = (2K+1)/2" and method == "iterative":
+                continue
+            y = np.sin(2 * np.pi * x) + 0.3 * np.random.default_rng(seed).standard_normal(x.size)  # noisy data
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                s = FPInterpolator(x, y, weight=PowerLaw(p=p), K=K, method=method)
+            q = _fine_grid(x, K)
+            exact = np.max(np.abs(s(q) - _spline_limit(x, y, p)(q)))
+            assert MEASURED * exact <= s.info.truncation_error <= exact / MEASURED, (kind, seed, exact)
+
+
+def test_complex_data_are_measured_against_the_exact_limit():
+    rng = np.random.default_rng(7)
+    x = np.sort(rng.random(30))
+    y = rng.standard_normal(30) + 1j * np.cos(2 * np.pi * x)
+    s = FPInterpolator(x, y, weight=PowerLaw(p=2), K=24)
+    q = _fine_grid(x, 24)
+    limit = _spline_limit(x, y.real, 2)(q) + 1j * _spline_limit(x, y.imag, 2)(q)
+    exact = np.max(np.abs(s(q) - limit))
+    assert MEASURED * exact <= s.info.truncation_error <= exact / MEASURED
+
+
+@pytest.mark.parametrize("weight", [LFP(1.0, 1.0), LFP(1.0, 0.01, zero=2.0), PowerLaw(p=4, zero=1.0)], ids=repr)
+def test_lfp_and_a_finite_zero_are_measured_against_the_dense_closed_form_limit(weight):
+    # the reference is the dense closed-form kernel solve, not the banded one the measurement uses
+    rng = np.random.default_rng(8)
+    x = np.sort(rng.random(60))
+    y = np.sin(2 * np.pi * x) + 0.3 * rng.standard_normal(60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = FPInterpolator(x, y, weight=weight, K=64)
+        limit = FPInterpolator(x, y, weight=weight, K=None, method="exact_kernel")
+    q = _fine_grid(x, 64)
+    exact = np.max(np.abs(s(q) - limit(q)))
+    assert limit.info.residual * np.max(np.abs(y)) < 1e-3 * exact
+    assert MEASURED * exact <= s.info.truncation_error <= exact / MEASURED
 
 
 def test_estimate_follows_the_1_over_K_convergence_of_lfp_in_2d():

@@ -8,6 +8,7 @@ solve with iterative refinement whose residual is reported honestly.
 Everything here works in ``z = x / P`` in ``[0, 1)`` (the weight is a function of the integer ``k``).
 """
 
+import functools
 import math
 import time
 
@@ -22,6 +23,7 @@ from .certify_limit import limit_residual
 from .problem import SolveInfo, relative_residual
 
 __all__ = ["PiecewiseCubic", "PiecewiseLinear", "Shifted", "KernelExpansion", "LimitSolution", "solve_periodic1d",
+           "banded_solver",
            "solve_exact_kernel", "solve_limit", "LIMIT_METHODS", "periodic1d_memory", "exact_kernel_memory"]
 
 # Methods that solve the K = infinity problem (FPInterpolator with K=None); "auto" picks the banded one when it can.
@@ -448,14 +450,32 @@ def solve_limit(weight, z, rhs, *, method="auto", dz=None, point_scale=None):
     return sol
 
 
-def _dispatch(weight, z, rhs, method):
+def banded_solver(weight):
+    """``(z, rhs) -> LimitSolution`` by :func:`solve_periodic1d` for a weight it covers (1-d PowerLaw p = 2, 4 and
+    LFP, :func:`fpnorm.kernels.spline_parts`), else None.
+
+    Examples
+    --------
+    >>> from fpnorm import PowerLaw, Sobolev
+    >>> banded_solver(PowerLaw(p=2))(np.array([0.1, 0.6]), np.array([[1.0], [0.0]])).evaluate(np.array([0.35]))
+    array([[0.5]])
+    >>> banded_solver(Sobolev(s=1)) is None
+    True
+    """
     parts = spline_parts(weight)
+    if parts is None:
+        return None
+    return functools.partial(solve_periodic1d, a2=parts[0], a4=parts[1], zero=weight.zero)
+
+
+def _dispatch(weight, z, rhs, method):
+    banded = banded_solver(weight)
     if method == "auto":
-        method = "periodic1d" if parts is not None else "exact_kernel"
+        method = "periodic1d" if banded is not None else "exact_kernel"
     if method == "periodic1d":
-        if parts is None:
+        if banded is None:
             raise ValueError(f"Expected a weight with gamma(k)^-2 a combination of (2 pi k)^2 and (2 pi k)^4 "
                              f"(PowerLaw p = 2 or 4, LFP) for `method`='periodic1d', got {weight!r}; use "
                              f"method='exact_kernel'.")
-        return solve_periodic1d(z, rhs, a2=parts[0], a4=parts[1], zero=weight.zero)
+        return banded(z, rhs)
     return solve_exact_kernel(z, rhs, weight=weight)

@@ -4,7 +4,8 @@
   the kernel error ``sup_z |kappa(z) - kappa_K(z)|``, and it is infinite exactly when the K -> infinity problem is
   ill-posed.
 - :func:`truncation_error`: an a-posteriori estimate of ``max_x |h_K(x) - h_inf(x)|`` for a solved problem, from the
-  solver's factorisation, the kernel tail beyond K and a few NUFFTs (the figure ``SolveInfo.truncation_error``).
+  solver's factorisation, the kernel tail beyond K and a few NUFFTs (the figure ``SolveInfo.truncation_error``); in
+  1-d for the weights with an O(N) K = infinity solver (PowerLaw p = 2, 4, LFP) a measurement against that limit.
 
 The maths of the estimate. With ``kappa = kappa_K + tau`` (``tau`` the tail ``|k|_inf > K``), the truncated
 interpolant is ``h_K = sum_n alpha_n kappa_K(x - x_n) + free part`` with ``G_K alpha = r`` and the limit is
@@ -84,6 +85,9 @@ _MODEL_SHARE = 1e-2
 # the band, with a coarser maximum).
 _OVERSAMPLE = {1: 4.0, 2: 2.0, 3: 1.6}
 _GRID_POINTS = 1 << 24
+# The exact 1-d limit replaces the estimate when it fits the data to this relative residual (its tridiagonal solve
+# fits random points to ~1e-15; points much closer than a unit of rounding of [0, 1) merge in it).
+_LIMIT_RESIDUAL = 1e-9
 
 
 def _power_terms(weight):
@@ -288,7 +292,8 @@ def far_tail_matrix(t, T0, variogram, d):
     return diag + sp.csr_matrix((np.r_[vals, vals], (rows, cols)), shape=(N, N))
 
 
-def truncation_error(problem, dual, weight, *, alpha=None, smoothing=0.0, is_complex=False, condition=math.nan):
+def truncation_error(problem, dual, weight, *, alpha=None, coef=None, limit=None, smoothing=0.0, is_complex=False,
+                     condition=math.nan):
     """Estimate ``max_x |h_K(x) - h_inf(x)|`` on the torus for a solved truncated problem.
 
     Parameters
@@ -300,6 +305,12 @@ def truncation_error(problem, dual, weight, *, alpha=None, smoothing=0.0, is_com
         or an approximation of it (a preconditioner: more iterations).
     alpha : ndarray, shape (N, m), optional
         The solution's dual variables (:attr:`Solution.alpha`); default ``dual(problem.rhs)``.
+    coef : ndarray, shape (2K+1, m), optional
+        The solution's coefficients (:attr:`Solution.coef`).
+    limit : callable, optional
+        ``(z, rhs) -> LimitSolution``: an exact K = infinity solver of the problem in 1-d (nodes ``z`` in periods,
+        :func:`fpnorm.solvers.periodic1d.banded_solver`); with it and `coef`, an interpolation is measured instead of
+        estimated (Notes).
     weight : Weight
         The weight, for ``gamma(k)^2`` beyond the box.
     smoothing : float
@@ -319,9 +330,14 @@ def truncation_error(problem, dual, weight, *, alpha=None, smoothing=0.0, is_com
 
     Notes
     -----
-    See the module docstring for the maths. It is an estimate, not a bound. Measured against the exact K = None
-    interpolants in 1-d (409 cases: PowerLaw p = 2, 4, 6, LFP, Sobolev s = 1, 2; random, clustered, jittered and
-    nearly coincident points, N up to (2K+1)/2, noisy data) it was between 0.76 and 1.34 times the exact distance,
+    An interpolation (no smoothing) given `coef` and `limit` (1-d, PowerLaw p = 2, 4 or LFP: O(N)) is measured:
+    ``h_inf`` is solved exactly and ``|h_K - h_inf|`` maximised on the grid below (12 points to a period of
+    ``e^{i K x}``), which leaves it within a few percent of the true maximum; a ``h_inf`` that misses the data by more
+    than ``_LIMIT_RESIDUAL`` falls back to the estimate.
+
+    Otherwise, see the module docstring for the maths. It is an estimate, not a bound. Measured against the exact
+    K = None interpolants in 1-d (409 cases: PowerLaw p = 2, 4, 6, LFP, Sobolev s = 1, 2; random, clustered, jittered
+    and nearly coincident points, N up to (2K+1)/2, noisy data) it was between 0.76 and 1.34 times the exact distance,
     98% of them between 0.82 and 1.08 (tests/test_truncation.py asserts a factor 1.5), and in 2-d and 3-d between
     0.91 and 1.11 times
     ``max |h_K - h_8K|``. It rests on the dual variables ``alpha``, which carry about ``cond(G_K) eps`` relative
@@ -354,6 +370,10 @@ def truncation_error(problem, dual, weight, *, alpha=None, smoothing=0.0, is_com
     except ValueError:  # a weight known only through its values: its tail is summed on the lattice
         known = False
     try:
+        if limit is not None and coef is not None and smoothing == 0:
+            found = _measured_1d(problem, coef, limit, is_complex)
+            if found is not None:
+                return found
         loose = condition <= _LOOSE_CONDITION  # False for nan
         return _estimate(problem, dual, alpha, weight, known, float(smoothing), is_complex, loose)
     except MemoryEstimateError:  # the estimate is extra: it never stops a solve that fits
@@ -363,7 +383,7 @@ def truncation_error(problem, dual, weight, *, alpha=None, smoothing=0.0, is_com
 def _estimate(problem, dual, alpha, weight, known, mu, is_complex, loose):
     """:func:`truncation_error` for a weight with a convergent (or unknown) tail."""
     K, d = problem.K, problem.dim
-    Ko = max(K + 1, int(math.ceil(OUTER_FACTOR * K)))
+    Ko = _outer_box(K)
     N, m = problem.rhs.shape
     check_memory(16 * (2 * Ko + 1) ** d * (6 * m + 2), f"the truncation-error estimate's box |k|_inf <= {Ko}",
                  "Use a smaller `K`.")
@@ -408,13 +428,50 @@ def _estimate(problem, dual, alpha, weight, known, mu, is_complex, loose):
         shift = free.add_free_part(np.zeros(problem.g.shape + (m,), dtype=complex), -(step_values + tail_alpha))
         e_hat = e_hat + np.stack([resize_box(shift[..., j], Ko) for j in range(m)], axis=-1)
     e_hat = join_complex(e_hat, is_complex)
+    side = _grid_side(Ko, d)
+    worst = max(float(np.max(np.abs(_grid_values(e_hat[..., j], side, not is_complex))))
+                for j in range(e_hat.shape[-1]))
+    return float(np.ldexp(worst, exponent))
+
+
+def _outer_box(K):
+    """``K' = ceil(OUTER_FACTOR K)``, at least ``K + 1``: the band beyond ``K`` applied exactly, and resolved by the
+    grid of the maximum."""
+    return max(K + 1, int(math.ceil(OUTER_FACTOR * K)))
+
+
+def _grid_side(Ko, d):
+    """Points per axis of the grid on which ``max |e|`` is taken (memory checked for it)."""
     side = sfft.next_fast_len(int(math.ceil(_OVERSAMPLE.get(d, 1.0) * (2 * Ko + 1))))
     if side**d > _GRID_POINTS:
         side = sfft.next_fast_len(max(2 * Ko + 2, int(_GRID_POINTS ** (1.0 / d))))
     check_memory(32 * side**d, f"the truncation-error estimate's grid of {side}^{d} points", "Use a smaller `K`.")
-    worst = max(float(np.max(np.abs(_grid_values(e_hat[..., j], side, not is_complex))))
-                for j in range(e_hat.shape[-1]))
-    return float(np.ldexp(worst, exponent))
+    return side
+
+
+def _measured_1d(problem, coef, limit, is_complex):
+    """``max |h_K - h_inf|`` on the grid of :func:`_grid_side` with ``h_inf = limit(z, rhs)`` (1-d); None when it misses
+    the data by more than ``_LIMIT_RESIDUAL`` (points too close for it)."""
+    N, m = problem.rhs.shape
+    K = problem.K
+    side = _grid_side(_outer_box(K), 1)
+    check_memory(8 * side * (4 * m + 2) + 2000 * N * m, f"the K = infinity comparison on a grid of {side} points",
+                 "Use a smaller `K`.")
+    exponent = scale_exponent(problem.rhs)
+    z = np.mod(problem.t[:, 0] / (2 * math.pi), 1.0)
+    z[z >= 1.0] = 0.0
+    if np.unique(z).size < N:
+        return None
+    with np.errstate(all="ignore"):
+        exact = limit(z, np.ldexp(problem.rhs, -exponent))
+    if not exact.info.residual <= _LIMIT_RESIDUAL:       # also nan
+        return None
+    scaled = np.asarray(coef).reshape(2 * K + 1, m) * math.ldexp(1.0, -exponent)
+    e = exact.evaluate(np.arange(side) / side) - np.stack(
+        [_grid_values(scaled[:, j], side, True).real for j in range(m)], axis=1)
+    e = join_complex(e, is_complex)
+    worst = float(np.max(np.abs(e), initial=0.0))
+    return float(np.ldexp(worst, exponent)) if math.isfinite(worst) else None
 
 
 def _difference(plan, dual, project, alpha, gpo, band, far, mu, model_scale):
