@@ -248,7 +248,8 @@ def test_thread_count_does_not_change_results():
 
 
 def test_small_solves_run_on_one_thread(monkeypatch):
-    """solve() wraps small dense runners in single_threaded; the matrix-free iterative runner is left alone."""
+    """solve() wraps small dense runners and the matrix-free iterative runner (memory-bound passes) in
+    single_threaded, and restores the counts after."""
     import fpnorm.solvers as solvers
 
     seen = {}
@@ -266,7 +267,8 @@ def test_small_solves_run_on_one_thread(monkeypatch):
     x = np.linspace(0, 1, 20, endpoint=False) + 0.01
     FPInterpolator(x, np.cos(2 * np.pi * x), weight=PowerLaw(p=2), K=16, method="qr")
     FPInterpolator(x, np.cos(2 * np.pi * x), weight=PowerLaw(p=2), K=16, method="iterative")
-    assert seen["qr"] == [1] * len(before) and seen["iterative"] == before
+    assert seen["qr"] == [1] * len(before) and seen["iterative"] == [1] * len(before)
+    assert blas_thread_counts() == before
 
 
 @pytest.mark.parametrize("weight, free", [(Sobolev(s=2.0, dim=2), 0), (PowerLaw(p=4, dim=2), 1)],

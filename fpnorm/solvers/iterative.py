@@ -41,6 +41,7 @@ import numpy as np
 from .. import transforms
 from .._internal.memory import check_memory
 from .._internal.progress import residual_progress
+from .._internal.threads import single_threaded
 from .certify import certified_values
 from .coarse import COARSE_WIDTH, coarse_memory, two_level
 from .precondition import box_kernel, build_kl_factor
@@ -419,5 +420,9 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
     # iterations stop at their cap in dense 1-d either way, and the figure they leave was further off with M
     # (N = 2e4, K = 26214, Sobolev(1.5): 5e-5 against 5e-8, where max |h_K - h_8K| on a grid of 2^22 points is 2e-9)
     preconditioner_dual = two.apply if dim >= 2 else two.apply_factor
-    return Solution(coef, SolveInfo("iterative", res, float("nan"), used, attempts),
-                    dual=lambda r: project(preconditioner_dual(project(r))), alpha=dual)
+
+    def dual_map(r):              # called after the solve: on one BLAS thread, as the solve (solvers._dense_work)
+        with single_threaded():
+            return project(preconditioner_dual(project(r)))
+
+    return Solution(coef, SolveInfo("iterative", res, float("nan"), used, attempts), dual=dual_map, alpha=dual)
