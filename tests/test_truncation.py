@@ -114,8 +114,9 @@ def test_complex_data_are_measured_against_the_exact_limit():
     assert MEASURED * exact <= s.info.truncation_error <= exact / MEASURED
 
 
-@pytest.mark.parametrize("weight", [LFP(1.0, 1.0), LFP(1.0, 0.01, zero=2.0), PowerLaw(p=4, zero=1.0)], ids=repr)
-def test_lfp_and_a_finite_zero_are_measured_against_the_dense_closed_form_limit(weight):
+@pytest.mark.parametrize("weight", [LFP(1.0, 1.0), LFP(1.0, 0.01, zero=2.0), PowerLaw(p=4, zero=1.0), Sobolev(s=1)],
+                         ids=repr)
+def test_lfp_sobolev_one_and_a_finite_zero_are_measured_against_the_dense_closed_form_limit(weight):
     # the reference is the dense closed-form kernel solve, not the banded one the measurement uses
     rng = np.random.default_rng(8)
     x = np.sort(rng.random(60))

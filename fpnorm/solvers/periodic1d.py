@@ -19,7 +19,9 @@ import scipy.sparse.linalg as spla
 
 from .._internal.memory import check_memory
 from ..kernels import bernoulli_polynomial, closed_form_kernel, spline_parts
+from ..weights import Sobolev
 from .certify_limit import limit_residual
+from .hyperbolic1d import solve_hyperbolic1d
 from .problem import SolveInfo, relative_residual
 
 __all__ = ["PiecewiseCubic", "PiecewiseLinear", "Shifted", "KernelExpansion", "LimitSolution", "solve_periodic1d",
@@ -451,17 +453,20 @@ def solve_limit(weight, z, rhs, *, method="auto", dz=None, point_scale=None):
 
 
 def banded_solver(weight):
-    """``(z, rhs) -> LimitSolution`` by :func:`solve_periodic1d` for a weight it covers (1-d PowerLaw p = 2, 4 and
-    LFP, :func:`fpnorm.kernels.spline_parts`), else None.
+    """``(z, rhs) -> LimitSolution``: an exact K = infinity solver in O(N) for a weight that has one, else None: 1-d
+    PowerLaw p = 2, 4 and LFP (:func:`solve_periodic1d`), 1-d Sobolev s = 1
+    (:func:`fpnorm.solvers.hyperbolic1d.solve_hyperbolic1d`, whose residual is measured, not certified).
 
     Examples
     --------
     >>> from fpnorm import PowerLaw, Sobolev
     >>> banded_solver(PowerLaw(p=2))(np.array([0.1, 0.6]), np.array([[1.0], [0.0]])).evaluate(np.array([0.35]))
     array([[0.5]])
-    >>> banded_solver(Sobolev(s=1)) is None
+    >>> banded_solver(Sobolev(s=2)) is None
     True
     """
+    if isinstance(weight, Sobolev) and weight.dim == 1 and weight.s == 1:
+        return lambda z, rhs: LimitSolution(*solve_hyperbolic1d(z, rhs))
     parts = spline_parts(weight)
     if parts is None:
         return None
@@ -469,13 +474,13 @@ def banded_solver(weight):
 
 
 def _dispatch(weight, z, rhs, method):
-    banded = banded_solver(weight)
+    parts = spline_parts(weight)
     if method == "auto":
-        method = "periodic1d" if banded is not None else "exact_kernel"
+        method = "periodic1d" if parts is not None else "exact_kernel"
     if method == "periodic1d":
-        if banded is None:
+        if parts is None:
             raise ValueError(f"Expected a weight with gamma(k)^-2 a combination of (2 pi k)^2 and (2 pi k)^4 "
                              f"(PowerLaw p = 2 or 4, LFP) for `method`='periodic1d', got {weight!r}; use "
                              f"method='exact_kernel'.")
-        return banded(z, rhs)
+        return solve_periodic1d(z, rhs, a2=parts[0], a4=parts[1], zero=weight.zero)
     return solve_exact_kernel(z, rhs, weight=weight)

@@ -5,7 +5,8 @@
   ill-posed.
 - :func:`truncation_error`: an a-posteriori estimate of ``max_x |h_K(x) - h_inf(x)|`` for a solved problem, from the
   solver's factorisation, the kernel tail beyond K and a few NUFFTs (the figure ``SolveInfo.truncation_error``); in
-  1-d for the weights with an O(N) K = infinity solver (PowerLaw p = 2, 4, LFP) a measurement against that limit.
+  1-d for the weights with an O(N) K = infinity solver (PowerLaw p = 2, 4, LFP, Sobolev s = 1) a measurement against
+  that limit.
 
 The maths of the estimate. With ``kappa = kappa_K + tau`` (``tau`` the tail ``|k|_inf > K``), the truncated
 interpolant is ``h_K = sum_n alpha_n kappa_K(x - x_n) + free part`` with ``G_K alpha = r`` and the limit is
@@ -330,7 +331,7 @@ def truncation_error(problem, dual, weight, *, alpha=None, coef=None, limit=None
 
     Notes
     -----
-    An interpolation (no smoothing) given `coef` and `limit` (1-d, PowerLaw p = 2, 4 or LFP: O(N)) is measured:
+    An interpolation (no smoothing) given `coef` and `limit` (1-d PowerLaw p = 2, 4, LFP, Sobolev s = 1) is measured:
     ``h_inf`` is solved exactly and ``|h_K - h_inf|`` maximised on the grid below (12 points to a period of
     ``e^{i K x}``), which leaves it within a few percent of the true maximum; a ``h_inf`` that misses the data by more
     than ``_LIMIT_RESIDUAL`` falls back to the estimate.
