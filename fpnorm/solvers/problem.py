@@ -111,7 +111,8 @@ class SolveInfo:
     truncation_error : float
         Estimate of ``max_x |h_K(x) - h_inf(x)|`` on the torus, in the units of the data (the largest over the
         right-hand sides): how far the truncated solution is from the K = infinity one
-        (:func:`fpnorm.solvers.truncation.truncation_error`). 0 for ``K=None``; ``inf`` when the weight's
+        (:func:`fpnorm.solvers.truncation.truncation_error`; measured on a grid in 1-d for PowerLaw p = 2, 4, LFP
+        and Sobolev s = 1). 0 for ``K=None``; ``inf`` when the weight's
         ``sum gamma(k)^2`` diverges (no K = infinity limit); nan when not estimated (tolerances and bounds, smoothing
         fits of more points than half the modes).
     residual_kind : str or None
