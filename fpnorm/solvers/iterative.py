@@ -58,7 +58,11 @@ PRECONDITIONERS = ("kl", "vecchia")
 # rtol 1e-10): in 3-d the KL factor needs 46 iterations at N = 5000, K = 16 where the Vecchia factor needs 223; in
 # 2-d (N = 5000, K = 64) it needs 511 / 372 / 242 at rho = 3 / 4 / 5 against the Vecchia factor's 236 at half the
 # entries; in 1-d the sorted chain is nearly exact for the Markov-like Sobolev kernels (KL divergence 10 against 160
-# for the maximin factor at rho = 6, N = 1500, K = 2048, Sobolev(1.5)).
+# for the maximin factor at rho = 6, N = 1500, K = 2048, Sobolev(1.5)). With the two-level correction, in 2-d at the
+# density N / (2K+1)^2 = 0.3 (benchmarks/bench_scale.py, one thread, each pair of solves in one run), KL against
+# Vecchia: N = 2e4, K = 128, LFP(1,1) 2.6 s (51 iterations) against 3.3 s (190); Sobolev(2) 4.2 s (129) against
+# 4.0 s (241); N = 8e4, K = 256, LFP(1,1) 18.0 s (104) against 17.1 s (225); Sobolev(2) 32.0 s (484) against 25.0 s
+# (372): no rule by density picks the faster.
 DEFAULT_PRECONDITIONER = {1: "vecchia", 2: "vecchia", 3: "kl"}
 
 # Iterations per Krylov run: refinement then restarts on the exactly measured remainder, which resets the rounding
