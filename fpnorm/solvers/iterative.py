@@ -64,6 +64,12 @@ PRECONDITIONERS = ("kl", "vecchia")
 # 4.0 s (241); N = 8e4, K = 256, LFP(1,1) 18.0 s (104) against 17.1 s (225); Sobolev(2) 32.0 s (484) against 25.0 s
 # (372): no rule by density picks the faster.
 DEFAULT_PRECONDITIONER = {1: "vecchia", 2: "vecchia", 3: "kl"}
+# Largest column of the "kl" factor here, by dimension (default fpnorm.solvers.precondition.MAX_SET): with the
+# two-level correction, 3-d columns of 32 points need the iterations of 64 at two thirds of the factor's cost
+# (Sobolev(2), uniform random points, one process, best of 3: N = 2e4, K = 24 factor 1.83 s against 2.67 s, 57 and 57
+# iterations; N = 1e4 1.02 / 1.85 s, 33 / 33; N = 5000, K = 16 0.51 / 0.61 s, 33 / 32; at 16 points 66 iterations).
+# The K = None matrix-free solves keep 64 (fpnorm.solvers.lattice_matfree: 2-4 more iterations at 32, no faster).
+_KL_MAX_SET = {3: 32}
 
 # Iterations per Krylov run: refinement then restarts on the exactly measured remainder, which resets the rounding
 # that the recurrences accumulate on nearly singular problems (measured: runs of 200 reach 1e-11 where one long run
@@ -337,7 +343,7 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
     finite = gp[np.isfinite(problem.g)]
     g_prec = np.where(np.isinf(problem.g), float(finite.max()) if finite.size else 1.0, gp)
     if preconditioner == "kl":
-        L, _ = build_kl_factor(problem.t / (2 * np.pi), box_kernel(g_prec), rho=rho)
+        L, _ = build_kl_factor(problem.t / (2 * np.pi), box_kernel(g_prec), rho=rho, max_set=_KL_MAX_SET.get(dim))
         W = L.T.tocsr()
     else:
         W = vecchia_factor(problem.t, g_prec, neighbours=neighbours, eps=1e-14)
