@@ -373,7 +373,9 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         return free.add_free_part(coef, remainder - check.evaluate(coef).real) if nf else coef
 
     tiers = _ProductTiers(problem.t, K, m, root, tight=min(problem.eps, _PROD_EPS), exact=check.backend == "direct")
-    # the sparse factor corrected on the lowest Fourier modes, which it misses (fpnorm.solvers.coarse)
+    # the sparse factor corrected on the lowest Fourier modes, which it misses (fpnorm.solvers.coarse); G V at the
+    # products' tolerance: 1-d has no loose tier, and there G V at 1e-10 instead of 1e-14 took 563 iterations against
+    # 121 (N = 1e5, K = 2^17, Sobolev(1.5); the constant mode sits at 1e-6 of W G W^T's spectrum)
     two = two_level(W, problem.t, gp, width=COARSE_WIDTH.get(dim, 1) if width is None else width,
                     eps=tiers.loose or tiers.tight, project=project)
     scale = float(np.max(np.abs(rhs))) if rhs.size else 0.0
