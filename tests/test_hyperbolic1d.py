@@ -22,7 +22,9 @@ def test_matches_the_dense_closed_form_solve(kind):
     dense = solve_exact_kernel(z, rhs, weight=Sobolev(s=1))
     q = np.linspace(0, 1, 4001)
     scale = np.max(np.abs(dense.evaluate(q)))
-    assert np.max(np.abs(piece(q) - dense.evaluate(q))) <= 1e-9 * scale
+    # the dense reference carries its own error: near the pair (its condition ~4e7) it misses the data by ~2e-10 and
+    # is ~10 times further off between the nodes, by BLAS kernel
+    assert np.max(np.abs(piece(q) - dense.evaluate(q))) <= max(1e-9, 100 * dense.info.residual) * scale
     assert np.allclose(norm2, dense.norm2, rtol=1e-8)
     assert info.residual <= 1e-15
 
