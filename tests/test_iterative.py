@@ -30,13 +30,14 @@ def test_vecchia_with_all_earlier_neighbours_is_the_exact_inverse():
     assert np.linalg.norm(W.T @ W @ G - np.eye(N), 2) <= 1e-8
 
 
+@pytest.mark.parametrize("dim, K", [(1, 256), (2, 8)])
 @pytest.mark.parametrize("block_rows", [None, 9])
-def test_vecchia_rows_are_kriging_weights(block_rows, monkeypatch):
+def test_vecchia_rows_are_kriging_weights(block_rows, dim, K, monkeypatch):
     # row i of W is [1, -b_i] / sqrt(d_i): W G W^T has unit diagonal (d_i is the conditional variance), whether the
-    # rows are made at once or in blocks of 9
+    # rows are made at once or in blocks of 9 (in 1-d the sets across the wrap then fall in several blocks)
     if block_rows:
         monkeypatch.setattr("fpnorm.solvers.vecchia._BLOCK_ENTRIES", block_rows * 7 * 7)
-    p = _problem(200, 8, Sobolev(s=1.5, dim=2), seed=3)
+    p = _problem(200, K, Sobolev(s=1.5, dim=dim), seed=3, jittered_grid=dim == 1)
     W = vecchia_factor(p.t, p.g, neighbours=6, eps=1e-14)
     G = kernel_matrix(p.t, p.g, backend="direct")
     assert np.allclose(np.diag(W @ G @ W.T.toarray()), 1.0, atol=1e-8)

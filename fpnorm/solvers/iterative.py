@@ -139,7 +139,7 @@ def iterative_memory(N, M, m=1, dim=1, neighbours=NEIGHBOURS):
     """Peak bytes of :func:`solve_iterative`: NUFFT plans' fine grids, Krylov vectors, the preconditioner setup."""
     grid = 16 * M * (2**dim) * m * 3          # up to three plans (check, loose, tight), oversampling 2 per axis
     vectors = 8 * N * m * 10 + 16 * M * m * 6    # point-space and coefficient-space Krylov vectors, temporaries
-    return grid + vectors + vecchia_memory(N, neighbours) + coarse_memory(N, M, dim)
+    return grid + vectors + vecchia_memory(N, neighbours, dim) + coarse_memory(N, M, dim)
 
 
 class _ProductTiers:

@@ -44,10 +44,12 @@ NEIGHBOURS = 12
 # _SHORT_TERMS terms (_short_increments): the last is below 0.1^12 / 12! ~ 2e-21 of the first. Longer increments
 # lose at most ~1e-14 / (K delta)^2 ~ 1e-12 of their covariances to cancellation; the series costs _SHORT_TERMS sums
 # at 2 (n_b + 1) differences per short increment (about 1% of the set members at 0.76 points per 1/K), in chunks
-# of _SHORT_CHUNK differences.
+# of _SHORT_CHUNK differences: each chunk's finufft transforms the whole box _SHORT_TERMS times, so fewer, larger
+# chunks cost less (N = 1e5, K = 2^17: 14484 short increments, 0.52 s in three chunks of 2^17, 0.35 s in one of 2^19;
+# a chunk's sums and temporaries are ~300 bytes a difference).
 _SHORT = 0.1
 _SHORT_TERMS = 12
-_SHORT_CHUNK = 2**17
+_SHORT_CHUNK = 2**19
 # Local-matrix entries per block of rows in _factor_rows: ~16 MiB per (rows, n, n) intermediate (measured at N = 1e5,
 # K = 2^17, 1-d: the factor took 2.7 s against 3.7 s made whole).
 _BLOCK_ENTRIES = 2**21
@@ -129,12 +131,13 @@ def _chain_sets(x, nb):
     return sets
 
 
-def vecchia_memory(N, neighbours=NEIGHBOURS):
+def vecchia_memory(N, neighbours=NEIGHBOURS, dim=1):
     """Peak bytes of :func:`vecchia_factor` at N points: the sets, the variogram table and the sparse factor
     (``N n_b`` entries each), the short increments' covariances (at most ``N n_b^2``, when every member is one), and
-    the ``(rows, n, n)`` intermediates of one block of rows. Measured peaks (tracemalloc) against this model: 214 MiB
-    against 519 at N = 1e5, K = 2^17 (1-d); 167 against 435 at N = 8e4, K = 256 (2-d); 150 against 253 at N = 2e4,
-    K = 24 (3-d); finufft's own grids (~20 MiB at these boxes) come on top.
+    the ``(rows, n, n)`` intermediates of one block of rows, and in 1-d (`dim`) one chunk of the short increments'
+    series. Measured peaks (tracemalloc) against this model: 239 MiB against 646 at N = 1e5, K = 2^17 (1-d); 167
+    against 435 at N = 8e4, K = 256 (2-d); 150 against 253 at N = 2e4, K = 24 (3-d); finufft's own grids (~20 MiB at
+    these boxes) come on top.
 
     Examples
     --------
@@ -142,7 +145,8 @@ def vecchia_memory(N, neighbours=NEIGHBOURS):
     True
     """
     nb = neighbours + 1
-    return 9 * N * nb * nb + 128 * N * nb + 96 * min(N * nb * nb, _BLOCK_ENTRIES)
+    short = 300 * min(_SHORT_CHUNK, 2 * N * nb * nb) if dim == 1 else 0
+    return 9 * N * nb * nb + 128 * N * nb + 96 * min(N * nb * nb, _BLOCK_ENTRIES) + short
 
 
 def vecchia_factor(t, g, *, neighbours=NEIGHBOURS, eps=1e-10, jitter=None):
@@ -196,7 +200,7 @@ def _factor_rows(t, g, sets, eps, jitter):
     blocks = [slice(start, start + max(1, _BLOCK_ENTRIES // (n * n))) for start in
               range(0, R, max(1, _BLOCK_ENTRIES // (n * n)))]
     if dim == 1:
-        lags = _lag_table(t[:, 0], g, n, eps)
+        lags = _lag_table(t[:, 0], g, n, eps, safe)
         base = np.concatenate([_bases(t[:, 0], safe[b], valid[b]) for b in blocks])
         short = _short_increments(t[:, 0], g, safe, valid, base, eps)
     else:
@@ -214,7 +218,7 @@ def _block_rows(t, g, safe, valid, base, eps, jitter, lags, short, block):
     R, n = safe.shape
     kappa0 = float(np.sum(g))
     if dim == 1:
-        gam = _set_variograms(t[:, 0], g, safe, eps, lags)
+        gam = _set_variograms(safe, lags, block)
     else:
         # the variogram kappa(0) - kappa(t_a - t_b), even in the difference: one NUFFT at the pairs a < b
         upper, lower = np.triu_indices(n, 1)
@@ -271,9 +275,15 @@ def _block_rows(t, g, safe, valid, base, eps, jitter, lags, short, block):
     return np.where(valid, u, 0.0).reshape(-1)
 
 
-def _lag_table(t, g, n, eps):
-    """Each point's sorted position, and ``kappa(0) - kappa`` between the points at sorted positions ``q`` and
-    ``q - l`` for ``l < n``, flat at ``q n + l`` (d = 1): the values :func:`_set_variograms` gathers."""
+def _lag_table(t, g, n, eps, safe):
+    """Each point's sorted position, ``kappa(0) - kappa`` between the points at sorted positions ``q`` and ``q - l``
+    for ``l < n``, flat at ``q n + l``, and the whole ``(n, n)`` variograms of the sets (rows of `safe`) whose members
+    lie further apart in sorted order, those across the wrap (d = 1): what :func:`_set_variograms` gathers.
+
+    The sets across the wrap are the last points' in sorted order, spread over every block of rows: their variograms
+    take one finufft here instead of one per block (each transforms the whole box: 0.25 s of a 1.8 s factor at
+    N = 1e5, K = 2^17, in eight blocks).
+    """
     N = t.size
     srt = np.argsort(t, kind="stable")
     pos = np.empty(N, dtype=np.int64)
@@ -281,29 +291,34 @@ def _lag_table(t, g, n, eps):
     ts = t[srt]
     q = np.arange(N)[:, None]
     back = np.maximum(q - np.arange(n)[None, :], 0)
-    return pos, variogram_1d(g, (ts[q] - ts[back]).reshape(-1), eps=eps)
+    p = pos[safe]
+    far = np.flatnonzero(p.max(axis=1) - p.min(axis=1) >= n)
+    tf = t[safe[far]]
+    where = np.full(safe.shape[0], -1, dtype=np.int64)
+    where[far] = np.arange(far.size)
+    return (pos, variogram_1d(g, (ts[q] - ts[back]).reshape(-1), eps=eps), where,
+            variogram_1d(g, tf[:, :, None] - tf[:, None, :], eps=eps))
 
 
-def _set_variograms(t, g, safe, eps, lags):
-    """``kappa(0) - kappa(t_a - t_b)`` for every two members of each set, shape (R, n, n) (d = 1), from
-    :func:`_lag_table`'s `lags`.
+def _set_variograms(safe, lags, block):
+    """``kappa(0) - kappa(t_a - t_b)`` for every two members of each set of the rows `block` (a slice; `safe` those
+    rows' sets), shape (R, n, n) (d = 1), from :func:`_lag_table`'s `lags`.
 
     The chain's sets are runs of points consecutive in sorted order, so two members are at most ``n - 1`` sorted
     positions apart: the variogram is evaluated once per point and lag (``N n`` differences instead of ``R n^2``),
-    and directly only for the pairs across the wrap.
+    and the sets across the wrap once each.
     """
     R, n = safe.shape
-    pos, table = lags
+    pos, table, where, wrapped = lags
     # positions as 32-bit integers where they fit, and one flat gather: the (R, n, n) index arrays are the cost here
     # (0.4 s at N = 1e5, n = 13, against 1.3 s through 64-bit indices and boolean masks)
-    p = pos[safe].astype(np.int32 if t.size * n < 2**31 else np.int64)
+    p = pos[safe].astype(np.int32 if pos.size * n < 2**31 else np.int64)
     lag = np.abs(p[:, :, None] - p[:, None, :])
     flat = np.maximum(p[:, :, None], p[:, None, :]) * lag.dtype.type(n) + lag
-    inside = lag < n
-    np.putmask(flat, ~inside, 0)
+    np.putmask(flat, lag >= n, 0)
     gam = np.take(table, flat)
-    if not inside.all():
-        gam[~inside] = variogram_1d(g, (t[safe][:, :, None] - t[safe][:, None, :])[~inside], eps=eps)
+    mine = where[block]
+    gam[mine >= 0] = wrapped[mine[mine >= 0]]
     return gam
 
 
