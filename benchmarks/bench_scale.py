@@ -8,7 +8,9 @@ compare across runs on a shared machine. ``--rows curve`` measures iterations an
 plots them (``results/scale.png``) with the NUFFT-pair floor; ``--rows rho`` the iterations against the
 preconditioner's radius; ``--rows all`` the table, the noisy rows and the curve in one run (benchmarks/RESULTS.md);
 ``--rows clusters`` what nearly coincident points cost in 1-d: N = 5000, K = 6554 (the density of the N = 1e5,
-K = 2^17 row), five seeds, with and without the pairs closer than 0.01/K.
+K = 2^17 row), five seeds, with and without the pairs closer than 0.01/K; ``--rows seeds`` the table's rows at other
+draws of the points (seeds 1, 2, 3; the table's own seed is N + d), since a row's iterations depend on where the
+points happen to fall.
 """
 
 import argparse
@@ -41,6 +43,8 @@ NOISY = [(1, 20_000, 32768, "Sobolev(1)"), (1, 100_000, 2**17, "Sobolev(1)"), (1
 # nearly coincident points in 1-d at the density of the N = 1e5, K = 2^17 row (0.76 points per 1/K)
 CLUSTER = (1, 5000, 6554, "Sobolev(1.5)")
 QUICK = [(1, 20_000, 2**15, "Sobolev(1.5)"), (2, 5_000, 64, "Sobolev(2)"), (3, 5_000, 16, "Sobolev(2)")]
+# other draws of the table's points (--rows seeds)
+SEEDS = (1, 2, 3)
 # iterations against N: the largest N and its box per dimension, smaller N at the same K
 CURVE = {1: (2**17, "Sobolev(1.5)", [5000, 20000, 100_000]), 2: (256, "Sobolev(2)", [5000, 20000, 80_000]),
          3: (24, "Sobolev(2)", [5000, 10000, 20000])}
@@ -169,7 +173,7 @@ def _plot(rows, path):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", default="quick",
-                    choices=("quick", "table", "noisy", "curve", "rho", "all", "clusters"))
+                    choices=("quick", "table", "noisy", "curve", "rho", "all", "clusters", "seeds"))
     ap.add_argument("--dims", default="1,2,3")
     ap.add_argument("--only", type=int, default=None, help="run only this row index of the chosen list")
     ap.add_argument("--preconditioner", default=None, help="kl or vecchia (default: the solver's, by dimension)")
@@ -207,6 +211,10 @@ def main(argv=None):
         for seed in range(5):
             for apart in (0.0, 0.01 / CLUSTER[2]):
                 rows.append(solve_row(*CLUSTER, seed=seed, apart=apart, **kw))
+    elif args.rows == "seeds":
+        for dim, N, K, wname in [c for c in TABLE if c[0] in dims]:
+            for seed in SEEDS:
+                rows.append(solve_row(dim, N, K, wname, seed=seed, **kw))
     elif args.rows == "rho":
         for dim in dims:
             dim_, N, K, wname = QUICK[dim - 1]
