@@ -234,7 +234,7 @@ def _block_rows(t, g, safe, valid, base, eps, jitter, lags, short, block):
     # conditional variance; in 1-d, those of increments shorter than _SHORT / K come from a series in their length
     # (_short_increments), as sums of variogram values cancel there.
     at_base_c = np.take_along_axis(gam, np.broadcast_to(base[:, None, :], (R, n, n)), axis=2)   # gam[a, b(c)]
-    at_base_a = np.take_along_axis(gam, np.broadcast_to(base[:, :, None], (R, n, n)), axis=1)   # gam[b(a), c]
+    at_base_a = at_base_c.transpose(0, 2, 1)                # gam[b(a), c] = gam[c, b(a)]: gam is symmetric
     both = np.take_along_axis(at_base_a, np.broadcast_to(base[:, None, :], (R, n, n)), axis=2)   # gam[b(a), b(c)]
     sigma = at_base_c + at_base_a - gam - both
     to_r = at_base_a[:, :, 1] - gam[:, :, 1]                                 # Cov(E_a, Z_r)
