@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from conftest import mp_residual, mp_values
 
+import fpnorm.solvers as solvers
 from fpnorm import FPInterpolator, PowerLaw, Sobolev
 from fpnorm.exceptions import AccuracyWarning
 from fpnorm.lattice import EXP_ERROR_UNITS, axis_exponentials, exact_angles
@@ -322,3 +323,24 @@ def test_k_none_sensitivity_sees_a_close_pair():
         s = FPInterpolator(x, y, weight=Sobolev(s=1), K=None)
     slope = 0.001 / 1e-9            # the data's own slope between the pair, which h must follow
     assert s.info.sensitivity >= 0.5 * slope * np.finfo(float).eps * 0.9
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).eps >= 2.0**-60, reason="no extended precision on this platform")
+def test_a_long_solve_buys_the_extended_certificate(monkeypatch):
+    # extended-precision sums are out of the fixed budget here (EXACT_WORK and EXACT_SECONDS at 0), but within a
+    # share of a solve that took long (the share raised so that a fast one counts): the residual is then certified
+    # as "exact", within 1.5x of mpmath's; with no share it stays the double-precision bound, still above the truth
+    monkeypatch.setattr(certify, "EXACT_WORK", 0)
+    monkeypatch.setattr(certify, "EXACT_SECONDS", 0.0)
+    x, y, K = _noisy(120, 300, seed=5)
+    found = {}
+    for share in (0.0, 1e12):
+        monkeypatch.setattr(solvers, "_CERTIFY_SHARE", share)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            s = FPInterpolator(x, y, weight=Sobolev(s=1.0), K=K, method="iterative", rtol=1e-14)
+        true = mp_residual(s.coef, s.points, s.values)
+        _check_promise(s.info, true)
+        found[share] = (s.info.residual_kind, s.info.residual / true)
+    assert found[1e12][0] == "exact" and found[1e12][1] <= 1.5
+    assert found[0.0][0] == "bound"

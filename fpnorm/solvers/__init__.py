@@ -15,7 +15,7 @@ import numpy as np
 from .._internal.memory import available_memory
 from .._internal.threads import single_threaded
 from ..exceptions import AccuracyWarning, MemoryEstimateError, SolveError
-from .certify import certified_residual, sensitivity
+from .certify import certified_residual, extended_affordable, sensitivity
 from .dense import cholesky_memory, solve_cholesky
 from .iterative import NEIGHBOURS, iterative_memory, solve_iterative
 from .problem import Problem, Solution, SolveInfo, scale_exponent
@@ -57,6 +57,10 @@ _ITERATIVE_ADVANTAGE = 1.5
 _QR_PREMIUM = 3.0
 # A method is considered to fit when its estimate is below this share of the available memory.
 _MEMORY_SHARE = 0.5
+# The certificate sums in extended precision (when the double-precision bar hides whether rtol is met) if that is
+# modelled to take at most EXACT_SECONDS or this share of the solve's own time: the noisy d = 1, N = 4e5, K = 2^19
+# row (730 s) models 2.4 s there, and its double-precision bar reads 1.4e-6 as a bound.
+_CERTIFY_SHARE = 0.05
 
 
 def estimate_costs(N, M, dim=1, m=1):
@@ -140,19 +144,24 @@ def _normalise(problem):
     return dataclasses.replace(problem, rhs=np.ldexp(problem.rhs, -exponent)), exponent
 
 
-def _verified_residual(sol, problem, rtol=0.0):
+def _verified_residual(sol, problem, rtol=0.0, spent=0.0):
     """The relative residual of a solution at the points themselves, certified, and its kind ("exact" / "bound").
 
     Runners measure at the rounded angles with the tolerance of the solve; this measurement forms every phase
     exactly and bounds every rounding (:func:`fpnorm.solvers.certify.certified_residual`), so the reported residual
-    is never below the true one and the escalation decisions rest on it.
+    is never below the true one and the escalation decisions rest on it. `spent`: the solve's own seconds.
     """
     if not np.isfinite(sol.coef).all():
         return np.nan, "bound"
-    # double-precision sums first; extended precision when their bar hides whether rtol is met, within EXACT_WORK,
-    # and always after a dense O(N^2 M) factorisation (it costs far less)
-    dense = sol.info.method in ("qr", "svd")
-    residual, kind, _ = certified_residual(sol.coef, problem, enough=rtol, affordable=True if dense else None)
+    # double-precision sums first; extended precision when their bar hides whether rtol is met, within EXACT_WORK or
+    # a share of the solve's own time, and always after a dense O(N^2 M) factorisation (it costs far less)
+    affordable = sol.info.method in ("qr", "svd") or extended_affordable(
+        problem.N, problem.K, problem.dim, sol.coef.size // problem.M, real=True,
+        seconds=_CERTIFY_SHARE * spent)
+    try:
+        residual, kind, _ = certified_residual(sol.coef, problem, enough=rtol, affordable=affordable)
+    except MemoryEstimateError:   # the extended sums do not fit: the double-precision bound stands
+        residual, kind, _ = certified_residual(sol.coef, problem, enough=rtol, affordable=False)
     return residual, kind
 
 
@@ -221,8 +230,10 @@ def solve(problem, *, method="auto", rtol=1e-10):
     for name in order:
         try:
             with single_threaded(_dense_work(name, problem) <= _SINGLE_THREAD_WORK):
+                begin = time.perf_counter()
                 sol = _RUNNERS[name](problem, **({"rtol": rtol} if name in _TAKES_RTOL else {}))
-                sol.info.residual, sol.info.residual_kind = _verified_residual(sol, problem, rtol)
+                sol.info.residual, sol.info.residual_kind = _verified_residual(sol, problem, rtol,
+                                                                               time.perf_counter() - begin)
         except MemoryEstimateError as exc:
             if len(order) == 1 or name == order[-1] and best is None:
                 raise

@@ -114,12 +114,12 @@ def direct_seconds(N, K, dim, m=1, *, real=False, extended=False):
     return (exps + N * first * n ** (dim - 1) * m * term) * 1e-9
 
 
-def extended_affordable(N, K, dim, m=1, *, real=False):
+def extended_affordable(N, K, dim, m=1, *, real=False, seconds=0.0):
     """Whether :func:`certified_values` in extended precision fits its time budget: ``N M m <= EXACT_WORK`` for the
-    direct sums, or the Taylor NUFFT's modelled time within :data:`EXACT_SECONDS`."""
+    direct sums, or the Taylor NUFFT's modelled time within :data:`EXACT_SECONDS` or `seconds`, the larger."""
     if N * (2 * K + 1) ** dim * m <= EXACT_WORK:
         return True
-    return taylor_seconds(N, K, dim, m, real=real, extended=True)[0] <= EXACT_SECONDS
+    return taylor_seconds(N, K, dim, m, real=real, extended=True)[0] <= max(EXACT_SECONDS, seconds)
 
 
 def fast_path(N, K, dim, m=1, *, real=False, allowance=0.0):
