@@ -6,6 +6,7 @@ from conftest import mp_values
 
 import fpnorm._internal.memory as memory
 import fpnorm.solvers as solvers
+import fpnorm.solvers.iterative as iterative
 from fpnorm import AccuracyWarning, FPInterpolator, MemoryEstimateError, PowerLaw, Sobolev
 from fpnorm.solvers import Problem, choose_method
 from fpnorm.solvers.iterative import coarse_to_fine, solve_iterative, vecchia_factor
@@ -348,7 +349,6 @@ def test_refinement_goes_on_while_the_remainder_halves(shrink, monkeypatch):
     # misfit); refinement must go on while later runs work it down, by halves over one run (0.6 of each run's
     # remainder removed) or over two (0.3), although the best residual stays that of the zero solution for many runs.
     # The runs here are the real Craig runs with their steps scaled, so each run's effect is known exactly.
-    import fpnorm.solvers.iterative as iterative
     real = iterative._craig
     calls = []
 
