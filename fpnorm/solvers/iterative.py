@@ -95,8 +95,8 @@ _DIVERGED = 1e3
 # remainder is measured against its value when it last halved, or a higher value a run left since: Craig's iterates
 # near the solution in norm while their misfit may be far above the data's, and refinement then works the remainder
 # down from there (noisy d = 1, N = 4e5, K = 2^19: the first run of 200 left a remainder 2.6e4 times its start, the
-# next nine took it to 2.9e3 in 714 iterations and the next ten to the floor of the measurement, 4e-10, after 2800
-# in all; counting the best residual alone stopped that solve after 914 iterations with a SolveError).
+# next nine took it to 2.9e3 in 714 iterations and the next ten to 4e-10, a floor no later run moved, after 2800 in
+# all; counting the best residual alone stopped that solve after 914 iterations with a SolveError).
 _IDLE_ITERATIONS = 600
 # finufft tolerance of the residual check.
 _CHECK_EPS = 1e-15
