@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import scipy.linalg as sla
 
-from fpnorm import FPInterpolator, PowerLaw, Sobolev
+from fpnorm import LFP, FPInterpolator, PowerLaw, Sobolev
 from fpnorm.solvers import Problem
 from fpnorm.solvers.iterative import solve_iterative
 from fpnorm.solvers.precondition import (
@@ -58,16 +58,42 @@ def test_maximin_ordering_is_farthest_point_up_to_a_factor_two(dim):
     assert np.all(later_max <= 2 * length[order[1:]] + 1e-15)
 
 
-def test_sparsity_sets_are_the_earlier_points_within_rho_l():
+@pytest.mark.parametrize("floor", [0.0, 0.12])
+def test_sparsity_sets_are_the_earlier_points_within_rho_l(floor):
     x = np.random.default_rng(5).random((300, 2))
     order, length = maximin_ordering(x)
     pos = np.empty(300, dtype=int)
     pos[order] = np.arange(300)
-    indptr, indices = sparsity_sets(x, order, length, 2.0, max_set=300)
+    indptr, indices = sparsity_sets(x, order, length, 2.0, max_set=300, floor=floor)
+    grew = 0
     for i in range(300):
         s = indices[indptr[i]:indptr[i + 1]]
-        want = {j for j in range(300) if pos[j] < pos[i] and _torus_dist(x[j], x[i]) <= 2.0 * length[i]}
+        want = {j for j in range(300) if pos[j] < pos[i] and _torus_dist(x[j], x[i]) <= max(2.0 * length[i], floor)}
         assert s[0] == i and set(s[1:].tolist()) == want
+        grew += 2.0 * length[i] < floor
+    assert grew > 100 or floor == 0           # the floor widens most columns here
+
+
+def test_box_kernel_resolution_is_one_over_K():
+    assert box_kernel(np.ones(9)).resolution == 0.25
+    assert box_kernel(np.ones((7, 7))).resolution == 1 / 3
+
+
+@pytest.mark.parametrize(("dim", "K", "weight"), [(2, 24, Sobolev(s=2.0, dim=2)), (2, 24, LFP(a=1.0, b=1.0, dim=2)),
+                                                  (3, 6, Sobolev(s=2.0, dim=3))])
+def test_the_floor_keeps_the_preconditioned_spectrum_narrow(dim, K, weight):
+    # uniform random points at the Scale rows' density (N / (2K+1)^d ~ 0.3 in 2-d): pairs far closer than 1/K, which
+    # columns of radius rho * l_i alone capture badly (condition of L^T G L 17-290 here without the floor)
+    N = 700
+    g = weight.box(K)
+    g = np.where(np.isinf(g), np.max(g[np.isfinite(g)]), g)
+    kvec = np.stack(np.meshgrid(*[np.arange(-K, K + 1)] * dim, indexing="ij"), axis=-1).reshape(-1, dim)
+    x = np.random.default_rng(dim).random((N, dim))
+    ph = 2 * np.pi * x @ kvec.T.astype(float)
+    G = (np.cos(ph) * g.reshape(-1)) @ np.cos(ph).T + (np.sin(ph) * g.reshape(-1)) @ np.sin(ph).T
+    L, _ = build_kl_factor(x, box_kernel(g))
+    ev = np.linalg.eigvalsh(L.toarray().T @ G @ L.toarray())
+    assert ev[0] > 0 and ev[-1] / ev[0] < 10
 
 
 @pytest.mark.parametrize(("dim", "K", "N"), [(1, 40, 30), (2, 6, 40), (3, 3, 30)])
@@ -148,8 +174,8 @@ def test_box_kernel_factor_is_close_to_the_exact_one():
     kvec, g = _box(8, 2, 2.0)
     x = np.random.default_rng(2).random((120, 2))
     G = _dense_kernel(x, kvec, g)
-    L, _ = build_kl_factor(x, box_kernel(g), rho=3.0, jitter=0.0)
-    Lx, _ = build_kl_factor(x, _direct_kernel(kvec, g), rho=3.0, jitter=0.0)
+    L, _ = build_kl_factor(x, box_kernel(g), rho=3.0, jitter=0.0, floor=0.2)
+    Lx, _ = build_kl_factor(x, _direct_kernel(kvec, g), rho=3.0, jitter=0.0, floor=0.2)
     ev = np.linalg.eigvalsh(L.toarray().T @ G @ L.toarray())
     evx = np.linalg.eigvalsh(Lx.toarray().T @ G @ Lx.toarray())
     assert ev[0] > 0 and abs(ev[-1] / ev[0] - evx[-1] / evx[0]) <= 0.05 * evx[-1] / evx[0]
@@ -160,6 +186,8 @@ def test_bad_arguments_are_named():
         build_kl_factor(np.zeros((3, 1)), np.ones(3))
     with pytest.raises(ValueError, match="`rho`"):
         build_kl_factor(np.array([0.1, 0.5]), box_kernel(np.ones(3)), rho=0.0)
+    with pytest.raises(ValueError, match="`floor`"):
+        build_kl_factor(np.array([0.1, 0.5]), box_kernel(np.ones(3)), floor=-1.0)
     with pytest.raises(ValueError, match="`points`"):
         build_kl_factor(np.zeros((3, 2)), box_kernel(np.ones(3)))
 

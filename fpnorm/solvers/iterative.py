@@ -54,16 +54,14 @@ __all__ = ["solve_iterative", "iterative_memory", "vecchia_factor", "coarse_to_f
 # Preconditioners of solve_iterative: "kl" the KL factor in maximin ordering (:mod:`fpnorm.solvers.precondition`),
 # "vecchia" the nearest-neighbour factor of this module (sorted order in 1-d).
 PRECONDITIONERS = ("kl", "vecchia")
-# The default preconditioner by dimension, from benchmarks/bench_scale.py (uniform random points, Sobolev weights,
-# rtol 1e-10): in 3-d the KL factor needs 46 iterations at N = 5000, K = 16 where the Vecchia factor needs 223; in
-# 2-d (N = 5000, K = 64) it needs 511 / 372 / 242 at rho = 3 / 4 / 5 against the Vecchia factor's 236 at half the
-# entries; in 1-d the sorted chain is nearly exact for the Markov-like Sobolev kernels (KL divergence 10 against 160
-# for the maximin factor at rho = 6, N = 1500, K = 2048, Sobolev(1.5)). With the two-level correction, in 2-d at the
-# density N / (2K+1)^2 = 0.3 (benchmarks/bench_scale.py, one thread, each pair of solves in one run), KL against
-# Vecchia: N = 2e4, K = 128, LFP(1,1) 2.6 s (51 iterations) against 3.3 s (190); Sobolev(2) 4.2 s (129) against
-# 4.0 s (241); N = 8e4, K = 256, LFP(1,1) 18.0 s (104) against 17.1 s (225); Sobolev(2) 32.0 s (484) against 25.0 s
-# (372): no rule by density picks the faster.
-DEFAULT_PRECONDITIONER = {1: "vecchia", 2: "vecchia", 3: "kl"}
+# The default preconditioner by dimension (uniform random points, rtol 1e-10, the two-level correction on top). In
+# d >= 2 the KL factor with its resolution floor (fpnorm.solvers.precondition): 2-d N = 8e4, K = 256, Sobolev(2)
+# 27 iterations against the Vecchia factor's 372; N = 2e4, K = 128, LFP(1,1) 13 against 190; 3-d N = 2e4, K = 24,
+# Sobolev(2) 16 against 57 without the floor. 1-d keeps the sorted chain, whose increments stay exact on nearly
+# coincident points: with noisy data at N = 1e5, K = 2^17, Sobolev(1) the KL factor (floor 8 / K) ends in a
+# SolveError at 2.9e-2 where the chain takes 139 iterations, though on smooth data it takes 24 against 109
+# (Sobolev(1.5)) and 9 against 32 (LFP(1,1)).
+DEFAULT_PRECONDITIONER = {1: "vecchia", 2: "kl", 3: "kl"}
 # Largest column of the "kl" factor here, by dimension (default fpnorm.solvers.precondition.MAX_SET): with the
 # two-level correction, 3-d columns of 32 points need the iterations of 64 at two thirds of the factor's cost
 # (Sobolev(2), uniform random points, one process, best of 3: N = 2e4, K = 24 factor 1.83 s against 2.67 s, 57 and 57

@@ -10,9 +10,15 @@ minimization", SIAM J. Sci. Comput. 2021):
   ``r``-net hierarchy, so ``l_i``, the distance of point ``i`` to the points of coarser levels, lies in ``[r, 2r)``:
   the maximin ordering up to a factor 2). Within a level, points farther from the coarser ones come first.
 - **Pattern.** The factor is lower triangular in the *reverse* ordering (fine to coarse): column ``i`` holds ``i``
-  and the points earlier than ``i`` in the maximin ordering within torus distance ``rho * l_i`` (at most
-  ``max_set``, the nearest). Earlier points are ``l_i``-separated, so a column has ``O(rho^d)`` entries and the
+  and the points earlier than ``i`` in the maximin ordering within torus distance ``max(rho * l_i, floor)`` (at
+  most ``max_set``, the nearest). Earlier points are ``l_i``-separated, so a column has ``O(rho^d)`` entries and the
   factor ``O(N rho^d)``; the accuracy improves exponentially with ``rho`` for Matern-like kernels.
+- **Floor.** A box-truncated kernel is band-limited: below its resolution ``1/K`` it is analytic, and a point
+  closer than that to an earlier one is predicted by the whole neighbourhood at that scale, not by the few points
+  within ``rho * l_i``. So no column looks less far than ``floor = FLOOR[d] / K`` (``Kernel.resolution``). Measured
+  on ``L^T G L`` (dense eigenvalues, d = 2, N = 5000, K = 64, Sobolev(2), rho = 5): without the floor its spectrum
+  runs from 0.0019 to 2.7, with about 50 eigenvalues below 0.1, each on a pair of points closer than 0.07 / K; with
+  the floor at 1 / K from 0.14 to 2.2, at 2 / K from 0.49 to 1.55.
 - **Columns.** Column ``i`` on its set ``S_i`` (``i`` first) is ``G_SS^-1 e_1 / sqrt(e_1^T G_SS^-1 e_1)``, the
   minimiser of the KL divergence between ``N(0, G)`` and ``N(0, (L L^T)^-1)`` over the pattern; when every set holds
   all earlier points it is the exact Cholesky factor of ``G^-1`` in the reverse ordering. The small matrices are
@@ -47,13 +53,20 @@ from .._internal.memory import check_memory
 from .variogram import variogram_1d
 
 __all__ = ["Kernel", "box_kernel", "maximin_ordering", "sparsity_sets", "build_kl_factor", "unique_inverse", "RHO",
-           "MAX_SET"]
+           "MAX_SET", "FLOOR"]
 
-# Default sparsity radius by dimension, from the measured radius-vs-iterations curve (benchmarks/bench_scale.py
-# --rows rho; uniform random points, Sobolev(2), rtol 1e-10): 3-d, N = 5000, K = 16: 85 / 46 / 39 / 35 iterations at
-# rho = 2 / 3 / 4 / 5, the factor's columns growing like rho^3; 2-d, N = 5000, K = 64: 908 / 511 / 372 / 242. 1-d is
-# not measured through the solver (it uses the sorted-chain factor), the value keeps columns of about 2 rho points.
-RHO = {1: 6.0, 2: 5.0, 3: 3.0}
+# Default sparsity radius by dimension, from the measured radius-vs-iterations curve with the floor below (uniform
+# random points, Sobolev(2), rtol 1e-10, solve_iterative in one process): 2-d N = 8e4, K = 256: 70 / 27 / 22 / 18
+# iterations at rho = 2 / 3 / 4 / 5 with the factor taking 4.1 / 4.3 / 6.4 / 8.2 s (its columns growing like rho^2);
+# 3-d N = 2e4, K = 24: 24 / 16 at rho = 2 / 3 (factor 2.2 / 2.3 s at floor 2 / 1.5). The 1-d value is the one its
+# floor was measured with.
+RHO = {1: 6.0, 2: 3.0, 3: 3.0}
+# Smallest column radius in units of the kernel's resolution (module docstring, "Floor"), from solves of the
+# benchmark rows (uniform random points, rtol 1e-10): 2-d N = 2e4, K = 128, Sobolev(2), rho = 5: 129 / 47 / 13 / 10
+# iterations at floor 0 / 1 / 2 / 3; N = 8e4, K = 256, rho = 3: 27 / 16 at floor 2 / 3 (factor 4.3 / 6.9 s); 3-d
+# N = 2e4, K = 24, Sobolev(2), rho = 3: 57 / 25 / 16 / 14 at floor 0 / 1 / 1.5 / 2 (factor 2.3 s at 1.5, 3.6 s at 2);
+# 1-d N = 1e5, K = 2^17, Sobolev(1.5): 523 / 77 / 24 / 20 at floor 2 / 4 / 8 / 12.
+FLOOR = {1: 8.0, 2: 2.0, 3: 1.5}
 # Largest column (the nearest points are kept): bounds the dense work per column on unusual point sets.
 MAX_SET = {1: 24, 2: 48, 3: 64}
 # Relative jitter of the (unit-diagonal) local covariance matrices: trades exactness on the tightest clusters for
@@ -84,11 +97,15 @@ class Kernel:
     variogram : callable
         ``z`` of shape (n, d) (differences in periods) -> ``kappa(0) - kappa(z)``, shape (n,).
     dim : int
+    resolution : float
+        The length (in periods) below which the kernel is analytic: ``1/K`` for a box of half-width ``K``, 0 for a
+        kernel that screens at every scale (``K = None``). Columns look at least ``FLOOR[d]`` of it far.
     """
 
     kappa0: float
     variogram: Callable
     dim: int
+    resolution: float = 0.0
 
 
 def box_kernel(g):
@@ -123,7 +140,7 @@ def box_kernel(g):
         def variogram(z):
             return variogram_1d(g, 2 * np.pi * _torus_abs(z[:, 0]), eps=1e-14)
 
-        return Kernel(kappa0, variogram, 1)
+        return Kernel(kappa0, variogram, 1, 1.0 / max(K, 1))
     n = _table_size(K, dim)
     check_memory(24 * n**dim, f"the preconditioner's kernel table ({n}^{dim})", "Use a smaller K.")
     coef = np.zeros((n,) * dim)
@@ -155,7 +172,7 @@ def box_kernel(g):
             out[part] = 2.0 * (ph * ph) @ gflat
         return out
 
-    return Kernel(kappa0, variogram, dim)
+    return Kernel(kappa0, variogram, dim, 1.0 / max(K, 1))
 
 
 def _table_size(K, dim):
@@ -275,8 +292,9 @@ def _separated(x, cand, pri, r):
     return cand[out[np.argsort(rank[out])]]
 
 
-def sparsity_sets(points, order, length, rho, *, max_set=None):
-    """Each point's column: itself, then the earlier points (in `order`) within ``rho * l_i``, nearest first.
+def sparsity_sets(points, order, length, rho, *, max_set=None, floor=0.0):
+    """Each point's column: itself, then the earlier points (in `order`) within ``max(rho * l_i, floor)``, nearest
+    first.
 
     Returns
     -------
@@ -297,7 +315,7 @@ def sparsity_sets(points, order, length, rho, *, max_set=None):
             if here.size == 0:
                 continue
         tree = cKDTree(x[order[:hi]], boxsize=1.0)
-        radius = np.minimum(rho * length[here], np.sqrt(dim))
+        radius = np.minimum(np.maximum(rho * length[here], floor), np.sqrt(dim))
         lists = tree.query_ball_point(x[here], radius)
         counts = np.fromiter((len(v) for v in lists), dtype=np.int64, count=here.size)
         js = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum()))
@@ -331,7 +349,7 @@ def _batches(lengths):
     return list(zip(edges[:-1], edges[1:], strict=True))
 
 
-def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER):
+def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER, floor=None):
     """The KL-minimising sparse inverse-Cholesky factor: ``L L^T ~ G^-1`` (see the module docstring).
 
     Parameters
@@ -346,6 +364,8 @@ def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER):
         Largest column (default :data:`MAX_SET`).
     jitter : float
         Relative diagonal jitter of the local covariance matrices; 0 gives the exact KL minimiser.
+    floor : float, optional
+        Smallest radius of a column, in periods (default ``FLOOR[d] * kernel.resolution``).
 
     Returns
     -------
@@ -375,8 +395,11 @@ def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER):
     rho = RHO.get(dim, 2.0) if rho is None else float(rho)
     if not rho > 0:
         raise ValueError(f"Expected `rho` positive, got {rho!r}.")
+    floor = FLOOR.get(dim, 2.0) * kernel.resolution if floor is None else float(floor)
+    if not floor >= 0:
+        raise ValueError(f"Expected `floor` nonnegative, got {floor!r}.")
     order, length = maximin_ordering(x)
-    indptr, indices = sparsity_sets(x, order, length, rho, max_set=max_set)
+    indptr, indices = sparsity_sets(x, order, length, rho, max_set=max_set, floor=floor)
     sizes = np.diff(indptr)
     entries = int(np.sum(sizes.astype(float) ** 2))
     # the pair keys and variogram values (a few floats per entry), and one batch's temporaries in _columns (about
