@@ -44,14 +44,15 @@ _FLOP_RATE = 1e10
 _QR_FLOP_RATE = 1e9
 _NUFFT_POINT_SECONDS = {1: 6e-8, 2: 2e-7, 3: 1e-6}
 _FFT_MODE_SECONDS = 2e-9
-# Iterations with the two-level preconditioner (fpnorm.solvers.coarse), uniform random points, Sobolev(2): 2-d 123-127
-# at N = 1000-1500, K = 48, 199-219 at N = 3000, K = 48-64, 146 / 212 / 348 at N = 5e3 / 2e4 / 8e4, K = 256; 3-d 18
-# / 22 / 25 / 33 / 57 at N = 1000 / 2000 / 5000 / 1e4 / 2e4 (K = 16, 16, 24, 24, 24). Against Cholesky in the same
-# process (one thread): 2-d N = 1000, K = 48 0.16 s against 0.13 s; N = 3000, K = 48 0.43 s against 0.96 s; 3-d
-# N = 1000, K = 16 0.73 s against 1.18 s; N = 2000 1.0 s against 2.2 s.
-_CG_ITERATIONS = {1: 20, 2: 200, 3: 40}
+# Iterations with the default preconditioners (the KL factor with its resolution floor in d >= 2, the two-level
+# correction on top), uniform random points, Sobolev(2), against Cholesky in the same process (best of 2, FPInterpolator
+# whole): 2-d N = 1000 / 1500 / 3000 / 6000, K = 48 / 48 / 48 / 96: 25 / 22 / 18 / 27 iterations, 0.08 / 0.11 / 0.24 /
+# 0.62 s against 0.11 / 0.32 / 1.00 / 4.32 s; 3-d N = 1000 / 2000 / 4000, K = 16 / 16 / 20: 17 / 17 / 19 iterations,
+# 0.73 / 1.06 / 2.96 s against 1.18 / 2.44 / 9.09 s. The Scale rows: 2-d 13-27, 3-d 16 (benchmarks/RESULTS.md).
+_CG_ITERATIONS = {1: 20, 2: 25, 3: 18}
 # "auto" prefers the direct Cholesky path unless the iterative one is estimated this many times faster: 2 left the
-# 3-d N = 2000, K = 16 solve on Cholesky, 2.2 times slower than the iterative one.
+# 3-d N = 2000, K = 16 solve on Cholesky, 2.2 times slower than the iterative one. With the priors above, the cases
+# measured there all go to the faster path but 3-d N = 1000 (Cholesky, 1.6x slower).
 _ITERATIVE_ADVANTAGE = 1.5
 # QR is also chosen when its estimated time is within this factor of the fastest other path (it is the stablest).
 _QR_PREMIUM = 3.0
