@@ -1,4 +1,5 @@
-"""Matrix-free iterative solve: Craig's method in coefficient space, NUFFT products, a Vecchia preconditioner.
+"""Matrix-free iterative solve: Craig's method in coefficient space, NUFFT products, a sparse inverse-Cholesky
+preconditioner.
 
 With ``A z = Phi(sqrt(g) z)`` the values at the points of scaled coefficients ``z`` (so ``||h||_gamma = ||z||``),
 the minimum-norm interpolant is the minimum-norm solution of ``A z = r``. Craig's method (Golub-Kahan
@@ -24,15 +25,14 @@ products can see (a few digits below its remainder), while every remainder is me
 progress (nearly coincident points, rough data: ``sum |c_k| >> max |y|``) the runs fall back to tight products
 (:class:`_ProductTiers`).
 
-Preconditioner: the Vecchia factor of :mod:`fpnorm.solvers.vecchia` (sorted chain in 1-d, exact for nearly
-coincident points; coarse to fine on dyadic grids in higher d), corrected on the lowest Fourier modes by the two-level
-balancing preconditioner of :mod:`fpnorm.solvers.coarse` (a local factor misses those modes, and what it misses grows
-with N: 1-d N = 1e5, K = 2^17, Sobolev(1.5) took 400-500 iterations without the correction and 100-125 with it).
-
-The other preconditioner (``preconditioner="kl"``, the default in 3-d, :data:`DEFAULT_PRECONDITIONER`) is the
-KL-minimising factor of :mod:`fpnorm.solvers.precondition`: a true radius pattern ``rho * l_i`` in an ``r``-net maximin
-ordering instead of a fixed number of nearest neighbours, so coarse points condition on a wide neighbourhood; ``W``
-is its transpose (``W^T W = L L^T ~ G^-1``).
+Preconditioner (:data:`DEFAULT_PRECONDITIONER`): in d >= 2 the KL-minimising factor of
+:mod:`fpnorm.solvers.precondition` (``preconditioner="kl"``): a radius pattern ``max(rho * l_i, FLOOR[d] / K)`` in an
+``r``-net maximin ordering, so coarse points condition on a wide neighbourhood and no point on less than the box
+kernel's resolution; ``W`` is its transpose (``W^T W = L L^T ~ G^-1``). In 1-d the Vecchia factor of
+:mod:`fpnorm.solvers.vecchia` (``"vecchia"``: the sorted chain, exact for nearly coincident points; coarse to fine on
+dyadic grids in higher d). Either is corrected on the lowest Fourier modes by the two-level balancing preconditioner
+of :mod:`fpnorm.solvers.coarse` (a local factor misses those modes, and what it misses grows with N: 1-d N = 1e5,
+K = 2^17, Sobolev(1.5) took 400-500 iterations without the correction and 100-125 with it).
 """
 
 
@@ -300,8 +300,8 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None,
 
 def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS, preconditioner=None, rho=None,
                     width=None):
-    """Coefficient-space solve by Craig's method with NUFFT products and a Vecchia preconditioner; see the module
-    docstring.
+    """Coefficient-space solve by Craig's method with NUFFT products and a sparse inverse-Cholesky preconditioner; see
+    the module docstring.
 
     Parameters
     ----------

@@ -33,7 +33,8 @@ Contract for reuse (any stationary kernel, e.g. ``K = None`` kernels in closed f
 
 ``points`` has shape (N, d) in periods (the unit torus); ``kernel`` is a :class:`Kernel`, made by
 :func:`box_kernel` from a truncated box of ``g = gamma(k)^2`` or directly from ``kappa(0)`` and a variogram callable
-``z (n, d) -> kappa(0) - kappa(z)`` (which should keep its relative accuracy for small ``z``). ``L`` is a
+``z (n, d) -> kappa(0) - kappa(z)`` (which should keep its relative accuracy for small ``z``), and for a
+band-limited kernel its resolution (the floor; 0, the default, for kernels that screen at every scale). ``L`` is a
 ``scipy.sparse.csc_matrix`` indexed like the points (not permuted); ``order`` is the maximin ordering, and
 ``L[order[::-1]][:, order[::-1]]`` is lower triangular. Use ``L.T @ r`` and ``L @ u`` as the two halves of the
 preconditioner ``G^-1 ~ L L^T`` (CG on ``L^T G L``).
