@@ -48,7 +48,9 @@ _FFT_MODE_SECONDS = 2e-9
 # correction on top), uniform random points, Sobolev(2), against Cholesky in the same process (best of 2, FPInterpolator
 # whole): 2-d N = 1000 / 1500 / 3000 / 6000, K = 48 / 48 / 48 / 96: 25 / 22 / 18 / 27 iterations, 0.08 / 0.11 / 0.24 /
 # 0.62 s against 0.11 / 0.32 / 1.00 / 4.32 s; 3-d N = 1000 / 2000 / 4000, K = 16 / 16 / 20: 17 / 17 / 19 iterations,
-# 0.73 / 1.06 / 2.96 s against 1.18 / 2.44 / 9.09 s. The Scale rows: 2-d 13-27, 3-d 16 (benchmarks/RESULTS.md).
+# 0.73 / 1.06 / 2.96 s against 1.18 / 2.44 / 9.09 s; 2-d N = 300 / 600, K = 32: 0.04 / 0.05 s against 0.03 / 0.05 s,
+# N = 600, K = 64: 0.10 s against 0.07 s. The Scale rows (benchmarks/RESULTS.md): 2-d 13-27 at N / (2K+1)^2 = 0.3,
+# 52-64 at 0.02-0.08; 3-d 16-21.
 _CG_ITERATIONS = {1: 20, 2: 25, 3: 18}
 # "auto" prefers the direct Cholesky path unless the iterative one is estimated this many times faster: 2 left the
 # 3-d N = 2000, K = 16 solve on Cholesky, 2.2 times slower than the iterative one. With the priors above, the cases

@@ -67,6 +67,8 @@ DEFAULT_PRECONDITIONER = {1: "vecchia", 2: "kl", 3: "kl"}
 # (Sobolev(2), uniform random points, one process, best of 3: N = 2e4, K = 24 factor 1.83 s against 2.67 s, 57 and 57
 # iterations; N = 1e4 1.02 / 1.85 s, 33 / 33; N = 5000, K = 16 0.51 / 0.61 s, 33 / 32; at 16 points 66 iterations).
 # The K = None matrix-free solves keep 64 (fpnorm.solvers.lattice_matfree: 2-4 more iterations at 32, no faster).
+# With a floor (2 / K; N = 2e4, K = 24) the cap cuts more columns and still pays: 14 iterations at 32 against 11 at
+# 64, the factor 3.6 s against 4.7 s.
 _KL_MAX_SET = {3: 32}
 
 # Iterations per Krylov run: refinement then restarts on the exactly measured remainder, which resets the rounding

@@ -11,14 +11,16 @@ minimization", SIAM J. Sci. Comput. 2021):
   the maximin ordering up to a factor 2). Within a level, points farther from the coarser ones come first.
 - **Pattern.** The factor is lower triangular in the *reverse* ordering (fine to coarse): column ``i`` holds ``i``
   and the points earlier than ``i`` in the maximin ordering within torus distance ``max(rho * l_i, floor)`` (at
-  most ``max_set``, the nearest). Earlier points are ``l_i``-separated, so a column has ``O(rho^d)`` entries and the
-  factor ``O(N rho^d)``; the accuracy improves exponentially with ``rho`` for Matern-like kernels.
-- **Floor.** A box-truncated kernel is band-limited: below its resolution ``1/K`` it is analytic, and a point
-  closer than that to an earlier one is predicted by the whole neighbourhood at that scale, not by the few points
-  within ``rho * l_i``. So no column looks less far than ``floor = FLOOR[d] / K`` (``Kernel.resolution``). Measured
-  on ``L^T G L`` (dense eigenvalues, d = 2, N = 5000, K = 64, Sobolev(2), rho = 5): without the floor its spectrum
-  runs from 0.0019 to 2.7, with about 50 eigenvalues below 0.1, each on a pair of points closer than 0.07 / K; with
-  the floor at 1 / K from 0.14 to 2.2, at 2 / K from 0.49 to 1.55.
+  most ``max_set``, the nearest). Earlier points are ``l_i``-separated, so a column has ``O(rho^d)`` entries within
+  ``rho * l_i`` (the floor adds those within ``floor``, up to ``max_set``) and the factor ``O(N rho^d)``; the
+  accuracy improves exponentially with ``rho`` for Matern-like kernels.
+- **Floor.** A box-truncated kernel is band-limited: on balls much smaller than its resolution ``1/K`` it is nearly
+  a low-degree polynomial, and a point closer than that to an earlier one is predicted by the whole neighbourhood at
+  that scale, not by the few points within ``rho * l_i``. So no column looks less far than ``floor = FLOOR[d] / K``
+  (``Kernel.resolution``). Measured on ``L^T G L`` (dense eigenvalues, d = 2, N = 5000, K = 64, Sobolev(2),
+  rho = 5): without the floor its spectrum runs from 0.0019 to 2.7, with about 50 eigenvalues below 0.1, the
+  smallest each on a pair of points closer than 0.07 / K; with the floor at 1 / K from 0.14 to 2.2, at 2 / K from
+  0.49 to 1.55.
 - **Columns.** Column ``i`` on its set ``S_i`` (``i`` first) is ``G_SS^-1 e_1 / sqrt(e_1^T G_SS^-1 e_1)``, the
   minimiser of the KL divergence between ``N(0, G)`` and ``N(0, (L L^T)^-1)`` over the pattern; when every set holds
   all earlier points it is the exact Cholesky factor of ``G^-1`` in the reverse ordering. The small matrices are
@@ -58,15 +60,15 @@ __all__ = ["Kernel", "box_kernel", "maximin_ordering", "sparsity_sets", "build_k
 
 # Default sparsity radius by dimension, from the measured radius-vs-iterations curve with the floor below (uniform
 # random points, Sobolev(2), rtol 1e-10, solve_iterative in one process): 2-d N = 8e4, K = 256: 70 / 27 / 22 / 18
-# iterations at rho = 2 / 3 / 4 / 5 with the factor taking 4.1 / 4.3 / 6.4 / 8.2 s (its columns growing like rho^2);
-# 3-d N = 2e4, K = 24: 24 / 16 at rho = 2 / 3 (factor 2.2 / 2.3 s at floor 2 / 1.5). The 1-d value is the one its
-# floor was measured with.
+# iterations at rho = 2 / 3 / 4 / 5 with the factor taking 4.1 / 4.3 / 6.4 / 8.2 s (its columns growing like rho^2;
+# these factor times are from before the near pairs' series, _SERIES_TERMS); 3-d N = 2e4, K = 24, floor 2 / K: 24 / 14
+# at rho = 2 / 3 (factor 2.2 / 3.6 s). The 1-d value is the one its floor was measured with.
 RHO = {1: 6.0, 2: 3.0, 3: 3.0}
 # Smallest column radius in units of the kernel's resolution (module docstring, "Floor"), from solves of the
 # benchmark rows (uniform random points, rtol 1e-10): 2-d N = 2e4, K = 128, Sobolev(2), rho = 5: 129 / 47 / 13 / 10
-# iterations at floor 0 / 1 / 2 / 3; N = 8e4, K = 256, rho = 3: 27 / 16 at floor 2 / 3 (factor 4.3 / 6.9 s); 3-d
-# N = 2e4, K = 24, Sobolev(2), rho = 3: 57 / 25 / 16 / 14 at floor 0 / 1 / 1.5 / 2 (factor 2.3 s at 1.5, 3.6 s at 2);
-# 1-d N = 1e5, K = 2^17, Sobolev(1.5): 523 / 77 / 24 / 20 at floor 2 / 4 / 8 / 12.
+# iterations at floor 0 / 1 / 2 / 3; N = 8e4, K = 256, rho = 3: 27 / 16 at floor 2 / 3 (factor 4.3 / 6.9 s before the
+# series); 3-d N = 2e4, K = 24, Sobolev(2), rho = 3: 57 / 25 / 16 / 14 at floor 0 / 1 / 1.5 / 2 (factor 2.3 s at 1.5,
+# 3.6 s at 2); 1-d N = 1e5, K = 2^17, Sobolev(1.5): 523 / 77 / 24 / 20 at floor 2 / 4 / 8 / 12.
 FLOOR = {1: 8.0, 2: 2.0, 3: 1.5}
 # Largest column (the nearest points are kept): bounds the dense work per column on unusual point sets.
 MAX_SET = {1: 24, 2: 48, 3: 64}
@@ -78,7 +80,7 @@ JITTER = 1e-12
 _DIRECT_RANGE = 0.05
 # Terms of that series: |2 pi k.z| <= 2 pi sqrt(3) _DIRECT_RANGE = 0.54, so the first term left out is below 2e-17 of
 # the sum. Against the direct sums sum_k g_k 2 sin^2(pi k.z) it replaces, 2-d N = 8e4, K = 256 (~400 pairs within
-# 0.05 / K, 263169 modes each): the factor 2.7 s against 3.9 s.
+# 0.05 / K, 263169 modes each): their variogram 0.28 s against 1.31 s (profile), the factor 2.7-3.0 s against 3.9 s.
 _SERIES_TERMS = 7
 # Table of the kernel in d >= 2: a cubic spline on a grid oversampled this much (at most _TABLE_POINTS nodes).
 _TABLE_OVERSAMPLING = 4
@@ -103,8 +105,9 @@ class Kernel:
         ``z`` of shape (n, d) (differences in periods) -> ``kappa(0) - kappa(z)``, shape (n,).
     dim : int
     resolution : float
-        The length (in periods) below which the kernel is analytic: ``1/K`` for a box of half-width ``K``, 0 for a
-        kernel that screens at every scale (``K = None``). Columns look at least ``FLOOR[d]`` of it far.
+        The length (in periods) below which the kernel is nearly polynomial: ``1/K`` for a box of half-width
+        ``K``, 0 for a kernel that screens at every scale (``K = None``). Columns look at least ``FLOOR[d]`` of it
+        far.
     """
 
     kappa0: float
@@ -117,7 +120,7 @@ def box_kernel(g):
     """The :class:`Kernel` of a truncated box of finite, positive, even weights ``g = gamma(k)^2``.
 
     In 1-d the variogram to a few units of rounding of its own size (:func:`fpnorm.solvers.variogram.variogram_1d`);
-    in d >= 2 a cubic spline of the kernel tabulated on an oversampled FFT grid, with direct sums for nearly
+    in d >= 2 a cubic spline of the kernel tabulated on an oversampled FFT grid, with a Taylor series for nearly
     coincident points (a preconditioner need not be exact).
 
     Parameters
@@ -167,10 +170,12 @@ def box_kernel(g):
             coords = (np.mod(z[part], 1.0) * n).T
             out[part] = kappa0 - ndi.map_coordinates(spline, coords, order=3, mode="grid-wrap", prefilter=False)
         close = np.flatnonzero(near)
-        if close.size:
-            if not series:
-                series.append(_near_variogram(g))
-            out[close] = series[0](zw[close])
+        if close.size and not series:
+            series.append(_near_variogram(g))
+        step = _CHUNK // (2 * _SERIES_TERMS + 1)            # the series' powers: 2 _SERIES_TERMS + 1 floats an axis
+        for s in range(0, close.size, step):
+            part = close[s:s + step]
+            out[part] = series[0](zw[part])
         return out
 
     return Kernel(kappa0, variogram, dim, 1.0 / max(K, 1))
@@ -179,7 +184,10 @@ def box_kernel(g):
 def _near_variogram(g):
     """``z (n, d) -> sum_k g_k 2 sin^2(pi k.z)`` for ``K |z|_2 <= _DIRECT_RANGE``, by its Taylor series
     ``sum_n (-1)^(n+1) (2 pi)^(2n) / (2n)! sum_k g_k (k.z)^(2n)``, each power expanded in the moments
-    ``mu_a = sum_k g_k k^a`` (``|a| = 2n``): no cancellation, and ``O(d^2 n)`` work a pair instead of ``O(K^d)``."""
+    ``mu_a = sum_k g_k k^a`` (``|a| = 2n``): ``(2 n + 1)^d`` multiply-adds a pair instead of ``(2K+1)^d``. The terms
+    are exact to the moments' rounding: within 1.3e-15 of the direct sum for weights even in each coordinate (every
+    weight class of fpnorm), 4e-13 measured for a callable weight concentrated along a diagonal, whose mixed
+    moments nearly cancel the pure ones (a preconditioner need not be exact)."""
     dim = g.ndim
     K = g.shape[0] // 2
     top = 2 * _SERIES_TERMS
@@ -325,11 +333,35 @@ def sparsity_sets(points, order, length, rho, *, max_set=None, floor=0.0):
     """Each point's column: itself, then the earlier points (in `order`) within ``max(rho * l_i, floor)``, nearest
     first.
 
+    Parameters
+    ----------
+    points : ndarray, shape (N, d) or (N,)
+        In periods on the unit torus.
+    order, length : ndarray, shape (N,)
+        The maximin ordering and the length scales ``l_i`` (:func:`maximin_ordering`).
+    rho : float
+        Radius in units of ``l_i``.
+    max_set : int, optional
+        Largest set, the point included (default :data:`MAX_SET`): the nearest are kept.
+    floor : float
+        Smallest radius, in periods.
+
     Returns
     -------
     indptr, indices : int ndarrays
         The set of point ``i`` (indexed like the points) is ``indices[indptr[i]:indptr[i + 1]]``, starting with
-        ``i``; at most `max_set` entries (default :data:`MAX_SET`), the nearest kept.
+        ``i``; at most `max_set` entries, the nearest kept.
+
+    Examples
+    --------
+    >>> x = np.array([0.0, 0.5, 0.25, 0.26])
+    >>> order, length = maximin_ordering(x)
+    >>> indptr, indices = sparsity_sets(x, order, length, 2.0)
+    >>> indices[indptr[3]:indptr[4]].tolist()        # 0.26: itself, then 0.25 (within 2 * 0.01)
+    [3, 2]
+    >>> indptr, indices = sparsity_sets(x, order, length, 2.0, floor=0.3)
+    >>> indices[indptr[3]:indptr[4]].tolist()        # then 0.5 and 0.0, within the floor
+    [3, 2, 1, 0]
     """
     x = _unit_points(points)
     N, dim = x.shape
@@ -345,14 +377,9 @@ def sparsity_sets(points, order, length, rho, *, max_set=None, floor=0.0):
                 continue
         tree = cKDTree(x[order[:hi]], boxsize=1.0)
         radius = np.minimum(np.maximum(rho * length[here], floor), np.sqrt(dim))
-        # every pair within the level's largest radius in one call (arrays, not a list per point), then each point's
-        # own radius (2-d N = 8e4, rho = 3, floor 2 / K: the sets in 0.78 s against 1.0 s by query_ball_point)
-        pairs = cKDTree(x[here], boxsize=1.0).sparse_distance_matrix(tree, float(radius.max()),
-                                                                     output_type="ndarray")
-        a, js = pairs["i"].astype(np.int64), pairs["j"].astype(np.int64)
-        # tree indices are positions in the ordering: the earlier points only
-        keep = (pairs["v"] <= radius[a]) & (js < a + lo + (1 if lo == 0 else 0))
-        j, own = order[js[keep]], here[a[keep]]
+        pos = np.arange(lo, lo + here.size) + (1 if lo == 0 else 0)
+        a, js = _nearest_earlier(tree, x[here], pos, radius, max_set - 1)
+        j, own = order[js], here[a]
         d = x[j] - x[own]
         d -= np.round(d)
         owners += [here, own]
@@ -361,12 +388,34 @@ def sparsity_sets(points, order, length, rho, *, max_set=None, floor=0.0):
     own, mem, dist = np.concatenate(owners), np.concatenate(members), np.concatenate(dists)
     srt = np.lexsort((dist, own))                       # by owner, the point itself (-1) first, then nearest
     own, mem = own[srt], mem[srt]
-    start = np.searchsorted(own, np.arange(N))
-    rank = np.arange(own.size) - start[own]
-    keep = rank < max_set
-    own, mem = own[keep], mem[keep]
     indptr = np.concatenate(([0], np.cumsum(np.bincount(own, minlength=N))))
     return indptr, mem
+
+
+def _nearest_earlier(tree, xq, pos, radius, want):
+    """For query points `xq` at positions `pos` of the ordering (the `tree`'s indices are positions too): up to
+    `want` nearest tree points before ``pos`` within `radius`, as (query rows, tree indices).
+
+    A k-nearest query, doubling ``k`` for the points whose k-th neighbour is still within the radius with fewer than
+    `want` found: the work is ``O(want)`` a point however many points crowd its radius (a ball query listed them
+    all: N^2 / 2 pairs for N points within the floor of one another).
+    """
+    rows, cols = [], []
+    todo = np.arange(xq.shape[0])
+    n = tree.n
+    k = want + 1
+    while todo.size:
+        kk = min(k, n)
+        dist, js = tree.query(xq[todo], k=kk, distance_upper_bound=float(radius[todo].max()))
+        dist, js = dist.reshape(todo.size, kk), js.reshape(todo.size, kk)
+        ok = (js < n) & (dist <= radius[todo, None]) & (js < pos[todo, None])
+        found = np.cumsum(ok, axis=1)
+        more = (kk < n) & (js[:, -1] < n) & (dist[:, -1] <= radius[todo]) & (found[:, -1] < want)
+        r, c = np.nonzero(ok & (found <= want) & ~more[:, None])
+        rows.append(todo[r])
+        cols.append(js[r, c])
+        todo, k = todo[more], 2 * k
+    return np.concatenate(rows), np.concatenate(cols).astype(np.int64)
 
 
 def _batches(lengths):
@@ -425,9 +474,13 @@ def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER, fl
     rho = RHO.get(dim, 2.0) if rho is None else float(rho)
     if not rho > 0:
         raise ValueError(f"Expected `rho` positive, got {rho!r}.")
-    floor = FLOOR.get(dim, 2.0) * kernel.resolution if floor is None else float(floor)
-    if not floor >= 0:
-        raise ValueError(f"Expected `floor` nonnegative, got {floor!r}.")
+    if floor is None:
+        if not 0 <= kernel.resolution < np.inf:
+            raise ValueError(f"Expected `kernel.resolution` finite and nonnegative, got {kernel.resolution!r}.")
+        floor = FLOOR.get(dim, 2.0) * kernel.resolution
+    floor = float(floor)
+    if not 0 <= floor < np.inf:
+        raise ValueError(f"Expected `floor` finite and nonnegative, got {floor!r}.")
     order, length = maximin_ordering(x)
     indptr, indices = sparsity_sets(x, order, length, rho, max_set=max_set, floor=floor)
     sizes = np.diff(indptr)
