@@ -55,8 +55,8 @@ from scipy.spatial import cKDTree
 from .._internal.memory import check_memory
 from .variogram import variogram_1d
 
-__all__ = ["Kernel", "box_kernel", "maximin_ordering", "sparsity_sets", "build_kl_factor", "unique_inverse", "RHO",
-           "MAX_SET", "FLOOR"]
+__all__ = ["Kernel", "box_kernel", "table_memory", "maximin_ordering", "sparsity_sets", "build_kl_factor",
+           "unique_inverse", "RHO", "MAX_SET", "FLOOR"]
 
 # Default sparsity radius by dimension, from the measured radius-vs-iterations curve with the floor below (uniform
 # random points, Sobolev(2), rtol 1e-10, solve_iterative in one process): 2-d N = 8e4, K = 256: 70 / 27 / 22 / 18
@@ -150,7 +150,7 @@ def box_kernel(g):
 
         return Kernel(kappa0, variogram, 1, 1.0 / max(K, 1))
     n = _table_size(K, dim)
-    check_memory(24 * n**dim, f"the preconditioner's kernel table ({n}^{dim})", "Use a smaller K.")
+    check_memory(table_memory(K, dim), f"the preconditioner's kernel table ({n}^{dim})", "Use a smaller K.")
     coef = np.zeros((n,) * dim)
     idx = np.ix_(*[np.arange(-K, K + 1) % n] * dim)
     coef[idx] = g
@@ -210,6 +210,18 @@ def _near_variogram(g):
         return np.einsum(spec, *zp, coef, optimize=True)
 
     return near
+
+
+def table_memory(K, dim):
+    """Bytes of the kernel table :func:`box_kernel` makes for a box of half-width `K` in `dim` dimensions (none in
+    1-d): the table and its spline coefficients, ``24 n^d`` for ``n`` points an axis.
+
+    Examples
+    --------
+    >>> table_memory(1000, 1), table_memory(24, 3) // 2**20
+    (0, 172)
+    """
+    return 0 if dim == 1 else 24 * _table_size(K, dim) ** dim
 
 
 def _table_size(K, dim):
