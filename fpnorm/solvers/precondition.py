@@ -198,10 +198,11 @@ def _near_variogram(g):
     grids = np.meshgrid(*[np.arange(top + 1)] * dim, indexing="ij")
     degree = sum(grids)
     coef = np.zeros_like(mom)
+    factorial = np.array([math.factorial(i) for i in range(top + 1)], dtype=float)
     for n in range(1, _SERIES_TERMS + 1):
         on = degree == 2 * n
         # (k.z)^(2n) = sum_{|a| = 2n} (2n)! / prod a_i! k^a z^a: the (2n)! cancels the series' own
-        multinomial = 1.0 / np.prod([np.vectorize(math.factorial)(gi[on]).astype(float) for gi in grids], axis=0)
+        multinomial = 1.0 / np.prod([factorial[gi[on]] for gi in grids], axis=0)
         coef[on] = (-1.0) ** (n + 1) * (2 * np.pi) ** (2 * n) * multinomial * mom[on]
     spec = ",".join(f"z{c.upper()}" for c in letters) + "," + letters.upper() + "->z"
 
@@ -382,15 +383,12 @@ def sparsity_sets(points, order, length, rho, *, max_set=None, floor=0.0):
     # one tree per level of the ordering (length scales within a factor 2): the earlier points are those before
     # the level's end, filtered by position
     for lo, hi in _batches(length[order]):
+        if lo == 0:               # the first point alone (its length is inf): nothing is earlier
+            continue
         here = order[lo:hi]
-        if lo == 0:
-            here = here[1:]
-            if here.size == 0:
-                continue
         tree = cKDTree(x[order[:hi]], boxsize=1.0)
         radius = np.minimum(np.maximum(rho * length[here], floor), np.sqrt(dim))
-        pos = np.arange(lo, lo + here.size) + (1 if lo == 0 else 0)
-        a, js = _nearest_earlier(tree, x[here], pos, radius, max_set - 1)
+        a, js = _nearest_earlier(tree, x[here], np.arange(lo, hi), radius, max_set - 1)
         j, own = order[js], here[a]
         d = x[j] - x[own]
         d -= np.round(d)
