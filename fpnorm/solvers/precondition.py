@@ -283,9 +283,9 @@ def maximin_ordering(points):
     r = np.sqrt(dim) / 2
     # each point's distance to the nearest chosen one, updated by the points each level adds: every point is within
     # 2 r of the ordering after the level of radius 2 r, so only new points closer than that can lower it, and a
-    # query bounded at twice that visits a few of them (uniform random points, 1-d N = 1e5: 1.09 s against 1.40 s querying a
-    # tree of all the chosen points every level; 2-d N = 8e4: 0.67 s against 0.92 s; the same distances, so the
-    # same ordering)
+    # query bounded at twice that visits a few of them (uniform random points, 1-d N = 1e5: 1.09 s against 1.40 s
+    # querying a tree of all the chosen points every level; 2-d N = 8e4: 0.67 s against 0.92 s; the same distances,
+    # so the same ordering)
     near = np.full(N, np.inf)
     new = chosen[0]
     while not done.all():
