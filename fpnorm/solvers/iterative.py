@@ -28,11 +28,13 @@ progress (nearly coincident points, rough data: ``sum |c_k| >> max |y|``) the ru
 Preconditioner (:data:`DEFAULT_PRECONDITIONER`): in d >= 2 the KL-minimising factor of
 :mod:`fpnorm.solvers.precondition` (``preconditioner="kl"``): a radius pattern ``max(rho * l_i, FLOOR[d] / K)`` in an
 ``r``-net maximin ordering, so coarse points condition on a wide neighbourhood and no point on less than the box
-kernel's resolution; ``W`` is its transpose (``W^T W = L L^T ~ G^-1``). In 1-d the Vecchia factor of
-:mod:`fpnorm.solvers.vecchia` (``"vecchia"``: the sorted chain, exact for nearly coincident points; coarse to fine on
-dyadic grids in higher d). Either is corrected on the lowest Fourier modes by the two-level balancing preconditioner
-of :mod:`fpnorm.solvers.coarse` (a local factor misses those modes, and what it misses grows with N: 1-d N = 1e5,
-K = 2^17, Sobolev(1.5) took 400-500 iterations without the correction and 100-125 with it).
+kernel's resolution; ``W`` is its transpose (``W^T W = L L^T ~ G^-1``). In 1-d (``"auto"``) that factor too where the
+points are dense against the box (from 0.15 points per ``1/K``) and the data resolved by it, else the Vecchia factor of
+:mod:`fpnorm.solvers.vecchia` (``"vecchia"``: the sorted chain, whose two-point increments keep the products' rounding
+small at nearly coincident points however the data jump there; coarse to fine on dyadic grids in higher d), to which a
+KL solve that stalls also turns. Either is corrected on the lowest Fourier modes by the two-level balancing
+preconditioner of :mod:`fpnorm.solvers.coarse` (a local factor misses those modes, and what it misses grows with N: 1-d
+N = 1e5, K = 2^17, Sobolev(1.5) took 400-500 iterations without the correction and 100-125 with it).
 """
 
 
@@ -52,16 +54,28 @@ __all__ = ["solve_iterative", "iterative_memory", "vecchia_factor", "coarse_to_f
            "DEFAULT_PRECONDITIONER"]
 
 # Preconditioners of solve_iterative: "kl" the KL factor in maximin ordering (:mod:`fpnorm.solvers.precondition`),
-# "vecchia" the nearest-neighbour factor of this module (sorted order in 1-d).
-PRECONDITIONERS = ("kl", "vecchia")
+# "vecchia" the nearest-neighbour factor of :mod:`fpnorm.solvers.vecchia` (sorted order in 1-d), "auto" (1-d) one of
+# them by the points' density and the data (DEFAULT_PRECONDITIONER).
+PRECONDITIONERS = ("kl", "vecchia", "auto")
 # The default preconditioner by dimension (uniform random points, rtol 1e-10, the two-level correction on top). In
 # d >= 2 the KL factor with its resolution floor (fpnorm.solvers.precondition): 2-d N = 8e4, K = 256, Sobolev(2)
 # 27 iterations against the Vecchia factor's 372; N = 2e4, K = 128, LFP(1,1) 13 against 190; 3-d N = 2e4, K = 24,
-# Sobolev(2) 16 against 57 without the floor. 1-d keeps the sorted chain, whose increments stay exact on nearly
-# coincident points: with noisy data at N = 1e5, K = 2^17, Sobolev(1) the KL factor (floor 8 / K) ends in a
-# SolveError at 2.9e-2 where the chain takes 139 iterations, though on smooth data it takes 24 against 109
-# (Sobolev(1.5)) and 9 against 32 (LFP(1,1)).
-DEFAULT_PRECONDITIONER = {1: "vecchia", 2: "kl", 3: "kl"}
+# Sobolev(2) 16 against 57 without the floor. In 1-d, "auto" (_one_d_preconditioner): the KL factor (floor 8 / K)
+# where the points are dense against the box and the data resolved by it, the sorted chain elsewhere.
+DEFAULT_PRECONDITIONER = {1: "auto", 2: "kl", 3: "kl"}
+# 1-d: the KL factor from _DENSE points per 1 / K. Iterations at K = 2^17, Sobolev(1.5), uniform random points (KL /
+# chain): N = 5000 44 / 16, 2e4 54 / 23, 3e4 44 / 29, 4e4 35 / 31, 5e4 27 / 36, 1e5 24 / 109 (other draws of the
+# 1e5 points: 23 / 154, 37 / 150, 32 / 1146); LFP(1,1), N = 1e5: 9 / 32. Where points are sparse the chain's
+# sorted neighbours already screen the kernel, and the KL columns (rho l_i wide) see fewer of them.
+_DENSE = 0.15
+# ... and only where the data are resolved by the box: no two points closer than 1 / K whose data differ by more than
+# _RESOLVED max |y| times their distance in units of 1 / K (smooth data: max |y'| / (K max |y|), 5e-5 on the benchmark
+# rows). Data that jump between nearly coincident points (noise) make the solution's sum |c_k| huge (5e5 max |y| at
+# N = 1e5, K = 2^17), and the KL columns at those points weigh their whole 8 / K neighbourhood by up to
+# 3e9 / sqrt(kappa(0)): the products' rounding, amplified that much, stalled Craig's misfit at 2.8e-2 (Sobolev(1),
+# noise 0.1), where the chain's two-point increments cancel it (139 iterations). A KL solve that still stalls goes on
+# with the chain.
+_RESOLVED = 1.0
 # Largest column of the "kl" factor here, by dimension (default fpnorm.solvers.precondition.MAX_SET): with the
 # two-level correction, 3-d columns of 32 points need the iterations of 64 at two thirds of the factor's cost
 # (Sobolev(2), uniform random points, one process, best of 3: N = 2e4, K = 24 factor 1.83 s against 2.67 s, 57 and 57
@@ -223,6 +237,22 @@ class _ProductTiers:
         return gain > _LOOSE_PROGRESS
 
 
+def _one_d_preconditioner(problem):
+    """"kl" or "vecchia" for a 1-d problem (``_DENSE``, ``_RESOLVED``): the KL factor where the points are dense
+    against the box and neighbouring points closer than ``1/K`` carry data that differ by at most ``_RESOLVED``
+    ``max |y|`` per ``1/K`` of their distance."""
+    K, N = problem.K, problem.N
+    if N < _DENSE * (2 * K + 1) or N < 2:
+        return "vecchia"
+    order = np.argsort(np.mod(problem.t[:, 0], 2 * np.pi), kind="stable")
+    z = np.mod(problem.t[order, 0], 2 * np.pi)
+    y = problem.rhs[order]
+    gap = np.diff(np.r_[z, z[0] + 2 * np.pi]) * (K / (2 * np.pi))             # neighbours' distance in 1/K
+    jump = np.abs(np.diff(np.vstack([y, y[:1]]), axis=0))                       # (N, m)
+    scale = np.max(np.abs(y), axis=0)
+    return "kl" if np.all(jump <= _RESOLVED * scale * gap[:, None]) else "vecchia"
+
+
 def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None, report=None, stall=None):
     """Craig's method (Golub-Kahan bidiagonalisation) for ``min ||z||`` subject to ``L P A z = L P b``.
 
@@ -341,6 +371,11 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         preconditioner = DEFAULT_PRECONDITIONER.get(problem.dim, "kl")
     if preconditioner not in PRECONDITIONERS:
         raise ValueError(f"Expected `preconditioner` to be one of {PRECONDITIONERS}, got {preconditioner!r}.")
+    # "auto" in 1-d may go on with the chain after a KL run that stalls; in d >= 2 it is the KL factor
+    fallback = preconditioner == "auto" and problem.dim == 1
+    if preconditioner == "auto":
+        preconditioner = _one_d_preconditioner(problem) if problem.dim == 1 else "kl"
+    fallback &= preconditioner == "kl"
     N, K, dim = problem.N, problem.K, problem.dim
     rhs = problem.rhs
     m = rhs.shape[1]
@@ -356,11 +391,6 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
 
     finite = gp[np.isfinite(problem.g)]
     g_prec = np.where(np.isinf(problem.g), float(finite.max()) if finite.size else 1.0, gp)
-    if preconditioner == "kl":
-        L, _ = build_kl_factor(problem.t / (2 * np.pi), box_kernel(g_prec), rho=rho, max_set=_KL_MAX_SET.get(dim))
-        W = L.T.tocsr()
-    else:
-        W = vecchia_factor(problem.t, g_prec, neighbours=neighbours, eps=1e-14)
     nf = free.n
     # P r = Q_2 Q_2^T r = r - Q_1 Q_1^T r with the n_f columns Q_1 formed once: applying the Householder reflectors
     # instead costs a workspace of 64 N floats and an O(n_f N) LAPACK call on every one of three calls an iteration
@@ -387,11 +417,22 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         return free.add_free_part(coef, remainder - check.evaluate(coef).real) if nf else coef
 
     tiers = _ProductTiers(problem.t, K, m, root, tight=min(problem.eps, _PROD_EPS), exact=check.backend == "direct")
-    # the sparse factor corrected on the lowest Fourier modes, which it misses (fpnorm.solvers.coarse); G V at the
-    # products' tolerance: 1-d has no loose tier, and there G V at 1e-10 instead of 1e-14 took 563 iterations against
-    # 121 (N = 1e5, K = 2^17, Sobolev(1.5); the constant mode sits at 1e-6 of W G W^T's spectrum)
-    two = two_level(W, problem.t, gp, width=COARSE_WIDTH.get(dim, 1) if width is None else width,
-                    eps=tiers.loose or tiers.tight, project=project)
+
+    def two_level_factor(kind):
+        """The sparse factor of `kind` corrected on the lowest Fourier modes, which it misses
+        (fpnorm.solvers.coarse); G V at the products' tolerance: 1-d has no loose tier, and there G V at 1e-10 instead
+        of 1e-14 took 563 iterations against 121 (N = 1e5, K = 2^17, Sobolev(1.5); the constant mode sits at 1e-6 of
+        W G W^T's spectrum)."""
+        if kind == "kl":
+            L, _ = build_kl_factor(problem.t / (2 * np.pi), box_kernel(g_prec), rho=rho,
+                                   max_set=_KL_MAX_SET.get(dim))
+            W = L.T.tocsr()
+        else:
+            W = vecchia_factor(problem.t, g_prec, neighbours=neighbours, eps=1e-14)
+        return two_level(W, problem.t, gp, width=COARSE_WIDTH.get(dim, 1) if width is None else width,
+                         eps=tiers.loose or tiers.tight, project=project)
+
+    two = two_level_factor(preconditioner)
     scale = float(np.max(np.abs(rhs))) if rhs.size else 0.0
     if tiers.loose is not None and scale > 0:
         # the solution's sum |c_k| estimated from the preconditioner's dual, g Phi^H M P r (half a product pair)
@@ -414,7 +455,7 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         size = float(np.max(np.abs(project(remainder))))
         forward, adjoint, run_tol = tiers.run(size, tol)
         budget = min(run_length, maxiter - used)
-        z, y, it, computed = _craig(forward, adjoint, two.left, lambda u: project(two.left_t(u)), project,
+        z, y, it, computed = _craig(forward, adjoint, two.left, lambda u, two=two: project(two.left_t(u)), project,
                                     remainder, run_tol, budget, ticks, report, _STALL)
         used, runs = used + it, runs + 1
         if it >= budget and computed < size:
@@ -429,6 +470,10 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
             continue          # the loose products misled the run: refine on from before it, with tight products
         coef, dual, remainder = new_coef, dual + y, new_remainder
         res = relative_residual(values, rhs)
+        # a KL run that stopped short of its budget (converged by its own products, flat or adrift) and did not
+        # halve the measured remainder: the products' rounding holds it back (_RESOLVED), and the chain goes on
+        if fallback and res > rtol and it < budget and not after <= 0.5 * size:
+            two, fallback = two_level_factor("vecchia"), False
         if res < 0.5 * best[0] or after < 0.5 * mark:
             idle, mark = 0, after
         else:
