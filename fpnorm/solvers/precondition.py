@@ -388,9 +388,9 @@ def sparsity_sets(points, order, length, rho, *, max_set=None, floor=0.0):
     x = _unit_points(points)
     N, dim = x.shape
     max_set = MAX_SET.get(dim, 64) if max_set is None else int(max_set)
-    owners, members, dists = [order[:1]], [order[:1]], [np.zeros(1)]
-    # one tree per level of the ordering (length scales within a factor 2): the earlier points are those before
-    # the level's end, filtered by position
+    owners, members = [order[:1]], [order[:1]]
+    # one tree per batch of levels (_batches): the earlier points are those before the batch's end, filtered by
+    # position
     for lo, hi in _batches(length[order]):
         if lo == 0:               # the first point alone (its length is inf): nothing is earlier
             continue
@@ -398,15 +398,12 @@ def sparsity_sets(points, order, length, rho, *, max_set=None, floor=0.0):
         tree = cKDTree(x[order[:hi]], boxsize=1.0)
         radius = np.minimum(np.maximum(rho * length[here], floor), np.sqrt(dim))
         a, js = _nearest_earlier(tree, x[here], np.arange(lo, hi), radius, max_set - 1)
-        j, own = order[js], here[a]
-        d = x[j] - x[own]
-        d -= np.round(d)
-        owners += [here, own]
-        members += [here, j]
-        dists += [np.full(here.size, -1.0), np.sum(d * d, axis=1)]
-    own, mem, dist = np.concatenate(owners), np.concatenate(members), np.concatenate(dists)
-    srt = np.lexsort((dist, own))                       # by owner, the point itself (-1) first, then nearest
-    own, mem = own[srt], mem[srt]
+        owners += [here, here[a]]
+        members += [here, order[js]]
+    # by owner, stably: each owner's entries come from one batch, the point itself first, then its neighbours in the
+    # k-nearest query's order (nearest first)
+    own, mem = np.concatenate(owners), np.concatenate(members)
+    mem = mem[np.argsort(own, kind="stable")]
     indptr = np.concatenate(([0], np.cumsum(np.bincount(own, minlength=N))))
     return indptr, mem
 
@@ -440,13 +437,23 @@ def _nearest_earlier(tree, xq, pos, radius, want):
 
 
 def _batches(lengths):
-    """Consecutive ranges of the ordering whose length scales lie within a factor 2 (one per level)."""
+    """Consecutive ranges of the ordering, each one level (length scales within a factor 2) or several consecutive
+    levels that together hold at most as many points as come before them: a tree of the earlier points is then
+    rebuilt once per doubling of the points, not once per level (the levels of the points far closer than their
+    neighbours' spacing are many and small: 1-d N = 1e5 uniform random points have 35 levels, the last 17 holding
+    3% of the points)."""
     N = lengths.size
     lev = np.floor(np.log2(np.where(np.isfinite(lengths) & (lengths > 0), lengths, 1.0))).astype(np.int64)
     lev[~np.isfinite(lengths)] = 10**6
     cuts = np.flatnonzero(np.diff(lev) != 0) + 1
     edges = np.concatenate(([0], cuts, [N]))
-    return list(zip(edges[:-1], edges[1:], strict=True))
+    merged = [0, int(edges[1])]
+    for hi in edges[2:]:
+        if merged[-2] > 0 and hi - merged[-2] <= merged[-2]:
+            merged[-1] = int(hi)               # this level joins the open batch
+        else:
+            merged.append(int(hi))
+    return list(zip(merged[:-1], merged[1:], strict=True))
 
 
 def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER, floor=None):
