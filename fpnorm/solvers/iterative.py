@@ -44,7 +44,7 @@ from .._internal.progress import residual_progress
 from .._internal.threads import single_threaded
 from .certify import certified_values
 from .coarse import COARSE_WIDTH, coarse_memory, two_level
-from .precondition import box_kernel, build_kl_factor, table_memory
+from .precondition import LocalKernel, box_kernel, kl_factor, kl_pattern, local_variograms, table_memory
 from .problem import FreeModes, Solution, SolveInfo, relative_residual, values_at_points
 from .vecchia import NEIGHBOURS, coarse_to_fine, vecchia_factor, vecchia_memory
 
@@ -356,9 +356,15 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
 
     finite = gp[np.isfinite(problem.g)]
     g_prec = np.where(np.isinf(problem.g), float(finite.max()) if finite.size else 1.0, gp)
+    local = None
     if preconditioner == "kl":
-        L, _ = build_kl_factor(problem.t / (2 * np.pi), box_kernel(g_prec), rho=rho, max_set=_KL_MAX_SET.get(dim))
-        W = L.T.tocsr()
+        kernel = box_kernel(g_prec)
+        pattern = kl_pattern(problem.t / (2 * np.pi), resolution=kernel.resolution, rho=rho,
+                             max_set=_KL_MAX_SET.get(dim))
+        # kept for the truncation estimate, which refactors this kernel plus its tail on the same pattern
+        local = LocalKernel(pattern, kernel.kappa0, local_variograms(pattern, kernel))
+        del kernel                # the kernel's table (172 MiB at 3-d K = 24) is not needed past the pair values
+        W = kl_factor(pattern, local.kappa0, local.variograms).T.tocsr()
     else:
         W = vecchia_factor(problem.t, g_prec, neighbours=neighbours, eps=1e-14)
     nf = free.n
@@ -455,4 +461,5 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         with single_threaded():
             return project(preconditioner_dual(project(r)))
 
-    return Solution(coef, SolveInfo("iterative", res, float("nan"), used, attempts), dual=dual_map, alpha=dual)
+    return Solution(coef, SolveInfo("iterative", res, float("nan"), used, attempts), dual=dual_map, alpha=dual,
+                    local=local, coarse=two)

@@ -56,7 +56,8 @@ from .._internal.memory import check_memory
 from .variogram import variogram_1d
 
 __all__ = ["Kernel", "box_kernel", "table_memory", "maximin_ordering", "sparsity_sets", "build_kl_factor",
-           "unique_inverse", "RHO", "MAX_SET", "FLOOR"]
+           "KLPattern", "LocalKernel", "kl_pattern", "local_variograms", "kl_factor", "unique_inverse", "RHO",
+           "MAX_SET", "FLOOR"]
 
 # Default sparsity radius by dimension, from the measured radius-vs-iterations curve with the floor below (uniform
 # random points, Sobolev(2), rtol 1e-10, solve_iterative in one process): 2-d N = 8e4, K = 256: 70 / 27 / 22 / 18
@@ -440,8 +441,221 @@ def _batches(lengths):
     return list(zip(edges[:-1], edges[1:], strict=True))
 
 
+@dataclass(frozen=True)
+class KLPattern:
+    """What a KL factor takes from the points alone: the maximin ordering and each column's set.
+
+    Made by :func:`kl_pattern`; :func:`local_variograms` evaluates a kernel on its local pairs and :func:`kl_factor`
+    solves the columns, so one pattern serves several kernels on the same points (the truncation estimate of an
+    iterative solve refactors the solve's kernel plus its tail, :mod:`fpnorm.solvers.truncation`).
+
+    Attributes
+    ----------
+    points : ndarray, shape (N, d)
+        On the unit torus ``[0, 1)^d``.
+    order : int ndarray, shape (N,)
+        The maximin ordering (:func:`maximin_ordering`).
+    indptr, indices : int ndarrays
+        The sets (:func:`sparsity_sets`): column ``i`` is ``indices[indptr[i]:indptr[i + 1]]``, ``i`` first.
+    """
+
+    points: np.ndarray
+    order: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+
+    def buckets(self):
+        """The columns grouped by set size: ``[(S, a, b), ...]`` with ``S`` (B, n) the sets of the ``B`` columns of
+        size ``n`` (increasing ``n``, columns in point order) and ``a < b`` (``triu_indices(n, 1)``) their pairs.
+        The local pairs are ``S[:, a], S[:, b]`` in this order, bucket after bucket (:func:`local_variograms`)."""
+        sizes = np.diff(self.indptr)
+        out = []
+        for n in np.unique(sizes):
+            who = np.flatnonzero(sizes == n)
+            a, b = np.triu_indices(n, 1)
+            out.append((self.indices[self.indptr[who][:, None] + np.arange(n)], a, b))
+        return out
+
+    def pair_distances(self):
+        """Torus distances (in periods) of the local pairs, shape (P,), in the order of :meth:`buckets`."""
+        out = np.empty(sum(S.shape[0] * a.size for S, a, _ in self.buckets()))
+        filled = 0
+        for S, a, b in self.buckets():
+            step = max(1, _LOCAL_ENTRIES // max(a.size, 1))
+            for c in range(0, S.shape[0], step):
+                x = self.points[S[c:c + step]]                 # (B, n, d): one gather a set, not one a pair
+                sq = np.zeros((x.shape[0], a.size))
+                for j in range(x.shape[2]):
+                    z = x[:, a, j] - x[:, b, j]
+                    z -= np.rint(z)
+                    sq += z * z
+                out[filled:filled + sq.size] = np.sqrt(sq, out=sq).reshape(-1)
+                filled += sq.size
+        return out
+
+
+@dataclass(frozen=True)
+class LocalKernel:
+    """A kernel on a :class:`KLPattern`: the inputs of :func:`kl_factor`, kept to refactor the same points for the
+    kernel plus another stationary term (``kappa0`` and ``variograms`` plus that term's).
+
+    Attributes
+    ----------
+    pattern : KLPattern
+    kappa0 : float
+    variograms : ndarray, shape (P,)
+        :func:`local_variograms` of the kernel.
+    """
+
+    pattern: KLPattern
+    kappa0: float
+    variograms: np.ndarray
+
+
+def kl_pattern(points, *, resolution=0.0, rho=None, max_set=None, floor=None):
+    """The maximin ordering and sparsity sets of a KL factor (:class:`KLPattern`).
+
+    Parameters
+    ----------
+    points : ndarray, shape (N, d) or (N,)
+        In periods on the unit torus.
+    resolution : float
+        The kernel's resolution (:attr:`Kernel.resolution`), for the default floor.
+    rho, max_set, floor
+        As in :func:`build_kl_factor` (default floor ``FLOOR[d] * resolution``).
+
+    Returns
+    -------
+    KLPattern
+
+    Examples
+    --------
+    >>> pattern = kl_pattern(np.array([0.0, 0.5, 0.25, 0.26]), rho=2.0)
+    >>> pattern.order.tolist(), pattern.indices[pattern.indptr[3]:pattern.indptr[4]].tolist()
+    ([0, 1, 2, 3], [3, 2])
+    >>> pattern.pair_distances().round(2).tolist()   # columns 1 and 3 (two points), then 2 (three: 2, 1, 0)
+    [0.5, 0.01, 0.25, 0.25, 0.5]
+    """
+    x = _unit_points(points)
+    dim = x.shape[1]
+    rho = RHO.get(dim, 2.0) if rho is None else float(rho)
+    if not rho > 0:
+        raise ValueError(f"Expected `rho` positive, got {rho!r}.")
+    if floor is None:
+        if not 0 <= resolution < np.inf:
+            raise ValueError(f"Expected `resolution` finite and nonnegative, got {resolution!r}.")
+        floor = FLOOR.get(dim, 2.0) * resolution
+    floor = float(floor)
+    if not 0 <= floor < np.inf:
+        raise ValueError(f"Expected `floor` finite and nonnegative, got {floor!r}.")
+    order, length = maximin_ordering(x)
+    indptr, indices = sparsity_sets(x, order, length, rho, max_set=max_set, floor=floor)
+    return KLPattern(x, order, indptr, indices)
+
+
+def local_variograms(pattern, kernel):
+    """``kappa(0) - kappa(x_a - x_b)`` on the local pairs of `pattern` (:meth:`KLPattern.buckets`), shape (P,).
+
+    The columns share most of their pairs: the variogram is evaluated once per distinct pair.
+
+    Examples
+    --------
+    >>> k = np.arange(-6, 7)
+    >>> g = 1.0 / (1.0 + (2 * np.pi * k) ** 2)
+    >>> pattern = kl_pattern(np.array([0.0, 0.5, 0.25, 0.26]), rho=2.0)
+    >>> v = local_variograms(pattern, box_kernel(g))
+    >>> exact = np.sum(2 * g * np.sin(np.pi * k * pattern.pair_distances()[:, None]) ** 2, axis=1)
+    >>> bool(np.allclose(v, exact, rtol=1e-12, atol=0))
+    True
+    """
+    x = pattern.points
+    N = x.shape[0]
+    sizes = np.diff(pattern.indptr)
+    entries = int(np.sum(sizes.astype(float) ** 2))
+    # the pair keys and variogram values (a few floats per entry), and one batch's temporaries in _columns (about
+    # eight arrays of the batch's entries, a batch holding at most _LOCAL_ENTRIES)
+    check_memory(entries * 8 * 2 + 64 * min(entries, _LOCAL_ENTRIES), "the preconditioner's local matrices",
+                 "Use a smaller `rho`.")
+    allkeys = np.empty(int(np.sum(sizes * (sizes - 1) // 2)), dtype=np.int64)    # written in place, not joined
+    filled = 0
+    for S, a, b in pattern.buckets():
+        step = max(1, _LOCAL_ENTRIES // max(a.size, 1))
+        for c in range(0, S.shape[0], step):
+            sa, sb = S[c:c + step, a], S[c:c + step, b]
+            key = np.minimum(sa, sb, dtype=np.int64)
+            key *= N
+            key += np.maximum(sa, sb)
+            allkeys[filled:filled + key.size] = key.reshape(-1)
+            filled += key.size
+    if not allkeys.size:
+        return np.zeros(0)
+    uniq, inverse = unique_inverse(allkeys, N * N, overwrite_keys=True)
+    del allkeys
+    z = x[uniq // N] - x[uniq % N]
+    del uniq
+    return kernel.variogram(z)[inverse]
+
+
+def kl_factor(pattern, kappa0, variograms, *, jitter=JITTER):
+    """The KL columns on `pattern` for a kernel given by ``kappa(0)`` and its variogram on the local pairs.
+
+    Parameters
+    ----------
+    pattern : KLPattern
+    kappa0 : float
+        ``kappa(0)``, positive.
+    variograms : ndarray, shape (P,)
+        ``kappa(0) - kappa`` on the pattern's local pairs (:func:`local_variograms`, or those plus another stationary
+        positive definite kernel's).
+    jitter : float
+        As in :func:`build_kl_factor`.
+
+    Returns
+    -------
+    L : scipy.sparse.csc_matrix, shape (N, N)
+
+    Examples
+    --------
+    The factor of a kernel plus a nugget ``T0`` (``T0`` on the diagonal only) from the kernel's own values:
+
+    >>> k = np.arange(-6, 7)
+    >>> g = 1.0 / (1.0 + (2 * np.pi * k) ** 2)
+    >>> x = np.random.default_rng(0).random(8)
+    >>> pattern = kl_pattern(x, rho=100.0)
+    >>> v = local_variograms(pattern, box_kernel(g))
+    >>> L = kl_factor(pattern, g.sum() + 0.1, v + 0.1, jitter=0.0).toarray()
+    >>> G = np.sum(g * np.cos(2 * np.pi * k * (x[:, None, None] - x[None, :, None])), axis=2) + 0.1 * np.eye(8)
+    >>> bool(np.allclose(L.T @ G @ L, np.eye(8), atol=1e-8))
+    True
+    """
+    N = pattern.points.shape[0]
+    k0 = float(kappa0)
+    rows, cols, vals = [], [], []
+    used = 0
+    for S, a, b in pattern.buckets():
+        B, n = S.shape
+        if n == 1:
+            rows.append(S[:, 0])
+            cols.append(S[:, 0])
+            vals.append(np.full(B, 1.0 / np.sqrt(k0)))
+            continue
+        pairs = variograms[used:used + B * a.size].reshape(B, -1)
+        used += B * a.size
+        step = max(1, _LOCAL_ENTRIES // (n * n))           # columns per batch: bounded temporaries
+        for c in range(0, B, step):
+            gam = np.zeros((min(step, B - c), n, n))
+            gam[:, a, b] = pairs[c:c + step]
+            gam[:, b, a] = gam[:, a, b]
+            vals.append(_columns(gam, k0, jitter).reshape(-1))
+        rows.append(S.reshape(-1))
+        cols.append(np.repeat(S[:, 0], n))
+    return sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(N, N))
+
+
 def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER, floor=None):
     """The KL-minimising sparse inverse-Cholesky factor: ``L L^T ~ G^-1`` (see the module docstring).
+
+    :func:`kl_pattern`, :func:`local_variograms` and :func:`kl_factor` in one call.
 
     Parameters
     ----------
@@ -480,75 +694,12 @@ def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER, fl
     if not isinstance(kernel, Kernel):
         raise TypeError(f"Expected `kernel` a Kernel (see box_kernel), got {type(kernel).__name__}.")
     x = _unit_points(points)
-    N, dim = x.shape
-    if dim != kernel.dim:
-        raise ValueError(f"Expected `points` of dimension {kernel.dim} (the kernel's), got {dim}.")
-    rho = RHO.get(dim, 2.0) if rho is None else float(rho)
-    if not rho > 0:
-        raise ValueError(f"Expected `rho` positive, got {rho!r}.")
-    if floor is None:
-        if not 0 <= kernel.resolution < np.inf:
-            raise ValueError(f"Expected `kernel.resolution` finite and nonnegative, got {kernel.resolution!r}.")
-        floor = FLOOR.get(dim, 2.0) * kernel.resolution
-    floor = float(floor)
-    if not 0 <= floor < np.inf:
-        raise ValueError(f"Expected `floor` finite and nonnegative, got {floor!r}.")
-    order, length = maximin_ordering(x)
-    indptr, indices = sparsity_sets(x, order, length, rho, max_set=max_set, floor=floor)
-    sizes = np.diff(indptr)
-    entries = int(np.sum(sizes.astype(float) ** 2))
-    # the pair keys and variogram values (a few floats per entry), and one batch's temporaries in _columns (about
-    # eight arrays of the batch's entries, a batch holding at most _LOCAL_ENTRIES)
-    check_memory(entries * 8 * 2 + 64 * min(entries, _LOCAL_ENTRIES), "the preconditioner's local matrices",
-                 "Use a smaller `rho`.")
-    k0 = kernel.kappa0
-    # the columns share most of their pairs: the variogram is evaluated once per distinct pair
-    buckets = []
-    allkeys = np.empty(int(np.sum(sizes * (sizes - 1) // 2)), dtype=np.int64)    # written in place, not joined
-    filled = 0
-    for n in np.unique(sizes):
-        who = np.flatnonzero(sizes == n)
-        S = indices[indptr[who][:, None] + np.arange(n)]          # (B, n): the point, then nearest earlier first
-        buckets.append(S)
-        if n > 1:
-            a, b = np.triu_indices(n, 1)
-            step = max(1, _LOCAL_ENTRIES // (n * n))
-            for c in range(0, S.shape[0], step):
-                sa, sb = S[c:c + step, a], S[c:c + step, b]
-                key = np.minimum(sa, sb, dtype=np.int64)
-                key *= N
-                key += np.maximum(sa, sb)
-                allkeys[filled:filled + key.size] = key.reshape(-1)
-                filled += key.size
-    if allkeys.size:
-        uniq, inverse = unique_inverse(allkeys, N * N, overwrite_keys=True)
-        del allkeys
-        z = x[uniq // N] - x[uniq % N]
-        del uniq
-        gam_pairs = kernel.variogram(z)[inverse]
-        del inverse, z
-    rows, cols, vals = [], [], []
-    used = 0
-    for S in buckets:
-        B, n = S.shape
-        if n == 1:
-            rows.append(S[:, 0])
-            cols.append(S[:, 0])
-            vals.append(np.full(B, 1.0 / np.sqrt(k0)))
-            continue
-        a, b = np.triu_indices(n, 1)
-        pairs = gam_pairs[used:used + B * a.size].reshape(B, -1)
-        used += B * a.size
-        step = max(1, _LOCAL_ENTRIES // (n * n))           # columns per batch: bounded temporaries
-        for c in range(0, B, step):
-            gam = np.zeros((min(step, B - c), n, n))
-            gam[:, a, b] = pairs[c:c + step]
-            gam[:, b, a] = gam[:, a, b]
-            vals.append(_columns(gam, k0, jitter).reshape(-1))
-        rows.append(S.reshape(-1))
-        cols.append(np.repeat(S[:, 0], n))
-    L = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(N, N))
-    return L, order
+    if x.shape[1] != kernel.dim:
+        raise ValueError(f"Expected `points` of dimension {kernel.dim} (the kernel's), got {x.shape[1]}.")
+    if not 0 <= kernel.resolution < np.inf:
+        raise ValueError(f"Expected `kernel.resolution` finite and nonnegative, got {kernel.resolution!r}.")
+    pattern = kl_pattern(x, resolution=kernel.resolution, rho=rho, max_set=max_set, floor=floor)
+    return kl_factor(pattern, kernel.kappa0, local_variograms(pattern, kernel), jitter=jitter), pattern.order
 
 
 def unique_inverse(keys, bound, *, overwrite_keys=False):

@@ -36,9 +36,11 @@ from scipy.spatial import cKDTree
 from .. import transforms
 from .._internal.checks import check_int
 from .._internal.memory import check_memory
+from .._internal.threads import single_threaded
 from ..exceptions import MemoryEstimateError
 from ..lattice import box_points, box_points_memory, resize_box
 from ..weights import LFP, PowerLaw, Sobolev, box_memory, check_weight
+from .precondition import kl_factor
 from .problem import FreeModes, join_complex, scale_exponent
 
 __all__ = ["kernel_tail_bound", "truncation_error", "tail_moments", "far_tail_matrix", "OUTER_FACTOR"]
@@ -294,7 +296,7 @@ def far_tail_matrix(t, T0, variogram, d):
 
 
 def truncation_error(problem, dual, weight, *, alpha=None, coef=None, limit=None, smoothing=0.0, is_complex=False,
-                     condition=math.nan):
+                     condition=math.nan, local=None, coarse=None):
     """Estimate ``max_x |h_K(x) - h_inf(x)|`` on the torus for a solved truncated problem.
 
     Parameters
@@ -320,6 +322,10 @@ def truncation_error(problem, dual, weight, *, alpha=None, coef=None, limit=None
         Whether the right-hand sides hold real and imaginary parts (:func:`right_hand_sides`).
     condition : float
         The solver's estimate of ``cond(G_K)`` (nan: unknown); a well-conditioned system allows looser transforms.
+    local, coarse : LocalKernel, TwoLevel, optional
+        An iterative solve's KL pattern with ``G_K``'s values on it and its two-level correction
+        (:attr:`Solution.local`, :attr:`Solution.coarse`): with both, the conjugate gradients are preconditioned by a
+        KL factor of the estimate's own kernel on that pattern instead of `dual` (Notes).
 
     Returns
     -------
@@ -376,12 +382,12 @@ def truncation_error(problem, dual, weight, *, alpha=None, coef=None, limit=None
             if found is not None:
                 return found
         loose = condition <= _LOOSE_CONDITION  # False for nan
-        return _estimate(problem, dual, alpha, weight, known, float(smoothing), is_complex, loose)
+        return _estimate(problem, dual, alpha, weight, known, float(smoothing), is_complex, loose, local, coarse)
     except MemoryEstimateError:  # the estimate is extra: it never stops a solve that fits
         return math.nan
 
 
-def _estimate(problem, dual, alpha, weight, known, mu, is_complex, loose):
+def _estimate(problem, dual, alpha, weight, known, mu, is_complex, loose, local, coarse):
     """:func:`truncation_error` for a weight with a convergent (or unknown) tail."""
     K, d = problem.K, problem.dim
     Ko = _outer_box(K)
@@ -411,6 +417,8 @@ def _estimate(problem, dual, alpha, weight, known, mu, is_complex, loose):
     def project(v):
         return v if free.n == 0 else free.lift(free.qt(v)[free.n:])
 
+    if local is not None and coarse is not None:
+        dual = _tail_preconditioner(local, coarse, project, band[..., 0], T0, variogram, far, mu)
     exponent = scale_exponent(problem.rhs)
     alpha = dual(np.ldexp(problem.rhs, -exponent)) if alpha is None else np.ldexp(alpha, -exponent)
     # the loose transforms where the condition estimate allows them; else the middle ones, checked against the model
@@ -433,6 +441,46 @@ def _estimate(problem, dual, alpha, weight, known, mu, is_complex, loose):
     worst = max(float(np.max(np.abs(_grid_values(e_hat[..., j], side, not is_complex))))
                 for j in range(e_hat.shape[-1]))
     return float(np.ldexp(worst, exponent))
+
+
+def _tail_preconditioner(local, coarse, project, band, T0, variogram, far, mu):
+    """``r -> M r``, ``M ~ (G~ + mu I)^-1`` projected, for the estimate's conjugate gradients: the KL factor of the
+    estimate's own kernel on the solve's pattern (its values there: ``G_K``'s plus the tail's), inside the solve's
+    two-level correction.
+
+    The tail is modelled as the operator applies it: the band ``K < |k|_inf <= K'`` by a Gaussian with its sum
+    ``T_b`` and second moment (``T_b exp(-c_b |theta|^2 / T_b)``, positive definite, exact to second order at 0),
+    the far tail by :func:`far_tail_matrix`'s model, or a nugget ``T_0`` where that model is its diagonal alone;
+    ``mu`` (smoothing) is a nugget too. Every term is a stationary positive definite kernel, so the local matrices
+    stay positive definite.
+    """
+    pattern = local.pattern
+    d = band.ndim
+    Ko = (band.shape[0] - 1) // 2
+    k2 = sum(k**2 for k in np.meshgrid(*[np.arange(-Ko, Ko + 1, dtype=float)] * d, indexing="ij", sparse=True))
+    Tb = float(np.sum(band))
+    cb = float(np.sum(band * k2)) / (2 * d)
+    theta = pattern.pair_distances()
+    theta *= 2 * math.pi
+    extra = np.zeros_like(theta)
+    if Tb > 0:
+        np.multiply(theta, theta, out=extra)
+        extra *= -cb / Tb
+        np.expm1(extra, out=extra)
+        extra *= -Tb
+    if not variogram or (sp.issparse(far) and far.nnz <= far.shape[0]):     # the far model's diagonal alone
+        extra += T0
+    elif T0 > 0:
+        extra -= T0 * np.expm1(-sum(c * (theta * theta if a == 2 else theta**a) for c, a in variogram) / T0)
+    extra += mu
+    L = kl_factor(pattern, local.kappa0 + Tb + T0 + mu, local.variograms + extra)
+    two = coarse.with_factor(L.T.tocsr())
+
+    def apply(r):             # on one BLAS thread, as the solve's own dual (solvers._dense_work)
+        with single_threaded():
+            return project(two.apply(project(r)))
+
+    return apply
 
 
 def _outer_box(K):
