@@ -44,7 +44,7 @@ from .._internal.progress import residual_progress
 from .._internal.threads import single_threaded
 from .certify import certified_values
 from .coarse import COARSE_WIDTH, coarse_memory, two_level
-from .precondition import LocalKernel, box_kernel, kl_factor, kl_pattern, local_variograms, table_memory
+from .precondition import finite_weights, kl_factor, local_kernel, table_memory
 from .problem import FreeModes, Solution, SolveInfo, relative_residual, values_at_points
 from .vecchia import NEIGHBOURS, coarse_to_fine, vecchia_factor, vecchia_memory
 
@@ -354,19 +354,13 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
     check = transforms.NufftPlan(problem.t, K, n_trans=m, eps=_CHECK_EPS)
     root = np.sqrt(gp)[..., None]
 
-    finite = gp[np.isfinite(problem.g)]
-    g_prec = np.where(np.isinf(problem.g), float(finite.max()) if finite.size else 1.0, gp)
     local = None
     if preconditioner == "kl":
-        kernel = box_kernel(g_prec)
-        pattern = kl_pattern(problem.t / (2 * np.pi), resolution=kernel.resolution, rho=rho,
-                             max_set=_KL_MAX_SET.get(dim))
         # kept for the truncation estimate, which refactors this kernel plus its tail on the same pattern
-        local = LocalKernel(pattern, kernel.kappa0, local_variograms(pattern, kernel))
-        del kernel                # the kernel's table (172 MiB at 3-d K = 24) is not needed past the pair values
-        W = kl_factor(pattern, local.kappa0, local.variograms).T.tocsr()
+        local = local_kernel(problem.t / (2 * np.pi), problem.g, rho=rho, max_set=_KL_MAX_SET.get(dim))
+        W = kl_factor(local.pattern, local.kappa0, local.variograms).T.tocsr()
     else:
-        W = vecchia_factor(problem.t, g_prec, neighbours=neighbours, eps=1e-14)
+        W = vecchia_factor(problem.t, finite_weights(problem.g), neighbours=neighbours, eps=1e-14)
     nf = free.n
     # P r = Q_2 Q_2^T r = r - Q_1 Q_1^T r with the n_f columns Q_1 formed once: applying the Householder reflectors
     # instead costs a workspace of 64 N floats and an O(n_f N) LAPACK call on every one of three calls an iteration

@@ -56,8 +56,8 @@ from .._internal.memory import check_memory
 from .variogram import variogram_1d
 
 __all__ = ["Kernel", "box_kernel", "table_memory", "maximin_ordering", "sparsity_sets", "build_kl_factor",
-           "KLPattern", "LocalKernel", "kl_pattern", "local_variograms", "kl_factor", "unique_inverse", "RHO",
-           "MAX_SET", "FLOOR"]
+           "KLPattern", "LocalKernel", "finite_weights", "local_kernel", "kl_pattern", "local_variograms",
+           "kl_factor", "unique_inverse", "RHO", "MAX_SET", "FLOOR"]
 
 # Default sparsity radius by dimension, from the measured radius-vs-iterations curve with the floor below (uniform
 # random points, Sobolev(2), rtol 1e-10, solve_iterative in one process): 2-d N = 8e4, K = 256: 70 / 27 / 22 / 18
@@ -594,6 +594,50 @@ def local_variograms(pattern, kernel):
     z = x[uniq // N] - x[uniq % N]
     del uniq
     return kernel.variogram(z)[inverse]
+
+
+def finite_weights(g):
+    """``g = gamma(k)^2`` with its free (infinite) entries at its largest finite one (1 if none is finite): the
+    weights a preconditioner factors. The kernel matrix is projected off the free modes, so any finite weight serves
+    there, and the largest keeps them from looking nearly singular to the factor.
+
+    Examples
+    --------
+    >>> finite_weights(np.array([0.1, np.inf, 0.2])).tolist()
+    [0.1, 0.2, 0.2]
+    """
+    g = np.asarray(g, dtype=float)
+    finite = g[np.isfinite(g)]
+    return np.where(np.isinf(g), float(finite.max()) if finite.size else 1.0, g)
+
+
+def local_kernel(points, g, *, rho=None, max_set=None):
+    """The box kernel of ``g = gamma(k)^2`` on its KL pattern (:class:`LocalKernel`), free entries of ``g`` as
+    :func:`finite_weights` sets them.
+
+    Parameters
+    ----------
+    points : ndarray, shape (N, d) or (N,)
+        In periods on the unit torus.
+    g : ndarray, shape ``(2K+1,)*d``
+        Nonnegative, ``inf`` at free modes.
+    rho, max_set
+        As in :func:`build_kl_factor`; the floor is ``FLOOR[d] / K``.
+
+    Returns
+    -------
+    LocalKernel
+
+    Examples
+    --------
+    >>> g = np.r_[np.full(4, 0.1), np.inf, np.full(4, 0.1)]
+    >>> local = local_kernel(np.array([0.0, 0.5, 0.25, 0.26]), g)      # K = 4: the floor 8 / K covers the circle
+    >>> local.kappa0, np.diff(local.pattern.indptr).tolist()           # each point with every earlier one
+    (0.9, [1, 2, 3, 4])
+    """
+    kernel = box_kernel(finite_weights(g))
+    pattern = kl_pattern(points, resolution=kernel.resolution, rho=rho, max_set=max_set)
+    return LocalKernel(pattern, kernel.kappa0, local_variograms(pattern, kernel))
 
 
 def kl_factor(pattern, kappa0, variograms, *, jitter=JITTER):
