@@ -12,6 +12,11 @@ from fpnorm.solvers.precondition import (
     Kernel,
     box_kernel,
     build_kl_factor,
+    finite_weights,
+    kl_factor,
+    kl_pattern,
+    local_kernel,
+    local_variograms,
     maximin_ordering,
     sparsity_sets,
     unique_inverse,
@@ -215,6 +220,46 @@ def test_bad_arguments_are_named():
         build_kl_factor(np.array([0.1, 0.5]), Kernel(1.0, lambda z: np.ones(len(z)), 1, -1.0))
     with pytest.raises(ValueError, match="`points`"):
         build_kl_factor(np.zeros((3, 2)), box_kernel(np.ones(3)))
+
+
+def test_a_pattern_factors_the_kernel_plus_other_stationary_terms_exactly():
+    # a floor covering the torus: the factor of G + T (a Gaussian and a nugget) from G's values plus T's on the
+    # pattern is the exact inverse Cholesky factor, checked against the brute-force kernel matrix
+    kvec, g = _box(6, 2, 2.0)
+    x = np.random.default_rng(4).random((40, 2))
+    pattern = kl_pattern(x, floor=1.0)
+    r = pattern.pair_distances()
+    expected = np.concatenate([_torus_dist(x[S[:, a]], x[S[:, b]]).ravel() for S, a, b in pattern.buckets()])
+    assert np.allclose(r, expected, rtol=0, atol=1e-15)
+    values = local_variograms(pattern, _direct_kernel(kvec, g))
+    Tb, c, T0 = 0.01, 3.0, 0.001
+    L = kl_factor(pattern, g.sum() + Tb + T0, values - Tb * np.expm1(-c * r**2 / Tb) + T0, jitter=0.0).toarray()
+    d = _torus_dist(x[:, None, :], x[None, :, :])
+    G = _dense_kernel(x, kvec, g) + Tb * np.exp(-c * d**2 / Tb) + T0 * np.eye(40)
+    assert np.allclose(L.T @ G @ L, np.eye(40), atol=1e-8)
+
+
+def test_build_kl_factor_is_its_pieces():
+    kvec, g = _box(8, 2, 2.0)
+    x = np.random.default_rng(6).random((300, 2))
+    L, order = build_kl_factor(x, box_kernel(g))
+    local = local_kernel(x, g)
+    assert np.array_equal(order, local.pattern.order)
+    assert abs(kl_factor(local.pattern, local.kappa0, local.variograms) - L).max() == 0
+    # free modes: factored at the largest finite weight
+    g_free = g.copy()
+    g_free[8, 8] = np.inf
+    assert finite_weights(g_free)[8, 8] == g[np.isfinite(g_free)].max()
+    assert local_kernel(x, g_free).kappa0 == pytest.approx(finite_weights(g_free).sum(), rel=1e-14)
+
+
+def test_kl_pattern_names_bad_arguments():
+    with pytest.raises(ValueError, match="`resolution`"):
+        kl_pattern(np.array([0.1, 0.5]), resolution=np.inf)
+    with pytest.raises(ValueError, match="`rho`"):
+        kl_pattern(np.array([0.1, 0.5]), rho=-1.0)
+    with pytest.raises(ValueError, match="`floor`"):
+        kl_pattern(np.array([0.1, 0.5]), floor=np.nan)
 
 
 def _problem(N, K, weight, seed=0):
