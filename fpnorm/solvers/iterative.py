@@ -71,6 +71,11 @@ DEFAULT_PRECONDITIONER = {1: "vecchia", 2: "kl", 3: "kl"}
 # 64, the factor 3.6 s against 4.7 s.
 _KL_MAX_SET = {3: 32}
 
+# Local pairs a point of the "kl" factor at most about (their kernel values are kept through the solve for the
+# truncation estimate): measured 95 at 2-d N = 8e4, K = 256 (rho 3, sets of 13.8 points on average) and 358 at 3-d
+# N = 2e4, K = 24 (sets of at most 32 points: 496 pairs).
+_LOCAL_PAIRS = {2: 128, 3: 496}
+
 # Iterations per Krylov run: refinement then restarts on the exactly measured remainder, which resets the rounding
 # that the recurrences accumulate on nearly singular problems (measured: runs of 200 reach 1e-11 where one long run
 # drifts at 1e-6). A run that uses all its iterations and still ends below its start (slow, not adrift) makes the
@@ -144,7 +149,8 @@ def iterative_memory(N, M, m=1, dim=1, neighbours=NEIGHBOURS):
     """Peak bytes of :func:`solve_iterative`: NUFFT plans' fine grids, Krylov vectors, the preconditioner setup.
 
     The sparse factor is modelled by the Vecchia factor's sets, plus the KL factor's kernel table in d >= 2 (whichever
-    factor runs). Measured peaks of the KL factor (tracemalloc, uniform random points, Sobolev(2)) against that:
+    factor runs) and its kernel values on the local pairs, kept for the truncation estimate (``_LOCAL_PAIRS`` a
+    point). Measured peaks of the KL factor (tracemalloc, uniform random points, Sobolev(2)) against that:
     277 MiB against 531 at N = 8e4, K = 256 (2-d); 290 against 424 at N = 2e4, K = 24 (3-d, where the table is
     172 MiB).
     ``build_kl_factor`` checks its actual sets before it allocates their matrices.
@@ -152,7 +158,7 @@ def iterative_memory(N, M, m=1, dim=1, neighbours=NEIGHBOURS):
     grid = 16 * M * (2**dim) * m * 3          # up to three plans (check, loose, tight), oversampling 2 per axis
     vectors = 8 * N * m * 10 + 16 * M * m * 6    # point-space and coefficient-space Krylov vectors, temporaries
     K = (round(M ** (1.0 / dim)) - 1) // 2
-    factor = vecchia_memory(N, neighbours, dim) + table_memory(K, dim)
+    factor = vecchia_memory(N, neighbours, dim) + table_memory(K, dim) + 8 * N * _LOCAL_PAIRS.get(dim, 0)
     return grid + vectors + factor + coarse_memory(N, M, dim)
 
 
@@ -443,12 +449,9 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
     if res > rtol:
         attempts.append(f"iterative: residual {res:.2e} after {used} Craig iterations in {runs} runs (maxiter "
                         f"{maxiter})")
-    # no factorisation to reuse: a preconditioner stands in for it, with the dual variables. In d >= 2 the two-level
-    # M (the truncation estimate's conjugate gradients, on the kernel of a wider box: 19 iterations against 28 at
-    # d = 3, N = 2e4, K = 24; at d = 2, N = 5000, K = 256 its middle transform tier is rejected on the first iteration
-    # instead of the 37th; the figures within 2% of each other). In 1-d the sparse factor's P W^T W P: those
-    # iterations stop at their cap in dense 1-d either way, and the figure they leave was further off with M
-    # (N = 2e4, K = 26214, Sobolev(1.5): 5e-5 against 5e-8, where max |h_K - h_8K| on a grid of 2^22 points is 2e-9)
+    # no factorisation to reuse: the preconditioner stands in for it as `dual` (M in d >= 2, the sparse factor's
+    # P W^T W P in 1-d), and the truncation estimate (fpnorm.solvers.truncation) refactors its own kernel on what
+    # `local` and `coarse` hand over: the KL pattern with G_K's values on it (d >= 2) and the two-level correction
     preconditioner_dual = two.apply if dim >= 2 else two.apply_factor
 
     def dual_map(r):              # called after the solve: on one BLAS thread, as the solve (solvers._dense_work)
