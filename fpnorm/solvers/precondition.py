@@ -284,8 +284,7 @@ def maximin_ordering(points):
     r = np.sqrt(dim) / 2
     while not done.all():
         rest = np.flatnonzero(~done)
-        tree = cKDTree(x[np.concatenate(chosen)], boxsize=1.0)
-        dist, _ = tree.query(x[rest], k=1)
+        dist = _nearest_distance(x[np.concatenate(chosen)], x[rest])
         if r < 1e-16:                  # coincident points: the rest in any order
             cand, pri = rest, dist
             take = cand[np.argsort(-pri, kind="stable")]
@@ -298,6 +297,19 @@ def maximin_ordering(points):
         done[take] = True
         r = r / 2
     return np.concatenate(chosen), length
+
+
+def _nearest_distance(sites, query):
+    """Torus distance of each `query` point to its nearest site, both (n, d) on the unit torus. In 1-d by one sort
+    and a binary search (the ordering's ~35 levels at N = 1e5 took 1.5 s with a k-d tree a level, 0.3 s so)."""
+    if sites.shape[1] > 1:
+        return cKDTree(sites, boxsize=1.0).query(query, k=1)[0]
+    s = np.sort(sites[:, 0])
+    q = query[:, 0]
+    i = np.searchsorted(s, q)
+    left = np.mod(q - s[i - 1], 1.0)                 # i - 1 = -1 wraps to the last site
+    right = np.mod(s[i % s.size] - q, 1.0)          # and i = n to the first
+    return np.minimum(np.minimum(left, 1.0 - left), np.minimum(right, 1.0 - right))
 
 
 def _separated(x, cand, pri, r):

@@ -483,16 +483,20 @@ def _tail_preconditioner(local, coarse, project, band, T0, variogram, far, mu):
     cb = float(np.sum(band * k2)) / (2 * d)
     theta = pattern.pair_distances()
     theta *= 2 * math.pi
+    theta2 = theta * theta
     extra = np.zeros_like(theta)
     if Tb > 0:
-        np.multiply(theta, theta, out=extra)
-        extra *= -cb / Tb
+        np.multiply(theta2, -cb / Tb, out=extra)
         np.expm1(extra, out=extra)
         extra *= -Tb
     if not variogram or (sp.issparse(far) and far.nnz <= far.shape[0]):     # the far model's diagonal alone
         extra += T0
     elif T0 > 0:
-        extra -= T0 * np.expm1(-sum(c * (theta * theta if a == 2 else theta**a) for c, a in variogram) / T0)
+        v = np.zeros_like(theta)
+        for c, a in variogram:
+            v += c * (theta2 if a == 2 else theta**a)
+        v *= -1.0 / T0
+        extra -= T0 * np.expm1(v, out=v)
     extra += mu
     L = kl_factor(pattern, local.kappa0 + Tb + T0 + mu, local.variograms + extra)
     two = coarse.with_factor(L.T.tocsr())
