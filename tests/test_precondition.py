@@ -8,17 +8,15 @@ import scipy.linalg as sla
 from fpnorm import LFP, FPInterpolator, PowerLaw, Sobolev
 from fpnorm.solvers import Problem
 from fpnorm.solvers.iterative import solve_iterative
+from fpnorm.solvers.maximin import kl_pattern, maximin_ordering, sparsity_sets
 from fpnorm.solvers.precondition import (
     Kernel,
     box_kernel,
     build_kl_factor,
     finite_weights,
     kl_factor,
-    kl_pattern,
     local_kernel,
     local_variograms,
-    maximin_ordering,
-    sparsity_sets,
     unique_inverse,
 )
 

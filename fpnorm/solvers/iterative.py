@@ -62,7 +62,7 @@ PRECONDITIONERS = ("kl", "vecchia")
 # SolveError at 2.9e-2 where the chain takes 139 iterations, though on smooth data it takes 24 against 109
 # (Sobolev(1.5)) and 9 against 32 (LFP(1,1)).
 DEFAULT_PRECONDITIONER = {1: "vecchia", 2: "kl", 3: "kl"}
-# Largest column of the "kl" factor here, by dimension (default fpnorm.solvers.precondition.MAX_SET): with the
+# Largest column of the "kl" factor here, by dimension (default fpnorm.solvers.maximin.MAX_SET): with the
 # two-level correction, 3-d columns of 32 points need the iterations of 64 at two thirds of the factor's cost
 # (Sobolev(2), uniform random points, one process, best of 3: N = 2e4, K = 24 factor 1.83 s against 2.67 s, 57 and 57
 # iterations; N = 1e4 1.02 / 1.85 s, 33 / 33; N = 5000, K = 16 0.51 / 0.61 s, 33 / 32; at 16 points 66 iterations).
@@ -332,7 +332,7 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
     preconditioner : str, optional
         One of :data:`PRECONDITIONERS` (default :data:`DEFAULT_PRECONDITIONER` for the dimension).
     rho : float, optional
-        Sparsity radius of the "kl" preconditioner (default :data:`fpnorm.solvers.precondition.RHO`).
+        Sparsity radius of the "kl" preconditioner (default :data:`fpnorm.solvers.maximin.RHO`).
     width : int, optional
         Half-width of the box of Fourier modes the two-level correction puts right (default
         :data:`fpnorm.solvers.coarse.COARSE_WIDTH` for the dimension; negative: the sparse factor alone).
