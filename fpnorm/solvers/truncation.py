@@ -27,7 +27,7 @@ is taken on a grid that resolves the band ``K'``; the far tail itself is left ou
 
 Iterative solves leave no factorisation of ``G_K``, and their preconditioner preconditions ``G_K + T`` badly where
 the tail separates nearly coincident points that ``G_K`` cannot: with it as the dual the iterations ran to their cap
-unconverged (2-d N = 8e4, K = 256, Sobolev(2): 41; 1-d N = 1e5, K = 2^17, Sobolev(1.5): 41, the figure 370 times the
+unconverged (2-d N = 8e4, K = 256, Sobolev(2): 41; 1-d N = 1e5, K = 2^17, Sobolev(1.5): 41, the figure 374 times the
 converged one). So the estimate factors its own kernel: a KL factor (:mod:`fpnorm.solvers.precondition`) of
 ``kappa_K`` plus the tail as the operator applies it (the band by a Gaussian with its sum and second moment, the far
 tail by its model or, where that is its diagonal alone, a nugget ``T_0``), on the solve's own pattern and ``kappa_K``
@@ -369,13 +369,14 @@ def truncation_error(problem, dual, weight, *, alpha=None, coef=None, limit=None
     application of the solver's factorisation (or preconditioner) and two NUFFTs on the box ``|k|_inf <= 3K/2``; two
     more NUFFTs for ``alpha``; one FFT on a grid of about ``4 (3K)^d`` points. For an iterative solve (`local`,
     `coarse`) a KL factor of the estimate's own kernel stands in for the factorisation (module docstring): its
-    columns cost about what the solve's did (in 1-d also its pattern, 4 s at N = 1e5), and it takes 2-20 iterations
-    on the Scale rows. Measured against the exact K = None interpolants at 0.76 points per ``1/K`` in 1-d
-    (N = 400 .. 2000, Sobolev s = 1.5, 2, PowerLaw p = 6) and N near ``(2K+1)^d / 2`` in 2-d and 3-d: 0.98-1.01 times
-    the distance (tests/test_truncation.py), and within 3% of ``max |h_K - h_8K|`` at 1-d N = 1e5, where the
-    solver's preconditioner as the dual left the iterations at their cap and the figure 370 times high. Where
-    ``cond(G_K)`` nears ``1 / eps`` (PowerLaw p = 6, N = 1000, K = 1315) it is again only an order of magnitude
-    (4.3 times the distance; 1300 times with the solver's preconditioner).
+    columns cost about what the solve's did (in 1-d also its pattern, about 3 s at N = 1e5), and it takes 2-21
+    iterations on the Scale rows. Measured against the exact K = None interpolants at 0.76 points per ``1/K`` in
+    1-d (N = 400 .. 2000, Sobolev s = 1.5, 2, PowerLaw p = 6) and N near ``(2K+1)^d / 2`` in 2-d and 3-d, where the
+    reference fits its data well below the distance: 0.98-1.02 times the distance (tests/test_truncation.py); 0.99
+    and 1.03 times ``max |h_K - h_8K|`` at 1-d N = 2e4 and 1e5, where the solver's preconditioner as the dual left
+    the iterations at their cap and the figure 19 and 385 times high. Where ``cond(G_K)`` nears ``1 / eps``
+    (PowerLaw p = 6, N = 1000, K = 1315) it is again only an order of magnitude (4.3 times the distance; 1300 times
+    with the solver's preconditioner).
 
     Examples
     --------
@@ -437,7 +438,7 @@ def _estimate(problem, dual, alpha, weight, known, mu, is_complex, loose, local,
 
     if coarse is not None:
         # an iterative solve: in 1-d it factors by the sorted chain, and the estimate makes its own pattern (1-d,
-        # N = 1e5, K = 2^17, 4 s of the estimate's 6-10 s there, module docstring)
+        # N = 1e5, K = 2^17: about 3 s of the estimate's 5-6 s, module docstring)
         local = local_kernel(problem.t / (2 * math.pi), problem.g) if local is None else local
         dual = _tail_preconditioner(local, coarse, project, band[..., 0], T0, variogram, far, mu)
     exponent = scale_exponent(problem.rhs)
