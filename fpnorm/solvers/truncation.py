@@ -80,7 +80,7 @@ _PAIRS_PER_POINT = 64
 # Conjugate gradients stop when the iterate's misfit at the points is below _CG_TOL times the RMS of e (so that
 # h_inf - iterate, the limit interpolant of that misfit, is small against e), or after _CG_MAX iterations. Measured:
 # 1 iteration for resolved problems, up to 11 for N near (2K+1)/2 in 1-d with an exact dual; with the KL factor of
-# the estimate's own kernel (iterative solves, _tail_preconditioner) 2-20 on the Scale rows (module docstring). The
+# the estimate's own kernel (iterative solves, _tail_preconditioner) 2-21 on the Scale rows (module docstring). The
 # cap is what stops a dual that preconditions G_K + T badly.
 _CG_TOL = 0.3
 _CG_MAX = 40
