@@ -8,7 +8,7 @@ import scipy.linalg as sla
 from fpnorm import LFP, FPInterpolator, PowerLaw, Sobolev
 from fpnorm.solvers import Problem
 from fpnorm.solvers.iterative import solve_iterative
-from fpnorm.solvers.maximin import kl_pattern, maximin_ordering, sparsity_sets
+from fpnorm.solvers.maximin import kl_pattern
 from fpnorm.solvers.precondition import (
     Kernel,
     box_kernel,
@@ -44,55 +44,6 @@ def _torus_dist(a, b):
     d = a - b
     d -= np.round(d)
     return np.sqrt(np.sum(d * d, axis=-1))
-
-
-@pytest.mark.parametrize("dim", [1, 2, 3])
-def test_maximin_ordering_is_farthest_point_up_to_a_factor_two(dim):
-    x = np.random.default_rng(dim).random((400, dim))
-    order, length = maximin_ordering(x)
-    assert np.array_equal(np.sort(order), np.arange(400))
-    assert np.isinf(length[order[0]]) and np.isfinite(length[order[1:]]).all()
-    # brute force: the distance of each point to every earlier point is within [l_i / 2, l_i]
-    for p in range(1, 400):
-        i = order[p]
-        nearest = np.min(_torus_dist(x[order[:p]], x[i]))
-        assert length[i] / 2 - 1e-15 <= nearest <= length[i] + 1e-15
-    # and length scales never grow by more than the factor 2 along the ordering
-    later_max = np.maximum.accumulate(length[order[1:]][::-1])[::-1]
-    assert np.all(later_max <= 2 * length[order[1:]] + 1e-15)
-
-
-@pytest.mark.parametrize("floor", [0.0, 0.12])
-def test_sparsity_sets_are_the_earlier_points_within_rho_l(floor):
-    x = np.random.default_rng(5).random((300, 2))
-    order, length = maximin_ordering(x)
-    pos = np.empty(300, dtype=int)
-    pos[order] = np.arange(300)
-    indptr, indices = sparsity_sets(x, order, length, 2.0, max_set=300, floor=floor)
-    grew = 0
-    for i in range(300):
-        s = indices[indptr[i]:indptr[i + 1]]
-        want = {j for j in range(300) if pos[j] < pos[i] and _torus_dist(x[j], x[i]) <= max(2.0 * length[i], floor)}
-        assert s[0] == i and set(s[1:].tolist()) == want
-        grew += 2.0 * length[i] < floor
-    assert grew > 100 or floor == 0           # the floor widens most columns here
-
-
-def test_capped_sets_are_the_nearest_earlier_points_in_a_crowd():
-    # a crowd of points within the floor of one another: each set keeps the max_set - 1 nearest earlier points, found
-    # however many later points of its own level crowd around it
-    rng = np.random.default_rng(3)
-    x = np.concatenate([rng.random((150, 2)), 0.5 + 0.01 * rng.random((250, 2))])
-    order, length = maximin_ordering(x)
-    pos = np.empty(len(x), dtype=int)
-    pos[order] = np.arange(len(x))
-    indptr, indices = sparsity_sets(x, order, length, 2.0, max_set=6, floor=0.05)
-    for i in range(len(x)):
-        s = indices[indptr[i]:indptr[i + 1]]
-        dist = {j: _torus_dist(x[j], x[i]) for j in range(len(x))
-                if pos[j] < pos[i] and _torus_dist(x[j], x[i]) <= max(2.0 * length[i], 0.05)}
-        want = sorted(dist, key=dist.get)[:5]
-        assert s[0] == i and s[1:].tolist() == want
 
 
 def test_box_kernel_resolution_is_one_over_K():
@@ -249,15 +200,6 @@ def test_build_kl_factor_is_its_pieces():
     g_free[8, 8] = np.inf
     assert finite_weights(g_free)[8, 8] == g[np.isfinite(g_free)].max()
     assert local_kernel(x, g_free).kappa0 == pytest.approx(finite_weights(g_free).sum(), rel=1e-14)
-
-
-def test_kl_pattern_names_bad_arguments():
-    with pytest.raises(ValueError, match="`resolution`"):
-        kl_pattern(np.array([0.1, 0.5]), resolution=np.inf)
-    with pytest.raises(ValueError, match="`rho`"):
-        kl_pattern(np.array([0.1, 0.5]), rho=-1.0)
-    with pytest.raises(ValueError, match="`floor`"):
-        kl_pattern(np.array([0.1, 0.5]), floor=np.nan)
 
 
 def _problem(N, K, weight, seed=0):
