@@ -437,8 +437,8 @@ def _estimate(problem, dual, alpha, weight, known, mu, is_complex, loose, local,
         return v if free.n == 0 else free.lift(free.qt(v)[free.n:])
 
     if coarse is not None:
-        # an iterative solve: in 1-d it factors by the sorted chain, and the estimate makes its own pattern (1-d,
-        # N = 1e5, K = 2^17: about 3 s of the estimate's 5-6 s, module docstring)
+        # an iterative solve; one by the Vecchia factor (the 1-d default, the sorted chain) hands over no KL pattern,
+        # and the estimate makes its own (1-d, N = 1e5, K = 2^17: about 3 s of the estimate's 5-6 s, module docstring)
         local = local_kernel(problem.t / (2 * math.pi), problem.g) if local is None else local
         dual = _tail_preconditioner(local, coarse, project, band[..., 0], T0, variogram, far, mu)
     exponent = scale_exponent(problem.rhs)
