@@ -256,8 +256,9 @@ class FPInterpolator:
         if sol.dual is not None and not (self.smoothing > 0 and N > TRUNCATION_FRACTION * M):
             sol.info.truncation_error = truncation_error(problem, sol.dual, self.weight, alpha=sol.alpha, coef=sol.coef,
                                                          limit=banded_solver(self.weight), smoothing=self.smoothing,
-                                                         is_complex=self._complex, condition=sol.info.condition)
-        sol.dual = sol.alpha = None  # the factorisation is not kept
+                                                         is_complex=self._complex, condition=sol.info.condition,
+                                                         local=sol.local, coarse=sol.coarse)
+        sol.dual = sol.alpha = sol.local = sol.coarse = None  # the factorisation is not kept
         if shift:
             sol.coef, sol.info.truncation_error = unscale(sol.coef, shift, "the smoothing fit's coefficients"), \
                 math.ldexp(sol.info.truncation_error, shift) if math.isfinite(sol.info.truncation_error or 0.0) \

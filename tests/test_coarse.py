@@ -132,3 +132,17 @@ def test_memory_model_counts_the_modes():
     assert coarse_memory(1000, 101, 1, width=-1) == 0
     assert coarse_memory(1000, 101, 1, width=8) == 8 * 1000 * 17 * 6 + 32 * 101 * 8
     assert coarse_memory(1000, 101, 3, width=1) > coarse_memory(1000, 101, 2, width=1)
+
+
+def test_with_factor_keeps_the_correction_around_another_factor():
+    # the same modes, E and G V around a new W: equal to the correction built afresh for that W
+    t = _jittered(64, 2, 3)
+    g = Sobolev(s=2.0, dim=2).box(6)
+    W1 = vecchia_factor(t, g, eps=1e-14)
+    L, _ = build_kl_factor(t / (2 * np.pi), box_kernel(g))
+    W2 = L.T.tocsr()
+    moved = two_level(W1, t, g, width=1, eps=1e-14).with_factor(W2)
+    fresh = two_level(W2, t, g, width=1, eps=1e-14)
+    r = np.random.default_rng(0).standard_normal((64, 2))
+    assert np.allclose(moved.apply(r), fresh.apply(r), rtol=1e-12, atol=1e-12 * np.abs(fresh.apply(r)).max())
+    assert np.allclose(moved.apply_factor(r), W2.T @ (W2 @ r))

@@ -8,12 +8,15 @@ import scipy.linalg as sla
 from fpnorm import LFP, FPInterpolator, PowerLaw, Sobolev
 from fpnorm.solvers import Problem
 from fpnorm.solvers.iterative import solve_iterative
+from fpnorm.solvers.maximin import kl_pattern
 from fpnorm.solvers.precondition import (
     Kernel,
     box_kernel,
     build_kl_factor,
-    maximin_ordering,
-    sparsity_sets,
+    finite_weights,
+    kl_factor,
+    local_kernel,
+    local_variograms,
     unique_inverse,
 )
 
@@ -41,55 +44,6 @@ def _torus_dist(a, b):
     d = a - b
     d -= np.round(d)
     return np.sqrt(np.sum(d * d, axis=-1))
-
-
-@pytest.mark.parametrize("dim", [1, 2, 3])
-def test_maximin_ordering_is_farthest_point_up_to_a_factor_two(dim):
-    x = np.random.default_rng(dim).random((400, dim))
-    order, length = maximin_ordering(x)
-    assert np.array_equal(np.sort(order), np.arange(400))
-    assert np.isinf(length[order[0]]) and np.isfinite(length[order[1:]]).all()
-    # brute force: the distance of each point to every earlier point is within [l_i / 2, l_i]
-    for p in range(1, 400):
-        i = order[p]
-        nearest = np.min(_torus_dist(x[order[:p]], x[i]))
-        assert length[i] / 2 - 1e-15 <= nearest <= length[i] + 1e-15
-    # and length scales never grow by more than the factor 2 along the ordering
-    later_max = np.maximum.accumulate(length[order[1:]][::-1])[::-1]
-    assert np.all(later_max <= 2 * length[order[1:]] + 1e-15)
-
-
-@pytest.mark.parametrize("floor", [0.0, 0.12])
-def test_sparsity_sets_are_the_earlier_points_within_rho_l(floor):
-    x = np.random.default_rng(5).random((300, 2))
-    order, length = maximin_ordering(x)
-    pos = np.empty(300, dtype=int)
-    pos[order] = np.arange(300)
-    indptr, indices = sparsity_sets(x, order, length, 2.0, max_set=300, floor=floor)
-    grew = 0
-    for i in range(300):
-        s = indices[indptr[i]:indptr[i + 1]]
-        want = {j for j in range(300) if pos[j] < pos[i] and _torus_dist(x[j], x[i]) <= max(2.0 * length[i], floor)}
-        assert s[0] == i and set(s[1:].tolist()) == want
-        grew += 2.0 * length[i] < floor
-    assert grew > 100 or floor == 0           # the floor widens most columns here
-
-
-def test_capped_sets_are_the_nearest_earlier_points_in_a_crowd():
-    # a crowd of points within the floor of one another: each set keeps the max_set - 1 nearest earlier points, found
-    # however many later points of its own level crowd around it
-    rng = np.random.default_rng(3)
-    x = np.concatenate([rng.random((150, 2)), 0.5 + 0.01 * rng.random((250, 2))])
-    order, length = maximin_ordering(x)
-    pos = np.empty(len(x), dtype=int)
-    pos[order] = np.arange(len(x))
-    indptr, indices = sparsity_sets(x, order, length, 2.0, max_set=6, floor=0.05)
-    for i in range(len(x)):
-        s = indices[indptr[i]:indptr[i + 1]]
-        dist = {j: _torus_dist(x[j], x[i]) for j in range(len(x))
-                if pos[j] < pos[i] and _torus_dist(x[j], x[i]) <= max(2.0 * length[i], 0.05)}
-        want = sorted(dist, key=dist.get)[:5]
-        assert s[0] == i and s[1:].tolist() == want
 
 
 def test_box_kernel_resolution_is_one_over_K():
@@ -215,6 +169,37 @@ def test_bad_arguments_are_named():
         build_kl_factor(np.array([0.1, 0.5]), Kernel(1.0, lambda z: np.ones(len(z)), 1, -1.0))
     with pytest.raises(ValueError, match="`points`"):
         build_kl_factor(np.zeros((3, 2)), box_kernel(np.ones(3)))
+
+
+def test_a_pattern_factors_the_kernel_plus_other_stationary_terms_exactly():
+    # a floor covering the torus: the factor of G + T (a Gaussian and a nugget) from G's values plus T's on the
+    # pattern is the exact inverse Cholesky factor, checked against the brute-force kernel matrix
+    kvec, g = _box(6, 2, 2.0)
+    x = np.random.default_rng(4).random((40, 2))
+    pattern = kl_pattern(x, floor=1.0)
+    r = pattern.pair_distances()
+    expected = np.concatenate([_torus_dist(x[S[:, a]], x[S[:, b]]).ravel() for S, a, b in pattern.buckets()])
+    assert np.allclose(r, expected, rtol=0, atol=1e-15)
+    values = local_variograms(pattern, _direct_kernel(kvec, g))
+    Tb, c, T0 = 0.01, 3.0, 0.001
+    L = kl_factor(pattern, g.sum() + Tb + T0, values - Tb * np.expm1(-c * r**2 / Tb) + T0, jitter=0.0).toarray()
+    d = _torus_dist(x[:, None, :], x[None, :, :])
+    G = _dense_kernel(x, kvec, g) + Tb * np.exp(-c * d**2 / Tb) + T0 * np.eye(40)
+    assert np.allclose(L.T @ G @ L, np.eye(40), atol=1e-8)
+
+
+def test_build_kl_factor_is_its_pieces():
+    kvec, g = _box(8, 2, 2.0)
+    x = np.random.default_rng(6).random((300, 2))
+    L, order = build_kl_factor(x, box_kernel(g))
+    local = local_kernel(x, g)
+    assert np.array_equal(order, local.pattern.order)
+    assert abs(kl_factor(local.pattern, local.kappa0, local.variograms) - L).max() == 0
+    # free modes: factored at the largest finite weight
+    g_free = g.copy()
+    g_free[8, 8] = np.inf
+    assert finite_weights(g_free)[8, 8] == g[np.isfinite(g_free)].max()
+    assert local_kernel(x, g_free).kappa0 == pytest.approx(finite_weights(g_free).sum(), rel=1e-14)
 
 
 def _problem(N, K, weight, seed=0):

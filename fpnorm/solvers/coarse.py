@@ -34,6 +34,8 @@ Examples
 (5, (45, 1))
 """
 
+import copy
+
 import numpy as np
 
 from .. import transforms
@@ -111,6 +113,29 @@ class TwoLevel:
     def apply(self, r):
         """``M r = L^T L r``."""
         return self.left_t(self.left(r))
+
+    def with_factor(self, W):
+        """The same correction (its modes, ``E`` and ``G V``) around another sparse factor ``W`` of the same points.
+
+        ``M`` stays symmetric positive definite for any ``W`` of full rank, and for a kernel matrix ``G + T`` it
+        still puts ``G``'s lowest modes right: the truncation estimate of an iterative solve
+        (:mod:`fpnorm.solvers.truncation`) refactors ``G_K`` plus its tail and keeps the solve's ``G_K V``, which
+        costs ``k`` NUFFT pairs to make, where the tail moves the low modes by a small part of ``E``.
+
+        Examples
+        --------
+        >>> import scipy.sparse as sp
+        >>> t = 2 * np.pi * np.random.default_rng(0).random((40, 1))
+        >>> two = two_level(sp.identity(40, format="csr"), t, 1.0 / (1.0 + np.arange(-16, 17) ** 2.0), width=2,
+        ...                 eps=1e-12)
+        >>> half = two.with_factor(0.5 * sp.identity(40, format="csr"))
+        >>> r = np.random.default_rng(1).standard_normal(40)
+        >>> bool(np.allclose(half.apply_factor(r), 0.25 * r)), half.modes == two.modes
+        (True, True)
+        """
+        out = copy.copy(self)
+        out._W, out._WT = W, W.T.tocsr()
+        return out
 
     def apply_factor(self, r):
         """``W^T W r``: the sparse factor alone, without the correction."""

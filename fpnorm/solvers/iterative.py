@@ -46,7 +46,7 @@ from .._internal.progress import residual_progress
 from .._internal.threads import single_threaded
 from .certify import certified_values
 from .coarse import COARSE_WIDTH, coarse_memory, two_level
-from .precondition import box_kernel, build_kl_factor, table_memory
+from .precondition import finite_weights, kl_factor, local_kernel, table_memory
 from .problem import FreeModes, Solution, SolveInfo, relative_residual, values_at_points
 from .vecchia import NEIGHBOURS, coarse_to_fine, vecchia_factor, vecchia_memory
 
@@ -76,7 +76,7 @@ _DENSE = 0.15
 # noise 0.1), where the chain's two-point increments cancel it (139 iterations). A KL solve that still stalls goes on
 # with the chain.
 _RESOLVED = 1.0
-# Largest column of the "kl" factor here, by dimension (default fpnorm.solvers.precondition.MAX_SET): with the
+# Largest column of the "kl" factor here, by dimension (default fpnorm.solvers.maximin.MAX_SET): with the
 # two-level correction, 3-d columns of 32 points need the iterations of 64 at two thirds of the factor's cost
 # (Sobolev(2), uniform random points, one process, best of 3: N = 2e4, K = 24 factor 1.83 s against 2.67 s, 57 and 57
 # iterations; N = 1e4 1.02 / 1.85 s, 33 / 33; N = 5000, K = 16 0.51 / 0.61 s, 33 / 32; at 16 points 66 iterations).
@@ -84,6 +84,11 @@ _RESOLVED = 1.0
 # With a floor (2 / K; N = 2e4, K = 24) the cap cuts more columns and still pays: 14 iterations at 32 against 11 at
 # 64, the factor 3.6 s against 4.7 s.
 _KL_MAX_SET = {3: 32}
+
+# Local pairs a point of the "kl" factor at most about (their kernel values are kept through the solve for the
+# truncation estimate): measured 95 at 2-d N = 8e4, K = 256 (rho 3, sets of 13.8 points on average) and 358 at 3-d
+# N = 2e4, K = 24 (sets of at most 32 points: 496 pairs).
+_LOCAL_PAIRS = {2: 128, 3: 496}
 
 # Iterations per Krylov run: refinement then restarts on the exactly measured remainder, which resets the rounding
 # that the recurrences accumulate on nearly singular problems (measured: runs of 200 reach 1e-11 where one long run
@@ -158,7 +163,8 @@ def iterative_memory(N, M, m=1, dim=1, neighbours=NEIGHBOURS):
     """Peak bytes of :func:`solve_iterative`: NUFFT plans' fine grids, Krylov vectors, the preconditioner setup.
 
     The sparse factor is modelled by the Vecchia factor's sets, plus the KL factor's kernel table in d >= 2 (whichever
-    factor runs). Measured peaks of the KL factor (tracemalloc, uniform random points, Sobolev(2)) against that:
+    factor runs) and its kernel values on the local pairs, kept for the truncation estimate (``_LOCAL_PAIRS`` a
+    point). Measured peaks of the KL factor (tracemalloc, uniform random points, Sobolev(2)) against that:
     277 MiB against 531 at N = 8e4, K = 256 (2-d); 290 against 424 at N = 2e4, K = 24 (3-d, where the table is
     172 MiB).
     ``build_kl_factor`` checks its actual sets before it allocates their matrices.
@@ -166,7 +172,7 @@ def iterative_memory(N, M, m=1, dim=1, neighbours=NEIGHBOURS):
     grid = 16 * M * (2**dim) * m * 3          # up to three plans (check, loose, tight), oversampling 2 per axis
     vectors = 8 * N * m * 10 + 16 * M * m * 6    # point-space and coefficient-space Krylov vectors, temporaries
     K = (round(M ** (1.0 / dim)) - 1) // 2
-    factor = vecchia_memory(N, neighbours, dim) + table_memory(K, dim)
+    factor = vecchia_memory(N, neighbours, dim) + table_memory(K, dim) + 8 * N * _LOCAL_PAIRS.get(dim, 0)
     return grid + vectors + factor + coarse_memory(N, M, dim)
 
 
@@ -356,7 +362,7 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
     preconditioner : str, optional
         One of :data:`PRECONDITIONERS` (default :data:`DEFAULT_PRECONDITIONER` for the dimension).
     rho : float, optional
-        Sparsity radius of the "kl" preconditioner (default :data:`fpnorm.solvers.precondition.RHO`).
+        Sparsity radius of the "kl" preconditioner (default :data:`fpnorm.solvers.maximin.RHO`).
     width : int, optional
         Half-width of the box of Fourier modes the two-level correction puts right (default
         :data:`fpnorm.solvers.coarse.COARSE_WIDTH` for the dimension; negative: the sparse factor alone).
@@ -389,8 +395,7 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
     check = transforms.NufftPlan(problem.t, K, n_trans=m, eps=_CHECK_EPS)
     root = np.sqrt(gp)[..., None]
 
-    finite = gp[np.isfinite(problem.g)]
-    g_prec = np.where(np.isinf(problem.g), float(finite.max()) if finite.size else 1.0, gp)
+    local = None
     nf = free.n
     # P r = Q_2 Q_2^T r = r - Q_1 Q_1^T r with the n_f columns Q_1 formed once: applying the Householder reflectors
     # instead costs a workspace of 64 N floats and an O(n_f N) LAPACK call on every one of three calls an iteration
@@ -423,12 +428,13 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         (fpnorm.solvers.coarse); G V at the products' tolerance: 1-d has no loose tier, and there G V at 1e-10 instead
         of 1e-14 took 563 iterations against 121 (N = 1e5, K = 2^17, Sobolev(1.5); the constant mode sits at 1e-6 of
         W G W^T's spectrum)."""
+        nonlocal local
         if kind == "kl":
-            L, _ = build_kl_factor(problem.t / (2 * np.pi), box_kernel(g_prec), rho=rho,
-                                   max_set=_KL_MAX_SET.get(dim))
-            W = L.T.tocsr()
+            # kept for the truncation estimate, which refactors this kernel plus its tail on the same pattern
+            local = local_kernel(problem.t / (2 * np.pi), problem.g, rho=rho, max_set=_KL_MAX_SET.get(dim))
+            W = kl_factor(local.pattern, local.kappa0, local.variograms).T.tocsr()
         else:
-            W = vecchia_factor(problem.t, g_prec, neighbours=neighbours, eps=1e-14)
+            W = vecchia_factor(problem.t, finite_weights(problem.g), neighbours=neighbours, eps=1e-14)
         return two_level(W, problem.t, gp, width=COARSE_WIDTH.get(dim, 1) if width is None else width,
                          eps=tiers.loose or tiers.tight, project=project)
 
@@ -488,16 +494,14 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
     if res > rtol:
         attempts.append(f"iterative: residual {res:.2e} after {used} Craig iterations in {runs} runs (maxiter "
                         f"{maxiter})")
-    # no factorisation to reuse: a preconditioner stands in for it, with the dual variables. In d >= 2 the two-level
-    # M (the truncation estimate's conjugate gradients, on the kernel of a wider box: 19 iterations against 28 at
-    # d = 3, N = 2e4, K = 24; at d = 2, N = 5000, K = 256 its middle transform tier is rejected on the first iteration
-    # instead of the 37th; the figures within 2% of each other). In 1-d the sparse factor's P W^T W P: those
-    # iterations stop at their cap in dense 1-d either way, and the figure they leave was further off with M
-    # (N = 2e4, K = 26214, Sobolev(1.5): 5e-5 against 5e-8, where max |h_K - h_8K| on a grid of 2^22 points is 2e-9)
+    # no factorisation to reuse: the preconditioner stands in for it as `dual` (M in d >= 2, the sparse factor's
+    # P W^T W P in 1-d), and the truncation estimate (fpnorm.solvers.truncation) refactors its own kernel on what
+    # `local` and `coarse` hand over: the KL pattern with G_K's values on it (d >= 2) and the two-level correction
     preconditioner_dual = two.apply if dim >= 2 else two.apply_factor
 
     def dual_map(r):              # called after the solve: on one BLAS thread, as the solve (solvers._dense_work)
         with single_threaded():
             return project(preconditioner_dual(project(r)))
 
-    return Solution(coef, SolveInfo("iterative", res, float("nan"), used, attempts), dual=dual_map, alpha=dual)
+    return Solution(coef, SolveInfo("iterative", res, float("nan"), used, attempts), dual=dual_map, alpha=dual,
+                    local=local, coarse=two)

@@ -75,7 +75,7 @@ _MARGIN = 0.25
 # KL preconditioner's sparsity radius (in units of the maximin length scales) by dimension. Measured in 2-d at
 # N = 2e4 (uniform random points, smooth data, one thread), iterations / set-up + iterations seconds at
 # rho = 2 / 3 / 4 / 5: LFP(1, 1) 106 / 49 / 32 / 25 and 7.0 / 4.5 / 4.2 / 8.0 s; Sobolev(2), a smoother kernel that
-# screens less, 1371 / 542 / 307 / 202 and 64 / 27 / 23 / 16 s. 3-d: the radius precondition.RHO measured there.
+# screens less, 1371 / 542 / 307 / 202 and 64 / 27 / 23 / 16 s. 3-d: the radius maximin.RHO measured there.
 _RHO = {2: 4.0, 3: 3.0}
 _U = 2.0**-53
 # Solves still running after this many seconds show a progress line (terminal only).

@@ -5,10 +5,11 @@ For points ``x_1..x_N`` on the unit torus ``[0, 1)^d`` and a stationary positive
 ``G_ij = kappa(x_i - x_j)`` (Schaefer, Katzfuss, Owhadi, "Sparse Cholesky factorization by Kullback-Leibler
 minimization", SIAM J. Sci. Comput. 2021):
 
-- **Ordering.** :func:`maximin_ordering` orders the points coarse to fine: level by level, each level a maximal set
-  of points at least ``r`` apart and at least ``r`` from every earlier point (``r`` halving from level to level; an
-  ``r``-net hierarchy, so ``l_i``, the distance of point ``i`` to the points of coarser levels, lies in ``[r, 2r)``:
-  the maximin ordering up to a factor 2). Within a level, points farther from the coarser ones come first.
+- **Ordering.** :func:`fpnorm.solvers.maximin.maximin_ordering` orders the points coarse to fine: level by level, each
+  level a maximal set of points at least ``r`` apart and at least ``r`` from every earlier point (``r`` halving from
+  level to level; an ``r``-net hierarchy, so ``l_i``, the distance of point ``i`` to the points of coarser levels,
+  lies in ``[r, 2r)``: the maximin ordering up to a factor 2). Within a level, points farther from the coarser ones
+  come first.
 - **Pattern.** The factor is lower triangular in the *reverse* ordering (fine to coarse): column ``i`` holds ``i``
   and the points earlier than ``i`` in the maximin ordering within torus distance ``max(rho * l_i, floor)`` (at
   most ``max_set``, the nearest). Earlier points are ``l_i``-separated, so a column has ``O(rho^d)`` entries within
@@ -50,28 +51,14 @@ import numpy as np
 import scipy.ndimage as ndi
 import scipy.sparse as sp
 from scipy.fft import irfftn, next_fast_len
-from scipy.spatial import cKDTree
 
 from .._internal.memory import check_memory
+from .maximin import KLPattern, kl_pattern, unit_points
 from .variogram import variogram_1d
 
-__all__ = ["Kernel", "box_kernel", "table_memory", "maximin_ordering", "sparsity_sets", "build_kl_factor",
-           "unique_inverse", "RHO", "MAX_SET", "FLOOR"]
+__all__ = ["Kernel", "box_kernel", "table_memory", "build_kl_factor", "LocalKernel", "finite_weights", "local_kernel",
+           "local_variograms", "kl_factor", "unique_inverse", "JITTER"]
 
-# Default sparsity radius by dimension, from the measured radius-vs-iterations curve with the floor below (uniform
-# random points, Sobolev(2), rtol 1e-10, solve_iterative in one process): 2-d N = 8e4, K = 256: 70 / 27 / 22 / 18
-# iterations at rho = 2 / 3 / 4 / 5 with the factor taking 4.1 / 4.3 / 6.4 / 8.2 s (its columns growing like rho^2;
-# these factor times are from before the near pairs' series, _SERIES_TERMS); 3-d N = 2e4, K = 24, floor 2 / K: 24 / 14
-# at rho = 2 / 3 (factor 2.2 / 3.6 s). The 1-d value is the one its floor was measured with.
-RHO = {1: 6.0, 2: 3.0, 3: 3.0}
-# Smallest column radius in units of the kernel's resolution (module docstring, "Floor"), from solves of the
-# benchmark rows (uniform random points, rtol 1e-10): 2-d N = 2e4, K = 128, Sobolev(2), rho = 5: 129 / 47 / 13 / 10
-# iterations at floor 0 / 1 / 2 / 3; N = 8e4, K = 256, rho = 3: 27 / 16 at floor 2 / 3 (factor 4.3 / 6.9 s before the
-# series); 3-d N = 2e4, K = 24, Sobolev(2), rho = 3: 57 / 25 / 16 / 14 at floor 0 / 1 / 1.5 / 2 (factor 2.3 s at 1.5,
-# 3.6 s at 2); 1-d N = 1e5, K = 2^17, Sobolev(1.5): 523 / 77 / 24 / 20 at floor 2 / 4 / 8 / 12.
-FLOOR = {1: 8.0, 2: 2.0, 3: 1.5}
-# Largest column (the nearest points are kept): bounds the dense work per column on unusual point sets.
-MAX_SET = {1: 24, 2: 48, 3: 64}
 # Relative jitter of the (unit-diagonal) local covariance matrices: trades exactness on the tightest clusters for
 # columns that do not amplify rounding in the products.
 JITTER = 1e-12
@@ -237,227 +224,171 @@ def _torus_abs(z):
     return np.abs(z - np.round(z))
 
 
-def _unit_points(points):
-    x = np.asarray(points, dtype=float)
-    if x.ndim == 1:
-        x = x[:, None]
-    if x.ndim != 2 or x.shape[0] == 0 or not np.isfinite(x).all():
-        raise ValueError(f"Expected `points` a finite array of shape (N, d) or (N,), got shape {np.shape(points)}.")
-    x = np.mod(x, 1.0)
-    x[x >= 1.0] = 0.0
-    return x
+@dataclass(frozen=True)
+class LocalKernel:
+    """A kernel on a :class:`KLPattern`: the inputs of :func:`kl_factor`, kept to refactor the same points for the
+    kernel plus another stationary term (``kappa0`` and ``variograms`` plus that term's).
 
-
-def maximin_ordering(points):
-    """A maximin (coarse-to-fine) ordering of points on the unit torus and each point's length scale.
-
-    Level by level with ``r = sqrt(d)/2, sqrt(d)/4, ...``: the points at least ``r`` from every earlier point are
-    candidates, and a maximal ``r``-separated subset of them (farthest first) joins the ordering. So every point
-    after a level lies within ``r`` of the ordering so far, and ``l_i`` (the distance of ``i`` to the points of
-    coarser levels) is in ``[r, 2r)`` on its level: the farthest-point ordering up to a factor 2.
-
-    Parameters
+    Attributes
     ----------
-    points : ndarray, shape (N, d) or (N,)
-        In periods (wrapped onto ``[0, 1)``).
+    pattern : KLPattern
+    kappa0 : float
+    variograms : ndarray, shape (P,)
+        :func:`local_variograms` of the kernel.
+    """
 
-    Returns
-    -------
-    order : int ndarray, shape (N,)
-        Point indices, coarse to fine.
-    length : ndarray, shape (N,)
-        ``l_i`` indexed like the points; ``inf`` for the first point.
+    pattern: KLPattern
+    kappa0: float
+    variograms: np.ndarray
+
+
+def local_variograms(pattern, kernel):
+    """``kappa(0) - kappa(x_a - x_b)`` on the local pairs of `pattern` (:meth:`KLPattern.buckets`), shape (P,).
+
+    The columns share most of their pairs: the variogram is evaluated once per distinct pair.
 
     Examples
     --------
-    >>> order, length = maximin_ordering(np.array([0.0, 0.5, 0.25, 0.26]))
-    >>> order.tolist(), length[order[1:]].round(2).tolist()
-    ([0, 1, 2, 3], [0.5, 0.25, 0.01])
+    >>> k = np.arange(-6, 7)
+    >>> g = 1.0 / (1.0 + (2 * np.pi * k) ** 2)
+    >>> pattern = kl_pattern(np.array([0.0, 0.5, 0.25, 0.26]), rho=2.0)
+    >>> v = local_variograms(pattern, box_kernel(g))
+    >>> exact = np.sum(2 * g * np.sin(np.pi * k * pattern.pair_distances()[:, None]) ** 2, axis=1)
+    >>> bool(np.allclose(v, exact, rtol=1e-12, atol=0))
+    True
     """
-    x = _unit_points(points)
-    N, dim = x.shape
-    length = np.full(N, np.inf)
-    chosen = [np.array([0])]
-    done = np.zeros(N, dtype=bool)
-    done[0] = True
-    r = np.sqrt(dim) / 2
-    # each point's distance to the nearest chosen one, updated by the points each level adds: every point is within
-    # 2 r of the ordering after the level of radius 2 r, so only new points closer than that can lower it, and a
-    # query bounded at twice that visits a few of them (uniform random points, 1-d N = 1e5: 1.09 s against 1.40 s
-    # querying a tree of all the chosen points every level; 2-d N = 8e4: 0.67 s against 0.92 s; the same distances,
-    # so the same ordering)
-    near = np.full(N, np.inf)
-    new = chosen[0]
-    while not done.all():
-        rest = np.flatnonzero(~done)
-        found, _ = cKDTree(x[new], boxsize=1.0).query(x[rest], k=1, distance_upper_bound=4 * r)
-        dist = np.minimum(near[rest], found)
-        near[rest] = dist
-        if r < 1e-16:                  # coincident points: the rest in any order
-            cand, pri = rest, dist
-            take = cand[np.argsort(-pri, kind="stable")]
-        else:
-            ok = dist >= r
-            cand, pri = rest[ok], dist[ok]
-            take = _separated(x, cand, pri, r)
-        length[take] = dist[np.searchsorted(rest, take)]
-        chosen.append(take)
-        done[take] = True
-        new = take
-        r = r / 2
-    return np.concatenate(chosen), length
+    x = pattern.points
+    N = x.shape[0]
+    sizes = np.diff(pattern.indptr)
+    entries = int(np.sum(sizes.astype(float) ** 2))
+    # the pair keys and variogram values (a few floats per entry), and one batch's temporaries in _columns (about
+    # eight arrays of the batch's entries, a batch holding at most _LOCAL_ENTRIES)
+    check_memory(entries * 8 * 2 + 64 * min(entries, _LOCAL_ENTRIES), "the preconditioner's local matrices",
+                 "Use a smaller `rho`.")
+    allkeys = np.empty(int(np.sum(sizes * (sizes - 1) // 2)), dtype=np.int64)    # written in place, not joined
+    filled = 0
+    for S, a, b in pattern.buckets():
+        step = max(1, _LOCAL_ENTRIES // max(a.size, 1))
+        for c in range(0, S.shape[0], step):
+            sa, sb = S[c:c + step, a], S[c:c + step, b]
+            key = np.minimum(sa, sb, dtype=np.int64)
+            key *= N
+            key += np.maximum(sa, sb)
+            allkeys[filled:filled + key.size] = key.reshape(-1)
+            filled += key.size
+    if not allkeys.size:
+        return np.zeros(0)
+    uniq, inverse = unique_inverse(allkeys, N * N, overwrite_keys=True)
+    del allkeys
+    z = x[uniq // N] - x[uniq % N]
+    del uniq
+    return kernel.variogram(z)[inverse]
 
 
-def _separated(x, cand, pri, r):
-    """A maximal subset of `cand` with pairwise torus distance >= r, farthest (highest `pri`) first; returned in
-    decreasing priority.
+def finite_weights(g):
+    """``g = gamma(k)^2`` with its free (infinite) entries at its largest finite one (1 if none is finite): the
+    weights a preconditioner factors. The kernel matrix is projected off the free modes, so any finite weight serves
+    there, and the largest keeps them from looking nearly singular to the factor.
 
-    Rounds: in each cell of side ``r / sqrt(d)`` (any two of its points are within ``r``) only the highest-priority
-    pending point competes; among those, the local maxima of priority over their ``r``-neighbours are kept (Luby),
-    and every pending point within ``r`` of a kept one drops out. So no round looks at more than one point per cell
-    (memory bounded by the packing number, not by the candidates), and the result is maximal: a candidate is left
-    out only within ``r`` of a kept point.
+    Examples
+    --------
+    >>> finite_weights(np.array([0.1, np.inf, 0.2])).tolist()
+    [0.1, 0.2, 0.2]
     """
-    if cand.size <= 1:
-        return cand
-    dim = x.shape[1]
-    rank = np.empty(cand.size, dtype=np.int64)
-    rank[np.lexsort((cand, -pri))] = np.arange(cand.size)       # 0 = highest priority
-    cells = np.floor(x[cand] * (np.sqrt(dim) / r)).astype(np.int64)
-    pending = np.ones(cand.size, dtype=bool)
-    keep = np.zeros(cand.size, dtype=bool)
-    while pending.any():
-        sub = np.flatnonzero(pending)
-        srt = sub[np.lexsort((rank[sub],) + tuple(cells[sub].T[::-1]))]
-        first = np.ones(srt.size, dtype=bool)
-        first[1:] = np.any(cells[srt[1:]] != cells[srt[:-1]], axis=1)
-        lead = srt[first]                                       # the best pending point of each cell
-        if lead.size == 1:
-            new = lead
-        else:
-            pairs = cKDTree(x[cand[lead]], boxsize=1.0).query_pairs(r * (1 - 1e-12), output_type="ndarray")
-            beaten = np.zeros(lead.size, dtype=bool)
-            if pairs.size:
-                a, b = pairs[:, 0], pairs[:, 1]
-                beaten[np.where(rank[lead[a]] < rank[lead[b]], b, a)] = True
-            new = lead[~beaten]
-        keep[new] = True
-        pending[new] = False
-        rest = np.flatnonzero(pending)
-        if rest.size:
-            dist, _ = cKDTree(x[cand[new]], boxsize=1.0).query(x[cand[rest]], k=1)
-            pending[rest[dist < r * (1 - 1e-12)]] = False
-    out = np.flatnonzero(keep)
-    return cand[out[np.argsort(rank[out])]]
+    g = np.asarray(g, dtype=float)
+    finite = g[np.isfinite(g)]
+    return np.where(np.isinf(g), float(finite.max()) if finite.size else 1.0, g)
 
 
-def sparsity_sets(points, order, length, rho, *, max_set=None, floor=0.0):
-    """Each point's column: itself, then the earlier points (in `order`) within ``max(rho * l_i, floor)``, nearest
-    first.
+def local_kernel(points, g, *, rho=None, max_set=None):
+    """The box kernel of ``g = gamma(k)^2`` on its KL pattern (:class:`LocalKernel`), free entries of ``g`` as
+    :func:`finite_weights` sets them.
 
     Parameters
     ----------
     points : ndarray, shape (N, d) or (N,)
         In periods on the unit torus.
-    order, length : ndarray, shape (N,)
-        The maximin ordering and the length scales ``l_i`` (:func:`maximin_ordering`).
-    rho : float
-        Radius in units of ``l_i``.
-    max_set : int, optional
-        Largest set, the point included (default :data:`MAX_SET`): the nearest are kept.
-    floor : float
-        Smallest radius, in periods.
+    g : ndarray, shape ``(2K+1,)*d``
+        Nonnegative, ``inf`` at free modes.
+    rho, max_set
+        As in :func:`build_kl_factor`; the floor is ``FLOOR[d] / K``.
 
     Returns
     -------
-    indptr, indices : int ndarrays
-        The set of point ``i`` (indexed like the points) is ``indices[indptr[i]:indptr[i + 1]]``, starting with
-        ``i``; at most `max_set` entries, the nearest kept.
+    LocalKernel
 
     Examples
     --------
-    >>> x = np.array([0.0, 0.5, 0.25, 0.26])
-    >>> order, length = maximin_ordering(x)
-    >>> indptr, indices = sparsity_sets(x, order, length, 2.0)
-    >>> indices[indptr[3]:indptr[4]].tolist()        # 0.26: itself, then 0.25 (within 2 * 0.01)
-    [3, 2]
-    >>> indptr, indices = sparsity_sets(x, order, length, 2.0, floor=0.3)
-    >>> indices[indptr[3]:indptr[4]].tolist()        # then 0.5 and 0.0, within the floor
-    [3, 2, 1, 0]
+    >>> g = np.r_[np.full(4, 0.1), np.inf, np.full(4, 0.1)]
+    >>> local = local_kernel(np.array([0.0, 0.5, 0.25, 0.26]), g)      # K = 4: the floor 8 / K covers the circle
+    >>> local.kappa0, np.diff(local.pattern.indptr).tolist()           # each point with every earlier one
+    (0.9, [1, 2, 3, 4])
     """
-    x = _unit_points(points)
-    N, dim = x.shape
-    max_set = MAX_SET.get(dim, 64) if max_set is None else int(max_set)
-    owners, members = [order[:1]], [order[:1]]
-    # one tree per batch of levels (_batches): the earlier points are those before the batch's end, filtered by
-    # position
-    for lo, hi in _batches(length[order]):
-        if lo == 0:               # the first point alone (its length is inf): nothing is earlier
+    kernel = box_kernel(finite_weights(g))
+    pattern = kl_pattern(points, resolution=kernel.resolution, rho=rho, max_set=max_set)
+    return LocalKernel(pattern, kernel.kappa0, local_variograms(pattern, kernel))
+
+
+def kl_factor(pattern, kappa0, variograms, *, jitter=JITTER):
+    """The KL columns on `pattern` for a kernel given by ``kappa(0)`` and its variogram on the local pairs.
+
+    Parameters
+    ----------
+    pattern : KLPattern
+    kappa0 : float
+        ``kappa(0)``, positive.
+    variograms : ndarray, shape (P,)
+        ``kappa(0) - kappa`` on the pattern's local pairs (:func:`local_variograms`, or those plus another stationary
+        positive definite kernel's).
+    jitter : float
+        As in :func:`build_kl_factor`.
+
+    Returns
+    -------
+    L : scipy.sparse.csc_matrix, shape (N, N)
+
+    Examples
+    --------
+    The factor of a kernel plus a nugget ``T0`` (``T0`` on the diagonal only) from the kernel's own values:
+
+    >>> k = np.arange(-6, 7)
+    >>> g = 1.0 / (1.0 + (2 * np.pi * k) ** 2)
+    >>> x = np.random.default_rng(0).random(8)
+    >>> pattern = kl_pattern(x, rho=100.0)
+    >>> v = local_variograms(pattern, box_kernel(g))
+    >>> L = kl_factor(pattern, g.sum() + 0.1, v + 0.1, jitter=0.0).toarray()
+    >>> G = np.sum(g * np.cos(2 * np.pi * k * (x[:, None, None] - x[None, :, None])), axis=2) + 0.1 * np.eye(8)
+    >>> bool(np.allclose(L.T @ G @ L, np.eye(8), atol=1e-8))
+    True
+    """
+    N = pattern.points.shape[0]
+    k0 = float(kappa0)
+    rows, cols, vals = [], [], []
+    used = 0
+    for S, a, b in pattern.buckets():
+        B, n = S.shape
+        if n == 1:
+            rows.append(S[:, 0])
+            cols.append(S[:, 0])
+            vals.append(np.full(B, 1.0 / np.sqrt(k0)))
             continue
-        here = order[lo:hi]
-        tree = cKDTree(x[order[:hi]], boxsize=1.0)
-        radius = np.minimum(np.maximum(rho * length[here], floor), np.sqrt(dim))
-        a, js = _nearest_earlier(tree, x[here], np.arange(lo, hi), radius, max_set - 1)
-        owners += [here, here[a]]
-        members += [here, order[js]]
-    # by owner, stably: each owner's entries come from one batch, the point itself first, then its neighbours in the
-    # k-nearest query's order (nearest first)
-    own, mem = np.concatenate(owners), np.concatenate(members)
-    mem = mem[np.argsort(own, kind="stable")]
-    indptr = np.concatenate(([0], np.cumsum(np.bincount(own, minlength=N))))
-    return indptr, mem
-
-
-def _nearest_earlier(tree, xq, pos, radius, want):
-    """For query points `xq` at positions `pos` of the ordering (the `tree`'s indices are positions too): up to
-    `want` nearest tree points before ``pos`` within `radius`, as (query rows, tree indices).
-
-    A k-nearest query, doubling ``k`` for the points whose k-th neighbour is still within the radius with fewer than
-    `want` found. Every point of a level lies within ``2 r`` of an earlier one and the level's own points are ``r``
-    apart, so earlier points are at least about ``4^-d`` as dense as the level's and ``k`` stays a bounded multiple
-    of `want` however many points crowd the radius: 2000 / 8000 / 32000 points within the floor of one another (2-d)
-    took 0.06 / 0.24 / 1.2 s, where a ball query listed all N^2 / 2 pairs.
-    """
-    rows, cols = [], []
-    todo = np.arange(xq.shape[0])
-    n = tree.n
-    k = want + 1
-    while todo.size:
-        kk = min(k, n)
-        dist, js = tree.query(xq[todo], k=kk, distance_upper_bound=float(radius[todo].max()))
-        dist, js = dist.reshape(todo.size, kk), js.reshape(todo.size, kk)
-        ok = (js < n) & (dist <= radius[todo, None]) & (js < pos[todo, None])
-        found = np.cumsum(ok, axis=1)
-        more = (kk < n) & (js[:, -1] < n) & (dist[:, -1] <= radius[todo]) & (found[:, -1] < want)
-        r, c = np.nonzero(ok & (found <= want) & ~more[:, None])
-        rows.append(todo[r])
-        cols.append(js[r, c])
-        todo, k = todo[more], 2 * k
-    return np.concatenate(rows), np.concatenate(cols).astype(np.int64)
-
-
-def _batches(lengths):
-    """Consecutive ranges of the ordering, each one level (length scales within a factor 2) or several consecutive
-    levels that together hold at most as many points as come before them: a tree of the earlier points is then
-    rebuilt once per doubling of the points, not once per level (the levels of the points far closer than their
-    neighbours' spacing are many and small: 1-d N = 1e5 uniform random points have 35 levels, the last 17 holding
-    3% of the points)."""
-    N = lengths.size
-    lev = np.floor(np.log2(np.where(np.isfinite(lengths) & (lengths > 0), lengths, 1.0))).astype(np.int64)
-    lev[~np.isfinite(lengths)] = 10**6
-    cuts = np.flatnonzero(np.diff(lev) != 0) + 1
-    edges = np.concatenate(([0], cuts, [N]))
-    merged = [0, int(edges[1])]
-    for hi in edges[2:]:
-        if merged[-2] > 0 and hi - merged[-2] <= merged[-2]:
-            merged[-1] = int(hi)               # this level joins the open batch
-        else:
-            merged.append(int(hi))
-    return list(zip(merged[:-1], merged[1:], strict=True))
+        pairs = variograms[used:used + B * a.size].reshape(B, -1)
+        used += B * a.size
+        step = max(1, _LOCAL_ENTRIES // (n * n))           # columns per batch: bounded temporaries
+        for c in range(0, B, step):
+            gam = np.zeros((min(step, B - c), n, n))
+            gam[:, a, b] = pairs[c:c + step]
+            gam[:, b, a] = gam[:, a, b]
+            vals.append(_columns(gam, k0, jitter).reshape(-1))
+        rows.append(S.reshape(-1))
+        cols.append(np.repeat(S[:, 0], n))
+    return sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(N, N))
 
 
 def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER, floor=None):
     """The KL-minimising sparse inverse-Cholesky factor: ``L L^T ~ G^-1`` (see the module docstring).
+
+    :func:`kl_pattern`, :func:`local_variograms` and :func:`kl_factor` in one call.
 
     Parameters
     ----------
@@ -466,13 +397,15 @@ def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER, fl
     kernel : Kernel
         See :func:`box_kernel`.
     rho : float, optional
-        Sparsity radius in units of the length scales (default :data:`RHO` for the dimension).
+        Sparsity radius in units of the length scales (default :data:`fpnorm.solvers.maximin.RHO` for the
+        dimension).
     max_set : int, optional
-        Largest column (default :data:`MAX_SET`).
+        Largest column (default :data:`fpnorm.solvers.maximin.MAX_SET`).
     jitter : float
         Relative diagonal jitter of the local covariance matrices; 0 gives the exact KL minimiser.
     floor : float, optional
-        Smallest radius of a column, in periods (default ``FLOOR[d] * kernel.resolution``).
+        Smallest radius of a column, in periods (default ``FLOOR[d] * kernel.resolution``,
+        :data:`fpnorm.solvers.maximin.FLOOR`).
 
     Returns
     -------
@@ -495,76 +428,13 @@ def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER, fl
     """
     if not isinstance(kernel, Kernel):
         raise TypeError(f"Expected `kernel` a Kernel (see box_kernel), got {type(kernel).__name__}.")
-    x = _unit_points(points)
-    N, dim = x.shape
-    if dim != kernel.dim:
-        raise ValueError(f"Expected `points` of dimension {kernel.dim} (the kernel's), got {dim}.")
-    rho = RHO.get(dim, 2.0) if rho is None else float(rho)
-    if not rho > 0:
-        raise ValueError(f"Expected `rho` positive, got {rho!r}.")
-    if floor is None:
-        if not 0 <= kernel.resolution < np.inf:
-            raise ValueError(f"Expected `kernel.resolution` finite and nonnegative, got {kernel.resolution!r}.")
-        floor = FLOOR.get(dim, 2.0) * kernel.resolution
-    floor = float(floor)
-    if not 0 <= floor < np.inf:
-        raise ValueError(f"Expected `floor` finite and nonnegative, got {floor!r}.")
-    order, length = maximin_ordering(x)
-    indptr, indices = sparsity_sets(x, order, length, rho, max_set=max_set, floor=floor)
-    sizes = np.diff(indptr)
-    entries = int(np.sum(sizes.astype(float) ** 2))
-    # the pair keys and variogram values (a few floats per entry), and one batch's temporaries in _columns (about
-    # eight arrays of the batch's entries, a batch holding at most _LOCAL_ENTRIES)
-    check_memory(entries * 8 * 2 + 64 * min(entries, _LOCAL_ENTRIES), "the preconditioner's local matrices",
-                 "Use a smaller `rho`.")
-    k0 = kernel.kappa0
-    # the columns share most of their pairs: the variogram is evaluated once per distinct pair
-    buckets = []
-    allkeys = np.empty(int(np.sum(sizes * (sizes - 1) // 2)), dtype=np.int64)    # written in place, not joined
-    filled = 0
-    for n in np.unique(sizes):
-        who = np.flatnonzero(sizes == n)
-        S = indices[indptr[who][:, None] + np.arange(n)]          # (B, n): the point, then nearest earlier first
-        buckets.append(S)
-        if n > 1:
-            a, b = np.triu_indices(n, 1)
-            step = max(1, _LOCAL_ENTRIES // (n * n))
-            for c in range(0, S.shape[0], step):
-                sa, sb = S[c:c + step, a], S[c:c + step, b]
-                key = np.minimum(sa, sb, dtype=np.int64)
-                key *= N
-                key += np.maximum(sa, sb)
-                allkeys[filled:filled + key.size] = key.reshape(-1)
-                filled += key.size
-    if allkeys.size:
-        uniq, inverse = unique_inverse(allkeys, N * N, overwrite_keys=True)
-        del allkeys
-        z = x[uniq // N] - x[uniq % N]
-        del uniq
-        gam_pairs = kernel.variogram(z)[inverse]
-        del inverse, z
-    rows, cols, vals = [], [], []
-    used = 0
-    for S in buckets:
-        B, n = S.shape
-        if n == 1:
-            rows.append(S[:, 0])
-            cols.append(S[:, 0])
-            vals.append(np.full(B, 1.0 / np.sqrt(k0)))
-            continue
-        a, b = np.triu_indices(n, 1)
-        pairs = gam_pairs[used:used + B * a.size].reshape(B, -1)
-        used += B * a.size
-        step = max(1, _LOCAL_ENTRIES // (n * n))           # columns per batch: bounded temporaries
-        for c in range(0, B, step):
-            gam = np.zeros((min(step, B - c), n, n))
-            gam[:, a, b] = pairs[c:c + step]
-            gam[:, b, a] = gam[:, a, b]
-            vals.append(_columns(gam, k0, jitter).reshape(-1))
-        rows.append(S.reshape(-1))
-        cols.append(np.repeat(S[:, 0], n))
-    L = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(N, N))
-    return L, order
+    x = unit_points(points)
+    if x.shape[1] != kernel.dim:
+        raise ValueError(f"Expected `points` of dimension {kernel.dim} (the kernel's), got {x.shape[1]}.")
+    if not 0 <= kernel.resolution < np.inf:
+        raise ValueError(f"Expected `kernel.resolution` finite and nonnegative, got {kernel.resolution!r}.")
+    pattern = kl_pattern(x, resolution=kernel.resolution, rho=rho, max_set=max_set, floor=floor)
+    return kl_factor(pattern, kernel.kappa0, local_variograms(pattern, kernel), jitter=jitter), pattern.order
 
 
 def unique_inverse(keys, bound, *, overwrite_keys=False):

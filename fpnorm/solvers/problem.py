@@ -177,14 +177,19 @@ class Solution:
     ``alpha = Q_2 (Q_2^T G Q_2)^-1 Q_2^T r`` of their truncated interpolant (whose penalised coefficients are
     ``g_k sum_n alpha_n e^{-i k.t_n}``): exactly, reusing the factorisation, for the direct solvers; approximately
     (the preconditioner) for the iterative one, which gives the solution's own dual variables in ``alpha`` (shape
-    (N, m); None: ``dual(rhs)``). :func:`fpnorm.solvers.truncation.truncation_error` uses them; the caller drops
-    both afterwards.
+    (N, m); None: ``dual(rhs)``). The iterative solver also hands over the parts of its preconditioner that the
+    truncation estimate refactors for ``G_K`` plus its tail: ``local``, its KL factor's pattern with ``G_K``'s values
+    on it (:class:`fpnorm.solvers.precondition.LocalKernel`; None in 1-d, where it factors by the sorted chain), and
+    ``coarse``, its two-level correction (:class:`fpnorm.solvers.coarse.TwoLevel`).
+    :func:`fpnorm.solvers.truncation.truncation_error` uses them; the caller drops them all afterwards.
     """
 
     coef: np.ndarray
     info: SolveInfo
     dual: object = None
     alpha: np.ndarray = None
+    local: object = None
+    coarse: object = None
 
 
 class FreeModes:

@@ -24,6 +24,21 @@ than a few ``1/K'``, ``T_0 exp(-v(z)/T_0)`` with ``v`` the far tail's variogram 
 (its second moment for smooth weights, the continuum Riesz-potential constant for rough ones). The result's maximum
 is taken on a grid that resolves the band ``K'``; the far tail itself is left out there, since it only sharpens
 ``e`` at the data points, where ``e`` vanishes.
+
+Iterative solves leave no factorisation of ``G_K``, and their preconditioner preconditions ``G_K + T`` badly where
+the tail separates nearly coincident points that ``G_K`` cannot: with it as the dual the iterations ran to their cap
+unconverged (2-d N = 8e4, K = 256, Sobolev(2): 41; 1-d N = 1e5, K = 2^17, Sobolev(1.5): 41, the figure 374 times the
+converged one). So the estimate factors its own kernel: a KL factor (:mod:`fpnorm.solvers.precondition`) of
+``kappa_K`` plus the tail as the operator applies it (the band by a Gaussian with its sum and second moment, the far
+tail by its model or, where that is its diagonal alone, a nugget ``T_0``), on the solve's own pattern and ``kappa_K``
+values in d >= 2 (only the tail's values at the local pairs and the column solves are new), on a pattern of its own
+in 1-d (where the solve factors by the sorted chain), inside the solve's two-level correction
+(:meth:`fpnorm.solvers.coarse.TwoLevel.with_factor`, its ``G_K V`` kept). Measured, the estimate with that factor
+against the solve's preconditioner (one process, uniform random points, smooth data): 2-d N = 2e4, K = 128, LFP(1,1)
+3 against 39 applications; 2-d N = 8e4, K = 256, Sobolev(2) 10 against 41 (unconverged); 3-d N = 2e4, K = 24,
+Sobolev(2) 3 against 24; 1-d N = 1e5, K = 2^17, Sobolev(1.5) 21 against 41 (unconverged: 1.5e-6, now 3.9e-9
+against ``max |h_K - h_8K|`` = 3.8e-9), LFP(1,1) 9 against 41 (2.95e-9 against the exact distance 2.97e-9, where
+the unconverged figure read 2.1e-8).
 """
 
 import math
@@ -36,9 +51,11 @@ from scipy.spatial import cKDTree
 from .. import transforms
 from .._internal.checks import check_int
 from .._internal.memory import check_memory
+from .._internal.threads import single_threaded
 from ..exceptions import MemoryEstimateError
 from ..lattice import box_points, box_points_memory, resize_box
 from ..weights import LFP, PowerLaw, Sobolev, box_memory, check_weight
+from .precondition import kl_factor, local_kernel
 from .problem import FreeModes, join_complex, scale_exponent
 
 __all__ = ["kernel_tail_bound", "truncation_error", "tail_moments", "far_tail_matrix", "OUTER_FACTOR"]
@@ -62,9 +79,9 @@ _DENSE_POINTS = 512
 _PAIRS_PER_POINT = 64
 # Conjugate gradients stop when the iterate's misfit at the points is below _CG_TOL times the RMS of e (so that
 # h_inf - iterate, the limit interpolant of that misfit, is small against e), or after _CG_MAX iterations. Measured:
-# 1 iteration for resolved problems, up to 11 for N near (2K+1)/2 in 1-d with an exact dual; with the iterative
-# solver's sparse factor as the dual, 8 at d = 3, N = 5000, K = 24 and 28 at N = 2e4 (stopped at 20, the value was
-# 7% below the converged one; at 28, 0.6%); with its two-level preconditioner, 19 at N = 2e4.
+# 1 iteration for resolved problems, up to 11 for N near (2K+1)/2 in 1-d with an exact dual; with the KL factor of
+# the estimate's own kernel (iterative solves, _tail_preconditioner) 2-21 on the Scale rows (module docstring). The
+# cap is what stops a dual that preconditions G_K + T badly.
 _CG_TOL = 0.3
 _CG_MAX = 40
 # finufft accuracy of the estimate's transforms. Their errors reach e through G_K^-1, amplified up to cond(G_K): the
@@ -294,7 +311,7 @@ def far_tail_matrix(t, T0, variogram, d):
 
 
 def truncation_error(problem, dual, weight, *, alpha=None, coef=None, limit=None, smoothing=0.0, is_complex=False,
-                     condition=math.nan):
+                     condition=math.nan, local=None, coarse=None):
     """Estimate ``max_x |h_K(x) - h_inf(x)|`` on the torus for a solved truncated problem.
 
     Parameters
@@ -320,6 +337,10 @@ def truncation_error(problem, dual, weight, *, alpha=None, coef=None, limit=None
         Whether the right-hand sides hold real and imaginary parts (:func:`right_hand_sides`).
     condition : float
         The solver's estimate of ``cond(G_K)`` (nan: unknown); a well-conditioned system allows looser transforms.
+    local, coarse : LocalKernel, TwoLevel, optional
+        An iterative solve's KL pattern with ``G_K``'s values on it and its two-level correction
+        (:attr:`Solution.local`, :attr:`Solution.coarse`): with both, the conjugate gradients are preconditioned by a
+        KL factor of the estimate's own kernel on that pattern instead of `dual` (Notes).
 
     Returns
     -------
@@ -346,12 +367,16 @@ def truncation_error(problem, dual, weight, *, alpha=None, coef=None, limit=None
     weight) it is only an order of magnitude (measured: 15 times the distance at condition 1e26). Cost: per
     conjugate-gradient iteration (one or two for resolved problems, up to about ten near N = (2K+1)^d / 2) one
     application of the solver's factorisation (or preconditioner) and two NUFFTs on the box ``|k|_inf <= 3K/2``; two
-    more NUFFTs for ``alpha``; one FFT on a grid of about ``4 (3K)^d`` points. With a preconditioner as `dual`
-    (iterative solves) it takes more iterations: 19 at d = 3, N = 2e4, K = 24. In 1-d at ``N ~ 0.3 (2K+1)`` (e.g.
-    N = 2e4, K = 32768, Sobolev s = 1) the iterations stop at their cap with the misfit still far above the stopping
-    rule, and the figure there is not converged: at 0.76 points per ``1/K`` (Sobolev(1.5)) it read 2.1, 3.7, 25 and
-    650 times ``max |h_K - h_8K|`` at N = 2000, 5000, 2e4 and 1e5 (2.5e-6 against 3.8e-9), where the exact dual of
-    a Cholesky solve reads 0.6-0.8 times it.
+    more NUFFTs for ``alpha``; one FFT on a grid of about ``4 (3K)^d`` points. For an iterative solve (`local`,
+    `coarse`) a KL factor of the estimate's own kernel stands in for the factorisation (module docstring): its
+    columns cost about what the solve's did (in 1-d also its pattern, about 3 s at N = 1e5), and it takes 2-21
+    iterations on the Scale rows. Measured against the exact K = None interpolants at 0.76 points per ``1/K`` in
+    1-d (N = 400 .. 2000, Sobolev s = 1.5, 2, PowerLaw p = 6) and N near ``(2K+1)^d / 2`` in 2-d and 3-d, where the
+    reference fits its data well below the distance: 0.98-1.02 times the distance (tests/test_truncation.py); 0.99
+    and 1.03 times ``max |h_K - h_8K|`` at 1-d N = 2e4 and 1e5, where the solver's preconditioner as the dual left
+    the iterations at their cap and the figure 19 and 385 times high. Where ``cond(G_K)`` nears ``1 / eps``
+    (PowerLaw p = 6, N = 1000, K = 1315) it is again only an order of magnitude (4.3 times the distance; 1300 times
+    with the solver's preconditioner).
 
     Examples
     --------
@@ -376,12 +401,12 @@ def truncation_error(problem, dual, weight, *, alpha=None, coef=None, limit=None
             if found is not None:
                 return found
         loose = condition <= _LOOSE_CONDITION  # False for nan
-        return _estimate(problem, dual, alpha, weight, known, float(smoothing), is_complex, loose)
+        return _estimate(problem, dual, alpha, weight, known, float(smoothing), is_complex, loose, local, coarse)
     except MemoryEstimateError:  # the estimate is extra: it never stops a solve that fits
         return math.nan
 
 
-def _estimate(problem, dual, alpha, weight, known, mu, is_complex, loose):
+def _estimate(problem, dual, alpha, weight, known, mu, is_complex, loose, local, coarse):
     """:func:`truncation_error` for a weight with a convergent (or unknown) tail."""
     K, d = problem.K, problem.dim
     Ko = _outer_box(K)
@@ -411,6 +436,11 @@ def _estimate(problem, dual, alpha, weight, known, mu, is_complex, loose):
     def project(v):
         return v if free.n == 0 else free.lift(free.qt(v)[free.n:])
 
+    if coarse is not None:
+        # an iterative solve; one by the Vecchia factor (the 1-d default, the sorted chain) hands over no KL pattern,
+        # and the estimate makes its own (1-d, N = 1e5, K = 2^17: about 3 s of the estimate's 5-6 s, module docstring)
+        local = local_kernel(problem.t / (2 * math.pi), problem.g) if local is None else local
+        dual = _tail_preconditioner(local, coarse, project, band[..., 0], T0, variogram, far, mu)
     exponent = scale_exponent(problem.rhs)
     alpha = dual(np.ldexp(problem.rhs, -exponent)) if alpha is None else np.ldexp(alpha, -exponent)
     # the loose transforms where the condition estimate allows them; else the middle ones, checked against the model
@@ -433,6 +463,50 @@ def _estimate(problem, dual, alpha, weight, known, mu, is_complex, loose):
     worst = max(float(np.max(np.abs(_grid_values(e_hat[..., j], side, not is_complex))))
                 for j in range(e_hat.shape[-1]))
     return float(np.ldexp(worst, exponent))
+
+
+def _tail_preconditioner(local, coarse, project, band, T0, variogram, far, mu):
+    """``r -> M r``, ``M ~ (G~ + mu I)^-1`` projected, for the estimate's conjugate gradients: the KL factor of the
+    estimate's own kernel on the solve's pattern (its values there: ``G_K``'s plus the tail's), inside the solve's
+    two-level correction.
+
+    The tail is modelled as the operator applies it: the band ``K < |k|_inf <= K'`` by a Gaussian with its sum
+    ``T_b`` and second moment (``T_b exp(-c_b |theta|^2 / T_b)``, positive definite, exact to second order at 0),
+    the far tail by :func:`far_tail_matrix`'s model, or a nugget ``T_0`` where that model is its diagonal alone;
+    ``mu`` (smoothing) is a nugget too. Every term is a stationary positive definite kernel, so the local matrices
+    stay positive definite.
+    """
+    pattern = local.pattern
+    d = band.ndim
+    Ko = (band.shape[0] - 1) // 2
+    k2 = sum(k**2 for k in np.meshgrid(*[np.arange(-Ko, Ko + 1, dtype=float)] * d, indexing="ij", sparse=True))
+    Tb = float(np.sum(band))
+    cb = float(np.sum(band * k2)) / (2 * d)
+    theta = pattern.pair_distances()
+    theta *= 2 * math.pi
+    theta2 = theta * theta
+    extra = np.zeros_like(theta)
+    if Tb > 0:
+        np.multiply(theta2, -cb / Tb, out=extra)
+        np.expm1(extra, out=extra)
+        extra *= -Tb
+    if not variogram or (sp.issparse(far) and far.nnz <= far.shape[0]):     # the far model's diagonal alone
+        extra += T0
+    elif T0 > 0:
+        v = np.zeros_like(theta)
+        for c, a in variogram:
+            v += c * (theta2 if a == 2 else theta**a)
+        v *= -1.0 / T0
+        extra -= T0 * np.expm1(v, out=v)
+    extra += mu
+    L = kl_factor(pattern, local.kappa0 + Tb + T0 + mu, local.variograms + extra)
+    two = coarse.with_factor(L.T.tocsr())
+
+    def apply(r):             # on one BLAS thread, as the solve's own dual (solvers._dense_work)
+        with single_threaded():
+            return project(two.apply(project(r)))
+
+    return apply
 
 
 def _outer_box(K):

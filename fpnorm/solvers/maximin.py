@@ -1,0 +1,351 @@
+"""The pattern of a KL factor (:mod:`fpnorm.solvers.precondition`): a maximin ordering of the points and each
+column's sparsity set, all of the factor that depends on the points alone.
+
+- :func:`maximin_ordering`: coarse to fine, level by level, each level a maximal set of points at least ``r`` apart and
+  at least ``r`` from every earlier point (``r`` halving from level to level), with each point's length scale ``l_i``.
+- :func:`sparsity_sets`: column ``i`` holds ``i`` and the earlier points within ``max(rho * l_i, floor)`` (at most
+  ``max_set``, the nearest).
+- :func:`kl_pattern` makes both (:class:`KLPattern`), so that several kernels can be factored on the same points
+  (the truncation estimate of an iterative solve refactors the solve's kernel plus its tail,
+  :mod:`fpnorm.solvers.truncation`).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+__all__ = ["KLPattern", "kl_pattern", "maximin_ordering", "sparsity_sets", "unit_points", "RHO", "FLOOR", "MAX_SET"]
+
+# Default sparsity radius by dimension, from the measured radius-vs-iterations curve with the floor below (uniform
+# random points, Sobolev(2), rtol 1e-10, solve_iterative in one process): 2-d N = 8e4, K = 256: 70 / 27 / 22 / 18
+# iterations at rho = 2 / 3 / 4 / 5 with the factor taking 4.1 / 4.3 / 6.4 / 8.2 s (its columns growing like rho^2;
+# these factor times are from before the near pairs' series, fpnorm.solvers.precondition); 3-d N = 2e4, K = 24, floor
+# 2 / K: 24 / 14 at rho = 2 / 3 (factor 2.2 / 3.6 s). The 1-d value is the one its floor was measured with.
+RHO = {1: 6.0, 2: 3.0, 3: 3.0}
+# Smallest column radius in units of the kernel's resolution (fpnorm.solvers.precondition's docstring, "Floor"), from
+# solves of the benchmark rows (uniform random points, rtol 1e-10): 2-d N = 2e4, K = 128, Sobolev(2), rho = 5: 129 / 47
+# / 13 / 10 iterations at floor 0 / 1 / 2 / 3; N = 8e4, K = 256, rho = 3: 27 / 16 at floor 2 / 3 (factor 4.3 / 6.9 s
+# before the series); 3-d N = 2e4, K = 24, Sobolev(2), rho = 3: 57 / 25 / 16 / 14 at floor 0 / 1 / 1.5 / 2 (factor 2.3
+# s at 1.5, 3.6 s at 2); 1-d N = 1e5, K = 2^17, Sobolev(1.5): 523 / 77 / 24 / 20 at floor 2 / 4 / 8 / 12.
+FLOOR = {1: 8.0, 2: 2.0, 3: 1.5}
+# Largest column (the nearest points are kept): bounds the dense work per column on unusual point sets.
+MAX_SET = {1: 24, 2: 48, 3: 64}
+# Local pairs whose distances are formed in one batch (KLPattern.pair_distances): bounds their temporaries.
+_PAIR_CHUNK = 2**21
+
+
+def unit_points(points):
+    """`points` as an (N, d) array wrapped onto the unit torus ``[0, 1)^d`` (a 1-d array is N points of d = 1).
+
+    Examples
+    --------
+    >>> unit_points(np.array([1.25, -0.25])).tolist()
+    [[0.25], [0.75]]
+    """
+    x = np.asarray(points, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[0] == 0 or not np.isfinite(x).all():
+        raise ValueError(f"Expected `points` a finite array of shape (N, d) or (N,), got shape {np.shape(points)}.")
+    x = np.mod(x, 1.0)
+    x[x >= 1.0] = 0.0
+    return x
+
+
+def maximin_ordering(points):
+    """A maximin (coarse-to-fine) ordering of points on the unit torus and each point's length scale.
+
+    Level by level with ``r = sqrt(d)/2, sqrt(d)/4, ...``: the points at least ``r`` from every earlier point are
+    candidates, and a maximal ``r``-separated subset of them (farthest first) joins the ordering. So every point
+    after a level lies within ``r`` of the ordering so far, and ``l_i`` (the distance of ``i`` to the points of
+    coarser levels) is in ``[r, 2r)`` on its level: the farthest-point ordering up to a factor 2.
+
+    Parameters
+    ----------
+    points : ndarray, shape (N, d) or (N,)
+        In periods (wrapped onto ``[0, 1)``).
+
+    Returns
+    -------
+    order : int ndarray, shape (N,)
+        Point indices, coarse to fine.
+    length : ndarray, shape (N,)
+        ``l_i`` indexed like the points; ``inf`` for the first point.
+
+    Examples
+    --------
+    >>> order, length = maximin_ordering(np.array([0.0, 0.5, 0.25, 0.26]))
+    >>> order.tolist(), length[order[1:]].round(2).tolist()
+    ([0, 1, 2, 3], [0.5, 0.25, 0.01])
+    """
+    x = unit_points(points)
+    N, dim = x.shape
+    length = np.full(N, np.inf)
+    chosen = [np.array([0])]
+    done = np.zeros(N, dtype=bool)
+    done[0] = True
+    r = np.sqrt(dim) / 2
+    while not done.all():
+        rest = np.flatnonzero(~done)
+        dist = _nearest_distance(x[np.concatenate(chosen)], x[rest])
+        if r < 1e-16:                  # coincident points: the rest in any order
+            cand, pri = rest, dist
+            take = cand[np.argsort(-pri, kind="stable")]
+        else:
+            ok = dist >= r
+            cand, pri = rest[ok], dist[ok]
+            take = _separated(x, cand, pri, r)
+        length[take] = dist[np.searchsorted(rest, take)]
+        chosen.append(take)
+        done[take] = True
+        r = r / 2
+    return np.concatenate(chosen), length
+
+
+def _nearest_distance(sites, query):
+    """Torus distance of each `query` point to its nearest site, both (n, d) on the unit torus. In 1-d by one sort
+    and a binary search (the ordering's ~35 levels at N = 1e5 took 1.5 s with a k-d tree a level, 0.3 s so)."""
+    if sites.shape[1] > 1:
+        return cKDTree(sites, boxsize=1.0).query(query, k=1)[0]
+    s = np.sort(sites[:, 0])
+    q = query[:, 0]
+    i = np.searchsorted(s, q)
+    left = np.mod(q - s[i - 1], 1.0)                 # i - 1 = -1 wraps to the last site
+    right = np.mod(s[i % s.size] - q, 1.0)          # and i = n to the first
+    return np.minimum(np.minimum(left, 1.0 - left), np.minimum(right, 1.0 - right))
+
+
+def _separated(x, cand, pri, r):
+    """A maximal subset of `cand` with pairwise torus distance >= r, farthest (highest `pri`) first; returned in
+    decreasing priority.
+
+    Rounds: in each cell of side ``r / sqrt(d)`` (any two of its points are within ``r``) only the highest-priority
+    pending point competes; among those, the local maxima of priority over their ``r``-neighbours are kept (Luby),
+    and every pending point within ``r`` of a kept one drops out. So no round looks at more than one point per cell
+    (memory bounded by the packing number, not by the candidates), and the result is maximal: a candidate is left
+    out only within ``r`` of a kept point.
+    """
+    if cand.size <= 1:
+        return cand
+    dim = x.shape[1]
+    rank = np.empty(cand.size, dtype=np.int64)
+    rank[np.lexsort((cand, -pri))] = np.arange(cand.size)       # 0 = highest priority
+    cells = np.floor(x[cand] * (np.sqrt(dim) / r)).astype(np.int64)
+    pending = np.ones(cand.size, dtype=bool)
+    keep = np.zeros(cand.size, dtype=bool)
+    while pending.any():
+        sub = np.flatnonzero(pending)
+        srt = sub[np.lexsort((rank[sub],) + tuple(cells[sub].T[::-1]))]
+        first = np.ones(srt.size, dtype=bool)
+        first[1:] = np.any(cells[srt[1:]] != cells[srt[:-1]], axis=1)
+        lead = srt[first]                                       # the best pending point of each cell
+        if lead.size == 1:
+            new = lead
+        else:
+            pairs = cKDTree(x[cand[lead]], boxsize=1.0).query_pairs(r * (1 - 1e-12), output_type="ndarray")
+            beaten = np.zeros(lead.size, dtype=bool)
+            if pairs.size:
+                a, b = pairs[:, 0], pairs[:, 1]
+                beaten[np.where(rank[lead[a]] < rank[lead[b]], b, a)] = True
+            new = lead[~beaten]
+        keep[new] = True
+        pending[new] = False
+        rest = np.flatnonzero(pending)
+        if rest.size:
+            dist, _ = cKDTree(x[cand[new]], boxsize=1.0).query(x[cand[rest]], k=1)
+            pending[rest[dist < r * (1 - 1e-12)]] = False
+    out = np.flatnonzero(keep)
+    return cand[out[np.argsort(rank[out])]]
+
+
+def sparsity_sets(points, order, length, rho, *, max_set=None, floor=0.0):
+    """Each point's column: itself, then the earlier points (in `order`) within ``max(rho * l_i, floor)``, nearest
+    first.
+
+    Parameters
+    ----------
+    points : ndarray, shape (N, d) or (N,)
+        In periods on the unit torus.
+    order, length : ndarray, shape (N,)
+        The maximin ordering and the length scales ``l_i`` (:func:`maximin_ordering`).
+    rho : float
+        Radius in units of ``l_i``.
+    max_set : int, optional
+        Largest set, the point included (default :data:`MAX_SET`): the nearest are kept.
+    floor : float
+        Smallest radius, in periods.
+
+    Returns
+    -------
+    indptr, indices : int ndarrays
+        The set of point ``i`` (indexed like the points) is ``indices[indptr[i]:indptr[i + 1]]``, starting with
+        ``i``; at most `max_set` entries, the nearest kept.
+
+    Examples
+    --------
+    >>> x = np.array([0.0, 0.5, 0.25, 0.26])
+    >>> order, length = maximin_ordering(x)
+    >>> indptr, indices = sparsity_sets(x, order, length, 2.0)
+    >>> indices[indptr[3]:indptr[4]].tolist()        # 0.26: itself, then 0.25 (within 2 * 0.01)
+    [3, 2]
+    >>> indptr, indices = sparsity_sets(x, order, length, 2.0, floor=0.3)
+    >>> indices[indptr[3]:indptr[4]].tolist()        # then 0.5 and 0.0, within the floor
+    [3, 2, 1, 0]
+    """
+    x = unit_points(points)
+    N, dim = x.shape
+    max_set = MAX_SET.get(dim, 64) if max_set is None else int(max_set)
+    owners, members, dists = [order[:1]], [order[:1]], [np.zeros(1)]
+    # one tree per level of the ordering (length scales within a factor 2): the earlier points are those before
+    # the level's end, filtered by position
+    for lo, hi in _batches(length[order]):
+        if lo == 0:               # the first point alone (its length is inf): nothing is earlier
+            continue
+        here = order[lo:hi]
+        tree = cKDTree(x[order[:hi]], boxsize=1.0)
+        radius = np.minimum(np.maximum(rho * length[here], floor), np.sqrt(dim))
+        a, js = _nearest_earlier(tree, x[here], np.arange(lo, hi), radius, max_set - 1)
+        j, own = order[js], here[a]
+        d = x[j] - x[own]
+        d -= np.round(d)
+        owners += [here, own]
+        members += [here, j]
+        dists += [np.full(here.size, -1.0), np.sum(d * d, axis=1)]
+    own, mem, dist = np.concatenate(owners), np.concatenate(members), np.concatenate(dists)
+    srt = np.lexsort((dist, own))                       # by owner, the point itself (-1) first, then nearest
+    own, mem = own[srt], mem[srt]
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(own, minlength=N))))
+    return indptr, mem
+
+
+def _nearest_earlier(tree, xq, pos, radius, want):
+    """For query points `xq` at positions `pos` of the ordering (the `tree`'s indices are positions too): up to
+    `want` nearest tree points before ``pos`` within `radius`, as (query rows, tree indices).
+
+    A k-nearest query, doubling ``k`` for the points whose k-th neighbour is still within the radius with fewer than
+    `want` found. Every point of a level lies within ``2 r`` of an earlier one and the level's own points are ``r``
+    apart, so earlier points are at least about ``4^-d`` as dense as the level's and ``k`` stays a bounded multiple
+    of `want` however many points crowd the radius: 2000 / 8000 / 32000 points within the floor of one another (2-d)
+    took 0.06 / 0.24 / 1.2 s, where a ball query listed all N^2 / 2 pairs.
+    """
+    rows, cols = [], []
+    todo = np.arange(xq.shape[0])
+    n = tree.n
+    k = want + 1
+    while todo.size:
+        kk = min(k, n)
+        dist, js = tree.query(xq[todo], k=kk, distance_upper_bound=float(radius[todo].max()))
+        dist, js = dist.reshape(todo.size, kk), js.reshape(todo.size, kk)
+        ok = (js < n) & (dist <= radius[todo, None]) & (js < pos[todo, None])
+        found = np.cumsum(ok, axis=1)
+        more = (kk < n) & (js[:, -1] < n) & (dist[:, -1] <= radius[todo]) & (found[:, -1] < want)
+        r, c = np.nonzero(ok & (found <= want) & ~more[:, None])
+        rows.append(todo[r])
+        cols.append(js[r, c])
+        todo, k = todo[more], 2 * k
+    return np.concatenate(rows), np.concatenate(cols).astype(np.int64)
+
+
+def _batches(lengths):
+    """Consecutive ranges of the ordering whose length scales lie within a factor 2 (one per level)."""
+    N = lengths.size
+    lev = np.floor(np.log2(np.where(np.isfinite(lengths) & (lengths > 0), lengths, 1.0))).astype(np.int64)
+    lev[~np.isfinite(lengths)] = 10**6
+    cuts = np.flatnonzero(np.diff(lev) != 0) + 1
+    edges = np.concatenate(([0], cuts, [N]))
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+@dataclass(frozen=True)
+class KLPattern:
+    """What a KL factor takes from the points alone: the maximin ordering and each column's set.
+
+    Made by :func:`kl_pattern`; :func:`local_variograms` evaluates a kernel on its local pairs and :func:`kl_factor`
+    solves the columns, so one pattern serves several kernels on the same points (the truncation estimate of an
+    iterative solve refactors the solve's kernel plus its tail, :mod:`fpnorm.solvers.truncation`).
+
+    Attributes
+    ----------
+    points : ndarray, shape (N, d)
+        On the unit torus ``[0, 1)^d``.
+    order : int ndarray, shape (N,)
+        The maximin ordering (:func:`maximin_ordering`).
+    indptr, indices : int ndarrays
+        The sets (:func:`sparsity_sets`): column ``i`` is ``indices[indptr[i]:indptr[i + 1]]``, ``i`` first.
+    """
+
+    points: np.ndarray
+    order: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+
+    def buckets(self):
+        """The columns grouped by set size: ``[(S, a, b), ...]`` with ``S`` (B, n) the sets of the ``B`` columns of
+        size ``n`` (increasing ``n``, columns in point order) and ``a < b`` (``triu_indices(n, 1)``) their pairs.
+        The local pairs are ``S[:, a], S[:, b]`` in this order, bucket after bucket (:func:`local_variograms`)."""
+        sizes = np.diff(self.indptr)
+        out = []
+        for n in np.unique(sizes):
+            who = np.flatnonzero(sizes == n)
+            a, b = np.triu_indices(n, 1)
+            out.append((self.indices[self.indptr[who][:, None] + np.arange(n)], a, b))
+        return out
+
+    def pair_distances(self):
+        """Torus distances (in periods) of the local pairs, shape (P,), in the order of :meth:`buckets`."""
+        out = np.empty(sum(S.shape[0] * a.size for S, a, _ in self.buckets()))
+        filled = 0
+        for S, a, b in self.buckets():
+            step = max(1, _PAIR_CHUNK // max(a.size, 1))
+            for c in range(0, S.shape[0], step):
+                x = self.points[S[c:c + step]]                 # (B, n, d): one gather a set, not one a pair
+                sq = np.zeros((x.shape[0], a.size))
+                for j in range(x.shape[2]):
+                    z = x[:, a, j] - x[:, b, j]
+                    z -= np.rint(z)
+                    sq += z * z
+                out[filled:filled + sq.size] = np.sqrt(sq, out=sq).reshape(-1)
+                filled += sq.size
+        return out
+
+
+def kl_pattern(points, *, resolution=0.0, rho=None, max_set=None, floor=None):
+    """The maximin ordering and sparsity sets of a KL factor (:class:`KLPattern`).
+
+    Parameters
+    ----------
+    points : ndarray, shape (N, d) or (N,)
+        In periods on the unit torus.
+    resolution : float
+        The kernel's resolution (:attr:`Kernel.resolution`), for the default floor.
+    rho, max_set, floor
+        As in :func:`build_kl_factor` (default floor ``FLOOR[d] * resolution``).
+
+    Returns
+    -------
+    KLPattern
+
+    Examples
+    --------
+    >>> pattern = kl_pattern(np.array([0.0, 0.5, 0.25, 0.26]), rho=2.0)
+    >>> pattern.order.tolist(), pattern.indices[pattern.indptr[3]:pattern.indptr[4]].tolist()
+    ([0, 1, 2, 3], [3, 2])
+    >>> pattern.pair_distances().round(2).tolist()   # columns 1 and 3 (two points), then 2 (three: 2, 1, 0)
+    [0.5, 0.01, 0.25, 0.25, 0.5]
+    """
+    x = unit_points(points)
+    dim = x.shape[1]
+    rho = RHO.get(dim, 2.0) if rho is None else float(rho)
+    if not rho > 0:
+        raise ValueError(f"Expected `rho` positive, got {rho!r}.")
+    if floor is None:
+        if not 0 <= resolution < np.inf:
+            raise ValueError(f"Expected `resolution` finite and nonnegative, got {resolution!r}.")
+        floor = FLOOR.get(dim, 2.0) * resolution
+    floor = float(floor)
+    if not 0 <= floor < np.inf:
+        raise ValueError(f"Expected `floor` finite and nonnegative, got {floor!r}.")
+    order, length = maximin_ordering(x)
+    indptr, indices = sparsity_sets(x, order, length, rho, max_set=max_set, floor=floor)
+    return KLPattern(x, order, indptr, indices)

@@ -1,0 +1,84 @@
+"""The KL factor's pattern: the maximin ordering and the sparsity sets against brute force, the pattern's pairs."""
+
+import numpy as np
+import pytest
+
+from fpnorm.solvers.maximin import kl_pattern, maximin_ordering, sparsity_sets, unit_points
+
+
+def _torus_dist(a, b):
+    d = a - b
+    d -= np.round(d)
+    return np.sqrt(np.sum(d * d, axis=-1))
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_maximin_ordering_is_farthest_point_up_to_a_factor_two(dim):
+    x = np.random.default_rng(dim).random((400, dim))
+    order, length = maximin_ordering(x)
+    assert np.array_equal(np.sort(order), np.arange(400))
+    assert np.isinf(length[order[0]]) and np.isfinite(length[order[1:]]).all()
+    # brute force: the distance of each point to every earlier point is within [l_i / 2, l_i]
+    for p in range(1, 400):
+        i = order[p]
+        nearest = np.min(_torus_dist(x[order[:p]], x[i]))
+        assert length[i] / 2 - 1e-15 <= nearest <= length[i] + 1e-15
+    # and length scales never grow by more than the factor 2 along the ordering
+    later_max = np.maximum.accumulate(length[order[1:]][::-1])[::-1]
+    assert np.all(later_max <= 2 * length[order[1:]] + 1e-15)
+
+
+@pytest.mark.parametrize("floor", [0.0, 0.12])
+def test_sparsity_sets_are_the_earlier_points_within_rho_l(floor):
+    x = np.random.default_rng(5).random((300, 2))
+    order, length = maximin_ordering(x)
+    pos = np.empty(300, dtype=int)
+    pos[order] = np.arange(300)
+    indptr, indices = sparsity_sets(x, order, length, 2.0, max_set=300, floor=floor)
+    grew = 0
+    for i in range(300):
+        s = indices[indptr[i]:indptr[i + 1]]
+        want = {j for j in range(300) if pos[j] < pos[i] and _torus_dist(x[j], x[i]) <= max(2.0 * length[i], floor)}
+        assert s[0] == i and set(s[1:].tolist()) == want
+        grew += 2.0 * length[i] < floor
+    assert grew > 100 or floor == 0           # the floor widens most columns here
+
+
+def test_capped_sets_are_the_nearest_earlier_points_in_a_crowd():
+    # a crowd of points within the floor of one another: each set keeps the max_set - 1 nearest earlier points, found
+    # however many later points of its own level crowd around it
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.random((150, 2)), 0.5 + 0.01 * rng.random((250, 2))])
+    order, length = maximin_ordering(x)
+    pos = np.empty(len(x), dtype=int)
+    pos[order] = np.arange(len(x))
+    indptr, indices = sparsity_sets(x, order, length, 2.0, max_set=6, floor=0.05)
+    for i in range(len(x)):
+        s = indices[indptr[i]:indptr[i + 1]]
+        dist = {j: _torus_dist(x[j], x[i]) for j in range(len(x))
+                if pos[j] < pos[i] and _torus_dist(x[j], x[i]) <= max(2.0 * length[i], 0.05)}
+        want = sorted(dist, key=dist.get)[:5]
+        assert s[0] == i and s[1:].tolist() == want
+
+
+def test_1d_ordering_finds_nearest_distances_across_the_wrap():
+    # points on both sides of 0: the nearest earlier point of 0.99 is 0.01 across the wrap (distance 0.02)
+    order, length = maximin_ordering(np.array([0.5, 0.01, 0.99, 0.3]))
+    assert order.tolist()[:2] == [0, 1] or order.tolist()[:2] == [0, 2]
+    last = {i: length[i] for i in order[2:]}
+    assert last[2 if order[1] == 1 else 1] == pytest.approx(0.02, abs=1e-15)
+
+
+def test_unit_points_wraps_and_names_bad_points():
+    assert unit_points(np.array([[1.25, -0.25]])).tolist() == [[0.25, 0.75]]
+    with pytest.raises(ValueError, match="`points`"):
+        unit_points(np.array([np.nan]))
+
+
+def test_kl_pattern_names_bad_arguments():
+    with pytest.raises(ValueError, match="`resolution`"):
+        kl_pattern(np.array([0.1, 0.5]), resolution=np.inf)
+    with pytest.raises(ValueError, match="`rho`"):
+        kl_pattern(np.array([0.1, 0.5]), rho=-1.0)
+    with pytest.raises(ValueError, match="`floor`"):
+        kl_pattern(np.array([0.1, 0.5]), floor=np.nan)
