@@ -52,7 +52,7 @@ _CHUNK = 8
 # tell apart, or a free mode's remnant after projection).
 _RCOND = 1e-12
 # G V from the products of the modes themselves (mode_products) when the modes at the points are no worse conditioned
-# than this: the least-squares coefficients X of V = B X then scale the products' errors by at most this factor.
+# than this: the coefficients X of V = B X then scale the products' errors by at most this factor.
 _COND_MAX = 100.0
 
 
@@ -156,11 +156,11 @@ def two_level(W, t, g, *, width, eps, project=None):
     # V = B X when the projection keeps the span of the modes (free modes inside the corrected box, or none), and
     # then G V = P (G_0 B) X with G_0 B from one transform of ones and (k + 1) / 2 of the complex modes
     # (mode_products) instead of k transform pairs: one process, against one NUFFT pair (eps 1e-12) timed in the same
-    # run, with the free constant projected out, 2-d N = 8e4, K = 256, eps 1e-10: 23-29 pairs -> 10-11; 3-d N = 2e4,
-    # K = 24: 37-46 -> 13; 1-d N = 1e5, K = 2^17, eps 1e-14: 19-23 -> 12. X by the normal equations (B^T B is k x k:
-    # 5 ms at N = 8e4, k = 25, where an SVD of B took 71 ms, a pair), used only when B is well conditioned (the
-    # products' errors then stay those of the transforms, and the equations' ~cond(B)^2 u) and X reproduces V to the
-    # transforms' tolerance; otherwise the columns of V are transformed
+    # run, with the free constant projected out, the shared machine loaded: 2-d N = 8e4, K = 256, eps 1e-10: 23-46
+    # pairs -> 10-17; 3-d N = 2e4, K = 24: 20-46 -> 6-13; 1-d N = 1e5, K = 2^17, eps 1e-14: 19-23 -> 10-12. X by the
+    # normal equations (B^T B is k x k: 5 ms at N = 8e4, k = 25, where an SVD of B took 71 ms, a pair), used only when
+    # B is well conditioned (the products' errors then stay those of the transforms, and the equations' ~cond(B)^2 u)
+    # and X reproduces V to the transforms' tolerance; otherwise the columns of V are transformed
     lam, E = np.linalg.eigh(B.T @ B)
     if lam[0] > _COND_MAX ** -2 * lam[-1]:
         X = E @ ((E.T @ (B.T @ V)) / lam[:, None])
