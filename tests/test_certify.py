@@ -103,6 +103,30 @@ def test_certified_values_are_within_their_bound(extended, dim, K, N):
     assert np.all(error <= (1e-16 if extended else 1e-12) * rho)
 
 
+@pytest.mark.parametrize("real", [False, True])
+@pytest.mark.parametrize("dim, K", [(2, 12), (3, 4)])
+def test_certified_values_in_chunks_of_points_are_within_their_bound(monkeypatch, dim, K, real):
+    # the sums over the points in several chunks (a few kilobytes each), the first axis padded (K + 1 = 13 and 5
+    # modes against B Q = 16 and 6 with real), columns of different scales: each value within its bound of mpmath's
+    monkeypatch.setattr(certify, "_CHUNK_BYTES", 4096)
+    rng = np.random.default_rng(dim + 40)
+    shape = (2 * K + 1,) * dim + (2,)
+    c = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) * 10.0 ** rng.integers(0, 6, shape)
+    c[..., 1] *= 1e-3
+    N = 30
+    x = rng.random((N, dim)) * 0.9
+    t, t_lo = exact_angles(x, 0.9)
+    values, error = certify.certified_values(c, t, t_lo, extended=False, real=real, fast=False)
+    truth = mp_values(c, x, 0.9)
+    imag = mp_values(-1j * c, x, 0.9)
+    with mpmath.workdps(40):
+        for i in range(N):
+            for j in range(2):
+                want = truth[i][j] if real else mpmath.mpc(truth[i][j], imag[i][j])
+                got = mpmath.mpf(float(values[i, j])) if real else mpmath.mpc(complex(values[i, j]))
+                assert float(abs(got - want)) <= error[j]
+
+
 # -- the cases and constructed ones -------------------------------------------------------------------------
 def test_close_pair_reports_at_least_the_true_residual_and_its_sensitivity():
     x, y = _close_pair()

@@ -241,3 +241,23 @@ def test_the_residual_certified_through_the_fast_path_brackets_the_exact_one(mon
 def test_no_points():
     values, error = certify_fft.taylor_values(np.ones((9, 2), dtype=complex), np.zeros((0, 1)), real=True)
     assert values.shape == (0, 2) and error.shape == (2,) and np.all(error >= 0)
+
+
+@pytest.mark.parametrize("real", [False, True])
+@pytest.mark.parametrize("dim, K", [(2, 20), (3, 5)])
+def test_taylor_values_at_many_points_in_any_order(dim, K, real):
+    # the points are summed in the order of their grid places and handed back in theirs: many points, shared and
+    # repeated places, against the extended-precision direct sums, column by column
+    rng = np.random.default_rng(11 + dim)
+    period = 1.3
+    c = _coefficients("magnitudes", (2 * K + 1,) * dim + (3,), rng)
+    x = np.concatenate([rng.random((300, dim)) * period, _midpoints(K, dim, real, period, 40, rng)])
+    x = np.concatenate([x, x[::7]])[rng.permutation(len(x) + len(x[::7]))]
+    t, t_lo = exact_angles(x, period)
+    values, error = certify_fft.taylor_values(c, t, t_lo, real=real)
+    exact, exact_error = certify.certified_values(c, t, t_lo, extended=True, real=real, fast=False)
+    assert values.shape == (len(x), 3)
+    assert np.all(np.abs(values - exact).astype(float) <= error + exact_error)
+    # one column alone gives that column's values
+    alone, _ = certify_fft.taylor_values(c[..., 1], t, t_lo, real=real)
+    assert np.all(np.abs(alone - exact[:, 1]).astype(float) <= error[1] + exact_error[1])

@@ -6,7 +6,7 @@ import pytest
 
 from fpnorm import PowerLaw, Sobolev
 from fpnorm.solvers import Problem, solve
-from fpnorm.solvers.coarse import coarse_memory, low_modes, two_level
+from fpnorm.solvers.coarse import coarse_memory, low_modes, mode_products, two_level
 from fpnorm.solvers.iterative import solve_iterative
 from fpnorm.solvers.precondition import box_kernel, build_kl_factor
 from fpnorm.solvers.vecchia import vecchia_factor
@@ -126,6 +126,64 @@ def test_iterative_solves_with_the_correction_match_the_dense_solve(weight, widt
     # the minimum-norm interpolant is unique: the coefficients agree (relative to their sum)
     scale = np.sum(np.abs(ref.coef))
     assert np.max(np.abs(it.coef - ref.coef)) <= 1e-7 * scale
+
+
+def _random_points(N, dim, seed):
+    return 2 * np.pi * np.random.default_rng(seed).random((N, dim))
+
+
+@pytest.mark.parametrize("dim, N, K, width", [(1, 300, 60, 8), (2, 200, 9, 2), (3, 150, 4, 1)])
+def test_mode_products_are_the_brute_force_products(dim, N, K, width):
+    # one transform of ones shifted, and the cos/sin pairs as one complex mode: G_0 B as the direct sum has it
+    t = _random_points(N, dim, dim)
+    g = Sobolev(s=2.0, dim=dim).box(K)
+    B = low_modes(t, width)
+    ref = _dense_kernel(t, g) @ B
+    assert np.max(np.abs(mode_products(t, g, width, eps=1e-14) - ref)) <= 1e-10 * np.max(np.abs(ref))
+
+
+def _dense_two_level(t, g, width, W, free_cols):
+    """M = P^T W^T W P + V E^-1 V^T from the brute-force G, with the free real modes `free_cols` (N, n_f) projected
+    out; and the projection, for two_level."""
+    N = t.shape[0]
+    G = _dense_kernel(t, g)
+    if free_cols is None:
+        P, project = np.eye(N), None
+    else:
+        q, _ = np.linalg.qr(free_cols)
+        P = np.eye(N) - q @ q.T
+        G = P @ G @ P
+        project = lambda r: r - q @ (q.T @ r)   # noqa: E731
+    U, sv, _ = np.linalg.svd(P @ low_modes(t, width), full_matrices=False)
+    V = U[:, sv > 1e-8 * sv.max()]
+    E = V.T @ G @ V
+    Pd = np.eye(N) - G @ V @ np.linalg.solve(E, V.T)
+    return Pd.T @ W.T @ W @ Pd + V @ np.linalg.solve(E, V.T), project
+
+
+@pytest.mark.parametrize("dim, N, K, width", [(2, 256, 10, 2), (3, 216, 4, 1)])
+@pytest.mark.parametrize("free", ["none", "constant", "outside"])
+def test_balancing_preconditioner_in_higher_dimensions_is_its_dense_formula(dim, N, K, width, free):
+    # free modes inside the corrected box (the constant) keep V in the span of the modes, and G V comes from the
+    # modes' products; a free mode outside it (k = (width + 1, 0, ...)) does not, and G V is formed column by column:
+    # both give the dense formula's M
+    t = _jittered(N, dim, 5)
+    g = Sobolev(s=2.0, dim=dim).box(K).copy()
+    free_cols = None
+    if free == "constant":
+        g[(K,) * dim] = 0.0
+        free_cols = np.ones((N, 1))
+    elif free == "outside":
+        k = np.zeros(dim, dtype=int)
+        k[0] = width + 1
+        g[tuple(K + k)] = g[tuple(K - k)] = 0.0
+        free_cols = np.stack([np.cos(t @ k), np.sin(t @ k)], axis=1)
+    L, _ = build_kl_factor(t / (2 * np.pi), box_kernel(Sobolev(s=2.0, dim=dim).box(K)))
+    W = L.T.tocsr()
+    M_ref, project = _dense_two_level(t, g, width, W.toarray(), free_cols)
+    two = two_level(W, t, g, width=width, eps=1e-14, project=project)
+    assert two.modes == (2 * width + 1) ** dim - (free == "constant")
+    assert np.max(np.abs(two.apply(np.eye(N)) - M_ref)) <= 1e-9 * np.max(np.abs(M_ref))
 
 
 def test_memory_model_counts_the_modes():

@@ -28,6 +28,38 @@ def test_maximin_ordering_is_farthest_point_up_to_a_factor_two(dim):
     assert np.all(later_max <= 2 * length[order[1:]] + 1e-15)
 
 
+@pytest.mark.parametrize("kind", ["repeats", "crowd", "lattice"])
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_maximin_lengths_are_the_distances_to_coarser_points_on_hard_sets(dim, kind):
+    # coincident points, a crowd far below the spacing of the rest, a lattice with ties: every point's length is
+    # its distance to the points of coarser levels (brute force), and within a factor 2 of the nearest earlier one
+    rng = np.random.default_rng(dim + 7)
+    if kind == "repeats":
+        x = rng.random((150, dim))
+        x = np.concatenate([x, x[:30], x[:5] + 1e-13])
+    elif kind == "crowd":
+        x = np.concatenate([rng.random((120, dim)) * 1e-6 + 0.3, rng.random((120, dim))])
+    else:
+        x = np.round(rng.random((250, dim)) * 8) / 8
+    order, length = maximin_ordering(x)
+    assert np.array_equal(np.sort(order), np.arange(len(x)))
+    r = np.sqrt(dim) / 2
+    level = np.zeros(len(x), dtype=int)           # the level of each point: l_i in [r_L, 2 r_L) (0 for repeats)
+    for i in order[1:]:
+        L = 0
+        while length[i] < r / 2**L and r / 2**L >= 1e-16:
+            L += 1
+        level[i] = L
+    for p in range(1, len(x)):
+        i = order[p]
+        earlier = x[order[:p]]
+        coarser = earlier[level[order[:p]] < level[i]] if p > 1 else earlier
+        coarser = np.concatenate([x[order[:1]], coarser])
+        assert np.min(_torus_dist(coarser, x[i])) == pytest.approx(length[i], rel=1e-12, abs=1e-300)
+        nearest = np.min(_torus_dist(earlier, x[i]))
+        assert length[i] / 2 - 1e-15 <= nearest <= length[i] + 1e-15
+
+
 @pytest.mark.parametrize("floor", [0.0, 0.12])
 def test_sparsity_sets_are_the_earlier_points_within_rho_l(floor):
     x = np.random.default_rng(5).random((300, 2))

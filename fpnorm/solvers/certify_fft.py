@@ -10,7 +10,10 @@ modes about their centre ``k0``) and ``theta = 2 pi s / n + delta`` with an inte
 
 so ``h_n = e^{i k0.delta_n} sum_{|a| < R} i^{|a|} q_a(delta_n) F_a[s_n]`` with ``F_a`` the inverse FFT of
 ``c_k prod_j ((k_j - k0_j)/n_j)^{a_j}`` (numbers of size ``<= 1``: the scaling by ``n`` keeps them ``O(1)``):
-``T = C(R - 1 + d, d)`` FFTs of size ``n^d`` (the total-degree expansion) and ``T`` multiply-adds per point.
+``T = C(R - 1 + d, d)`` terms (the total-degree expansion) and ``T`` multiply-adds per point. The trailing axes'
+transform of ``c_k prod_{j >= 2} ((k_j - k0_j)/n_j)^{a_j}`` depends on ``a_2..a_d`` alone, so it runs once for each
+of their ``C(R - 2 + d, d - 1)`` multi-indices, and each term adds the first axis's transform of it times
+``((k_1 - k0_1)/n_1)^{a_1}``.
 
 The error of every value is bounded by ``phi sum_k |c_k|`` with ``phi`` the sum of (:func:`relative_bound`):
 
@@ -35,7 +38,9 @@ each level perturbing by at most ``eta``: a twiddle within ``FFT_TWIDDLE_UNITS``
 product (``sqrt(2) gamma_2``) and a complex sum (``u``) (Higham, *Accuracy and Stability of Numerical
 Algorithms*, 2nd ed., ch. 24 and sec. 3.6); multiplications by ``+-1, +-i`` are exact and the radix-8
 rotations by ``(1 +- i) / sqrt(2)`` fit in the same per-level budget. A ``d``-dimensional transform composes the
-axes, so its paths have ``sum_j log2 n_j`` levels. Then ``|fl(y_j) - y_j| <= ((1 + eta)^L - 1) sum_k |x_k|``.
+axes, so its paths have ``sum_j log2 n_j`` levels (the first axis's weight, applied between the trailing axes'
+transform and the first axis's, is one rounding on every path wherever it sits, and counted with the weights').
+Then ``|fl(y_j) - y_j| <= ((1 + eta)^L - 1) sum_k |x_k|``.
 ``eta`` carries a safety factor :data:`FFT_SAFETY` over that sum; tests/test_certify_fft.py measures the model
 against exact sums.
 """
@@ -84,13 +89,16 @@ TRUNCATION_UNITS = 32.0
 # piece, are exact.
 _S_BITS = 26
 # Time model of taylor_seconds (one core, measured on the shared 2-core machine): per element and radix-2 level of
-# an FFT (pocketfft: ~4 ms for 2^18 points; the 2-d grids' pruned transforms run faster, so 2-d is overestimated
-# ~1.5x), per element of the grid (placing the weighted coefficients), and per point and term (the gather
-# F_a[s_n] and the multiply-adds). Measured against the model: 0.10 s (0.14) at 1e5 points and K = 2^17, 1.6-2.5 s
-# (3.9) at 8e4 points and K = 256 in 2-d.
+# an FFT (pocketfft: ~4 ms for 2^18 points), per element of the grid (placing the weighted coefficients), and per
+# point and term (the gather F_a[s_n] and the multiply-adds); every term transforms the first axis, every multi-index
+# of the trailing axes those (_term_sums). Measured against the model, one process, the machine loaded: 0.08-0.16 s
+# (0.09) at 1e5 points and K = 2^17; 2-d 1.0-1.7 s (1.5) at 8e4 points and K = 256, 0.35 s (0.38) at 2e4 points and
+# K = 128; 3-d 3.3 s (3.2) at 5000 points and K = 16.
 _FFT_NS = 0.8
 _GRID_NS = 3.0
 _POINT_NS = 12.0
+# i^r
+_UNIT = (1.0, 1j, -1.0, -1j)
 # Fixed cost per term (the FFT call, a dozen numpy operations on small arrays): 0.3 ms for the 16 terms at 120 points
 # and K = 256, where the direct sums take as long.
 _TERM_NS = 20_000.0
@@ -188,8 +196,14 @@ def taylor_seconds(N, K, dim, m=1, *, real=False, extended=False):
     for grow in (1, 2):
         axes, R = taylor_plan(K, dim, real, grow, extended)
         T = math.comb(R - 1 + dim, dim)
-        size = math.prod(a[4] for a in axes)
-        seconds = T * m * (size * (_FFT_NS * np.log2(max(size, 2)) + _GRID_NS) + N * _POINT_NS + _TERM_NS) * 1e-9
+        n0 = axes[0][4]
+        rest = math.prod(a[4] for a in axes[1:])
+        size = n0 * rest
+        seconds = T * m * (size * (_FFT_NS * np.log2(n0) + _GRID_NS) + N * _POINT_NS + _TERM_NS) * 1e-9
+        if dim > 1:      # the trailing axes, once per multi-index of theirs, on the rows of the first axis's modes
+            rows = axes[0][1] - axes[0][0] + 1
+            seconds += math.comb(R - 2 + dim, dim - 1) * m * rows * rest * (
+                _FFT_NS * np.log2(rest) + _GRID_NS) * 1e-9
         seconds *= _EXTENDED_COST if extended else 1.0
         best = min(best, (seconds, grow))
     return best
@@ -197,12 +211,14 @@ def taylor_seconds(N, K, dim, m=1, *, real=False, extended=False):
 
 def taylor_values_memory(N, K, dim, m=1, *, real=False, grow=1, extended=False):
     """Peak bytes of :func:`taylor_values`: the FFT grid and its transform, the weighted box, the per-point powers,
-    offsets and gathered values, the accumulator."""
+    offsets, order and gathered values, the sums per degree and the accumulator."""
     axes, R = taylor_plan(K, dim, real, grow, extended)
     size = math.prod(a[4] for a in axes)
     box = math.prod(a[1] - a[0] + 1 for a in axes)
     wide = 2 if extended else 1
-    return wide * (16 * m * (2 * size + 2 * box) + 8 * N * (dim * (R + 4) + 2) + 16 * N * m * 3)
+    # the grid and its transform; the box, its transpose and the trailing axes' transform of it (at most a grid,
+    # twice); the sums per degree
+    return wide * (16 * m * (4 * size + 2 * box) + 8 * N * (dim * (R + 4) + 3) + 16 * N * m * (R + 3))
 
 
 def _blocks(lo, hi, n):
@@ -289,6 +305,81 @@ def relative_bound(axes, R, z, delta_error, *, real=False, fft_eta=None, extende
     return phi * (1 + 2.0**-40)
 
 
+def _term_sums(box, axes, R, weights, powers, places, index, m, cplx):
+    """``sum_{|a| = r} i^r q_a F_a[s]`` for every degree ``r < R``: shape (R, N, m) (in 1-d their sum, (1, N, m)),
+    the points in the order of `index` (their flat grid places along the trailing axes, then the first).
+
+    The grid is held with the first axis last, ``(m, n_2, ..., n_d, n_1)``, and ``F_a`` formed in two steps: the
+    trailing axes' inverse transform of ``c_k prod_{j >= 2} w_j^{a_j}`` once per ``(a_2, ..., a_d)``, then for each
+    ``a_1`` the first axis's of that times ``w_1^{a_1}`` (contiguous, in place). The same network and the same
+    roundings per path as the weights placed first and the axes transformed together (a product by a real weight is
+    one rounding wherever it sits on a path): measured at 8e4 points and K = 256 (2-d, 231 terms), the first axis's
+    transforms took 4.3 ms each strided against 1.6 ms contiguous and in place, and the trailing axes' 231 transforms
+    of 1.3 ms become 21.
+    """
+    dim = len(axes)
+    N = index.size
+    n0 = axes[0][4]
+    rest = tuple(a[4] for a in axes[1:])
+    size = math.prod(rest) * n0
+    # (B_1, ..., B_d, m) -> (m, B_2, ..., B_d, B_1)
+    boxT = np.ascontiguousarray(np.moveaxis(box, (0, dim), (dim, 0)))
+    first = places[0]
+    taken = np.zeros(n0 + 1, dtype=bool)
+    for _, dst in first:
+        taken[dst] = True
+    # the unoccupied places of the first axis, as slices (zeroed before each term: boolean masks cost 15x more)
+    edges = np.flatnonzero(np.diff(np.r_[0, (~taken[:n0]).astype(np.int8), 0]))
+    empty = [slice(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    work = np.zeros((m,) + rest + (n0,), dtype=cplx)
+    flat_index = index if m == 1 else (np.arange(m) * size)[None, :] + index[:, None]
+    # per degree r the sum of q_a F_a[s] (all its terms share the factor i^r, applied once at the end, exactly); the
+    # points' real factors times the gathered values on the float view, component by component (one rounding each,
+    # as numpy's complex product with a zero imaginary part, at a third of its cost)
+    # in 1-d every degree has one term: they go straight into the total (with R arrays of the points the 1-d route
+    # took 0.09 s against 0.07 s for the old per-degree sums at 1e5 points, K = 2^17; now 0.073 s against 0.078 s)
+    parts = np.zeros((R if dim > 1 else 1, N, m), dtype=cplx)
+    real_type = np.finfo(cplx).dtype
+    gathered = np.empty((N, m), dtype=cplx)
+    lead = (slice(None),)
+    for beta in [b for r in range(R) for b in itertools.product(range(r + 1), repeat=dim - 1) if sum(b) == r]:
+        deg = sum(beta)
+        if dim > 1:
+            scale = weights[1][beta[0]]
+            for j in range(2, dim):
+                scale = np.multiply.outer(scale, weights[j][beta[j - 1]])
+            G = np.zeros((m,) + rest + (boxT.shape[-1],), dtype=cplx)
+            for pieces in itertools.product(*places[1:]):
+                src = tuple(p[0] for p in pieces)
+                np.multiply(boxT[lead + src], scale[src][..., None], out=G[lead + tuple(p[1] for p in pieces)])
+            G = scipy.fft.ifftn(G, axes=tuple(range(1, dim)), norm="forward", overwrite_x=True)
+            qb = powers[1][beta[0]]
+            for j in range(2, dim):
+                qb = qb * powers[j][beta[j - 1]]
+        else:
+            G, qb = boxT, None
+        for a0 in range(R - deg):
+            for sl in empty:
+                work[..., sl] = 0.0
+            for src, dst in first:
+                np.multiply(G[..., src], weights[0][a0][src], out=work[..., dst])
+            F = scipy.fft.ifft(work, axis=-1, norm="forward", overwrite_x=True)
+            q = powers[0][a0] if qb is None else qb * powers[0][a0]
+            np.take(F.reshape(-1), flat_index, out=gathered.reshape(flat_index.shape))
+            g2 = gathered.view(real_type)
+            g2 *= q[:, None]
+            if dim > 1:
+                parts[deg + a0] += gathered
+            else:
+                gathered *= _UNIT[a0 % 4]
+                parts[0] += gathered
+            work = F
+    if dim > 1:
+        for r in range(R):
+            parts[r] *= _UNIT[r % 4]
+    return parts
+
+
 def taylor_values(coef, t, t_lo=None, *, real=False, grow=1, extended=False):
     """``h_n = sum_k c_k e^{i k.(t_n + t_lo_n)}`` by the Taylor NUFFT, with a proven bound on every value's error.
 
@@ -330,24 +421,33 @@ def taylor_values(coef, t, t_lo=None, *, real=False, grow=1, extended=False):
     u, cplx = (_U_EXTENDED, np.clongdouble) if extended else (_U, complex)
     box = fold_half(flat, K, dim, cplx) if real else flat.astype(cplx)
     rho = np.sum(np.abs(flat.reshape(-1, m)), axis=0) * (1 + 4 * n_modes**dim * _U)   # rounded up
-    shape = tuple(a[4] for a in axes)
     index = np.zeros(N, dtype=np.int64)
-    deltas, errors = [], []
+    deltas, errors, places0 = [], [], None
     for j, (_, _, _, _, n) in enumerate(axes):
         got = _offsets(t[:, j], None if t_lo is None else t_lo[:, j], n, extended)
         if got is None:
             return None, None
         s, delta, err = got
-        index = index * n + s
+        if j:
+            index = index * n + s
+        else:
+            places0 = s
         deltas.append(delta)
         errors.append(float(np.max(err, initial=0.0)))
+    index = index * axes[0][4] + places0            # the grid's first axis is its last (_term_sums)
     z = float(np.max(sum(a[3] * np.abs(d) for a, d in zip(axes, deltas, strict=True)), initial=0.0))
     z *= 1 + 2 * dim * _U
     if z >= R + 1 or _tail(z, R) > TRUNCATION_UNITS * u:  # not for offsets within the a-priori pi / n
         R = _degree(z, u)
+    # in d >= 2 the points taken in the order of their grid places, so that the gathers F_a[s] walk memory once
+    # (8e4 points on a grid of 2^19: 0.46 ms a term against 0.79 ms, the sort 6 ms once); in 1-d the sort costs
+    # more than it saves
+    order = np.argsort(index, kind="stable") if dim > 1 else None
+    if order is not None:
+        index = index[order]
     # per axis: weights ((k - k0)/n)^a over the modes and powers (n delta)^a / a! at the points, a < R
     weights, powers, places = [], [], []
-    for (lo, hi, k0, _, n), delta in zip(axes, deltas, strict=True):
+    for (lo, hi, k0, _, n), delta in zip(axes, deltas if order is None else [d[order] for d in deltas], strict=True):
         p = (np.arange(lo, hi + 1) - k0) / n                   # exact: n is a power of two
         w = np.ones((R, p.size), dtype=delta.dtype)
         x = n * delta
@@ -358,33 +458,13 @@ def taylor_values(coef, t, t_lo=None, *, real=False, grow=1, extended=False):
         weights.append(w)
         powers.append(q)
         places.append(_blocks(lo, hi, n))
-    grid = np.zeros(shape + (m,), dtype=cplx)
-    # the trailing axes are transformed only where the first axis holds modes (the other rows stay exact zeros):
-    # the same network on fewer rows, a quarter less work in 2-d
-    work = np.zeros_like(grid) if dim > 1 else None
-    acc = np.zeros((N, m), dtype=cplx)
-    part = np.zeros((N, m), dtype=cplx)
-    unit = (1.0, 1j, -1.0, -1j)
-    for number, alpha in enumerate(_terms(R, dim)):
-        scale = weights[0][alpha[0]]
-        for j in range(1, dim):
-            scale = np.multiply.outer(scale, weights[j][alpha[j]])
-        for pieces in itertools.product(*places):
-            src = tuple(p[0] for p in pieces)
-            np.multiply(box[src], scale[src][..., None], out=grid[tuple(p[1] for p in pieces)])
-        if dim == 1:
-            F = scipy.fft.ifft(grid, axis=0, norm="forward")
-        else:
-            for _, rows in places[0]:
-                work[rows] = scipy.fft.ifftn(grid[rows], axes=tuple(range(1, dim)), norm="forward")
-            F = scipy.fft.ifft(work, axis=0, norm="forward").reshape(-1, m)
-        q = powers[0][alpha[0]]
-        for j in range(1, dim):
-            q = q * powers[j][alpha[j]]
-        part += (unit[sum(alpha) % 4] * q)[:, None] * F[index]
-        if number + 1 == math.comb(sum(alpha) + dim, dim):    # the last term of its degree: a short sum per degree
-            acc += part
-            part[:] = 0.0
+    parts = _term_sums(box, axes, R, weights, powers, places, index, m, cplx)
+    total = parts[0] if parts.shape[0] == 1 else np.sum(parts, axis=0)
+    if order is None:
+        acc = total
+    else:
+        acc = np.empty_like(total)
+        acc[order] = total
     if any(a[2] for a in axes):
         phase = sum(a[2] * d for a, d in zip(axes, deltas, strict=True))
         acc *= (np.cos(phase) + 1j * np.sin(phase))[:, None]

@@ -16,12 +16,14 @@ and ``E = V^T G V``,
 is symmetric positive definite for any ``W`` of full rank, and ``M G`` has the spectrum of ``W^T W G`` on the
 ``G``-orthogonal complement of the modes, with the modes themselves at exactly 1. Craig's method takes the factored
 form ``M = L^T L``, ``L = [W P; S V^T]`` with ``S^T S = E^-1`` (``L`` has ``N + k`` rows; it is injective, so the
-preconditioned constraints have the solutions of the original ones). ``G V`` costs ``k`` NUFFT pairs once; every
-application ``O(N k)`` besides ``W``. Preconditioned CG to 1e-10 on ``G`` (uniform random points, the Scale rows of
-benchmarks/bench_scale.py): 1-d N = 1e5, K = 2^17, Sobolev(1.5) 529 iterations with ``W`` alone, 108 / 87 / 113 / 78
-with width 4 / 8 / 16 / 32; LFP(1,1) 54 and 31 / 22 (width 4 / 8); 2-d N = 8e4, K = 256, Sobolev(2) 467 and
-216 / 187 (width 2 / 4); N = 2e4, K = 128, LFP(1,1) 208 and 162 / 159 / 151 (width 1 / 2 / 4); 3-d N = 2e4, K = 24,
-Sobolev(2), the KL factor, 85 and 50 / 41 / 36 (width 1 / 2 / 3).
+preconditioned constraints have the solutions of the original ones). ``G V`` costs one type-1 transform (of ones,
+on the box widened by ``width``: each mode's is a shift of it) and ``(k + 1) / 2`` type-2 transforms (a complex mode
+gives its cos and sin columns) once (:func:`mode_products`); every application ``O(N k)`` besides ``W``.
+Preconditioned CG to 1e-10 on ``G`` (uniform random points, the Scale rows of benchmarks/bench_scale.py): 1-d
+N = 1e5, K = 2^17, Sobolev(1.5) 529 iterations with ``W`` alone, 108 / 87 / 113 / 78 with width 4 / 8 / 16 / 32;
+LFP(1,1) 54 and 31 / 22 (width 4 / 8); 2-d N = 8e4, K = 256, Sobolev(2) 467 and 216 / 187 (width 2 / 4); N = 2e4,
+K = 128, LFP(1,1) 208 and 162 / 159 / 151 (width 1 / 2 / 4); 3-d N = 2e4, K = 24, Sobolev(2), the KL factor, 85 and
+50 / 41 / 36 (width 1 / 2 / 3).
 
 Examples
 --------
@@ -40,21 +42,26 @@ import numpy as np
 
 from .. import transforms
 
-__all__ = ["TwoLevel", "two_level", "low_modes", "coarse_memory", "COARSE_WIDTH"]
+__all__ = ["TwoLevel", "two_level", "low_modes", "mode_products", "coarse_memory", "COARSE_WIDTH"]
 
 # The half-width of the box of corrected modes by dimension (1 + (2 w + 1)^d - 1 real columns: 17, 25, 27), from the
-# measurements in the module docstring: each column costs a NUFFT pair of set-up, so 3-d stops at width 1.
+# measurements in the module docstring: each column costs half a type-2 transform of set-up (mode_products), so 3-d
+# stops at width 1 (width 2 would be 63 transforms for 9 fewer iterations).
 COARSE_WIDTH = {1: 8, 2: 2, 3: 1}
 # Columns of V transformed together (bounds the coefficient arrays of G V at 8 boxes).
 _CHUNK = 8
 # Eigenvalues of E below this fraction of its largest are dropped with their directions (modes the points cannot
 # tell apart, or a free mode's remnant after projection).
 _RCOND = 1e-12
+# G V from the products of the modes themselves (mode_products) when the modes at the points are no worse conditioned
+# than this: the coefficients X of V = B X then scale the products' errors by at most this factor.
+_COND_MAX = 100.0
 
 
 def coarse_memory(N, M, dim, width=None):
     """Peak bytes of :func:`two_level` and its :class:`TwoLevel`: ``V``, ``G V`` and their scaled copies (``N k``
-    each, and the SVD's), and one chunk of ``G V``'s coefficients (``M _CHUNK`` complex, twice).
+    each, and the SVD's), and one chunk of ``G V``'s coefficients (``M _CHUNK`` complex, twice; :func:`mode_products`
+    holds one chunk, its copy for finufft and the widened transform of ones, no more).
 
     Examples
     --------
@@ -162,27 +169,101 @@ def two_level(W, t, g, *, width, eps, project=None):
     """
     N, dim = t.shape
     project = (lambda r: r) if project is None else project
-    K = g.shape[0] // 2
     if width < 0:
-        V = np.zeros((N, 0))
-    else:
-        # an orthonormal basis of the projected modes' span; the singular vectors, not a QR without pivoting, whose
-        # column for a mode the projection removed (the free constant) is an arbitrary direction outside that span
-        U, sv, _ = np.linalg.svd(project(low_modes(t, int(width))), full_matrices=False)
-        V = U[:, sv > 1e-8 * max(float(sv.max(initial=0.0)), 1e-300)]
+        return TwoLevel(W, np.zeros((N, 0)), np.zeros((N, 0)))
+    B = low_modes(t, int(width))
+    # an orthonormal basis of the projected modes' span; the singular vectors, not a QR without pivoting, whose
+    # column for a mode the projection removed (the free constant) is an arbitrary direction outside that span
+    U, sv, _ = np.linalg.svd(project(B), full_matrices=False)
+    V = U[:, sv > 1e-8 * max(float(sv.max(initial=0.0)), 1e-300)]
+    if not V.shape[1]:
+        return TwoLevel(W, V, np.zeros_like(V))
+    # V = B X when the projection keeps the span of the modes (free modes inside the corrected box, or none), and
+    # then G V = P (G_0 B) X with G_0 B from one transform of ones and (k + 1) / 2 of the complex modes
+    # (mode_products) instead of k transform pairs: one process, against one NUFFT pair (eps 1e-12) timed in the same
+    # run, with the free constant projected out, the shared machine loaded: 2-d N = 8e4, K = 256, eps 1e-10: 23-46
+    # pairs -> 10-17; 3-d N = 2e4, K = 24: 20-46 -> 6-13; 1-d N = 1e5, K = 2^17, eps 1e-14: 19-23 -> 10-12. X by the
+    # normal equations (B^T B is k x k: 5 ms at N = 8e4, k = 25, where an SVD of B took 71 ms, a pair), used only when
+    # B is well conditioned (the products' errors then stay those of the transforms, and the equations' ~cond(B)^2 u)
+    # and X reproduces V to the transforms' tolerance; otherwise the columns of V are transformed
+    lam, E = np.linalg.eigh(B.T @ B)
+    if lam[0] > _COND_MAX ** -2 * lam[-1]:
+        X = E @ ((E.T @ (B.T @ V)) / lam[:, None])
+        if np.max(np.abs(B @ X - V)) <= eps * np.max(np.abs(V)):
+            return TwoLevel(W, V, project(mode_products(t, g, int(width), eps=eps) @ X))
+    return TwoLevel(W, V, project(_column_products(V, t, g, eps)))
+
+
+def mode_products(t, g, width, *, eps):
+    """``G_0 B`` for the unprojected kernel matrix ``G_0 = Phi diag(g) Phi^H`` at angles `t` (N, d) and ``B`` the
+    real Fourier modes ``|k|_inf <= width`` at the points (:func:`low_modes`, in its column order).
+
+    With ``S = Phi^H 1`` on the box widened by `width` (one type-1 transform), the mode ``e_j = e^{i k_j.t}`` has
+    ``(Phi^H e_j)(k) = S(k - k_j)``, a shift; ``G_0`` is real (``g`` even), so the cos and sin columns of ``k_j`` are
+    the real and imaginary parts of ``G_0 e_j``. That is one type-1 transform and ``((2 width + 1)^d + 1) / 2``
+    type-2 transforms, where transforming the real columns costs ``(2 width + 1)^d`` of each.
+
+    Parameters
+    ----------
+    t : ndarray, shape (N, d)
+        Angles.
+    g : ndarray, shape ``(2K+1,)*d``
+        Real, even in ``k``.
+    width : int
+        Half-width of the box of modes, ``>= 0``.
+    eps : float
+        finufft tolerance.
+
+    Returns
+    -------
+    ndarray, shape ``(N, (2 width + 1)^d)``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = 2 * np.pi * np.random.default_rng(0).random((30, 1))
+    >>> g = 1.0 / (1.0 + np.arange(-8, 9) ** 2.0)
+    >>> G0 = (g * np.exp(1j * (t - t.T)[..., None] * np.arange(-8, 9))).sum(axis=-1).real
+    >>> bool(np.allclose(mode_products(t, g, 1, eps=1e-14), G0 @ low_modes(t, 1), rtol=0, atol=1e-10))
+    True
+    """
+    N, dim = t.shape
+    K = g.shape[0] // 2
+    grid = np.stack(np.meshgrid(*[np.arange(-width, width + 1)] * dim, indexing="ij"), axis=-1).reshape(-1, dim)
+    shifts = np.concatenate([np.zeros((1, dim), dtype=int), grid[[tuple(k) > tuple(-k) for k in grid]]])
+    S = transforms.NufftPlan(t, K + width, eps=eps).adjoint(np.ones(N, dtype=complex))
+    out = np.empty((N, 2 * len(shifts) - 1))
+    # chunks of equal width (at most _CHUNK boxes): a padded last chunk would transform zero columns
+    n = len(shifts)
+    chunk = -(-n // -(-n // _CHUNK))
+    plan = transforms.NufftPlan(t, K, n_trans=chunk, eps=eps)
+    coef = np.zeros(g.shape + (chunk,), dtype=complex)
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        for j in range(start, stop):
+            coef[..., j - start] = g * S[tuple(slice(width - s, width - s + 2 * K + 1) for s in shifts[j])]
+        coef[..., stop - start:] = 0.0
+        vals = plan.evaluate(coef)[:, :stop - start]
+        for j in range(start, stop):
+            out[:, j] = vals[:, j - start].real
+            if j:
+                out[:, n - 1 + j] = vals[:, j - start].imag
+    return out
+
+
+def _column_products(V, t, g, eps):
+    """``G_0 V`` column by column: a type-1 and a type-2 transform each."""
+    N, k = V.shape
+    K = g.shape[0] // 2
     GV = np.empty_like(V)
-    k = V.shape[1]
-    if k:
-        # chunks of equal width (at most _CHUNK): a padded last chunk would transform zero columns (17 columns in
-        # chunks of 8 cost 24; one process, best of 2, eps 1e-14: 1-d N = 1e5, K = 2^17 0.55 s against 0.71 s,
-        # 2-d N = 8e4, K = 256 1.61 s against 1.91 s, 3-d N = 2e4, K = 24 2.41 s against 2.78 s)
-        chunk = -(-k // -(-k // _CHUNK))
-        plan = transforms.NufftPlan(t, K, n_trans=chunk, eps=eps)
-        for start in range(0, k, chunk):
-            cols = V[:, start:start + chunk]
-            pad = np.zeros((N, chunk))
-            pad[:, :cols.shape[1]] = cols
-            coef = plan.adjoint(pad)
-            coef *= g[..., None]
-            GV[:, start:start + chunk] = project(plan.evaluate(coef).real[:, :cols.shape[1]])
-    return TwoLevel(W, V, GV)
+    # chunks of equal width (at most _CHUNK): a padded last chunk would transform zero columns
+    chunk = -(-k // -(-k // _CHUNK))
+    plan = transforms.NufftPlan(t, K, n_trans=chunk, eps=eps)
+    for start in range(0, k, chunk):
+        cols = V[:, start:start + chunk]
+        pad = np.zeros((N, chunk))
+        pad[:, :cols.shape[1]] = cols
+        coef = plan.adjoint(pad)
+        coef *= g[..., None]
+        GV[:, start:start + chunk] = plan.evaluate(coef).real[:, :cols.shape[1]]
+    return GV
