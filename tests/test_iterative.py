@@ -376,17 +376,35 @@ def _dense_1d(N, K, noise, seed=0):
     return Problem(2 * np.pi * x[:, None], y[:, None], K, Sobolev(s=1.5).box(K), eps=1e-13)
 
 
-def test_one_d_preconditioner_is_the_kl_factor_where_points_are_dense_and_data_resolved():
-    # the 1-d default: the KL factor at 0.5 points per 1/K with smooth data (their jumps between neighbours are about
-    # 2e-3 max |y| per 1/K of distance, against the threshold 1); the chain for the same points with noise (jumps
-    # of 0.1 max |y| between points far closer than 1/K) and for sparse points (0.05 per 1/K)
+def test_one_d_preconditioner_is_the_kl_factor_where_the_data_are_resolved():
+    # the 1-d default: the KL factor with smooth data (their jumps between neighbours are about 2e-3 max |y| per 1/K
+    # of distance, against the threshold 1), at dense and sparse points; the chain for the same points with noise
+    # (jumps of 0.1 max |y| between points far closer than 1/K)
     assert iterative._one_d_preconditioner(_dense_1d(2000, 2000, 0.0)) == "kl"
+    assert iterative._one_d_preconditioner(_dense_1d(200, 2000, 0.0)) == "kl"
     assert iterative._one_d_preconditioner(_dense_1d(2000, 2000, 0.1)) == "vecchia"
-    assert iterative._one_d_preconditioner(_dense_1d(200, 2000, 0.0)) == "vecchia"
     # a second right-hand side that jumps decides for both
     p = _dense_1d(2000, 2000, 0.0)
     rough = np.random.default_rng(1).standard_normal(2000)
     assert iterative._one_d_preconditioner(Problem(p.t, np.c_[p.rhs, rough], p.K, p.g, eps=p.eps)) == "vecchia"
+
+
+@pytest.mark.parametrize(("dim", "K", "s", "bound"), [(1, 8000, 1.5, 5), (2, 64, 2.0, 10)])
+def test_the_spacing_floor_keeps_the_spectrum_narrow_at_sparse_points(dim, K, s, bound):
+    # 700 uniform random points, about 0.04 per 1/K (1-d) and per cell (2-d): the resolution floor holds a point or
+    # none, and a point close to another conditions on too few (condition of L^T G L 52 / 48 with that floor alone);
+    # the solver's floor, a few of the points' spacings, narrows it (2.0 / 4.8), against the exact dense G
+    from fpnorm.solvers.precondition import box_kernel, build_kl_factor
+    N = 700
+    g = Sobolev(s=s, dim=dim).box(K)
+    kvec = np.stack(np.meshgrid(*[np.arange(-K, K + 1)] * dim, indexing="ij"), axis=-1).reshape(-1, dim)
+    x = np.random.default_rng(dim).random((N, dim))
+    ph = 2 * np.pi * x @ kvec.T.astype(float)
+    G = (np.cos(ph) * g.reshape(-1)) @ np.cos(ph).T + (np.sin(ph) * g.reshape(-1)) @ np.sin(ph).T
+    del ph
+    L, _ = build_kl_factor(x, box_kernel(g), floor=iterative._column_floor(N, K, dim))
+    ev = np.linalg.eigvalsh(L.toarray().T @ G @ L.toarray())
+    assert ev[0] > 0 and ev[-1] / ev[0] < bound
 
 
 def test_a_stalled_kl_run_goes_on_with_the_chain(monkeypatch):

@@ -26,10 +26,10 @@ progress (nearly coincident points, rough data: ``sum |c_k| >> max |y|``) the ru
 (:class:`_ProductTiers`).
 
 Preconditioner (:data:`DEFAULT_PRECONDITIONER`): in d >= 2 the KL-minimising factor of
-:mod:`fpnorm.solvers.precondition` (``preconditioner="kl"``): a radius pattern ``max(rho * l_i, FLOOR[d] / K)`` in an
-``r``-net maximin ordering, so coarse points condition on a wide neighbourhood and no point on less than the box
-kernel's resolution; ``W`` is its transpose (``W^T W = L L^T ~ G^-1``). In 1-d (``"auto"``) that factor too where the
-points are dense against the box (from 0.15 points per ``1/K``) and the data resolved by it, else the Vecchia factor of
+:mod:`fpnorm.solvers.precondition` (``preconditioner="kl"``): a radius pattern ``max(rho * l_i, FLOOR[d] / K,
+_SPACING[d] N^(-1/d))`` in an ``r``-net maximin ordering, so coarse points condition on a wide neighbourhood and no
+point on less than the box kernel's resolution or a few of the points' spacings; ``W`` is its transpose (``W^T W = L L^T
+~ G^-1``). In 1-d (``"auto"``) that factor too where the data are resolved by the box, else the Vecchia factor of
 :mod:`fpnorm.solvers.vecchia` (``"vecchia"``: the sorted chain, whose two-point increments keep the products' rounding
 small at nearly coincident points however the data jump there; coarse to fine on dyadic grids in higher d), to which a
 KL solve that stalls also turns. Either is corrected on the lowest Fourier modes by the two-level balancing
@@ -46,6 +46,7 @@ from .._internal.progress import residual_progress
 from .._internal.threads import single_threaded
 from .certify import certified_values
 from .coarse import COARSE_WIDTH, coarse_memory, two_level
+from .maximin import FLOOR
 from .precondition import finite_weights, kl_factor, local_kernel, table_memory
 from .problem import FreeModes, Solution, SolveInfo, relative_residual, values_at_points
 from .vecchia import NEIGHBOURS, coarse_to_fine, vecchia_factor, vecchia_memory
@@ -55,27 +56,33 @@ __all__ = ["solve_iterative", "iterative_memory", "vecchia_factor", "coarse_to_f
 
 # Preconditioners of solve_iterative: "kl" the KL factor in maximin ordering (:mod:`fpnorm.solvers.precondition`),
 # "vecchia" the nearest-neighbour factor of :mod:`fpnorm.solvers.vecchia` (sorted order in 1-d), "auto" (1-d) one of
-# them by the points' density and the data (DEFAULT_PRECONDITIONER).
+# them by the data (DEFAULT_PRECONDITIONER).
 PRECONDITIONERS = ("kl", "vecchia", "auto")
 # The default preconditioner by dimension (uniform random points, rtol 1e-10, the two-level correction on top). In
 # d >= 2 the KL factor with its resolution floor (fpnorm.solvers.precondition): 2-d N = 8e4, K = 256, Sobolev(2)
 # 27 iterations against the Vecchia factor's 372; N = 2e4, K = 128, LFP(1,1) 13 against 190; 3-d N = 2e4, K = 24,
-# Sobolev(2) 16 against 57 without the floor. In 1-d, "auto" (_one_d_preconditioner): the KL factor (floor 8 / K)
-# where the points are dense against the box and the data resolved by it, the sorted chain elsewhere.
+# Sobolev(2) 16 against 57 without the floor. In 1-d, "auto" (_one_d_preconditioner): the KL factor where the data
+# are resolved by the box, the sorted chain elsewhere. Iterations at K = 2^17, Sobolev(1.5), uniform random points
+# (KL with the spacing floor below / chain): N = 5000 9 / 16, 2e4 10 / 23, 5e4 10 / 36, 1e5 25 / 99 (other draws of
+# the 1e5 points, with the floor 8 / K alone: 23 / 154, 37 / 150, 32 / 1146); LFP(1,1), N = 1e5: 9 / 32.
 DEFAULT_PRECONDITIONER = {1: "auto", 2: "kl", 3: "kl"}
-# 1-d: the KL factor from _DENSE points per 1 / K. Iterations at K = 2^17, Sobolev(1.5), uniform random points (KL /
-# chain): N = 5000 44 / 16, 2e4 54 / 23, 3e4 44 / 29, 4e4 35 / 31, 5e4 27 / 36, 1e5 24 / 109 (other draws of the
-# 1e5 points: 23 / 154, 37 / 150, 32 / 1146); LFP(1,1), N = 1e5: 9 / 32. Where points are sparse the chain's
-# sorted neighbours already screen the kernel, and the KL columns (rho l_i wide) see fewer of them.
-_DENSE = 0.15
-# ... and only where the data are resolved by the box: no two points closer than 1 / K whose data differ by more than
-# _RESOLVED max |y| times their distance in units of 1 / K (smooth data: max |y'| / (K max |y|), 5e-5 on the benchmark
-# rows). Data that jump between nearly coincident points (noise) make the solution's sum |c_k| huge (5e5 max |y| at
+# The data are resolved by the box when no two neighbouring points carry data that differ by more than _RESOLVED
+# max |y| times their distance in units of 1 / K (smooth data: max |y'| / (K max |y|), 5e-5 on the benchmark rows).
+# Data that jump between nearly coincident points (noise) make the solution's sum |c_k| huge (5e5 max |y| at
 # N = 1e5, K = 2^17), and the KL columns at those points weigh their whole 8 / K neighbourhood by up to
 # 3e9 / sqrt(kappa(0)): the products' rounding, amplified that much, stalled Craig's misfit at 2.8e-2 (Sobolev(1),
 # noise 0.1), where the chain's two-point increments cancel it (139 iterations). A KL solve that still stalls goes on
 # with the chain.
 _RESOLVED = 1.0
+# Smallest radius of the "kl" factor's columns in units of the points' mean spacing N^(-1/d), by dimension, next to
+# the kernel's resolution floor (fpnorm.solvers.maximin.FLOOR): where points are sparse against the box that floor
+# holds a point or none, and a point close to another then conditions on too few to see the kernel's local shape.
+# Iterations (uniform random points, rtol 1e-10, K = 2^17 Sobolev(1.5) in 1-d, K = 256 Sobolev(2) in 2-d) at 0 / 4 /
+# 6 / 8 spacings in 1-d: N = 5000 44 / 11 / 9, 2e4 54 / 15 / 10 / 9, 1e5 24 / 25 / 25 / 24 (the resolution floor
+# is wider there); 2-d at 0 / 1 / 2 / 3: N = 5000 52 / 39 / 19, 2e4 64 / 64 / 23, 8e4 27 / 27 / 27 / 17 (the factor
+# 29 NUFFT pairs at 2 against 51 at 3). 3-d keeps the resolution floor alone: N = 5000, K = 24 took 21 / 15 / 13 at
+# 0 / 1.5 / 2, but N = 2e4 16 / 16 / 15 with the factor 25 / 39 / 49 pairs.
+_SPACING = {1: 6.0, 2: 2.0}
 # Largest column of the "kl" factor here, by dimension (default fpnorm.solvers.maximin.MAX_SET): with the
 # two-level correction, 3-d columns of 32 points need the iterations of 64 at two thirds of the factor's cost
 # (Sobolev(2), uniform random points, one process, best of 3: N = 2e4, K = 24 factor 1.83 s against 2.67 s, 57 and 57
@@ -243,13 +250,18 @@ class _ProductTiers:
         return gain > _LOOSE_PROGRESS
 
 
+def _column_floor(N, K, dim):
+    """The KL factor's smallest column radius for `N` points in a box of half-width `K`: the kernel's resolution
+    floor or ``_SPACING[d]`` mean spacings, whichever is wider."""
+    return max(FLOOR.get(dim, 2.0) / max(K, 1), _SPACING.get(dim, 0.0) * N ** (-1.0 / dim))
+
+
 def _one_d_preconditioner(problem):
-    """"kl" or "vecchia" for a 1-d problem (``_DENSE``, ``_RESOLVED``): the KL factor where the points are dense
-    against the box and neighbouring points closer than ``1/K`` carry data that differ by at most ``_RESOLVED``
-    ``max |y|`` per ``1/K`` of their distance."""
+    """"kl" or "vecchia" for a 1-d problem: the KL factor where neighbouring points carry data that differ by at most
+    ``_RESOLVED max |y|`` per ``1/K`` of their distance (every column of the right-hand sides)."""
     K, N = problem.K, problem.N
-    if N < _DENSE * (2 * K + 1) or N < 2:
-        return "vecchia"
+    if N < 2:
+        return "kl"
     order = np.argsort(np.mod(problem.t[:, 0], 2 * np.pi), kind="stable")
     z = np.mod(problem.t[order, 0], 2 * np.pi)
     y = problem.rhs[order]
@@ -431,7 +443,8 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         nonlocal local
         if kind == "kl":
             # kept for the truncation estimate, which refactors this kernel plus its tail on the same pattern
-            local = local_kernel(problem.t / (2 * np.pi), problem.g, rho=rho, max_set=_KL_MAX_SET.get(dim))
+            local = local_kernel(problem.t / (2 * np.pi), problem.g, rho=rho, max_set=_KL_MAX_SET.get(dim),
+                                 floor=_column_floor(N, K, dim))
             W = kl_factor(local.pattern, local.kappa0, local.variograms).T.tocsr()
         else:
             W = vecchia_factor(problem.t, finite_weights(problem.g), neighbours=neighbours, eps=1e-14)

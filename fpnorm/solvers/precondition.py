@@ -300,7 +300,7 @@ def finite_weights(g):
     return np.where(np.isinf(g), float(finite.max()) if finite.size else 1.0, g)
 
 
-def local_kernel(points, g, *, rho=None, max_set=None):
+def local_kernel(points, g, *, rho=None, max_set=None, floor=None):
     """The box kernel of ``g = gamma(k)^2`` on its KL pattern (:class:`LocalKernel`), free entries of ``g`` as
     :func:`finite_weights` sets them.
 
@@ -310,8 +310,8 @@ def local_kernel(points, g, *, rho=None, max_set=None):
         In periods on the unit torus.
     g : ndarray, shape ``(2K+1,)*d``
         Nonnegative, ``inf`` at free modes.
-    rho, max_set
-        As in :func:`build_kl_factor`; the floor is ``FLOOR[d] / K``.
+    rho, max_set, floor
+        As in :func:`build_kl_factor` (default floor ``FLOOR[d] / K``).
 
     Returns
     -------
@@ -325,7 +325,7 @@ def local_kernel(points, g, *, rho=None, max_set=None):
     (0.9, [1, 2, 3, 4])
     """
     kernel = box_kernel(finite_weights(g))
-    pattern = kl_pattern(points, resolution=kernel.resolution, rho=rho, max_set=max_set)
+    pattern = kl_pattern(points, resolution=kernel.resolution, rho=rho, max_set=max_set, floor=floor)
     return LocalKernel(pattern, kernel.kappa0, local_variograms(pattern, kernel))
 
 
