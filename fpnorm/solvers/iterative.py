@@ -93,9 +93,10 @@ _SPACING = {1: 6.0, 2: 2.0}
 _KL_MAX_SET = {3: 32}
 
 # Local pairs a point of the "kl" factor at most about (their kernel values are kept through the solve for the
-# truncation estimate): measured 95 at 2-d N = 8e4, K = 256 (rho 3, sets of 13.8 points on average) and 358 at 3-d
-# N = 2e4, K = 24 (sets of at most 32 points: 496 pairs).
-_LOCAL_PAIRS = {2: 128, 3: 496}
+# truncation estimate): measured 42 in 1-d (uniform random points, N = 5000 .. 1e5, K = 2^17: sets of 9.2 points on
+# average), 83-95 in 2-d (K = 256, N = 5000 .. 8e4: 12.8-13.8 points) and 358 at 3-d N = 2e4, K = 24 (sets of at
+# most 32 points: 496 pairs).
+_LOCAL_PAIRS = {1: 64, 2: 128, 3: 496}
 
 # Iterations per Krylov run: refinement then restarts on the exactly measured remainder, which resets the rounding
 # that the recurrences accumulate on nearly singular problems (measured: runs of 200 reach 1e-11 where one long run
@@ -170,10 +171,10 @@ def iterative_memory(N, M, m=1, dim=1, neighbours=NEIGHBOURS):
     """Peak bytes of :func:`solve_iterative`: NUFFT plans' fine grids, Krylov vectors, the preconditioner setup.
 
     The sparse factor is modelled by the Vecchia factor's sets, plus the KL factor's kernel table in d >= 2 (whichever
-    factor runs) and its kernel values on the local pairs, kept for the truncation estimate (``_LOCAL_PAIRS`` a
-    point). Measured peaks of the KL factor (tracemalloc, uniform random points, Sobolev(2)) against that:
-    277 MiB against 531 at N = 8e4, K = 256 (2-d); 290 against 424 at N = 2e4, K = 24 (3-d, where the table is
-    172 MiB).
+    factor runs; in 1-d both may) and its kernel values on the local pairs, kept for the truncation estimate
+    (``_LOCAL_PAIRS`` a point). Measured peaks of the KL factor (tracemalloc, uniform random points, Sobolev(2)) against
+    that: 277 MiB against 531 at N = 8e4, K = 256 (2-d); 290 against 424 at N = 2e4, K = 24 (3-d, where the table is 172
+    MiB).
     ``build_kl_factor`` checks its actual sets before it allocates their matrices.
     """
     grid = 16 * M * (2**dim) * m * 3          # up to three plans (check, loose, tight), oversampling 2 per axis
