@@ -3,6 +3,7 @@ iterative solves it preconditions against dense references."""
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from fpnorm import PowerLaw, Sobolev
 from fpnorm.solvers import Problem, solve
@@ -204,3 +205,17 @@ def test_with_factor_keeps_the_correction_around_another_factor():
     r = np.random.default_rng(0).standard_normal((64, 2))
     assert np.allclose(moved.apply(r), fresh.apply(r), rtol=1e-12, atol=1e-12 * np.abs(fresh.apply(r)).max())
     assert np.allclose(moved.apply_factor(r), W2.T @ (W2 @ r))
+
+
+def test_bad_arguments_are_named():
+    t = 2 * np.pi * np.random.default_rng(0).random((20, 2))
+    g = np.ones((5, 5))
+    with pytest.raises(ValueError, match="`g`"):
+        mode_products(t, np.ones((5, 4)), 1, eps=1e-12)
+    with pytest.raises(ValueError, match="`g`"):
+        mode_products(t, np.ones(5), 1, eps=1e-12)
+    with pytest.raises(ValueError, match="`width`"):
+        mode_products(t, g, -1, eps=1e-12)
+    two = two_level(sp.identity(20, format="csr"), t, g, width=1, eps=1e-12)
+    with pytest.raises(ValueError, match="`W`"):
+        two.with_factor(sp.identity(19, format="csr"))

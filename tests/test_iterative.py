@@ -1,5 +1,6 @@
 """The matrix-free iterative path: its preconditioner, its stopping rule, its memory check, and the method choice."""
 
+import mpmath
 import numpy as np
 import pytest
 from conftest import mp_values
@@ -10,6 +11,7 @@ import fpnorm.solvers.iterative as iterative
 from fpnorm import AccuracyWarning, FPInterpolator, MemoryEstimateError, PowerLaw, Sobolev
 from fpnorm.solvers import Problem, choose_method
 from fpnorm.solvers.iterative import coarse_to_fine, solve_iterative, vecchia_factor
+from fpnorm.solvers.precondition import box_kernel, build_kl_factor
 from fpnorm.transforms import kernel_matrix
 
 
@@ -383,6 +385,10 @@ def test_one_d_preconditioner_is_the_kl_factor_where_the_data_are_resolved():
     assert iterative._one_d_preconditioner(_dense_1d(2000, 2000, 0.0)) == "kl"
     assert iterative._one_d_preconditioner(_dense_1d(200, 2000, 0.0)) == "kl"
     assert iterative._one_d_preconditioner(_dense_1d(2000, 2000, 0.1)) == "vecchia"
+    # an offset (which a free constant would fit) does not hide the jumps
+    noisy = _dense_1d(2000, 2000, 0.1)
+    shifted = Problem(noisy.t, noisy.rhs + 1e6, noisy.K, noisy.g, eps=noisy.eps)
+    assert iterative._one_d_preconditioner(shifted) == "vecchia"
     # a second right-hand side that jumps decides for both
     p = _dense_1d(2000, 2000, 0.0)
     rough = np.random.default_rng(1).standard_normal(2000)
@@ -394,7 +400,6 @@ def test_the_spacing_floor_keeps_the_spectrum_narrow_at_sparse_points(dim, K, s,
     # 700 uniform random points, about 0.04 per 1/K (1-d) and per cell (2-d): the resolution floor holds a point or
     # none, and a point close to another conditions on too few (condition of L^T G L 52 / 48 with that floor alone);
     # the solver's floor, a few of the points' spacings, narrows it (2.0 / 4.8), against the exact dense G
-    from fpnorm.solvers.precondition import box_kernel, build_kl_factor
     N = 700
     g = Sobolev(s=s, dim=dim).box(K)
     kvec = np.stack(np.meshgrid(*[np.arange(-K, K + 1)] * dim, indexing="ij"), axis=-1).reshape(-1, dim)
@@ -412,7 +417,6 @@ def test_a_stalled_kl_run_goes_on_with_the_chain(monkeypatch):
     # Craig's runs can correct (forced here, as if the data looked resolved: alone it stalls at 0.14); the default
     # goes on with the chain and reaches rtol. The residual is checked in mpmath at the solver's own angles, where
     # the direct double sum misfits most and at the pairs.
-    import mpmath
     rng = np.random.default_rng(5)
     N, K = 2000, 2048
     x = rng.random(N - 20)

@@ -169,6 +169,12 @@ def test_bad_arguments_are_named():
         build_kl_factor(np.array([0.1, 0.5]), Kernel(1.0, lambda z: np.ones(len(z)), 1, -1.0))
     with pytest.raises(ValueError, match="`points`"):
         build_kl_factor(np.zeros((3, 2)), box_kernel(np.ones(3)))
+    pattern = kl_pattern(np.array([0.1, 0.5, 0.7]), floor=1.0)           # each point with every earlier one: 3 pairs
+    with pytest.raises(ValueError, match="`variograms`"):
+        kl_factor(pattern, 1.0, np.ones(2))
+    for bad in (0.0, np.inf):
+        with pytest.raises(ValueError, match="`kappa0`"):
+            kl_factor(pattern, bad, np.ones(3))
 
 
 def test_a_pattern_factors_the_kernel_plus_other_stationary_terms_exactly():

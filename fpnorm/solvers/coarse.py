@@ -140,6 +140,8 @@ class TwoLevel:
         >>> bool(np.allclose(half.apply_factor(r), 0.25 * r)), half.modes == two.modes
         (True, True)
         """
+        if W.shape != self._W.shape:
+            raise ValueError(f"Expected `W` of shape {self._W.shape} (the correction's points), got {W.shape}.")
         out = copy.copy(self)
         out._W, out._WT = W, W.T.tocsr()
         return out
@@ -228,6 +230,11 @@ def mode_products(t, g, width, *, eps):
     True
     """
     N, dim = t.shape
+    g = np.asarray(g)
+    if g.ndim != dim or len(set(g.shape)) != 1 or g.shape[0] % 2 != 1:
+        raise ValueError(f"Expected `g` a box of shape (2K+1,)*{dim} (the points' dimension), got shape {g.shape}.")
+    if not (isinstance(width, (int, np.integer)) and width >= 0):
+        raise ValueError(f"Expected `width` a nonnegative integer, got {width!r}.")
     K = g.shape[0] // 2
     grid = np.stack(np.meshgrid(*[np.arange(-width, width + 1)] * dim, indexing="ij"), axis=-1).reshape(-1, dim)
     shifts = np.concatenate([np.zeros((1, dim), dtype=int), grid[[tuple(k) > tuple(-k) for k in grid]]])

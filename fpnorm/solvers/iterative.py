@@ -46,7 +46,7 @@ from .._internal.progress import residual_progress
 from .._internal.threads import single_threaded
 from .certify import certified_values
 from .coarse import COARSE_WIDTH, coarse_memory, two_level
-from .maximin import FLOOR
+from .maximin import resolution_floor
 from .precondition import finite_weights, kl_factor, local_kernel, table_memory
 from .problem import FreeModes, Solution, SolveInfo, relative_residual, values_at_points
 from .vecchia import NEIGHBOURS, coarse_to_fine, vecchia_factor, vecchia_memory
@@ -67,21 +67,25 @@ PRECONDITIONERS = ("kl", "vecchia", "auto")
 # the 1e5 points, with the floor 8 / K alone: 23 / 154, 37 / 150, 32 / 1146); LFP(1,1), N = 1e5: 9 / 32.
 DEFAULT_PRECONDITIONER = {1: "auto", 2: "kl", 3: "kl"}
 # The data are resolved by the box when no two neighbouring points carry data that differ by more than _RESOLVED
-# max |y| times their distance in units of 1 / K (smooth data: max |y'| / (K max |y|), 5e-5 on the benchmark rows).
+# times half the data's range times their distance in units of 1 / K (smooth data: about max |y'| / (K max |y|), 5e-5
+# on the benchmark rows).
 # Data that jump between nearly coincident points (noise) make the solution's sum |c_k| huge (5e5 max |y| at
 # N = 1e5, K = 2^17), and the KL columns at those points weigh their whole 8 / K neighbourhood by up to
 # 3e9 / sqrt(kappa(0)): the products' rounding, amplified that much, stalled Craig's misfit at 2.8e-2 (Sobolev(1),
-# noise 0.1), where the chain's two-point increments cancel it (139 iterations). A KL solve that still stalls goes on
-# with the chain.
+# noise 0.1), where the chain's two-point increments cancel it (139 iterations). A KL run that stops before its
+# budget (converged by its own products, flat or adrift) without halving the measured remainder hands the solve over
+# to the chain; one that uses its budget is slow rather than misled, and refinement goes on with it. _RESOLVED = 1 is
+# conservative: data band-limited to K may vary by up to 2 pi K max |y| per period (Bernstein), 2 pi per 1/K, and
+# such data go to the chain.
 _RESOLVED = 1.0
-# Smallest radius of the "kl" factor's columns in units of the points' mean spacing N^(-1/d), by dimension, next to
-# the kernel's resolution floor (fpnorm.solvers.maximin.FLOOR): where points are sparse against the box that floor
-# holds a point or none, and a point close to another then conditions on too few to see the kernel's local shape.
-# Iterations (uniform random points, rtol 1e-10, K = 2^17 Sobolev(1.5) in 1-d, K = 256 Sobolev(2) in 2-d) at 0 / 4 /
-# 6 / 8 spacings in 1-d: N = 5000 44 / 11 / 9, 2e4 54 / 15 / 10 / 9, 1e5 24 / 25 / 25 / 24 (the resolution floor
-# is wider there); 2-d at 0 / 1 / 2 / 3: N = 5000 52 / 39 / 19, 2e4 64 / 64 / 23, 8e4 27 / 27 / 27 / 17 (the factor
-# 29 NUFFT pairs at 2 against 51 at 3). 3-d keeps the resolution floor alone: N = 5000, K = 24 took 21 / 15 / 13 at
-# 0 / 1.5 / 2, but N = 2e4 16 / 16 / 15 with the factor 25 / 39 / 49 pairs.
+# Smallest radius of the "kl" factor's columns in units of the points' mean spacing N^(-1/d), by dimension, next to the
+# kernel's resolution floor (fpnorm.solvers.maximin.FLOOR): where points are sparse against the box that floor holds a
+# point or none, and a point close to another then conditions on too few to see the kernel's local shape. Iterations
+# (uniform random points, rtol 1e-10, K = 2^17 Sobolev(1.5) in 1-d, K = 256 Sobolev(2) in 2-d) at 0 / 4 / 6 / 8 spacings
+# in 1-d: N = 5000 44 / 11 / 9 / -, 2e4 54 / 15 / 10 / 9, 1e5 24 / 25 / 25 / 24 (the resolution floor is wider there; -
+# not measured); 2-d at 0 / 1 / 2 / 3: N = 5000 52 / 39 / 19 / -, 2e4 64 / 64 / 23 / -, 8e4 27 / 27 / 27 / 17 (the
+# factor 29 NUFFT pairs at 2 against 51 at 3). 3-d keeps the resolution floor alone: N = 5000, K = 24 took 21 / 15 / 13
+# at 0 / 1.5 / 2, but N = 2e4 16 / 16 / 15 with the factor 25 / 39 / 49 pairs.
 _SPACING = {1: 6.0, 2: 2.0}
 # Largest column of the "kl" factor here, by dimension (default fpnorm.solvers.maximin.MAX_SET): with the
 # two-level correction, 3-d columns of 32 points need the iterations of 64 at two thirds of the factor's cost
@@ -177,11 +181,16 @@ def iterative_memory(N, M, m=1, dim=1, neighbours=NEIGHBOURS):
     MiB).
     ``build_kl_factor`` checks its actual sets before it allocates their matrices.
     """
-    grid = 16 * M * (2**dim) * m * 3          # up to three plans (check, loose, tight), oversampling 2 per axis
-    vectors = 8 * N * m * 10 + 16 * M * m * 6    # point-space and coefficient-space Krylov vectors, temporaries
     K = (round(M ** (1.0 / dim)) - 1) // 2
     factor = vecchia_memory(N, neighbours, dim) + table_memory(K, dim) + 8 * N * _LOCAL_PAIRS.get(dim, 0)
-    return grid + vectors + factor + coarse_memory(N, M, dim)
+    return _krylov_memory(N, M, m, dim) + factor + coarse_memory(N, M, dim)
+
+
+def _krylov_memory(N, M, m, dim):
+    """Bytes of the NUFFT plans and the Krylov vectors of :func:`solve_iterative`."""
+    grid = 16 * M * (2**dim) * m * 3          # up to three plans (check, loose, tight), oversampling 2 per axis
+    vectors = 8 * N * m * 10 + 16 * M * m * 6    # point-space and coefficient-space Krylov vectors, temporaries
+    return grid + vectors
 
 
 class _ProductTiers:
@@ -251,15 +260,20 @@ class _ProductTiers:
         return gain > _LOOSE_PROGRESS
 
 
+def _chain(problem, neighbours):
+    """The Vecchia factor of the problem's box kernel (the sorted chain in 1-d)."""
+    return vecchia_factor(problem.t, finite_weights(problem.g), neighbours=neighbours, eps=1e-14)
+
+
 def _column_floor(N, K, dim):
     """The KL factor's smallest column radius for `N` points in a box of half-width `K`: the kernel's resolution
     floor or ``_SPACING[d]`` mean spacings, whichever is wider."""
-    return max(FLOOR.get(dim, 2.0) / max(K, 1), _SPACING.get(dim, 0.0) * N ** (-1.0 / dim))
+    return max(resolution_floor(1.0 / max(K, 1), dim), _SPACING.get(dim, 0.0) * N ** (-1.0 / dim))
 
 
 def _one_d_preconditioner(problem):
     """"kl" or "vecchia" for a 1-d problem: the KL factor where neighbouring points carry data that differ by at most
-    ``_RESOLVED max |y|`` per ``1/K`` of their distance (every column of the right-hand sides)."""
+    ``_RESOLVED`` times half the data's range per ``1/K`` of their distance (every column of the right-hand sides)."""
     K, N = problem.K, problem.N
     if N < 2:
         return "kl"
@@ -268,7 +282,8 @@ def _one_d_preconditioner(problem):
     y = problem.rhs[order]
     gap = np.diff(np.r_[z, z[0] + 2 * np.pi]) * (K / (2 * np.pi))             # neighbours' distance in 1/K
     jump = np.abs(np.diff(np.vstack([y, y[:1]]), axis=0))                       # (N, m)
-    scale = np.max(np.abs(y), axis=0)
+    # the data's size by half their range: an offset (which a free constant fits) does not hide their jumps
+    scale = 0.5 * (np.max(y, axis=0) - np.min(y, axis=0))
     return "kl" if np.all(jump <= _RESOLVED * scale * gap[:, None]) else "vecchia"
 
 
@@ -448,11 +463,15 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
                                  floor=_column_floor(N, K, dim))
             W = kl_factor(local.pattern, local.kappa0, local.variograms).T.tocsr()
         else:
-            W = vecchia_factor(problem.t, finite_weights(problem.g), neighbours=neighbours, eps=1e-14)
+            W = _chain(problem, neighbours)
         return two_level(W, problem.t, gp, width=COARSE_WIDTH.get(dim, 1) if width is None else width,
                          eps=tiers.loose or tiers.tight, project=project)
 
     two = two_level_factor(preconditioner)
+    # the factor's kept kernel values are modelled by their measured average (_LOCAL_PAIRS): where clusters fill the
+    # sets to MAX_SET they are several times that, so the work still to come is checked against what is left now
+    check_memory(_krylov_memory(N, problem.M, m, dim), f"the iterative solve's NUFFT plans and Krylov vectors ({N} "
+                 f"points x {problem.M} modes)", "Use a smaller K or fewer points.")
     scale = float(np.max(np.abs(rhs))) if rhs.size else 0.0
     if tiers.loose is not None and scale > 0:
         # the solution's sum |c_k| estimated from the preconditioner's dual, g Phi^H M P r (half a product pair)
@@ -492,15 +511,16 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         res = relative_residual(values, rhs)
         # a KL run that stopped short of its budget (converged by its own products, flat or adrift) and did not
         # halve the measured remainder: the products' rounding holds it back (_RESOLVED), and the chain goes on
-        if fallback and res > rtol and it < budget and not after <= 0.5 * size:
-            two, fallback = two_level_factor("vecchia"), False
+        switch = fallback and res > rtol and it < budget and not after <= 0.5 * size
+        if switch:                # the same correction (its modes and G V) around the chain
+            two, fallback = two.with_factor(_chain(problem, neighbours)), False
         if res < 0.5 * best[0] or after < 0.5 * mark:
             idle, mark = 0, after
         else:
             idle, mark = idle + it, max(mark, after)
         if res < best[0]:
             best = (res, coef, dual)
-        if it == 0:
+        if it == 0 and not switch:
             break
     ticks.close()
     res, coef, dual = best
@@ -508,9 +528,10 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
     if res > rtol:
         attempts.append(f"iterative: residual {res:.2e} after {used} Craig iterations in {runs} runs (maxiter "
                         f"{maxiter})")
-    # no factorisation to reuse: the preconditioner stands in for it as `dual` (M in d >= 2, the sparse factor's
-    # P W^T W P in 1-d), and the truncation estimate (fpnorm.solvers.truncation) refactors its own kernel on what
-    # `local` and `coarse` hand over: the KL pattern with G_K's values on it (d >= 2) and the two-level correction
+    # no factorisation to reuse: the truncation estimate (fpnorm.solvers.truncation) refactors its own kernel on what
+    # `local` and `coarse` hand over (the KL pattern with G_K's values on it, when the KL factor ran, and the
+    # two-level correction); `dual` is the preconditioner itself (M in d >= 2, the sparse factor's P W^T W P in 1-d),
+    # which a caller without those may use as an approximate G_K^-1
     preconditioner_dual = two.apply if dim >= 2 else two.apply_factor
 
     def dual_map(r):              # called after the solve: on one BLAS thread, as the solve (solvers._dense_work)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-__all__ = ["KLPattern", "kl_pattern", "maximin_ordering", "sparsity_sets", "unit_points", "RHO", "FLOOR", "MAX_SET"]
+__all__ = ["KLPattern", "kl_pattern", "maximin_ordering", "sparsity_sets", "unit_points", "resolution_floor", "RHO",
+           "FLOOR", "MAX_SET"]
 
 # Default sparsity radius by dimension, from the measured radius-vs-iterations curve with the floor below (uniform
 # random points, Sobolev(2), rtol 1e-10, solve_iterative in one process): 2-d N = 8e4, K = 256: 70 / 27 / 22 / 18
@@ -331,6 +332,18 @@ class KLPattern:
         return out
 
 
+def resolution_floor(resolution, dim):
+    """The smallest column radius for a kernel of this `resolution` (``1/K`` for a box of half-width ``K``):
+    ``FLOOR[d]`` of it.
+
+    Examples
+    --------
+    >>> resolution_floor(1 / 256, 2)
+    0.0078125
+    """
+    return FLOOR.get(dim, 2.0) * resolution
+
+
 def kl_pattern(points, *, resolution=0.0, rho=None, max_set=None, floor=None):
     """The maximin ordering and sparsity sets of a KL factor (:class:`KLPattern`).
 
@@ -363,7 +376,7 @@ def kl_pattern(points, *, resolution=0.0, rho=None, max_set=None, floor=None):
     if floor is None:
         if not 0 <= resolution < np.inf:
             raise ValueError(f"Expected `resolution` finite and nonnegative, got {resolution!r}.")
-        floor = FLOOR.get(dim, 2.0) * resolution
+        floor = resolution_floor(resolution, dim)
     floor = float(floor)
     if not 0 <= floor < np.inf:
         raise ValueError(f"Expected `floor` finite and nonnegative, got {floor!r}.")

@@ -363,6 +363,13 @@ def kl_factor(pattern, kappa0, variograms, *, jitter=JITTER):
     """
     N = pattern.points.shape[0]
     k0 = float(kappa0)
+    if not 0 < k0 < np.inf:
+        raise ValueError(f"Expected `kappa0` positive and finite, got {kappa0!r}.")
+    sizes = np.diff(pattern.indptr)
+    pairs = int(np.sum(sizes * (sizes - 1) // 2))
+    if np.shape(variograms) != (pairs,):
+        raise ValueError(f"Expected `variograms` of shape ({pairs},) (the pattern's local pairs), got "
+                         f"{np.shape(variograms)}.")
     rows, cols, vals = [], [], []
     used = 0
     for S, a, b in pattern.buckets():

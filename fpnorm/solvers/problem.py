@@ -179,7 +179,7 @@ class Solution:
     (the preconditioner) for the iterative one, which gives the solution's own dual variables in ``alpha`` (shape
     (N, m); None: ``dual(rhs)``). The iterative solver also hands over the parts of its preconditioner that the
     truncation estimate refactors for ``G_K`` plus its tail: ``local``, its KL factor's pattern with ``G_K``'s values
-    on it (:class:`fpnorm.solvers.precondition.LocalKernel`; None in 1-d, where it factors by the sorted chain), and
+    on it (:class:`fpnorm.solvers.precondition.LocalKernel`; None where it factored by the sorted chain alone), and
     ``coarse``, its two-level correction (:class:`fpnorm.solvers.coarse.TwoLevel`).
     :func:`fpnorm.solvers.truncation.truncation_error` uses them; the caller drops them all afterwards.
     """

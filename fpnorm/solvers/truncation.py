@@ -31,8 +31,8 @@ unconverged (2-d N = 8e4, K = 256, Sobolev(2): 41; 1-d N = 1e5, K = 2^17, Sobole
 converged one). So the estimate factors its own kernel: a KL factor (:mod:`fpnorm.solvers.precondition`) of
 ``kappa_K`` plus the tail as the operator applies it (the band by a Gaussian with its sum and second moment, the far
 tail by its model or, where that is its diagonal alone, a nugget ``T_0``), on the solve's own pattern and ``kappa_K``
-values in d >= 2 (only the tail's values at the local pairs and the column solves are new), on a pattern of its own
-in 1-d (where the solve factors by the sorted chain), inside the solve's two-level correction
+values when the solve ran the KL factor (only the tail's values at the local pairs and the column solves are new),
+on a pattern of its own where it ran the sorted chain (noisy 1-d data), inside the solve's two-level correction
 (:meth:`fpnorm.solvers.coarse.TwoLevel.with_factor`, its ``G_K V`` kept). Measured, the estimate with that factor
 against the solve's preconditioner (one process, uniform random points, smooth data): 2-d N = 2e4, K = 128, LFP(1,1)
 3 against 39 applications; 2-d N = 8e4, K = 256, Sobolev(2) 10 against 41 (unconverged); 3-d N = 2e4, K = 24,
@@ -339,8 +339,9 @@ def truncation_error(problem, dual, weight, *, alpha=None, coef=None, limit=None
         The solver's estimate of ``cond(G_K)`` (nan: unknown); a well-conditioned system allows looser transforms.
     local, coarse : LocalKernel, TwoLevel, optional
         An iterative solve's KL pattern with ``G_K``'s values on it and its two-level correction
-        (:attr:`Solution.local`, :attr:`Solution.coarse`): with both, the conjugate gradients are preconditioned by a
-        KL factor of the estimate's own kernel on that pattern instead of `dual` (Notes).
+        (:attr:`Solution.local`, :attr:`Solution.coarse`): given `coarse`, the conjugate gradients are preconditioned by
+        a KL factor of the estimate's own kernel, on `local`'s pattern (or one of its own when `local` is None),
+        instead of `dual` (Notes).
 
     Returns
     -------
@@ -357,26 +358,25 @@ def truncation_error(problem, dual, weight, *, alpha=None, coef=None, limit=None
     ``e^{i K x}``), which leaves it within a few percent of the true maximum; a ``h_inf`` that misses the data by more
     than ``_LIMIT_RESIDUAL`` falls back to the estimate.
 
-    Otherwise, see the module docstring for the maths. It is an estimate, not a bound. Measured against the exact
-    K = None interpolants in 1-d (409 cases: PowerLaw p = 2, 4, 6, LFP, Sobolev s = 1, 2; random, clustered, jittered
-    and nearly coincident points, N up to (2K+1)/2, noisy data) it was between 0.76 and 1.34 times the exact distance,
-    98% of them between 0.82 and 1.08 (tests/test_truncation.py asserts a factor 1.5), and in 2-d and 3-d between
-    0.91 and 1.11 times
-    ``max |h_K - h_8K|``. It rests on the dual variables ``alpha``, which carry about ``cond(G_K) eps`` relative
-    error: when the solver's condition estimate approaches ``1 / eps`` (points far closer than ``1/K`` with a smooth
-    weight) it is only an order of magnitude (measured: 15 times the distance at condition 1e26). Cost: per
+    Otherwise, see the module docstring for the maths. It is an estimate, not a bound. Measured against the exact K =
+    None interpolants in 1-d (409 cases: PowerLaw p = 2, 4, 6, LFP, Sobolev s = 1, 2; random, clustered, jittered and
+    nearly coincident points, N up to (2K+1)/2, noisy data) it was between 0.76 and 1.34 times the exact distance, 98%
+    of them between 0.82 and 1.08 (tests/test_truncation.py asserts a factor 1.5), and in 2-d and 3-d between 0.91 and
+    1.11 times ``max |h_K - h_8K|``. It rests on the dual variables ``alpha``, which carry about ``cond(G_K) eps``
+    relative error: when the solver's condition estimate approaches ``1 / eps`` (points far closer than ``1/K`` with a
+    smooth weight) it is only an order of magnitude (measured: 15 times the distance at condition 1e26). Cost: per
     conjugate-gradient iteration (one or two for resolved problems, up to about ten near N = (2K+1)^d / 2) one
     application of the solver's factorisation (or preconditioner) and two NUFFTs on the box ``|k|_inf <= 3K/2``; two
     more NUFFTs for ``alpha``; one FFT on a grid of about ``4 (3K)^d`` points. For an iterative solve (`local`,
-    `coarse`) a KL factor of the estimate's own kernel stands in for the factorisation (module docstring): its
-    columns cost about what the solve's did (in 1-d also its pattern, about 3 s at N = 1e5), and it takes 2-21
-    iterations on the Scale rows. Measured against the exact K = None interpolants at 0.76 points per ``1/K`` in
-    1-d (N = 400 .. 2000, Sobolev s = 1.5, 2, PowerLaw p = 6) and N near ``(2K+1)^d / 2`` in 2-d and 3-d, where the
-    reference fits its data well below the distance: 0.98-1.02 times the distance (tests/test_truncation.py); 0.99
-    and 1.03 times ``max |h_K - h_8K|`` at 1-d N = 2e4 and 1e5, where the solver's preconditioner as the dual left
-    the iterations at their cap and the figure 19 and 385 times high. Where ``cond(G_K)`` nears ``1 / eps``
-    (PowerLaw p = 6, N = 1000, K = 1315) it is again only an order of magnitude (4.3 times the distance; 1300 times
-    with the solver's preconditioner).
+    `coarse`) a KL factor of the estimate's own kernel stands in for the factorisation (module docstring): its columns
+    cost about what the solve's did (and its pattern too where the solve ran the sorted chain: about 3 s at 1-d N =
+    1e5), and it takes 2-21 iterations on the Scale rows. Measured against the exact K = None interpolants at 0.76
+    points per ``1/K`` in 1-d (N = 400 .. 2000, Sobolev s = 1.5, 2, PowerLaw p = 6) and N near ``(2K+1)^d / 2`` in 2-d
+    and 3-d, where the reference fits its data well below the distance: 0.98-1.02 times the distance
+    (tests/test_truncation.py asserts a factor 1.5); 0.99 and 1.03 times ``max |h_K - h_8K|`` at 1-d N = 2e4 and 1e5,
+    where the solver's preconditioner as the dual left the iterations at their cap and the figure 19 and 385 times high.
+    Where ``cond(G_K)`` nears ``1 / eps`` (PowerLaw p = 6, N = 1000, K = 1315) it is again only an order of magnitude
+    (4.3 times the distance; 1300 times with the solver's preconditioner).
 
     Examples
     --------
@@ -437,8 +437,8 @@ def _estimate(problem, dual, alpha, weight, known, mu, is_complex, loose, local,
         return v if free.n == 0 else free.lift(free.qt(v)[free.n:])
 
     if coarse is not None:
-        # an iterative solve; one by the Vecchia factor (the 1-d default, the sorted chain) hands over no KL pattern,
-        # and the estimate makes its own (1-d, N = 1e5, K = 2^17: about 3 s of the estimate's 5-6 s, module docstring)
+        # an iterative solve; one that ran the sorted chain alone (noisy 1-d data) hands over no KL pattern, and the
+        # estimate makes its own (1-d, N = 1e5, K = 2^17: about 3 s of the estimate's 5-6 s, module docstring)
         local = local_kernel(problem.t / (2 * math.pi), problem.g) if local is None else local
         dual = _tail_preconditioner(local, coarse, project, band[..., 0], T0, variogram, far, mu)
     exponent = scale_exponent(problem.rhs)
@@ -477,6 +477,10 @@ def _tail_preconditioner(local, coarse, project, band, T0, variogram, far, mu):
     stay positive definite.
     """
     pattern = local.pattern
+    # the pair distances, their squares, the tail's values and a temporary (8 bytes a local pair each), and the new
+    # variograms: a MemoryEstimateError here leaves the estimate nan, as its other checks do
+    check_memory(48 * local.variograms.size, "the truncation estimate's KL factor",
+                 "Use a smaller `K` or fewer points.")
     d = band.ndim
     Ko = (band.shape[0] - 1) // 2
     k2 = sum(k**2 for k in np.meshgrid(*[np.arange(-Ko, Ko + 1, dtype=float)] * d, indexing="ij", sparse=True))
