@@ -1,6 +1,6 @@
 """How far a truncated solve (finite K) is from its K = infinity limit.
 
-- :func:`kernel_tail_bound` (from :mod:`fpnorm.solvers.truncation`): a rigorous bound on
+- :func:`kernel_tail_bound` (from :mod:`fpnorm.solvers.tail`): a rigorous bound on
   ``sum_{|k|_inf > K} gamma(k)^2``, in any dimension; it bounds the kernel error ``sup_z |kappa(z) - kappa_K(z)|``.
 - :func:`convergence_study`: solves over a sequence of K and reports successive differences, the distance to the
   exact K = None interpolant where an exact kernel exists (closed forms in 1-d, Ewald-split kernels in d <= 3), and the
@@ -27,7 +27,7 @@ from .kernels import has_closed_form
 from .lattice import torus_grid
 from .lattice_kernels import has_torus_kernel
 from .lattice_sums import warn_ill_posed
-from .solvers.truncation import kernel_tail_bound
+from .solvers.tail import kernel_tail_bound
 from .weights import check_weight
 
 __all__ = ["kernel_tail_bound", "convergence_study", "limit_distance", "ConvergenceResult", "fit_rate"]

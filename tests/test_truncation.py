@@ -21,7 +21,8 @@ from fpnorm.kernels import bernoulli_kernel, closed_form_kernel
 from fpnorm.lattice import torus_grid
 from fpnorm.solvers import Problem, solve
 from fpnorm.solvers.smoothing import solve_smoothing
-from fpnorm.solvers.truncation import kernel_tail_bound, tail_moments, truncation_error
+from fpnorm.solvers.tail import far_tail_matrix, kernel_tail_bound, tail_moments
+from fpnorm.solvers.truncation import truncation_error
 
 # The estimate against the exact distance: measured within [0.76, 1.34] over 409 1-d cases (7 weights, random,
 # clustered, paired and jittered points, N up to (2K+1)/2, noisy data), within [0.91, 1.11] of max |h_K - h_8K| in
@@ -438,7 +439,6 @@ def test_tail_sum_matches_a_lattice_sum_in_2d_and_3d(weight):
 
 
 def test_far_tail_model_is_positive_definite_with_the_tail_sum_on_its_diagonal():
-    from fpnorm.solvers.truncation import far_tail_matrix
 
     rng = np.random.default_rng(12)
     t = 2 * np.pi * np.r_[rng.random(30), 0.5 + 1e-4 * rng.random(10)][:, None]   # 10 points within 1e-4
@@ -451,7 +451,6 @@ def test_far_tail_model_is_positive_definite_with_the_tail_sum_on_its_diagonal()
 
 
 def test_far_tail_model_of_a_tight_cluster_stays_sparse():
-    from fpnorm.solvers.truncation import far_tail_matrix
 
     rng = np.random.default_rng(13)
     spread = 2 * np.pi * rng.random((600, 1))
