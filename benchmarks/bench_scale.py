@@ -164,8 +164,8 @@ def _plot(rows, path):
     ax2.set_ylabel("Craig iterations")
     ax2.set_ylim(bottom=0)
     ax2.legend(fontsize=7)
-    fig.suptitle("iterative solve (KL factor with its resolution and spacing floors; the sorted chain for noisy 1-d "
-                 "data; the two-level correction), uniform random points, rtol 1e-10", fontsize=9)
+    fig.suptitle("iterative solve: the KL factor with its resolution and spacing floors (the sorted chain for noisy "
+                 "1-d data)\nand the two-level correction; uniform random points, rtol 1e-10", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
