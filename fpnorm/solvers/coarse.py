@@ -77,10 +77,15 @@ def low_modes(t, width):
     """Values at angles `t` (N, d) of the real Fourier modes ``|k|_inf <= width``: ``1``, and ``cos(k.t)``,
     ``sin(k.t)`` for ``k`` in half of the box; shape ``(N, (2 width + 1)^d)``."""
     N, dim = t.shape
-    grid = np.stack(np.meshgrid(*[np.arange(-width, width + 1)] * dim, indexing="ij"), axis=-1).reshape(-1, dim)
-    half = grid[[tuple(k) > tuple(-k) for k in grid]]
-    phase = t @ half.T.astype(float)
+    phase = t @ _half_box(width, dim).T.astype(float)
     return np.concatenate([np.ones((N, 1)), np.cos(phase), np.sin(phase)], axis=1)
+
+
+def _half_box(width, dim):
+    """The modes ``k`` of ``|k|_inf <= width`` with ``k > -k`` lexicographically (one of each pair ``+-k``), in the
+    column order of :func:`low_modes` and :func:`mode_products`."""
+    grid = np.stack(np.meshgrid(*[np.arange(-width, width + 1)] * dim, indexing="ij"), axis=-1).reshape(-1, dim)
+    return grid[[tuple(k) > tuple(-k) for k in grid]]
 
 
 class TwoLevel:
@@ -236,8 +241,7 @@ def mode_products(t, g, width, *, eps):
     if not (isinstance(width, (int, np.integer)) and width >= 0):
         raise ValueError(f"Expected `width` a nonnegative integer, got {width!r}.")
     K = g.shape[0] // 2
-    grid = np.stack(np.meshgrid(*[np.arange(-width, width + 1)] * dim, indexing="ij"), axis=-1).reshape(-1, dim)
-    shifts = np.concatenate([np.zeros((1, dim), dtype=int), grid[[tuple(k) > tuple(-k) for k in grid]]])
+    shifts = np.concatenate([np.zeros((1, dim), dtype=int), _half_box(width, dim)])
     S = transforms.NufftPlan(t, K + width, eps=eps).adjoint(np.ones(N, dtype=complex))
     out = np.empty((N, 2 * len(shifts) - 1))
     # chunks of equal width (at most _CHUNK boxes): a padded last chunk would transform zero columns
