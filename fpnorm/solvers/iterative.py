@@ -63,8 +63,8 @@ PRECONDITIONERS = ("kl", "vecchia", "auto")
 # 27 iterations against the Vecchia factor's 372; N = 2e4, K = 128, LFP(1,1) 13 against 190; 3-d N = 2e4, K = 24,
 # Sobolev(2) 16 against 57 without the floor. In 1-d, "auto" (_one_d_preconditioner): the KL factor where the data
 # are resolved by the box, the sorted chain elsewhere. Iterations at K = 2^17, Sobolev(1.5), uniform random points
-# (KL with the spacing floor below / chain): N = 5000 9 / 16, 2e4 10 / 23, 5e4 10 / 36, 1e5 25 / 99 (other draws of
-# the 1e5 points, with the floor 8 / K alone: 23 / 154, 37 / 150, 32 / 1146); LFP(1,1), N = 1e5: 9 / 32.
+# (KL with the spacing floor below / chain): N = 5000 9 / 16, 2e4 10 / 23, 5e4 10 / 36, 1e5 15 / 99 (other draws of
+# the 1e5 points: 15 / 154, 29 / 150, 18 / 1146); LFP(1,1), N = 1e5: 9 / 32.
 DEFAULT_PRECONDITIONER = {1: "auto", 2: "kl", 3: "kl"}
 # The data are resolved by the box when no two neighbouring points carry data that differ by more than _RESOLVED
 # times half the data's range times their distance in units of 1 / K (smooth data: about max |y'| / (K max |y|), 5e-5
@@ -82,10 +82,11 @@ _RESOLVED = 1.0
 # kernel's resolution floor (fpnorm.solvers.maximin.FLOOR): where points are sparse against the box that floor holds a
 # point or none, and a point close to another then conditions on too few to see the kernel's local shape. Iterations
 # (uniform random points, rtol 1e-10, K = 2^17 Sobolev(1.5) in 1-d, K = 256 Sobolev(2) in 2-d) at 0 / 4 / 6 / 8 spacings
-# in 1-d: N = 5000 44 / 11 / 9 / -, 2e4 54 / 15 / 10 / 9, 1e5 24 / 25 / 25 / 24 (the resolution floor is wider there; -
-# not measured); 2-d at 0 / 1 / 2 / 3: N = 5000 52 / 39 / 19 / -, 2e4 64 / 64 / 23 / -, 8e4 27 / 27 / 27 / 17 (the
-# factor 29 NUFFT pairs at 2 against 51 at 3). 3-d keeps the resolution floor alone: N = 5000, K = 24 took 21 / 15 / 13
-# at 0 / 1.5 / 2, but N = 2e4 16 / 16 / 15 with the factor 25 / 39 / 49 pairs.
+# in 1-d: N = 5000 44 / 11 / 9 / -, 2e4 54 / 15 / 10 / 9, 1e5 24 / 25 / 25 / 24 (the resolution floor is wider there;
+# the columns' jitter 1e-12, fpnorm.solvers.precondition.JITTER; - not measured); 2-d at 0 / 1 / 2 / 3: N = 5000 52 / 39
+# / 19 / -, 2e4 64 / 64 / 23 / -, 8e4 27 / 27 / 27 / 17 (the factor 29 NUFFT pairs at 2 against 51 at 3). 3-d keeps the
+# resolution floor alone: N = 5000, K = 24 took 21 / 15 / 13 at 0 / 1.5 / 2, but N = 2e4 16 / 16 / 15 with the factor 25
+# / 39 / 49 pairs.
 _SPACING = {1: 6.0, 2: 2.0}
 # Largest column of the "kl" factor here, by dimension (default fpnorm.solvers.maximin.MAX_SET): with the
 # two-level correction, 3-d columns of 32 points need the iterations of 64 at two thirds of the factor's cost

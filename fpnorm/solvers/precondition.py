@@ -60,8 +60,14 @@ __all__ = ["Kernel", "box_kernel", "table_memory", "build_kl_factor", "LocalKern
            "local_variograms", "kl_factor", "unique_inverse", "JITTER"]
 
 # Relative jitter of the (unit-diagonal) local covariance matrices: trades exactness on the tightest clusters for
-# columns that do not amplify rounding in the products.
-JITTER = 1e-12
+# columns that do not amplify rounding in the products. The box kernel is nearly a low-degree polynomial on a cluster
+# much narrower than 1/K, so a point there is predicted from its neighbours far better than from its nearest one, and
+# a larger jitter leaves that directions' scale wrong. Iterations at 1-d N = 1e5, K = 2^17, Sobolev(1.5), uniform
+# random points (the benchmark's draw and seeds 1 / 2 / 3), at jitter 1e-9 / 1e-12 / 1e-14 / 1e-16: 200 / 25 / 15 /
+# 18, seed 1 122 / 23 / 15 / 14, seed 2 - / 32 / 29 / -, seed 3 467 / 43 / 18 / 23. Unchanged between 1e-12 and 1e-15:
+# the other Scale rows (1-d N = 5e3, 2e4, LFP(1,1) N = 1e5; 2-d N = 2e4 and 8e4; 3-d N = 2e4) and the K = None
+# matrix-free solves (2-d and 3-d N = 2e4: 32 and 56).
+JITTER = 1e-14
 # d >= 2 box kernels: pairs with K |z|_2 below this get the variogram's Taylor series (_near_variogram); farther pairs
 # come from the tabulated kernel.
 _DIRECT_RANGE = 0.05
