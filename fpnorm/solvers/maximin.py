@@ -331,6 +331,16 @@ class KLPattern:
                 filled += sq.size
         return out
 
+    def distances(self, first, second):
+        """Torus distances (in periods) between the points ``first`` and ``second`` (int arrays of one shape)."""
+        out = np.empty(np.shape(first))
+        flat_first, flat_second, flat = np.ravel(first), np.ravel(second), out.reshape(-1)
+        for c in range(0, flat.size, _PAIR_CHUNK):
+            z = self.points[flat_first[c:c + _PAIR_CHUNK]] - self.points[flat_second[c:c + _PAIR_CHUNK]]
+            z -= np.rint(z)
+            flat[c:c + _PAIR_CHUNK] = np.sqrt(np.sum(z * z, axis=1))
+        return out
+
 
 def resolution_floor(resolution, dim):
     """The smallest column radius for a kernel of this `resolution` (``1/K`` for a box of half-width ``K``):

@@ -57,7 +57,7 @@ from .maximin import KLPattern, kl_pattern, unit_points
 from .variogram import variogram_1d
 
 __all__ = ["Kernel", "box_kernel", "table_memory", "build_kl_factor", "LocalKernel", "finite_weights", "local_kernel",
-           "local_variograms", "kl_factor", "unique_inverse", "JITTER"]
+           "local_pairs", "local_variograms", "kl_factor", "unique_inverse", "JITTER"]
 
 # Relative jitter of the (unit-diagonal) local covariance matrices: trades exactness on the tightest clusters for
 # columns that do not amplify rounding in the products. The box kernel is nearly a low-degree polynomial on a cluster
@@ -235,40 +235,55 @@ class LocalKernel:
     """A kernel on a :class:`KLPattern`: the inputs of :func:`kl_factor`, kept to refactor the same points for the
     kernel plus another stationary term (``kappa0`` and ``variograms`` plus that term's).
 
+    The columns share most of their pairs (about a quarter of the local pairs are distinct on the Scale rows), so the
+    variogram is kept once per distinct pair, and another term need only be evaluated there.
+
     Attributes
     ----------
     pattern : KLPattern
     kappa0 : float
-    variograms : ndarray, shape (P,)
-        :func:`local_variograms` of the kernel.
+    pairs : int64 ndarray, shape (U, 2)
+        The distinct local pairs (point indices, the smaller first; :func:`local_pairs`).
+    values : ndarray, shape (U,)
+        The variogram ``kappa(0) - kappa`` at those pairs.
+    inverse : int ndarray, shape (P,)
+        ``values[inverse]`` is the variogram on the pattern's local pairs, in the order of :meth:`KLPattern.buckets`.
     """
 
     pattern: KLPattern
     kappa0: float
-    variograms: np.ndarray
+    pairs: np.ndarray
+    values: np.ndarray
+    inverse: np.ndarray
+
+    @property
+    def variograms(self):
+        """The variogram on the pattern's local pairs, shape (P,): :func:`local_variograms` of the kernel."""
+        return self.values[self.inverse]
 
 
-def local_variograms(pattern, kernel):
-    """``kappa(0) - kappa(x_a - x_b)`` on the local pairs of `pattern` (:meth:`KLPattern.buckets`), shape (P,).
+def local_pairs(pattern):
+    """The distinct local pairs of `pattern` and where each local pair (:meth:`KLPattern.buckets`) is among them.
 
-    The columns share most of their pairs: the variogram is evaluated once per distinct pair.
+    Returns
+    -------
+    pairs : int64 ndarray, shape (U, 2)
+        Point indices, the smaller first, in increasing order.
+    inverse : int ndarray, shape (P,)
+        ``pairs[inverse]`` are the local pairs (each ordered), int32 where ``U`` allows.
 
     Examples
     --------
-    >>> k = np.arange(-6, 7)
-    >>> g = 1.0 / (1.0 + (2 * np.pi * k) ** 2)
     >>> pattern = kl_pattern(np.array([0.0, 0.5, 0.25, 0.26]), rho=2.0)
-    >>> v = local_variograms(pattern, box_kernel(g))
-    >>> exact = np.sum(2 * g * np.sin(np.pi * k * pattern.pair_distances()[:, None]) ** 2, axis=1)
-    >>> bool(np.allclose(v, exact, rtol=1e-12, atol=0))
-    True
+    >>> pairs, inverse = local_pairs(pattern)
+    >>> len(pairs) <= len(inverse), bool(np.all(pairs[:, 0] < pairs[:, 1]))
+    (True, True)
     """
-    x = pattern.points
-    N = x.shape[0]
+    N = pattern.points.shape[0]
     sizes = np.diff(pattern.indptr)
     entries = int(np.sum(sizes.astype(float) ** 2))
-    # the pair keys and variogram values (a few floats per entry), and one batch's temporaries in _columns (about
-    # eight arrays of the batch's entries, a batch holding at most _LOCAL_ENTRIES)
+    # the pair keys, the variogram values and the inverse (a few numbers per entry), and one batch's temporaries in
+    # _columns (about eight arrays of the batch's entries, a batch holding at most _LOCAL_ENTRIES)
     check_memory(entries * 8 * 2 + 64 * min(entries, _LOCAL_ENTRIES), "the preconditioner's local matrices",
                  "Use a smaller `rho`.")
     allkeys = np.empty(int(np.sum(sizes * (sizes - 1) // 2)), dtype=np.int64)    # written in place, not joined
@@ -283,12 +298,37 @@ def local_variograms(pattern, kernel):
             allkeys[filled:filled + key.size] = key.reshape(-1)
             filled += key.size
     if not allkeys.size:
-        return np.zeros(0)
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int32)
     uniq, inverse = unique_inverse(allkeys, N * N, overwrite_keys=True)
     del allkeys
-    z = x[uniq // N] - x[uniq % N]
-    del uniq
-    return kernel.variogram(z)[inverse]
+    if uniq.size < 2**31:
+        inverse = inverse.astype(np.int32)
+    return np.stack([uniq // N, uniq % N], axis=1), inverse
+
+
+def local_variograms(pattern, kernel):
+    """``kappa(0) - kappa(x_a - x_b)`` on the local pairs of `pattern` (:meth:`KLPattern.buckets`), shape (P,).
+
+    The columns share most of their pairs: the variogram is evaluated once per distinct pair (:func:`local_pairs`).
+
+    Examples
+    --------
+    >>> k = np.arange(-6, 7)
+    >>> g = 1.0 / (1.0 + (2 * np.pi * k) ** 2)
+    >>> pattern = kl_pattern(np.array([0.0, 0.5, 0.25, 0.26]), rho=2.0)
+    >>> v = local_variograms(pattern, box_kernel(g))
+    >>> exact = np.sum(2 * g * np.sin(np.pi * k * pattern.pair_distances()[:, None]) ** 2, axis=1)
+    >>> bool(np.allclose(v, exact, rtol=1e-12, atol=0))
+    True
+    """
+    pairs, inverse = local_pairs(pattern)
+    return _pair_variograms(pattern, kernel, pairs)[inverse]
+
+
+def _pair_variograms(pattern, kernel, pairs):
+    """The kernel's variogram at the point pairs `pairs` (U, 2) of `pattern`."""
+    x = pattern.points
+    return kernel.variogram(x[pairs[:, 0]] - x[pairs[:, 1]]) if pairs.size else np.zeros(0)
 
 
 def finite_weights(g):
@@ -332,7 +372,8 @@ def local_kernel(points, g, *, rho=None, max_set=None, floor=None):
     """
     kernel = box_kernel(finite_weights(g))
     pattern = kl_pattern(points, resolution=kernel.resolution, rho=rho, max_set=max_set, floor=floor)
-    return LocalKernel(pattern, kernel.kappa0, local_variograms(pattern, kernel))
+    pairs, inverse = local_pairs(pattern)
+    return LocalKernel(pattern, kernel.kappa0, pairs, _pair_variograms(pattern, kernel, pairs), inverse)
 
 
 def kl_factor(pattern, kappa0, variograms, *, jitter=JITTER):

@@ -263,16 +263,17 @@ def _tail_preconditioner(local, coarse, project, band, T0, variogram, far, mu):
     stay positive definite.
     """
     pattern = local.pattern
-    # the pair distances, their squares, the tail's values and a temporary (8 bytes a local pair each), and the new
-    # variograms: a MemoryEstimateError here leaves the estimate nan, as its other checks do
-    check_memory(48 * local.variograms.size, "the truncation estimate's KL factor",
+    # the distinct pairs' distances, their squares, the tail's values and a temporary (8 bytes a distinct pair each),
+    # and the new variograms on the local pairs with kl_factor's copy: a MemoryEstimateError here leaves the estimate
+    # nan, as its other checks do
+    check_memory(32 * local.values.size + 16 * local.inverse.size, "the truncation estimate's KL factor",
                  "Use a smaller `K` or fewer points.")
     d = band.ndim
     Ko = (band.shape[0] - 1) // 2
     k2 = sum(k**2 for k in np.meshgrid(*[np.arange(-Ko, Ko + 1, dtype=float)] * d, indexing="ij", sparse=True))
     Tb = float(np.sum(band))
     cb = float(np.sum(band * k2)) / (2 * d)
-    theta = pattern.pair_distances()
+    theta = pattern.distances(local.pairs[:, 0], local.pairs[:, 1])     # the tail is evaluated once a distinct pair
     theta *= 2 * math.pi
     theta2 = theta * theta
     extra = np.zeros_like(theta)
@@ -289,7 +290,8 @@ def _tail_preconditioner(local, coarse, project, band, T0, variogram, far, mu):
         v *= -1.0 / T0
         extra -= T0 * np.expm1(v, out=v)
     extra += mu
-    L = kl_factor(pattern, local.kappa0 + Tb + T0 + mu, local.variograms + extra)
+    extra += local.values
+    L = kl_factor(pattern, local.kappa0 + Tb + T0 + mu, extra[local.inverse])
     two = coarse.with_factor(L.T.tocsr())
 
     def apply(r):             # on one BLAS thread, as the solve's own dual (solvers._dense_work)
