@@ -71,25 +71,28 @@ def data(N, dim, seed=0, noise=0.0, apart=0.0):
 
 def nufft_pair_seconds(x, K, *, repeats=10):
     """Best of `repeats`: a type-2 and a type-1 finufft at the points and the box, eps 1e-12 (plans made and points
-    set outside the clock, as the solver reuses its plans across iterations). On the shared machine one pair's time
-    moved 2-3x between rows with 3 repeats taken before the row; ``solve_row`` takes the best of 10 before and 10
-    after it."""
+    set outside the clock, as the solver reuses its plans across iterations), on one thread and on finufft's default
+    (every core), whichever is faster (the solver runs finufft on one thread below 2^20 points; with other jobs on
+    this 2-core machine one thread took 19 / 55 / 65 ms on the d = 1 / 2 / 3 table rows, every core 35 / 70 / 79 ms).
+    One pair's time moved 2-3x between rows with 3 repeats of the default taken before the row; ``solve_row`` takes
+    the best of 10 before and 10 after it."""
     x = np.asarray(x, dtype=float).reshape(len(x), -1)
     dim = x.shape[1]
     t = [np.ascontiguousarray(2 * np.pi * x[:, j]) for j in range(dim)]
     shape = (2 * K + 1,) * dim
     coef = np.ones(shape, dtype=complex)
     vals = np.ones(x.shape[0], dtype=complex)
-    p2 = finufft.Plan(2, shape, eps=1e-12)
-    p2.setpts(*t)
-    p1 = finufft.Plan(1, shape, eps=1e-12)
-    p1.setpts(*t)
     best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        p2.execute(coef)
-        p1.execute(vals)
-        best = min(best, time.perf_counter() - start)
+    for threads in ({"nthreads": 1}, {}):
+        p2 = finufft.Plan(2, shape, eps=1e-12, **threads)
+        p2.setpts(*t)
+        p1 = finufft.Plan(1, shape, eps=1e-12, **threads)
+        p1.setpts(*t)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            p2.execute(coef)
+            p1.execute(vals)
+            best = min(best, time.perf_counter() - start)
     return best
 
 
