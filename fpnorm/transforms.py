@@ -13,13 +13,13 @@ finufft's tolerance ``eps`` is relative to ``sum |c_k|`` (type 2) or ``sum |w_i|
 derives it from the accuracy a user asks of a solve.
 """
 
-import os
 
 import finufft
 import numpy as np
 
 from ._internal.checks import check_int
 from ._internal.memory import check_memory
+from ._internal.threads import cores
 
 __all__ = ["evaluate", "evaluate_grid", "adjoint", "kernel_matrix", "kernel_values", "grid_coefficients",
            "NufftPlan", "eps_for_rtol", "BACKENDS", "DEFAULT_EPS", "direct_sum_memory", "nufft_memory",
@@ -42,12 +42,7 @@ _EPS_FLOOR = 1e-15
 def _threads(points):
     """Threads for a finufft call on `points` nonuniform points: one below :data:`_THREADED_POINTS` (thread start-up
     and contention cost more than they save there, measured), else all cores this process may use."""
-    if points < _THREADED_POINTS:
-        return 1
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    return 1 if points < _THREADED_POINTS else cores()
 
 
 def eps_for_rtol(rtol):

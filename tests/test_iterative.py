@@ -433,3 +433,19 @@ def test_a_stalled_kl_run_goes_on_with_the_chain(monkeypatch):
         h = np.array([float(mpmath.re(mpmath.fsum(c * mpmath.expj(int(kk) * mpmath.mpf(float(p.t[n, 0])))
                                                    for c, kk in zip(cs, k, strict=True)))) for n in pts])
     assert np.max(np.abs(h - y[pts])) <= 1e-8 * np.max(np.abs(y))
+
+
+@pytest.mark.parametrize("dim, N, K", [(1, 3000, 4096), (2, 1500, 32)])
+def test_the_coarse_space_made_in_a_thread_gives_the_same_solve(monkeypatch, dim, N, K):
+    # on two cores the two-level correction's modes and G V are made in a thread while the sparse factor is: the
+    # same interpolant, to the residual asked, as made one after the other
+    import fpnorm._internal.threads as thread_control
+    p = _problem(N, K, Sobolev(s=2.0, dim=dim), seed=4)
+    solutions = []
+    for cores in (1, 2):
+        monkeypatch.setattr(thread_control, "cores", lambda cores=cores: cores)
+        solutions.append(solve_iterative(p, rtol=1e-10))
+    one, two = (sol.coef[..., 0] for sol in solutions)
+    assert np.sum(np.abs(one - two)) <= 1e-12 * np.sum(np.abs(one))
+    assert solutions[0].info.iterations == solutions[1].info.iterations
+    assert max(sol.info.residual for sol in solutions) <= 1e-10

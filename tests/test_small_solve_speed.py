@@ -11,7 +11,7 @@ import pytest
 
 from fpnorm import FPInterpolator, PowerLaw, Sobolev, transforms
 from fpnorm._internal import threads as thread_control
-from fpnorm._internal.threads import blas_thread_counts, single_threaded
+from fpnorm._internal.threads import background, blas_thread_counts, single_threaded
 from fpnorm.lattice import real_design
 from fpnorm.solvers import Problem, _verified_residual, solve
 from fpnorm.solvers.problem import Solution, SolveInfo, direct_values
@@ -312,3 +312,14 @@ def test_design_multi_d_matches_exact_cos_sin(dim, K):
                 phase = sum(int(half[j, a]) * mpmath.mpf(float(t[n, a])) for a in range(dim))
                 assert abs(D[n, 1 + j] - float(mpmath.cos(phase))) <= 8 * ULP
                 assert abs(D[n, 1 + H + j] - float(mpmath.sin(phase))) <= 8 * ULP
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_background_returns_the_value_and_raises_the_error_of_its_call(monkeypatch, cores):
+    # in a thread of its own on two cores, at once on one: the caller sees the same either way
+    monkeypatch.setattr(thread_control, "cores", lambda: cores)
+    assert background(divmod, 7, 2).result() == (3, 1)
+    assert background(sorted, [3, 1, 2], reverse=True).result() == [3, 2, 1]
+    failing = background(divmod, 1, 0)
+    with pytest.raises(ZeroDivisionError):
+        failing.result()

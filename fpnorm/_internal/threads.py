@@ -15,11 +15,13 @@ is open runs on one thread too.
 """
 
 import contextlib
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["single_threaded", "blas_thread_counts"]
+__all__ = ["single_threaded", "blas_thread_counts", "background", "cores"]
 
 _LOCK = threading.Lock()
 # The controller (made on first use, once numpy's and scipy's BLAS are loaded), the thread that owns the switch, its
@@ -71,3 +73,47 @@ def single_threaded(enabled=True):
                 if _STATE["depth"] == 0:
                     _STATE["limiter"].restore_original_limits()
                     _STATE["limiter"] = None
+
+
+def cores():
+    """Cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class _Done:
+    """The result of a call made at once (:func:`background` on one core)."""
+
+    def __init__(self, fn, args, kwargs):
+        try:
+            self._value, self._error = fn(*args, **kwargs), None
+        except BaseException as exc:  # re-raised by result(), where a thread's would be
+            self._value, self._error = None, exc
+
+    def result(self):
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def background(fn, *args, **kwargs):
+    """Start ``fn(*args, **kwargs)`` in a thread of its own when this process may use more than one core, else call it
+    now; either way ``.result()`` returns its value or raises its exception.
+
+    For set-up work that overlaps other work: numpy's large-array operations, FFTs and finufft release the GIL, so on
+    two cores both run at once. Results do not depend on which way it ran.
+
+    Examples
+    --------
+    >>> background(sum, [1, 2, 3]).result()
+    6
+    """
+    if cores() < 2:
+        return _Done(fn, args, kwargs)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fpnorm")
+    try:
+        return pool.submit(fn, *args, **kwargs)
+    finally:
+        pool.shutdown(wait=False)      # the thread ends with its task

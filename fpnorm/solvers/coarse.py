@@ -42,7 +42,7 @@ import numpy as np
 
 from .. import transforms
 
-__all__ = ["TwoLevel", "two_level", "low_modes", "mode_products", "coarse_memory", "COARSE_WIDTH"]
+__all__ = ["TwoLevel", "two_level", "coarse_space", "low_modes", "mode_products", "coarse_memory", "COARSE_WIDTH"]
 
 # The half-width of the box of corrected modes by dimension (1 + (2 w + 1)^d - 1 real columns: 17, 25, 27), from the
 # measurements in the module docstring: each column costs half a type-2 transform of set-up (mode_products), so 3-d
@@ -157,12 +157,26 @@ class TwoLevel:
 
 
 def two_level(W, t, g, *, width, eps, project=None):
-    """:class:`TwoLevel` for the kernel matrix ``G = P Phi diag(g) Phi^H P`` at angles `t` (N, d).
+    """:class:`TwoLevel` for the kernel matrix ``G = P Phi diag(g) Phi^H P`` at angles `t` (N, d): ``W`` around
+    :func:`coarse_space`.
 
     Parameters
     ----------
     W : scipy.sparse matrix, shape (N, N)
         The sparse factor, ``W^T W ~ G^-1``.
+    t, g, width, eps, project
+        As in :func:`coarse_space`.
+    """
+    return TwoLevel(W, *coarse_space(t, g, width=width, eps=eps, project=project))
+
+
+def coarse_space(t, g, *, width, eps, project=None):
+    """``(V, G V)``: the projected low modes at the points, orthonormal, and their products with the kernel matrix
+    ``G = P Phi diag(g) Phi^H P`` at angles `t` (N, d), the part of :class:`TwoLevel` that does not depend on the
+    sparse factor (so it can be made while the factor is).
+
+    Parameters
+    ----------
     t : ndarray, shape (N, d)
         Angles.
     g : ndarray, shape ``(2K+1,)*d``
@@ -173,18 +187,22 @@ def two_level(W, t, g, *, width, eps, project=None):
         finufft tolerance of ``G V`` (the preconditioner need not be exact: ``M`` stays positive definite).
     project : callable, optional
         ``P``, the orthogonal projection out of the free basis functions (default: none).
+
+    Returns
+    -------
+    V, GV : ndarrays, shape (N, k)
     """
     N, dim = t.shape
     project = (lambda r: r) if project is None else project
     if width < 0:
-        return TwoLevel(W, np.zeros((N, 0)), np.zeros((N, 0)))
+        return np.zeros((N, 0)), np.zeros((N, 0))
     B = low_modes(t, int(width))
     # an orthonormal basis of the projected modes' span; the singular vectors, not a QR without pivoting, whose
     # column for a mode the projection removed (the free constant) is an arbitrary direction outside that span
     U, sv, _ = np.linalg.svd(project(B), full_matrices=False)
     V = U[:, sv > 1e-8 * max(float(sv.max(initial=0.0)), 1e-300)]
     if not V.shape[1]:
-        return TwoLevel(W, V, np.zeros_like(V))
+        return V, np.zeros_like(V)
     # V = B X when the projection keeps the span of the modes (free modes inside the corrected box, or none), and
     # then G V = P (G_0 B) X with G_0 B from one transform of ones and (k + 1) / 2 of the complex modes
     # (mode_products) instead of k transform pairs: one process, against one NUFFT pair (eps 1e-12) timed in the same
@@ -197,8 +215,8 @@ def two_level(W, t, g, *, width, eps, project=None):
     if lam[0] > _COND_MAX ** -2 * lam[-1]:
         X = E @ ((E.T @ (B.T @ V)) / lam[:, None])
         if np.max(np.abs(B @ X - V)) <= eps * np.max(np.abs(V)):
-            return TwoLevel(W, V, project(mode_products(t, g, int(width), eps=eps) @ X))
-    return TwoLevel(W, V, project(_column_products(V, t, g, eps)))
+            return V, project(mode_products(t, g, int(width), eps=eps) @ X)
+    return V, project(_column_products(V, t, g, eps))
 
 
 def mode_products(t, g, width, *, eps):

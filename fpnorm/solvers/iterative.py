@@ -43,9 +43,9 @@ import numpy as np
 from .. import transforms
 from .._internal.memory import check_memory
 from .._internal.progress import residual_progress
-from .._internal.threads import single_threaded
+from .._internal.threads import background, single_threaded
 from .certify import certified_values
-from .coarse import COARSE_WIDTH, coarse_memory, two_level
+from .coarse import COARSE_WIDTH, TwoLevel, coarse_memory, coarse_space
 from .maximin import resolution_floor
 from .precondition import finite_weights, kl_factor, local_kernel, table_memory
 from .problem import FreeModes, Solution, SolveInfo, relative_residual, values_at_points
@@ -452,6 +452,12 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
 
     tiers = _ProductTiers(problem.t, K, m, root, tight=min(problem.eps, _PROD_EPS), exact=check.backend == "direct")
 
+    # the two-level correction's modes and G V (fpnorm.solvers.coarse) do not depend on the sparse factor: made in
+    # another thread while it is, on a machine with two cores; G V at the products' tolerance: 1-d has no loose tier,
+    # and there G V at 1e-10 instead of 1e-14 took 563 iterations against 121 (N = 1e5, K = 2^17, Sobolev(1.5); the
+    # constant mode sits at 1e-6 of W G W^T's spectrum)
+    space = background(coarse_space, problem.t, gp, width=COARSE_WIDTH.get(dim, 1) if width is None else width,
+                       eps=tiers.loose or tiers.tight, project=project)
     if preconditioner == "kl":
         # kept for the truncation estimate, which refactors this kernel plus its tail on the same pattern
         local = local_kernel(problem.t / (2 * np.pi), problem.g, rho=rho, max_set=_KL_MAX_SET.get(dim),
@@ -459,11 +465,8 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         W = kl_factor(local.pattern, local.kappa0, local.variograms).T.tocsr()
     else:
         W = _chain(problem, neighbours)
-    # the sparse factor corrected on the lowest Fourier modes, which it misses (fpnorm.solvers.coarse); G V at the
-    # products' tolerance: 1-d has no loose tier, and there G V at 1e-10 instead of 1e-14 took 563 iterations against
-    # 121 (N = 1e5, K = 2^17, Sobolev(1.5); the constant mode sits at 1e-6 of W G W^T's spectrum)
-    two = two_level(W, problem.t, gp, width=COARSE_WIDTH.get(dim, 1) if width is None else width,
-                    eps=tiers.loose or tiers.tight, project=project)
+    # the sparse factor corrected on the lowest Fourier modes, which it misses
+    two = TwoLevel(W, *space.result())
     # the factor's kept kernel values are modelled by their measured average (_LOCAL_PAIRS): where clusters fill the
     # sets to MAX_SET they are several times that, so the work still to come is checked against what is left now
     check_memory(_krylov_memory(N, problem.M, m, dim), f"the iterative solve's NUFFT plans and Krylov vectors ({N} "
