@@ -261,3 +261,17 @@ def test_taylor_values_at_many_points_in_any_order(dim, K, real):
     # one column alone gives that column's values
     alone, _ = certify_fft.taylor_values(c[..., 1], t, t_lo, real=real)
     assert np.all(np.abs(alone - exact[:, 1]).astype(float) <= error[1] + exact_error[1])
+
+
+@pytest.mark.parametrize("dim, K", [(2, 24), (3, 6)])
+def test_taylor_values_are_the_same_bit_for_bit_on_one_core_and_two(monkeypatch, dim, K):
+    # on two cores the batches of 1-d transforms are split between threads: each transform is the same network, so
+    # the values (and the proven bound, which models that network) are unchanged
+    rng = np.random.default_rng(8)
+    coef = rng.standard_normal((2 * K + 1,) * dim + (2,)) + 1j * rng.standard_normal((2 * K + 1,) * dim + (2,))
+    t = 2 * np.pi * rng.random((500, dim))
+    out = []
+    for cores in (1, 2):
+        monkeypatch.setattr(certify_fft, "cores", lambda cores=cores: cores)
+        out.append(certify_fft.taylor_values(coef, t))
+    assert np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1])

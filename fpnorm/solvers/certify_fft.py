@@ -52,6 +52,7 @@ import numpy as np
 import scipy.fft
 
 from .._internal.memory import check_memory
+from .._internal.threads import cores
 from ..lattice import LIBM_ULPS, TWO_PI_HI, TWO_PI_LO
 
 __all__ = ["FFT_TWIDDLE_UNITS", "FFT_SAFETY", "FFT_LEVEL_ERROR", "TRUNCATION_UNITS", "box_columns", "fft_error",
@@ -332,6 +333,8 @@ def _term_sums(box, axes, R, weights, powers, places, index, m, cplx):
     edges = np.flatnonzero(np.diff(np.r_[0, (~taken[:n0]).astype(np.int8), 0]))
     empty = [slice(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True)]
     work = np.zeros((m,) + rest + (n0,), dtype=cplx)
+    # the batches of 1-d transforms split over the cores (pocketfft: each transform is the same network either way)
+    workers = cores() if dim > 1 else 1
     flat_index = index if m == 1 else (np.arange(m) * size)[None, :] + index[:, None]
     # per degree r the sum of q_a F_a[s] (all its terms share the factor i^r, applied once at the end, exactly); the
     # points' real factors times the gathered values on the float view, component by component (one rounding each,
@@ -352,7 +355,7 @@ def _term_sums(box, axes, R, weights, powers, places, index, m, cplx):
             for pieces in itertools.product(*places[1:]):
                 src = tuple(p[0] for p in pieces)
                 np.multiply(boxT[lead + src], scale[src][..., None], out=G[lead + tuple(p[1] for p in pieces)])
-            G = scipy.fft.ifftn(G, axes=tuple(range(1, dim)), norm="forward", overwrite_x=True)
+            G = scipy.fft.ifftn(G, axes=tuple(range(1, dim)), norm="forward", overwrite_x=True, workers=workers)
             qb = powers[1][beta[0]]
             for j in range(2, dim):
                 qb = qb * powers[j][beta[j - 1]]
@@ -363,7 +366,7 @@ def _term_sums(box, axes, R, weights, powers, places, index, m, cplx):
                 work[..., sl] = 0.0
             for src, dst in first:
                 np.multiply(G[..., src], weights[0][a0][src], out=work[..., dst])
-            F = scipy.fft.ifft(work, axis=-1, norm="forward", overwrite_x=True)
+            F = scipy.fft.ifft(work, axis=-1, norm="forward", overwrite_x=True, workers=workers)
             q = powers[0][a0] if qb is None else qb * powers[0][a0]
             np.take(F.reshape(-1), flat_index, out=gathered.reshape(flat_index.shape))
             g2 = gathered.view(real_type)

@@ -53,6 +53,7 @@ import scipy.sparse as sp
 from scipy.fft import irfftn, next_fast_len
 
 from .._internal.memory import check_memory
+from .._internal.threads import cores
 from .maximin import KLPattern, kl_pattern, unit_points
 from .variogram import variogram_1d
 
@@ -148,7 +149,7 @@ def box_kernel(g):
     idx = np.ix_(*[np.arange(-K, K + 1) % n] * dim)
     coef[idx] = g
     # kappa at the grid nodes j / n; g is even, so coef is Hermitian and its half spectrum gives kappa (real)
-    table = irfftn(coef[..., :n // 2 + 1], s=(n,) * dim, overwrite_x=True) * float(n) ** dim
+    table = irfftn(coef[..., :n // 2 + 1], s=(n,) * dim, overwrite_x=True, workers=cores()) * float(n) ** dim
     spline = ndi.spline_filter(table, order=3, mode="grid-wrap")
     del table
     series = []                      # made on the first near pair

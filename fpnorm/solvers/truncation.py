@@ -46,7 +46,7 @@ from scipy import fft as sfft
 
 from .. import transforms
 from .._internal.memory import check_memory
-from .._internal.threads import single_threaded
+from .._internal.threads import cores, single_threaded
 from ..exceptions import MemoryEstimateError
 from ..lattice import resize_box
 from .precondition import kl_factor, local_kernel
@@ -406,7 +406,7 @@ def _grid_values(coef, side, real):
     if not real:
         full = np.zeros((side,) * d, dtype=complex)
         full[np.ix_(*([idx] * d))] = coef
-        return sfft.ifftn(full, overwrite_x=True) * float(side) ** d
+        return sfft.ifftn(full, overwrite_x=True, workers=cores()) * float(side) ** d
     half = np.zeros((side,) * (d - 1) + (side // 2 + 1,), dtype=complex)
     half[np.ix_(*([idx] * (d - 1) + [np.arange(K + 1)]))] = coef[..., K:]
-    return sfft.irfftn(half, s=(side,) * d, overwrite_x=True) * float(side) ** d
+    return sfft.irfftn(half, s=(side,) * d, overwrite_x=True, workers=cores()) * float(side) ** d
