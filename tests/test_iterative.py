@@ -1,9 +1,11 @@
 """The matrix-free iterative path: its preconditioner, its stopping rule, its memory check, and the method choice."""
 
+import warnings
+
 import mpmath
 import numpy as np
 import pytest
-from conftest import mp_values
+from conftest import mp_residual, mp_values
 
 import fpnorm._internal.memory as memory
 import fpnorm.solvers as solvers
@@ -93,10 +95,11 @@ def test_too_few_iterations_are_reported_not_hidden():
 
 
 def test_forced_iterative_path_warns_when_rtol_is_out_of_reach():
+    # below the extended-precision measurement's own bound (about 1e-18 sum |c_k|): out of reach
     x = np.random.default_rng(5).random(100)
-    with pytest.warns(AccuracyWarning, match=r"Interpolation residual .* exceeds rtol = 1e-16 \(method iterative"), \
-            pytest.warns(AccuracyWarning, match=r"Rounding the points themselves .* more than rtol = 1e-16"):
-        s = FPInterpolator(x, np.sin(2 * np.pi * x), weight=Sobolev(s=2.0), K=128, method="iterative", rtol=1e-16)
+    with pytest.warns(AccuracyWarning, match=r"Interpolation residual .* exceeds rtol = 1e-18 \(method iterative"), \
+            pytest.warns(AccuracyWarning, match=r"Rounding the points themselves .* more than rtol = 1e-18"):
+        s = FPInterpolator(x, np.sin(2 * np.pi * x), weight=Sobolev(s=2.0), K=128, method="iterative", rtol=1e-18)
     assert s.info.method == "iterative" and 0 < s.info.residual < 1e-8
 
 
@@ -160,6 +163,25 @@ def test_near_coincident_pairs_agree_with_the_qr_reference():
     norm2 = lambda c: float(np.sum(np.abs(c[:, 0]) ** 2 / p.g))      # noqa: E731
     assert norm2(it.coef) == pytest.approx(norm2(ref.coef), rel=1e-6)      # norm^2 ~ 5e12 (twins 1e-9 apart)
     assert np.max(np.abs(it.coef - ref.coef)) <= 1e-8 * np.max(np.abs(ref.coef)) * np.sqrt(k.size)
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).eps >= np.finfo(float).eps, reason="no extended precision type here")
+def test_noisy_pairs_far_below_one_over_k_meet_rtol_against_mpmath():
+    # 100 pairs 1e-3/K .. 2e-3/K apart whose data differ by the noise: sum |c_k| = 3.6e6 max |y|, so h measured at the
+    # points in double precision is off by ~1e-16 sum |c_k|, above rtol = 1e-10 (max |y| ~ 1.2): refinement on such
+    # a measurement stopped at 2.2e-10 (mpmath); the promised residual holds against mpmath sums at every point
+    rng = np.random.default_rng(0)
+    N, K = 200, 256
+    base = rng.random(N // 2)
+    x = np.concatenate([base, base + 1e-3 * (1 + rng.random(N // 2)) / K]) % 1.0
+    y = np.sin(2 * np.pi * x) + 0.1 * rng.standard_normal(N)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        s = FPInterpolator(x, y, weight=Sobolev(s=1.0), K=K, method="iterative")
+    assert np.sum(np.abs(s.coef)) > 1e6 * np.max(np.abs(y))
+    assert not [w for w in seen if "Interpolation residual" in str(w.message)]
+    assert s.info.residual <= 1e-10
+    assert mp_residual(s.coef, x, y) <= s.info.residual
 
 
 def test_uniform_random_points_with_clusters_and_rough_data_converge():

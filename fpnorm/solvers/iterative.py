@@ -21,9 +21,10 @@ Refinement also lets the runs' products be cheaper than the measurement (mixed-p
 run only has to get its correction right to a few digits relative to the remainder it is given, so its NUFFTs run at
 a loose finufft tolerance (``_LOOSE_EPS``, about half the cost of the tight ones in 3-d) and it stops at what those
 products can see (a few digits below its remainder), while every remainder is measured at the tightest tolerance
-(``_CHECK_EPS``) and the reported residual is certified outside this module. Where loose products cannot make
-progress (nearly coincident points, rough data: ``sum |c_k| >> max |y|``) the runs fall back to tight products
-(:class:`_ProductTiers`).
+(``_CHECK_EPS``; in 1-d with a proven bound, in extended precision where double precision cannot resolve it,
+:mod:`fpnorm.solvers.remainder`) and the reported residual is certified outside this module. Where loose
+products cannot make progress (nearly coincident points, rough data: ``sum |c_k| >> max |y|``) the runs fall back to
+tight products (:class:`_ProductTiers`).
 
 Preconditioner (:data:`DEFAULT_PRECONDITIONER`): in d >= 2 the KL-minimising factor of
 :mod:`fpnorm.solvers.precondition` (``preconditioner="kl"``): a radius pattern ``max(rho * l_i, FLOOR[d] / K,
@@ -49,6 +50,7 @@ from .coarse import COARSE_WIDTH, TwoLevel, coarse_memory, coarse_space
 from .maximin import resolution_floor
 from .precondition import finite_weights, kl_factor, local_kernel, table_memory
 from .problem import FreeModes, Solution, SolveInfo, relative_residual, values_at_points
+from .remainder import RemainderMeter
 from .vecchia import NEIGHBOURS, coarse_to_fine, vecchia_factor, vecchia_memory
 
 __all__ = ["solve_iterative", "iterative_memory", "vecchia_factor", "coarse_to_fine", "NEIGHBOURS", "PRECONDITIONERS",
@@ -437,12 +439,13 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
     # 1e-16 sum |c_k| off in practice, 0.07-0.14 s at N = 1e5, K = 2^17): finufft's error at eps 1e-15 reaches 1e-11
     # sum |c_k| at some points, and with noisy data (sum |c_k| ~ 5e5 max |y| at N = 1e5) the refinement then stopped
     # on a measured 5e-11 where the data were missed by 4.7e-6. In d >= 2 the Taylor NUFFT costs tens of NUFFT pairs.
+    # Its bound decides when double precision no longer resolves the remainder (fpnorm.solvers.remainder).
     taylor = dim == 1 and check.backend != "direct"
 
-    def measure(c):               # h at the points t + t_lo
+    def measure(c, extended=False):   # Re h at the points t + t_lo, and a bound on its error where taylor
         if taylor:
-            return certified_values(c, problem.t, problem.t_lo, extended=False, real=True, fast=True)[0]
-        return values_at_points(check.evaluate, c, problem).real
+            return certified_values(c, problem.t, problem.t_lo, extended=extended, real=True, fast=True)
+        return values_at_points(check.evaluate, c, problem).real, None
 
     def coefficients(z, remainder):
         coef = root * z
@@ -479,7 +482,9 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
     tol = 0.5 * rtol * (scale if scale > 0 else 1.0)
     coef = np.zeros(gp.shape + (m,), dtype=complex)
     dual = np.zeros_like(rhs)                     # the dual variables of coef's penalised part
-    remainder = rhs.copy()
+    # the remainder and a bound on its measurement's error (fpnorm.solvers.remainder), by column
+    meter = RemainderMeter(problem, measure, tol, certified=taylor)
+    remainder, error = meter.start()
     best = (relative_residual(np.zeros_like(rhs), rhs), coef, dual)
     used, runs, idle, run_length = 0, 0, 0, _RUN
     mark = float(np.max(np.abs(project(rhs))))    # the remainder when it last halved (_IDLE_ITERATIONS)
@@ -499,15 +504,14 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         if it >= budget and computed < size:
             run_length = min(2 * run_length, _RUN_MAX)
         step = coefficients(z, remainder)
-        new_coef = coef + step
-        values = measure(new_coef)
-        new_remainder = rhs - values
+        new_coef, new_remainder, new_error = meter.after(remainder, error, coef, step)
         after = float(np.max(np.abs(project(new_remainder))))
         mass = float(np.max(np.sum(np.abs(step).reshape(-1, m), axis=0)))
         if tiers.measured(size, after, mass, computed <= run_tol, it >= budget):
             continue          # the loose products misled the run: refine on from before it, with tight products
-        coef, dual, remainder = new_coef, dual + y, new_remainder
-        res = relative_residual(values, rhs)
+        coef, dual, remainder, error = new_coef, dual + y, new_remainder, new_error
+        # the measured residual's upper end: refinement stops on what the measurement certifies
+        res = relative_residual(rhs - remainder, rhs) + (0.0 if error is None else float(np.max(error)) / (scale or 1))
         # a KL run that stopped short of its budget (converged by its own products, flat or adrift) and did not
         # halve the measured remainder: the products' rounding holds it back (_RESOLVED), and the chain goes on
         switch = fallback and res > rtol and it < budget and not after <= 0.5 * size
