@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fpnorm.solvers.maximin import kl_pattern, maximin_ordering, sparsity_sets, unit_points
+from fpnorm.solvers.maximin import kl_pattern, local_pairs, maximin_ordering, sparsity_sets, unique_inverse, unit_points
 
 
 def _torus_dist(a, b):
@@ -114,3 +114,34 @@ def test_kl_pattern_names_bad_arguments():
         kl_pattern(np.array([0.1, 0.5]), rho=-1.0)
     with pytest.raises(ValueError, match="`floor`"):
         kl_pattern(np.array([0.1, 0.5]), floor=np.nan)
+
+
+@pytest.mark.parametrize(("P", "bound"), [(0, 10), (1, 10), (5000, 40), (5000, 10**9), (3000, 2**62)])
+def test_unique_inverse_matches_numpy_unique(P, bound):
+    # packed sort for small bounds, numpy.unique when key and position do not fit in 63 bits together
+    keys = np.random.default_rng(P).integers(0, bound, size=P, dtype=np.int64)
+    if P > 10:
+        keys[::7] = keys[0]                                  # duplicates also when the bound is large
+    uniq, inverse = unique_inverse(keys, bound)
+    ref, ref_inverse = np.unique(keys, return_inverse=True)
+    assert uniq.tolist() == ref.tolist() and inverse.tolist() == ref_inverse.reshape(-1).tolist()
+    assert uniq.dtype == np.int64 and inverse.dtype == np.int64
+
+
+def test_unique_inverse_may_overwrite_its_keys_on_many_keys():
+    # more keys than one chunk of the packing (2^22), the keys' buffer reused for the inverse
+    keys = np.random.default_rng(5).integers(0, 10**6, size=5_000_000, dtype=np.int64)
+    ref, ref_inverse = np.unique(keys, return_inverse=True)
+    uniq, inverse = unique_inverse(keys, 10**6, overwrite_keys=True)
+    assert np.array_equal(uniq, ref) and np.array_equal(inverse, ref_inverse.reshape(-1))
+
+
+def test_local_pairs_are_the_distinct_pairs_of_every_column():
+    # against a brute-force enumeration of each column's pairs, in the order of KLPattern.buckets
+    rng = np.random.default_rng(3)
+    pattern = kl_pattern(rng.random((300, 2)), resolution=1 / 16, rho=3.0)
+    pairs, inverse = local_pairs(pattern)
+    every = np.concatenate([np.sort(np.stack([S[:, a], S[:, b]], axis=-1), axis=-1).reshape(-1, 2)
+                            for S, a, b in pattern.buckets()])
+    assert np.array_equal(pairs[inverse], every)
+    assert np.array_equal(pairs, np.unique(every, axis=0))

@@ -17,7 +17,6 @@ from fpnorm.solvers.precondition import (
     kl_factor,
     local_kernel,
     local_variograms,
-    unique_inverse,
 )
 
 
@@ -123,26 +122,6 @@ def test_box_kernel_variogram_against_the_direct_sum(dim):
     assert np.all(np.abs(got - exact) <= tol * exact + (1e-12 if dim == 1 else 1e-6) * g.sum())
     near = np.sqrt(np.sum((z - np.round(z)) ** 2, axis=1)) * 12 <= 0.05
     assert np.allclose(got[near], exact[near], rtol=1e-13, atol=0) or dim == 1
-
-
-@pytest.mark.parametrize(("P", "bound"), [(0, 10), (1, 10), (5000, 40), (5000, 10**9), (3000, 2**62)])
-def test_unique_inverse_matches_numpy_unique(P, bound):
-    # packed sort for small bounds, numpy.unique when key and position do not fit in 63 bits together
-    keys = np.random.default_rng(P).integers(0, bound, size=P, dtype=np.int64)
-    if P > 10:
-        keys[::7] = keys[0]                                  # duplicates also when the bound is large
-    uniq, inverse = unique_inverse(keys, bound)
-    ref, ref_inverse = np.unique(keys, return_inverse=True)
-    assert uniq.tolist() == ref.tolist() and inverse.tolist() == ref_inverse.reshape(-1).tolist()
-    assert uniq.dtype == np.int64 and inverse.dtype == np.int64
-
-
-def test_unique_inverse_may_overwrite_its_keys_on_many_keys():
-    # more keys than one chunk of the packing (2^22), the keys' buffer reused for the inverse
-    keys = np.random.default_rng(5).integers(0, 10**6, size=5_000_000, dtype=np.int64)
-    ref, ref_inverse = np.unique(keys, return_inverse=True)
-    uniq, inverse = unique_inverse(keys, 10**6, overwrite_keys=True)
-    assert np.array_equal(uniq, ref) and np.array_equal(inverse, ref_inverse.reshape(-1))
 
 
 def test_box_kernel_factor_is_close_to_the_exact_one():

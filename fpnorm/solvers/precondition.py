@@ -54,11 +54,11 @@ from scipy.fft import irfftn, next_fast_len
 
 from .._internal.memory import check_memory
 from .._internal.threads import cores
-from .maximin import KLPattern, kl_pattern, unit_points
+from .maximin import KLPattern, kl_pattern, local_pairs, unit_points
 from .variogram import variogram_1d
 
 __all__ = ["Kernel", "box_kernel", "table_memory", "build_kl_factor", "LocalKernel", "finite_weights", "local_kernel",
-           "local_pairs", "local_variograms", "kl_factor", "unique_inverse", "JITTER"]
+           "local_variograms", "kl_factor", "JITTER"]
 
 # Relative jitter of the (unit-diagonal) local covariance matrices: trades exactness on the tightest clusters for
 # columns that do not amplify rounding in the products. The box kernel is nearly a low-degree polynomial on a cluster
@@ -79,7 +79,7 @@ _SERIES_TERMS = 7
 # Table of the kernel in d >= 2: a cubic spline on a grid oversampled this much (at most _TABLE_POINTS nodes).
 _TABLE_OVERSAMPLING = 4
 _TABLE_POINTS = 2**24
-# Kernel values per spline evaluation, keys per packing chunk (unique_inverse): bounds their temporaries.
+# Kernel values per spline evaluation: bounds their temporaries.
 _CHUNK = 2**22
 # Entries of the local matrices solved in one batch (their temporaries are a few times this many floats). Smaller
 # batches reuse their memory instead of faulting in fresh pages: measured in 3-d, N = 2e4, rho = 3, the factor took
@@ -263,50 +263,6 @@ class LocalKernel:
         return self.values[self.inverse]
 
 
-def local_pairs(pattern):
-    """The distinct local pairs of `pattern` and where each local pair (:meth:`KLPattern.buckets`) is among them.
-
-    Returns
-    -------
-    pairs : int64 ndarray, shape (U, 2)
-        Point indices, the smaller first, in increasing order.
-    inverse : int ndarray, shape (P,)
-        ``pairs[inverse]`` are the local pairs (each ordered), int32 where ``U`` allows.
-
-    Examples
-    --------
-    >>> pattern = kl_pattern(np.array([0.0, 0.5, 0.25, 0.26]), rho=2.0)
-    >>> pairs, inverse = local_pairs(pattern)
-    >>> len(pairs) <= len(inverse), bool(np.all(pairs[:, 0] < pairs[:, 1]))
-    (True, True)
-    """
-    N = pattern.points.shape[0]
-    sizes = np.diff(pattern.indptr)
-    entries = int(np.sum(sizes.astype(float) ** 2))
-    # the pair keys, the variogram values and the inverse (a few numbers per entry), and one batch's temporaries in
-    # _columns (about eight arrays of the batch's entries, a batch holding at most _LOCAL_ENTRIES)
-    check_memory(entries * 8 * 2 + 64 * min(entries, _LOCAL_ENTRIES), "the preconditioner's local matrices",
-                 "Use a smaller `rho`.")
-    allkeys = np.empty(int(np.sum(sizes * (sizes - 1) // 2)), dtype=np.int64)    # written in place, not joined
-    filled = 0
-    for S, a, b in pattern.buckets():
-        step = max(1, _LOCAL_ENTRIES // max(a.size, 1))
-        for c in range(0, S.shape[0], step):
-            sa, sb = S[c:c + step, a], S[c:c + step, b]
-            key = np.minimum(sa, sb, dtype=np.int64)
-            key *= N
-            key += np.maximum(sa, sb)
-            allkeys[filled:filled + key.size] = key.reshape(-1)
-            filled += key.size
-    if not allkeys.size:
-        return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int32)
-    uniq, inverse = unique_inverse(allkeys, N * N, overwrite_keys=True)
-    del allkeys
-    if uniq.size < 2**31:
-        inverse = inverse.astype(np.int32)
-    return np.stack([uniq // N, uniq % N], axis=1), inverse
-
-
 def local_variograms(pattern, kernel):
     """``kappa(0) - kappa(x_a - x_b)`` on the local pairs of `pattern` (:meth:`KLPattern.buckets`), shape (P,).
 
@@ -418,6 +374,9 @@ def kl_factor(pattern, kappa0, variograms, *, jitter=JITTER):
     if np.shape(variograms) != (pairs,):
         raise ValueError(f"Expected `variograms` of shape ({pairs},) (the pattern's local pairs), got "
                          f"{np.shape(variograms)}.")
+    # one batch's temporaries in _columns: about eight arrays of the batch's entries, a batch at most _LOCAL_ENTRIES
+    check_memory(64 * min(int(np.sum(sizes.astype(float) ** 2)), _LOCAL_ENTRIES) + 24 * int(np.sum(sizes)),
+                 "the preconditioner's local matrices", "Use a smaller `rho`.")
     rows, cols, vals = [], [], []
     used = 0
     for S, a, b in pattern.buckets():
@@ -490,69 +449,6 @@ def build_kl_factor(points, kernel, *, rho=None, max_set=None, jitter=JITTER, fl
         raise ValueError(f"Expected `kernel.resolution` finite and nonnegative, got {kernel.resolution!r}.")
     pattern = kl_pattern(x, resolution=kernel.resolution, rho=rho, max_set=max_set, floor=floor)
     return kl_factor(pattern, kernel.kappa0, local_variograms(pattern, kernel), jitter=jitter), pattern.order
-
-
-def unique_inverse(keys, bound, *, overwrite_keys=False):
-    """``np.unique(keys, return_inverse=True)`` for nonnegative integer keys below `bound`, by one sort of the keys
-    packed with their positions.
-
-    ``numpy.unique`` with ``return_inverse`` argsorts the keys; sorting values is several times faster than sorting
-    indices, so when the key and its position fit in 63 bits together they are sorted as one integer and the
-    position read back from its low bits. Otherwise this is ``numpy.unique``. Besides the outputs it holds one more
-    array of the keys' size (fresh memory is slow to fault in: measured on the 1.5e7 pair keys of a 3-d factor,
-    N = 2e4, rho = 3, in a fresh process, 0.6 s against 2.1 s for ``numpy.unique``).
-
-    Parameters
-    ----------
-    keys : int ndarray, shape (P,)
-        Nonnegative, below `bound`.
-    bound : int
-        An upper bound on the keys.
-    overwrite_keys : bool
-        Whether `keys` (if int64 and contiguous) may be used as scratch space: its contents are then lost, and
-        `inverse` may be returned in it.
-
-    Returns
-    -------
-    uniq : int64 ndarray, shape (U,)
-        The distinct keys, increasing.
-    inverse : int64 ndarray, shape (P,)
-        ``uniq[inverse] == keys``.
-
-    Examples
-    --------
-    >>> uniq, inverse = unique_inverse(np.array([7, 3, 7, 0]), 8)
-    >>> uniq.tolist(), inverse.tolist()
-    ([0, 3, 7], [2, 1, 2, 0])
-    """
-    keys = np.asarray(keys).reshape(-1)
-    P = keys.size
-    shift = max(1, int(P - 1).bit_length())
-    if P == 0 or int(bound - 1).bit_length() + shift > 63:
-        uniq, inverse = np.unique(keys, return_inverse=True)
-        return uniq.astype(np.int64), inverse.reshape(-1).astype(np.int64)
-    if overwrite_keys and keys.dtype == np.int64 and keys.flags.c_contiguous:
-        packed = keys
-        packed <<= shift
-    else:
-        packed = np.left_shift(keys, shift, dtype=np.int64)
-    for s in range(0, P, _CHUNK):                     # chunks: no temporary of the keys' size
-        packed[s:s + _CHUNK] |= np.arange(s, min(P, s + _CHUNK), dtype=np.int64)
-    packed.sort()
-    position = packed & ((1 << shift) - 1)
-    packed >>= shift
-    new = np.empty(P, dtype=bool)                     # a key differs from the one before it
-    new[0] = False
-    np.not_equal(packed[1:], packed[:-1], out=new[1:])
-    uniq = packed[np.concatenate(([0], np.flatnonzero(new)))]
-    inverse = packed                                  # the sorted keys are no longer needed
-    carry = 0
-    for s in range(0, P, _CHUNK):
-        ids = np.cumsum(new[s:s + _CHUNK], dtype=np.int64)
-        ids += carry
-        carry = int(ids[-1])
-        inverse[position[s:s + _CHUNK]] = ids
-    return uniq, inverse
 
 
 def _columns(gam, k0, jitter):
