@@ -323,3 +323,10 @@ def test_background_returns_the_value_and_raises_the_error_of_its_call(monkeypat
     failing = background(divmod, 1, 0)
     with pytest.raises(ZeroDivisionError):
         failing.result()
+
+
+def test_cores_respect_omp_num_threads(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert thread_control.cores() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
+    assert thread_control.cores() >= 1

@@ -76,11 +76,14 @@ def single_threaded(enabled=True):
 
 
 def cores():
-    """Cores this process may run on."""
+    """Cores this process may run on, at most ``OMP_NUM_THREADS`` where that is set (a user's or a scheduler's limit
+    on the threads of numerical code)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        n = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+        n = max(1, os.cpu_count() or 1)
+    limit = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return min(n, int(limit)) if limit.isdigit() and int(limit) > 0 else n
 
 
 class _Done:
