@@ -53,7 +53,7 @@ import scipy.sparse as sp
 from scipy.fft import irfftn, next_fast_len
 
 from .._internal.memory import check_memory
-from .._internal.threads import cores
+from .._internal.threads import background, cores
 from .maximin import KLPattern, kl_pattern, local_pairs, unit_points
 from .variogram import variogram_1d
 
@@ -142,7 +142,7 @@ def box_kernel(g):
         def variogram(z):
             return variogram_1d(g, 2 * np.pi * _torus_abs(z[:, 0]), eps=1e-14)
 
-        return Kernel(kappa0, variogram, 1, 1.0 / max(K, 1))
+        return Kernel(kappa0, variogram, 1, _box_resolution(g))
     n = _table_size(K, dim)
     check_memory(table_memory(K, dim), f"the preconditioner's kernel table ({n}^{dim})", "Use a smaller K.")
     coef = np.zeros((n,) * dim)
@@ -172,7 +172,12 @@ def box_kernel(g):
             out[part] = series[0](zw[part])
         return out
 
-    return Kernel(kappa0, variogram, dim, 1.0 / max(K, 1))
+    return Kernel(kappa0, variogram, dim, _box_resolution(g))
+
+
+def _box_resolution(g):
+    """The resolution of the box kernel of `g` (:attr:`Kernel.resolution`): ``1/K``."""
+    return 1.0 / max(np.shape(g)[0] // 2, 1)
 
 
 def _near_variogram(g):
@@ -327,9 +332,12 @@ def local_kernel(points, g, *, rho=None, max_set=None, floor=None):
     >>> local.kappa0, np.diff(local.pattern.indptr).tolist()           # each point with every earlier one
     (0.9, [1, 2, 3, 4])
     """
-    kernel = box_kernel(finite_weights(g))
-    pattern = kl_pattern(points, resolution=kernel.resolution, rho=rho, max_set=max_set, floor=floor)
+    weights = finite_weights(g)
+    # the d >= 2 kernel table (an FFT and a spline filter) is made in a thread while the pattern is, on two cores
+    kernel = background(box_kernel, weights)
+    pattern = kl_pattern(points, resolution=_box_resolution(weights), rho=rho, max_set=max_set, floor=floor)
     pairs, inverse = local_pairs(pattern)
+    kernel = kernel.result()
     return LocalKernel(pattern, kernel.kappa0, pairs, _pair_variograms(pattern, kernel, pairs), inverse)
 
 
