@@ -34,7 +34,8 @@ RHO = {1: 6.0, 2: 3.0, 3: 3.0}
 FLOOR = {1: 8.0, 2: 2.0, 3: 1.5}
 # Largest column (the nearest points are kept): bounds the dense work per column on unusual point sets.
 MAX_SET = {1: 24, 2: 48, 3: 64}
-# Local pairs whose distances are formed in one batch (KLPattern.pair_distances): bounds their temporaries.
+# Local pairs whose keys or distances are formed in one batch (local_pairs, KLPattern.distances): bounds their
+# temporaries.
 _PAIR_CHUNK = 2**21
 
 
@@ -318,20 +319,8 @@ class KLPattern:
 
     def pair_distances(self):
         """Torus distances (in periods) of the local pairs, shape (P,), in the order of :meth:`buckets`."""
-        out = np.empty(sum(S.shape[0] * a.size for S, a, _ in self.buckets()))
-        filled = 0
-        for S, a, b in self.buckets():
-            step = max(1, _PAIR_CHUNK // max(a.size, 1))
-            for c in range(0, S.shape[0], step):
-                x = self.points[S[c:c + step]]                 # (B, n, d): one gather a set, not one a pair
-                sq = np.zeros((x.shape[0], a.size))
-                for j in range(x.shape[2]):
-                    z = x[:, a, j] - x[:, b, j]
-                    z -= np.rint(z)
-                    sq += z * z
-                out[filled:filled + sq.size] = np.sqrt(sq, out=sq).reshape(-1)
-                filled += sq.size
-        return out
+        pairs, inverse = local_pairs(self)
+        return self.distances(pairs[:, 0], pairs[:, 1])[inverse]
 
     def distances(self, first, second):
         """Torus distances (in periods) between the points ``first`` and ``second`` (int arrays of one shape)."""
