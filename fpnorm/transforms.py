@@ -3,7 +3,8 @@
 All functions take angles ``t = 2 pi x / P`` of shape (N, d) in ``[0, 2 pi)`` (differences in ``(-2 pi, 2 pi)``)
 and coefficient arrays of shape ``(2K+1,)*d`` with ``k = j - K``.
 
-- :func:`evaluate`  (type 2): ``f_i = sum_k c_k e^{+i k.t_i}``
+- :func:`evaluate`  (type 2): ``f_i = sum_k c_k e^{+i k.t_i}``; :func:`evaluate_sets` several of them on one box,
+  each at its own points, through one plan
 - :func:`adjoint`   (type 1): ``c_k = sum_i w_i e^{-i k.t_i}``
 - :func:`kernel_matrix`: ``G_ij = kappa(t_i - t_j)``, ``kappa(z) = sum_k g_k e^{i k.z}`` for an even real ``g``.
 - :class:`NufftPlan`: both sums at fixed points, with finufft plans built once and reused (iterative solves).
@@ -21,9 +22,9 @@ from ._internal.checks import check_int
 from ._internal.memory import check_memory
 from ._internal.threads import cores
 
-__all__ = ["evaluate", "evaluate_grid", "adjoint", "kernel_matrix", "kernel_values", "grid_coefficients",
-           "NufftPlan", "eps_for_rtol", "BACKENDS", "DEFAULT_EPS", "direct_sum_memory", "nufft_memory",
-           "kernel_matrix_memory"]
+__all__ = ["evaluate", "evaluate_sets", "evaluate_grid", "adjoint", "kernel_matrix", "kernel_values",
+           "grid_coefficients", "NufftPlan", "eps_for_rtol", "BACKENDS", "DEFAULT_EPS", "direct_sum_memory",
+           "nufft_memory", "kernel_matrix_memory"]
 
 BACKENDS = ("auto", "finufft", "direct")
 DEFAULT_EPS = 1e-14
@@ -224,6 +225,48 @@ def evaluate(coef, t, *, eps=DEFAULT_EPS, backend="auto"):
         return out.reshape((N,) + extra)
     plan = NufftPlan(t, K, n_trans=flat.shape[1], eps=eps, backend="finufft")
     return plan.evaluate(flat.reshape((2 * K + 1,) * dim + (flat.shape[1],))).reshape((N,) + extra)
+
+
+def evaluate_sets(items, *, eps=DEFAULT_EPS):
+    """Type-2 sums of several coefficient arrays on one box, each at its own points:
+    ``[evaluate(c, t, eps=eps) for c, t in items]`` through one finufft plan whose points are reset per item.
+
+    A plan's set-up (its fine grid and FFT plan) costs about what its execution does at 1e5 points: nine sums at
+    ``K = 2^17`` and 1e3 .. 4e5 points took 0.28 s with a plan each and 0.11 s with one (finufft 2.5, one thread).
+
+    Parameters
+    ----------
+    items : sequence of (coef, t)
+        ``coef`` of shape ``(2K+1,)*d`` (one ``K`` for all), ``t`` of shape ``(n, d)``.
+
+    Returns
+    -------
+    list of complex ndarrays, shape (n,) each
+
+    Examples
+    --------
+    >>> c = np.zeros(5, complex); c[2] = 1.0; c[3] = 0.5              # 1 + 0.5 e^{it}
+    >>> a, b = evaluate_sets([(c, np.zeros((1, 1))), (2 * c, np.full((2, 1), np.pi))])
+    >>> np.round(a.real, 12).tolist(), np.round(b.real, 12).tolist()
+    ([1.5], [1.0, 1.0])
+    """
+    items = list(items)
+    if not items:
+        return []
+    dim = items[0][1].shape[1]
+    K = (items[0][0].shape[0] - 1) // 2
+    M = (2 * K + 1) ** dim
+    most = max(t.shape[0] for _, t in items)
+    if _choose("auto", dim, most * M) == "direct" or dim > 3:
+        return [evaluate(c, t, eps=eps) for c, t in items]
+    check_memory(nufft_memory(most, K, dim), f"finufft's sums between {most} points and {M} modes (d = {dim})",
+                 "Use a smaller `K`.")
+    plan = finufft.Plan(2, (2 * K + 1,) * dim, isign=1, eps=_nufft_eps(eps, dim), nthreads=_threads(most))
+    out = []
+    for coef, t in items:
+        plan.setpts(*_coords(t))
+        out.append(plan.execute(np.ascontiguousarray(coef, dtype=complex)))
+    return out
 
 
 def evaluate_grid(coef, n, dim):

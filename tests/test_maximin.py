@@ -145,3 +145,21 @@ def test_local_pairs_are_the_distinct_pairs_of_every_column():
                             for S, a, b in pattern.buckets()])
     assert np.array_equal(pairs[inverse], every)
     assert np.array_equal(pairs, np.unique(every, axis=0))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_close_pairs_in_1d_are_every_pair_closer_than_r_across_the_wrap(seed):
+    # one point per interval [j r, (j + 1) r), sorted, as _separated's cell leads; r leaves a shorter last interval,
+    # where points two apart in the sorted order can be closer than r across the wrap
+    from fpnorm.solvers.maximin import _close_pairs
+    rng = np.random.default_rng(seed)
+    r = rng.uniform(0.05, 0.45)
+    cells = np.arange(int(np.ceil(1 / r)))
+    p = np.minimum((cells + rng.random(cells.size)) * r, np.nextafter(1.0, 0.0))
+    p = p[rng.random(p.size) < 0.8] if seed % 2 else p
+    if seed == 0:                     # the case the wrap makes: last interval short, its neighbours close across it
+        r, p = 0.3, np.array([0.01, 0.35, 0.89, 0.91])
+    got = {tuple(sorted(pair)) for pair in _close_pairs(p[:, None], r).tolist()}
+    want = {(a, b) for a in range(p.size) for b in range(a + 1, p.size)
+            if _torus_dist(p[a:a + 1, None], p[b:b + 1, None])[0] < r}
+    assert got == want

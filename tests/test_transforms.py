@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from fpnorm import transforms
-from fpnorm.transforms import NufftPlan, adjoint, eps_for_rtol, evaluate, kernel_matrix, kernel_values
+from fpnorm.transforms import NufftPlan, adjoint, eps_for_rtol, evaluate, evaluate_sets, kernel_matrix, kernel_values
 
 CASES = [(1, 40, 300), (2, 9, 250), (3, 4, 200)]   # (d, K, N)
 
@@ -53,6 +53,22 @@ def test_plan_reuse_matches_direct_backend(dim, K, N, m):
         w = rng.standard_normal((N, m) if m > 1 else (N,))
         assert np.max(np.abs(fast.evaluate(c) - slow.evaluate(c))) <= 1e-11 * np.sum(np.abs(c))
         assert np.max(np.abs(fast.adjoint(w) - slow.adjoint(w))) <= 1e-11 * np.sum(np.abs(w))
+
+
+@pytest.mark.parametrize("dim,K,N", CASES)
+def test_sums_through_one_plan_match_direct_sums_at_every_set_of_points(dim, K, N):
+    # one plan, its points reset per item: sets of different sizes, largest in the middle, each its own coefficients
+    rng = np.random.default_rng(30 + dim)
+    items = []
+    for n in (N // 3, N, 7):
+        c = rng.standard_normal((2 * K + 1,) * dim) + 1j * rng.standard_normal((2 * K + 1,) * dim)
+        items.append((c, 2 * np.pi * rng.random((n, dim))))
+    got = evaluate_sets(items, eps=1e-12)
+    assert [v.shape for v in got] == [(t.shape[0],) for _, t in items]
+    for (c, t), values in zip(items, got, strict=True):
+        exact = _brute_exponentials(t, K) @ c.reshape(-1)
+        assert np.max(np.abs(values - exact)) <= 10 * 1e-12 * np.sum(np.abs(c))
+    assert evaluate_sets([]) == []
 
 
 @pytest.mark.parametrize("K", [5, 17])

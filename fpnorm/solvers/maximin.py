@@ -146,21 +146,28 @@ def _separated(x, cand, pri, r):
     if cand.size <= 1:
         return cand
     dim = x.shape[1]
+    # by priority, ties by index (a stable sort where `cand` increases, as the ordering's candidates do)
+    increasing = bool(np.all(cand[1:] > cand[:-1]))
+    by_rank = np.argsort(-pri, kind="stable") if increasing else np.lexsort((cand, -pri))
     rank = np.empty(cand.size, dtype=np.int64)
-    rank[np.lexsort((cand, -pri))] = np.arange(cand.size)       # 0 = highest priority
+    rank[by_rank] = np.arange(cand.size)                        # 0 = highest priority
     cells = np.floor(x[cand] * (np.sqrt(dim) / r)).astype(np.int64)
+    # by cell, then by priority: a round's pending points keep this order, so each cell's best comes first
+    if dim == 1:
+        by_cell = by_rank[np.argsort(cells[by_rank, 0], kind="stable")]
+    else:
+        by_cell = np.lexsort((rank,) + tuple(cells.T[::-1]))
     pending = np.ones(cand.size, dtype=bool)
     keep = np.zeros(cand.size, dtype=bool)
     while pending.any():
-        sub = np.flatnonzero(pending)
-        srt = sub[np.lexsort((rank[sub],) + tuple(cells[sub].T[::-1]))]
+        srt = by_cell[pending[by_cell]]
         first = np.ones(srt.size, dtype=bool)
         first[1:] = np.any(cells[srt[1:]] != cells[srt[:-1]], axis=1)
         lead = srt[first]                                       # the best pending point of each cell
         if lead.size == 1:
             new = lead
         else:
-            pairs = cKDTree(x[cand[lead]], boxsize=1.0).query_pairs(r * (1 - 1e-12), output_type="ndarray")
+            pairs = _close_pairs(x[cand[lead]], r * (1 - 1e-12))
             beaten = np.zeros(lead.size, dtype=bool)
             if pairs.size:
                 a, b = pairs[:, 0], pairs[:, 1]
@@ -171,10 +178,30 @@ def _separated(x, cand, pri, r):
         rest = np.flatnonzero(pending)
         if rest.size:
             # only whether a kept point is nearer than r matters: a bounded query, which prunes the tree
-            dist, _ = cKDTree(x[cand[new]], boxsize=1.0).query(x[cand[rest]], k=1, distance_upper_bound=r)
+            dist = _nearest_distance(x[cand[new]], x[cand[rest]], r)
             pending[rest[dist < r * (1 - 1e-12)]] = False
     out = np.flatnonzero(keep)
     return cand[out[np.argsort(rank[out])]]
+
+
+def _close_pairs(p, r):
+    """The pairs ``(a, b)`` of the points `p` (n, d) on the unit torus closer than `r`, as an (n_pairs, 2) array
+    (a pair may appear twice). In 1-d the points must be sorted and at most one in each interval ``[j r, (j + 1) r)``
+    (each cell's lead in :func:`_separated`): then only neighbours one or two apart, cyclically, can be that close
+    (two: across the last, shorter interval), and the differences replace a tree (0.14 of the ordering's 0.45 s at
+    1-d N = 1e5)."""
+    n, dim = p.shape
+    if dim > 1:
+        return cKDTree(p, boxsize=1.0).query_pairs(r, output_type="ndarray")
+    i = np.arange(n)
+    out = []
+    for offset in (1, 2)[:max(n - 1, 0)]:
+        j = (i + offset) % n
+        gap = p[j, 0] - p[i, 0]
+        gap -= np.round(gap)
+        close = np.abs(gap) < r
+        out.append(np.stack((i[close], j[close]), axis=1))
+    return np.concatenate(out) if out else np.empty((0, 2), dtype=np.int64)
 
 
 def sparsity_sets(points, order, length, rho, *, max_set=None, floor=0.0):
