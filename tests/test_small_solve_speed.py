@@ -325,6 +325,45 @@ def test_background_returns_the_value_and_raises_the_error_of_its_call(monkeypat
         failing.result()
 
 
+@pytest.mark.parametrize("cores", [1, 2])
+def test_map_threads_returns_every_value_in_order_and_raises_an_error(monkeypatch, cores):
+    # shared among threads on two cores, in order here on one: the caller sees the same list either way
+    monkeypatch.setattr(thread_control, "cores", lambda: cores)
+    items = list(range(50))
+    assert thread_control.map_threads(lambda i: (i, np.sum(np.arange(i * 1000))), items) == \
+        [(i, np.sum(np.arange(i * 1000))) for i in items]
+    assert thread_control.map_threads(abs, []) == []
+    with pytest.raises(ZeroDivisionError):
+        thread_control.map_threads(lambda i: 1 // i, [3, 0, 1])
+
+
+@pytest.mark.parametrize("dim,N,K", [(2, 600, 16), (3, 400, 6)])
+def test_kl_factor_and_certificate_are_the_same_on_one_core_and_two(monkeypatch, dim, N, K):
+    # the factor's batches and the certificate's chunks run side by side on two cores: the same factor bit for bit
+    # (each batch is solved alone), the same certified values to rounding and the same bound
+    from fpnorm.solvers import certify, precondition
+    from fpnorm.solvers.precondition import kl_factor, local_kernel
+    rng = np.random.default_rng(dim)
+    x = rng.random((N, dim))
+    k = np.stack(np.meshgrid(*[np.arange(-K, K + 1)] * dim, indexing="ij"), axis=-1)
+    g = (1.0 + np.sum((2 * np.pi * k) ** 2, axis=-1)) ** -2.0
+    coef = rng.standard_normal(g.shape) + 1j * rng.standard_normal(g.shape)
+    monkeypatch.setattr(precondition, "_LOCAL_ENTRIES", 2000)          # many batches
+    monkeypatch.setattr(certify, "_CHUNK_BYTES", 2**16)                 # many chunks
+    out = {}
+    for cores in (1, 2):
+        monkeypatch.setattr(thread_control, "cores", lambda cores=cores: cores)
+        for module in (precondition, certify):
+            monkeypatch.setattr(module, "cores", lambda cores=cores: cores)
+        local = local_kernel(x, g)
+        L = kl_factor(local.pattern, local.kappa0, local.variograms)
+        values, bound = certify.certified_values(coef, 2 * np.pi * x, extended=False, fast=False)
+        out[cores] = (L, values, bound)
+    assert (out[1][0] != out[2][0]).nnz == 0
+    assert np.max(np.abs(out[1][1] - out[2][1])) <= out[1][2]
+    assert out[1][2] == out[2][2]
+
+
 def test_cores_respect_omp_num_threads(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert thread_control.cores() == 1

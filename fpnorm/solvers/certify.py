@@ -31,6 +31,7 @@ import numpy as np
 
 from .. import transforms
 from .._internal.memory import check_memory
+from .._internal.threads import cores, map_threads
 from ..lattice import EXP_ERROR_UNITS, axis_exponentials, exact_angles
 from .certify_fft import box_columns, fold_half, relative_bound, taylor_plan, taylor_seconds, taylor_values
 from .problem import RESIDUAL_KINDS, Problem, values_at_points
@@ -250,9 +251,8 @@ def _sums_last_axis_first(first, axes, n, cplx):
     # (n_d, Q B, n_2, ..., n_{d-1}, m): the last axis leads
     right = np.ascontiguousarray(np.moveaxis(padded, dim - 1, 0)).reshape(n, -1)
     out = np.empty((N, m), dtype=cplx)
-    rows = max(1, int(_CHUNK_BYTES // (np.dtype(cplx).itemsize * max(right.shape[1], n))))
-    for start in range(0, N, rows):
-        sl = slice(start, min(N, start + rows))
+
+    def chunk(sl):                  # the rows `sl` of `out`: chunks write disjoint rows and may run side by side
         r = sl.stop - sl.start
         acc = _full(*(a[sl] for a in axes[dim - 1]), n) @ right                 # (r, Q B n^(d-2) m)
         for j in range(dim - 2, 0, -1):
@@ -260,6 +260,12 @@ def _sums_last_axis_first(first, axes, n, cplx):
         shift, high, low = (a[sl] for a in axes[0])
         acc = np.einsum("iqbz,ib->iqz", acc.reshape(r, Q, B, m), low)
         out[sl] = np.einsum("iqz,iq->iz", acc, high) * shift[:, None]
+
+    # one chunk a core at once (the products and einsums release the GIL), within the chunks' memory in all:
+    # measured on two cores, 2-d N = 2e4, K = 128 and 3-d N = 2e4, K = 24 (real) at 0.55-0.6 of one core's time
+    workers = cores()
+    rows = max(1, int(_CHUNK_BYTES // (np.dtype(cplx).itemsize * max(right.shape[1], n) * workers)))
+    map_threads(chunk, [slice(start, min(N, start + rows)) for start in range(0, N, rows)])
     return out
 
 

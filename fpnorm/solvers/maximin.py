@@ -16,6 +16,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .._internal.memory import check_memory
+from .._internal.threads import cores
 
 __all__ = ["KLPattern", "kl_pattern", "maximin_ordering", "sparsity_sets", "unit_points", "resolution_floor",
            "local_pairs", "unique_inverse", "RHO", "FLOOR", "MAX_SET"]
@@ -121,7 +122,7 @@ def _nearest_distance(sites, query, bound):
     is beyond `bound` (d >= 2: a bounded query prunes the tree). In 1-d by one sort and a binary search (the
     ordering's ~35 levels at N = 1e5 took 1.5 s with a k-d tree a level, 0.3 s so)."""
     if sites.shape[1] > 1:
-        return cKDTree(sites, boxsize=1.0).query(query, k=1, distance_upper_bound=bound)[0]
+        return cKDTree(sites, boxsize=1.0).query(query, k=1, distance_upper_bound=bound, workers=cores())[0]
     s = np.sort(sites[:, 0])
     q = query[:, 0]
     i = np.searchsorted(s, q)
@@ -277,7 +278,7 @@ def _nearest_earlier(tree, xq, pos, radius, want):
     k = want + 1
     while todo.size:
         kk = min(k, n)
-        dist, js = tree.query(xq[todo], k=kk, distance_upper_bound=float(radius[todo].max()))
+        dist, js = tree.query(xq[todo], k=kk, distance_upper_bound=float(radius[todo].max()), workers=cores())
         dist, js = dist.reshape(todo.size, kk), js.reshape(todo.size, kk)
         ok = (js < n) & (dist <= radius[todo, None]) & (js < pos[todo, None])
         found = np.cumsum(ok, axis=1)

@@ -53,7 +53,7 @@ import scipy.sparse as sp
 from scipy.fft import irfftn, next_fast_len
 
 from .._internal.memory import check_memory
-from .._internal.threads import background, cores
+from .._internal.threads import background, cores, map_threads
 from .maximin import KLPattern, kl_pattern, local_pairs, unit_points
 from .variogram import variogram_1d
 
@@ -159,10 +159,14 @@ def box_kernel(g):
         near = np.sqrt(np.sum(zw * zw, axis=1)) * K <= _DIRECT_RANGE
         out = np.empty(z.shape[0])
         far = np.flatnonzero(~near)
-        for s in range(0, far.size, _CHUNK):
-            part = far[s:s + _CHUNK]
+
+        def interpolate(part):                  # into disjoint entries of `out`: the parts may run side by side
             coords = (np.mod(z[part], 1.0) * n).T
             out[part] = kappa0 - ndi.map_coordinates(spline, coords, order=3, mode="grid-wrap", prefilter=False)
+
+        # scipy.ndimage releases the GIL: the parts are shared among the cores
+        parts = max(cores(), -(-far.size // _CHUNK)) if far.size else 0
+        map_threads(interpolate, np.array_split(far, parts))
         close = np.flatnonzero(near)
         if close.size and not series:
             series.append(_near_variogram(g))
@@ -382,28 +386,35 @@ def kl_factor(pattern, kappa0, variograms, *, jitter=JITTER):
     if np.shape(variograms) != (pairs,):
         raise ValueError(f"Expected `variograms` of shape ({pairs},) (the pattern's local pairs), got "
                          f"{np.shape(variograms)}.")
-    # one batch's temporaries in _columns: about eight arrays of the batch's entries, a batch at most _LOCAL_ENTRIES
-    check_memory(64 * min(int(np.sum(sizes.astype(float) ** 2)), _LOCAL_ENTRIES) + 24 * int(np.sum(sizes)),
+    # one batch's temporaries in _columns: about eight arrays of the batch's entries, a batch at most _LOCAL_ENTRIES,
+    # a batch on each core at once
+    check_memory(64 * min(int(np.sum(sizes.astype(float) ** 2)), _LOCAL_ENTRIES * cores()) + 24 * int(np.sum(sizes)),
                  "the preconditioner's local matrices", "Use a smaller `rho`.")
-    rows, cols, vals = [], [], []
+    rows, cols, batches = [], [], []
     used = 0
     for S, a, b in pattern.buckets():
         B, n = S.shape
+        rows.append(S.reshape(-1))
+        cols.append(np.repeat(S[:, 0], n))
         if n == 1:
-            rows.append(S[:, 0])
-            cols.append(S[:, 0])
-            vals.append(np.full(B, 1.0 / np.sqrt(k0)))
+            batches.append((B, None, None, None))
             continue
         pairs = variograms[used:used + B * a.size].reshape(B, -1)
         used += B * a.size
         step = max(1, _LOCAL_ENTRIES // (n * n))           # columns per batch: bounded temporaries
-        for c in range(0, B, step):
-            gam = np.zeros((min(step, B - c), n, n))
-            gam[:, a, b] = pairs[c:c + step]
-            gam[:, b, a] = gam[:, a, b]
-            vals.append(_columns(gam, k0, jitter).reshape(-1))
-        rows.append(S.reshape(-1))
-        cols.append(np.repeat(S[:, 0], n))
+        batches += [(n, pairs[c:c + step], a, b) for c in range(0, B, step)]
+
+    def solve(batch):
+        n, pairs, a, b = batch
+        if pairs is None:                                   # columns of one point (n is their number here)
+            return np.full(n, 1.0 / np.sqrt(k0))
+        gam = np.zeros((pairs.shape[0], n, n))
+        gam[:, a, b] = pairs
+        gam[:, b, a] = gam[:, a, b]
+        return _columns(gam, k0, jitter).reshape(-1)
+
+    # the batches are independent and numpy's batched solve releases the GIL: on two cores, a batch on each
+    vals = map_threads(solve, batches)
     return sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(N, N))
 
 
