@@ -246,14 +246,18 @@ def _exact_local_rows(t, g, sets, dps=30):
     return rows
 
 
-@pytest.mark.parametrize("block_rows", [None, 7])
-def test_chain_rows_of_near_duplicates_match_exact_local_covariances(block_rows, monkeypatch):
+@pytest.mark.parametrize("block_rows,small_chunks", [(None, False), (7, False), (None, True)])
+def test_chain_rows_of_near_duplicates_match_exact_local_covariances(block_rows, small_chunks, monkeypatch):
     # pairs 1e-6/K .. 1e-2/K apart: from variogram values their covariances with farther increments would lose
     # every digit to cancellation; the series in the increment keeps the rows at the exact kriging weights (made at
-    # once or in blocks of 7 rows, so the tight pairs' rows fall in different blocks)
+    # once or in blocks of 7 rows, so the tight pairs' rows fall in different blocks; or with the series' distinct
+    # pairs of points found and summed in chunks of two increments)
     from fpnorm.solvers.vecchia import _chain_sets
     if block_rows:
         monkeypatch.setattr("fpnorm.solvers.vecchia._BLOCK_ENTRIES", block_rows * 5 * 5)
+    if small_chunks:
+        monkeypatch.setattr("fpnorm.solvers.vecchia._SHORT_KEYS", 2 * 2 * 5)
+        monkeypatch.setattr("fpnorm.solvers.vecchia._SHORT_CHUNK", 7)
     K = 256
     x, _, g = _clustered(300, K, 7, [1e-6, 1e-5, 1e-4, 1e-3, 1e-2], Sobolev(s=1.5, dim=1))
     t = 2 * np.pi * x

@@ -34,6 +34,8 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from .. import transforms
+from .._internal.threads import cores, map_threads
+from .maximin import unique_inverse
 from .variogram import variogram_1d, wrap_angle
 
 __all__ = ["vecchia_factor", "vecchia_memory", "coarse_to_fine", "NEIGHBOURS"]
@@ -50,6 +52,9 @@ NEIGHBOURS = 12
 _SHORT = 0.1
 _SHORT_TERMS = 12
 _SHORT_CHUNK = 2**19
+# Differences per chunk in which _short_increments finds the distinct pairs of points (their keys and inverse, 16
+# bytes each, and the distinct pairs' sums, 96 bytes each at most).
+_SHORT_KEYS = 2**20
 # Local-matrix entries per block of rows in _factor_rows: ~16 MiB per (rows, n, n) intermediate (measured at N = 1e5,
 # K = 2^17, 1-d: the factor took 2.7 s against 3.7 s made whole).
 _BLOCK_ENTRIES = 2**21
@@ -134,10 +139,10 @@ def _chain_sets(x, nb):
 def vecchia_memory(N, neighbours=NEIGHBOURS, dim=1):
     """Peak bytes of :func:`vecchia_factor` at N points: the sets, the variogram table and the sparse factor
     (``N n_b`` entries each), the short increments' covariances (at most ``N n_b^2``, when every member is one), and
-    the ``(rows, n, n)`` intermediates of one block of rows, and in 1-d (`dim`) one chunk of the short increments'
-    series. Measured peaks (tracemalloc) against this model: 239 MiB against 646 at N = 1e5, K = 2^17 (1-d); 167
-    against 435 at N = 8e4, K = 256 (2-d); 150 against 253 at N = 2e4, K = 24 (3-d); finufft's own grids (~20 MiB at
-    these boxes) come on top.
+    the ``(rows, n, n)`` intermediates of one block of rows on each core, and in 1-d (`dim`) one chunk of the short
+    increments' series and their distinct pairs of points. Measured peaks (tracemalloc, one core) against this model:
+    239 MiB against 646 at N = 1e5, K = 2^17 (1-d); 167 against 435 at N = 8e4, K = 256 (2-d); 150 against 253 at N =
+    2e4, K = 24 (3-d); finufft's own grids (~20 MiB at these boxes) come on top.
 
     Examples
     --------
@@ -145,8 +150,8 @@ def vecchia_memory(N, neighbours=NEIGHBOURS, dim=1):
     True
     """
     nb = neighbours + 1
-    short = 300 * min(_SHORT_CHUNK, 2 * N * nb * nb) if dim == 1 else 0
-    return 9 * N * nb * nb + 128 * N * nb + 96 * min(N * nb * nb, _BLOCK_ENTRIES) + short
+    short = 300 * min(_SHORT_CHUNK, 2 * N * nb * nb) + 112 * min(_SHORT_KEYS, 2 * N * nb * nb) if dim == 1 else 0
+    return 9 * N * nb * nb + 128 * N * nb + 96 * min(N * nb * nb, _BLOCK_ENTRIES * cores()) + short
 
 
 def vecchia_factor(t, g, *, neighbours=NEIGHBOURS, eps=1e-10, jitter=None):
@@ -205,8 +210,12 @@ def _factor_rows(t, g, sets, eps, jitter):
         short = _short_increments(t[:, 0], g, safe, valid, base, eps)
     else:
         lags, short, base = None, None, np.ones((R, n), dtype=np.int64)
-    vals = np.concatenate([_block_rows(t, g, safe[b], valid[b], base[b], eps, jitter, lags, short, b)
-                           for b in blocks])
+    # in 1-d the blocks are independent numpy arithmetic, which releases the GIL: on two cores, a block on each (in
+    # higher d each block runs its own finufft, one at a time)
+    def rows_of(b):
+        return _block_rows(t, g, safe[b], valid[b], base[b], eps, jitter, lags, short, b)
+
+    vals = np.concatenate(map_threads(rows_of, blocks) if dim == 1 else [rows_of(b) for b in blocks])
     rows = np.repeat(np.arange(R), n)
     return sp.csr_matrix((vals, (rows, safe.reshape(-1))), shape=(R, N))
 
@@ -362,18 +371,36 @@ def _short_increments(t, g, safe, valid, base, eps):
         return rows, cols, out[0], out[1]
     k = np.arange(-K, K + 1) / K
     coef = np.stack([g * (1j * k) ** j for j in range(1, _SHORT_TERMS + 1)], axis=1)  # F_n / K^n
-    step = max(1, _SHORT_CHUNK // (2 * n))                # bounded memory: _SHORT_TERMS complex sums per point
+    # F_n at the differences t_P - t_Q, P = b(a) and Q a member c or its base b(c). Neighbouring points' sets overlap,
+    # so the same pair of points recurs in up to n_b rows: each distinct pair is summed once (its value does not
+    # depend on the other targets: finufft interpolates each on its own), in chunks of rows taken in sorted order, so
+    # that overlapping sets share a chunk (measured at N = 1e5, K = 2^17: 3.8e5 differences, 0.2 of them distinct)
+    N = t.size
+    rank = np.empty(N, dtype=np.int64)
+    rank[np.argsort(t, kind="stable")] = np.arange(N)
+    by_position = np.argsort(rank[rows], kind="stable")
+    rows, cols = rows[by_position], cols[by_position]
+    first = safe[rows, base[rows, cols]].astype(np.int64)                           # P = b(a), the increment's base
+    base_points = np.take_along_axis(safe, base, axis=1)                            # b(c) for every member c
+    powers = np.cumprod((delta[rows, cols] * K)[:, None] / np.arange(1, _SHORT_TERMS + 1), axis=1)
+    step = max(1, _SHORT_KEYS // (2 * n))                                           # rows per chunk
     for start in range(0, rows.size, step):
-        r, c = rows[start:start + step], cols[start:start + step]
-        far = tb[r, c][:, None] - t[safe[r]]                                        # t_b(a) - t_c
-        near = tb[r, c][:, None] - tb[r]                                            # t_b(a) - t_b(c)
-        z = np.concatenate([far, near], axis=1).reshape(-1, 1)
-        F = transforms.evaluate(coef, z, eps=eps).real.reshape(r.size, 2, n, _SHORT_TERMS)
-        powers = np.cumprod((delta[r, c] * K)[:, None] / np.arange(1, _SHORT_TERMS + 1), axis=1)
-        cov = np.einsum("sj,scj->sc", powers, F[:, 0] - F[:, 1])                     # Cov(E_a, E_c)
-        cov[:, 1] = np.einsum("sj,sj->s", powers, F[:, 0, 1])                       # Cov(E_a, Z_r)
-        out[0][start:start + step] = cov
-        out[1][start:start + step] = valid[r] & (np.arange(n)[None, :] != c[:, None])   # not Var(E_a): exact already
+        sl = slice(start, start + step)
+        r = rows[sl]
+        keys = first[sl, None] * N + np.concatenate([safe[r], base_points[r]], axis=1)
+        pairs, inverse = unique_inverse(keys, N * N, overwrite_keys=True)
+        F = np.empty((pairs.size, _SHORT_TERMS))
+        for s0 in range(0, pairs.size, _SHORT_CHUNK):
+            part = pairs[s0:s0 + _SHORT_CHUNK]
+            F[s0:s0 + _SHORT_CHUNK] = transforms.evaluate(coef, (t[part // N] - t[part % N])[:, None], eps=eps).real
+        inverse = inverse.reshape(-1, 2, n)
+        for s1 in range(0, r.size, max(1, _SHORT_CHUNK // (2 * n))):
+            sub = slice(s1, s1 + max(1, _SHORT_CHUNK // (2 * n)))
+            Fs = F[inverse[sub]]                                                     # (s, 2, n, terms)
+            cov = np.einsum("sj,scj->sc", powers[sl][sub], Fs[:, 0] - Fs[:, 1])      # Cov(E_a, E_c)
+            cov[:, 1] = np.einsum("sj,sj->s", powers[sl][sub], Fs[:, 0, 1])          # Cov(E_a, Z_r)
+            out[0][start + s1:start + s1 + cov.shape[0]] = cov
+    out[1][:] = valid[rows] & (np.arange(n)[None, :] != cols[:, None])               # not Var(E_a): exact already
     return rows, cols, out[0], out[1]
 
 
