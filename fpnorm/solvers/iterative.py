@@ -99,6 +99,12 @@ _SPACING = {1: 6.0, 2: 2.0}
 # 64, the factor 3.6 s against 4.7 s.
 _KL_MAX_SET = {3: 32}
 
+# Neighbours per point of the sorted chain (the "vecchia" factor in 1-d), against NEIGHBOURS = 12 in higher d:
+# its rows are cheap, and clusters of noisy points want more of them (noisy 1-d rows, Sobolev(1), uniform random
+# points, one process, the fastest of two solves, 12 / 16 / 20 / 24 neighbours: N = 1e5, K = 2^17 138 / 84 / 61 / 58
+# iterations in 7.5 / 5.4 / 5.9 / 6.9 s; N = 2e4, K = 32768 41 / 35 / 33 in 1.03 / 0.92 / 0.99 s).
+_CHAIN_NEIGHBOURS = 16
+
 # Local pairs a point of the "kl" factor at most about (their kernel values are kept through the solve for the
 # truncation estimate): measured 42 in 1-d (uniform random points, N = 5000 .. 1e5, K = 2^17: sets of 9.2 points on
 # average), 83-95 in 2-d (K = 256, N = 5000 .. 8e4: 12.8-13.8 points) and 358 at 3-d N = 2e4, K = 24 (sets of at
@@ -376,7 +382,7 @@ def _craig(forward, adjoint, left, left_t, project, b, tol, maxiter, ticks=None,
     return keep_z, left_t(keep_y), it, float(np.max(lowest, initial=0.0))
 
 
-def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS, preconditioner=None, rho=None,
+def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=None, preconditioner=None, rho=None,
                     width=None):
     """Coefficient-space solve by Craig's method with NUFFT products and a sparse inverse-Cholesky preconditioner; see
     the module docstring.
@@ -388,8 +394,9 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
         Target relative residual ``max|h(x_n) - r_n| / max|r_n|``.
     maxiter : int, optional
         Iterations over all restarts (default ``max(500, min(N, 5000))``).
-    neighbours : int
-        Neighbours per point of the "vecchia" preconditioner.
+    neighbours : int, optional
+        Neighbours per point of the "vecchia" preconditioner (default ``_CHAIN_NEIGHBOURS`` for the 1-d chain,
+        :data:`NEIGHBOURS` in higher d).
     preconditioner : str, optional
         One of :data:`PRECONDITIONERS` (default :data:`DEFAULT_PRECONDITIONER` for the dimension).
     rho : float, optional
@@ -417,6 +424,8 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=NEIGHBOURS,
     rhs = problem.rhs
     m = rhs.shape[1]
     maxiter = max(500, min(N, 5000)) if maxiter is None else int(maxiter)
+    if neighbours is None:
+        neighbours = _CHAIN_NEIGHBOURS if dim == 1 else NEIGHBOURS
     check_memory(iterative_memory(N, problem.M, m, dim, neighbours), f"the iterative solve ({N} points x "
                  f"{problem.M} modes)", "Use a smaller K or fewer points.")
     free = FreeModes(problem)
