@@ -184,6 +184,28 @@ def test_noisy_pairs_far_below_one_over_k_meet_rtol_against_mpmath():
     assert mp_residual(s.coef, x, y) <= s.info.residual
 
 
+@pytest.mark.parametrize("noise,spacing", [(0.0, None), (0.1, 1e-3), (0.1, 1e-6)])
+def test_the_reported_1d_residual_is_exact_against_mpmath_where_it_says_so(noise, spacing):
+    # the 1-d iterative solve's remainder is measured with a proven bound, and solve() reports that measurement when
+    # it is within EXACT_SHARE: "exact" must then be within 10% of the true residual and never below it, "bound" never
+    # below it (smooth data, and noisy data on pairs 1e-3/K and 1e-6/K apart, where sum |c_k| is 1e4-1e9 max |y|;
+    # at 1e-6/K the points' own rounding moves h by 2e-5 max |y| and rtol is out of reach)
+    from fpnorm.solvers.certify import EXACT_SHARE
+    rng = np.random.default_rng(7)
+    N, K = 240, 512
+    base = rng.random(N if spacing is None else N // 2)
+    x = base if spacing is None else np.concatenate([base, base + spacing * (1 + rng.random(N // 2)) / K]) % 1.0
+    y = np.cos(2 * np.pi * x) + noise * rng.standard_normal(x.size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")        # the points' own rounding, at the 1e-6/K pairs
+        s = FPInterpolator(x, y, weight=Sobolev(s=1.0), K=K, method="iterative")
+    true = mp_residual(s.coef, x, y)
+    assert true <= s.info.residual
+    assert s.info.residual <= 1e-10 or spacing == 1e-6
+    if s.info.residual_kind == "exact":
+        assert s.info.residual <= (1 + EXACT_SHARE) * true
+
+
 def test_uniform_random_points_with_clusters_and_rough_data_converge():
     # uniform random points at N = 2000, K = 2048: pairs ~1e-7 apart and clusters within a few 1/K, noisy data, so
     # the interpolant's norm is ~4e8: dual variables of nearly coincident points are huge and cancel here

@@ -12,6 +12,10 @@ to one owner thread at a time, chosen the same way: blocks in the owner nest (th
 outermost one leaves, in the thread that changed them), and a block entered from another thread meanwhile changes
 nothing. Either way only speed differs, never results; code in other threads that runs BLAS while the owner's block
 is open runs on one thread too.
+
+:func:`cores` is how many cores the process may use; :func:`background` runs set-up work beside other work and
+:func:`map_threads` shares independent batches among the cores, both on threads (numpy's large-array operations,
+scipy's ``ndimage`` and k-d tree queries, FFTs and finufft release the GIL), both in order and inline on one core.
 """
 
 import contextlib

@@ -494,7 +494,7 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=None, preco
     # the remainder and a bound on its measurement's error (fpnorm.solvers.remainder), by column
     meter = RemainderMeter(problem, measure, tol, certified=taylor)
     remainder, error = meter.start()
-    best = (relative_residual(np.zeros_like(rhs), rhs), coef, dual)
+    best = (relative_residual(np.zeros_like(rhs), rhs), coef, dual, remainder, error)
     used, runs, idle, run_length = 0, 0, 0, _RUN
     mark = float(np.max(np.abs(project(rhs))))    # the remainder when it last halved (_IDLE_ITERATIONS)
     # a progress line with the residual as it falls, on solves that last over _PROGRESS_DELAY (terminal only)
@@ -531,11 +531,11 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=None, preco
         else:
             idle, mark = idle + it, max(mark, after)
         if res < best[0]:
-            best = (res, coef, dual)
+            best = (res, coef, dual, remainder, error)
         if it == 0 and not switch:
             break
     ticks.close()
-    res, coef, dual = best
+    res, coef, dual, remainder, error = best
     attempts = []
     if res > rtol:
         attempts.append(f"iterative: residual {res:.2e} after {used} Craig iterations in {runs} runs (maxiter "
@@ -551,4 +551,4 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=None, preco
             return project(preconditioner_dual(project(r)))
 
     return Solution(coef, SolveInfo("iterative", res, float("nan"), used, attempts), dual=dual_map, alpha=dual,
-                    local=local, coarse=two)
+                    local=local, coarse=two, certified=None if error is None else meter.interval(remainder, error))

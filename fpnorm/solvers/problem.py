@@ -182,6 +182,8 @@ class Solution:
     on it (:class:`fpnorm.solvers.precondition.LocalKernel`; None where it factored by the sorted chain alone), and
     ``coarse``, its two-level correction (:class:`fpnorm.solvers.coarse.TwoLevel`).
     :func:`fpnorm.solvers.truncation.truncation_error` uses them; the caller drops them all afterwards.
+    ``certified``, where a runner measured the residual of ``coef`` itself with a proven bound (the 1-d iterative
+    solve, :mod:`fpnorm.solvers.remainder`), is its certified relative residual ``(upper, lower)``.
     """
 
     coef: np.ndarray
@@ -190,6 +192,7 @@ class Solution:
     alpha: np.ndarray = None
     local: object = None
     coarse: object = None
+    certified: tuple = None
 
 
 class FreeModes:

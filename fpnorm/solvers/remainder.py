@@ -20,6 +20,8 @@ In d >= 2 the remainder is measured by the caller's NUFFT, without a bound.
 
 import numpy as np
 
+from .certify import relative_interval
+
 __all__ = ["MEASURE_SHARE", "RemainderMeter"]
 
 # The share of the remainder (or of the solve's absolute target, half rtol max |y|) that the bound on its
@@ -105,3 +107,12 @@ class RemainderMeter:
         new = (rhs - values).astype(float)
         self._unit = bound / np.where(mass > 0, mass, 1.0)
         return new_coef, new, bound + 2 * _U * np.max(np.abs(new), axis=0)
+
+    def interval(self, remainder, error):
+        """The certified relative residual ``(upper, lower)`` of the solution whose remainder is `remainder` with the
+        error bound `error` (by column), as :func:`fpnorm.solvers.certify.relative_interval` reports it."""
+        rhs = self._problem.rhs
+        size = np.abs(remainder)
+        hi = size * (1 + 2 * _U) + error
+        lo = np.maximum(size * (1 - 2 * _U) - error, 0.0)
+        return relative_interval(hi, lo, rhs)

@@ -92,6 +92,8 @@ _GRID_POINTS = 1 << 24
 # The exact 1-d limit replaces the estimate when it fits the data to this relative residual (its tridiagonal solve
 # fits random points to ~1e-15; points much closer than a unit of rounding of [0, 1) merge in it).
 _LIMIT_RESIDUAL = 1e-9
+# Grid points per chunk of the exact 1-d limit's evaluation (its temporaries: some 45 floats a point at m = 3).
+_LIMIT_CHUNK = 2**15
 
 
 def truncation_error(problem, dual, weight, *, alpha=None, coef=None, limit=None, smoothing=0.0, is_complex=False,
@@ -322,10 +324,10 @@ def _measured_1d(problem, coef, limit, is_complex):
     N, m = problem.rhs.shape
     K = problem.K
     side = _grid_side(_outer_box(K), 1)
-    # the limit's values on the grid and its evaluation's temporaries (tracemalloc, side = 1.57e6: 20 / 45 floats a
-    # grid point for m = 1 / 3 columns, piecewise cubic with a finite zero 24 / 45), h_K's and the difference
-    check_memory(8 * side * (14 * m + 16), f"the K = infinity comparison on a grid of {side} points",
-                 "Use a smaller `K`.")
+    # h_K on the grid, and the limit's values and its evaluation's temporaries on a chunk of it (tracemalloc, 20 / 45
+    # floats a grid point for m = 1 / 3 columns, piecewise cubic with a finite zero 24 / 45)
+    check_memory(8 * side * (m + 2) + 8 * min(side, _LIMIT_CHUNK) * (14 * m + 16),
+                 f"the K = infinity comparison on a grid of {side} points", "Use a smaller `K`.")
     exponent = scale_exponent(problem.rhs)
     z = np.mod(problem.t[:, 0] / (2 * math.pi), 1.0)
     z[z >= 1.0] = 0.0
@@ -336,10 +338,15 @@ def _measured_1d(problem, coef, limit, is_complex):
     if not exact.info.residual <= _LIMIT_RESIDUAL:       # also nan
         return None
     scaled = np.asarray(coef).reshape(2 * K + 1, m) * math.ldexp(1.0, -exponent)
-    e = exact.evaluate(np.arange(side) / side) - np.stack(
-        [_grid_values(scaled[:, j], side, True).real for j in range(m)], axis=1)
-    e = join_complex(e, is_complex)
-    worst = float(np.max(np.abs(e), initial=0.0))
+    h_K = np.stack([_grid_values(scaled[:, j], side, True).real for j in range(m)], axis=1)
+    # the limit on the grid in chunks: their temporaries are reused, where the whole grid's (tens of MB each) are
+    # fresh memory every time (1-d N = 1e5, K = 2^17, LFP(1,1), side 1.57e6: 0.3-1.4 s in one process, a page fault
+    # costing ~20 us on the 2-core machine)
+    worst = 0.0
+    for start in range(0, side, _LIMIT_CHUNK):
+        grid = np.arange(start, min(side, start + _LIMIT_CHUNK)) / side
+        e = join_complex(exact.evaluate(grid) - h_K[start:start + grid.size], is_complex)
+        worst = max(worst, float(np.max(np.abs(e), initial=0.0)))
     return float(np.ldexp(worst, exponent)) if math.isfinite(worst) else None
 
 
