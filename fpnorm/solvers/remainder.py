@@ -15,12 +15,12 @@ the bulk of the solution), and bounds the rounding of adding the step to the coe
 (formed exactly by Knuth's two-sum); and it measures the whole solution in extended precision (about ``1e-18 sum_k
 |c_k|``, eight times the cost) when the accumulated bound exceeds :data:`MEASURE_SHARE` of the remainder (or of the
 solve's target).
-In d >= 2 the remainder is measured by the caller's NUFFT, without a bound.
+The last remainder's bounds give the solve's certified residual (:meth:`RemainderMeter.bounds`, reported by
+:func:`fpnorm.solvers.solve` when they are within :data:`fpnorm.solvers.certify.EXACT_SHARE`). In d >= 2 the
+remainder is measured by the caller's NUFFT, without a bound.
 """
 
 import numpy as np
-
-from .certify import relative_interval
 
 __all__ = ["MEASURE_SHARE", "RemainderMeter"]
 
@@ -108,11 +108,19 @@ class RemainderMeter:
         self._unit = bound / np.where(mass > 0, mass, 1.0)
         return new_coef, new, bound + 2 * _U * np.max(np.abs(new), axis=0)
 
-    def interval(self, remainder, error):
-        """The certified relative residual ``(upper, lower)`` of the solution whose remainder is `remainder` with the
-        error bound `error` (by column), as :func:`fpnorm.solvers.certify.relative_interval` reports it."""
-        rhs = self._problem.rhs
+    def bounds(self, coef, remainder, error, share):
+        """Upper and lower bounds, (N, m), on ``|rhs - h|`` at the points for `coef`, whose remainder is `remainder`
+        with the error bound `error` (by column); measured again in extended precision when the steps' bound leaves
+        the largest upper bound more than `share` above the largest lower one (one measurement, where certifying
+        anew would take a double-precision one first)."""
+        hi, lo = self._bounds(remainder, error)
+        if not self.certified or np.max(hi, initial=0.0) <= (1 + share) * np.max(lo, initial=0.0):
+            return hi, lo
+        values, bound = self._measure(coef, extended=True)
+        new = (self._problem.rhs - values).astype(float)
+        return self._bounds(new, bound + 2 * _U * np.max(np.abs(new), axis=0))
+
+    @staticmethod
+    def _bounds(remainder, error):
         size = np.abs(remainder)
-        hi = size * (1 + 2 * _U) + error
-        lo = np.maximum(size * (1 - 2 * _U) - error, 0.0)
-        return relative_interval(hi, lo, rhs)
+        return size * (1 + 2 * _U) + error, np.maximum(size * (1 - 2 * _U) - error, 0.0)
