@@ -108,13 +108,13 @@ class RemainderMeter:
         self._unit = bound / np.where(mass > 0, mass, 1.0)
         return new_coef, new, bound + 2 * _U * np.max(np.abs(new), axis=0)
 
-    def bounds(self, coef, remainder, error, share):
+    def bounds(self, coef, remainder, error, share, affordable):
         """Upper and lower bounds, (N, m), on ``|rhs - h|`` at the points for `coef`, whose remainder is `remainder`
-        with the error bound `error` (by column); measured again in extended precision when the steps' bound leaves
-        the largest upper bound more than `share` above the largest lower one (one measurement, where certifying
-        anew would take a double-precision one first)."""
+        with the error bound `error` (by column); measured again in extended precision, where `affordable`, when the
+        steps' bound leaves the largest upper bound more than `share` above the largest lower one (one measurement,
+        where certifying anew would take a double-precision one first)."""
         hi, lo = self._bounds(remainder, error)
-        if not self.certified or np.max(hi, initial=0.0) <= (1 + share) * np.max(lo, initial=0.0):
+        if not (self.certified and affordable) or np.max(hi, initial=0.0) <= (1 + share) * np.max(lo, initial=0.0):
             return hi, lo
         values, bound = self._measure(coef, extended=True)
         new = (self._problem.rhs - values).astype(float)
