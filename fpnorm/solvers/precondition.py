@@ -164,8 +164,8 @@ def box_kernel(g):
             coords = (np.mod(z[part], 1.0) * n).T
             out[part] = kappa0 - ndi.map_coordinates(spline, coords, order=3, mode="grid-wrap", prefilter=False)
 
-        # scipy.ndimage releases the GIL: the parts are shared among the cores
-        parts = max(cores(), -(-far.size // _CHUNK)) if far.size else 0
+        # scipy.ndimage releases the GIL: the parts are shared among the cores, a part each at once, _CHUNK in all
+        parts = max(cores(), -(-far.size * cores() // _CHUNK)) if far.size else 0
         map_threads(interpolate, np.array_split(far, parts))
         close = np.flatnonzero(near)
         if close.size and not series:
@@ -404,7 +404,7 @@ def kl_factor(pattern, kappa0, variograms, *, jitter=JITTER):
         step = max(1, _LOCAL_ENTRIES // (n * n))           # columns per batch: bounded temporaries
         batches += [(n, pairs[c:c + step], a, b) for c in range(0, B, step)]
 
-    def solve(batch):
+    def batch_columns(batch):
         n, pairs, a, b = batch
         if pairs is None:                                   # columns of one point (n is their number here)
             return np.full(n, 1.0 / np.sqrt(k0))
@@ -414,7 +414,7 @@ def kl_factor(pattern, kappa0, variograms, *, jitter=JITTER):
         return _columns(gam, k0, jitter).reshape(-1)
 
     # the batches are independent and numpy's batched solve releases the GIL: on two cores, a batch on each
-    vals = map_threads(solve, batches)
+    vals = map_threads(batch_columns, batches)
     return sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(N, N))
 
 
