@@ -73,8 +73,9 @@ def data(N, dim, seed=0, noise=0.0, apart=0.0):
 def nufft_pair_seconds(x, K, *, repeats=10):
     """Best of `repeats`: a type-2 and a type-1 finufft at the points and the box, eps 1e-12 (plans made and points
     set outside the clock, as the solver reuses its plans across iterations), on one thread and on finufft's default
-    (every core), whichever is faster (the solver runs finufft on one thread below 2^20 points; with other jobs on
-    this 2-core machine one thread took 19 / 55 / 65 ms on the d = 1 / 2 / 3 table rows, every core 35 / 70 / 79 ms).
+    (every core), whichever is faster (the solver runs finufft on one thread below 2^20 points on an upsampled grid
+    below 2^19 points, ``fpnorm.transforms._threads``; with other jobs on this 2-core machine one thread took 19 / 55 /
+    65 ms on the d = 1 / 2 / 3 table rows, every core 35 / 70 / 79 ms).
     One pair's time moved 2-3x between rows with 3 repeats of the default taken before the row; ``solve_row`` takes
     the best of 10 before and 10 after it."""
     x = np.asarray(x, dtype=float).reshape(len(x), -1)

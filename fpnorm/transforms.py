@@ -34,16 +34,24 @@ _DIRECT_WORK = 4e3
 _CHUNK_BYTES = 64 * 2**20
 # Point differences per finufft call when assembling a kernel matrix (bounds the difference arrays' memory).
 _PAIR_CHUNK = 1 << 22
-# finufft runs single-threaded below this many nonuniform points.
+# finufft runs single-threaded below this many nonuniform points, unless its upsampled grid has at least
+# _THREADED_GRID points. Measured on the 2-core machine, quiet, a type-2 and a type-1 transform on two threads against
+# one (best of 15): 0.64-0.91 of the time where the grid (2 (2K+1))^d has 5e5 points or more (1-d N = 5e3 .. 4e5,
+# K = 2^17 and 2^19; 2-d N = 2e4 and 8e4, K = 256; 3-d N = 5e3 .. 2e4, K = 24; but 1.18 at 2-d N = 5e3, K = 256),
+# 1.17-1.51 on smaller grids (1-d N = 2e4, K = 32768; 2-d N = 2e4, K = 128); under load from other jobs one thread was
+# faster on every Scale row.
 _THREADED_POINTS = 1 << 20
+_THREADED_GRID = 1 << 19
 # finufft's accuracy stops improving below this tolerance in double precision.
 _EPS_FLOOR = 1e-15
 
 
-def _threads(points):
-    """Threads for a finufft call on `points` nonuniform points: one below :data:`_THREADED_POINTS` (thread start-up
-    and contention cost more than they save there, measured), else all cores this process may use."""
-    return 1 if points < _THREADED_POINTS else cores()
+def _threads(points, K=0, dim=1):
+    """Threads for a finufft call on `points` nonuniform points and the box ``|k|_inf <= K`` in `dim` dimensions: one
+    below :data:`_THREADED_POINTS` points on a grid below :data:`_THREADED_GRID` (thread start-up and contention cost
+    more than they save there), else all cores this process may use."""
+    small = points < _THREADED_POINTS and (2 * (2 * K + 1)) ** dim < _THREADED_GRID
+    return 1 if small else cores()
 
 
 def eps_for_rtol(rtol):
@@ -172,7 +180,7 @@ class NufftPlan:
         """The finufft plan of type `kind` (1 or 2), made and given the points on first use."""
         if kind not in self._plans:
             plan = finufft.Plan(kind, self.shape, isign=1 if kind == 2 else -1, eps=self._eps,
-                                   n_trans=self.n_trans, nthreads=_threads(self.N), **self._options)
+                                   n_trans=self.n_trans, nthreads=_threads(self.N, self.K, self.dim), **self._options)
             plan.setpts(*_coords(self.t))
             self._plans[kind] = plan
         return self._plans[kind]
@@ -261,7 +269,7 @@ def evaluate_sets(items, *, eps=DEFAULT_EPS):
         return [evaluate(c, t, eps=eps) for c, t in items]
     check_memory(nufft_memory(most, K, dim), f"finufft's sums between {most} points and {M} modes (d = {dim})",
                  "Use a smaller `K`.")
-    plan = finufft.Plan(2, (2 * K + 1,) * dim, isign=1, eps=_nufft_eps(eps, dim), nthreads=_threads(most))
+    plan = finufft.Plan(2, (2 * K + 1,) * dim, isign=1, eps=_nufft_eps(eps, dim), nthreads=_threads(most, K, dim))
     out = []
     for coef, t in items:
         plan.setpts(*_coords(t))
