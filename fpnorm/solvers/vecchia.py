@@ -372,9 +372,9 @@ def _short_increments(t, g, safe, valid, base, eps):
     k = np.arange(-K, K + 1) / K
     coef = np.stack([g * (1j * k) ** j for j in range(1, _SHORT_TERMS + 1)], axis=1)  # F_n / K^n
     # F_n at the differences t_P - t_Q, P = b(a) and Q a member c or its base b(c). Neighbouring points' sets overlap,
-    # so the same pair of points recurs in up to n_b rows: each distinct pair is summed once (its value does not
-    # depend on the other targets: finufft interpolates each on its own), in chunks of rows taken in sorted order, so
-    # that overlapping sets share a chunk (measured at N = 1e5, K = 2^17: 3.8e5 differences, 0.2 of them distinct)
+    # so the same pair of points recurs in up to n_b rows: each distinct pair is summed once (the same sum, whichever
+    # rows ask for it), in chunks of rows taken in sorted order, so that overlapping sets share a chunk (measured at
+    # N = 1e5, K = 2^17: 3.8e5 differences, 0.2 of them distinct)
     N = t.size
     rank = np.empty(N, dtype=np.int64)
     rank[np.argsort(t, kind="stable")] = np.arange(N)
