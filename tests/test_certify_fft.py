@@ -263,15 +263,18 @@ def test_taylor_values_at_many_points_in_any_order(dim, K, real):
     assert np.all(np.abs(alone - exact[:, 1]).astype(float) <= error[1] + exact_error[1])
 
 
-@pytest.mark.parametrize("dim, K", [(2, 24), (3, 6)])
-def test_taylor_values_are_the_same_bit_for_bit_on_one_core_and_two(monkeypatch, dim, K):
-    # on two cores the batches of 1-d transforms are split between threads: each transform is the same network, so
-    # the values (and the proven bound, which models that network) are unchanged
+@pytest.mark.parametrize("dim, K, extended", [(1, 300, False), (1, 300, True), (2, 24, False), (3, 6, False)])
+def test_taylor_values_are_the_same_bit_for_bit_on_one_core_and_two(monkeypatch, dim, K, extended):
+    # on two cores the batches of 1-d transforms (d >= 2), or the runs of degrees (1-d), are split between threads:
+    # each transform is the same network and the runs' sums are added in the same order, so the values (and the
+    # proven bound, which models that network) are unchanged
+    from fpnorm._internal import threads
     rng = np.random.default_rng(8)
     coef = rng.standard_normal((2 * K + 1,) * dim + (2,)) + 1j * rng.standard_normal((2 * K + 1,) * dim + (2,))
     t = 2 * np.pi * rng.random((500, dim))
     out = []
     for cores in (1, 2):
         monkeypatch.setattr(certify_fft, "cores", lambda cores=cores: cores)
-        out.append(certify_fft.taylor_values(coef, t))
+        monkeypatch.setattr(threads, "cores", lambda cores=cores: cores)
+        out.append(certify_fft.taylor_values(coef, t, extended=extended))
     assert np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1])

@@ -52,7 +52,7 @@ import numpy as np
 import scipy.fft
 
 from .._internal.memory import check_memory
-from .._internal.threads import cores
+from .._internal.threads import cores, map_threads
 from ..lattice import LIBM_ULPS, TWO_PI_HI, TWO_PI_LO
 
 __all__ = ["FFT_TWIDDLE_UNITS", "FFT_SAFETY", "FFT_LEVEL_ERROR", "TRUNCATION_UNITS", "box_columns", "fft_error",
@@ -100,6 +100,10 @@ _GRID_NS = 3.0
 _POINT_NS = 12.0
 # i^r
 _UNIT = (1.0, 1j, -1.0, -1j)
+# Runs of consecutive degrees whose 1-d transforms and sums go to a thread each (_term_sums): a fixed number, so that
+# the values do not depend on the cores (two cores: the extended-precision sums at 1e5 points, K = 2^17, in 0.4 of the
+# time of one run).
+_ONE_D_RUNS = 2
 # Fixed cost per term (the FFT call, a dozen numpy operations on small arrays): 0.3 ms for the 16 terms at 120 points
 # and K = 256, where the direct sums take as long.
 _TERM_NS = 20_000.0
@@ -332,9 +336,8 @@ def _term_sums(box, axes, R, weights, powers, places, index, m, cplx):
     # the unoccupied places of the first axis, as slices (zeroed before each term: boolean masks cost 15x more)
     edges = np.flatnonzero(np.diff(np.r_[0, (~taken[:n0]).astype(np.int8), 0]))
     empty = [slice(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True)]
-    work = np.zeros((m,) + rest + (n0,), dtype=cplx)
     # the batches of 1-d transforms split over the cores (pocketfft: each transform is the same network either way)
-    workers = cores() if dim > 1 else 1
+    workers = cores()
     flat_index = index if m == 1 else (np.arange(m) * size)[None, :] + index[:, None]
     # per degree r the sum of q_a F_a[s] (all its terms share the factor i^r, applied once at the end, exactly); the
     # points' real factors times the gathered values on the float view, component by component (one rounding each,
@@ -343,43 +346,59 @@ def _term_sums(box, axes, R, weights, powers, places, index, m, cplx):
     # the 1-d route take 0.09 s at 1e5 points, K = 2^17, against 0.073 s so)
     parts = np.zeros((R if dim > 1 else 1, N, m), dtype=cplx)
     real_type = np.finfo(cplx).dtype
+    if dim == 1:
+        # the degrees in _ONE_D_RUNS runs of consecutive ones, each run's transforms and sum in a thread of its own
+        # (its own grid), the runs' sums then added in order: the same values on any number of cores
+        def run(degrees):
+            work = np.zeros((m, n0), dtype=cplx)
+            gathered = np.empty((N, m), dtype=cplx)
+            total = np.zeros((N, m), dtype=cplx)
+            for a0 in degrees:
+                for sl in empty:
+                    work[..., sl] = 0.0
+                for src, dst in first:
+                    np.multiply(boxT[..., src], weights[0][a0][src], out=work[..., dst])
+                F = scipy.fft.ifft(work, axis=-1, norm="forward", overwrite_x=True)
+                np.take(F.reshape(-1), flat_index, out=gathered.reshape(flat_index.shape))
+                g2 = gathered.view(real_type)
+                g2 *= powers[0][a0][:, None]
+                gathered *= _UNIT[a0 % 4]
+                total += gathered
+                work = F
+            return total
+
+        for total in map_threads(run, [r for r in np.array_split(np.arange(R), _ONE_D_RUNS) if r.size]):
+            parts[0] += total
+        return parts
+    work = np.zeros((m,) + rest + (n0,), dtype=cplx)
     gathered = np.empty((N, m), dtype=cplx)
     lead = (slice(None),)
     for beta in [b for r in range(R) for b in itertools.product(range(r + 1), repeat=dim - 1) if sum(b) == r]:
         deg = sum(beta)
-        if dim > 1:
-            scale = weights[1][beta[0]]
-            for j in range(2, dim):
-                scale = np.multiply.outer(scale, weights[j][beta[j - 1]])
-            G = np.zeros((m,) + rest + (boxT.shape[-1],), dtype=cplx)
-            for pieces in itertools.product(*places[1:]):
-                src = tuple(p[0] for p in pieces)
-                np.multiply(boxT[lead + src], scale[src][..., None], out=G[lead + tuple(p[1] for p in pieces)])
-            G = scipy.fft.ifftn(G, axes=tuple(range(1, dim)), norm="forward", overwrite_x=True, workers=workers)
-            qb = powers[1][beta[0]]
-            for j in range(2, dim):
-                qb = qb * powers[j][beta[j - 1]]
-        else:
-            G, qb = boxT, None
+        scale = weights[1][beta[0]]
+        for j in range(2, dim):
+            scale = np.multiply.outer(scale, weights[j][beta[j - 1]])
+        G = np.zeros((m,) + rest + (boxT.shape[-1],), dtype=cplx)
+        for pieces in itertools.product(*places[1:]):
+            src = tuple(p[0] for p in pieces)
+            np.multiply(boxT[lead + src], scale[src][..., None], out=G[lead + tuple(p[1] for p in pieces)])
+        G = scipy.fft.ifftn(G, axes=tuple(range(1, dim)), norm="forward", overwrite_x=True, workers=workers)
+        qb = powers[1][beta[0]]
+        for j in range(2, dim):
+            qb = qb * powers[j][beta[j - 1]]
         for a0 in range(R - deg):
             for sl in empty:
                 work[..., sl] = 0.0
             for src, dst in first:
                 np.multiply(G[..., src], weights[0][a0][src], out=work[..., dst])
             F = scipy.fft.ifft(work, axis=-1, norm="forward", overwrite_x=True, workers=workers)
-            q = powers[0][a0] if qb is None else qb * powers[0][a0]
             np.take(F.reshape(-1), flat_index, out=gathered.reshape(flat_index.shape))
             g2 = gathered.view(real_type)
-            g2 *= q[:, None]
-            if dim > 1:
-                parts[deg + a0] += gathered
-            else:
-                gathered *= _UNIT[a0 % 4]
-                parts[0] += gathered
+            g2 *= (qb * powers[0][a0])[:, None]
+            parts[deg + a0] += gathered
             work = F
-    if dim > 1:
-        for r in range(R):
-            parts[r] *= _UNIT[r % 4]
+    for r in range(R):
+        parts[r] *= _UNIT[r % 4]
     return parts
 
 

@@ -445,7 +445,7 @@ def solve_iterative(problem, *, rtol=1e-10, maxiter=None, neighbours=None, preco
         return r if nf == 0 else r - Q1 @ (Q1.T @ r)
 
     # In 1-d the remainder is measured through the Taylor NUFFT of the certificate (fpnorm.solvers.certify_fft: about
-    # 1e-16 sum |c_k| off in practice, 0.07-0.14 s at N = 1e5, K = 2^17): finufft's error at eps 1e-15 reaches 1e-11
+    # 1e-16 sum |c_k| off in practice, 0.04-0.07 s at N = 1e5, K = 2^17): finufft's error at eps 1e-15 reaches 1e-11
     # sum |c_k| at some points, and with noisy data (sum |c_k| ~ 5e5 max |y| at N = 1e5) the refinement then stopped
     # on a measured 5e-11 where the data were missed by 4.7e-6. In d >= 2 the Taylor NUFFT costs tens of NUFFT pairs.
     # Its bound decides when double precision no longer resolves the remainder (fpnorm.solvers.remainder).
