@@ -265,7 +265,7 @@ def evaluate_sets(items, *, eps=DEFAULT_EPS):
     K = (items[0][0].shape[0] - 1) // 2
     M = (2 * K + 1) ** dim
     most = max(t.shape[0] for _, t in items)
-    if _choose("auto", dim, most * M) == "direct" or dim > 3:
+    if _choose("auto", dim, most * M) == "direct":           # tiny sums, and d > 3
         return [evaluate(c, t, eps=eps) for c, t in items]
     check_memory(nufft_memory(most, K, dim), f"finufft's sums between {most} points and {M} modes (d = {dim})",
                  "Use a smaller `K`.")
