@@ -26,6 +26,7 @@ from ._internal.checks import (
 )
 from ._internal.floatrange import SAFE_EXPONENT, to_float, unscale, weighted_norm
 from ._internal.memory import check_memory
+from ._internal.pages import small_pages
 from .kernels import has_closed_form
 from .lattice import box_size, exact_angles, exact_quotient
 from .lattice_kernels import TorusKernel, has_torus_kernel
@@ -175,6 +176,7 @@ class FPInterpolator:
     True
     """
 
+    @small_pages()
     def __init__(self, points, values, *, weight, K, h_ini=None, period=1.0, method="auto", rtol=1e-10, tol=0.0,
                  lower=None, upper=None, smoothing=0.0, solver="CLARABEL"):
         self.weight = check_weight(weight)

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from .._internal.memory import available_memory
+from .._internal.pages import small_pages
 from .._internal.threads import single_threaded
 from ..exceptions import AccuracyWarning, MemoryEstimateError, SolveError
 from .certify import certified_residual, extended_affordable, interval_kind, sensitivity
@@ -200,6 +201,7 @@ def _badness(sol):
     return np.inf if np.isnan(res) or not np.isfinite(sol.coef).all() else res
 
 
+@small_pages()
 def solve(problem, *, method="auto", rtol=1e-10):
     """Solve `problem` with `method`, escalating and checking the residual.
 
