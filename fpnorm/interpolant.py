@@ -176,7 +176,6 @@ class FPInterpolator:
     True
     """
 
-    @small_pages()
     def __init__(self, points, values, *, weight, K, h_ini=None, period=1.0, method="auto", rtol=1e-10, tol=0.0,
                  lower=None, upper=None, smoothing=0.0, solver="CLARABEL"):
         self.weight = check_weight(weight)
@@ -256,10 +255,11 @@ class FPInterpolator:
         # a smoothing fit of more points than half the modes is not estimated: there the estimate was measured at a
         # quarter of the distance to the K = infinity smoothing fit (PowerLaw p = 2, N = 500, K = 16)
         if sol.dual is not None and not (self.smoothing > 0 and N > TRUNCATION_FRACTION * M):
-            sol.info.truncation_error = truncation_error(problem, sol.dual, self.weight, alpha=sol.alpha, coef=sol.coef,
-                                                         limit=banded_solver(self.weight), smoothing=self.smoothing,
-                                                         is_complex=self._complex, condition=sol.info.condition,
-                                                         local=sol.local, coarse=sol.coarse)
+            with small_pages():     # fresh arrays on ordinary pages, as solve() makes them (fpnorm._internal.pages)
+                sol.info.truncation_error = truncation_error(
+                    problem, sol.dual, self.weight, alpha=sol.alpha, coef=sol.coef, limit=banded_solver(self.weight),
+                    smoothing=self.smoothing, is_complex=self._complex, condition=sol.info.condition, local=sol.local,
+                    coarse=sol.coarse)
         sol.dual = sol.alpha = sol.local = sol.coarse = None  # the factorisation is not kept
         if shift:
             sol.coef, sol.info.truncation_error = unscale(sol.coef, shift, "the smoothing fit's coefficients"), \

@@ -71,7 +71,10 @@ def huge_page_hint():
 
 @contextlib.contextmanager
 def small_pages():
-    """Context manager (and decorator): numpy's large arrays on ordinary pages inside the block (module docstring).
+    """Context manager: numpy's large arrays on ordinary pages inside the block (module docstring).
+
+    A ``with`` block adds no frame, so warnings raised inside keep the stack levels that point at the user's call; as
+    a decorator (which it also is) it would add one.
 
     Examples
     --------
