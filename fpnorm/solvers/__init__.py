@@ -44,6 +44,12 @@ _FLOP_RATE = 1e10
 # Householder QR through scipy runs far below the Cholesky rate on these shapes (measured: a 513 x 120 QR in 17 ms).
 _QR_FLOP_RATE = 1e9
 _NUFFT_POINT_SECONDS = {1: 6e-8, 2: 2e-7, 3: 1e-6}
+# Seconds per point pair of the Cholesky path's kernel matrix (one type-2 NUFFT at the N (N - 1) / 2 differences,
+# transforms.kernel_matrix, at its tight tolerance), by dimension. Measured (uniform random points, Sobolev(2), best of
+# 2): 1-d K = 16384 76-80 ns, 2-d K = 64 138-159 ns, 3-d K = 16 and 24 2.2-3.3 us a pair at N = 500 .. 2000 (the
+# spreading kernel's w^3 points); with the NUFFT's 1 us a point "auto" kept 3-d N = 1000, K = 16 on Cholesky at 2.2
+# times the iterative path's time.
+_KERNEL_PAIR_SECONDS = {1: 8e-8, 2: 2e-7, 3: 2.5e-6}
 _FFT_MODE_SECONDS = 2e-9
 # Iterations with the default preconditioners (the KL factor with its resolution floor in d >= 2, the two-level
 # correction on top), uniform random points, Sobolev(2), against Cholesky in the same process (best of 2, FPInterpolator
@@ -54,8 +60,13 @@ _FFT_MODE_SECONDS = 2e-9
 # 52-64 at 0.02-0.08; 3-d 16-21.
 _CG_ITERATIONS = {1: 20, 2: 25, 3: 18}
 # "auto" prefers the direct Cholesky path unless the iterative one is estimated this many times faster: 2 left the
-# 3-d N = 2000, K = 16 solve on Cholesky, 2.2 times slower than the iterative one. With the priors above, the cases
-# measured there all go to the faster path but 3-d N = 1000 (Cholesky, 1.6x slower).
+# 3-d N = 2000, K = 16 solve on Cholesky, 2.2 times slower than the iterative one. Measured against both paths
+# (FPInterpolator whole, uniform random points, best of 2), "auto" picks a path at most 1.35 times the faster one's
+# time: 1-d K = 2^17, Sobolev(1.5), N = 300 / 1000 / 2000 Cholesky (0.27 / 0.34 / 0.55 s against 0.73 / 0.55 / 0.46 s);
+# 2-d Sobolev(2) K = 64, N = 1000 Cholesky (0.13 against 0.09 s), 2000-5000 iterative, K = 256, N = 300-2000 Cholesky
+# (1.14 against 1.10 s at 2000); 3-d Sobolev(2) K = 16, N = 300 / 500 Cholesky (0.26 / 0.47 s against 0.46 / 0.47 s),
+# 700 / 1000 iterative (0.52 / 0.54 s against 0.68 / 1.18 s), K = 24, N = 500 / 1000 Cholesky (0.68 / 1.33 s against
+# 1.00 / 1.08 s), 2000 iterative (1.39 against 2.41 s).
 _ITERATIVE_ADVANTAGE = 1.5
 # QR is also chosen when its estimated time is within this factor of the fastest other path (it is the stablest).
 _QR_PREMIUM = 3.0
@@ -79,7 +90,8 @@ def estimate_costs(N, M, dim=1, m=1):
     fft = _FFT_MODE_SECONDS * M * max(np.log2(max(M, 2)), 1.0) * 2**dim
     nufft = N * point * m + fft * m
     qr = (2.0 * N * N * M + 4.0 * N * M * m) / _QR_FLOP_RATE + 3 * nufft
-    chol = 0.5 * N * N * point + fft + N**3 / 3.0 / _FLOP_RATE + 8 * nufft
+    pair = _KERNEL_PAIR_SECONDS.get(dim, _KERNEL_PAIR_SECONDS[3] * 5.0 ** (dim - 3))
+    chol = 0.5 * N * N * pair + fft + N**3 / 3.0 / _FLOP_RATE + 8 * nufft
     nb = NEIGHBOURS + 1
     setup = N * nb * nb * point + N * nb**3 / _FLOP_RATE * 10
     iterative = setup + _CG_ITERATIONS.get(dim, 300) * 2 * nufft
