@@ -342,11 +342,12 @@ class FPInterpolator:
             dz = np.stack([p[1] for p in parts], axis=1)
             if method == "auto":
                 method = lattice_method(z.shape[0], self.dim)
-            if method == MATFREE_METHOD:
-                piece = solve_lattice_matfree(z, scaled, weight=self.weight, dz=dz, point_scale=point_scale,
-                                              rtol=self.rtol)
-            else:
-                piece = solve_lattice_limit(z, scaled, weight=self.weight, dz=dz, point_scale=point_scale)
+            with small_pages():     # fresh arrays on ordinary pages, as solve() makes them (fpnorm._internal.pages)
+                if method == MATFREE_METHOD:
+                    piece = solve_lattice_matfree(z, scaled, weight=self.weight, dz=dz, point_scale=point_scale,
+                                                  rtol=self.rtol)
+                else:
+                    piece = solve_lattice_limit(z, scaled, weight=self.weight, dz=dz, point_scale=point_scale)
             self._limit = LimitSolution(*piece)
         else:
             z, dz = exact_quotient(x[:, 0], self.period)     # the nodes and their exact remainder x / P - z

@@ -20,7 +20,9 @@ d = 1, N = 1e5, K = 2^17, Sobolev(1), noisy   5.68, 5.90 s     4.59, 4.56 s
 ============================================  ===============  ===============
 
 and the first solve of each process 3.18-4.50 s against 2.69-2.84 s (the first row), 5.14-5.51 against 3.43-3.66 s
-(the 3-d row). finufft's and FFTW's own buffers do not come from numpy and keep whatever the kernel gives them.
+(the 3-d row); the K = None matrix-free solve of 2-d N = 2e4, LFP(1,1) 3.75-3.88 s against 2.37-2.43 s (its second
+solve in the process 2.08-2.61 s against 2.25-2.30 s). finufft's and FFTW's own buffers do not come from numpy and
+keep whatever the kernel gives them.
 
 :func:`small_pages` turns numpy's hint off for a block and restores it when the last open block leaves. The switch
 is process-wide: arrays that other threads allocate meanwhile get small pages too, which changes their speed, never
