@@ -6,7 +6,8 @@ On Linux numpy asks the kernel to back each allocation of 4 MiB or more with tra
 can cost far more than the small pages it replaces. Measured on the project's 2-core machine (fresh processes, three
 each): 120 MB of ``np.ones`` took 0.54-1.04 s with the hint and 0.05-0.06 s without it. A solve allocates such arrays
 throughout, and whole solves through :class:`fpnorm.FPInterpolator` (``benchmarks/bench_scale.py`` rows, the faster
-of two in one process, two processes each way, alternating) took:
+of two in one process, two processes each way, alternating, the hint set for the whole process by numpy's environment
+variable) took:
 
 ============================================  ===============  ===============
 row                                           with the hint    without it
@@ -20,9 +21,11 @@ d = 1, N = 1e5, K = 2^17, Sobolev(1), noisy   5.68, 5.90 s     4.59, 4.56 s
 ============================================  ===============  ===============
 
 and the first solve of each process 3.18-4.50 s against 2.69-2.84 s (the first row), 5.14-5.51 against 3.43-3.66 s
-(the 3-d row); the K = None matrix-free solve of 2-d N = 2e4, LFP(1,1) 3.75-3.88 s against 2.37-2.43 s (its second
-solve in the process 2.08-2.61 s against 2.25-2.30 s). finufft's and FFTW's own buffers do not come from numpy and
-keep whatever the kernel gives them.
+(the 3-d row). Through :func:`small_pages` alone (around ``solve()``'s runners, the truncation estimate and the K = None
+lattice solves; the rest of the process keeps numpy's hint): the 3-d row 3.71, 3.86 s against 4.37, 4.43 s, the 1-d
+LFP(1,1) row's first solve 1.79, 2.03 s against 2.83, 2.94 s, the K = None matrix-free solve of 2-d N = 2e4,
+LFP(1,1) 2.37, 2.43 s against 3.75, 3.88 s (its second solve in the process 2.25, 2.30 s against 2.08, 2.61 s).
+finufft's and FFTW's own buffers do not come from numpy and keep whatever the kernel gives them.
 
 :func:`small_pages` turns numpy's hint off for a block and restores it when the last open block leaves. The switch
 is process-wide: arrays that other threads allocate meanwhile get small pages too, which changes their speed, never
