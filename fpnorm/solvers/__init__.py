@@ -46,9 +46,9 @@ _QR_FLOP_RATE = 1e9
 _NUFFT_POINT_SECONDS = {1: 6e-8, 2: 2e-7, 3: 1e-6}
 # Seconds per point pair of the Cholesky path's kernel matrix (one type-2 NUFFT at the N (N - 1) / 2 differences,
 # transforms.kernel_matrix, at its tight tolerance), by dimension. Measured (uniform random points, Sobolev(2), best of
-# 2): 1-d K = 16384 76-80 ns, 2-d K = 64 138-159 ns, 3-d K = 16 and 24 2.2-3.3 us a pair at N = 500 .. 2000 (the
-# spreading kernel's w^3 points); with the NUFFT's 1 us a point "auto" kept 3-d N = 1000, K = 16 on Cholesky at 2.2
-# times the iterative path's time.
+# 2, N = 500 .. 2000): 1-d K = 16384 76-80 ns; 2-d K = 64 138-159 ns and K = 256 215 ns at N = 2000 (702 ns at
+# N = 1000, where its blocks' FFTs weigh); 3-d K = 16 and 24 2.2-3.3 us, more than twice the 3-d NUFFT's cost a point
+# above (the spreading kernel's w^3 grid points a difference).
 _KERNEL_PAIR_SECONDS = {1: 8e-8, 2: 2e-7, 3: 2.5e-6}
 _FFT_MODE_SECONDS = 2e-9
 # Iterations with the default preconditioners (the KL factor with its resolution floor in d >= 2, the two-level
@@ -61,9 +61,11 @@ _FFT_MODE_SECONDS = 2e-9
 _CG_ITERATIONS = {1: 20, 2: 25, 3: 18}
 # "auto" prefers the direct Cholesky path unless the iterative one is estimated this many times faster: 2 left the
 # 3-d N = 2000, K = 16 solve on Cholesky, 2.2 times slower than the iterative one. Measured against both paths
-# (FPInterpolator whole, uniform random points, best of 2), "auto" picks a path at most 1.35 times the faster one's
+# (FPInterpolator whole, uniform random points, best of 2), "auto" picks a path at most 1.36 times the faster one's
 # time: 1-d K = 2^17, Sobolev(1.5), N = 300 / 1000 / 2000 Cholesky (0.27 / 0.34 / 0.55 s against 0.73 / 0.55 / 0.46 s);
-# 2-d Sobolev(2) K = 64, N = 1000 Cholesky (0.13 against 0.09 s), 2000-5000 iterative, K = 256, N = 300-2000 Cholesky
+# 1-d K = 16384, Sobolev(1), jittered points (benchmarks/run.py --only scaling), N = 250 / 500 / 1000 Cholesky (0.050 /
+# 0.043 / 0.081 s against 0.076 / 0.091 / 0.091 s), 2000 / 3000 iterative (0.136 / 0.127 s against 0.280 / 0.573 s);
+# 2-d Sobolev(2) K = 64, N = 1000 Cholesky (0.126 against 0.093 s), 2000-5000 iterative, K = 256, N = 300-2000 Cholesky
 # (1.14 against 1.10 s at 2000); 3-d Sobolev(2) K = 16, N = 300 / 500 Cholesky (0.26 / 0.47 s against 0.46 / 0.47 s),
 # 700 / 1000 iterative (0.52 / 0.54 s against 0.68 / 1.18 s), K = 24, N = 500 / 1000 Cholesky (0.68 / 1.33 s against
 # 1.00 / 1.08 s), 2000 iterative (1.39 against 2.41 s).
@@ -251,7 +253,7 @@ def solve(problem, *, method="auto", rtol=1e-10):
     attempts, best = [], None
     for name in order:
         try:
-            # small_pages: fresh arrays on ordinary pages (fpnorm._internal.pages, the Scale rows 10-25% faster)
+            # small_pages: numpy asks for no huge pages for the runner's arrays (fpnorm._internal.pages)
             with single_threaded(_dense_work(name, problem) <= _SINGLE_THREAD_WORK), small_pages():
                 begin = time.perf_counter()
                 sol = _RUNNERS[name](problem, **({"rtol": rtol} if name in _TAKES_RTOL else {}))

@@ -37,7 +37,9 @@ FLOOR = {1: 8.0, 2: 2.0, 3: 1.5}
 MAX_SET = {1: 24, 2: 48, 3: 64}
 # Local pairs whose keys are formed in one batch (local_pairs, unique_inverse): bounds their temporaries.
 _PAIR_CHUNK = 2**21
-# Distances formed in one batch (KLPattern.distances): a few arrays of this many floats stay in the caches.
+# Distances formed in one batch (KLPattern.distances): measured on the KL patterns' distinct pairs, best of 5, one
+# core: 2-d N = 8e4, K = 256 (2.0e6 pairs) 0.015 s at 2^14 .. 2^18, 0.027 s at 2^21; 3-d N = 2e4, K = 24 (2.4e6)
+# 0.020 / 0.020 / 0.022 / 0.035 s at 2^14 / 2^16 / 2^18 / 2^21.
 _DISTANCE_CHUNK = 2**16
 
 
