@@ -255,7 +255,7 @@ class FPInterpolator:
         # a smoothing fit of more points than half the modes is not estimated: there the estimate was measured at a
         # quarter of the distance to the K = infinity smoothing fit (PowerLaw p = 2, N = 500, K = 16)
         if sol.dual is not None and not (self.smoothing > 0 and N > TRUNCATION_FRACTION * M):
-            with small_pages():     # fresh arrays on ordinary pages, as solve() makes them (fpnorm._internal.pages)
+            with small_pages():     # no huge pages asked for, as in solve() (fpnorm._internal.pages)
                 sol.info.truncation_error = truncation_error(
                     problem, sol.dual, self.weight, alpha=sol.alpha, coef=sol.coef, limit=banded_solver(self.weight),
                     smoothing=self.smoothing, is_complex=self._complex, condition=sol.info.condition, local=sol.local,
@@ -342,7 +342,7 @@ class FPInterpolator:
             dz = np.stack([p[1] for p in parts], axis=1)
             if method == "auto":
                 method = lattice_method(z.shape[0], self.dim)
-            with small_pages():     # fresh arrays on ordinary pages, as solve() makes them (fpnorm._internal.pages)
+            with small_pages():     # no huge pages asked for, as in solve() (fpnorm._internal.pages)
                 if method == MATFREE_METHOD:
                     piece = solve_lattice_matfree(z, scaled, weight=self.weight, dz=dz, point_scale=point_scale,
                                                   rtol=self.rtol)
