@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fpnorm.solvers.maximin import kl_pattern, local_pairs, maximin_ordering, sparsity_sets, unique_inverse, unit_points
 
@@ -163,3 +165,41 @@ def test_close_pairs_in_1d_are_every_pair_closer_than_r_across_the_wrap(seed):
     want = {(a, b) for a in range(p.size) for b in range(a + 1, p.size)
             if _torus_dist(p[a:a + 1, None], p[b:b + 1, None])[0] < r}
     assert got == want
+
+
+@pytest.mark.parametrize("kind", ["random", "repeats", "crowd", "lattice", "grid", "ends", "mirror"])
+def test_1d_ordering_is_the_levels_ordering_on_sorted_points(kind):
+    # the 1-d ordering works on the points sorted once: the same candidates, cells, leads and ties as the levels of
+    # the any-d ordering, so the same ordering and lengths, bit for bit
+    from fpnorm.solvers.maximin import _ordering
+    rng = np.random.default_rng(len(kind))
+    x = rng.random(2000)
+    if kind == "repeats":
+        x = np.concatenate([x, x[:300], x[:50] + 1e-13, [0.0, 0.0]])
+    elif kind == "crowd":
+        x = np.concatenate([x, rng.random(700) * 1e-9 + 0.3, rng.random(5) * 1e-17 + 0.6])
+    elif kind == "lattice":
+        x = np.round(x * 64) / 64                     # ties everywhere
+    elif kind == "grid":
+        x = np.arange(1024) / 1024.0
+    elif kind == "ends":                              # the wrap: points at both ends of [0, 1)
+        x = np.concatenate([x * 1e-3, 1 - x * 1e-3, [np.nextafter(1.0, 0.0)]])
+    elif kind == "mirror":                            # pairs equally far from 0 in neighbouring cells: index ties
+        k = rng.permutation(np.arange(1, 16))
+        x = np.concatenate([[0.0], 0.5 - k / 64, 0.5 + k[::-1] / 64])
+    order, length = maximin_ordering(x)
+    want_order, want_length = _ordering(unit_points(x))
+    assert np.array_equal(order, want_order)
+    assert np.array_equal(length, want_length)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.0, 1.0, allow_nan=False), min_size=1, max_size=60),
+       st.lists(st.integers(0, 59), max_size=20))
+def test_1d_ordering_is_the_levels_ordering_on_any_points(values, repeats):
+    from fpnorm.solvers.maximin import _ordering
+    x = np.array(values + [values[i % len(values)] for i in repeats])
+    order, length = maximin_ordering(x)
+    want_order, want_length = _ordering(unit_points(x))
+    assert np.array_equal(order, want_order)
+    assert np.array_equal(length, want_length)
