@@ -222,9 +222,12 @@ def _separated_1d(xs, cand, pri, ident, r):
 def _nearest_distance(sites, query, bound):
     """Torus distance of each `query` point to its nearest site, both (n, d) on the unit torus; ``inf`` where that
     is beyond `bound` (d >= 2: a bounded query prunes the tree). In 1-d by one sort and a binary search (the
-    ordering's ~35 levels at N = 1e5 took 1.5 s with a k-d tree a level, 0.3 s so)."""
+    ordering's ~35 levels at N = 1e5 took 1.5 s with a k-d tree a level, 0.3 s so). The trees are built unbalanced
+    and with loose nodes, the faster build (the same distances: 2-d 2e4 sites 2.6 ms against 4.7; the 2-d N = 8e4
+    ordering 0.39-0.45 s against 0.46-0.51)."""
     if sites.shape[1] > 1:
-        return cKDTree(sites, boxsize=1.0).query(query, k=1, distance_upper_bound=bound, workers=cores())[0]
+        return cKDTree(sites, boxsize=1.0, balanced_tree=False, compact_nodes=False).query(
+            query, k=1, distance_upper_bound=bound, workers=cores())[0]
     s = np.sort(sites[:, 0])
     q = query[:, 0]
     i = np.searchsorted(s, q)
@@ -295,7 +298,7 @@ def _close_pairs(p, r):
     1-d N = 1e5)."""
     n, dim = p.shape
     if dim > 1:
-        return cKDTree(p, boxsize=1.0).query_pairs(r, output_type="ndarray")
+        return cKDTree(p, boxsize=1.0, balanced_tree=False, compact_nodes=False).query_pairs(r, output_type="ndarray")
     i = np.arange(n)
     out = []
     for offset in (1, 2)[:max(n - 1, 0)]:
