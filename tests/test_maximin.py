@@ -203,3 +203,10 @@ def test_1d_ordering_is_the_levels_ordering_on_any_points(values, repeats):
     want_order, want_length = _ordering(unit_points(x))
     assert np.array_equal(order, want_order)
     assert np.array_equal(length, want_length)
+
+
+@pytest.mark.parametrize("P, high", [(0, 1), (1, 1), (1000, 7), (5000, 2**20), (300, 2**62)])
+def test_stable_order_is_numpy_stable_argsort(P, high):
+    from fpnorm.solvers.maximin import _stable_order
+    keys = np.random.default_rng(P).integers(0, high, P, dtype=np.int64)   # 2^62: too wide to pack, the fallback
+    assert np.array_equal(_stable_order(keys), np.argsort(keys, kind="stable"))

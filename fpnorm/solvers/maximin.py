@@ -354,7 +354,7 @@ def sparsity_sets(points, order, length, rho, *, max_set=None, floor=0.0):
         if lo == 0:               # the first point alone (its length is inf): nothing is earlier
             continue
         here = order[lo:hi]
-        tree = cKDTree(x[order[:hi]], boxsize=1.0)
+        tree = cKDTree(x[order[:hi]], boxsize=1.0, balanced_tree=False, compact_nodes=False)
         radius = np.minimum(np.maximum(rho * length[here], floor), np.sqrt(dim))
         a, js = _nearest_earlier(tree, x[here], np.arange(lo, hi), radius, max_set - 1)
         owners += [here, here[a]]
@@ -362,9 +362,25 @@ def sparsity_sets(points, order, length, rho, *, max_set=None, floor=0.0):
     # by owner, stably: each owner's entries come from one batch, the point itself first, then its neighbours in the
     # k-nearest query's order (nearest first)
     own, mem = np.concatenate(owners), np.concatenate(members)
-    mem = mem[np.argsort(own, kind="stable")]
+    mem = mem[_stable_order(own)]
     indptr = np.concatenate(([0], np.cumsum(np.bincount(own, minlength=N))))
     return indptr, mem
+
+
+def _stable_order(keys):
+    """``np.argsort(keys, kind="stable")`` for nonnegative int64 `keys`: one sort of the keys packed with their
+    positions where both fit in 63 bits (sorting values is several times faster than sorting indices, as in
+    :func:`unique_inverse`: the 9.2e5 set entries of 1-d N = 1e5 uniform random points, shuffled, 0.005 s against
+    0.073 s)."""
+    P = keys.size
+    shift = max(1, int(P - 1).bit_length())
+    if P == 0 or int(keys.max()).bit_length() + shift > 63:
+        return np.argsort(keys, kind="stable")
+    packed = np.left_shift(keys, shift, dtype=np.int64)
+    packed |= np.arange(P, dtype=np.int64)
+    packed.sort()
+    packed &= (1 << shift) - 1
+    return packed
 
 
 def _nearest_earlier(tree, xq, pos, radius, want):

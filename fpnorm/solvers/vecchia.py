@@ -248,7 +248,7 @@ def _block_rows(t, g, safe, valid, base, eps, jitter, lags, short, block):
     rows = np.arange(R)[:, None, None] * (n * n)
     at_base_c = flat.take(rows + np.arange(n)[None, :, None] * n + base[:, None, :])   # gam[a, b(c)]
     at_base_a = at_base_c.transpose(0, 2, 1)                # gam[b(a), c] = gam[c, b(a)]: gam is symmetric
-    both = flat.take(rows + base[:, None, :] * n + base[:, :, None])                   # gam[b(c), b(a)] = gam[b(a), b(c)]
+    both = flat.take(rows + base[:, None, :] * n + base[:, :, None])   # gam[b(c), b(a)] = gam[b(a), b(c)]
     sigma = at_base_c + at_base_a - gam - both
     to_r = at_base_a[:, :, 1] - gam[:, :, 1]                                 # Cov(E_a, Z_r)
     sigma[:, 1, :] = to_r
