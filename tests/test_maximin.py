@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fpnorm.solvers.maximin import kl_pattern, local_pairs, maximin_ordering, sparsity_sets, unique_inverse, unit_points
+from fpnorm.solvers.maximin import kl_pattern, maximin_ordering, sparsity_sets, unit_points
+from fpnorm.solvers.pairs import local_pairs, stable_order, unique_inverse
 
 
 def _torus_dist(a, b):
@@ -207,6 +208,24 @@ def test_1d_ordering_is_the_levels_ordering_on_any_points(values, repeats):
 
 @pytest.mark.parametrize("P, high", [(0, 1), (1, 1), (1000, 7), (5000, 2**20), (300, 2**62)])
 def test_stable_order_is_numpy_stable_argsort(P, high):
-    from fpnorm.solvers.maximin import _stable_order
     keys = np.random.default_rng(P).integers(0, high, P, dtype=np.int64)   # 2^62: too wide to pack, the fallback
-    assert np.array_equal(_stable_order(keys), np.argsort(keys, kind="stable"))
+    assert np.array_equal(stable_order(keys), np.argsort(keys, kind="stable"))
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_sparsity_sets_keep_points_exactly_at_the_radius(dim):
+    # 0.5 is exactly rho * l = 0.25 from 0.25 and from 0.75, and 0.75 exactly 0.25 from 0 (across the wrap) and 0.5:
+    # the radius is inclusive (the k-d tree's bound is strict)
+    x = np.array([0.0, 0.5, 0.25, 0.75])
+    if dim == 2:
+        x = np.stack([x, np.zeros(4)], axis=1)
+    order, length = maximin_ordering(x)
+    indptr, indices = sparsity_sets(x, order, length, 1.0)
+    sets = {i: sorted(indices[indptr[i]:indptr[i + 1]].tolist()[1:]) for i in range(4)}
+    pos = {int(p): k for k, p in enumerate(order)}
+    for i in range(1, 4):
+        r = length[i]
+        want = sorted(j for j in range(4) if pos[j] < pos[i] and _torus_dist(np.atleast_1d(x[j]), np.atleast_1d(x[i]))
+                      <= r)
+        assert sets[i] == want
+    assert sum(len(v) for v in sets.values()) >= 4

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .._internal.memory import check_memory
 from .._internal.threads import cores
+from .pairs import local_pairs, stable_order
 
-__all__ = ["KLPattern", "kl_pattern", "maximin_ordering", "sparsity_sets", "unit_points", "resolution_floor",
-           "local_pairs", "unique_inverse", "RHO", "FLOOR", "MAX_SET"]
+__all__ = ["KLPattern", "kl_pattern", "maximin_ordering", "sparsity_sets", "unit_points", "resolution_floor", "RHO",
+           "FLOOR", "MAX_SET"]
 
 # Default sparsity radius by dimension, from the measured radius-vs-iterations curve with the floor below (uniform
 # random points, Sobolev(2), rtol 1e-10, solve_iterative in one process): 2-d N = 8e4, K = 256: 70 / 27 / 22 / 18
@@ -35,8 +35,6 @@ RHO = {1: 6.0, 2: 3.0, 3: 3.0}
 FLOOR = {1: 8.0, 2: 2.0, 3: 1.5}
 # Largest column (the nearest points are kept): bounds the dense work per column on unusual point sets.
 MAX_SET = {1: 24, 2: 48, 3: 64}
-# Local pairs whose keys are formed in one batch (local_pairs, unique_inverse): bounds their temporaries.
-_PAIR_CHUNK = 2**21
 # Distances formed in one batch (KLPattern.distances): measured on the KL patterns' distinct pairs, best of 5, one
 # core: 2-d N = 8e4, K = 256 (2.0e6 pairs) 0.015 s at 2^14 .. 2^18, 0.027 s at 2^21; 3-d N = 2e4, K = 24 (2.4e6)
 # 0.020 / 0.020 / 0.022 / 0.035 s at 2^14 / 2^16 / 2^18 / 2^21.
@@ -221,10 +219,10 @@ def _separated_1d(xs, cand, pri, ident, r):
 
 def _nearest_distance(sites, query, bound):
     """Torus distance of each `query` point to its nearest site, both (n, d) on the unit torus; ``inf`` where that
-    is beyond `bound` (d >= 2: a bounded query prunes the tree). In 1-d by one sort and a binary search (the
-    ordering's ~35 levels at N = 1e5 took 1.5 s with a k-d tree a level, 0.3 s so). The trees are built unbalanced
-    and with loose nodes, the faster build (the same distances: 2-d 2e4 sites 2.6 ms against 4.7; the 2-d N = 8e4
-    ordering 0.39-0.45 s against 0.46-0.51)."""
+    is beyond `bound` (d >= 2: a bounded query prunes the tree). In 1-d by one sort and a binary search: there it
+    serves :func:`_ordering` of 1-d points, the reference the tests hold :func:`_ordering_1d` to. The trees are built
+    unbalanced and with loose nodes, the faster build (the same distances: 2-d 2e4 sites 2.6 ms against 4.7; the 2-d
+    N = 8e4 ordering 0.39-0.45 s against 0.46-0.51)."""
     if sites.shape[1] > 1:
         return cKDTree(sites, boxsize=1.0, balanced_tree=False, compact_nodes=False).query(
             query, k=1, distance_upper_bound=bound, workers=cores())[0]
@@ -293,9 +291,8 @@ def _separated(x, cand, pri, r):
 def _close_pairs(p, r):
     """The pairs ``(a, b)`` of the points `p` (n, d) on the unit torus closer than `r`, as an (n_pairs, 2) array
     (a pair may appear twice). In 1-d the points must be sorted and at most one in each interval ``[j r, (j + 1) r)``
-    (each cell's lead in :func:`_separated`): then only neighbours one or two apart, cyclically, can be that close
-    (two: across the last, shorter interval), and the differences replace a tree (0.14 of the ordering's 0.45 s at
-    1-d N = 1e5)."""
+    (each cell's lead in :func:`_separated_1d` and :func:`_separated`): then only neighbours one or two apart,
+    cyclically, can be that close (two: across the last, shorter interval), and their differences replace a tree."""
     n, dim = p.shape
     if dim > 1:
         return cKDTree(p, boxsize=1.0, balanced_tree=False, compact_nodes=False).query_pairs(r, output_type="ndarray")
@@ -354,6 +351,9 @@ def sparsity_sets(points, order, length, rho, *, max_set=None, floor=0.0):
         if lo == 0:               # the first point alone (its length is inf): nothing is earlier
             continue
         here = order[lo:hi]
+        # built unbalanced with loose nodes, the faster build (1-d N = 1e5: the sets in 0.12 s against 0.15 s; the
+        # same sets but where exact distance ties fall at the max_set cut, where the k-nearest query may keep another
+        # of the tied points)
         tree = cKDTree(x[order[:hi]], boxsize=1.0, balanced_tree=False, compact_nodes=False)
         radius = np.minimum(np.maximum(rho * length[here], floor), np.sqrt(dim))
         a, js = _nearest_earlier(tree, x[here], np.arange(lo, hi), radius, max_set - 1)
@@ -362,25 +362,9 @@ def sparsity_sets(points, order, length, rho, *, max_set=None, floor=0.0):
     # by owner, stably: each owner's entries come from one batch, the point itself first, then its neighbours in the
     # k-nearest query's order (nearest first)
     own, mem = np.concatenate(owners), np.concatenate(members)
-    mem = mem[_stable_order(own)]
+    mem = mem[stable_order(own)]
     indptr = np.concatenate(([0], np.cumsum(np.bincount(own, minlength=N))))
     return indptr, mem
-
-
-def _stable_order(keys):
-    """``np.argsort(keys, kind="stable")`` for nonnegative int64 `keys`: one sort of the keys packed with their
-    positions where both fit in 63 bits (sorting values is several times faster than sorting indices, as in
-    :func:`unique_inverse`: the 9.2e5 set entries of 1-d N = 1e5 uniform random points, shuffled, 0.005 s against
-    0.073 s)."""
-    P = keys.size
-    shift = max(1, int(P - 1).bit_length())
-    if P == 0 or int(keys.max()).bit_length() + shift > 63:
-        return np.argsort(keys, kind="stable")
-    packed = np.left_shift(keys, shift, dtype=np.int64)
-    packed |= np.arange(P, dtype=np.int64)
-    packed.sort()
-    packed &= (1 << shift) - 1
-    return packed
 
 
 def _nearest_earlier(tree, xq, pos, radius, want):
@@ -399,7 +383,9 @@ def _nearest_earlier(tree, xq, pos, radius, want):
     k = want + 1
     while todo.size:
         kk = min(k, n)
-        dist, js = tree.query(xq[todo], k=kk, distance_upper_bound=float(radius[todo].max()), workers=cores())
+        # the query's bound is strict: a point exactly at the largest radius is kept by the next larger float
+        bound = float(np.nextafter(radius[todo].max(), np.inf))
+        dist, js = tree.query(xq[todo], k=kk, distance_upper_bound=bound, workers=cores())
         dist, js = dist.reshape(todo.size, kk), js.reshape(todo.size, kk)
         ok = (js < n) & (dist <= radius[todo, None]) & (js < pos[todo, None])
         found = np.cumsum(ok, axis=1)
@@ -543,108 +529,3 @@ def kl_pattern(points, *, resolution=0.0, rho=None, max_set=None, floor=None):
     indptr, indices = sparsity_sets(x, order, length, rho, max_set=max_set, floor=floor)
     return KLPattern(x, order, indptr, indices)
 
-
-def local_pairs(pattern):
-    """The distinct local pairs of `pattern` and where each local pair (:meth:`KLPattern.buckets`) is among them.
-
-    Returns
-    -------
-    pairs : int64 ndarray, shape (U, 2)
-        Point indices, the smaller first, in increasing order.
-    inverse : int ndarray, shape (P,)
-        ``pairs[inverse]`` are the local pairs (each ordered), int32 where ``U`` allows.
-
-    Examples
-    --------
-    >>> pattern = kl_pattern(np.array([0.0, 0.5, 0.25, 0.26]), rho=2.0)
-    >>> pairs, inverse = local_pairs(pattern)
-    >>> len(pairs) <= len(inverse), bool(np.all(pairs[:, 0] < pairs[:, 1]))
-    (True, True)
-    """
-    N = pattern.points.shape[0]
-    sizes = np.diff(pattern.indptr)
-    P = int(np.sum(sizes * (sizes - 1) // 2))
-    # the pair keys (sorted in place, then the inverse), their positions, the flags of new keys, the int32 inverse,
-    # the distinct pairs (at most as many as the keys: 32 bytes a pair in all), one key batch
-    check_memory(32 * P + 8 * _PAIR_CHUNK, "the KL pattern's local pairs", "Use a smaller `rho`.")
-    allkeys = np.empty(P, dtype=np.int64)                     # written in place, not joined
-    filled = 0
-    for S, a, b in pattern.buckets():
-        step = max(1, _PAIR_CHUNK // max(a.size, 1))
-        for c in range(0, S.shape[0], step):
-            sa, sb = S[c:c + step, a], S[c:c + step, b]
-            key = np.minimum(sa, sb, dtype=np.int64)
-            key *= N
-            key += np.maximum(sa, sb)
-            allkeys[filled:filled + key.size] = key.reshape(-1)
-            filled += key.size
-    if not allkeys.size:
-        return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int32)
-    uniq, inverse = unique_inverse(allkeys, N * N, overwrite_keys=True)
-    del allkeys
-    if uniq.size < 2**31:
-        inverse = inverse.astype(np.int32)
-    return np.stack([uniq // N, uniq % N], axis=1), inverse
-
-
-def unique_inverse(keys, bound, *, overwrite_keys=False):
-    """``np.unique(keys, return_inverse=True)`` for nonnegative integer keys below `bound`, by one sort of the keys
-    packed with their positions.
-
-    ``numpy.unique`` with ``return_inverse`` argsorts the keys; sorting values is several times faster than sorting
-    indices, so when the key and its position fit in 63 bits together they are sorted as one integer and the
-    position read back from its low bits. Otherwise this is ``numpy.unique``. Besides the outputs it holds one more
-    array of the keys' size (fresh memory is slow to fault in: measured on the 1.5e7 pair keys of a 3-d factor,
-    N = 2e4, rho = 3, in a fresh process, 0.6 s against 2.1 s for ``numpy.unique``).
-
-    Parameters
-    ----------
-    keys : int ndarray, shape (P,)
-        Nonnegative, below `bound`.
-    bound : int
-        An upper bound on the keys.
-    overwrite_keys : bool
-        Whether `keys` (if int64 and contiguous) may be used as scratch space: its contents are then lost, and
-        `inverse` may be returned in it.
-
-    Returns
-    -------
-    uniq : int64 ndarray, shape (U,)
-        The distinct keys, increasing.
-    inverse : int64 ndarray, shape (P,)
-        ``uniq[inverse] == keys``.
-
-    Examples
-    --------
-    >>> uniq, inverse = unique_inverse(np.array([7, 3, 7, 0]), 8)
-    >>> uniq.tolist(), inverse.tolist()
-    ([0, 3, 7], [2, 1, 2, 0])
-    """
-    keys = np.asarray(keys).reshape(-1)
-    P = keys.size
-    shift = max(1, int(P - 1).bit_length())
-    if P == 0 or int(bound - 1).bit_length() + shift > 63:
-        uniq, inverse = np.unique(keys, return_inverse=True)
-        return uniq.astype(np.int64), inverse.reshape(-1).astype(np.int64)
-    if overwrite_keys and keys.dtype == np.int64 and keys.flags.c_contiguous:
-        packed = keys
-        packed <<= shift
-    else:
-        packed = np.left_shift(keys, shift, dtype=np.int64)
-    for s in range(0, P, _PAIR_CHUNK):                     # chunks: no temporary of the keys' size
-        packed[s:s + _PAIR_CHUNK] |= np.arange(s, min(P, s + _PAIR_CHUNK), dtype=np.int64)
-    packed.sort()
-    position = packed & ((1 << shift) - 1)
-    packed >>= shift
-    new = np.empty(P, dtype=bool)                     # a key differs from the one before it
-    new[0] = False
-    np.not_equal(packed[1:], packed[:-1], out=new[1:])
-    uniq = packed[np.concatenate(([0], np.flatnonzero(new)))]
-    inverse = packed                                  # the sorted keys are no longer needed
-    carry = 0
-    for s in range(0, P, _PAIR_CHUNK):
-        ids = np.cumsum(new[s:s + _PAIR_CHUNK], dtype=np.int64)
-        ids += carry
-        carry = int(ids[-1])
-        inverse[position[s:s + _PAIR_CHUNK]] = ids
-    return uniq, inverse

@@ -54,7 +54,8 @@ from scipy.fft import irfftn, next_fast_len
 
 from .._internal.memory import check_memory
 from .._internal.threads import background, cores, map_threads
-from .maximin import KLPattern, kl_pattern, local_pairs, unit_points
+from .maximin import KLPattern, kl_pattern, unit_points
+from .pairs import local_pairs
 from .variogram import variogram_1d
 
 __all__ = ["Kernel", "box_kernel", "table_memory", "build_kl_factor", "LocalKernel", "finite_weights", "local_kernel",
