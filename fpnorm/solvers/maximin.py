@@ -189,8 +189,9 @@ def _separated_1d(xs, cand, pri, ident, r):
     keep = np.zeros(cand.size, dtype=bool)
     while pending.any():
         pend = np.flatnonzero(pending)
-        starts = np.flatnonzero(np.r_[True, cells[pend[1:]] != cells[pend[:-1]]])
-        cell = np.cumsum(np.r_[True, cells[pend[1:]] != cells[pend[:-1]]]) - 1
+        opens = np.r_[True, cells[pend[1:]] != cells[pend[:-1]]]            # a pending point opens its cell
+        starts = np.flatnonzero(opens)
+        cell = np.cumsum(opens) - 1
         top = pri[pend] == np.maximum.reduceat(pri[pend], starts)[cell]
         low = np.minimum.reduceat(np.where(top, ident[pend], np.iinfo(np.int64).max), starts)
         lead = pend[top & (ident[pend] == low[cell])]        # the best pending point of each cell, in cell order
@@ -220,12 +221,9 @@ def _separated_1d(xs, cand, pri, ident, r):
 def _nearest_distance(sites, query, bound):
     """Torus distance of each `query` point to its nearest site, both (n, d) on the unit torus; ``inf`` where that
     is beyond `bound` (d >= 2: a bounded query prunes the tree). In 1-d by one sort and a binary search: there it
-    serves :func:`_ordering` of 1-d points, the reference the tests hold :func:`_ordering_1d` to. The trees are built
-    unbalanced and with loose nodes, the faster build (the same distances: 2-d 2e4 sites 2.6 ms against 4.7; the 2-d
-    N = 8e4 ordering 0.39-0.45 s against 0.46-0.51)."""
+    serves :func:`_ordering` of 1-d points, the reference the tests hold :func:`_ordering_1d` to."""
     if sites.shape[1] > 1:
-        return cKDTree(sites, boxsize=1.0, balanced_tree=False, compact_nodes=False).query(
-            query, k=1, distance_upper_bound=bound, workers=cores())[0]
+        return _tree(sites).query(query, k=1, distance_upper_bound=bound, workers=cores())[0]
     s = np.sort(sites[:, 0])
     q = query[:, 0]
     i = np.searchsorted(s, q)
@@ -288,6 +286,14 @@ def _separated(x, cand, pri, r):
     return cand[out[np.argsort(rank[out])]]
 
 
+def _tree(points):
+    """A k-d tree of (n, d) points on the unit torus, built unbalanced and with loose nodes: the faster build (2-d
+    2e4 points 2.6 ms against 4.7; the 2-d N = 8e4 ordering 0.39-0.45 s against 0.46-0.51, 1-d N = 1e5 sparsity sets
+    0.12 s against 0.15 s). Its queries give the same distances and pairs; a k-nearest query may order points at
+    exactly equal distances otherwise, so a set cut at ``max_set`` among such ties may keep another of them."""
+    return cKDTree(points, boxsize=1.0, balanced_tree=False, compact_nodes=False)
+
+
 def _close_pairs(p, r):
     """The pairs ``(a, b)`` of the points `p` (n, d) on the unit torus closer than `r`, as an (n_pairs, 2) array
     (a pair may appear twice). In 1-d the points must be sorted and at most one in each interval ``[j r, (j + 1) r)``
@@ -295,7 +301,7 @@ def _close_pairs(p, r):
     cyclically, can be that close (two: across the last, shorter interval), and their differences replace a tree."""
     n, dim = p.shape
     if dim > 1:
-        return cKDTree(p, boxsize=1.0, balanced_tree=False, compact_nodes=False).query_pairs(r, output_type="ndarray")
+        return _tree(p).query_pairs(r, output_type="ndarray")
     i = np.arange(n)
     out = []
     for offset in (1, 2)[:max(n - 1, 0)]:
@@ -351,10 +357,7 @@ def sparsity_sets(points, order, length, rho, *, max_set=None, floor=0.0):
         if lo == 0:               # the first point alone (its length is inf): nothing is earlier
             continue
         here = order[lo:hi]
-        # built unbalanced with loose nodes, the faster build (1-d N = 1e5: the sets in 0.12 s against 0.15 s; the
-        # same sets but where exact distance ties fall at the max_set cut, where the k-nearest query may keep another
-        # of the tied points)
-        tree = cKDTree(x[order[:hi]], boxsize=1.0, balanced_tree=False, compact_nodes=False)
+        tree = _tree(x[order[:hi]])
         radius = np.minimum(np.maximum(rho * length[here], floor), np.sqrt(dim))
         a, js = _nearest_earlier(tree, x[here], np.arange(lo, hi), radius, max_set - 1)
         owners += [here, here[a]]
